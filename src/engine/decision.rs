@@ -1,0 +1,261 @@
+//! What the engine decides, with all the evidence behind it: what the check
+//! shows, what the audit trail records, and what the CLI prints as JSON.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::ids::{CommitSha, Login, RepoPath};
+use crate::policy::Mode;
+
+use super::change::Forge;
+
+/// A check conclusion, as GitHub names them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Conclusion {
+    Success,
+    Neutral,
+    /// Waiting for a human approval.
+    ActionRequired,
+    Failure,
+}
+
+impl Conclusion {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Conclusion::Success => "success",
+            Conclusion::Neutral => "neutral",
+            Conclusion::ActionRequired => "action_required",
+            Conclusion::Failure => "failure",
+        }
+    }
+
+    /// The CLI's exit code: 0 success or neutral, 1 failure, 3 action
+    /// required (2 is reserved for usage errors).
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Conclusion::Success | Conclusion::Neutral => 0,
+            Conclusion::Failure => 1,
+            Conclusion::ActionRequired => 3,
+        }
+    }
+}
+
+/// The decision on one change at one head commit.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Decision {
+    /// What the check shows (`neutral` in observe mode).
+    pub conclusion: Conclusion,
+    /// What the rules concluded, before observe mode.
+    pub would_conclude: Conclusion,
+    /// The check's one-line title.
+    pub title: String,
+    /// `None` when no policy applies (not configured, or invalid).
+    pub mode: Option<Mode>,
+    /// The evaluation's clock.
+    pub evaluated_at: DateTime<Utc>,
+    pub forge: Forge,
+    pub repository: String,
+    pub number: u64,
+    pub head_sha: CommitSha,
+    pub base_sha: CommitSha,
+    /// The policy applied: its file and git blob id.
+    pub policy: Option<PolicySource>,
+    /// Errors of an invalid policy (the decision then fails closed).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub policy_errors: Vec<PolicyErrorView>,
+    /// Agents found in the change, registered or not.
+    pub agents: Vec<AgentFinding>,
+    /// The humans who asked an agent for this change.
+    pub requesters: Vec<String>,
+    pub requirements: Vec<Requirement>,
+    pub violations: Vec<Violation>,
+    /// Elevations that allowed paths the role alone would not.
+    pub elevations: Vec<ElevationUse>,
+    /// Reviews the forge adapter should dismiss (`agent_reviews: dismiss`,
+    /// enforce mode only).
+    pub dismissals: Vec<Dismissal>,
+    /// Notes for the summary that change nothing (for example a `warn`).
+    pub notes: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicySource {
+    pub path: RepoPath,
+    pub blob_id: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicyErrorView {
+    pub file: String,
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+}
+
+/// An agent found in the change.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct AgentFinding {
+    /// The registered agent's id, or for an unregistered agent the catalog
+    /// id (`catalog:devin`) or the bot login (`bot:some-app[bot]`).
+    pub id: String,
+    pub status: Registration,
+    /// The catalog entry whose signals matched, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub catalog: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    pub signals: Vec<SignalMatch>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum Registration {
+    Registered,
+    Unregistered,
+    /// Its registration expired before the evaluation time.
+    Lapsed { expired_at: DateTime<Utc> },
+}
+
+/// One piece of evidence that an agent took part.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignalMatch {
+    pub kind: SignalKind,
+    /// `true` for the forge's own account model (the change author account
+    /// is a bot or app); `false` for what anyone can write: emails, names,
+    /// trailers, body text and commit logins linked from them.
+    pub verified: bool,
+    /// Where it was seen: `change author`, `commit 1a2b3c4 author`, ...
+    pub source: String,
+    /// What was seen.
+    pub value: String,
+    /// The signal that matched it.
+    pub pattern: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SignalKind {
+    /// The account that opened the change (verified).
+    Account,
+    /// A bot account that no catalog entry or registration names.
+    BotAccount,
+    /// The account a commit author or committer is linked to.
+    CommitLogin,
+    Email,
+    Name,
+    Trailer,
+    Body,
+}
+
+/// Approvals that a change needs.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Requirement {
+    /// Stable within a decision: `scope:<agent>`, `sensitive:<name>`,
+    /// `policy-file`, `unregistered-agents`.
+    pub id: String,
+    /// Why it is needed, in a sentence fragment ("infrastructure").
+    pub label: String,
+    pub paths: Vec<RepoPath>,
+    /// Who may approve, as written (`owner` already resolved).
+    pub approvers: Vec<String>,
+    pub min_approvals: u32,
+    /// Approvals that counted.
+    pub approved_by: Vec<Login>,
+    /// Approvals that did not count, each with its reason.
+    pub not_counted: Vec<RefusedApproval>,
+    pub satisfied: bool,
+}
+
+impl Requirement {
+    pub fn missing(&self) -> u32 {
+        self.min_approvals
+            .saturating_sub(self.approved_by.len() as u32)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefusedApproval {
+    pub reviewer: Login,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub review_id: Option<u64>,
+    pub reason: RefusalReason,
+}
+
+/// Why an approval did not count (rule 6).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RefusalReason {
+    /// The reviewer later requested changes, or the approval was dismissed.
+    Withdrawn,
+    /// Given on an earlier head commit (`stale_on_push`).
+    Stale,
+    /// The reviewer is an agent or bot.
+    Agent,
+    /// The reviewer opened the change.
+    ChangeAuthor,
+    /// The reviewer asked an agent for the change.
+    Requester,
+    /// The reviewer authored, committed or co-authored commits in it.
+    Contributor,
+    /// The reviewer is not one of the requirement's approvers.
+    NotAnApprover,
+}
+
+impl RefusalReason {
+    pub fn describe(self) -> &'static str {
+        match self {
+            RefusalReason::Withdrawn => "withdrawn by a later review or dismissal",
+            RefusalReason::Stale => "given on an earlier commit",
+            RefusalReason::Agent => "agents and bots never count as approvers",
+            RefusalReason::ChangeAuthor => "the author of the change cannot approve it",
+            RefusalReason::Requester => "the human who asked the agent cannot approve",
+            RefusalReason::Contributor => "contributors to the change cannot approve it",
+            RefusalReason::NotAnApprover => "not one of the approvers",
+        }
+    }
+}
+
+/// Something the policy forbids, or records as irregular.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Violation {
+    pub kind: ViolationKind,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent: Option<String>,
+    pub message: String,
+    pub paths: Vec<RepoPath>,
+    /// Whether it fails the check by itself.
+    pub blocking: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ViolationKind {
+    OutOfScope,
+    TooManyFiles,
+    PolicyFileChangedByAgent,
+    UnregisteredAgent,
+    LapsedRegistration,
+    AgentApprovalIgnored,
+    InvalidPolicy,
+}
+
+/// An elevation that allowed paths during its window.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ElevationUse {
+    pub agent: String,
+    pub reason: String,
+    pub from: DateTime<Utc>,
+    pub until: DateTime<Utc>,
+    pub paths: Vec<RepoPath>,
+}
+
+/// A review the forge adapter should dismiss.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Dismissal {
+    pub review_id: u64,
+    pub reviewer: Login,
+    pub message: String,
+}

@@ -1,0 +1,33 @@
+//! The decision engine: pure functions from a change to a decision.
+//!
+//! Nothing here performs I/O or reads the clock. The forge adapters and the
+//! CLI gather a [`Change`], its [`Context`] and the [`LoadedPolicy`] read
+//! from the base commit, pick the evaluation time, and call [`decide`].
+
+mod change;
+mod decide;
+mod decision;
+mod identify;
+pub mod render;
+
+pub use change::{
+    Account, AccountKind, ChangedFile, Commit, Context, Forge, Person, Review, ReviewState,
+    Change,
+};
+pub use decide::{decide, invalid_policy, not_configured};
+pub use decision::*;
+pub use identify::{identify, is_agent_account, Identification, Identity};
+
+use chrono::{DateTime, Utc};
+
+use crate::policy::LoadedPolicy;
+
+/// Everything one evaluation needs.
+#[derive(Clone, Copy, Debug)]
+pub struct Evaluation<'a> {
+    pub policy: &'a LoadedPolicy,
+    pub change: &'a Change,
+    pub context: &'a Context,
+    /// The evaluation's clock (rule 0: registrations and elevations).
+    pub at: DateTime<Utc>,
+}

@@ -1,0 +1,1 @@
+//! Reading a local git range for `warrant check` (stub: being written).

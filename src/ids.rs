@@ -1,0 +1,325 @@
+//! Newtypes for the names Warrant reasons about, each normalised once where it
+//! enters the program so that comparisons further in are plain equality.
+
+use std::fmt;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// Defines a string newtype with `as_str`, `Display`, and serde through
+/// `parse`, so an invalid value is refused wherever it is read.
+macro_rules! string_id {
+    ($(#[$meta:meta])* $name:ident) => {
+        $(#[$meta])*
+        #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub struct $name(String);
+
+        impl $name {
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl Serialize for $name {
+            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(&self.0)
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let raw = String::deserialize(deserializer)?;
+                $name::parse(&raw).map_err(serde::de::Error::custom)
+            }
+        }
+
+        impl JsonSchema for $name {
+            fn schema_name() -> std::borrow::Cow<'static, str> {
+                stringify!($name).into()
+            }
+            fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+                String::json_schema(generator)
+            }
+        }
+    };
+}
+
+string_id!(
+    /// A registered agent's id: `[a-z0-9][a-z0-9-]{0,62}`.
+    AgentId
+);
+string_id!(
+    /// A role's id, with the same shape as an agent id.
+    RoleId
+);
+string_id!(
+    /// A forge account login, kept as written (for display) and compared
+    /// case-insensitively, as both GitHub and GitLab treat logins.
+    Login
+);
+string_id!(
+    /// A commit id: 7 to 64 hexadecimal digits (SHA-1 or SHA-256), lowercased.
+    CommitSha
+);
+string_id!(
+    /// A repository path in normal form: `/`-separated, relative, with no
+    /// empty, `.` or `..` segment and no backslash. Paths that are not in
+    /// normal form are refused rather than matched, so that `src/../infra`
+    /// can never slip past a glob on `infra/**`.
+    RepoPath
+);
+
+/// Why an id or path was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct InvalidId(String);
+
+fn is_slug(s: &str) -> bool {
+    let bytes = s.as_bytes();
+    !bytes.is_empty()
+        && bytes.len() <= 63
+        && (bytes[0].is_ascii_lowercase() || bytes[0].is_ascii_digit())
+        && bytes
+            .iter()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
+}
+
+impl AgentId {
+    pub fn parse(s: &str) -> Result<Self, InvalidId> {
+        if is_slug(s) {
+            Ok(Self(s.to_owned()))
+        } else {
+            Err(InvalidId(format!(
+                "agent id `{s}` must match [a-z0-9][a-z0-9-]{{0,62}}"
+            )))
+        }
+    }
+}
+
+impl RoleId {
+    pub fn parse(s: &str) -> Result<Self, InvalidId> {
+        if is_slug(s) {
+            Ok(Self(s.to_owned()))
+        } else {
+            Err(InvalidId(format!(
+                "role id `{s}` must match [a-z0-9][a-z0-9-]{{0,62}}"
+            )))
+        }
+    }
+}
+
+impl Login {
+    /// Accepts GitHub and GitLab logins, including bot suffixes such as
+    /// `renovate[bot]`. Whitespace, `/` and `@` are refused: a login written
+    /// `@alice` is a typo for `alice`, and `org/team` is a team.
+    pub fn parse(s: &str) -> Result<Self, InvalidId> {
+        let ok = !s.is_empty()
+            && s.len() <= 255
+            && s.chars().all(|c| {
+                c.is_alphanumeric() || matches!(c, '-' | '_' | '.' | '[' | ']')
+            });
+        if ok {
+            Ok(Self(s.to_owned()))
+        } else {
+            Err(InvalidId(format!(
+                "`{s}` is not an account login (letters, digits, `-`, `_`, `.`, `[bot]`)"
+            )))
+        }
+    }
+
+    /// The login as compared: lowercased.
+    pub fn key(&self) -> String {
+        self.0.to_lowercase()
+    }
+
+    /// Whether two logins name the same account.
+    pub fn same_as(&self, other: &Login) -> bool {
+        self.0.eq_ignore_ascii_case(&other.0) || self.key() == other.key()
+    }
+
+    /// Whether this is a GitHub App bot login (`name[bot]`).
+    pub fn has_bot_suffix(&self) -> bool {
+        self.0.to_ascii_lowercase().ends_with("[bot]")
+    }
+}
+
+impl CommitSha {
+    pub fn parse(s: &str) -> Result<Self, InvalidId> {
+        let ok = (7..=64).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_hexdigit());
+        if ok {
+            Ok(Self(s.to_ascii_lowercase()))
+        } else {
+            Err(InvalidId(format!(
+                "`{s}` is not a commit id (7 to 64 hexadecimal digits)"
+            )))
+        }
+    }
+
+    /// The first seven digits, as people write a commit in prose.
+    pub fn short(&self) -> &str {
+        &self.0[..7]
+    }
+
+    /// Whether two ids name the same commit, allowing one to be abbreviated.
+    pub fn matches(&self, other: &CommitSha) -> bool {
+        self.0.starts_with(&other.0) || other.0.starts_with(&self.0)
+    }
+}
+
+impl RepoPath {
+    pub fn parse(s: &str) -> Result<Self, InvalidId> {
+        let reason = if s.is_empty() {
+            Some("is empty")
+        } else if s.contains('\\') {
+            Some("contains a backslash")
+        } else if s.contains('\0') {
+            Some("contains a NUL byte")
+        } else if s.starts_with('/') {
+            Some("is absolute (starts with `/`)")
+        } else if s.split('/').any(|seg| seg.is_empty()) {
+            Some("has an empty segment (`//` or a trailing `/`)")
+        } else if s.split('/').any(|seg| seg == "." || seg == "..") {
+            Some("has a `.` or `..` segment")
+        } else {
+            None
+        };
+        match reason {
+            None => Ok(Self(s.to_owned())),
+            Some(why) => Err(InvalidId(format!(
+                "path `{}` is not in normal form: it {why}",
+                s.escape_debug()
+            ))),
+        }
+    }
+}
+
+/// A team, written `org/team` (GitHub) or `group/subgroup/...` (GitLab).
+/// Compared case-insensitively.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct TeamName(String);
+
+impl TeamName {
+    pub fn parse(s: &str) -> Result<Self, InvalidId> {
+        let ok = s.contains('/')
+            && s.split('/').all(|part| Login::parse(part).is_ok());
+        if ok {
+            Ok(Self(s.to_owned()))
+        } else {
+            Err(InvalidId(format!("`{s}` is not a team (`org/team`)")))
+        }
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+    pub fn key(&self) -> String {
+        self.0.to_lowercase()
+    }
+}
+
+impl fmt::Display for TeamName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Who may approve, or who owns an agent: a person or a team.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Principal {
+    User(Login),
+    Team(TeamName),
+}
+
+impl Principal {
+    pub fn parse(s: &str) -> Result<Self, InvalidId> {
+        if s.contains('/') {
+            TeamName::parse(s).map(Principal::Team)
+        } else {
+            Login::parse(s).map(Principal::User)
+        }
+    }
+}
+
+impl fmt::Display for Principal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Principal::User(login) => login.fmt(f),
+            Principal::Team(team) => team.fmt(f),
+        }
+    }
+}
+
+impl Serialize for Principal {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Principal {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let raw = String::deserialize(deserializer)?;
+        Principal::parse(&raw).map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repo_path_refuses_every_unnormalised_form() {
+        for bad in [
+            "", "/etc/passwd", "a/../b", "./a", "a/./b", "..", "a//b", "a/", "a\\b", "a\0b",
+        ] {
+            assert!(RepoPath::parse(bad).is_err(), "{bad:?} should be refused");
+        }
+        for good in ["a", "src/main.rs", ".github/workflows/ci.yml", "ünïcode/路径.rs", "a..b/c"] {
+            assert!(RepoPath::parse(good).is_ok(), "{good:?} should be accepted");
+        }
+    }
+
+    #[test]
+    fn agent_ids_follow_the_spec_shape() {
+        assert!(AgentId::parse("claude").is_ok());
+        assert!(AgentId::parse("0x-bot").is_ok());
+        assert!(AgentId::parse(&"a".repeat(63)).is_ok());
+        assert!(AgentId::parse(&"a".repeat(64)).is_err());
+        assert!(AgentId::parse("-bot").is_err());
+        assert!(AgentId::parse("Claude").is_err());
+        assert!(AgentId::parse("my_bot").is_err());
+    }
+
+    #[test]
+    fn logins_compare_case_insensitively() {
+        let a = Login::parse("Copilot").unwrap();
+        let b = Login::parse("copilot").unwrap();
+        assert!(a.same_as(&b));
+        assert!(Login::parse("renovate[bot]").unwrap().has_bot_suffix());
+        assert!(Login::parse("@alice").is_err());
+        assert!(Login::parse("org/team").is_err());
+    }
+
+    #[test]
+    fn commit_ids_are_lowercased_and_may_be_abbreviated() {
+        let full = CommitSha::parse("ABCDEF0123456789abcdef0123456789abcdef01").unwrap();
+        assert_eq!(full.as_str(), "abcdef0123456789abcdef0123456789abcdef01");
+        assert!(full.matches(&CommitSha::parse("abcdef0").unwrap()));
+        assert!(CommitSha::parse("xyz1234").is_err());
+        assert!(CommitSha::parse("abc").is_err());
+    }
+
+    #[test]
+    fn principals_are_users_or_teams() {
+        assert_eq!(
+            Principal::parse("octo-org/sre").unwrap(),
+            Principal::Team(TeamName::parse("octo-org/sre").unwrap())
+        );
+        assert!(matches!(Principal::parse("bob").unwrap(), Principal::User(_)));
+        assert!(Principal::parse("org/").is_err());
+    }
+}

@@ -1,0 +1,20 @@
+//! Warrant governs AI coding agents on pull requests and merge requests.
+//!
+//! The library is layered so that each layer can be read and tested alone:
+//!
+//! - [`policy`]: the policy language (`.github/warrant.yml`), parsed and
+//!   validated with errors that point at file, line and column.
+//! - [`catalog`]: the built-in signatures of known coding agents.
+//! - [`signals`]: the matching primitives shared by the policy and the catalog.
+//! - [`engine`]: pure functions from a forge-neutral [`engine::Change`] to a
+//!   [`engine::Decision`]. No I/O, no clock: the evaluation time is an input.
+//! - [`cli`]: the `warrant` command line, including `warrant check` on a local
+//!   git range (see [`git`]).
+
+pub mod catalog;
+pub mod cli;
+pub mod engine;
+pub mod git;
+pub mod ids;
+pub mod policy;
+pub mod signals;

@@ -1,0 +1,274 @@
+//! The policy language, version 1: the file org admins write.
+//!
+//! [`load`] turns the YAML text into a validated, compiled [`Policy`]: every
+//! glob compiled, every cross-reference checked, every default applied. A
+//! policy that loads is one the engine can apply without further checks.
+//! Errors carry the file, line and column (see [`PolicyError`]).
+
+mod document;
+mod error;
+mod load;
+mod paths;
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::ids::{AgentId, Principal, RepoPath, RoleId};
+use crate::signals::Signals;
+
+pub use document::PolicyDocument;
+pub use error::{PolicyError, PolicyErrors};
+pub use load::{load, schema};
+pub use paths::PathGlobs;
+
+/// Where the policy may live, per forge, in the order they are tried: the
+/// first file found wins.
+pub const GITHUB_POLICY_PATHS: &[&str] = &[".github/warrant.yml", ".warrant.yml"];
+pub const GITLAB_POLICY_PATHS: &[&str] = &[".gitlab/warrant.yml", ".warrant.yml"];
+/// A local checkout may be mirrored from either forge.
+pub const LOCAL_POLICY_PATHS: &[&str] =
+    &[".github/warrant.yml", ".gitlab/warrant.yml", ".warrant.yml"];
+
+/// A validated policy, ready to apply.
+#[derive(Clone, Debug)]
+pub struct Policy {
+    pub mode: Mode,
+    /// Registered agents, ordered by id.
+    pub agents: Vec<Agent>,
+    pub roles: BTreeMap<RoleId, Role>,
+    pub sensitive: Vec<SensitiveArea>,
+    pub unregistered_agents: UnregisteredAgents,
+    pub approvals: ApprovalRules,
+    pub policy_file: PolicyFileRules,
+}
+
+impl Policy {
+    pub fn agent(&self, id: &AgentId) -> Option<&Agent> {
+        self.agents.iter().find(|a| &a.id == id)
+    }
+
+    pub fn role(&self, id: &RoleId) -> &Role {
+        // Validation guarantees every agent's role exists.
+        &self.roles[id]
+    }
+
+    /// Every team the policy names, so that a forge adapter can resolve their
+    /// members before the (pure) evaluation.
+    pub fn teams(&self) -> Vec<&crate::ids::TeamName> {
+        let owners = self.agents.iter().map(|a| &a.owner);
+        let approvers = self
+            .roles
+            .values()
+            .filter_map(|r| r.escalate_to.as_deref())
+            .chain(self.sensitive.iter().map(|s| s.approvers.as_slice()))
+            .chain([
+                self.unregistered_agents.approvers.as_slice(),
+                self.policy_file.approvers.as_slice(),
+            ])
+            .flatten()
+            .filter_map(|a| match a {
+                Approver::Principal(p) => Some(p),
+                Approver::Owner => None,
+            });
+        let mut teams: Vec<_> = owners
+            .chain(approvers)
+            .filter_map(|p| match p {
+                Principal::Team(t) => Some(t),
+                Principal::User(_) => None,
+            })
+            .collect();
+        teams.sort();
+        teams.dedup();
+        teams
+    }
+}
+
+/// `mode`: enforce decisions, or only report them while a team rolls out.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    /// The check concludes as decided.
+    #[default]
+    Enforce,
+    /// The check always concludes `neutral` and says what it would have
+    /// concluded; no review is dismissed.
+    Observe,
+}
+
+/// A registered agent (`agents.<id>`).
+#[derive(Clone, Debug)]
+pub struct Agent {
+    pub id: AgentId,
+    pub description: Option<String>,
+    pub role: RoleId,
+    pub owner: Principal,
+    /// The catalog id named by `match.builtin`, whose signals are included
+    /// in `signals`.
+    pub builtin: Option<String>,
+    pub signals: Signals,
+    /// From this instant on the registration has lapsed.
+    pub expires: Option<DateTime<Utc>>,
+    pub elevations: Vec<Elevation>,
+}
+
+impl Agent {
+    pub fn is_registered_at(&self, at: DateTime<Utc>) -> bool {
+        self.expires.is_none_or(|e| at < e)
+    }
+}
+
+/// A time-boxed extra scope (`agents.<id>.elevations[]`).
+#[derive(Clone, Debug)]
+pub struct Elevation {
+    pub paths: PathGlobs,
+    pub from: DateTime<Utc>,
+    pub until: DateTime<Utc>,
+    pub reason: String,
+}
+
+impl Elevation {
+    /// `[from, until)`.
+    pub fn in_force_at(&self, at: DateTime<Utc>) -> bool {
+        self.from <= at && at < self.until
+    }
+}
+
+/// A role (`roles.<id>`): what its agents may touch.
+#[derive(Clone, Debug)]
+pub struct Role {
+    pub id: RoleId,
+    pub description: Option<String>,
+    pub allow: PathGlobs,
+    pub deny: PathGlobs,
+    pub out_of_scope: OutOfScope,
+    /// `None`: the agent's owner.
+    pub escalate_to: Option<Vec<Approver>>,
+    pub max_files: Option<usize>,
+}
+
+/// `roles.<id>.out_of_scope`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OutOfScope {
+    /// The check fails.
+    #[default]
+    Block,
+    /// The files need one approval from `escalate_to`.
+    Escalate,
+}
+
+/// One entry of `sensitive`.
+#[derive(Clone, Debug)]
+pub struct SensitiveArea {
+    pub name: String,
+    pub paths: PathGlobs,
+    pub approvers: Vec<Approver>,
+    pub min_approvals: u32,
+}
+
+/// An entry in an approvers list.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Approver {
+    Principal(Principal),
+    /// The word `owner`: the owner of each agent involved.
+    Owner,
+}
+
+impl std::fmt::Display for Approver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Approver::Principal(p) => p.fmt(f),
+            Approver::Owner => f.write_str("owner"),
+        }
+    }
+}
+
+/// `unregistered_agents`.
+#[derive(Clone, Debug)]
+pub struct UnregisteredAgents {
+    pub action: UnregisteredAction,
+    /// As written; empty means the default chain (`policy_file.approvers`,
+    /// else repository admins), which the engine applies.
+    pub approvers: Vec<Approver>,
+}
+
+/// `unregistered_agents.action`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum UnregisteredAction {
+    /// Recorded in the audit trail only.
+    Allow,
+    /// The check passes and says so in its summary.
+    Warn,
+    /// The change needs one approval from `unregistered_agents.approvers`.
+    #[default]
+    Escalate,
+    /// The check fails.
+    Block,
+}
+
+/// `approvals`.
+#[derive(Clone, Debug)]
+pub struct ApprovalRules {
+    pub stale_on_push: bool,
+    pub exclude_requester: bool,
+    pub exclude_contributors: bool,
+    pub agent_reviews: AgentReviews,
+}
+
+/// `approvals.agent_reviews`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AgentReviews {
+    /// Agent approvals never count and are recorded.
+    #[default]
+    Ignore,
+    /// They are also dismissed on the forge.
+    Dismiss,
+}
+
+/// `policy_file`.
+#[derive(Clone, Debug, Default)]
+pub struct PolicyFileRules {
+    /// Empty: a human change to the policy file is only audited.
+    pub approvers: Vec<Approver>,
+}
+
+/// A policy as the engine receives it: where it came from, and what it says.
+#[derive(Clone, Debug)]
+pub struct LoadedPolicy {
+    /// The file it was read from (for example `.github/warrant.yml`).
+    pub path: RepoPath,
+    /// The git blob id of the file's contents, recorded with each decision.
+    pub blob_id: String,
+    pub policy: Policy,
+}
+
+/// The git blob id of some contents (`git hash-object`), so that a decision
+/// names exactly the policy text it applied, in the form git and the forges
+/// use.
+pub fn blob_id(contents: &[u8]) -> String {
+    use sha1::{Digest, Sha1};
+    let mut hasher = Sha1::new();
+    hasher.update(format!("blob {}\0", contents.len()).as_bytes());
+    hasher.update(contents);
+    hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn blob_id_is_gits() {
+        // `printf 'hello\n' | git hash-object --stdin`
+        assert_eq!(
+            super::blob_id(b"hello\n"),
+            "ce013625030ba8dba906f756967f9e9ca394464a"
+        );
+    }
+}
