@@ -1,5 +1,32 @@
-//! The rules (stub).
-use super::{Decision, Evaluation};
-pub fn decide(e: &Evaluation) -> Decision { let _ = e; todo!() }
-pub fn not_configured() -> Decision { todo!() }
-pub fn invalid_policy() -> Decision { todo!() }
+//! The rules of POLICY.md ("Deciding"), applied in order.
+use chrono::{DateTime, Utc};
+
+use crate::ids::RepoPath;
+use crate::policy::PolicyErrors;
+
+use super::{Change, Decision, Evaluation};
+
+/// Decides a change under a valid policy.
+pub fn decide(evaluation: &Evaluation) -> Decision {
+    let _ = evaluation;
+    todo!()
+}
+
+/// The decision when the base commit has no policy file: `neutral`.
+pub fn not_configured(change: &Change, at: DateTime<Utc>) -> Decision {
+    let _ = (change, at);
+    todo!()
+}
+
+/// The decision when the policy file does not parse or validate: `failure`
+/// (fail closed), naming the file, line, column and reason.
+pub fn invalid_policy(
+    change: &Change,
+    path: &RepoPath,
+    blob_id: &str,
+    errors: &PolicyErrors,
+    at: DateTime<Utc>,
+) -> Decision {
+    let _ = (change, path, blob_id, errors, at);
+    todo!()
+}
