@@ -10,6 +10,7 @@
 //! there is one ([`crate::engine::Conclusion::exit_code`]), and
 //! [`EXIT_NO_DECISION`] when the command could not decide.
 
+mod check;
 mod evaluate;
 mod output;
 mod policy_file;
@@ -51,6 +52,10 @@ enum Command {
     /// Decide a change described in a JSON file under a policy file.
     #[command(after_help = EXIT_CODES)]
     Evaluate(evaluate::Args),
+    /// Decide a local git range (a branch about to become a pull request,
+    /// or a pull request checked out in CI) under the policy at its base.
+    #[command(after_help = EXIT_CODES)]
+    Check(check::Args),
 }
 
 /// Why a command could not decide. Each variant exits
@@ -97,6 +102,7 @@ where
     let result = match cli.command {
         Command::Validate(args) => validate::run(args),
         Command::Evaluate(args) => evaluate::run(args),
+        Command::Check(args) => check::run(args),
     };
     match result {
         Ok(code) => code,
@@ -130,6 +136,16 @@ mod tests {
         let err = parse(&["evaluate", "--policy", "p.yml"]).unwrap_err();
         assert_eq!(err.exit_code(), i32::from(EXIT_NO_DECISION));
         assert!(parse(&["evaluate", "--policy", "p.yml", "--change", "c.json"]).is_ok());
+    }
+
+    #[test]
+    fn check_defaults_head_to_head_and_leaves_base_to_the_default_branch() {
+        let Command::Check(args) = parse(&["check"]).unwrap().command else {
+            panic!("not check");
+        };
+        assert_eq!(args.head, "HEAD");
+        assert_eq!(args.base, None);
+        assert_eq!(args.repo, std::path::PathBuf::from("."));
     }
 
     #[test]
