@@ -121,9 +121,8 @@ impl Login {
     pub fn parse(s: &str) -> Result<Self, InvalidId> {
         let ok = !s.is_empty()
             && s.len() <= 255
-            && s.chars().all(|c| {
-                c.is_alphanumeric() || matches!(c, '-' | '_' | '.' | '[' | ']')
-            });
+            && s.chars()
+                .all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.' | '[' | ']'));
         if ok {
             Ok(Self(s.to_owned()))
         } else {
@@ -206,8 +205,7 @@ pub struct TeamName(String);
 
 impl TeamName {
     pub fn parse(s: &str) -> Result<Self, InvalidId> {
-        let ok = s.contains('/')
-            && s.split('/').all(|part| Login::parse(part).is_ok());
+        let ok = s.contains('/') && s.split('/').all(|part| Login::parse(part).is_ok());
         if ok {
             Ok(Self(s.to_owned()))
         } else {
@@ -274,11 +272,26 @@ mod tests {
     #[test]
     fn repo_path_refuses_every_unnormalised_form() {
         for bad in [
-            "", "/etc/passwd", "a/../b", "./a", "a/./b", "..", "a//b", "a/", "a\\b", "a\0b",
+            "",
+            "/etc/passwd",
+            "a/../b",
+            "./a",
+            "a/./b",
+            "..",
+            "a//b",
+            "a/",
+            "a\\b",
+            "a\0b",
         ] {
             assert!(RepoPath::parse(bad).is_err(), "{bad:?} should be refused");
         }
-        for good in ["a", "src/main.rs", ".github/workflows/ci.yml", "ünïcode/路径.rs", "a..b/c"] {
+        for good in [
+            "a",
+            "src/main.rs",
+            ".github/workflows/ci.yml",
+            "ünïcode/路径.rs",
+            "a..b/c",
+        ] {
             assert!(RepoPath::parse(good).is_ok(), "{good:?} should be accepted");
         }
     }
@@ -319,7 +332,10 @@ mod tests {
             Principal::parse("octo-org/sre").unwrap(),
             Principal::Team(TeamName::parse("octo-org/sre").unwrap())
         );
-        assert!(matches!(Principal::parse("bob").unwrap(), Principal::User(_)));
+        assert!(matches!(
+            Principal::parse("bob").unwrap(),
+            Principal::User(_)
+        ));
         assert!(Principal::parse("org/").is_err());
     }
 }

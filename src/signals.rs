@@ -312,7 +312,8 @@ mod tests {
     #[test]
     fn trailer_keys_compare_case_insensitively_values_by_glob() {
         let p = TrailerPattern::parse("Co-authored-by: Claude*<noreply@anthropic.com>").unwrap();
-        let t = Trailer::parse_line("CO-AUTHORED-BY: Claude Opus 4.5 <noreply@anthropic.com>").unwrap();
+        let t =
+            Trailer::parse_line("CO-AUTHORED-BY: Claude Opus 4.5 <noreply@anthropic.com>").unwrap();
         assert!(p.matches(&t));
         let spoof = Trailer::parse_line("Co-authored-by: Claude <claude@example.com>").unwrap();
         assert!(!p.matches(&spoof));

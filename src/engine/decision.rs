@@ -116,7 +116,9 @@ pub enum Registration {
     Registered,
     Unregistered,
     /// Its registration expired before the evaluation time.
-    Lapsed { expired_at: DateTime<Utc> },
+    Lapsed {
+        expired_at: DateTime<Utc>,
+    },
 }
 
 /// One piece of evidence that an agent took part.

@@ -40,7 +40,12 @@ impl Identity {
     }
 }
 
-pub fn identify(policy: &Policy, change: &Change, context: &Context, at: DateTime<Utc>) -> Identification {
+pub fn identify(
+    policy: &Policy,
+    change: &Change,
+    context: &Context,
+    at: DateTime<Utc>,
+) -> Identification {
     let _ = (policy, change, context, at);
     todo!()
 }

@@ -11,12 +11,11 @@ mod identify;
 pub mod render;
 
 pub use change::{
-    Account, AccountKind, ChangedFile, Commit, Context, Forge, Person, Review, ReviewState,
-    Change,
+    Account, AccountKind, Change, ChangedFile, Commit, Context, Forge, Person, Review, ReviewState,
 };
 pub use decide::{decide, invalid_policy, not_configured};
 pub use decision::*;
-pub use identify::{identify, is_agent_account, Identification, Identity};
+pub use identify::{Identification, Identity, identify, is_agent_account};
 
 use chrono::{DateTime, Utc};
 

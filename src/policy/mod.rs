@@ -86,7 +86,9 @@ impl Policy {
 }
 
 /// `mode`: enforce decisions, or only report them while a team rolls out.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Mode {
     /// The check concludes as decided.
@@ -149,7 +151,9 @@ pub struct Role {
 }
 
 /// `roles.<id>.out_of_scope`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum OutOfScope {
     /// The check fails.
@@ -195,7 +199,9 @@ pub struct UnregisteredAgents {
 }
 
 /// `unregistered_agents.action`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum UnregisteredAction {
     /// Recorded in the audit trail only.
@@ -219,7 +225,9 @@ pub struct ApprovalRules {
 }
 
 /// `approvals.agent_reviews`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum AgentReviews {
     /// Agent approvals never count and are recorded.

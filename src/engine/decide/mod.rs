@@ -1,0 +1,436 @@
+//! The rules of the policy language ("Deciding"), applied in order.
+//!
+//! Each rule adds requirements (approvals a change needs) or violations
+//! (what the policy forbids or records); rule 6 then counts approvals
+//! against every requirement, and the conclusion follows from what is left.
+
+mod approvals;
+mod scope;
+mod title;
+
+use chrono::{DateTime, Utc};
+
+use crate::ids::{Principal, RepoPath};
+use crate::policy::{Approver, LoadedPolicy, Mode, Policy, PolicyErrors, UnregisteredAction};
+
+use super::identify::{Identification, identify};
+use super::{
+    AgentFinding, Change, Conclusion, Decision, Evaluation, PolicyErrorView, PolicySource,
+    Registration, Requirement, Violation, ViolationKind,
+};
+
+/// Decides a change under a valid policy.
+pub fn decide(evaluation: &Evaluation) -> Decision {
+    let Evaluation {
+        policy: loaded,
+        change,
+        context,
+        at,
+    } = *evaluation;
+    let policy = &loaded.policy;
+    let ident = identify(policy, change, context, at);
+    let paths = touched_paths(change);
+    let mut draft = Draft::default();
+
+    // Rule 2: each registered agent's scope. Rule 0 (lapsed registrations)
+    // is applied by identification, which marks them `Lapsed`.
+    for finding in registered(&ident) {
+        if let Some(agent) = policy.agents.iter().find(|a| a.id.as_str() == finding.id) {
+            scope::check(agent, policy, change, &paths, at, &mut draft);
+        }
+    }
+    let any_agent = !ident.agents.is_empty();
+    // Rule 3: sensitive areas, in a change that involves any agent.
+    if any_agent {
+        sensitive_areas(policy, &ident, &paths, &mut draft);
+    }
+    // Rule 4: the policy file.
+    policy_file(policy, change, &paths, any_agent, &mut draft);
+    // Rule 5: unregistered agents, lapsed registrations included.
+    unregistered(policy, context, &ident, &mut draft);
+    // Rules 6 and 7: approvals.
+    let dismissals = approvals::count(evaluation, &ident, &mut draft);
+
+    // Rule 8.
+    let would_conclude = if draft.violations.iter().any(|v| v.blocking) {
+        Conclusion::Failure
+    } else if draft.requirements.iter().any(|r| !r.satisfied) {
+        Conclusion::ActionRequired
+    } else {
+        Conclusion::Success
+    };
+    let rule_title = title::title(would_conclude, &ident, &draft);
+    // Rule 9.
+    let (conclusion, title, dismissals) = match policy.mode {
+        Mode::Enforce => (would_conclude, rule_title, dismissals),
+        Mode::Observe => (
+            Conclusion::Neutral,
+            title::observe(would_conclude, &rule_title),
+            Vec::new(),
+        ),
+    };
+
+    Decision {
+        conclusion,
+        would_conclude,
+        title,
+        mode: Some(policy.mode),
+        policy: Some(source(loaded)),
+        agents: ident.agents,
+        requesters: ident.requesters.iter().map(|r| r.display()).collect(),
+        requirements: draft.requirements,
+        violations: draft.violations,
+        elevations: draft.elevations,
+        dismissals,
+        notes: draft.notes,
+        ..skeleton(change, at)
+    }
+}
+
+/// The decision when the base commit has no policy file: `neutral`.
+pub fn not_configured(change: &Change, at: DateTime<Utc>) -> Decision {
+    Decision {
+        conclusion: Conclusion::Neutral,
+        would_conclude: Conclusion::Neutral,
+        title: "Warrant is not configured for this repository".into(),
+        ..skeleton(change, at)
+    }
+}
+
+/// The decision when the policy file does not parse or validate: `failure`
+/// (fail closed), naming the file, line, column and reason.
+pub fn invalid_policy(
+    change: &Change,
+    path: &RepoPath,
+    blob_id: &str,
+    errors: &PolicyErrors,
+    at: DateTime<Utc>,
+) -> Decision {
+    let views: Vec<PolicyErrorView> = errors
+        .0
+        .iter()
+        .map(|e| PolicyErrorView {
+            file: e.file.clone(),
+            line: e.line,
+            column: e.column,
+            message: e.message.clone(),
+        })
+        .collect();
+    let title = match views.as_slice() {
+        [] => format!("Invalid policy in {path}"),
+        [only] => format!("Invalid policy: {}", title::located(only)),
+        [first, rest @ ..] => format!(
+            "Invalid policy: {} (and {} more {})",
+            title::located(first),
+            rest.len(),
+            title::plural(rest.len(), "error", "errors")
+        ),
+    };
+    let violations = views
+        .iter()
+        .map(|e| Violation {
+            kind: ViolationKind::InvalidPolicy,
+            agent: None,
+            message: title::located(e),
+            paths: vec![path.clone()],
+            blocking: true,
+        })
+        .collect();
+    Decision {
+        conclusion: Conclusion::Failure,
+        would_conclude: Conclusion::Failure,
+        title,
+        policy: Some(PolicySource {
+            path: path.clone(),
+            blob_id: blob_id.to_owned(),
+        }),
+        policy_errors: views,
+        violations,
+        ..skeleton(change, at)
+    }
+}
+
+/// What the rules build up before the conclusion.
+#[derive(Default)]
+struct Draft {
+    requirements: Vec<Requirement>,
+    /// Who may approve each requirement, in the same order.
+    approvers: Vec<Vec<Principal>>,
+    violations: Vec<Violation>,
+    elevations: Vec<super::ElevationUse>,
+    notes: Vec<String>,
+}
+
+impl Draft {
+    fn require(
+        &mut self,
+        id: String,
+        label: String,
+        paths: Vec<RepoPath>,
+        approvers: Vec<Principal>,
+        min: u32,
+    ) {
+        self.requirements.push(Requirement {
+            id,
+            label,
+            paths,
+            approvers: names(&approvers),
+            min_approvals: min,
+            approved_by: Vec::new(),
+            not_counted: Vec::new(),
+            satisfied: false,
+        });
+        self.approvers.push(approvers);
+    }
+
+    fn violate(
+        &mut self,
+        kind: ViolationKind,
+        agent: Option<&str>,
+        message: String,
+        paths: Vec<RepoPath>,
+        blocking: bool,
+    ) {
+        self.violations.push(Violation {
+            kind,
+            agent: agent.map(str::to_owned),
+            message,
+            paths,
+            blocking,
+        });
+    }
+}
+
+fn skeleton(change: &Change, at: DateTime<Utc>) -> Decision {
+    Decision {
+        conclusion: Conclusion::Neutral,
+        would_conclude: Conclusion::Neutral,
+        title: String::new(),
+        mode: None,
+        evaluated_at: at,
+        forge: change.forge,
+        repository: change.repository.clone(),
+        number: change.number,
+        head_sha: change.head_sha.clone(),
+        base_sha: change.base_sha.clone(),
+        policy: None,
+        policy_errors: Vec::new(),
+        agents: Vec::new(),
+        requesters: Vec::new(),
+        requirements: Vec::new(),
+        violations: Vec::new(),
+        elevations: Vec::new(),
+        dismissals: Vec::new(),
+        notes: Vec::new(),
+    }
+}
+
+fn source(loaded: &LoadedPolicy) -> PolicySource {
+    PolicySource {
+        path: loaded.path.clone(),
+        blob_id: loaded.blob_id.clone(),
+    }
+}
+
+/// Touched paths in change order, each once.
+fn touched_paths(change: &Change) -> Vec<RepoPath> {
+    let mut seen = std::collections::HashSet::new();
+    change
+        .touched_paths()
+        .filter(|p| seen.insert(*p))
+        .cloned()
+        .collect()
+}
+
+fn registered(ident: &Identification) -> impl Iterator<Item = &AgentFinding> {
+    ident
+        .agents
+        .iter()
+        .filter(|a| a.status == Registration::Registered)
+}
+
+fn unregistered_findings(ident: &Identification) -> impl Iterator<Item = &AgentFinding> {
+    ident
+        .agents
+        .iter()
+        .filter(|a| a.status != Registration::Registered)
+}
+
+/// Resolves an approvers list for display and matching: `owner` becomes
+/// the owners of the registered agents involved.
+fn resolve_approvers(
+    approvers: &[Approver],
+    policy: &Policy,
+    ident: &Identification,
+) -> Vec<Principal> {
+    let mut out: Vec<Principal> = Vec::new();
+    for approver in approvers {
+        match approver {
+            Approver::Principal(p) => out.push(p.clone()),
+            Approver::Owner => out.extend(
+                registered(ident)
+                    .filter_map(|f| policy.agents.iter().find(|a| a.id.as_str() == f.id))
+                    .map(|a| a.owner.clone()),
+            ),
+        }
+    }
+    let mut seen = std::collections::HashSet::new();
+    out.retain(|p| seen.insert(p.clone()));
+    out
+}
+
+fn names(principals: &[Principal]) -> Vec<String> {
+    principals.iter().map(ToString::to_string).collect()
+}
+
+fn sensitive_areas(policy: &Policy, ident: &Identification, paths: &[RepoPath], draft: &mut Draft) {
+    for area in &policy.sensitive {
+        let hit: Vec<RepoPath> = paths
+            .iter()
+            .filter(|p| area.paths.is_match(p))
+            .cloned()
+            .collect();
+        if hit.is_empty() {
+            continue;
+        }
+        let approvers = resolve_approvers(&area.approvers, policy, ident);
+        draft.require(
+            format!("sensitive:{}", area.name),
+            area.name.clone(),
+            hit,
+            approvers,
+            area.min_approvals,
+        );
+    }
+}
+
+fn policy_file(
+    policy: &Policy,
+    change: &Change,
+    paths: &[RepoPath],
+    any_agent: bool,
+    draft: &mut Draft,
+) {
+    let candidates = change.forge.policy_paths();
+    let hit: Vec<RepoPath> = paths
+        .iter()
+        .filter(|p| candidates.contains(&p.as_str()))
+        .cloned()
+        .collect();
+    if hit.is_empty() {
+        return;
+    }
+    if any_agent {
+        draft.violate(
+            ViolationKind::PolicyFileChangedByAgent,
+            None,
+            "an agent took part in a change to the policy file: agents never edit their own governance".into(),
+            hit,
+            true,
+        );
+    } else if policy.policy_file.approvers.is_empty() {
+        draft.notes.push(
+            "The policy file changed; it is audited (no `policy_file.approvers` set).".into(),
+        );
+    } else {
+        let approvers = resolve_approvers(
+            &policy.policy_file.approvers,
+            policy,
+            &Identification::default(),
+        );
+        draft.require(
+            "policy-file".into(),
+            "the policy file".into(),
+            hit,
+            approvers,
+            1,
+        );
+    }
+}
+
+fn unregistered(
+    policy: &Policy,
+    context: &super::Context,
+    ident: &Identification,
+    draft: &mut Draft,
+) {
+    let found: Vec<&AgentFinding> = unregistered_findings(ident).collect();
+    if found.is_empty() {
+        return;
+    }
+    for finding in &found {
+        if let Registration::Lapsed { expired_at } = finding.status {
+            draft.violate(
+                ViolationKind::LapsedRegistration,
+                Some(&finding.id),
+                format!(
+                    "registration of `{}` expired on {}; its activity counts as an unregistered agent",
+                    finding.id,
+                    expired_at.format("%Y-%m-%d %H:%M UTC")
+                ),
+                Vec::new(),
+                false,
+            );
+        }
+    }
+    let action = policy.unregistered_agents.action;
+    let list = found
+        .iter()
+        .map(|f| format!("`{}`", f.id))
+        .collect::<Vec<_>>()
+        .join(", ");
+    match action {
+        UnregisteredAction::Allow => {}
+        UnregisteredAction::Warn => draft.notes.push(format!(
+            "Unregistered agent activity ({list}) is allowed with a warning: register these agents in the policy."
+        )),
+        UnregisteredAction::Escalate => {
+            let approvers = unregistered_approvers(policy, context);
+            draft.require(
+                "unregistered-agents".into(),
+                "unregistered agents".into(),
+                Vec::new(),
+                approvers,
+                1,
+            );
+        }
+        UnregisteredAction::Block => {}
+    }
+    if action != UnregisteredAction::Allow {
+        for finding in found {
+            draft.violate(
+                ViolationKind::UnregisteredAgent,
+                Some(&finding.id),
+                format!(
+                    "unregistered agent `{}` took part in this change",
+                    finding.id
+                ),
+                Vec::new(),
+                action == UnregisteredAction::Block,
+            );
+        }
+    }
+}
+
+/// `unregistered_agents.approvers`, else `policy_file.approvers`, else the
+/// repository's admins.
+fn unregistered_approvers(policy: &Policy, context: &super::Context) -> Vec<Principal> {
+    let listed = if !policy.unregistered_agents.approvers.is_empty() {
+        &policy.unregistered_agents.approvers
+    } else {
+        &policy.policy_file.approvers
+    };
+    if listed.is_empty() {
+        context
+            .repository_admins
+            .iter()
+            .cloned()
+            .map(Principal::User)
+            .collect()
+    } else {
+        resolve_approvers(listed, policy, &Identification::default())
+    }
+}
+
+#[cfg(test)]
+mod tests;
