@@ -178,6 +178,9 @@ impl Repo {
                 "--no-relative",
                 "--no-ext-diff",
                 "--no-textconv",
+                // A submodule's new commit is a change like any other,
+                // whatever `diff.ignoreSubmodules` or `.gitmodules` say.
+                "--ignore-submodules=none",
                 &range,
                 "--",
             ])
@@ -234,9 +237,12 @@ impl Repo {
         if let Some(name) = url.as_deref().and_then(repository_from_url) {
             return Ok(name);
         }
+        // A bare repository has no work tree: then the directory given.
         let top = self
-            .run_allowing_failure(["rev-parse", "--show-toplevel"])?
+            .run(["rev-parse", "--show-toplevel"])
+            .ok()
             .map(|out| PathBuf::from(String::from_utf8_lossy(&out).trim()))
+            .filter(|top| top.file_name().is_some())
             .or_else(|| self.dir.canonicalize().ok());
         Ok(top
             .as_deref()
@@ -530,139 +536,4 @@ fn repository_from_url(url: &str) -> Option<String> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn paths(files: &[ChangedFile]) -> Vec<(String, Option<String>)> {
-        files
-            .iter()
-            .map(|f| {
-                (
-                    f.path.to_string(),
-                    f.previous_path.as_ref().map(ToString::to_string),
-                )
-            })
-            .collect()
-    }
-
-    const SHA_1: &str = "8b67855b95bd4fd4bf2254c988dbc3065d236c84";
-    const SHA_2: &str = "2ba7da8963f0764bc6d1eb88eba3beb9221592e8";
-
-    #[test]
-    fn log_output_gives_each_commit_with_its_people_and_full_message() {
-        let out = format!(
-            "{SHA_1}\0Ann\0ann@example.com\0Cy\0cy@example.com\0one\n\0\
-             {SHA_2}\0Ann\0ann@example.com\0GitHub\0noreply@github.com\0two\n\nbody\n\n\
-             Co-Authored-By: Claude <noreply@anthropic.com>\n\0"
-        );
-        let commits = parse_log(out.as_bytes()).unwrap();
-        assert_eq!(commits.len(), 2);
-        assert_eq!(commits[0].sha.as_str(), SHA_1);
-        assert_eq!(commits[0].author.email, "ann@example.com");
-        assert_eq!(commits[0].committer.name, "Cy");
-        assert_eq!(commits[0].message, "one");
-        assert_eq!(commits[1].committer.email, "noreply@github.com");
-        assert_eq!(
-            commits[1].message,
-            "two\n\nbody\n\nCo-Authored-By: Claude <noreply@anthropic.com>"
-        );
-        assert_eq!(commits[1].trailers().len(), 1);
-        assert!(commits[1].author.account.is_none());
-    }
-
-    #[test]
-    fn empty_log_output_is_no_commits() {
-        assert!(parse_log(b"").unwrap().is_empty());
-    }
-
-    #[test]
-    fn log_output_that_does_not_line_up_is_an_error() {
-        let out = format!("{SHA_1}\0Ann\0ann@example.com\0Cy\0cy@example.com\0a\0b\0");
-        assert!(parse_log(out.as_bytes()).is_err());
-        let shifted = "Ann\0ann@example.com\0Cy\0cy@example.com\0one\0x\0";
-        let err = parse_log(shifted.as_bytes()).unwrap_err();
-        assert!(format!("{err:#}").contains("not a commit id"), "{err:#}");
-    }
-
-    #[test]
-    fn a_rename_reports_both_paths_and_a_copy_only_its_new_path() {
-        let out = b"A\0new.rs\0M\0src/lib.rs\0R100\0infra/a.tf\0src/a.tf\0C075\0x.rs\0y.rs\0D\0gone\0T\0link\0";
-        assert_eq!(
-            paths(&parse_name_status(out).unwrap()),
-            vec![
-                ("new.rs".into(), None),
-                ("src/lib.rs".into(), None),
-                ("src/a.tf".into(), Some("infra/a.tf".into())),
-                ("y.rs".into(), None),
-                ("gone".into(), None),
-                ("link".into(), None),
-            ]
-        );
-    }
-
-    #[test]
-    fn paths_keep_spaces_newlines_and_unicode_as_git_wrote_them() {
-        let out = "M\0docs/a b.md\0A\0odd\nname\0M\0ünï/路径.rs\0".as_bytes();
-        assert_eq!(
-            paths(&parse_name_status(out).unwrap()),
-            vec![
-                ("docs/a b.md".into(), None),
-                ("odd\nname".into(), None),
-                ("ünï/路径.rs".into(), None),
-            ]
-        );
-    }
-
-    #[test]
-    fn a_path_warrant_cannot_represent_is_an_error_not_skipped() {
-        let err = parse_name_status(b"M\0ok.rs\0A\0bad\\name\0").unwrap_err();
-        assert!(format!("{err:#}").contains("backslash"), "{err:#}");
-        let err = parse_name_status(b"M\0caf\xe9.rs\0").unwrap_err();
-        assert!(format!("{err:#}").contains("not UTF-8"), "{err:#}");
-    }
-
-    #[test]
-    fn truncated_or_unknown_diff_output_is_an_error() {
-        assert!(parse_name_status(b"R100\0only-old\0").is_err());
-        assert!(parse_name_status(b"Z\0x\0").is_err());
-        assert!(parse_name_status(b"").unwrap().is_empty());
-    }
-
-    #[test]
-    fn ls_tree_output_gives_mode_type_id_and_path() {
-        let out = b"100644 blob 617807982...\t.github/warrant.yml\0\
-                    120000 blob ce01362\t.warrant.yml\x00040000 tree abc\t.gitlab/warrant.yml\0";
-        let entries = parse_ls_tree(out).unwrap();
-        assert_eq!(entries.len(), 3);
-        assert_eq!(entries[0].mode, "100644");
-        assert_eq!(entries[0].kind, "blob");
-        assert_eq!(entries[0].path.as_str(), ".github/warrant.yml");
-        assert_eq!(entries[1].object_id, "ce01362");
-        assert_eq!(entries[2].kind, "tree");
-        assert!(parse_ls_tree(b"100644 blob x\0").is_err());
-    }
-
-    #[test]
-    fn remote_urls_name_the_repository_on_its_forge() {
-        for (url, name) in [
-            ("https://github.com/octo-org/app.git", "octo-org/app"),
-            (
-                "https://x-access-token:secret@github.com/octo-org/app",
-                "octo-org/app",
-            ),
-            ("git@github.com:octo-org/app.git", "octo-org/app"),
-            (
-                "ssh://git@gitlab.example.com:2222/group/sub/app.git",
-                "group/sub/app",
-            ),
-            ("git@gitlab.com:group/sub/app.git/", "group/sub/app"),
-            ("/srv/git/app.git", "app"),
-            ("../app", "app"),
-            ("file:///srv/git/app.git", "app"),
-        ] {
-            assert_eq!(repository_from_url(url).as_deref(), Some(name), "{url}");
-        }
-        assert_eq!(repository_from_url(""), None);
-        assert_eq!(repository_from_url("https://github.com/"), None);
-    }
-}
+mod tests;

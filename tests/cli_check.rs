@@ -271,3 +271,50 @@ fn a_directory_that_is_not_a_repository_is_a_usage_error() {
     run.assert_code(2);
     assert!(run.stderr.contains("not a git repository"), "{run}");
 }
+
+#[test]
+fn any_directory_inside_the_repository_will_do() {
+    let repo = repo_with_policy();
+    repo.write("src/auth/token.rs", "// denied to agents\n");
+    repo.commit_by_claude("Touch auth");
+
+    let run = common::run(repo.path(), &["check", "--repo", "src", "--at", AT]);
+    run.assert_code(1);
+    // Paths stay relative to the repository's root.
+    assert!(run.stdout.contains("src/auth/token.rs"), "{run}");
+}
+
+#[test]
+fn a_submodule_update_is_a_changed_path() {
+    let sub = Repo::new();
+    sub.write("lib.rs", "\n");
+    sub.commit(ALICE, "Library");
+    let repo = repo_with_policy();
+    repo.git(&[
+        "-c",
+        "protocol.file.allow=always",
+        "submodule",
+        "add",
+        "--quiet",
+        sub.path().to_str().unwrap(),
+        "vendor/lib",
+    ]);
+    repo.git(&[
+        "config",
+        "-f",
+        ".gitmodules",
+        "submodule.vendor/lib.ignore",
+        "all",
+    ]);
+    repo.commit(ALICE, "Vendor a library");
+    let base = repo.git(&["rev-parse", "HEAD"]);
+    sub.write("lib.rs", "// changed\n");
+    sub.commit(ALICE, "Change the library");
+    repo.git(&["-C", "vendor/lib", "pull", "--quiet", "origin", "main"]);
+    repo.git(&["add", "vendor/lib"]);
+    repo.commit_by_claude("Bump the vendored library");
+
+    let run = check(&repo, &["--base", &base]);
+    run.assert_code(1);
+    assert!(run.stdout.contains("vendor/lib"), "{run}");
+}
