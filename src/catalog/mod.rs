@@ -192,5 +192,4 @@ fn check_noreply_anchor(id: &str, email: &str) -> Result<(), String> {
 }
 
 #[cfg(test)]
-#[path = "tests.rs"]
 mod tests;
