@@ -5,10 +5,16 @@
 //! policy that loads is one the engine can apply without further checks.
 //! Errors carry the file, line and column (see [`PolicyError`]).
 
+mod compile;
 mod document;
 mod error;
+mod issue;
 mod load;
+#[cfg(test)]
+mod load_tests;
 mod paths;
+mod shape;
+mod values;
 
 use std::collections::BTreeMap;
 
@@ -86,7 +92,9 @@ impl Policy {
 }
 
 /// `mode`: enforce decisions, or only report them while a team rolls out.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Mode {
     /// The check concludes as decided.
@@ -149,7 +157,9 @@ pub struct Role {
 }
 
 /// `roles.<id>.out_of_scope`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum OutOfScope {
     /// The check fails.
@@ -195,7 +205,9 @@ pub struct UnregisteredAgents {
 }
 
 /// `unregistered_agents.action`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum UnregisteredAction {
     /// Recorded in the audit trail only.
@@ -219,7 +231,9 @@ pub struct ApprovalRules {
 }
 
 /// `approvals.agent_reviews`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum AgentReviews {
     /// Agent approvals never count and are recorded.
