@@ -11,7 +11,7 @@ use super::document::{
     AgentDocument, ElevationDocument, MatchDocument, PolicyDocument, RoleDocument,
     SensitiveDocument,
 };
-use super::issue::{Issue, at_path, child, item, suggestion};
+use super::issue::{Issue, at_path, backticked, child, item, suggestion};
 use super::values::{bad_id, distinct_people, names_nothing, parse_date, parse_expiry};
 use super::{
     Agent, ApprovalRules, Approver, Elevation, PathGlobs, Policy, PolicyFileRules, Role,
@@ -89,10 +89,11 @@ struct Compiler {
     claimed_builtins: HashMap<String, String>,
 }
 
-/// Map entries in id order, so that results do not depend on hashing.
-fn by_id<T>(map: &HashMap<Spanned<String>, T>) -> Vec<(&Spanned<String>, &T)> {
+/// Map entries in the order written, so that results do not depend on
+/// hashing and a clash is reported at its second occurrence.
+fn in_file_order<T>(map: &HashMap<Spanned<String>, T>) -> Vec<(&Spanned<String>, &T)> {
     let mut entries: Vec<_> = map.iter().collect();
-    entries.sort_by(|a, b| a.0.as_str().cmp(b.0.as_str()));
+    entries.sort_by_key(|(key, _)| key.span().start().map(|m| (m.line(), m.column())));
     entries
 }
 
@@ -119,7 +120,7 @@ impl Compiler {
 
     fn roles(&mut self, roles: &HashMap<Spanned<String>, RoleDocument>) -> BTreeMap<RoleId, Role> {
         let mut compiled = BTreeMap::new();
-        for (id, role) in by_id(roles) {
+        for (id, role) in in_file_order(roles) {
             let path = child("roles", id);
             let parsed = RoleId::parse(id).ok();
             if parsed.is_none() {
@@ -159,12 +160,13 @@ impl Compiler {
 
     fn agents(&mut self, doc: &PolicyDocument) -> Vec<Agent> {
         let mut agents = Vec::new();
-        for (id, agent) in by_id(&doc.agents) {
+        for (id, agent) in in_file_order(&doc.agents) {
             let path = child("agents", id);
             if let Some(agent) = self.agent(&path, id, agent, doc) {
                 agents.push(agent);
             }
         }
+        agents.sort_by(|a, b| a.id.cmp(&b.id));
         agents
     }
 
@@ -322,12 +324,12 @@ impl Compiler {
     ) {
         let catalog = crate::catalog::builtin();
         let Some(entry) = catalog.get(builtin) else {
-            let known = catalog.entries().iter().map(|e| e.id.as_str());
+            let known = || catalog.entries().iter().map(|e| e.id.as_str());
             let message = format!(
                 "`{}` is not in the built-in catalog{}",
                 builtin.as_str(),
-                match suggestion(builtin, known) {
-                    s if s.is_empty() => " (see `warrant catalog` for its entries)".into(),
+                match suggestion(builtin, known()) {
+                    s if s.is_empty() => format!(" (its entries are {})", backticked(known())),
                     s => s,
                 }
             );
