@@ -1021,3 +1021,12 @@ fn a_missing_version_stops_before_the_meaning_checks() {
         .replace("owner: alice", "owner: '@alice'");
     assert_eq!(errors(&text), ["1:1: missing required key `version`"]);
 }
+
+#[test]
+fn a_misspelt_required_key_is_reported_once() {
+    let text = with(&[]).replace("    owner: alice", "    ownr: alice");
+    assert_eq!(
+        errors(&text),
+        ["5:5: agents.bot: unknown key `ownr`; did you mean `owner`?"]
+    );
+}

@@ -20,7 +20,7 @@ use marked_yaml::types::{MarkedMappingNode, MarkedScalarNode};
 use marked_yaml::{Node, Span};
 use serde_json::Value;
 
-use super::issue::{Issue, at_path, backticked, child, item, suggestion};
+use super::issue::{Issue, at_path, backticked, child, did_you_mean, item, suggestion};
 
 /// Every shape problem in `node`, in no particular order.
 pub(super) fn check(node: &Node, schema: &Value) -> Shape {
@@ -183,6 +183,9 @@ impl<'s> Walker<'s> {
         let required: Vec<&str> = (schema.get("required").and_then(Value::as_array))
             .map(|r| r.iter().filter_map(Value::as_str).collect())
             .unwrap_or_default();
+        // Required keys that an unknown key was taken for: "did you mean
+        // `owner`?" already says the key is missing.
+        let mut meant: Vec<&str> = Vec::new();
         for (k, value) in map.iter() {
             let name = k.as_str();
             let child = at.key(name);
@@ -199,16 +202,21 @@ impl<'s> Walker<'s> {
                 let known: Vec<&str> = properties
                     .map(|p| p.keys().map(String::as_str).collect())
                     .unwrap_or_default();
-                let hint = match suggestion(name, known.iter().copied()) {
-                    s if s.is_empty() => format!(" (the keys here are {})", backticked(known)),
-                    s => s,
+                let hint = match did_you_mean(name, known.iter().copied()) {
+                    Some(close) => {
+                        meant.push(close);
+                        format!("; did you mean `{close}`?")
+                    }
+                    None => format!(" (the keys here are {})", backticked(known)),
                 };
                 let message = format!("unknown key `{name}`{hint}");
                 self.refuse(k.span(), at, message, Some(&child));
             }
         }
         for name in required {
-            if map.get_node(name).is_none() {
+            if map.get_node(name).is_none() && meant.contains(&name) {
+                self.cut(cut);
+            } else if map.get_node(name).is_none() {
                 let message = format!("missing required key `{name}`");
                 // Point at the key this mapping sits under, else at its own
                 // first key (a list item), else at the start of the file.
@@ -252,11 +260,15 @@ impl<'s> Walker<'s> {
 
     /// A problem serde would also refuse: it must be cut out.
     fn refuse(&mut self, span: &Span, at: &At, message: String, cut: Option<&At>) {
+        self.cut(cut);
+        self.report(span, at, message);
+    }
+
+    fn cut(&mut self, cut: Option<&At>) {
         match cut {
             Some(cut) => self.shape.cuts.push(cut.clone()),
             None => self.shape.uncuttable = true,
         }
-        self.report(span, at, message);
     }
 
     fn report(&mut self, span: &Span, at: &At, message: String) {
