@@ -64,6 +64,10 @@ fn drop_null(schema: &mut serde_json::Value) {
 }
 
 pub(super) fn load_issues(text: &str) -> Result<Policy, Vec<Issue>> {
+    // Some Windows editors start a UTF-8 file with a byte order mark, which
+    // the YAML parser would read as part of the first key; editors do not
+    // count it as a column.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let node = parse(text).map_err(|issue| vec![issue])?;
     if node.as_mapping().is_some_and(|m| m.is_empty()) {
         return Err(vec![Issue::at_start(
@@ -165,6 +169,7 @@ fn load_error_issue(error: LoadError) -> Issue {
 fn second_document(text: &str) -> Option<usize> {
     let (mut started, mut ended) = (false, false);
     for (index, line) in text.lines().enumerate() {
+        let line = line.strip_suffix('\r').unwrap_or(line);
         let marker = |m: &str| {
             line.strip_prefix(m)
                 .is_some_and(|rest| rest.is_empty() || rest.starts_with([' ', '\t']))

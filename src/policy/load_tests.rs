@@ -1030,3 +1030,17 @@ fn a_misspelt_required_key_is_reported_once() {
         ["5:5: agents.bot: unknown key `ownr`; did you mean `owner`?"]
     );
 }
+
+#[test]
+fn windows_line_endings_and_a_byte_order_mark_are_read() {
+    let text = with(&[]).replace('\n', "\r\n");
+    assert_eq!(ok(&text).agents.len(), 1);
+    assert_eq!(ok(&format!("\u{feff}{}", with(&[]))).agents.len(), 1);
+    assert!(
+        error("version: 1\r\n---\r\nmode: observe\r\n").starts_with("2:1: a second YAML document")
+    );
+    assert_eq!(
+        error("version: 1\r\nrols: {}\r\n"),
+        "2:1: unknown key `rols`; did you mean `roles`?"
+    );
+}
