@@ -26,7 +26,10 @@ fn blocks(markdown: &str, language: &str) -> Vec<(usize, String)> {
 #[test]
 fn every_yaml_example_in_the_policy_docs_loads() {
     let examples = blocks(DOCS, "yaml");
-    assert!(!examples.is_empty(), "docs/policy.md has no ```yaml example");
+    assert!(
+        !examples.is_empty(),
+        "docs/policy.md has no ```yaml example"
+    );
     for (line, text) in examples {
         let file = format!("docs/policy.md (the example on line {line})");
         if let Err(errors) = warrant::policy::load(&file, &text) {

@@ -57,7 +57,8 @@ fn invalid_fixtures_fail_with_their_recorded_errors() {
         }
         let expected = std::fs::read_to_string(&expected_path).unwrap_or_default();
         assert_eq!(
-            actual, expected,
+            actual,
+            expected,
             "{name}: errors differ from {} (WARRANT_BLESS=1 rewrites it)",
             expected_path.display()
         );

@@ -29,7 +29,10 @@ fn the_committed_schema_is_current() {
 #[test]
 fn the_schema_is_draft_2020_12_and_closed() {
     let schema = warrant::policy::schema();
-    assert_eq!(schema["$schema"], "https://json-schema.org/draft/2020-12/schema");
+    assert_eq!(
+        schema["$schema"],
+        "https://json-schema.org/draft/2020-12/schema"
+    );
     assert_eq!(schema["additionalProperties"], false);
     assert_eq!(schema["properties"]["version"]["const"], 1);
 }
