@@ -424,6 +424,10 @@ fn a_missing_version_is_an_error_at_the_start() {
         error("mode: observe\n"),
         "1:1: missing required key `version`"
     );
+    assert_eq!(
+        error("# a policy\n\nmode: observe\n"),
+        "1:1: missing required key `version`"
+    );
 }
 
 #[test]

@@ -219,8 +219,10 @@ impl<'s> Walker<'s> {
             } else if map.get_node(name).is_none() {
                 let message = format!("missing required key `{name}`");
                 // Point at the key this mapping sits under, else at its own
-                // first key (a list item), else at the start of the file.
-                let span = key.or_else(|| map.keys().next().map(|k| k.span()));
+                // first key (a list item); at the top, at the start of the
+                // file.
+                let first_key = || map.keys().next().map(|k| k.span());
+                let span = key.or_else(|| first_key().filter(|_| !at.segs.is_empty()));
                 let span = span.copied().unwrap_or_else(Span::new_blank);
                 self.refuse(&span, at, message, cut);
             }
