@@ -63,12 +63,12 @@ fn drop_null(schema: &mut serde_json::Value) {
     }
 }
 
-pub(super) fn load_issues(text: &str) -> Result<Policy, Vec<Issue>> {
+fn load_issues(text: &str) -> Result<Policy, Vec<Issue>> {
     // Some Windows editors start a UTF-8 file with a byte order mark, which
     // the YAML parser would read as part of the first key; editors do not
     // count it as a column.
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let node = parse(text).map_err(|issue| vec![issue])?;
+    let mut node = parse(text).map_err(|issue| vec![issue])?;
     if node.as_mapping().is_some_and(|m| m.is_empty()) {
         return Err(vec![Issue::at_start(
             "the policy file is empty: it needs at least `version: 1`",
@@ -76,7 +76,6 @@ pub(super) fn load_issues(text: &str) -> Result<Policy, Vec<Issue>> {
     }
     let shape = shape::check(&node, cached_schema());
     let mut issues = shape.issues.clone();
-    let mut node = node;
     let Some(cut) = shape.repair(&mut node) else {
         return Err(issues);
     };
