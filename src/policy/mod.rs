@@ -5,10 +5,16 @@
 //! policy that loads is one the engine can apply without further checks.
 //! Errors carry the file, line and column (see [`PolicyError`]).
 
+mod compile;
 mod document;
 mod error;
+mod issue;
 mod load;
+#[cfg(test)]
+mod load_tests;
 mod paths;
+mod shape;
+mod values;
 
 use std::collections::BTreeMap;
 
