@@ -167,7 +167,9 @@ impl Store {
         let row = count_by_state(&self.pool)
             .await
             .context("cannot read the queue's statistics")?;
-        let age = |received: i64| Duration::from_millis(non_negative(to_millis(now) - received));
+        let age = |received: i64| {
+            Duration::from_millis(non_negative(to_millis(now).saturating_sub(received)))
+        };
         Ok(QueueStats {
             queued: non_negative(row.queued),
             running: non_negative(row.running),
