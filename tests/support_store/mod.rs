@@ -78,9 +78,7 @@ struct PostgresDatabase {
 impl PostgresDatabase {
     async fn create(server: &str) -> PostgresDatabase {
         let name = unique_name();
-        let mut admin = PgConnection::connect(server)
-            .await
-            .unwrap_or_else(|err| panic!("{POSTGRES_ENV} does not answer: {err}"));
+        let mut admin = admin_connection(server).await;
         admin
             .execute(format!("CREATE DATABASE {name}").as_str())
             .await
@@ -95,13 +93,23 @@ impl PostgresDatabase {
 
     /// Drops the database even if a store left connections open.
     async fn drop(self) {
-        let mut admin = PgConnection::connect(&self.server)
-            .await
-            .expect("reconnect");
+        let mut admin = admin_connection(&self.server).await;
         admin
             .execute(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name).as_str())
             .await
             .expect("DROP DATABASE");
+    }
+}
+
+/// A connection to create and drop databases from: to the database the
+/// variable names or, if that one does not exist (a fresh server has no
+/// `test` database), to the `postgres` database every server has.
+async fn admin_connection(server: &str) -> PgConnection {
+    match PgConnection::connect(server).await {
+        Ok(conn) => conn,
+        Err(first) => PgConnection::connect(&with_database(server, "postgres"))
+            .await
+            .unwrap_or_else(|_| panic!("{POSTGRES_ENV} does not answer: {first}")),
     }
 }
 
