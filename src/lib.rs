@@ -8,6 +8,8 @@
 //! - [`signals`]: the matching primitives shared by the policy and the catalog.
 //! - [`engine`]: pure functions from a forge-neutral [`engine::Change`] to a
 //!   [`engine::Decision`]. No I/O, no clock: the evaluation time is an input.
+//! - [`store`]: durable state in SQLite or PostgreSQL, starting with the
+//!   queue of webhook deliveries that workers evaluate.
 //! - [`cli`]: the `warrant` command line, including `warrant check` on a local
 //!   git range (see [`git`]).
 
@@ -18,3 +20,4 @@ pub mod git;
 pub mod ids;
 pub mod policy;
 pub mod signals;
+pub mod store;
