@@ -72,6 +72,7 @@ pub(super) fn compile(doc: &PolicyDocument, cut: &[String]) -> Result<Policy, Ve
         mode: doc.mode,
         agents,
         roles,
+        sensitive_index: super::GlobIndex::new(sensitive.iter().map(|a| &a.paths)),
         sensitive,
         unregistered_agents,
         approvals,

@@ -37,6 +37,7 @@ fn policy(agents: Vec<Agent>) -> Policy {
         agents,
         roles: BTreeMap::from([(dev, role)]),
         sensitive: Vec::new(),
+        sensitive_index: crate::policy::GlobIndex::new([]),
         unregistered_agents: UnregisteredAgents {
             action: UnregisteredAction::Escalate,
             approvers: Vec::new(),
