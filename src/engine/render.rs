@@ -49,12 +49,7 @@ pub fn markdown(decision: &Decision, audit_url: Option<&str>) -> String {
 /// A terse plain-text report for terminals.
 pub fn text(decision: &Decision) -> String {
     let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "{}: {}",
-        status_word(decision).to_uppercase(),
-        decision.title
-    );
+    let _ = writeln!(out, "{}: {}", status_word(decision), decision.title);
     if let Some(would) = observe_note(decision) {
         let _ = writeln!(out, "{}", would.replace("**", "").replace('`', ""));
     }
