@@ -16,8 +16,10 @@
 pub mod catalog;
 pub mod cli;
 pub mod engine;
+pub mod forge;
 pub mod git;
 pub mod ids;
 pub mod policy;
+pub mod server;
 pub mod signals;
 pub mod store;
