@@ -8,13 +8,18 @@
 //! - [`signals`]: the matching primitives shared by the policy and the catalog.
 //! - [`engine`]: pure functions from a forge-neutral [`engine::Change`] to a
 //!   [`engine::Decision`]. No I/O, no clock: the evaluation time is an input.
+//! - [`store`]: durable state in SQLite or PostgreSQL, starting with the
+//!   queue of webhook deliveries that workers evaluate.
 //! - [`cli`]: the `warrant` command line, including `warrant check` on a local
 //!   git range (see [`git`]).
 
 pub mod catalog;
 pub mod cli;
 pub mod engine;
+pub mod forge;
 pub mod git;
 pub mod ids;
 pub mod policy;
+pub mod server;
 pub mod signals;
+pub mod store;

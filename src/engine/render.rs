@@ -18,11 +18,11 @@ const MAX_LISTED_PATHS: usize = 20;
 /// The Markdown summary. `audit_url` links to the change's audit page.
 pub fn markdown(decision: &Decision, audit_url: Option<&str>) -> String {
     let mut out = String::new();
+    let _ = writeln!(out, "**{}**\n", escape(&decision.title));
     let _ = writeln!(
         out,
-        "**{}: {}**\n",
-        status_word(decision),
-        escape(&decision.title)
+        "Status: **{}**.\n",
+        status_word(decision).to_lowercase()
     );
     if let Some(would) = observe_note(decision) {
         let _ = writeln!(out, "{would}\n");
@@ -34,6 +34,7 @@ pub fn markdown(decision: &Decision, audit_url: Option<&str>) -> String {
     refused_md(&mut out, decision);
     elevations_md(&mut out, decision);
     violations_md(&mut out, decision, false);
+    dismissals_md(&mut out, decision);
     if !decision.notes.is_empty() {
         out.push_str("### Notes\n\n");
         for note in &decision.notes {
@@ -257,6 +258,22 @@ fn refused_md(out: &mut String, decision: &Decision) {
     out.push_str("### Approvals that did not count\n\n");
     for line in lines {
         let _ = writeln!(out, "{line}");
+    }
+    out.push('\n');
+}
+
+fn dismissals_md(out: &mut String, decision: &Decision) {
+    if decision.dismissals.is_empty() {
+        return;
+    }
+    out.push_str("### Dismissed reviews\n\n");
+    for d in &decision.dismissals {
+        let _ = writeln!(
+            out,
+            "- the approval of {} (review {}), because agents never approve",
+            code(d.reviewer.as_str()),
+            d.review_id
+        );
     }
     out.push('\n');
 }

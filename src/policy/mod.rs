@@ -5,10 +5,16 @@
 //! policy that loads is one the engine can apply without further checks.
 //! Errors carry the file, line and column (see [`PolicyError`]).
 
+mod compile;
 mod document;
 mod error;
+mod issue;
 mod load;
+#[cfg(test)]
+mod load_tests;
 mod paths;
+mod shape;
+mod values;
 
 use std::collections::BTreeMap;
 
@@ -21,7 +27,7 @@ use crate::signals::Signals;
 pub use document::PolicyDocument;
 pub use error::{PolicyError, PolicyErrors};
 pub use load::{load, schema};
-pub use paths::PathGlobs;
+pub use paths::{GlobIndex, PathCandidate, PathGlobs};
 
 /// Where the policy may live, per forge, in the order they are tried: the
 /// first file found wins.
@@ -39,6 +45,9 @@ pub struct Policy {
     pub agents: Vec<Agent>,
     pub roles: BTreeMap<RoleId, Role>,
     pub sensitive: Vec<SensitiveArea>,
+    /// All sensitive areas' globs in one automaton, list `i` being
+    /// `sensitive[i]`.
+    pub sensitive_index: GlobIndex,
     pub unregistered_agents: UnregisteredAgents,
     pub approvals: ApprovalRules,
     pub policy_file: PolicyFileRules,

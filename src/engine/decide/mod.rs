@@ -11,7 +11,9 @@ mod title;
 use chrono::{DateTime, Utc};
 
 use crate::ids::{Principal, RepoPath};
-use crate::policy::{Approver, LoadedPolicy, Mode, Policy, PolicyErrors, UnregisteredAction};
+use crate::policy::{
+    Approver, LoadedPolicy, Mode, PathCandidate, Policy, PolicyErrors, UnregisteredAction,
+};
 
 use super::identify::{Identification, identify};
 use super::{
@@ -30,19 +32,21 @@ pub fn decide(evaluation: &Evaluation) -> Decision {
     let policy = &loaded.policy;
     let ident = identify(policy, change, context, at);
     let paths = touched_paths(change);
+    let candidates: Vec<PathCandidate> = paths.iter().map(PathCandidate::new).collect();
+    let touched: Vec<Touched> = paths.iter().zip(candidates).collect();
     let mut draft = Draft::default();
 
     // Rule 2: each registered agent's scope. Rule 0 (lapsed registrations)
     // is applied by identification, which marks them `Lapsed`.
     for finding in registered(&ident) {
         if let Some(agent) = policy.agents.iter().find(|a| a.id.as_str() == finding.id) {
-            scope::check(agent, policy, change, &paths, at, &mut draft);
+            scope::check(agent, policy, change, &touched, at, &mut draft);
         }
     }
     let any_agent = !ident.agents.is_empty();
     // Rule 3: sensitive areas, in a change that involves any agent.
     if any_agent {
-        sensitive_areas(policy, &ident, &paths, &mut draft);
+        sensitive_areas(policy, &ident, &touched, &mut draft);
     }
     // Rule 4: the policy file.
     policy_file(policy, change, &paths, any_agent, &mut draft);
@@ -232,6 +236,9 @@ fn source(loaded: &LoadedPolicy) -> PolicySource {
     }
 }
 
+/// A touched path, prepared once for the many glob lists it meets.
+type Touched<'a> = (&'a RepoPath, PathCandidate<'a>);
+
 /// Touched paths in change order, each once.
 fn touched_paths(change: &Change) -> Vec<RepoPath> {
     let mut seen = std::collections::HashSet::new();
@@ -283,13 +290,23 @@ fn names(principals: &[Principal]) -> Vec<String> {
     principals.iter().map(ToString::to_string).collect()
 }
 
-fn sensitive_areas(policy: &Policy, ident: &Identification, paths: &[RepoPath], draft: &mut Draft) {
-    for area in &policy.sensitive {
-        let hit: Vec<RepoPath> = paths
-            .iter()
-            .filter(|p| area.paths.is_match(p))
-            .cloned()
-            .collect();
+fn sensitive_areas(
+    policy: &Policy,
+    ident: &Identification,
+    touched: &[Touched],
+    draft: &mut Draft,
+) {
+    let mut hits: Vec<Vec<RepoPath>> = vec![Vec::new(); policy.sensitive.len()];
+    let mut scratch = Vec::new();
+    for (path, candidate) in touched {
+        for area in policy
+            .sensitive_index
+            .lists_matching(candidate, &mut scratch)
+        {
+            hits[area].push((*path).clone());
+        }
+    }
+    for (area, hit) in policy.sensitive.iter().zip(hits) {
         if hit.is_empty() {
             continue;
         }

@@ -14,7 +14,7 @@ pub(super) fn check(
     agent: &Agent,
     policy: &Policy,
     change: &Change,
-    paths: &[RepoPath],
+    touched: &[super::Touched],
     at: DateTime<Utc>,
     draft: &mut Draft,
 ) {
@@ -26,15 +26,19 @@ pub(super) fn check(
         .collect();
     let mut elevated: Vec<Vec<RepoPath>> = vec![Vec::new(); windows.len()];
     let mut outside: Vec<RepoPath> = Vec::new();
-    for path in paths {
-        if role.deny.is_match(path) {
-            outside.push(path.clone());
-        } else if role.allow.is_match(path) {
+    for (path, candidate) in touched {
+        let path = (*path).clone();
+        if role.deny.is_match_candidate(candidate) {
+            outside.push(path);
+        } else if role.allow.is_match_candidate(candidate) {
             continue;
-        } else if let Some(i) = windows.iter().position(|e| e.paths.is_match(path)) {
-            elevated[i].push(path.clone());
+        } else if let Some(i) = windows
+            .iter()
+            .position(|e| e.paths.is_match_candidate(candidate))
+        {
+            elevated[i].push(path);
         } else {
-            outside.push(path.clone());
+            outside.push(path);
         }
     }
     for (window, paths) in windows.iter().zip(elevated) {

@@ -466,3 +466,39 @@ fn not_configured_is_neutral_with_the_spec_title() {
     assert_eq!(d.conclusion, Conclusion::Neutral);
     assert_eq!(d.title, "Warrant is not configured for this repository");
 }
+
+#[test]
+fn summary_snapshot_of_a_waiting_change_with_refused_approvals() {
+    let mut c = change(human("dana"), CLAUDE, &["src/a.rs", "infra/db/x.sql"]);
+    c.reviews = vec![
+        review(1, human("bob"), ReviewState::Approved, HEAD, 1),
+        review(2, human("erin"), ReviewState::Approved, OLD, 2),
+        review(3, human("dana"), ReviewState::Approved, HEAD, 3),
+        review(
+            9,
+            bot("gemini-code-assist[bot]"),
+            ReviewState::Approved,
+            HEAD,
+            4,
+        ),
+    ];
+    let d = run(&c);
+    insta::assert_snapshot!(crate::engine::render::markdown(
+        &d,
+        Some("https://warrant.example/audit/github/octo/app/changes/7")
+    ));
+    insta::assert_snapshot!("text", crate::engine::render::text(&d));
+}
+
+#[test]
+fn summary_snapshot_of_an_invalid_policy() {
+    let c = change(human("dana"), "Plain", &["src/a.rs"]);
+    let errors = policy::load(
+        ".github/warrant.yml",
+        "version: 1\nrols: {}\nmode: enforced\n",
+    )
+    .unwrap_err();
+    let path = RepoPath::parse(".github/warrant.yml").unwrap();
+    let d = crate::engine::invalid_policy(&c, &path, "0123456789abcdef", &errors, at());
+    insta::assert_snapshot!(crate::engine::render::markdown(&d, None));
+}

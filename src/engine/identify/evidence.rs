@@ -1,0 +1,293 @@
+//! What a change shows about who wrote it, one observation per thing seen,
+//! and how a set of [`Signals`] matches those observations.
+
+use crate::engine::change::{Account, Change, Forge, Person};
+use crate::engine::decision::{SignalKind, SignalMatch};
+use crate::ids::Login;
+use crate::signals::{Signals, Trailer};
+
+/// One thing seen on the change that a signal may match.
+#[derive(Debug)]
+pub(super) struct Observation<'c> {
+    pub kind: SignalKind,
+    pub verified: bool,
+    /// `change author`, `commit 1a2b3c4 author`, `commit 1a2b3c4 trailer`, ...
+    pub source: String,
+    /// What was seen, as shown to people.
+    pub value: String,
+    /// The piece of evidence this observation is part of; see [`subject`].
+    pub subject: String,
+    /// The commit it was seen in, by position in the change.
+    pub commit: Option<usize>,
+    pub probe: Probe<'c>,
+}
+
+/// The part of an observation that signals are tested against.
+#[derive(Debug)]
+pub(super) enum Probe<'c> {
+    Account(&'c Account),
+    Email(&'c str),
+    Name(&'c str),
+    Trailer(Trailer),
+    BodyLine(&'c str),
+}
+
+/// The key under which a registered agent *claims* evidence (see the module
+/// docs of `identify`): the person for account, login, email and name
+/// observations (one commit author is one actor, however many of their
+/// attributes match), the line itself for trailers and body lines.
+fn subject(kind: SignalKind, source: &str, value: &str) -> String {
+    match kind {
+        SignalKind::Trailer | SignalKind::Body => format!("{source}\n{value}"),
+        _ => source.to_owned(),
+    }
+}
+
+impl<'c> Observation<'c> {
+    fn new(
+        kind: SignalKind,
+        source: String,
+        value: String,
+        commit: Option<usize>,
+        probe: Probe<'c>,
+    ) -> Self {
+        Self {
+            kind,
+            // Only the forge's account model is verified; a commit's linked
+            // account is derived from an email that anyone can write.
+            verified: kind == SignalKind::Account,
+            subject: subject(kind, &source, &value),
+            source,
+            value,
+            commit,
+            probe,
+        }
+    }
+
+    /// The account observed, for account and commit login observations.
+    pub fn account(&self) -> Option<&'c Account> {
+        match self.probe {
+            Probe::Account(account) => Some(account),
+            _ => None,
+        }
+    }
+}
+
+/// Everything in the change that a signal may match, in a stable order:
+/// the change author, then each commit's author, committer and trailers,
+/// then the body.
+pub(super) fn observe(change: &Change) -> Vec<Observation<'_>> {
+    let mut seen = Vec::new();
+    if let Some(author) = &change.author {
+        let source = "change author".to_owned();
+        let value = author.login.to_string();
+        seen.push(Observation::new(
+            SignalKind::Account,
+            source,
+            value,
+            None,
+            Probe::Account(author),
+        ));
+    }
+    for (index, commit) in change.commits.iter().enumerate() {
+        let short = commit.sha.short();
+        observe_person(
+            &mut seen,
+            &commit.author,
+            format!("commit {short} author"),
+            index,
+        );
+        observe_person(
+            &mut seen,
+            &commit.committer,
+            format!("commit {short} committer"),
+            index,
+        );
+        for trailer in commit.trailers() {
+            let (source, value) = (format!("commit {short} trailer"), trailer.to_string());
+            seen.push(Observation::new(
+                SignalKind::Trailer,
+                source,
+                value,
+                Some(index),
+                Probe::Trailer(trailer),
+            ));
+        }
+    }
+    for line in change.body.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        let (source, value) = ("change body".to_owned(), line.to_owned());
+        seen.push(Observation::new(
+            SignalKind::Body,
+            source,
+            value,
+            None,
+            Probe::BodyLine(line),
+        ));
+    }
+    seen
+}
+
+fn observe_person<'c>(
+    seen: &mut Vec<Observation<'c>>,
+    person: &'c Person,
+    source: String,
+    commit: usize,
+) {
+    let commit = Some(commit);
+    if let Some(account) = &person.account {
+        let value = account.login.to_string();
+        seen.push(Observation::new(
+            SignalKind::CommitLogin,
+            source.clone(),
+            value,
+            commit,
+            Probe::Account(account),
+        ));
+    }
+    if !person.email.is_empty() {
+        let value = person.email.clone();
+        seen.push(Observation::new(
+            SignalKind::Email,
+            source.clone(),
+            value,
+            commit,
+            Probe::Email(&person.email),
+        ));
+    }
+    if !person.name.is_empty() {
+        let value = person.name.clone();
+        seen.push(Observation::new(
+            SignalKind::Name,
+            source,
+            value,
+            commit,
+            Probe::Name(&person.name),
+        ));
+    }
+}
+
+/// How signals are compared on a given change.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Matcher {
+    /// Account ids in signals are GitHub's; GitLab numbers its accounts
+    /// independently, so a GitLab user could share a GitHub bot's id.
+    pub compare_ids: bool,
+}
+
+impl Matcher {
+    pub fn for_forge(forge: Forge) -> Self {
+        Self {
+            compare_ids: forge != Forge::Gitlab,
+        }
+    }
+
+    /// Each observation the signals match, by index, with what it matched.
+    pub fn match_all(
+        self,
+        signals: &Signals,
+        seen: &[Observation<'_>],
+    ) -> Vec<(usize, SignalMatch)> {
+        seen.iter()
+            .enumerate()
+            .filter_map(|(index, obs)| {
+                let pattern = self.pattern(signals, &obs.probe)?;
+                Some((index, signal_match(obs, pattern)))
+            })
+            .collect()
+    }
+
+    /// The signal that matches the probe, as written.
+    fn pattern(self, signals: &Signals, probe: &Probe<'_>) -> Option<String> {
+        match probe {
+            Probe::Account(account) => self.account(signals, account),
+            Probe::Email(email) => signals.email(email).map(ToString::to_string),
+            Probe::Name(name) => signals.name(name).map(ToString::to_string),
+            Probe::Trailer(trailer) => trailer_pattern(signals, trailer),
+            Probe::BodyLine(line) => signals
+                .body_markers
+                .iter()
+                .find(|g| g.matches(line))
+                .map(ToString::to_string),
+        }
+    }
+
+    /// A login match, else (for a renamed account) an id match.
+    pub fn account(self, signals: &Signals, account: &Account) -> Option<String> {
+        if let Some(login) = signals.login(&account.login) {
+            return Some(login.to_string());
+        }
+        let id = account
+            .id
+            .filter(|id| self.compare_ids && signals.account_id(*id))?;
+        Some(format!("account id {id}"))
+    }
+}
+
+/// A trailer pattern, else for a `Co-authored-by` trailer the co-author's
+/// address or name: squash merges credit an agent as
+/// `Co-authored-by: some-agent[bot] <id+some-agent[bot]@users.noreply.github.com>`,
+/// which is that agent's commit email.
+fn trailer_pattern(signals: &Signals, trailer: &Trailer) -> Option<String> {
+    if let Some(pattern) = signals.trailer(trailer) {
+        return Some(pattern.to_string());
+    }
+    let (name, email) = co_author(trailer)?;
+    let email = (!email.is_empty()).then(|| signals.email(email)).flatten();
+    let name = || (!name.is_empty()).then(|| signals.name(name)).flatten();
+    email.or_else(name).map(ToString::to_string)
+}
+
+fn signal_match(obs: &Observation<'_>, pattern: String) -> SignalMatch {
+    SignalMatch {
+        kind: obs.kind,
+        verified: obs.verified,
+        source: obs.source.clone(),
+        value: obs.value.clone(),
+        pattern,
+    }
+}
+
+/// The name and email of a `Co-authored-by` trailer, `None` for other keys.
+pub(super) fn co_author(trailer: &Trailer) -> Option<(&str, &str)> {
+    trailer
+        .key
+        .eq_ignore_ascii_case("co-authored-by")
+        .then(|| split_address(&trailer.value))
+}
+
+/// `Name <email>` into its parts; a value without `<...>` is all name.
+pub(super) fn split_address(value: &str) -> (&str, &str) {
+    let value = value.trim();
+    match value.strip_suffix('>').and_then(|v| v.rsplit_once('<')) {
+        Some((name, email)) => (name.trim(), email.trim()),
+        None => (value, ""),
+    }
+}
+
+/// GitHub's noreply domain: `<id>+<login>@` or (older) `<login>@` it.
+const GITHUB_NOREPLY_SUFFIX: &str = "@users.noreply.github.com";
+
+/// The GitHub login a noreply address belongs to.
+pub(super) fn noreply_login(email: &str) -> Option<Login> {
+    let split = email.len().checked_sub(GITHUB_NOREPLY_SUFFIX.len())?;
+    let (local, domain) = (email.get(..split)?, email.get(split..)?);
+    if !domain.eq_ignore_ascii_case(GITHUB_NOREPLY_SUFFIX) {
+        return None;
+    }
+    let login = local.split_once('+').map_or(local, |(_, login)| login);
+    Login::parse(login).ok()
+}
+
+/// GitHub's web-flow committer (`GitHub <noreply@github.com>`), which signs
+/// web edits, squash merges and agent pushes alike: never anyone's signal.
+pub(super) fn is_web_flow(person: &Person) -> bool {
+    person.email.eq_ignore_ascii_case("noreply@github.com")
+        || person
+            .account
+            .as_ref()
+            .is_some_and(|a| is_web_flow_login(&a.login))
+}
+
+pub(super) fn is_web_flow_login(login: &Login) -> bool {
+    login.key() == "web-flow"
+}

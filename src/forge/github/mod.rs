@@ -1,0 +1,1 @@
+//! GitHub: webhook payloads in, the REST/GraphQL API out.

@@ -1,0 +1,1 @@
+//! The HTTP server: routes, extractors and pages. It speaks HTTP only.
