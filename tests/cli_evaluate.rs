@@ -12,8 +12,12 @@ const CHANGE: &str = "fixtures/changes/example.json";
 const AT: &str = "2026-12-01T12:00:00Z";
 
 fn evaluate(extra: &[&str]) -> common::Run {
+    evaluate_at(AT, extra)
+}
+
+fn evaluate_at(at: &str, extra: &[&str]) -> common::Run {
     let mut args = vec![
-        "evaluate", "--policy", POLICY, "--change", CHANGE, "--at", AT,
+        "evaluate", "--policy", POLICY, "--change", CHANGE, "--at", at,
     ];
     args.extend_from_slice(extra);
     run(&crate_dir(), &args)
@@ -67,7 +71,7 @@ fn an_absolute_policy_path_is_recorded_by_its_file_name() {
 
 #[test]
 fn a_lapsed_registration_turns_the_agent_into_an_unregistered_one() {
-    let out = evaluate(&["--at", "2027-07-01T00:00:00Z", "--format", "json"]);
+    let out = evaluate_at("2027-07-01T00:00:00Z", &["--format", "json"]);
     out.assert_code(3);
     assert_eq!(out.json()["agents"][0]["status"]["kind"], "lapsed", "{out}");
 }
@@ -173,7 +177,9 @@ fn missing_files_are_usage_errors() {
 #[test]
 fn usage_errors_exit_2() {
     run(&crate_dir(), &["evaluate", "--policy", POLICY]).assert_code(2);
-    evaluate(&["--at", "yesterday"]).assert_code(2);
+    let out = evaluate_at("yesterday", &[]);
+    out.assert_code(2);
+    assert!(out.stderr.contains("RFC 3339"), "{out}");
     evaluate(&["--format", "yaml"]).assert_code(2);
     run(&crate_dir(), &["no-such-command"]).assert_code(2);
 }
