@@ -197,3 +197,25 @@ fn help_documents_the_exit_codes() {
         assert!(out.stdout.contains("3  action required"), "{out}");
     }
 }
+
+#[test]
+fn paths_not_in_normal_form_are_refused_never_matched() {
+    let example = fs::read_to_string(crate_dir().join(CHANGE)).unwrap();
+    let mut json: serde_json::Value = serde_json::from_str(&example).unwrap();
+    assert!(json["change"].is_object(), "the example wraps its change");
+    for bad in [
+        "src/../infra/x.tf",
+        "/infra/x.tf",
+        "infra\\x.tf",
+        "./src/a.rs",
+    ] {
+        json["change"]["files"][0]["path"] = serde_json::Value::String(bad.into());
+        let out = run_with_stdin(
+            &crate_dir(),
+            &["evaluate", "--policy", POLICY, "--change", "-", "--at", AT],
+            &json.to_string(),
+        );
+        out.assert_code(2);
+        assert!(out.stderr.contains("not in normal form"), "{bad}: {out}");
+    }
+}
