@@ -1,0 +1,236 @@
+//! What Warrant writes to GitHub: the `warrant` check run, review
+//! dismissals, and the app manifest exchange at registration.
+
+use reqwest::Method;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::client::{GithubClient, GithubError, InstallationId};
+use crate::engine::Conclusion;
+use crate::ids::{CommitSha, RepoPath};
+
+/// The check's name, stable whatever the base branch, so that admins can
+/// make it required.
+pub const CHECK_NAME: &str = "warrant";
+/// GitHub accepts at most 50 annotations per create or update request.
+pub const ANNOTATIONS_PER_REQUEST: usize = 50;
+/// GitHub refuses a check-run summary over 65,535 characters.
+pub const MAX_SUMMARY_CHARS: usize = 65_535;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, Deserialize)]
+pub struct CheckRunId(pub u64);
+
+/// An annotation on a file, shown in the pull request's diff.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Annotation {
+    pub path: RepoPath,
+    /// `failure` when its violation blocks, `warning` otherwise.
+    pub blocking: bool,
+    pub message: String,
+}
+
+/// What a completed check run shows.
+#[derive(Clone, Debug)]
+pub struct CheckOutcome {
+    pub conclusion: Conclusion,
+    pub title: String,
+    /// Markdown; truncated to GitHub's limit when longer.
+    pub summary: String,
+    pub annotations: Vec<Annotation>,
+}
+
+impl Annotation {
+    /// One annotation per path of each violation that has paths.
+    pub fn from_decision(decision: &crate::engine::Decision) -> Vec<Annotation> {
+        decision
+            .violations
+            .iter()
+            .flat_map(|v| {
+                v.paths.iter().map(|p| Annotation {
+                    path: p.clone(),
+                    blocking: v.blocking,
+                    message: v.message.clone(),
+                })
+            })
+            .collect()
+    }
+
+    fn to_json(&self) -> serde_json::Value {
+        json!({
+            "path": self.path.as_str(),
+            "start_line": 1,
+            "end_line": 1,
+            "annotation_level": if self.blocking { "failure" } else { "warning" },
+            "message": self.message,
+        })
+    }
+}
+
+/// The part of a check run Warrant reads back.
+#[derive(Deserialize)]
+struct CheckRunReply {
+    id: u64,
+    name: String,
+}
+
+impl GithubClient {
+    /// Creates the `warrant` check run on `head_sha`, in progress.
+    pub async fn create_check_run(
+        &self,
+        installation: InstallationId,
+        repo: &str,
+        head_sha: &CommitSha,
+        details_url: Option<&str>,
+    ) -> Result<CheckRunId, GithubError> {
+        let mut body = json!({
+            "name": CHECK_NAME,
+            "head_sha": head_sha.as_str(),
+            "status": "in_progress",
+        });
+        if let Some(url) = details_url {
+            body["details_url"] = json!(url);
+        }
+        let path = format!("/repos/{repo}/check-runs");
+        let run: CheckRunReply = self
+            .rest(installation, Method::POST, &path, Some(&body))
+            .await?;
+        Ok(CheckRunId(run.id))
+    }
+
+    /// The `warrant` check run already on `head_sha`, to update it on
+    /// re-evaluation rather than add another.
+    pub async fn find_check_run(
+        &self,
+        installation: InstallationId,
+        repo: &str,
+        head_sha: &CommitSha,
+    ) -> Result<Option<CheckRunId>, GithubError> {
+        #[derive(Deserialize)]
+        struct List {
+            check_runs: Vec<CheckRunReply>,
+        }
+        let path = format!(
+            "/repos/{repo}/commits/{}/check-runs?check_name={CHECK_NAME}&filter=latest",
+            head_sha.as_str()
+        );
+        let list: List = self.rest(installation, Method::GET, &path, None).await?;
+        Ok(list
+            .check_runs
+            .into_iter()
+            .find(|r| r.name == CHECK_NAME)
+            .map(|r| CheckRunId(r.id)))
+    }
+
+    /// Completes the check run. The first request carries the conclusion
+    /// and the first 50 annotations; GitHub appends the annotations of each
+    /// further update, so the rest follow 50 at a time.
+    pub async fn complete_check_run(
+        &self,
+        installation: InstallationId,
+        repo: &str,
+        id: CheckRunId,
+        outcome: &CheckOutcome,
+    ) -> Result<(), GithubError> {
+        let path = format!("/repos/{repo}/check-runs/{}", id.0);
+        let summary = truncate_summary(&outcome.summary);
+        let mut batches = outcome.annotations.chunks(ANNOTATIONS_PER_REQUEST);
+        let first: Vec<_> = batches
+            .next()
+            .unwrap_or_default()
+            .iter()
+            .map(Annotation::to_json)
+            .collect();
+        let body = json!({
+            "status": "completed",
+            "conclusion": outcome.conclusion.as_str(),
+            "output": { "title": outcome.title, "summary": summary, "annotations": first },
+        });
+        let _: serde_json::Value = self
+            .rest(installation, Method::PATCH, &path, Some(&body))
+            .await?;
+        for batch in batches {
+            let annotations: Vec<_> = batch.iter().map(Annotation::to_json).collect();
+            let body = json!({
+                "output": { "title": outcome.title, "summary": summary, "annotations": annotations },
+            });
+            let _: serde_json::Value = self
+                .rest(installation, Method::PATCH, &path, Some(&body))
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Dismisses a review; `message` says why on the pull request.
+    pub async fn dismiss_review(
+        &self,
+        installation: InstallationId,
+        repo: &str,
+        number: u64,
+        review_id: u64,
+        message: &str,
+    ) -> Result<(), GithubError> {
+        let path = format!("/repos/{repo}/pulls/{number}/reviews/{review_id}/dismissals");
+        let body = json!({ "message": message, "event": "DISMISS" });
+        let _: serde_json::Value = self
+            .rest(installation, Method::PUT, &path, Some(&body))
+            .await?;
+        Ok(())
+    }
+}
+
+/// The summary cut to GitHub's limit at a character boundary, with a note
+/// saying so; the audit page has everything.
+pub fn truncate_summary(summary: &str) -> String {
+    const NOTE: &str = "\n\n… (truncated: see the audit page for the full report)";
+    if summary.chars().count() <= MAX_SUMMARY_CHARS {
+        return summary.to_owned();
+    }
+    let keep = MAX_SUMMARY_CHARS - NOTE.chars().count();
+    let mut out: String = summary.chars().take(keep).collect();
+    out.push_str(NOTE);
+    out
+}
+
+/// What GitHub returns when an app registered by manifest is created: the
+/// settings Warrant needs to run as that app.
+#[derive(Clone, Deserialize)]
+pub struct AppCredentials {
+    pub id: u64,
+    pub slug: String,
+    pub pem: String,
+    pub webhook_secret: Option<String>,
+    pub client_id: String,
+    pub client_secret: String,
+    pub html_url: String,
+}
+
+impl std::fmt::Debug for AppCredentials {
+    /// Leaves the secrets out of logs.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppCredentials")
+            .field("id", &self.id)
+            .field("slug", &self.slug)
+            .field("html_url", &self.html_url)
+            .finish_non_exhaustive()
+    }
+}
+
+impl GithubClient {
+    /// Exchanges the code of the manifest flow for the new app's
+    /// credentials (`POST /app-manifests/{code}/conversions`).
+    /// Unauthenticated: the code itself is the proof, valid once for an
+    /// hour. Works on a client made with [`GithubClient::unauthenticated`].
+    pub async fn convert_manifest(&self, code: &str) -> Result<AppCredentials, GithubError> {
+        if !code
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            return Err(GithubError::NotFound(format!(
+                "`{code}` is not a manifest code"
+            )));
+        }
+        let path = format!("/app-manifests/{code}/conversions");
+        let req = self.http_post(&path);
+        self.send_json(Method::POST, &path, req).await
+    }
+}

@@ -1,0 +1,323 @@
+//! Fetching a pull request for an evaluation, and turning GitHub's answer
+//! into Warrant's [`Change`] at this edge.
+//!
+//! One GraphQL query returns the pull request, its first 100 commits,
+//! files and reviews, and the policy blob at the base commit for every
+//! candidate path. Larger pull requests take one more query per 100 of the
+//! longest connection. GraphQL's `files` has no previous path, so when a
+//! file is renamed the REST file list (which has `previous_filename`) is
+//! read too: one more request per 100 files, only then.
+
+use std::collections::HashMap;
+
+use reqwest::Method;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::client::{GithubClient, GithubError, InstallationId};
+use super::graphql::{self, Actor, Blob, GitActor, PageInfo, PullRequest};
+use crate::engine::{
+    Account, AccountKind, Change, ChangedFile, Commit, Forge, Person, Review, ReviewState,
+};
+use crate::ids::{CommitSha, Login, RepoPath};
+use crate::policy::GITHUB_POLICY_PATHS;
+
+/// What an evaluation reads about a pull request.
+#[derive(Clone, Debug)]
+pub struct PullRequestSnapshot {
+    pub change: Change,
+    /// The policy file at the base commit: the first of
+    /// `GITHUB_POLICY_PATHS` that exists; `None` when none does.
+    pub policy: Option<PolicyFile>,
+    pub is_draft: bool,
+    pub base_ref: String,
+    pub head_ref: String,
+}
+
+/// A policy file read from the base commit.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PolicyFile {
+    pub path: RepoPath,
+    pub text: String,
+    /// Its git blob id, as the decision records it.
+    pub blob_id: String,
+    /// GitHub returns at most about 512 kB of a blob's text; a longer
+    /// policy is truncated and must be refused, not applied.
+    pub truncated: bool,
+}
+
+/// Commits, files and reviews gathered over pages.
+#[derive(Default)]
+struct Pages {
+    commits: Vec<graphql::CommitNode>,
+    files: Vec<graphql::FileNode>,
+    reviews: Vec<graphql::ReviewNode>,
+}
+
+impl GithubClient {
+    /// Fetches pull request `number` of `repo` (`owner/name`). `base_sha`
+    /// is the base commit the webhook named: the policy is read from it in
+    /// the same query. Should the base have moved since, the query is made
+    /// again at the new base (one more request) so that the change and its
+    /// policy agree.
+    pub async fn fetch_pull_request(
+        &self,
+        installation: InstallationId,
+        repo: &str,
+        number: u64,
+        base_sha: &CommitSha,
+    ) -> Result<PullRequestSnapshot, GithubError> {
+        let (owner, name) = repo
+            .split_once('/')
+            .ok_or_else(|| GithubError::NotFound(format!("`{repo}` is not owner/name")))?;
+        let mut base = base_sha.clone();
+        for _ in 0..2 {
+            let (pr, policies, pages) = self
+                .query_pages(installation, owner, name, number, &base)
+                .await?;
+            let actual = sha(&pr.base_ref_oid)?;
+            if actual.matches(&base) {
+                let renames = self
+                    .renames(installation, repo, number, &pages.files)
+                    .await?;
+                return build(repo, pr, &policies, pages, &renames);
+            }
+            base = actual;
+        }
+        Err(GithubError::NotFound(format!(
+            "the base of {repo}#{number} keeps moving"
+        )))
+    }
+
+    /// Runs the query until every connection is complete.
+    async fn query_pages(
+        &self,
+        installation: InstallationId,
+        owner: &str,
+        name: &str,
+        number: u64,
+        base: &CommitSha,
+    ) -> Result<(PullRequest, HashMap<String, Value>, Pages), GithubError> {
+        let query = graphql::pull_request_query();
+        let mut vars = json!({
+            "owner": owner, "name": name, "number": number,
+            "commits": true, "files": true, "reviews": true,
+        });
+        for (i, path) in GITHUB_POLICY_PATHS.iter().enumerate() {
+            vars[format!("policy{i}")] = json!(format!("{}:{path}", base.as_str()));
+        }
+        let mut pages = Pages::default();
+        loop {
+            let data: graphql::Data = self.graphql(installation, &query, vars.clone()).await?;
+            let repo = data
+                .repository
+                .ok_or_else(|| GithubError::NotFound(format!("repository {owner}/{name}")))?;
+            let mut pr = repo.pull_request.ok_or_else(|| {
+                GithubError::NotFound(format!("pull request {owner}/{name}#{number}"))
+            })?;
+            let more = [
+                take(&mut pr.commits, &mut pages.commits, &mut vars, "commits"),
+                take(&mut pr.files, &mut pages.files, &mut vars, "files"),
+                take(&mut pr.reviews, &mut pages.reviews, &mut vars, "reviews"),
+            ];
+            if !more.contains(&true) {
+                return Ok((pr, repo.policies, pages));
+            }
+        }
+    }
+
+    /// Previous paths of renamed files, from the REST file list; no request
+    /// when nothing was renamed.
+    async fn renames(
+        &self,
+        installation: InstallationId,
+        repo: &str,
+        number: u64,
+        files: &[graphql::FileNode],
+    ) -> Result<HashMap<String, String>, GithubError> {
+        #[derive(Deserialize)]
+        struct RestFile {
+            filename: String,
+            previous_filename: Option<String>,
+        }
+        let mut renames = HashMap::new();
+        if !files.iter().any(|f| f.change_type == "RENAMED") {
+            return Ok(renames);
+        }
+        for page in 1.. {
+            let path = format!("/repos/{repo}/pulls/{number}/files?per_page=100&page={page}");
+            let list: Vec<RestFile> = self.rest(installation, Method::GET, &path, None).await?;
+            let last = list.len() < 100;
+            renames.extend(
+                list.into_iter()
+                    .filter_map(|f| Some((f.filename, f.previous_filename?))),
+            );
+            if last || page * 100 >= files.len() {
+                break;
+            }
+        }
+        Ok(renames)
+    }
+}
+
+/// Moves one page of a connection into `into`; sets the variables for the
+/// next page and says whether there is one.
+fn take<T>(
+    conn: &mut Option<graphql::Connection<T>>,
+    into: &mut Vec<T>,
+    vars: &mut Value,
+    name: &str,
+) -> bool {
+    let Some(conn) = conn.take() else {
+        vars[name] = json!(false);
+        return false;
+    };
+    into.extend(conn.nodes);
+    let PageInfo {
+        has_next_page,
+        end_cursor,
+    } = conn.page_info;
+    vars[name] = json!(has_next_page);
+    vars[format!("{name}After")] = json!(end_cursor);
+    has_next_page
+}
+
+fn sha(s: &str) -> Result<CommitSha, GithubError> {
+    CommitSha::parse(s).map_err(|e| decode(e.to_string()))
+}
+
+fn decode(message: String) -> GithubError {
+    GithubError::Decode {
+        path: "/graphql".into(),
+        message,
+    }
+}
+
+fn build(
+    repo: &str,
+    pr: PullRequest,
+    policies: &HashMap<String, Value>,
+    pages: Pages,
+    renames: &HashMap<String, String>,
+) -> Result<PullRequestSnapshot, GithubError> {
+    let change = Change {
+        forge: Forge::Github,
+        repository: repo.to_owned(),
+        number: pr.number,
+        title: pr.title,
+        body: pr.body,
+        author: pr.author.as_ref().and_then(account),
+        assignees: pr.assignees.nodes.iter().filter_map(account).collect(),
+        base_sha: sha(&pr.base_ref_oid)?,
+        head_sha: sha(&pr.head_ref_oid)?,
+        commits: pages
+            .commits
+            .into_iter()
+            .map(|c| commit(c.commit))
+            .collect::<Result<_, _>>()?,
+        files: pages
+            .files
+            .iter()
+            .map(|f| file(f, renames))
+            .collect::<Result<_, _>>()?,
+        reviews: pages.reviews.into_iter().filter_map(review).collect(),
+    };
+    Ok(PullRequestSnapshot {
+        change,
+        policy: policy(policies),
+        is_draft: pr.is_draft,
+        base_ref: pr.base_ref_name,
+        head_ref: pr.head_ref_name,
+    })
+}
+
+/// The first candidate path whose blob exists at the base.
+fn policy(policies: &HashMap<String, Value>) -> Option<PolicyFile> {
+    GITHUB_POLICY_PATHS
+        .iter()
+        .enumerate()
+        .find_map(|(i, path)| {
+            let value = policies.get(&format!("policy{i}"))?;
+            let blob: Blob = serde_json::from_value(value.clone()).ok()?;
+            Some(PolicyFile {
+                path: RepoPath::parse(path).ok()?,
+                text: blob.text.unwrap_or_default(),
+                blob_id: blob.oid,
+                truncated: blob.is_truncated,
+            })
+        })
+}
+
+/// GraphQL names a GitHub App's bot by its slug (`dependabot`), REST and
+/// webhooks as `dependabot[bot]`: bots get the REST form here so that a
+/// login reads the same wherever it came from. Copilot's coding agent is
+/// `copilot-swe-agent` in GraphQL and `Copilot` in REST; it becomes
+/// `copilot-swe-agent[bot]`, which the catalog lists, and its account id
+/// matches too.
+fn account(actor: &Actor) -> Option<Account> {
+    let bot = actor.typename == "Bot";
+    let login = if bot && !actor.login.ends_with("[bot]") {
+        format!("{}[bot]", actor.login)
+    } else {
+        actor.login.clone()
+    };
+    Some(Account {
+        login: Login::parse(&login).ok()?,
+        kind: if bot {
+            AccountKind::Bot
+        } else {
+            AccountKind::User
+        },
+        id: actor.database_id,
+    })
+}
+
+fn person(actor: Option<GitActor>) -> Person {
+    let Some(actor) = actor else {
+        return Person::default();
+    };
+    Person {
+        name: actor.name.unwrap_or_default(),
+        email: actor.email.unwrap_or_default(),
+        account: actor.user.as_ref().and_then(account),
+    }
+}
+
+fn commit(c: graphql::GitCommit) -> Result<Commit, GithubError> {
+    Ok(Commit {
+        sha: sha(&c.oid)?,
+        author: person(c.author),
+        committer: person(c.committer),
+        message: c.message,
+    })
+}
+
+fn file(
+    f: &graphql::FileNode,
+    renames: &HashMap<String, String>,
+) -> Result<ChangedFile, GithubError> {
+    let path = |p: &str| RepoPath::parse(p).map_err(|e| decode(e.to_string()));
+    Ok(ChangedFile {
+        path: path(&f.path)?,
+        previous_path: renames.get(&f.path).map(|p| path(p)).transpose()?,
+    })
+}
+
+/// Pending reviews are drafts nobody else sees, and are left out; so is a
+/// review without an author (a deleted account), an id, a commit or a time.
+fn review(r: graphql::ReviewNode) -> Option<Review> {
+    let state = match r.state.as_str() {
+        "APPROVED" => ReviewState::Approved,
+        "CHANGES_REQUESTED" => ReviewState::ChangesRequested,
+        "COMMENTED" => ReviewState::Commented,
+        "DISMISSED" => ReviewState::Dismissed,
+        _ => return None,
+    };
+    Some(Review {
+        id: r.database_id,
+        reviewer: account(r.author.as_ref()?)?,
+        state,
+        commit_sha: CommitSha::parse(&r.commit?.oid).ok()?,
+        submitted_at: r.submitted_at?,
+    })
+}
