@@ -9,7 +9,7 @@
 pub mod auth;
 pub mod checks;
 pub mod client;
-
+pub mod fake;
 mod graphql;
 pub mod pulls;
 pub mod retry;
