@@ -50,7 +50,7 @@ async fn the_installation_token_is_exchanged_once_for_several_calls() {
     g.fake.add_pull_request(pull(change(1, 3, 2)));
     for _ in 0..3 {
         g.client
-            .fetch_pull_request(INSTALLATION, REPO, 1, &base())
+            .fetch_pull_request(INSTALLATION, REPO, 1, &base(), &[])
             .await
             .unwrap();
     }
@@ -96,7 +96,7 @@ async fn a_pull_request_with_100_files_and_100_commits_takes_one_request() {
 
     let snap = g
         .client
-        .fetch_pull_request(INSTALLATION, REPO, 7, &base())
+        .fetch_pull_request(INSTALLATION, REPO, 7, &base(), &[])
         .await
         .unwrap();
 
@@ -165,7 +165,7 @@ async fn the_policy_falls_back_to_the_root_file_and_may_be_absent() {
     g.fake.add_pull_request(pull(change(1, 1, 1)));
     let snap = g
         .client
-        .fetch_pull_request(INSTALLATION, REPO, 1, &base())
+        .fetch_pull_request(INSTALLATION, REPO, 1, &base(), &[])
         .await
         .unwrap();
     assert!(snap.policy.is_none());
@@ -180,7 +180,7 @@ async fn the_policy_falls_back_to_the_root_file_and_may_be_absent() {
     );
     let snap = g
         .client
-        .fetch_pull_request(INSTALLATION, REPO, 1, &base())
+        .fetch_pull_request(INSTALLATION, REPO, 1, &base(), &[])
         .await
         .unwrap();
     assert_eq!(snap.policy.unwrap().path.as_str(), ".warrant.yml");
@@ -197,7 +197,7 @@ async fn renamed_files_get_their_previous_path_for_one_more_request() {
 
     let snap = g
         .client
-        .fetch_pull_request(INSTALLATION, REPO, 3, &base())
+        .fetch_pull_request(INSTALLATION, REPO, 3, &base(), &[])
         .await
         .unwrap();
 
@@ -229,7 +229,7 @@ async fn a_pull_request_with_250_files_is_paginated() {
 
     let snap = g
         .client
-        .fetch_pull_request(INSTALLATION, REPO, 9, &base())
+        .fetch_pull_request(INSTALLATION, REPO, 9, &base(), &[])
         .await
         .unwrap();
 
@@ -255,7 +255,7 @@ async fn a_moved_base_is_read_again_at_the_new_base() {
     let stale = sha(0x01d);
     let snap = g
         .client
-        .fetch_pull_request(INSTALLATION, REPO, 4, &stale)
+        .fetch_pull_request(INSTALLATION, REPO, 4, &stale, &[])
         .await
         .unwrap();
     assert_eq!(snap.change.base_sha, base());
@@ -268,7 +268,7 @@ async fn a_missing_pull_request_is_an_error() {
     let g = github().await;
     let err = g
         .client
-        .fetch_pull_request(INSTALLATION, REPO, 404, &base())
+        .fetch_pull_request(INSTALLATION, REPO, 404, &base(), &[])
         .await
         .unwrap_err();
     assert!(err.to_string().contains("octo-org/api#404"), "{err}");
@@ -286,13 +286,15 @@ async fn teams_are_resolved_in_one_query_then_served_from_the_cache() {
     let sre = TeamName::parse("octo-org/SRE").unwrap();
     let devs = TeamName::parse("octo-org/devs").unwrap();
     let ghost = TeamName::parse("octo-org/ghost").unwrap();
-    let teams = [&sre, &devs, &ghost];
+    let elsewhere = TeamName::parse("no-such-org/sre").unwrap();
+    let teams = [&sre, &devs, &ghost, &elsewhere];
 
     let members = g.client.team_members(INSTALLATION, &teams).await.unwrap();
     assert_eq!(members["octo-org/SRE"].len(), 2);
     assert_eq!(members["octo-org/devs"].len(), 130);
     assert!(members["octo-org/ghost"].is_empty());
-    // One query for the three teams, one for the devs' second page.
+    assert!(members["no-such-org/sre"].is_empty());
+    // One query for the four teams, one for the devs' second page.
     assert_eq!(graphql_requests(&g), 2);
 
     g.fake.clear_requests();
@@ -444,7 +446,7 @@ async fn an_agent_approval_is_dismissed_with_the_reason() {
     );
     let snap = g
         .client
-        .fetch_pull_request(INSTALLATION, REPO, 7, &base())
+        .fetch_pull_request(INSTALLATION, REPO, 7, &base(), &[])
         .await
         .unwrap();
     assert_eq!(snap.change.reviews[1].state, ReviewState::Dismissed);
@@ -504,7 +506,7 @@ async fn server_errors_are_retried_until_success() {
     g.fake.fail_next("POST", "/graphql", 2, Fault::ServerError);
     g.fake.clear_requests();
     g.client
-        .fetch_pull_request(INSTALLATION, REPO, 1, &base())
+        .fetch_pull_request(INSTALLATION, REPO, 1, &base(), &[])
         .await
         .unwrap();
     assert_eq!(graphql_requests(&g), 3);
@@ -662,5 +664,59 @@ async fn the_fakes_check_runs_have_the_fields_of_the_real_api() {
     assert_eq!(
         keys(&ours["check_runs"][0]["output"]),
         keys(&real["check_runs"][0]["output"])
+    );
+}
+
+/// The measured budget of an evaluation, as `docs/github-api.md` reports
+/// it: fetch (pull request, commits, files, reviews, policy and teams in
+/// one query), create the check run, complete it.
+#[tokio::test]
+async fn an_evaluation_of_a_100_file_pull_request_spends_three_requests() {
+    let g = github().await;
+    g.fake.add_pull_request(pull(change(7, 100, 100)));
+    g.fake
+        .put_file(REPO, base().as_str(), ".github/warrant.yml", POLICY);
+    g.fake.set_team("octo-org/sre", &["bob"]);
+    let sre = TeamName::parse("octo-org/sre").unwrap();
+    // The token is exchanged once an hour per installation, not per evaluation.
+    g.client.installation_token(INSTALLATION).await.unwrap();
+    g.fake.clear_requests();
+
+    let snap = g
+        .client
+        .fetch_pull_request(INSTALLATION, REPO, 7, &base(), &[&sre])
+        .await
+        .unwrap();
+    let id = g
+        .client
+        .create_check_run(INSTALLATION, REPO, &head(), None)
+        .await
+        .unwrap();
+    let annotations = outcome(50, "**Blocked**".into());
+    g.client
+        .complete_check_run(INSTALLATION, REPO, id, &annotations)
+        .await
+        .unwrap();
+
+    assert_eq!(snap.teams["octo-org/sre"][0].as_str(), "bob");
+    assert_eq!(snap.change.files.len(), 100);
+    assert_eq!(api_requests(&g).len(), 3, "{:?}", api_requests(&g));
+
+    // Re-evaluation with the stored check run id: teams come from the cache.
+    g.fake.clear_requests();
+    let snap = g
+        .client
+        .fetch_pull_request(INSTALLATION, REPO, 7, &base(), &[&sre])
+        .await
+        .unwrap();
+    g.client
+        .complete_check_run(INSTALLATION, REPO, id, &annotations)
+        .await
+        .unwrap();
+    assert_eq!(snap.teams["octo-org/sre"].len(), 1);
+    assert_eq!(api_requests(&g).len(), 2);
+    assert!(
+        !g.fake.requests()[0].body.contains("\"o0\""),
+        "no team asked again"
     );
 }

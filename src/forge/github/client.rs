@@ -229,7 +229,8 @@ impl GithubClient {
             .post(&self.graphql_url)
             .bearer_auth(token)
             .json(&body);
-        let reply: Reply<T> = self.send_json(Method::POST, "/graphql", req).await?;
+        let mut reply: Reply<T> = self.send_json(Method::POST, "/graphql", req).await?;
+        reply.errors.retain(|e| !is_missing_organization(e));
         match (reply.data, reply.errors.is_empty()) {
             (Some(data), true) => Ok(data),
             (_, false) => Err(GithubError::Graphql(
@@ -308,6 +309,18 @@ impl GithubClient {
             attempt += 1;
         }
     }
+}
+
+/// A team alias (`tN`) whose organization does not exist: GitHub answers
+/// `null` with an error, which is not a failure of the query but a team
+/// with no members.
+fn is_missing_organization(error: &serde_json::Value) -> bool {
+    let alias = error["path"][0].as_str().unwrap_or_default();
+    error["type"] == "NOT_FOUND"
+        && error["path"].as_array().is_some_and(|p| p.len() == 1)
+        && alias
+            .strip_prefix('t')
+            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
 }
 
 fn now_epoch() -> u64 {

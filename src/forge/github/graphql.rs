@@ -17,8 +17,11 @@ pub const PULL_REQUEST_OPERATION: &str = "WarrantPullRequest";
 /// further page asks only for the connections that have more; the policy
 /// blobs (one alias per candidate path, `policyN`, read at the base
 /// commit) and the pull request's own fields come with every page because
-/// they are cheap.
-pub fn pull_request_query() -> String {
+/// they are cheap. `teams` teams are resolved in the first page too
+/// (aliases `tN`), so that an evaluation needs no separate team query.
+pub fn pull_request_query(teams: usize) -> String {
+    let team_params = super::teams::team_params(teams);
+    let team_fields = super::teams::team_fields(teams, " @include(if: $teams)");
     let policy_params: String = (0..GITHUB_POLICY_PATHS.len())
         .map(|i| format!(", $policy{i}: String!"))
         .collect();
@@ -32,8 +35,8 @@ pub fn pull_request_query() -> String {
     format!(
         "query {PULL_REQUEST_OPERATION}($owner: String!, $name: String!, $number: Int!{policy_params},
   $commits: Boolean!, $commitsAfter: String, $files: Boolean!, $filesAfter: String,
-  $reviews: Boolean!, $reviewsAfter: String) {{
-  repository(owner: $owner, name: $name) {{
+  $reviews: Boolean!, $reviewsAfter: String, $teams: Boolean!{team_params}) {{
+{team_fields}  repository(owner: $owner, name: $name) {{
 {policy_fields}    pullRequest(number: $number) {{
       number title body isDraft baseRefName headRefName baseRefOid headRefOid
       author {{ {ACTOR} }}
@@ -71,6 +74,9 @@ pub(crate) struct PageInfo {
 #[derive(Deserialize)]
 pub(crate) struct Data {
     pub repository: Option<Repository>,
+    /// `tN` team aliases.
+    #[serde(flatten)]
+    pub teams: HashMap<String, Value>,
 }
 
 #[derive(Deserialize)]

@@ -8,7 +8,7 @@
 //! file is renamed the REST file list (which has `previous_filename`) is
 //! read too: one more request per 100 files, only then.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use reqwest::Method;
 use serde::Deserialize;
@@ -16,10 +16,11 @@ use serde_json::{Value, json};
 
 use super::client::{GithubClient, GithubError, InstallationId};
 use super::graphql::{self, Actor, Blob, GitActor, PageInfo, PullRequest};
+use super::teams::team_vars;
 use crate::engine::{
     Account, AccountKind, Change, ChangedFile, Commit, Forge, Person, Review, ReviewState,
 };
-use crate::ids::{CommitSha, Login, RepoPath};
+use crate::ids::{CommitSha, Login, RepoPath, TeamName};
 use crate::policy::GITHUB_POLICY_PATHS;
 
 /// What an evaluation reads about a pull request.
@@ -32,6 +33,8 @@ pub struct PullRequestSnapshot {
     pub is_draft: bool,
     pub base_ref: String,
     pub head_ref: String,
+    /// Members of the teams asked for, by team as written.
+    pub teams: BTreeMap<String, Vec<Login>>,
 }
 
 /// A policy file read from the base commit.
@@ -44,6 +47,14 @@ pub struct PolicyFile {
     /// GitHub returns at most about 512 kB of a blob's text; a longer
     /// policy is truncated and must be refused, not applied.
     pub truncated: bool,
+}
+
+/// What the query returned over all its pages.
+struct Fetched {
+    pr: PullRequest,
+    policies: HashMap<String, Value>,
+    teams: HashMap<String, Value>,
+    pages: Pages,
 }
 
 /// Commits, files and reviews gathered over pages.
@@ -59,28 +70,32 @@ impl GithubClient {
     /// is the base commit the webhook named: the policy is read from it in
     /// the same query. Should the base have moved since, the query is made
     /// again at the new base (one more request) so that the change and its
-    /// policy agree.
+    /// policy agree. `teams` not in the team cache are resolved in the same
+    /// query: pass the teams of the policy the repository had last time,
+    /// and an evaluation needs no separate team request.
     pub async fn fetch_pull_request(
         &self,
         installation: InstallationId,
         repo: &str,
         number: u64,
         base_sha: &CommitSha,
+        teams: &[&TeamName],
     ) -> Result<PullRequestSnapshot, GithubError> {
         let (owner, name) = repo
             .split_once('/')
             .ok_or_else(|| GithubError::NotFound(format!("`{repo}` is not owner/name")))?;
+        let (mut members, missing) = self.cached_teams(teams);
         let mut base = base_sha.clone();
         for _ in 0..2 {
-            let (pr, policies, pages) = self
-                .query_pages(installation, owner, name, number, &base)
-                .await?;
-            let actual = sha(&pr.base_ref_oid)?;
+            let at = (owner, name, number, &base);
+            let fetched = self.query_pages(installation, at, &missing).await?;
+            let actual = sha(&fetched.pr.base_ref_oid)?;
             if actual.matches(&base) {
-                let renames = self
-                    .renames(installation, repo, number, &pages.files)
-                    .await?;
-                return build(repo, pr, &policies, pages, &renames);
+                let found = self.absorb_teams(installation, &missing, &fetched.teams);
+                members.extend(found.await?);
+                let files = &fetched.pages.files;
+                let renames = self.renames(installation, repo, number, files).await?;
+                return build(repo, fetched, &renames, members);
             }
             base = actual;
         }
@@ -93,22 +108,26 @@ impl GithubClient {
     async fn query_pages(
         &self,
         installation: InstallationId,
-        owner: &str,
-        name: &str,
-        number: u64,
-        base: &CommitSha,
-    ) -> Result<(PullRequest, HashMap<String, Value>, Pages), GithubError> {
-        let query = graphql::pull_request_query();
+        (owner, name, number, base): (&str, &str, u64, &CommitSha),
+        teams: &[&TeamName],
+    ) -> Result<Fetched, GithubError> {
+        let query = graphql::pull_request_query(teams.len());
         let mut vars = json!({
             "owner": owner, "name": name, "number": number,
-            "commits": true, "files": true, "reviews": true,
+            "commits": true, "files": true, "reviews": true, "teams": true,
         });
         for (i, path) in GITHUB_POLICY_PATHS.iter().enumerate() {
             vars[format!("policy{i}")] = json!(format!("{}:{path}", base.as_str()));
         }
+        if let Value::Object(map) = &mut vars {
+            team_vars(teams, map);
+        }
         let mut pages = Pages::default();
+        let mut first_teams = None;
         loop {
             let data: graphql::Data = self.graphql(installation, &query, vars.clone()).await?;
+            first_teams.get_or_insert(data.teams);
+            vars["teams"] = json!(false);
             let repo = data
                 .repository
                 .ok_or_else(|| GithubError::NotFound(format!("repository {owner}/{name}")))?;
@@ -121,7 +140,12 @@ impl GithubClient {
                 take(&mut pr.reviews, &mut pages.reviews, &mut vars, "reviews"),
             ];
             if !more.contains(&true) {
-                return Ok((pr, repo.policies, pages));
+                return Ok(Fetched {
+                    pr,
+                    policies: repo.policies,
+                    teams: first_teams.unwrap_or_default(),
+                    pages,
+                });
             }
         }
     }
@@ -195,11 +219,18 @@ fn decode(message: String) -> GithubError {
 
 fn build(
     repo: &str,
-    pr: PullRequest,
-    policies: &HashMap<String, Value>,
-    pages: Pages,
+    fetched: Fetched,
     renames: &HashMap<String, String>,
+    teams: BTreeMap<String, Vec<Login>>,
 ) -> Result<PullRequestSnapshot, GithubError> {
+    let Fetched {
+        pr,
+        policies,
+        pages,
+        ..
+    } = fetched;
+    let commits = pages.commits.into_iter().map(|c| commit(c.commit));
+    let files = pages.files.iter().map(|f| file(f, renames));
     let change = Change {
         forge: Forge::Github,
         repository: repo.to_owned(),
@@ -210,24 +241,17 @@ fn build(
         assignees: pr.assignees.nodes.iter().filter_map(account).collect(),
         base_sha: sha(&pr.base_ref_oid)?,
         head_sha: sha(&pr.head_ref_oid)?,
-        commits: pages
-            .commits
-            .into_iter()
-            .map(|c| commit(c.commit))
-            .collect::<Result<_, _>>()?,
-        files: pages
-            .files
-            .iter()
-            .map(|f| file(f, renames))
-            .collect::<Result<_, _>>()?,
+        commits: commits.collect::<Result<_, _>>()?,
+        files: files.collect::<Result<_, _>>()?,
         reviews: pages.reviews.into_iter().filter_map(review).collect(),
     };
     Ok(PullRequestSnapshot {
         change,
-        policy: policy(policies),
+        policy: policy(&policies),
         is_draft: pr.is_draft,
         base_ref: pr.base_ref_name,
         head_ref: pr.head_ref_name,
+        teams,
     })
 }
 

@@ -62,23 +62,41 @@ const TEAM_MEMBERS_QUERY: &str =
   }
 }";
 
-/// One alias per team: `t0: organization(login: $o0) { team(slug: $s0) ... }`.
-fn teams_query(count: usize) -> String {
-    let params: Vec<String> = (0..count)
-        .map(|i| format!("$o{i}: String!, $s{i}: String!"))
-        .collect();
-    let fields: Vec<String> = (0..count)
+/// `, $o0: String!, $s0: String!, ...` for `count` teams.
+pub(crate) fn team_params(count: usize) -> String {
+    (0..count)
+        .map(|i| format!(", $o{i}: String!, $s{i}: String!"))
+        .collect()
+}
+
+/// One alias per team: `t0: organization(login: $o0) { team(slug: $s0) ... }`,
+/// each with `directive` (for example an `@include`).
+pub(crate) fn team_fields(count: usize, directive: &str) -> String {
+    (0..count)
         .map(|i| {
             format!(
-                "  t{i}: organization(login: $o{i}) {{ team(slug: $s{i}) {{ members(first: 100, membership: ALL) {{ pageInfo {{ hasNextPage endCursor }} nodes {{ login }} }} }} }}"
+                "  t{i}: organization(login: $o{i}){directive} {{ team(slug: $s{i}) {{ members(first: 100, membership: ALL) {{ pageInfo {{ hasNextPage endCursor }} nodes {{ login }} }} }} }}\n"
             )
         })
-        .collect();
+        .collect()
+}
+
+fn teams_query(count: usize) -> String {
+    let params = team_params(count);
     format!(
-        "query WarrantTeams({}) {{\n{}\n}}",
-        params.join(", "),
-        fields.join("\n")
+        "query WarrantTeams({}) {{\n{}}}",
+        params.trim_start_matches(", "),
+        team_fields(count, "")
     )
+}
+
+/// Sets `oN`/`sN` for each team.
+pub(crate) fn team_vars(teams: &[&TeamName], vars: &mut Map<String, Value>) {
+    for (i, team) in teams.iter().enumerate() {
+        let (org, slug) = split(team);
+        vars.insert(format!("o{i}"), json!(org));
+        vars.insert(format!("s{i}"), json!(slug));
+    }
 }
 
 #[derive(Deserialize)]
@@ -121,6 +139,28 @@ impl GithubClient {
         installation: InstallationId,
         teams: &[&TeamName],
     ) -> Result<BTreeMap<String, Vec<Login>>, GithubError> {
+        let (mut out, missing) = self.cached_teams(teams);
+        if missing.is_empty() {
+            return Ok(out);
+        }
+        let mut vars = Map::new();
+        team_vars(&missing, &mut vars);
+        let data: HashMap<String, Value> = self
+            .graphql(
+                installation,
+                &teams_query(missing.len()),
+                Value::Object(vars),
+            )
+            .await?;
+        out.extend(self.absorb_teams(installation, &missing, &data).await?);
+        Ok(out)
+    }
+
+    /// The members of the cached teams, and the teams not cached.
+    pub(crate) fn cached_teams<'t>(
+        &self,
+        teams: &[&'t TeamName],
+    ) -> (BTreeMap<String, Vec<Login>>, Vec<&'t TeamName>) {
         let mut out = BTreeMap::new();
         let mut missing = Vec::new();
         for team in teams {
@@ -132,27 +172,23 @@ impl GithubClient {
                 None => {}
             }
         }
-        if missing.is_empty() {
-            return Ok(out);
-        }
-        let mut vars = Map::new();
-        for (i, team) in missing.iter().enumerate() {
-            let (org, slug) = split(team);
-            vars.insert(format!("o{i}"), json!(org));
-            vars.insert(format!("s{i}"), json!(slug));
-        }
-        let data: HashMap<String, Option<Org>> = self
-            .graphql(
-                installation,
-                &teams_query(missing.len()),
-                Value::Object(vars),
-            )
-            .await?;
-        for (i, team) in missing.iter().enumerate() {
-            let first = data
+        (out, missing)
+    }
+
+    /// Reads the `tN` aliases of an answer, fetches further pages of large
+    /// teams, and caches the result.
+    pub(crate) async fn absorb_teams(
+        &self,
+        installation: InstallationId,
+        teams: &[&TeamName],
+        data: &HashMap<String, Value>,
+    ) -> Result<BTreeMap<String, Vec<Login>>, GithubError> {
+        let mut out = BTreeMap::new();
+        for (i, team) in teams.iter().enumerate() {
+            let org: Option<Org> = data
                 .get(&format!("t{i}"))
-                .and_then(|o| o.as_ref()?.team.as_ref());
-            let members = match first {
+                .and_then(|v| serde_json::from_value(v.clone()).ok());
+            let members = match org.and_then(|o| o.team) {
                 Some(t) => self.rest_of_members(installation, team, &t.members).await?,
                 None => Vec::new(),
             };

@@ -40,9 +40,10 @@ pub(super) async fn answer(
         return error(StatusCode::BAD_REQUEST, "Problems parsing JSON");
     };
     let vars = &req.variables;
+    let mut errors = Vec::new();
     let data = match operation_name(&body).as_deref() {
-        Some("WarrantPullRequest") => pull_request(&s, vars),
-        Some("WarrantTeams") => teams(&s, vars),
+        Some("WarrantPullRequest") => pull_request(&s, vars, &mut errors),
+        Some("WarrantTeams") => teams(&s, vars, &mut errors),
         Some("WarrantTeamMembers") => {
             json!({ "organization": organization(&s, vars, "org", "slug", vars.get("after")) })
         }
@@ -51,7 +52,11 @@ pub(super) async fn answer(
             return Json(json!({ "errors": errors })).into_response();
         }
     };
-    Json(json!({ "data": data })).into_response()
+    if errors.is_empty() {
+        Json(json!({ "data": data })).into_response()
+    } else {
+        Json(json!({ "data": data, "errors": errors })).into_response()
+    }
 }
 
 fn var<'a>(vars: &'a Map<String, Value>, name: &str) -> &'a str {
@@ -76,7 +81,7 @@ fn page<T>(items: &[T], after: Option<&Value>, node: impl Fn(&T) -> Value) -> Va
     })
 }
 
-fn pull_request(s: &FakeState, vars: &Map<String, Value>) -> Value {
+fn pull_request(s: &FakeState, vars: &Map<String, Value>, errors: &mut Vec<Value>) -> Value {
     let repo = format!("{}/{}", var(vars, "owner"), var(vars, "name"));
     let number = vars.get("number").and_then(Value::as_u64).unwrap_or(0);
     let mut repository = Map::new();
@@ -93,7 +98,14 @@ fn pull_request(s: &FakeState, vars: &Map<String, Value>) -> Value {
         "pullRequest".into(),
         pull.map_or(Value::Null, |p| pull_json(p, vars)),
     );
-    json!({ "repository": repository })
+    let mut data = Map::new();
+    data.insert("repository".into(), Value::Object(repository));
+    if flag(vars, "teams") {
+        if let Value::Object(teams) = teams(s, vars, errors) {
+            data.extend(teams);
+        }
+    }
+    Value::Object(data)
 }
 
 /// `object(expression: "<sha>:<path>")`: the blob, or null.
@@ -178,20 +190,29 @@ fn git_actor(p: &Person) -> Value {
     json!({ "name": p.name, "email": p.email, "user": user })
 }
 
-fn teams(s: &FakeState, vars: &Map<String, Value>) -> Value {
+fn teams(s: &FakeState, vars: &Map<String, Value>, errors: &mut Vec<Value>) -> Value {
     let mut data = Map::new();
     for i in 0.. {
         let (org, slug) = (format!("o{i}"), format!("s{i}"));
         if !vars.contains_key(&org) {
             break;
         }
-        data.insert(format!("t{i}"), organization(s, vars, &org, &slug, None));
+        let alias = format!("t{i}");
+        let found = organization(s, vars, &org, &slug, None);
+        if found.is_null() {
+            errors.push(json!({
+                "type": "NOT_FOUND", "path": [alias],
+                "message": format!("Could not resolve to an Organization with the login of '{}'.", var(vars, &org)),
+            }));
+        }
+        data.insert(alias, found);
     }
     Value::Object(data)
 }
 
-/// `organization { team { members } }`; a team the fake does not know is
-/// `null`, as GitHub answers for a slug that does not exist.
+/// `organization { team { members } }`: a slug the fake does not know is
+/// a `null` team, an organization it does not know is `null` (and an
+/// error), as GitHub answers.
 fn organization(
     s: &FakeState,
     vars: &Map<String, Value>,
@@ -199,7 +220,15 @@ fn organization(
     slug: &str,
     after: Option<&Value>,
 ) -> Value {
-    let key = format!("{}/{}", var(vars, org), var(vars, slug)).to_lowercase();
+    let org = var(vars, org).to_lowercase();
+    if !s
+        .teams
+        .keys()
+        .any(|k| k.split('/').next() == Some(org.as_str()))
+    {
+        return Value::Null;
+    }
+    let key = format!("{org}/{}", var(vars, slug)).to_lowercase();
     let team = s
         .teams
         .get(&key)
