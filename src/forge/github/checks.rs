@@ -68,9 +68,22 @@ impl Annotation {
 
 /// The part of a check run Warrant reads back.
 #[derive(Deserialize)]
-struct CheckRunReply {
-    id: u64,
-    name: String,
+pub(crate) struct CheckRunReply {
+    pub id: u64,
+    pub name: String,
+}
+
+/// `GET /repos/{o}/{r}/commits/{ref}/check-runs`.
+#[derive(Deserialize)]
+pub(crate) struct CheckRunList {
+    pub check_runs: Vec<CheckRunReply>,
+}
+
+/// A review as REST returns it, after a dismissal.
+#[derive(Deserialize)]
+pub(crate) struct ReviewReply {
+    pub id: u64,
+    pub state: String,
 }
 
 impl GithubClient {
@@ -105,15 +118,11 @@ impl GithubClient {
         repo: &str,
         head_sha: &CommitSha,
     ) -> Result<Option<CheckRunId>, GithubError> {
-        #[derive(Deserialize)]
-        struct List {
-            check_runs: Vec<CheckRunReply>,
-        }
         let path = format!(
             "/repos/{repo}/commits/{}/check-runs?check_name={CHECK_NAME}&filter=latest",
             head_sha.as_str()
         );
-        let list: List = self.rest(installation, Method::GET, &path, None).await?;
+        let list: CheckRunList = self.rest(installation, Method::GET, &path, None).await?;
         Ok(list
             .check_runs
             .into_iter()
@@ -171,9 +180,18 @@ impl GithubClient {
     ) -> Result<(), GithubError> {
         let path = format!("/repos/{repo}/pulls/{number}/reviews/{review_id}/dismissals");
         let body = json!({ "message": message, "event": "DISMISS" });
-        let _: serde_json::Value = self
+        let review: ReviewReply = self
             .rest(installation, Method::PUT, &path, Some(&body))
             .await?;
+        if review.id != review_id || review.state != "DISMISSED" {
+            return Err(GithubError::Decode {
+                path,
+                message: format!(
+                    "review {} is {} after its dismissal",
+                    review.id, review.state
+                ),
+            });
+        }
         Ok(())
     }
 }

@@ -60,6 +60,13 @@ impl GithubError {
     }
 }
 
+/// `POST /app/installations/{id}/access_tokens`, the part Warrant reads.
+#[derive(Deserialize)]
+pub(crate) struct TokenReply {
+    pub token: String,
+    pub expires_at: DateTime<Utc>,
+}
+
 /// A client for one GitHub App on one GitHub (github.com or an Enterprise
 /// Server).
 pub struct GithubClient {
@@ -150,11 +157,6 @@ impl GithubClient {
         &self,
         installation: InstallationId,
     ) -> Result<InstallationToken, GithubError> {
-        #[derive(Deserialize)]
-        struct Token {
-            token: String,
-            expires_at: DateTime<Utc>,
-        }
         let path = format!("/app/installations/{}/access_tokens", installation.0);
         let app = self
             .app
@@ -162,10 +164,8 @@ impl GithubClient {
             .ok_or_else(|| GithubError::Key("no app id and private key configured".into()))?;
         let jwt = app.jwt(Utc::now())?;
         let req = self.http.post(self.url(&path)).bearer_auth(jwt);
-        let token: Token = self
-            .send_json(Method::POST, &path, req)
-            .await
-            .map_err(|e| match e {
+        let token: TokenReply = self.send_json(Method::POST, &path, req).await.map_err(
+            |e| match e {
                 GithubError::Status {
                     status: 401,
                     message,
@@ -175,7 +175,8 @@ impl GithubClient {
                     app.app_id()
                 )),
                 e => e,
-            })?;
+            },
+        )?;
         Ok(InstallationToken {
             token: token.token,
             expires_at: token.expires_at,

@@ -14,3 +14,6 @@ mod graphql;
 pub mod pulls;
 pub mod retry;
 pub mod teams;
+
+#[cfg(test)]
+mod fixture_tests;

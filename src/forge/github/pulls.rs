@@ -49,6 +49,13 @@ pub struct PolicyFile {
     pub truncated: bool,
 }
 
+/// An item of `GET /repos/{o}/{r}/pulls/{n}/files`, the part Warrant reads.
+#[derive(Deserialize)]
+pub(crate) struct RestFile {
+    pub filename: String,
+    pub previous_filename: Option<String>,
+}
+
 /// What the query returned over all its pages.
 struct Fetched {
     pr: PullRequest,
@@ -159,11 +166,6 @@ impl GithubClient {
         number: u64,
         files: &[graphql::FileNode],
     ) -> Result<HashMap<String, String>, GithubError> {
-        #[derive(Deserialize)]
-        struct RestFile {
-            filename: String,
-            previous_filename: Option<String>,
-        }
         let mut renames = HashMap::new();
         if !files.iter().any(|f| f.change_type == "RENAMED") {
             return Ok(renames);

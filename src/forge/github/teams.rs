@@ -116,9 +116,11 @@ struct Members {
     nodes: Vec<MemberNode>,
 }
 
+/// A team member: GraphQL's node and REST's `simple-user` both have a
+/// `login`.
 #[derive(Deserialize)]
-struct MemberNode {
-    login: String,
+pub(crate) struct MemberNode {
+    pub login: String,
 }
 
 impl Members {
