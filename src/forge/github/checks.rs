@@ -14,7 +14,8 @@ use crate::ids::{CommitSha, RepoPath};
 pub const CHECK_NAME: &str = "warrant";
 /// GitHub accepts at most 50 annotations per create or update request.
 pub const ANNOTATIONS_PER_REQUEST: usize = 50;
-/// GitHub refuses a check-run summary over 65,535 characters.
+/// GitHub refuses a check-run summary over 65,535 characters (applied to
+/// bytes here: see [`truncate_summary`]).
 pub const MAX_SUMMARY_CHARS: usize = 65_535;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, Deserialize)]
@@ -196,17 +197,20 @@ impl GithubClient {
     }
 }
 
-/// The summary cut to GitHub's limit at a character boundary, with a note
-/// saying so; the audit page has everything.
+/// The summary cut to GitHub's limit, with a note saying so; the audit
+/// page has everything. The limit is applied to bytes, which is never more
+/// than characters, so the cut is safe however GitHub counts; it falls on
+/// a character boundary.
 pub fn truncate_summary(summary: &str) -> String {
     const NOTE: &str = "\n\n… (truncated: see the audit page for the full report)";
-    if summary.chars().count() <= MAX_SUMMARY_CHARS {
+    if summary.len() <= MAX_SUMMARY_CHARS {
         return summary.to_owned();
     }
-    let keep = MAX_SUMMARY_CHARS - NOTE.chars().count();
-    let mut out: String = summary.chars().take(keep).collect();
-    out.push_str(NOTE);
-    out
+    let mut cut = MAX_SUMMARY_CHARS - NOTE.len();
+    while !summary.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    format!("{}{NOTE}", &summary[..cut])
 }
 
 /// What GitHub returns when an app registered by manifest is created: the

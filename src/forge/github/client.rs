@@ -199,15 +199,37 @@ impl GithubClient {
         path: &str,
         body: Option<&serde_json::Value>,
     ) -> Result<T, GithubError> {
-        let token = self.installation_token(installation).await?;
-        let mut req = self
-            .http
-            .request(method.clone(), self.url(path))
-            .bearer_auth(token);
-        if let Some(body) = body {
-            req = req.json(body);
+        let url = self.url(path);
+        self.as_installation(installation, method, &url, path, body)
+            .await
+    }
+
+    /// Sends as the installation. A token GitHub no longer accepts (the
+    /// app was reinstalled, the token revoked) is forgotten and the request
+    /// made once more with a fresh one.
+    async fn as_installation<T: DeserializeOwned>(
+        &self,
+        installation: InstallationId,
+        method: Method,
+        url: &str,
+        path: &str,
+        body: Option<&serde_json::Value>,
+    ) -> Result<T, GithubError> {
+        for _ in 0..2 {
+            let token = self.installation_token(installation).await?;
+            let mut req = self.http.request(method.clone(), url).bearer_auth(token);
+            if let Some(body) = body {
+                req = req.json(body);
+            }
+            match self.send_json(method.clone(), path, req).await {
+                Err(e) if e.status() == Some(401) => self.tokens.forget(installation),
+                result => return result,
+            }
         }
-        self.send_json(method, path, req).await
+        Err(GithubError::Key(format!(
+            "GitHub refused two fresh tokens of installation {}",
+            installation.0
+        )))
     }
 
     /// A GraphQL query as the installation; `data` or the errors.
@@ -223,14 +245,11 @@ impl GithubClient {
             #[serde(default)]
             errors: Vec<serde_json::Value>,
         }
-        let token = self.installation_token(installation).await?;
         let body = serde_json::json!({ "query": query, "variables": variables });
-        let req = self
-            .http
-            .post(&self.graphql_url)
-            .bearer_auth(token)
-            .json(&body);
-        let mut reply: Reply<T> = self.send_json(Method::POST, "/graphql", req).await?;
+        let url = &self.graphql_url;
+        let mut reply: Reply<T> = self
+            .as_installation(installation, Method::POST, url, "/graphql", Some(&body))
+            .await?;
         reply.errors.retain(|e| !is_missing_organization(e));
         match (reply.data, reply.errors.is_empty()) {
             (Some(data), true) => Ok(data),

@@ -207,6 +207,11 @@ impl FakeGithub {
         });
     }
 
+    /// Revokes every installation token, as reinstalling the app does.
+    pub fn revoke_tokens(&self) {
+        self.state().tokens.clear();
+    }
+
     pub fn requests(&self) -> Vec<RecordedRequest> {
         self.state().requests.clone()
     }

@@ -203,7 +203,7 @@ fn apply(run: &mut CheckRun, body: &Value) -> Result<(), &'static str> {
     }
     if output["summary"]
         .as_str()
-        .is_some_and(|t| t.chars().count() > MAX_SUMMARY_CHARS)
+        .is_some_and(|t| t.len() > MAX_SUMMARY_CHARS)
     {
         return Err("output.summary is too long (maximum is 65535 characters)");
     }
