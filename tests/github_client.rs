@@ -744,3 +744,38 @@ async fn a_revoked_token_is_replaced_once() {
     assert_eq!(tokens, 2);
     assert_eq!(g.fake.check_runs().len(), 2);
 }
+
+#[tokio::test]
+async fn a_decision_becomes_the_checks_outcome_with_its_audit_link() {
+    use warrant::engine::{Violation, ViolationKind};
+    let mut decision = warrant::engine::not_configured(&change(7, 2, 1), chrono::Utc::now());
+    decision.violations.push(Violation {
+        kind: ViolationKind::OutOfScope,
+        agent: Some("copilot".into()),
+        message: "outside the scope of `copilot`".into(),
+        paths: vec![RepoPath::parse("infra/main.tf").unwrap()],
+        blocking: true,
+    });
+    let audit = "https://warrant.example.com/changes/github/octo-org/api/7";
+    let outcome = CheckOutcome::from_decision(&decision, Some(audit));
+    assert_eq!(outcome.conclusion, Conclusion::Neutral);
+    assert_eq!(outcome.title, decision.title);
+    assert!(outcome.summary.contains(audit));
+    assert_eq!(outcome.annotations.len(), 1);
+    assert!(outcome.annotations[0].blocking);
+
+    let g = github().await;
+    let id = g
+        .client
+        .create_check_run(INSTALLATION, REPO, &head(), Some(audit))
+        .await
+        .unwrap();
+    g.client
+        .complete_check_run(INSTALLATION, REPO, id, &outcome)
+        .await
+        .unwrap();
+    let run = &g.fake.check_runs()[0];
+    assert_eq!(run.annotations[0]["path"], "infra/main.tf");
+    assert_eq!(run.annotations[0]["annotation_level"], "failure");
+    assert_eq!(run.conclusion.as_deref(), Some("neutral"));
+}

@@ -40,8 +40,22 @@ pub struct CheckOutcome {
     pub annotations: Vec<Annotation>,
 }
 
+impl CheckOutcome {
+    /// What the check shows for a decision: its conclusion and title, the
+    /// Markdown summary linking to `audit_url`, and the annotations.
+    pub fn from_decision(decision: &crate::engine::Decision, audit_url: Option<&str>) -> Self {
+        CheckOutcome {
+            conclusion: decision.conclusion,
+            title: decision.title.clone(),
+            summary: crate::engine::render::markdown(decision, audit_url),
+            annotations: Annotation::from_decision(decision),
+        }
+    }
+}
+
 impl Annotation {
-    /// One annotation per path of each violation that has paths.
+    /// One annotation per path of each violation that names paths: files
+    /// out of an agent's scope, a policy file changed by an agent.
     pub fn from_decision(decision: &crate::engine::Decision) -> Vec<Annotation> {
         decision
             .violations
