@@ -779,3 +779,18 @@ async fn a_decision_becomes_the_checks_outcome_with_its_audit_link() {
     assert_eq!(run.annotations[0]["annotation_level"], "failure");
     assert_eq!(run.conclusion.as_deref(), Some("neutral"));
 }
+
+#[tokio::test]
+async fn the_fake_records_and_refuses_unknown_routes() {
+    let g = github().await;
+    let token = g.client.installation_token(INSTALLATION).await.unwrap();
+    let status = reqwest::Client::new()
+        .get(format!("{}/repos/{REPO}/issues", g.fake.base_url()))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status, 404);
+    assert_eq!(api_requests(&g), [format!("GET /repos/{REPO}/issues")]);
+}

@@ -261,7 +261,7 @@ impl GithubClient {
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
         {
-            return Err(GithubError::NotFound(format!(
+            return Err(GithubError::Invalid(format!(
                 "`{code}` is not a manifest code"
             )));
         }

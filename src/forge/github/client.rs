@@ -46,8 +46,11 @@ pub enum GithubError {
     Decode { path: String, message: String },
     #[error("the GitHub App key: {0}")]
     Key(String),
-    #[error("{0}")]
+    #[error("not found: {0}")]
     NotFound(String),
+    /// An argument GitHub would refuse, caught before asking.
+    #[error("{0}")]
+    Invalid(String),
 }
 
 impl GithubError {

@@ -20,7 +20,11 @@ pub const PULL_REQUEST_OPERATION: &str = "WarrantPullRequest";
 /// they are cheap. `teams` teams are resolved in the first page too
 /// (aliases `tN`), so that an evaluation needs no separate team query.
 pub fn pull_request_query(teams: usize) -> String {
-    let team_params = super::teams::team_params(teams);
+    // GraphQL refuses a declared variable that the query does not use.
+    let team_params = match teams {
+        0 => String::new(),
+        n => format!(", $teams: Boolean!{}", super::teams::team_params(n)),
+    };
     let team_fields = super::teams::team_fields(teams, " @include(if: $teams)");
     let policy_params: String = (0..GITHUB_POLICY_PATHS.len())
         .map(|i| format!(", $policy{i}: String!"))
@@ -35,7 +39,7 @@ pub fn pull_request_query(teams: usize) -> String {
     format!(
         "query {PULL_REQUEST_OPERATION}($owner: String!, $name: String!, $number: Int!{policy_params},
   $commits: Boolean!, $commitsAfter: String, $files: Boolean!, $filesAfter: String,
-  $reviews: Boolean!, $reviewsAfter: String, $teams: Boolean!{team_params}) {{
+  $reviews: Boolean!, $reviewsAfter: String{team_params}) {{
 {team_fields}  repository(owner: $owner, name: $name) {{
 {policy_fields}    pullRequest(number: $number) {{
       number title body isDraft baseRefName headRefName baseRefOid headRefOid

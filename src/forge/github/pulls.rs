@@ -90,7 +90,7 @@ impl GithubClient {
     ) -> Result<PullRequestSnapshot, GithubError> {
         let (owner, name) = repo
             .split_once('/')
-            .ok_or_else(|| GithubError::NotFound(format!("`{repo}` is not owner/name")))?;
+            .ok_or_else(|| GithubError::Invalid(format!("`{repo}` is not owner/name")))?;
         let (mut members, missing) = self.cached_teams(teams);
         let mut base = base_sha.clone();
         for _ in 0..2 {
@@ -106,7 +106,7 @@ impl GithubClient {
             }
             base = actual;
         }
-        Err(GithubError::NotFound(format!(
+        Err(GithubError::Invalid(format!(
             "the base of {repo}#{number} keeps moving"
         )))
     }
@@ -121,12 +121,13 @@ impl GithubClient {
         let query = graphql::pull_request_query(teams.len());
         let mut vars = json!({
             "owner": owner, "name": name, "number": number,
-            "commits": true, "files": true, "reviews": true, "teams": true,
+            "commits": true, "files": true, "reviews": true,
         });
         for (i, path) in GITHUB_POLICY_PATHS.iter().enumerate() {
             vars[format!("policy{i}")] = json!(format!("{}:{path}", base.as_str()));
         }
-        if let Value::Object(map) = &mut vars {
+        if let (Value::Object(map), false) = (&mut vars, teams.is_empty()) {
+            map.insert("teams".into(), json!(true));
             team_vars(teams, map);
         }
         let mut pages = Pages::default();
@@ -134,7 +135,9 @@ impl GithubClient {
         loop {
             let data: graphql::Data = self.graphql(installation, &query, vars.clone()).await?;
             first_teams.get_or_insert(data.teams);
-            vars["teams"] = json!(false);
+            if !teams.is_empty() {
+                vars["teams"] = json!(false);
+            }
             let repo = data
                 .repository
                 .ok_or_else(|| GithubError::NotFound(format!("repository {owner}/{name}")))?;

@@ -39,6 +39,9 @@ pub(super) async fn answer(
     let Ok(req) = serde_json::from_slice::<GraphqlRequest>(&body) else {
         return error(StatusCode::BAD_REQUEST, "Problems parsing JSON");
     };
+    if let Some(message) = variable_errors(&req) {
+        return Json(json!({ "errors": [{ "message": message }] })).into_response();
+    }
     let vars = &req.variables;
     let mut errors = Vec::new();
     let data = match operation_name(&body).as_deref() {
@@ -57,6 +60,40 @@ pub(super) async fn answer(
     } else {
         Json(json!({ "data": data, "errors": errors })).into_response()
     }
+}
+
+/// GitHub refuses a query that declares a variable it does not use; so
+/// does the fake, so that the client's query text is checked even though
+/// the fake does not parse it. It also refuses variables the query does
+/// not declare, which is stricter than GitHub and catches typos.
+fn variable_errors(req: &GraphqlRequest) -> Option<String> {
+    let q = &req.query;
+    let header = &q[..q.find('{')?];
+    let declared: Vec<&str> = header
+        .split('$')
+        .skip(1)
+        .filter_map(|d| d.split(':').next())
+        .map(str::trim)
+        .collect();
+    let uses = |name: &str| {
+        let needle = format!("${name}");
+        q.match_indices(&needle)
+            .filter(|(i, _)| {
+                let next = q[i + needle.len()..].chars().next();
+                !next.is_some_and(|c| c.is_alphanumeric() || c == '_')
+            })
+            .count()
+    };
+    if let Some(unused) = declared.iter().find(|d| uses(d) < 2) {
+        return Some(format!("Variable ${unused} is declared but not used"));
+    }
+    let undeclared = req
+        .variables
+        .keys()
+        .find(|k| !declared.contains(&k.as_str()))?;
+    Some(format!(
+        "Variable ${undeclared} is provided but not declared"
+    ))
 }
 
 fn var<'a>(vars: &'a Map<String, Value>, name: &str) -> &'a str {

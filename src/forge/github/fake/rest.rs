@@ -36,6 +36,7 @@ pub(super) fn router() -> Router<Shared> {
             put(dismiss_review),
         )
         .route("/graphql", post(super::graphql::answer))
+        .fallback(|| async { error(StatusCode::NOT_FOUND, "Not Found") })
 }
 
 fn lock(state: &Shared) -> std::sync::MutexGuard<'_, FakeState> {
