@@ -569,7 +569,7 @@ async fn a_403_rate_limit_waits_until_the_reset() {
         wait >= Duration::from_secs(29) && wait <= Duration::from_secs(32),
         "{wait:?}"
     );
-    assert_eq!(g.client.stats().rate_limit_remaining(), Some(0));
+    assert_eq!(api_requests(&g).len(), 2);
 }
 
 #[tokio::test]
@@ -793,4 +793,54 @@ async fn the_fake_records_and_refuses_unknown_routes() {
         .status();
     assert_eq!(status, 404);
     assert_eq!(api_requests(&g), [format!("GET /repos/{REPO}/issues")]);
+}
+
+#[tokio::test]
+async fn the_rate_limit_left_is_read_from_every_response() {
+    let g = github().await;
+    g.client
+        .create_check_run(INSTALLATION, REPO, &head(), None)
+        .await
+        .unwrap();
+    // The token exchange and the create.
+    assert_eq!(g.client.stats().rate_limit_remaining(), Some(4998));
+}
+
+#[tokio::test]
+async fn connection_errors_are_retried_then_reported() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    drop(listener);
+    let g = github().await;
+    let waits = g.waits.clone();
+    let retry = warrant::forge::github::retry::RetryPolicy {
+        base_delay: Duration::from_millis(1),
+        max_delay: Duration::from_millis(4),
+        sleep: std::sync::Arc::new(move |d| {
+            waits.0.lock().unwrap().push(d);
+            Box::pin(async {})
+        }),
+        ..Default::default()
+    };
+    let client = GithubClient::unauthenticated(&url)
+        .unwrap()
+        .with_retry(retry);
+    let err = client.convert_manifest("abc").await.unwrap_err();
+    assert!(matches!(err, GithubError::Transport { .. }), "{err}");
+    assert_eq!(client.stats().requests(), 5);
+    assert_eq!(g.waits.all().len(), 4);
+}
+
+#[tokio::test]
+async fn a_small_pull_request_reads_as_this_change() {
+    let g = github().await;
+    let mut c = change(5, 2, 2);
+    c.files[1].previous_path = Some(RepoPath::parse("infra/old.tf").unwrap());
+    g.fake.add_pull_request(pull(c));
+    let snap = g
+        .client
+        .fetch_pull_request(INSTALLATION, REPO, 5, &base(), &[])
+        .await
+        .unwrap();
+    insta::assert_json_snapshot!(snap.change);
 }

@@ -257,8 +257,35 @@ async fn record_and_fault(State(state): State<Shared>, req: Request, next: Next)
     match fault {
         Some(fault) => fault_response(fault),
         None => {
-            next.run(Request::from_parts(parts, Body::from(bytes)))
-                .await
+            let mut resp = next
+                .run(Request::from_parts(parts, Body::from(bytes)))
+                .await;
+            let used = state
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .requests
+                .len();
+            rate_limit_headers(resp.headers_mut(), used);
+            resp
+        }
+    }
+}
+
+/// GitHub reports the rate limit on every response; the fake's limit is
+/// 5,000 an hour, less the requests it has received.
+fn rate_limit_headers(headers: &mut axum::http::HeaderMap, used: usize) {
+    let reset = (Utc::now() + Duration::hours(1)).timestamp();
+    let values = [
+        ("x-ratelimit-limit", "5000".to_owned()),
+        (
+            "x-ratelimit-remaining",
+            5000usize.saturating_sub(used).to_string(),
+        ),
+        ("x-ratelimit-reset", reset.to_string()),
+    ];
+    for (name, value) in values {
+        if let Ok(value) = value.parse() {
+            headers.insert(name, value);
         }
     }
 }
