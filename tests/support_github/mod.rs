@@ -178,5 +178,6 @@ pub fn pull(change: Change) -> PullRequest {
         draft: false,
         base_ref: "main".into(),
         head_ref: "copilot/billing".into(),
+        changed_files: None,
     }
 }

@@ -42,7 +42,7 @@ pub fn pull_request_query(teams: usize) -> String {
   $reviews: Boolean!, $reviewsAfter: String{team_params}) {{
 {team_fields}  repository(owner: $owner, name: $name) {{
 {policy_fields}    pullRequest(number: $number) {{
-      number title body isDraft baseRefName headRefName baseRefOid headRefOid
+      number title body isDraft changedFiles baseRefName headRefName baseRefOid headRefOid
       author {{ {ACTOR} }}
       assignees(first: 100) {{ nodes {{ __typename login databaseId }} }}
       commits(first: 100, after: $commitsAfter) @include(if: $commits) {{
@@ -110,6 +110,7 @@ pub(crate) struct PullRequest {
     pub body: String,
     #[serde(default)]
     pub is_draft: bool,
+    pub changed_files: u64,
     pub base_ref_name: String,
     pub head_ref_name: String,
     pub base_ref_oid: String,

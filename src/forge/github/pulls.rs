@@ -35,6 +35,11 @@ pub struct PullRequestSnapshot {
     pub head_ref: String,
     /// Members of the teams asked for, by team as written.
     pub teams: BTreeMap<String, Vec<Login>>,
+    /// Whether `change.files` lists every changed file. GitHub's APIs list
+    /// at most 3,000 files of a pull request; a change with more must not
+    /// be decided on the files it shows (a path past the limit could be
+    /// out of scope), so the caller fails closed when this is false.
+    pub files_complete: bool,
 }
 
 /// A policy file read from the base commit.
@@ -234,6 +239,7 @@ fn build(
         pages,
         ..
     } = fetched;
+    let files_complete = pages.files.len() as u64 >= pr.changed_files;
     let commits = pages.commits.into_iter().map(|c| commit(c.commit));
     let files = pages.files.iter().map(|f| file(f, renames));
     let change = Change {
@@ -257,6 +263,7 @@ fn build(
         base_ref: pr.base_ref_name,
         head_ref: pr.head_ref_name,
         teams,
+        files_complete,
     })
 }
 

@@ -167,6 +167,7 @@ fn pull_json(p: &PullRequest, vars: &Map<String, Value>) -> Value {
     let c = &p.change;
     let mut pr = json!({
         "number": c.number, "title": c.title, "body": c.body, "isDraft": p.draft,
+        "changedFiles": p.changed_files.unwrap_or(c.files.len() as u64),
         "baseRefName": p.base_ref, "headRefName": p.head_ref,
         "baseRefOid": c.base_sha.as_str(), "headRefOid": c.head_sha.as_str(),
         "author": c.author.as_ref().map(actor),

@@ -93,6 +93,9 @@ pub struct PullRequest {
     pub draft: bool,
     pub base_ref: String,
     pub head_ref: String,
+    /// What GitHub counts as changed, when more than it lists (over 3,000
+    /// files); by default the files of the change.
+    pub changed_files: Option<u64>,
 }
 
 /// Everything the fake knows and has recorded.
