@@ -153,7 +153,7 @@ async fn a_pull_request_with_100_files_and_100_commits_takes_one_request() {
     assert_eq!(policy.text, POLICY);
     assert_eq!(policy.blob_id, warrant::policy::blob_id(POLICY.as_bytes()));
     assert!(!snap.is_draft);
-    assert!(snap.files_complete);
+    assert!(snap.files_complete && snap.commits_complete);
     assert_eq!(
         (snap.base_ref.as_str(), snap.head_ref.as_str()),
         ("main", "copilot/billing")
@@ -847,7 +847,7 @@ async fn a_small_pull_request_reads_as_this_change() {
 }
 
 #[tokio::test]
-async fn a_pull_request_over_githubs_file_limit_is_marked_incomplete() {
+async fn a_pull_request_over_githubs_listing_limits_is_marked_incomplete() {
     let g = github().await;
     let mut over = pull(change(8, 3, 1));
     over.changed_files = Some(3001);

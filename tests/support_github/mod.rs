@@ -179,5 +179,6 @@ pub fn pull(change: Change) -> PullRequest {
         base_ref: "main".into(),
         head_ref: "copilot/billing".into(),
         changed_files: None,
+        total_commits: None,
     }
 }

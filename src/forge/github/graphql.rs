@@ -46,7 +46,7 @@ pub fn pull_request_query(teams: usize) -> String {
       author {{ {ACTOR} }}
       assignees(first: 100) {{ nodes {{ __typename login databaseId }} }}
       commits(first: 100, after: $commitsAfter) @include(if: $commits) {{
-        pageInfo {{ hasNextPage endCursor }}
+        totalCount pageInfo {{ hasNextPage endCursor }}
         nodes {{ commit {{ oid message
           author {{ name email user {{ __typename login databaseId }} }}
           committer {{ name email user {{ __typename login databaseId }} }} }} }}
@@ -130,6 +130,9 @@ pub(crate) struct Nodes<T> {
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct Connection<T> {
+    /// Asked for on commits only.
+    #[serde(default)]
+    pub total_count: Option<u64>,
     pub page_info: PageInfo,
     pub nodes: Vec<T>,
 }

@@ -40,6 +40,9 @@ pub struct PullRequestSnapshot {
     /// be decided on the files it shows (a path past the limit could be
     /// out of scope), so the caller fails closed when this is false.
     pub files_complete: bool,
+    /// Whether `change.commits` lists every commit: GitHub lists at most
+    /// 250, and a commit past them could carry an agent's signals.
+    pub commits_complete: bool,
 }
 
 /// A policy file read from the base commit.
@@ -72,9 +75,24 @@ struct Fetched {
 /// Commits, files and reviews gathered over pages.
 #[derive(Default)]
 struct Pages {
-    commits: Vec<graphql::CommitNode>,
-    files: Vec<graphql::FileNode>,
-    reviews: Vec<graphql::ReviewNode>,
+    commits: Page<graphql::CommitNode>,
+    files: Page<graphql::FileNode>,
+    reviews: Page<graphql::ReviewNode>,
+}
+
+/// A connection's nodes so far, and its total where asked for.
+struct Page<T> {
+    nodes: Vec<T>,
+    total: Option<u64>,
+}
+
+impl<T> Default for Page<T> {
+    fn default() -> Self {
+        Page {
+            nodes: Vec::new(),
+            total: None,
+        }
+    }
 }
 
 impl GithubClient {
@@ -105,7 +123,7 @@ impl GithubClient {
             if actual.matches(&base) {
                 let found = self.absorb_teams(installation, &missing, &fetched.teams);
                 members.extend(found.await?);
-                let files = &fetched.pages.files;
+                let files = &fetched.pages.files.nodes;
                 let renames = self.renames(installation, repo, number, files).await?;
                 return build(repo, fetched, &renames, members);
             }
@@ -198,7 +216,7 @@ impl GithubClient {
 /// next page and says whether there is one.
 fn take<T>(
     conn: &mut Option<graphql::Connection<T>>,
-    into: &mut Vec<T>,
+    into: &mut Page<T>,
     vars: &mut Value,
     name: &str,
 ) -> bool {
@@ -206,7 +224,8 @@ fn take<T>(
         vars[name] = json!(false);
         return false;
     };
-    into.extend(conn.nodes);
+    into.nodes.extend(conn.nodes);
+    into.total = conn.total_count.or(into.total);
     let PageInfo {
         has_next_page,
         end_cursor,
@@ -239,9 +258,13 @@ fn build(
         pages,
         ..
     } = fetched;
-    let files_complete = pages.files.len() as u64 >= pr.changed_files;
-    let commits = pages.commits.into_iter().map(|c| commit(c.commit));
-    let files = pages.files.iter().map(|f| file(f, renames));
+    let files_complete = pages.files.nodes.len() as u64 >= pr.changed_files;
+    let commits_complete = pages
+        .commits
+        .total
+        .is_none_or(|n| pages.commits.nodes.len() as u64 >= n);
+    let commits = pages.commits.nodes.into_iter().map(|c| commit(c.commit));
+    let files = pages.files.nodes.iter().map(|f| file(f, renames));
     let change = Change {
         forge: Forge::Github,
         repository: repo.to_owned(),
@@ -254,7 +277,7 @@ fn build(
         head_sha: sha(&pr.head_ref_oid)?,
         commits: commits.collect::<Result<_, _>>()?,
         files: files.collect::<Result<_, _>>()?,
-        reviews: pages.reviews.into_iter().filter_map(review).collect(),
+        reviews: pages.reviews.nodes.into_iter().filter_map(review).collect(),
     };
     Ok(PullRequestSnapshot {
         change,
@@ -264,6 +287,7 @@ fn build(
         head_ref: pr.head_ref_name,
         teams,
         files_complete,
+        commits_complete,
     })
 }
 

@@ -174,12 +174,14 @@ fn pull_json(p: &PullRequest, vars: &Map<String, Value>) -> Value {
         "assignees": { "nodes": c.assignees.iter().map(actor).collect::<Vec<_>>() },
     });
     if flag(vars, "commits") {
+        let total = p.total_commits.unwrap_or(c.commits.len() as u64);
         pr["commits"] = page(&c.commits, vars.get("commitsAfter"), |commit| {
             json!({ "commit": {
                 "oid": commit.sha.as_str(), "message": commit.message,
                 "author": git_actor(&commit.author), "committer": git_actor(&commit.committer),
             } })
         });
+        pr["commits"]["totalCount"] = json!(total);
     }
     if flag(vars, "files") {
         pr["files"] = page(&c.files, vars.get("filesAfter"), |f| {

@@ -96,6 +96,9 @@ pub struct PullRequest {
     /// What GitHub counts as changed, when more than it lists (over 3,000
     /// files); by default the files of the change.
     pub changed_files: Option<u64>,
+    /// What GitHub counts as commits, when more than it lists (over 250);
+    /// by default the commits of the change.
+    pub total_commits: Option<u64>,
 }
 
 /// Everything the fake knows and has recorded.
