@@ -414,6 +414,27 @@ async fn re_evaluation_finds_and_updates_the_same_check_run() {
 }
 
 #[tokio::test]
+async fn a_check_run_named_warrant_by_another_app_is_not_reused() {
+    let g = github().await;
+    let ours = g
+        .client
+        .create_check_run(INSTALLATION, REPO, &head(), None)
+        .await
+        .unwrap();
+    let mut theirs = g.fake.check_runs()[0].clone();
+    theirs.id += 100;
+    theirs.app_id = 15368; // GitHub Actions
+    g.fake.state().check_runs.push(theirs);
+    let found = g
+        .client
+        .find_check_run(INSTALLATION, REPO, &head())
+        .await
+        .unwrap();
+    assert_eq!(found, Some(ours));
+    assert!(api_requests(&g)[1].contains("app_id=4242"));
+}
+
+#[tokio::test]
 async fn a_long_summary_is_truncated_to_githubs_limit_at_a_character_boundary() {
     let g = github().await;
     let id = g

@@ -86,6 +86,12 @@ impl Annotation {
 pub(crate) struct CheckRunReply {
     pub id: u64,
     pub name: String,
+    pub app: Option<AppRef>,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct AppRef {
+    pub id: u64,
 }
 
 /// `GET /repos/{o}/{r}/commits/{ref}/check-runs`.
@@ -126,22 +132,24 @@ impl GithubClient {
     }
 
     /// The `warrant` check run already on `head_sha`, to update it on
-    /// re-evaluation rather than add another.
+    /// re-evaluation rather than add another. Only this app's: a workflow
+    /// job may also be called `warrant`, and its run is not ours to update.
     pub async fn find_check_run(
         &self,
         installation: InstallationId,
         repo: &str,
         head_sha: &CommitSha,
     ) -> Result<Option<CheckRunId>, GithubError> {
+        let app_id = self.app_id().unwrap_or_default();
         let path = format!(
-            "/repos/{repo}/commits/{}/check-runs?check_name={CHECK_NAME}&filter=latest",
+            "/repos/{repo}/commits/{}/check-runs?check_name={CHECK_NAME}&app_id={app_id}&filter=latest",
             head_sha.as_str()
         );
         let list: CheckRunList = self.rest(installation, Method::GET, &path, None).await?;
         Ok(list
             .check_runs
             .into_iter()
-            .find(|r| r.name == CHECK_NAME)
+            .find(|r| r.name == CHECK_NAME && r.app.as_ref().is_none_or(|a| a.id == app_id))
             .map(|r| CheckRunId(r.id)))
     }
 

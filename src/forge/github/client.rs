@@ -138,6 +138,11 @@ impl GithubClient {
         self.stats.clone()
     }
 
+    /// The app's id, when the client has the app's key.
+    pub fn app_id(&self) -> Option<u64> {
+        self.app.as_ref().map(AppKey::app_id)
+    }
+
     pub fn rest_base(&self) -> &str {
         &self.rest_base
     }

@@ -42,6 +42,8 @@ pub struct RecordedRequest {
 #[derive(Clone, Debug)]
 pub struct CheckRun {
     pub id: u64,
+    /// The app that created it.
+    pub app_id: u64,
     pub repo: String,
     pub name: String,
     pub head_sha: String,

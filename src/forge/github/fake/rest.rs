@@ -166,7 +166,7 @@ async fn pull_files(
 }
 
 /// A check run in the shape of `POST /repos/{o}/{r}/check-runs`.
-fn check_run_json(s: &FakeState, run: &CheckRun) -> Value {
+fn check_run_json(run: &CheckRun) -> Value {
     json!({
         "id": run.id,
         "node_id": format!("CR_fake{}", run.id),
@@ -186,7 +186,7 @@ fn check_run_json(s: &FakeState, run: &CheckRun) -> Value {
         },
         "name": run.name,
         "check_suite": { "id": 1 },
-        "app": { "id": s.app_id, "slug": "warrant", "name": "Warrant" },
+        "app": { "id": run.app_id, "slug": "warrant", "name": "Warrant" },
         "pull_requests": [],
     })
 }
@@ -242,6 +242,7 @@ async fn create_check_run(
     };
     let mut run = CheckRun {
         id: s.next_id(),
+        app_id: s.app_id,
         repo: format!("{owner}/{repo}"),
         name: name.to_owned(),
         head_sha: head_sha.to_owned(),
@@ -256,7 +257,7 @@ async fn create_check_run(
     if let Err(message) = apply(&mut run, &body) {
         return error(StatusCode::UNPROCESSABLE_ENTITY, message);
     }
-    let reply = check_run_json(&s, &run);
+    let reply = check_run_json(&run);
     s.check_runs.push(run);
     (StatusCode::CREATED, Json(reply)).into_response()
 }
@@ -279,11 +280,16 @@ async fn update_check_run(
     else {
         return error(StatusCode::NOT_FOUND, "Not Found");
     };
+    if s.check_runs[i].app_id != s.app_id {
+        let message =
+            "Invalid app_id: a check run can only be modified by the GitHub App that created it.";
+        return error(StatusCode::FORBIDDEN, message);
+    }
     let mut run = s.check_runs[i].clone();
     if let Err(message) = apply(&mut run, &body) {
         return error(StatusCode::UNPROCESSABLE_ENTITY, message);
     }
-    let reply = check_run_json(&s, &run);
+    let reply = check_run_json(&run);
     s.check_runs[i] = run;
     Json(reply).into_response()
 }
@@ -291,6 +297,7 @@ async fn update_check_run(
 #[derive(Deserialize)]
 struct CheckRunFilter {
     check_name: Option<String>,
+    app_id: Option<u64>,
 }
 
 async fn list_check_runs(
@@ -310,7 +317,8 @@ async fn list_check_runs(
         .rev()
         .filter(|r| r.repo == repo && r.head_sha == sha)
         .filter(|r| q.check_name.as_ref().is_none_or(|n| &r.name == n))
-        .map(|r| check_run_json(&s, r))
+        .filter(|r| q.app_id.is_none_or(|id| r.app_id == id))
+        .map(check_run_json)
         .collect();
     Json(json!({ "total_count": runs.len(), "check_runs": runs })).into_response()
 }
