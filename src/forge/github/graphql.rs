@@ -187,3 +187,14 @@ pub(crate) struct ReviewNode {
 pub(crate) struct Oid {
     pub oid: String,
 }
+
+#[cfg(test)]
+mod tests {
+    /// GraphQL refuses a declared variable the query does not use.
+    #[test]
+    fn the_team_switch_is_declared_only_with_teams() {
+        assert!(!super::pull_request_query(0).contains("$teams"));
+        let with = super::pull_request_query(1);
+        assert!(with.contains("$teams: Boolean!") && with.contains("@include(if: $teams)"));
+    }
+}
