@@ -880,3 +880,29 @@ async fn a_pull_request_over_githubs_listing_limits_is_marked_incomplete() {
         .unwrap();
     assert!(!snap.files_complete);
 }
+
+#[tokio::test]
+async fn commits_and_reviews_over_100_are_paginated_together() {
+    let g = github().await;
+    let mut c = change(10, 5, 150);
+    for i in 0..120 {
+        c.reviews.push(review(
+            100 + i,
+            user("dave", 9),
+            ReviewState::Commented,
+            head(),
+        ));
+    }
+    g.fake.add_pull_request(pull(c));
+    g.client.installation_token(INSTALLATION).await.unwrap();
+    g.fake.clear_requests();
+    let snap = g
+        .client
+        .fetch_pull_request(INSTALLATION, REPO, 10, &base(), &[])
+        .await
+        .unwrap();
+    assert_eq!(snap.change.commits.len(), 150);
+    assert_eq!(snap.change.reviews.len(), 123);
+    assert!(snap.commits_complete);
+    assert_eq!(graphql_requests(&g), 2);
+}
