@@ -9,6 +9,7 @@
 //! ones.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
@@ -105,7 +106,7 @@ impl GithubClient {
     pub fn unauthenticated(api_base_url: &str) -> Result<Self, GithubError> {
         let http = reqwest::Client::builder()
             .user_agent(USER_AGENT)
-            .timeout(std::time::Duration::from_secs(30))
+            .timeout(Duration::from_secs(30))
             .build()
             .map_err(|e| GithubError::Key(format!("HTTP client: {e}")))?;
         let rest_base = api_base_url.trim_end_matches('/').to_owned();
@@ -299,29 +300,16 @@ impl GithubClient {
             .map_err(|e| transport(method, path, e))?;
         let mut attempt = 0;
         loop {
+            // JSON bodies are buffered, so a request can always be cloned.
             let this = req.try_clone().expect("request bodies are buffered");
-            let result = self.http.execute(this).await;
-            let wait = match result {
+            let wait = match self.http.execute(this).await {
                 Ok(resp) => {
-                    self.stats.record(
-                        method.as_str(),
-                        path,
-                        resp.status().as_u16(),
-                        Some(resp.headers()),
-                    );
-                    match self
-                        .retry
-                        .verdict(resp.status(), resp.headers(), now_epoch())
-                    {
-                        Verdict::Done => return finish(method, path, resp).await,
-                        _ if attempt + 1 >= self.retry.max_attempts => {
-                            return finish(method, path, resp).await;
-                        }
-                        Verdict::Backoff => self.retry.backoff(attempt),
-                        Verdict::Wait(w) if w > self.retry.max_wait => {
-                            return finish(method, path, resp).await;
-                        }
-                        Verdict::Wait(w) => w,
+                    let status = resp.status().as_u16();
+                    self.stats
+                        .record(method.as_str(), path, status, Some(resp.headers()));
+                    match self.wait_before_retry(&resp, attempt) {
+                        Some(wait) => wait,
+                        None => return finish(method, path, resp).await,
                     }
                 }
                 Err(e) => {
@@ -335,6 +323,23 @@ impl GithubClient {
             self.stats.record_retry();
             (self.retry.sleep)(wait).await;
             attempt += 1;
+        }
+    }
+
+    /// How long to wait before another attempt, or `None` to settle with
+    /// this response: it is final, attempts are used up, or the server asks
+    /// for a longer wait than `max_wait`.
+    fn wait_before_retry(&self, resp: &Response, attempt: u32) -> Option<Duration> {
+        if attempt + 1 >= self.retry.max_attempts {
+            return None;
+        }
+        match self
+            .retry
+            .verdict(resp.status(), resp.headers(), now_epoch())
+        {
+            Verdict::Done => None,
+            Verdict::Backoff => Some(self.retry.backoff(attempt)),
+            Verdict::Wait(wait) => (wait <= self.retry.max_wait).then_some(wait),
         }
     }
 }
