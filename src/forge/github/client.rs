@@ -106,6 +106,8 @@ impl GithubClient {
     pub fn unauthenticated(api_base_url: &str) -> Result<Self, GithubError> {
         let http = reqwest::Client::builder()
             .user_agent(USER_AGENT)
+            // A hung connection must not hold a worker: 30 s is well past
+            // GitHub's own 10 s limit on a GraphQL query.
             .timeout(Duration::from_secs(30))
             .build()
             .map_err(|e| GithubError::Key(format!("HTTP client: {e}")))?;
