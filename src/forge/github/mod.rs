@@ -1,1 +1,19 @@
 //! GitHub: webhook payloads in, the REST/GraphQL API out.
+//!
+//! The API side: [`client::GithubClient`] authenticates as the app
+//! ([`auth`]), retries ([`retry`]), fetches a pull request for an
+//! evaluation ([`pulls`]), resolves teams ([`teams`]) and writes the check
+//! run and dismissals ([`checks`]). [`fake`] is a stateful GitHub that
+//! tests and `warrant demo` run against.
+
+pub mod auth;
+pub mod checks;
+pub mod client;
+pub mod fake;
+mod graphql;
+pub mod pulls;
+pub mod retry;
+pub mod teams;
+
+#[cfg(test)]
+mod fixture_tests;

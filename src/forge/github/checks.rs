@@ -1,0 +1,280 @@
+//! What Warrant writes to GitHub: the `warrant` check run, review
+//! dismissals, and the app manifest exchange at registration.
+
+use reqwest::Method;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::client::{GithubClient, GithubError, InstallationId};
+use crate::engine::Conclusion;
+use crate::ids::{CommitSha, RepoPath};
+
+/// The check's name, stable whatever the base branch, so that admins can
+/// make it required.
+pub const CHECK_NAME: &str = "warrant";
+/// GitHub accepts at most 50 annotations per create or update request.
+pub const ANNOTATIONS_PER_REQUEST: usize = 50;
+/// GitHub refuses a check-run summary over 65,535 characters (applied to
+/// bytes here: see [`truncate_summary`]).
+pub const MAX_SUMMARY_CHARS: usize = 65_535;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, Deserialize)]
+pub struct CheckRunId(pub u64);
+
+/// An annotation on a file, shown in the pull request's diff.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Annotation {
+    pub path: RepoPath,
+    /// `failure` when its violation blocks, `warning` otherwise.
+    pub blocking: bool,
+    pub message: String,
+}
+
+/// What a completed check run shows.
+#[derive(Clone, Debug)]
+pub struct CheckOutcome {
+    pub conclusion: Conclusion,
+    pub title: String,
+    /// Markdown; truncated to GitHub's limit when longer.
+    pub summary: String,
+    pub annotations: Vec<Annotation>,
+}
+
+impl CheckOutcome {
+    /// What the check shows for a decision: its conclusion and title, the
+    /// Markdown summary linking to `audit_url`, and the annotations.
+    pub fn from_decision(decision: &crate::engine::Decision, audit_url: Option<&str>) -> Self {
+        CheckOutcome {
+            conclusion: decision.conclusion,
+            title: decision.title.clone(),
+            summary: crate::engine::render::markdown(decision, audit_url),
+            annotations: Annotation::from_decision(decision),
+        }
+    }
+}
+
+impl Annotation {
+    /// One annotation per path of each violation that names paths: files
+    /// out of an agent's scope, a policy file changed by an agent.
+    pub fn from_decision(decision: &crate::engine::Decision) -> Vec<Annotation> {
+        decision
+            .violations
+            .iter()
+            .flat_map(|v| {
+                v.paths.iter().map(|p| Annotation {
+                    path: p.clone(),
+                    blocking: v.blocking,
+                    message: v.message.clone(),
+                })
+            })
+            .collect()
+    }
+
+    fn to_json(&self) -> serde_json::Value {
+        json!({
+            "path": self.path.as_str(),
+            "start_line": 1,
+            "end_line": 1,
+            "annotation_level": if self.blocking { "failure" } else { "warning" },
+            "message": self.message,
+        })
+    }
+}
+
+/// The part of a check run Warrant reads back.
+#[derive(Deserialize)]
+pub(crate) struct CheckRunReply {
+    pub id: u64,
+    pub name: String,
+    pub app: Option<AppRef>,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct AppRef {
+    pub id: u64,
+}
+
+/// `GET /repos/{o}/{r}/commits/{ref}/check-runs`.
+#[derive(Deserialize)]
+pub(crate) struct CheckRunList {
+    pub check_runs: Vec<CheckRunReply>,
+}
+
+/// A review as REST returns it, after a dismissal.
+#[derive(Deserialize)]
+pub(crate) struct ReviewReply {
+    pub id: u64,
+    pub state: String,
+}
+
+impl GithubClient {
+    /// Creates the `warrant` check run on `head_sha`, in progress.
+    pub async fn create_check_run(
+        &self,
+        installation: InstallationId,
+        repo: &str,
+        head_sha: &CommitSha,
+        details_url: Option<&str>,
+    ) -> Result<CheckRunId, GithubError> {
+        let mut body = json!({
+            "name": CHECK_NAME,
+            "head_sha": head_sha.as_str(),
+            "status": "in_progress",
+        });
+        if let Some(url) = details_url {
+            body["details_url"] = json!(url);
+        }
+        let path = format!("/repos/{repo}/check-runs");
+        let run: CheckRunReply = self
+            .rest(installation, Method::POST, &path, Some(&body))
+            .await?;
+        Ok(CheckRunId(run.id))
+    }
+
+    /// The `warrant` check run already on `head_sha`, to update it on
+    /// re-evaluation rather than add another. Only this app's: a workflow
+    /// job may also be called `warrant`, and its run is not ours to update.
+    pub async fn find_check_run(
+        &self,
+        installation: InstallationId,
+        repo: &str,
+        head_sha: &CommitSha,
+    ) -> Result<Option<CheckRunId>, GithubError> {
+        let app_id = self.app_id().unwrap_or_default();
+        let path = format!(
+            "/repos/{repo}/commits/{}/check-runs?check_name={CHECK_NAME}&app_id={app_id}&filter=latest",
+            head_sha.as_str()
+        );
+        let list: CheckRunList = self.rest(installation, Method::GET, &path, None).await?;
+        Ok(list
+            .check_runs
+            .into_iter()
+            .find(|r| r.name == CHECK_NAME && r.app.as_ref().is_none_or(|a| a.id == app_id))
+            .map(|r| CheckRunId(r.id)))
+    }
+
+    /// Completes the check run. The first request carries the conclusion
+    /// and the first 50 annotations; GitHub appends the annotations of each
+    /// further update, so the rest follow 50 at a time.
+    pub async fn complete_check_run(
+        &self,
+        installation: InstallationId,
+        repo: &str,
+        id: CheckRunId,
+        outcome: &CheckOutcome,
+    ) -> Result<(), GithubError> {
+        let path = format!("/repos/{repo}/check-runs/{}", id.0);
+        let summary = truncate_summary(&outcome.summary);
+        let mut batches = outcome.annotations.chunks(ANNOTATIONS_PER_REQUEST);
+        let first: Vec<_> = batches
+            .next()
+            .unwrap_or_default()
+            .iter()
+            .map(Annotation::to_json)
+            .collect();
+        let body = json!({
+            "status": "completed",
+            "conclusion": outcome.conclusion.as_str(),
+            "output": { "title": outcome.title, "summary": summary, "annotations": first },
+        });
+        let _: serde_json::Value = self
+            .rest(installation, Method::PATCH, &path, Some(&body))
+            .await?;
+        for batch in batches {
+            let annotations: Vec<_> = batch.iter().map(Annotation::to_json).collect();
+            let body = json!({
+                "output": { "title": outcome.title, "summary": summary, "annotations": annotations },
+            });
+            let _: serde_json::Value = self
+                .rest(installation, Method::PATCH, &path, Some(&body))
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Dismisses a review; `message` says why on the pull request.
+    pub async fn dismiss_review(
+        &self,
+        installation: InstallationId,
+        repo: &str,
+        number: u64,
+        review_id: u64,
+        message: &str,
+    ) -> Result<(), GithubError> {
+        let path = format!("/repos/{repo}/pulls/{number}/reviews/{review_id}/dismissals");
+        let body = json!({ "message": message, "event": "DISMISS" });
+        let review: ReviewReply = self
+            .rest(installation, Method::PUT, &path, Some(&body))
+            .await?;
+        if review.id != review_id || review.state != "DISMISSED" {
+            return Err(GithubError::Decode {
+                path,
+                message: format!(
+                    "review {} is {} after its dismissal",
+                    review.id, review.state
+                ),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// The summary cut to GitHub's limit, with a note saying so; the audit
+/// page has everything. The limit is applied to bytes, which is never more
+/// than characters, so the cut is safe however GitHub counts; it falls on
+/// a character boundary.
+pub fn truncate_summary(summary: &str) -> String {
+    const NOTE: &str = "\n\n… (truncated: see the audit page for the full report)";
+    if summary.len() <= MAX_SUMMARY_CHARS {
+        return summary.to_owned();
+    }
+    let mut cut = MAX_SUMMARY_CHARS - NOTE.len();
+    while !summary.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    format!("{}{NOTE}", &summary[..cut])
+}
+
+/// What GitHub returns when an app registered by manifest is created: the
+/// settings Warrant needs to run as that app.
+#[derive(Clone, Deserialize)]
+pub struct AppCredentials {
+    pub id: u64,
+    pub slug: String,
+    pub pem: String,
+    pub webhook_secret: Option<String>,
+    pub client_id: String,
+    pub client_secret: String,
+    pub html_url: String,
+}
+
+impl std::fmt::Debug for AppCredentials {
+    /// Leaves the secrets out of logs.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppCredentials")
+            .field("id", &self.id)
+            .field("slug", &self.slug)
+            .field("html_url", &self.html_url)
+            .finish_non_exhaustive()
+    }
+}
+
+impl GithubClient {
+    /// Exchanges the code of the manifest flow for the new app's
+    /// credentials (`POST /app-manifests/{code}/conversions`).
+    /// Unauthenticated: the code itself is the proof, valid once for an
+    /// hour. Works on a client made with [`GithubClient::unauthenticated`].
+    pub async fn convert_manifest(&self, code: &str) -> Result<AppCredentials, GithubError> {
+        if !code
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            return Err(GithubError::Invalid(format!(
+                "`{code}` is not a manifest code"
+            )));
+        }
+        let path = format!("/app-manifests/{code}/conversions");
+        let req = self.http_post(&path);
+        self.send_json(Method::POST, &path, req).await
+    }
+}

@@ -1,0 +1,338 @@
+//! A stateful fake GitHub, served over real HTTP on a local port, in the
+//! manner of bors' test GitHub: tests (and `warrant demo`) set up
+//! installations, pull requests, files and teams, point a real
+//! [`GithubClient`](super::client::GithubClient) at it, and then assert on
+//! what it received and what was written (check runs, dismissals).
+//!
+//! It answers the endpoints Warrant uses with the shapes the real API
+//! returns, verifies the app's JWT with the app's public key, and can be
+//! told to fail (500, 429 with `Retry-After`, 403 rate limit) to exercise
+//! retries. Every request is recorded, failed ones included.
+
+mod graphql;
+mod rest;
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::http::StatusCode;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Duration, Utc};
+use serde_json::{Value, json};
+
+use crate::engine::Change;
+
+/// A request the fake received.
+#[derive(Clone, Debug)]
+pub struct RecordedRequest {
+    pub method: String,
+    /// The path with its query string.
+    pub path: String,
+    pub body: String,
+    pub at: DateTime<Utc>,
+    /// For GraphQL, the operation name.
+    pub operation: Option<String>,
+}
+
+/// A check run as written, with each create or update request's body.
+#[derive(Clone, Debug)]
+pub struct CheckRun {
+    pub id: u64,
+    /// The app that created it.
+    pub app_id: u64,
+    pub repo: String,
+    pub name: String,
+    pub head_sha: String,
+    pub status: String,
+    pub conclusion: Option<String>,
+    pub details_url: Option<String>,
+    pub title: Option<String>,
+    pub summary: Option<String>,
+    /// All annotations, appended update after update as GitHub does.
+    pub annotations: Vec<Value>,
+    pub history: Vec<Value>,
+}
+
+/// A review dismissal as written.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Dismissal {
+    pub repo: String,
+    pub number: u64,
+    pub review_id: u64,
+    pub message: String,
+}
+
+/// A failure to inject into the next matching requests.
+#[derive(Clone, Debug)]
+pub enum Fault {
+    ServerError,
+    /// 429 with `Retry-After` seconds.
+    TooManyRequests {
+        retry_after: u64,
+    },
+    /// 403 with `x-ratelimit-remaining: 0` and the reset epoch.
+    RateLimited {
+        reset_epoch: u64,
+    },
+}
+
+struct FaultRule {
+    method: String,
+    path_prefix: String,
+    remaining: u32,
+    fault: Fault,
+}
+
+/// A pull request: the change as Warrant will read it back, plus what
+/// only GitHub shows.
+#[derive(Clone, Debug)]
+pub struct PullRequest {
+    pub change: Change,
+    pub draft: bool,
+    pub base_ref: String,
+    pub head_ref: String,
+    /// What GitHub counts as changed, when more than it lists (over 3,000
+    /// files); by default the files of the change.
+    pub changed_files: Option<u64>,
+    /// What GitHub counts as commits, when more than it lists (over 250);
+    /// by default the commits of the change.
+    pub total_commits: Option<u64>,
+}
+
+/// Everything the fake knows and has recorded.
+#[derive(Default)]
+pub struct FakeState {
+    pub app_id: u64,
+    /// The app's public key (PEM), to verify JWTs.
+    pub app_public_key: Option<String>,
+    pub installations: Vec<u64>,
+    /// How long issued installation tokens last (GitHub: one hour).
+    pub token_lifetime: Option<Duration>,
+    tokens: HashMap<String, (u64, DateTime<Utc>)>,
+    /// Pull requests by `owner/name` and number.
+    pub pulls: BTreeMap<(String, u64), PullRequest>,
+    /// File contents by `owner/name`, commit and path.
+    pub files: HashMap<(String, String, String), String>,
+    /// Team members by `org/slug` (lowercase).
+    pub teams: BTreeMap<String, Vec<String>>,
+    /// Manifest codes and the app each creates.
+    pub manifests: HashMap<String, Value>,
+    pub requests: Vec<RecordedRequest>,
+    pub check_runs: Vec<CheckRun>,
+    pub dismissals: Vec<Dismissal>,
+    faults: Vec<FaultRule>,
+    next_id: u64,
+}
+
+impl FakeState {
+    fn next_id(&mut self) -> u64 {
+        self.next_id += 1;
+        4_000_000_000 + self.next_id
+    }
+}
+
+pub(crate) type Shared = Arc<Mutex<FakeState>>;
+
+/// A running fake; it stops when dropped.
+pub struct FakeGithub {
+    state: Shared,
+    addr: SocketAddr,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for FakeGithub {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl FakeGithub {
+    /// Serves on a free local port.
+    pub async fn start() -> std::io::Result<FakeGithub> {
+        let state: Shared = Arc::new(Mutex::new(FakeState {
+            app_id: 1,
+            token_lifetime: Some(Duration::hours(1)),
+            ..Default::default()
+        }));
+        let app = rest::router()
+            .layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                record_and_fault,
+            ))
+            .with_state(state.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Ok(FakeGithub { state, addr, task })
+    }
+
+    /// The REST root to give the client (GraphQL is at `/graphql`).
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The state, to set up or inspect.
+    pub fn state(&self) -> MutexGuard<'_, FakeState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Registers the app (id and public key) and an installation.
+    pub fn install_app(&self, app_id: u64, public_key_pem: &str, installation: u64) {
+        let mut s = self.state();
+        s.app_id = app_id;
+        s.app_public_key = Some(public_key_pem.to_owned());
+        s.installations.push(installation);
+    }
+
+    pub fn add_pull_request(&self, pull: PullRequest) {
+        let key = (pull.change.repository.clone(), pull.change.number);
+        self.state().pulls.insert(key, pull);
+    }
+
+    pub fn put_file(&self, repo: &str, commit: &str, path: &str, text: &str) {
+        let key = (repo.to_owned(), commit.to_owned(), path.to_owned());
+        self.state().files.insert(key, text.to_owned());
+    }
+
+    pub fn set_team(&self, team: &str, members: &[&str]) {
+        let members = members.iter().map(|m| m.to_string()).collect();
+        self.state().teams.insert(team.to_lowercase(), members);
+    }
+
+    /// The next `times` requests with this method and path prefix fail.
+    pub fn fail_next(&self, method: &str, path_prefix: &str, times: u32, fault: Fault) {
+        self.state().faults.push(FaultRule {
+            method: method.to_owned(),
+            path_prefix: path_prefix.to_owned(),
+            remaining: times,
+            fault,
+        });
+    }
+
+    /// Revokes every installation token, as reinstalling the app does.
+    pub fn revoke_tokens(&self) {
+        self.state().tokens.clear();
+    }
+
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.state().requests.clone()
+    }
+
+    /// Forgets the recorded requests, to count those of one step.
+    pub fn clear_requests(&self) {
+        self.state().requests.clear();
+    }
+
+    pub fn check_runs(&self) -> Vec<CheckRun> {
+        self.state().check_runs.clone()
+    }
+
+    pub fn dismissals(&self) -> Vec<Dismissal> {
+        self.state().dismissals.clone()
+    }
+}
+
+/// Records every request, then answers with an injected fault if one
+/// matches.
+async fn record_and_fault(State(state): State<Shared>, req: Request, next: Next) -> Response {
+    let (parts, body) = req.into_parts();
+    let bytes = axum::body::to_bytes(body, 64 << 20)
+        .await
+        .unwrap_or_else(|_| Bytes::new());
+    let method = parts.method.to_string();
+    let path = parts
+        .uri
+        .path_and_query()
+        .map(|p| p.to_string())
+        .unwrap_or_default();
+    let fault = {
+        let mut s = state.lock().unwrap_or_else(|e| e.into_inner());
+        s.requests.push(RecordedRequest {
+            method: method.clone(),
+            path: path.clone(),
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+            at: Utc::now(),
+            operation: graphql::operation_name(&bytes),
+        });
+        take_fault(&mut s, &method, &path)
+    };
+    match fault {
+        Some(fault) => fault_response(fault),
+        None => {
+            let mut resp = next
+                .run(Request::from_parts(parts, Body::from(bytes)))
+                .await;
+            let used = state
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .requests
+                .len();
+            rate_limit_headers(resp.headers_mut(), used);
+            resp
+        }
+    }
+}
+
+/// GitHub reports the rate limit on every response; the fake's limit is
+/// 5,000 an hour, less the requests it has received.
+fn rate_limit_headers(headers: &mut axum::http::HeaderMap, used: usize) {
+    let reset = (Utc::now() + Duration::hours(1)).timestamp();
+    let values = [
+        ("x-ratelimit-limit", "5000".to_owned()),
+        (
+            "x-ratelimit-remaining",
+            5000usize.saturating_sub(used).to_string(),
+        ),
+        ("x-ratelimit-reset", reset.to_string()),
+    ];
+    for (name, value) in values {
+        if let Ok(value) = value.parse() {
+            headers.insert(name, value);
+        }
+    }
+}
+
+fn take_fault(s: &mut FakeState, method: &str, path: &str) -> Option<Fault> {
+    let rule = s
+        .faults
+        .iter_mut()
+        .find(|r| r.remaining > 0 && r.method == method && path.starts_with(&r.path_prefix))?;
+    rule.remaining -= 1;
+    Some(rule.fault.clone())
+}
+
+fn fault_response(fault: Fault) -> Response {
+    match fault {
+        Fault::ServerError => error(StatusCode::INTERNAL_SERVER_ERROR, "Server Error"),
+        Fault::TooManyRequests { retry_after } => (
+            StatusCode::TOO_MANY_REQUESTS,
+            [("retry-after", retry_after.to_string())],
+            axum::Json(json!({ "message": "You have exceeded a secondary rate limit." })),
+        )
+            .into_response(),
+        Fault::RateLimited { reset_epoch } => (
+            StatusCode::FORBIDDEN,
+            [
+                ("x-ratelimit-remaining", "0".to_owned()),
+                ("x-ratelimit-reset", reset_epoch.to_string()),
+            ],
+            axum::Json(json!({ "message": "API rate limit exceeded for installation." })),
+        )
+            .into_response(),
+    }
+}
+
+/// GitHub's error body: `{"message": ..., "documentation_url": ...}`.
+pub(crate) fn error(status: StatusCode, message: &str) -> Response {
+    let body = json!({
+        "message": message,
+        "documentation_url": "https://docs.github.com/rest",
+    });
+    (status, axum::Json(body)).into_response()
+}

@@ -1,0 +1,251 @@
+//! Retrying GitHub requests: which failures are worth another attempt and
+//! how long to wait before it. Every request the client makes goes through
+//! [`RetryPolicy`], so a flaky forge or a rate limit delays an evaluation
+//! instead of failing it, while a real refusal (404, 422) fails at once.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use reqwest::header::HeaderMap;
+
+/// How the client waits; injectable so that tests never sleep for real.
+pub type Sleeper = Arc<dyn Fn(Duration) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
+
+/// The real clock.
+pub fn tokio_sleeper() -> Sleeper {
+    Arc::new(|d| Box::pin(tokio::time::sleep(d)))
+}
+
+/// When and how long to retry.
+#[derive(Clone)]
+pub struct RetryPolicy {
+    /// Attempts in all, the first included.
+    pub max_attempts: u32,
+    /// The first backoff; doubled on each further attempt.
+    pub base_delay: Duration,
+    /// The cap of the exponential backoff.
+    pub max_delay: Duration,
+    /// The longest wait a server may ask for (`Retry-After`, rate-limit
+    /// reset). Longer requests fail instead: a worker should not hold an
+    /// evaluation for an hour; the delivery stays queued and is retried.
+    pub max_wait: Duration,
+    pub sleep: Sleeper,
+}
+
+impl Default for RetryPolicy {
+    /// Five attempts over about 8 s of backoff: enough to ride out GitHub's
+    /// brief 502s, short enough to keep a worker responsive.
+    fn default() -> Self {
+        RetryPolicy {
+            max_attempts: 5,
+            base_delay: Duration::from_millis(500),
+            max_delay: Duration::from_secs(8),
+            max_wait: Duration::from_secs(60),
+            sleep: tokio_sleeper(),
+        }
+    }
+}
+
+impl std::fmt::Debug for RetryPolicy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RetryPolicy")
+            .field("max_attempts", &self.max_attempts)
+            .field("base_delay", &self.base_delay)
+            .field("max_delay", &self.max_delay)
+            .field("max_wait", &self.max_wait)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What to do after a response.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// Success, or a failure that another attempt would not fix.
+    Done,
+    /// A transient failure: back off exponentially.
+    Backoff,
+    /// The server said how long to wait.
+    Wait(Duration),
+}
+
+impl RetryPolicy {
+    /// Classifies a response. `now_epoch` is the current Unix time, to turn
+    /// `x-ratelimit-reset` into a wait.
+    pub fn verdict(&self, status: StatusCode, headers: &HeaderMap, now_epoch: u64) -> Verdict {
+        let rate_limited = status == StatusCode::TOO_MANY_REQUESTS
+            || (status == StatusCode::FORBIDDEN
+                && (header_u64(headers, "retry-after").is_some()
+                    || header_u64(headers, "x-ratelimit-remaining") == Some(0)));
+        if rate_limited {
+            return match server_wait(headers, now_epoch) {
+                Some(wait) => Verdict::Wait(wait),
+                None => Verdict::Backoff,
+            };
+        }
+        if status.is_server_error() {
+            Verdict::Backoff
+        } else {
+            Verdict::Done
+        }
+    }
+
+    /// The exponential backoff before attempt `attempt + 1` (0-based), with
+    /// jitter so that workers hit by the same outage do not retry in step.
+    pub fn backoff(&self, attempt: u32) -> Duration {
+        let exp = self
+            .base_delay
+            .saturating_mul(2u32.saturating_pow(attempt))
+            .min(self.max_delay);
+        let half = exp / 2;
+        half + exp.mul_f64(rand::random::<f64>() * 0.5)
+    }
+}
+
+/// `Retry-After` seconds first (secondary rate limits), else the reset epoch
+/// of the primary rate limit. A second is added to the reset because GitHub
+/// rounds it down.
+fn server_wait(headers: &HeaderMap, now_epoch: u64) -> Option<Duration> {
+    if let Some(secs) = header_u64(headers, "retry-after") {
+        return Some(Duration::from_secs(secs));
+    }
+    if header_u64(headers, "x-ratelimit-remaining") == Some(0) {
+        let reset = header_u64(headers, "x-ratelimit-reset")?;
+        return Some(Duration::from_secs(reset.saturating_sub(now_epoch) + 1));
+    }
+    None
+}
+
+pub(crate) fn header_u64(headers: &HeaderMap, name: &str) -> Option<u64> {
+    headers.get(name)?.to_str().ok()?.trim().parse().ok()
+}
+
+/// Counters for the server's metrics and the tests: requests sent (each
+/// attempt counts), retries, and the rate-limit budget GitHub last reported.
+#[derive(Default)]
+pub struct ApiStats {
+    requests: AtomicU64,
+    retries: AtomicU64,
+    /// `u64::MAX` until a response carried `x-ratelimit-remaining`.
+    rate_limit_remaining: AtomicU64,
+    hook: std::sync::Mutex<Option<RequestHook>>,
+}
+
+/// Called after each attempt with the method, path and status (0 when the
+/// connection failed).
+pub type RequestHook = Arc<dyn Fn(&str, &str, u16) + Send + Sync>;
+
+impl ApiStats {
+    pub fn new() -> Self {
+        ApiStats {
+            rate_limit_remaining: AtomicU64::new(u64::MAX),
+            ..Default::default()
+        }
+    }
+
+    pub fn requests(&self) -> u64 {
+        self.requests.load(Ordering::Relaxed)
+    }
+
+    pub fn retries(&self) -> u64 {
+        self.retries.load(Ordering::Relaxed)
+    }
+
+    /// What GitHub last said was left of the rate limit, if it said.
+    pub fn rate_limit_remaining(&self) -> Option<u64> {
+        match self.rate_limit_remaining.load(Ordering::Relaxed) {
+            u64::MAX => None,
+            n => Some(n),
+        }
+    }
+
+    /// Installs the hook the server's metrics use.
+    pub fn set_hook(&self, hook: RequestHook) {
+        *self.hook.lock().unwrap_or_else(|e| e.into_inner()) = Some(hook);
+    }
+
+    pub(crate) fn record(
+        &self,
+        method: &str,
+        path: &str,
+        status: u16,
+        headers: Option<&HeaderMap>,
+    ) {
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        if let Some(n) = headers.and_then(|h| header_u64(h, "x-ratelimit-remaining")) {
+            self.rate_limit_remaining.store(n, Ordering::Relaxed);
+        }
+        let hook = self.hook.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        if let Some(hook) = hook {
+            hook(method, path, status);
+        }
+    }
+
+    pub(crate) fn record_retry(&self) {
+        self.retries.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::HeaderValue;
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(*k, HeaderValue::from_str(v).unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn only_server_errors_and_rate_limits_are_retried() {
+        let p = RetryPolicy::default();
+        let none = HeaderMap::new();
+        assert_eq!(
+            p.verdict(StatusCode::BAD_GATEWAY, &none, 0),
+            Verdict::Backoff
+        );
+        assert_eq!(p.verdict(StatusCode::NOT_FOUND, &none, 0), Verdict::Done);
+        assert_eq!(
+            p.verdict(StatusCode::UNPROCESSABLE_ENTITY, &none, 0),
+            Verdict::Done
+        );
+        assert_eq!(p.verdict(StatusCode::FORBIDDEN, &none, 0), Verdict::Done);
+        assert_eq!(
+            p.verdict(StatusCode::TOO_MANY_REQUESTS, &none, 0),
+            Verdict::Backoff
+        );
+    }
+
+    #[test]
+    fn rate_limit_headers_set_the_wait() {
+        let p = RetryPolicy::default();
+        let after = headers(&[("retry-after", "7")]);
+        assert_eq!(
+            p.verdict(StatusCode::TOO_MANY_REQUESTS, &after, 0),
+            Verdict::Wait(Duration::from_secs(7))
+        );
+        let reset = headers(&[
+            ("x-ratelimit-remaining", "0"),
+            ("x-ratelimit-reset", "1030"),
+        ]);
+        assert_eq!(
+            p.verdict(StatusCode::FORBIDDEN, &reset, 1000),
+            Verdict::Wait(Duration::from_secs(31))
+        );
+    }
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        let p = RetryPolicy::default();
+        assert!(p.backoff(0) <= Duration::from_millis(500));
+        assert!(p.backoff(0) >= Duration::from_millis(250));
+        assert!(p.backoff(10) <= Duration::from_secs(8));
+        assert!(p.backoff(10) >= Duration::from_secs(4));
+    }
+}
