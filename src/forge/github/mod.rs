@@ -1,1 +1,3 @@
 //! GitHub: webhook payloads in, the REST/GraphQL API out.
+
+pub mod webhook;
