@@ -15,10 +15,12 @@
 
 pub mod catalog;
 pub mod cli;
+pub mod config;
 pub mod engine;
 pub mod forge;
 pub mod git;
 pub mod ids;
+pub mod metrics;
 pub mod policy;
 pub mod server;
 pub mod signals;
