@@ -90,27 +90,26 @@ fn is_slug(s: &str) -> bool {
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
 }
 
+/// Agent and role ids share one shape.
+fn parse_slug(kind: &str, s: &str) -> Result<String, InvalidId> {
+    if is_slug(s) {
+        Ok(s.to_owned())
+    } else {
+        Err(InvalidId(format!(
+            "{kind} id `{s}` must match [a-z0-9][a-z0-9-]{{0,62}}"
+        )))
+    }
+}
+
 impl AgentId {
     pub fn parse(s: &str) -> Result<Self, InvalidId> {
-        if is_slug(s) {
-            Ok(Self(s.to_owned()))
-        } else {
-            Err(InvalidId(format!(
-                "agent id `{s}` must match [a-z0-9][a-z0-9-]{{0,62}}"
-            )))
-        }
+        parse_slug("agent", s).map(Self)
     }
 }
 
 impl RoleId {
     pub fn parse(s: &str) -> Result<Self, InvalidId> {
-        if is_slug(s) {
-            Ok(Self(s.to_owned()))
-        } else {
-            Err(InvalidId(format!(
-                "role id `{s}` must match [a-z0-9][a-z0-9-]{{0,62}}"
-            )))
-        }
+        parse_slug("role", s).map(Self)
     }
 }
 

@@ -1,6 +1,6 @@
 //! The forge-neutral description of a change, which the forge adapters and
 //! the CLI build and the engine decides on. Its JSON form is the input of
-//! `warrant evaluate` (documented in `docs/change-format.md`).
+//! `warrant evaluate` (documented in `docs/cli.md`, "The change file").
 
 use std::collections::BTreeMap;
 

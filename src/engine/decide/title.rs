@@ -79,7 +79,12 @@ fn success(ident: &Identification, draft: &Draft) -> String {
     let others = ident.agents.len() - registered.len();
     let mut parts = Vec::new();
     if !registered.is_empty() {
-        parts.push(format!("{} within scope", registered.join(", ")));
+        // Ids are shown as written: "Agent claude", never "Claude".
+        parts.push(format!(
+            "{} {} within scope",
+            plural(registered.len(), "Agent", "Agents"),
+            registered.join(", ")
+        ));
     }
     if others > 0 {
         parts.push(format!(

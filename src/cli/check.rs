@@ -1,0 +1,132 @@
+//! `warrant check`: decides a local git range, `base..head`, as the app
+//! would decide a pull request from `head` into `base`, under the policy
+//! read from `base`. Locally there are no reviews, so any requirement shows
+//! as awaited.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::anyhow;
+
+use crate::engine::{self, Context};
+use crate::git::{PolicyAtRev, Repo};
+use crate::ids::CommitSha;
+use crate::policy::{PolicyError, PolicyErrors};
+
+use super::CliError;
+use super::output::{DecisionOptions, print_decision};
+use super::policy_file::{self, PolicyFile};
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    /// The repository, or any directory inside it.
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub(crate) repo: PathBuf,
+    /// The commit the change is merged into; the policy is read from it.
+    /// [default: the merge base of --head with the default branch:
+    /// origin/HEAD's target, else main, origin/main, master, origin/master]
+    #[arg(long, value_name = "REV")]
+    pub(crate) base: Option<String>,
+    /// The tip of the change.
+    #[arg(long, value_name = "REV", default_value = "HEAD")]
+    pub(crate) head: String,
+    #[command(flatten)]
+    pub(crate) output: DecisionOptions,
+}
+
+pub(crate) fn run(args: Args) -> Result<ExitCode, CliError> {
+    let repo = Repo::open(&args.repo).map_err(CliError::Usage)?;
+    let head = resolve(&repo, "--head", &args.head)?;
+    let base = match &args.base {
+        Some(rev) => resolve(&repo, "--base", rev)?,
+        None => default_base(&repo, &head)?,
+    };
+    let (change, policy) = repo
+        .read_change(&base, &head)
+        .map_err(|e| CliError::Evaluation(with_shallow_hint(&repo, e)))?;
+    let at = args.output.at();
+    let context = Context::default();
+    let decision = match policy {
+        PolicyAtRev::Absent => engine::not_configured(&change, at),
+        PolicyAtRev::File {
+            path,
+            blob_id,
+            contents,
+        } => {
+            let file = PolicyFile {
+                shown_as: path.to_string(),
+                path,
+                blob_id,
+                contents,
+            };
+            policy_file::decide(Some(file), &change, &context, at)
+        }
+        PolicyAtRev::NotAFile {
+            path,
+            object_id,
+            what,
+        } => {
+            let errors = PolicyErrors(vec![PolicyError {
+                file: path.to_string(),
+                line: 1,
+                column: 1,
+                message: format!(
+                    "the policy file is {what} at the base commit {}; Warrant reads \
+                     the policy only from a regular file",
+                    base.short()
+                ),
+            }]);
+            engine::invalid_policy(&change, &path, &object_id, &errors, at)
+        }
+    };
+    print_decision(&decision, args.output.format)
+}
+
+fn resolve(repo: &Repo, option: &str, rev: &str) -> Result<CommitSha, CliError> {
+    repo.commit(rev)
+        .map_err(CliError::Evaluation)?
+        .ok_or_else(|| {
+            CliError::Usage(anyhow!(
+                "{option} `{rev}`: no such commit in `{}`",
+                repo.dir().display()
+            ))
+        })
+}
+
+/// The merge base of `head` with the default branch: where a pull request
+/// from this branch would start.
+fn default_base(repo: &Repo, head: &CommitSha) -> Result<CommitSha, CliError> {
+    let (branch, tip) = repo
+        .default_branch()
+        .map_err(CliError::Evaluation)?
+        .ok_or_else(|| {
+            CliError::Usage(anyhow!(
+                "cannot tell which branch this change goes into: origin/HEAD is not set and \
+             there is no main or master branch; name it with --base REV"
+            ))
+        })?;
+    repo.merge_base(&tip, head)
+        .map_err(CliError::Evaluation)?
+        .ok_or_else(|| {
+            CliError::Usage(with_shallow_hint(
+                repo,
+                anyhow!(
+                    "{} and {branch} have no common history; name the base with --base REV",
+                    head.short()
+                ),
+            ))
+        })
+}
+
+/// Adds the usual cause of missing history in CI to an error.
+fn with_shallow_hint(repo: &Repo, err: anyhow::Error) -> anyhow::Error {
+    if repo.is_shallow() {
+        err.context(
+            "the clone is shallow, so history may be missing: fetch the whole history \
+             (`git fetch --unshallow`; `fetch-depth: 0` in actions/checkout, \
+             `GIT_DEPTH: 0` in GitLab CI)",
+        )
+    } else {
+        err
+    }
+}
