@@ -84,7 +84,13 @@ pub struct ServeArgs {
     pub github_app_id: Option<String>,
 
     /// The GitHub App's private key, in PEM.
-    #[arg(long, env = "WARRANT_GITHUB_PRIVATE_KEY", hide_env_values = true)]
+    // A PEM starts with `-----`, which clap would take for a flag.
+    #[arg(
+        long,
+        env = "WARRANT_GITHUB_PRIVATE_KEY",
+        hide_env_values = true,
+        allow_hyphen_values = true
+    )]
     pub github_private_key: Option<Secret>,
 
     /// A file holding the GitHub App's private key, in PEM (instead of
