@@ -59,32 +59,34 @@ impl FromRequest<AppState> for SignedGithubDelivery {
     async fn from_request(req: Request, state: &AppState) -> Result<Self, HttpError> {
         let started = Instant::now();
         let headers = req.headers().clone();
-        let event = header_text(&headers, "x-github-event").unwrap_or_default();
-        let verified = verify(req.into_body(), &headers, state).await;
-        let delivery = verified.and_then(|body| {
-            let event = header_text(&headers, "x-github-event").ok_or(HttpError::BadRequest(
-                "missing or malformed X-GitHub-Event header",
-            ))?;
-            let delivery_id = header_text(&headers, "x-github-delivery").ok_or(
-                HttpError::BadRequest("missing or malformed X-GitHub-Delivery header"),
-            )?;
-            Ok(SignedGithubDelivery {
-                event,
-                delivery_id,
-                body,
-            })
-        });
+        let event = header_text(&headers, "x-github-event");
+        let delivery_id = header_text(&headers, "x-github-delivery");
+        // The signature first: an unauthenticated sender learns nothing else.
+        let delivery = verify(req.into_body(), &headers, state)
+            .await
+            .and_then(|body| {
+                Ok(SignedGithubDelivery {
+                    event: event.clone().ok_or(HttpError::BadRequest(
+                        "missing or malformed X-GitHub-Event header",
+                    ))?,
+                    delivery_id: delivery_id.clone().ok_or(HttpError::BadRequest(
+                        "missing or malformed X-GitHub-Delivery header",
+                    ))?,
+                    body,
+                })
+            });
         if let Err(err) = &delivery {
+            let event = event.as_deref().unwrap_or_default();
             tracing::warn!(
                 event,
-                delivery = header_text(&headers, "x-github-delivery").unwrap_or_default(),
+                delivery = delivery_id.as_deref().unwrap_or_default(),
                 status = err.status().as_u16(),
                 "webhook refused: {err}"
             );
             let outcome = DeliveryOutcome::Rejected;
             state
                 .metrics
-                .record_delivery(&event, outcome, started.elapsed());
+                .record_delivery(event, outcome, started.elapsed());
         }
         delivery
     }
