@@ -55,6 +55,7 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     };
     let state = AppState::new(store.clone(), secrets, Metrics::new());
     tracing::info!(
+        %address,
         "listening on http://{address} (webhooks at /webhooks/github, health at /healthz, /readyz, /metrics)"
     );
     // Workers that evaluate the queue start here, beside the server, on the

@@ -1,0 +1,117 @@
+//! `warrant serve` as operators run it: the real binary, configured through
+//! the environment. Unix only: stopping is tested with SIGTERM.
+
+#![cfg(unix)]
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// Generous: a debug build on a busy CI machine migrates SQLite in well
+/// under a second, but nothing is gained by failing early.
+const TIMEOUT: Duration = Duration::from_secs(30);
+
+const SETTINGS: &[&str] = &[
+    "WARRANT_LISTEN",
+    "WARRANT_PUBLIC_URL",
+    "WARRANT_DATABASE_URL",
+    "WARRANT_GITHUB_APP_ID",
+    "WARRANT_GITHUB_PRIVATE_KEY",
+    "WARRANT_GITHUB_PRIVATE_KEY_PATH",
+    "WARRANT_GITHUB_WEBHOOK_SECRET",
+    "WARRANT_GITHUB_API_URL",
+    "WARRANT_LOG_FORMAT",
+    "RUST_LOG",
+];
+
+/// `warrant serve` in `dir`, with none of the caller's settings.
+fn serve(dir: &std::path::Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_warrant"));
+    cmd.arg("serve").current_dir(dir);
+    for variable in SETTINGS {
+        cmd.env_remove(variable);
+    }
+    cmd
+}
+
+#[test]
+fn a_malformed_setting_stops_serve_with_an_error_naming_its_variable() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = serve(dir.path())
+        .env("WARRANT_LISTEN", "localhost")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("error: WARRANT_LISTEN: `localhost`"),
+        "{stderr}"
+    );
+}
+
+#[tokio::test]
+async fn serve_logs_json_answers_health_checks_and_stops_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Running(
+        serve(dir.path())
+            .env("WARRANT_LISTEN", "127.0.0.1:0")
+            .env("WARRANT_LOG_FORMAT", "json")
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let (lines, logged) = mpsc::channel();
+    let stderr = BufReader::new(child.0.stderr.take().unwrap());
+    std::thread::spawn(move || {
+        for line in stderr.lines() {
+            let _ = lines.send(line.unwrap());
+        }
+    });
+    let address = loop {
+        let line = logged
+            .recv_timeout(TIMEOUT)
+            .expect("serve logs where it listens");
+        let log: serde_json::Value = serde_json::from_str(&line)
+            .unwrap_or_else(|err| panic!("not a JSON log line ({err}): {line}"));
+        if let Some(address) = log["fields"]["address"].as_str() {
+            break address.to_owned();
+        }
+    };
+    assert!(
+        dir.path().join("warrant.db").exists(),
+        "the default SQLite file"
+    );
+
+    let response = reqwest::get(format!("http://{address}/readyz"))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), reqwest::StatusCode::OK);
+
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.0.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.0.try_wait().unwrap() {
+            break status;
+        }
+        assert!(started.elapsed() < TIMEOUT, "serve did not stop on SIGTERM");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(0));
+}
+
+/// The server process, killed if the test ends before it stopped.
+struct Running(std::process::Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if self.0.try_wait().ok().flatten().is_none() {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
