@@ -4,7 +4,7 @@
 //!
 //! | Route | |
 //! |---|---|
-//! | `POST /webhooks/github` | GitHub webhooks ([`webhook`]) |
+//! | `POST /webhooks/github` | GitHub webhooks ([`SignedGithubDelivery`]) |
 //! | `GET /healthz` | 200 while the process runs |
 //! | `GET /readyz` | 200 when the database answers, else 503 |
 //! | `GET /metrics` | Prometheus text ([`crate::metrics`]) |
