@@ -10,8 +10,14 @@
 //!   [`engine::Decision`]. No I/O, no clock: the evaluation time is an input.
 //! - [`store`]: durable state in SQLite or PostgreSQL, starting with the
 //!   queue of webhook deliveries that workers evaluate.
+//! - [`forge`]: GitHub (and later GitLab) payloads and APIs, turned into
+//!   Warrant's own types at the edge.
+//! - [`server`]: HTTP only: the webhook endpoint, which verifies and stores
+//!   deliveries, and the health and metrics endpoints ([`metrics`]).
+//! - [`config`]: the settings of `warrant serve`, from flags or `WARRANT_*`
+//!   variables.
 //! - [`cli`]: the `warrant` command line, including `warrant check` on a local
-//!   git range (see [`git`]).
+//!   git range (see [`git`]) and `warrant serve`.
 
 pub mod catalog;
 pub mod cli;
