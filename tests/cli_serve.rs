@@ -51,12 +51,19 @@ fn a_malformed_setting_stops_serve_with_an_error_naming_its_variable() {
 }
 
 #[tokio::test]
-async fn serve_logs_json_answers_health_checks_and_stops_on_sigterm() {
+async fn serve_queues_a_signed_webhook_logs_it_as_json_and_stops_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
+    let key = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/fixtures/github-app/app-key.pem"
+    );
     let mut child = Running(
         serve(dir.path())
             .env("WARRANT_LISTEN", "127.0.0.1:0")
             .env("WARRANT_LOG_FORMAT", "json")
+            .env("WARRANT_GITHUB_APP_ID", "1")
+            .env("WARRANT_GITHUB_PRIVATE_KEY_PATH", key)
+            .env("WARRANT_GITHUB_WEBHOOK_SECRET", SECRET)
             .stderr(Stdio::piped())
             .spawn()
             .unwrap(),
@@ -68,13 +75,13 @@ async fn serve_logs_json_answers_health_checks_and_stops_on_sigterm() {
             let _ = lines.send(line.unwrap());
         }
     });
+    let next_log = || {
+        let line = logged.recv_timeout(TIMEOUT).expect("serve logs");
+        serde_json::from_str::<serde_json::Value>(&line)
+            .unwrap_or_else(|err| panic!("not a JSON log line ({err}): {line}"))
+    };
     let address = loop {
-        let line = logged
-            .recv_timeout(TIMEOUT)
-            .expect("serve logs where it listens");
-        let log: serde_json::Value = serde_json::from_str(&line)
-            .unwrap_or_else(|err| panic!("not a JSON log line ({err}): {line}"));
-        if let Some(address) = log["fields"]["address"].as_str() {
+        if let Some(address) = next_log()["fields"]["address"].as_str() {
             break address.to_owned();
         }
     };
@@ -87,6 +94,26 @@ async fn serve_logs_json_answers_health_checks_and_stops_on_sigterm() {
         .await
         .unwrap();
     assert_eq!(response.status(), reqwest::StatusCode::OK);
+
+    let body = br#"{"action":"opened"}"#;
+    let response = reqwest::Client::new()
+        .post(format!("http://{address}/webhooks/github"))
+        .header("x-github-event", "pull_request")
+        .header("x-github-delivery", "d-1")
+        .header("x-hub-signature-256", sign(body))
+        .body(&body[..])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), reqwest::StatusCode::ACCEPTED);
+    let queued = loop {
+        let log = next_log();
+        if log["fields"]["message"] == "webhook queued" {
+            break log;
+        }
+    };
+    assert_eq!(queued["span"]["delivery"], "d-1", "{queued}");
+    assert_eq!(queued["span"]["event"], "pull_request", "{queued}");
 
     let killed = Command::new("kill")
         .args(["-TERM", &child.0.id().to_string()])
@@ -102,6 +129,15 @@ async fn serve_logs_json_answers_health_checks_and_stops_on_sigterm() {
         std::thread::sleep(Duration::from_millis(20));
     };
     assert_eq!(status.code(), Some(0));
+}
+
+const SECRET: &str = "s3cret";
+
+fn sign(body: &[u8]) -> String {
+    use hmac::{Hmac, Mac};
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();
+    mac.update(body);
+    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
 }
 
 /// The server process, killed if the test ends before it stopped.
