@@ -123,53 +123,138 @@ impl fmt::Display for Trailer {
     }
 }
 
+/// Lines that git itself writes into a trailer block (`git commit -s`,
+/// `git cherry-pick -x`); one of them lets the block hold other lines too.
+const GIT_GENERATED_PREFIXES: &[&str] = &["Signed-off-by: ", "(cherry picked from commit "];
+
 impl Trailer {
-    /// The trailers of a commit message, as git reads them: the lines of the
-    /// last paragraph, when that paragraph is not the subject and every line
-    /// in it is `Key: value` (or an indented continuation of one). A
-    /// `Co-authored-by:` line in the middle of the body is prose, not a
-    /// trailer.
+    /// The trailers of a commit message, as git reads them
+    /// (`git interpret-trailers --parse`, `%(trailers)`): the trailer block
+    /// is the last paragraph after the subject when every line in it is
+    /// `Key: value` (or an indented continuation of one), or when it holds
+    /// a line git generates itself (`Signed-off-by: `, `(cherry picked from
+    /// commit `) and at least a quarter of its lines are trailers. A line of
+    /// only whitespace separates paragraphs, and lines starting with `#` are
+    /// comments. A `Co-authored-by:` line in the middle of the body is
+    /// prose, not a trailer.
     pub fn parse_all(message: &str) -> Vec<Trailer> {
         let message = message.replace("\r\n", "\n");
-        let paragraphs: Vec<&str> = message
-            .trim()
-            .split("\n\n")
-            .map(|p| p.trim_matches('\n'))
-            .filter(|p| !p.trim().is_empty())
-            .collect();
-        if paragraphs.len() < 2 {
+        let lines: Vec<&str> = message.lines().collect();
+        // The first paragraph is the subject and never holds trailers.
+        let Some(end_of_title) = lines.iter().position(|l| !is_comment(l) && is_blank(l)) else {
             return Vec::new();
-        }
-        let last = paragraphs[paragraphs.len() - 1];
+        };
+        let Some(start) = trailer_block_start(&lines, end_of_title) else {
+            return Vec::new();
+        };
         let mut trailers: Vec<Trailer> = Vec::new();
-        for line in last.lines() {
+        // Whether the previous line was a trailer, which a continuation
+        // line extends; a continuation of a non-trailer line is not one.
+        let mut in_trailer = false;
+        for line in &lines[start..] {
+            if is_comment(line) || is_blank(line) {
+                continue;
+            }
             if line.starts_with([' ', '\t']) {
-                match trailers.last_mut() {
-                    Some(previous) => {
+                if let (true, Some(previous)) = (in_trailer, trailers.last_mut()) {
+                    if !previous.value.is_empty() {
                         previous.value.push(' ');
-                        previous.value.push_str(line.trim());
                     }
-                    None => return Vec::new(),
+                    previous.value.push_str(line.trim());
                 }
-            } else if let Some(trailer) = Self::parse_line(line) {
-                trailers.push(trailer);
-            } else {
-                return Vec::new();
+                continue;
+            }
+            in_trailer = false;
+            if let Some(pos) = separator(line) {
+                trailers.push(Trailer {
+                    key: line[..pos].trim_end().to_owned(),
+                    value: line[pos + 1..].trim().to_owned(),
+                });
+                in_trailer = true;
             }
         }
+        trailers.retain(|t| !t.value.is_empty());
         trailers
     }
 
-    /// One `Key: value` line; the key is letters, digits and `-`.
+    /// One `Key: value` line; the key is letters, digits and `-`, and may be
+    /// followed by spaces before the `:` as git allows.
     pub fn parse_line(line: &str) -> Option<Trailer> {
-        let (key, value) = line.split_once(':')?;
-        let key_ok = !key.is_empty() && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
-        let value = value.trim();
-        (key_ok && !value.is_empty()).then(|| Trailer {
-            key: key.to_owned(),
+        let pos = separator(line)?;
+        let value = line[pos + 1..].trim();
+        (!value.is_empty()).then(|| Trailer {
+            key: line[..pos].trim_end().to_owned(),
             value: value.to_owned(),
         })
     }
+}
+
+/// A line of only whitespace, which ends a paragraph for git.
+fn is_blank(line: &str) -> bool {
+    line.chars().all(|c| c.is_ascii_whitespace())
+}
+
+/// A comment line, which git skips when it looks for trailers.
+fn is_comment(line: &str) -> bool {
+    line.starts_with('#')
+}
+
+/// Where the `:` of a `Key: value` line is, as git's `find_separator`: a
+/// key of letters, digits and `-`, then optional spaces or tabs, then `:`.
+fn separator(line: &str) -> Option<usize> {
+    let mut key_done = false;
+    for (i, c) in line.char_indices() {
+        match c {
+            ':' if i > 0 => return Some(i),
+            c if !key_done && (c.is_ascii_alphanumeric() || c == '-') => {}
+            ' ' | '\t' if i > 0 => key_done = true,
+            _ => return None,
+        }
+    }
+    None
+}
+
+/// Where the trailer block of a message starts, by git's rule
+/// (`find_trailer_block_start`): scanning up from the end to the blank
+/// line above the last paragraph, that paragraph is the block when all its
+/// lines are trailers, or when it holds a git-generated line and trailers
+/// make up at least a quarter of it. Indented lines continue the line above.
+fn trailer_block_start(lines: &[&str], end_of_title: usize) -> Option<usize> {
+    let mut only_spaces = true;
+    let mut recognized_prefix = false;
+    let (mut trailer_lines, mut non_trailer_lines, mut continuations) = (0usize, 0usize, 0usize);
+    for index in (end_of_title..lines.len()).rev() {
+        let line = lines[index];
+        if is_comment(line) {
+            non_trailer_lines += continuations;
+            continuations = 0;
+            continue;
+        }
+        if is_blank(line) {
+            if only_spaces {
+                continue;
+            }
+            non_trailer_lines += continuations;
+            let block = (recognized_prefix && trailer_lines * 3 >= non_trailer_lines)
+                || (trailer_lines > 0 && non_trailer_lines == 0);
+            return block.then_some(index + 1);
+        }
+        only_spaces = false;
+        if GIT_GENERATED_PREFIXES.iter().any(|p| line.starts_with(p)) {
+            trailer_lines += 1;
+            continuations = 0;
+            recognized_prefix = true;
+        } else if line.starts_with([' ', '\t']) {
+            continuations += 1;
+        } else if separator(line).is_some() {
+            trailer_lines += 1;
+            continuations = 0;
+        } else {
+            non_trailer_lines += 1 + continuations;
+            continuations = 0;
+        }
+    }
+    None
 }
 
 /// A trailer signal written `Key: value-glob`; the key is compared
@@ -328,6 +413,47 @@ mod tests {
         assert_eq!(trailers[1].key, "Co-Authored-By");
         assert!(Trailer::parse_all("Subject: only a subject").is_empty());
         assert!(Trailer::parse_all("Subject\n\nBody text\nKey: value").is_empty());
+    }
+
+    /// Each case checked against `git interpret-trailers --parse` (git 2.47).
+    #[test]
+    fn trailers_are_read_as_git_reads_them() {
+        let keys = |msg: &str| -> Vec<String> {
+            Trailer::parse_all(msg)
+                .into_iter()
+                .map(|t| format!("{}: {}", t.key, t.value))
+                .collect()
+        };
+        let claude = "Co-Authored-By: Claude <noreply@anthropic.com>";
+        // `git cherry-pick -x` appends its line to the trailer block.
+        let picked = format!("Fix\n\nBody.\n\n{claude}\n(cherry picked from commit 0a1b2c3)\n");
+        assert_eq!(keys(&picked), [claude]);
+        // A line of only whitespace ends a paragraph.
+        assert_eq!(keys(&format!("Fix\n\nBody.\n  \n{claude}")), [claude]);
+        // A git-generated line lets a quarter of trailers make a block.
+        let signed = format!("Fix\n\nSigned-off-by: A <a@x>\nTested on staging.\n{claude}");
+        assert_eq!(keys(&signed), ["Signed-off-by: A <a@x>", claude]);
+        // Without one, a single prose line disqualifies the paragraph.
+        assert!(keys(&format!("Fix\n\nTested on staging.\n{claude}")).is_empty());
+        // Spaces before the colon, comment lines, continuations.
+        assert_eq!(
+            keys("Fix\n\nBody\n\nCo-authored-by : Codex <codex@openai.com>"),
+            ["Co-authored-by: Codex <codex@openai.com>"]
+        );
+        assert_eq!(keys(&format!("Fix\n\nBody\n\n#42\n{claude}")), [claude]);
+        assert_eq!(
+            keys("Fix\n\nBody\n\nCo-authored-by: X\n  <x@y>"),
+            ["Co-authored-by: X <x@y>"]
+        );
+        // An empty value counts towards the block but is not a trailer.
+        assert_eq!(
+            keys("Fix\n\nBody\n\nKey:\nCo-authored-by: X <x@y>"),
+            ["Co-authored-by: X <x@y>"]
+        );
+        // The subject is never a trailer, nor is an indented first line.
+        assert!(keys("Key: value\nOther: value").is_empty());
+        assert!(keys("Fix\n\n  Key: value").is_empty());
+        assert!(keys("Fix\n\n(cherry picked from commit 0a1b2c3)").is_empty());
     }
 
     #[test]

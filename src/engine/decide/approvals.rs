@@ -113,10 +113,12 @@ fn refusal(
     } = *evaluation;
     let rules = &policy.policy.approvals;
     let login = &review.reviewer.login;
-    if rules.stale_on_push && !review.commit_sha.matches(&change.head_sha) {
-        Some(RefusalReason::Stale)
-    } else if is_agent_account(&policy.policy, &review.reviewer, context) {
+    // An agent's approval never counts, on any commit: say so first, as
+    // the reason that holds whatever else changes.
+    if is_agent_account(&policy.policy, &review.reviewer, context) {
         Some(RefusalReason::Agent)
+    } else if rules.stale_on_push && !review.commit_sha.matches(&change.head_sha) {
+        Some(RefusalReason::Stale)
     } else if change
         .author
         .as_ref()
