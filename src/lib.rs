@@ -10,15 +10,23 @@
 //!   [`engine::Decision`]. No I/O, no clock: the evaluation time is an input.
 //! - [`store`]: durable state in SQLite or PostgreSQL, starting with the
 //!   queue of webhook deliveries that workers evaluate.
+//! - [`forge`]: GitHub (and later GitLab) payloads and APIs, turned into
+//!   Warrant's own types at the edge.
+//! - [`server`]: HTTP only: the webhook endpoint, which verifies and stores
+//!   deliveries, and the health and metrics endpoints ([`metrics`]).
+//! - [`config`]: the settings of `warrant serve`, from flags or `WARRANT_*`
+//!   variables.
 //! - [`cli`]: the `warrant` command line, including `warrant check` on a local
-//!   git range (see [`git`]).
+//!   git range (see [`git`]) and `warrant serve`.
 
 pub mod catalog;
 pub mod cli;
+pub mod config;
 pub mod engine;
 pub mod forge;
 pub mod git;
 pub mod ids;
+pub mod metrics;
 pub mod policy;
 pub mod server;
 pub mod signals;

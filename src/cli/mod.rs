@@ -14,6 +14,7 @@ mod check;
 mod evaluate;
 mod output;
 mod policy_file;
+mod serve;
 mod validate;
 
 use std::ffi::OsString;
@@ -56,6 +57,10 @@ enum Command {
     /// or a pull request checked out in CI) under the policy at its base.
     #[command(after_help = EXIT_CODES)]
     Check(check::Args),
+    /// Run the GitHub App: receive webhooks, store them durably, serve
+    /// health checks and metrics. Configured by flags or WARRANT_*
+    /// variables; runs until SIGINT or SIGTERM.
+    Serve(crate::config::ServeArgs),
 }
 
 /// Why a command could not decide. Each variant exits
@@ -71,6 +76,10 @@ pub enum CliError {
     /// range, the output could not be written.
     #[error("could not evaluate: {0:#}")]
     Evaluation(anyhow::Error),
+    /// `warrant serve` could not start or stopped on an error: a database
+    /// that does not answer, a port already in use.
+    #[error("{0:#}")]
+    Serve(anyhow::Error),
 }
 
 impl CliError {
@@ -103,6 +112,7 @@ where
         Command::Validate(args) => validate::run(args),
         Command::Evaluate(args) => evaluate::run(args),
         Command::Check(args) => check::run(args),
+        Command::Serve(args) => serve::run(args),
     };
     match result {
         Ok(code) => code,
@@ -171,6 +181,17 @@ mod tests {
             let err = parse(&[&evaluate[..], bad].concat()).unwrap_err();
             assert_eq!(err.exit_code(), i32::from(EXIT_NO_DECISION), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn serve_takes_its_settings_as_flags() {
+        let Command::Serve(args) = parse(&["serve", "--listen", "0.0.0.0:8080"])
+            .unwrap()
+            .command
+        else {
+            panic!("not serve");
+        };
+        assert_eq!(args.listen, "0.0.0.0:8080");
     }
 
     #[test]

@@ -1,1 +1,107 @@
-//! The HTTP server: routes, extractors and pages. It speaks HTTP only.
+//! The HTTP server: routes, extractors and pages. It speaks HTTP only: a
+//! webhook is verified, stored in the queue and acknowledged here, and
+//! evaluated elsewhere by workers reading the queue.
+//!
+//! | Route | |
+//! |---|---|
+//! | `POST /webhooks/github` | GitHub webhooks ([`SignedGithubDelivery`]) |
+//! | `GET /healthz` | 200 while the process runs |
+//! | `GET /readyz` | 200 when the database answers, else 503 |
+//! | `GET /metrics` | Prometheus text ([`crate::metrics`]) |
+
+mod error;
+mod ops;
+mod signature;
+mod webhook;
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use axum::Router;
+use axum::routing::{get, post};
+use tokio::net::TcpListener;
+
+use crate::config::WebhookSecrets;
+use crate::metrics::Metrics;
+use crate::store::Store;
+
+pub use error::HttpError;
+pub use webhook::{MAX_WEBHOOK_BODY, SignedGithubDelivery};
+
+/// What every handler may use. Secrets live here, read once from the
+/// config, never from the environment on the hot path.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    store: Store,
+    github_secrets: Arc<WebhookSecrets>,
+    metrics: Metrics,
+}
+
+impl AppState {
+    /// With no secrets (no GitHub App configured yet) every webhook is
+    /// refused as unsigned.
+    pub fn new(store: Store, github_secrets: WebhookSecrets, metrics: Metrics) -> AppState {
+        AppState {
+            store,
+            github_secrets: Arc::new(github_secrets),
+            metrics,
+        }
+    }
+}
+
+/// Every route, ready to serve.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/webhooks/github", post(webhook::github))
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+        .route("/metrics", get(ops::metrics))
+        .with_state(state)
+}
+
+/// Serves [`router`] on `listener` until `shutdown` resolves, then lets
+/// requests in flight finish (so a delivery being stored is answered).
+///
+/// Workers are not started here: the caller runs them beside this future
+/// and stops them on the same signal.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+        .context("the HTTP server stopped")
+}
+
+/// Resolves on SIGINT (Ctrl-C) or, on Unix, SIGTERM (what `docker stop`
+/// and Kubernetes send).
+pub async fn shutdown_signal() {
+    let interrupt = async {
+        if let Err(err) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %err, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                term.recv().await;
+            }
+            Err(err) => {
+                tracing::error!(error = %err, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}

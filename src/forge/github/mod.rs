@@ -4,7 +4,8 @@
 //! ([`auth`]), retries ([`retry`]), fetches a pull request for an
 //! evaluation ([`pulls`]), resolves teams ([`teams`]) and writes the check
 //! run and dismissals ([`checks`]). [`fake`] is a stateful GitHub that
-//! tests and `warrant demo` run against.
+//! tests and `warrant demo` run against. The webhook side: [`webhook`]
+//! turns deliveries into Warrant's own events.
 
 pub mod auth;
 pub mod checks;
@@ -14,6 +15,7 @@ mod graphql;
 pub mod pulls;
 pub mod retry;
 pub mod teams;
+pub mod webhook;
 
 #[cfg(test)]
 mod fixture_tests;

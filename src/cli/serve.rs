@@ -1,0 +1,81 @@
+//! `warrant serve`: the GitHub App's server, configured by flags or
+//! `WARRANT_*` variables (see [`crate::config`] and `docs/github-app.md`).
+//!
+//! Start-up order matters: the configuration is checked first (so a typo
+//! fails fast, naming the variable), then the database is connected and
+//! migrated, and only then is the port bound, so that nothing is accepted
+//! that could not be stored.
+
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use tokio::net::TcpListener;
+
+use crate::config::{LogFormat, ServeArgs, ServeConfig};
+use crate::metrics::Metrics;
+use crate::server::{self, AppState};
+use crate::store::Store;
+
+use super::CliError;
+
+pub(crate) fn run(args: ServeArgs) -> Result<ExitCode, CliError> {
+    let config = args
+        .validate()
+        .map_err(|err| CliError::Usage(anyhow::Error::new(err)))?;
+    init_logs(config.log_format);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+        .map_err(CliError::Serve)?;
+    runtime.block_on(serve(config)).map_err(CliError::Serve)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Runs until SIGINT or SIGTERM.
+async fn serve(config: ServeConfig) -> anyhow::Result<()> {
+    let store = Store::connect(config.database_url.expose()).await?;
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("WARRANT_LISTEN: cannot listen on {}", config.listen))?;
+    let address = listener.local_addr().context("no local address")?;
+    let secrets = match &config.github {
+        Some(app) => {
+            tracing::info!(app_id = app.app_id, api = %app.api_url, "GitHub App configured");
+            app.webhook_secrets.clone()
+        }
+        None => {
+            tracing::warn!(
+                "no GitHub App configured: webhooks are refused until \
+                 WARRANT_GITHUB_APP_ID, WARRANT_GITHUB_PRIVATE_KEY(_PATH) and \
+                 WARRANT_GITHUB_WEBHOOK_SECRET are set"
+            );
+            Default::default()
+        }
+    };
+    let state = AppState::new(store.clone(), secrets, Metrics::new());
+    tracing::info!(
+        %address,
+        "listening on http://{address} (webhooks at /webhooks/github, health at /healthz, /readyz, /metrics)"
+    );
+    // Workers that evaluate the queue start here, beside the server, on the
+    // same store and metrics, and stop on the same signal.
+    let served = server::serve(listener, state, server::shutdown_signal()).await;
+    store.close().await;
+    served
+}
+
+/// Logs go to standard error, as text or (`WARRANT_LOG_FORMAT=json`) one
+/// JSON object per line. `RUST_LOG` filters them, `info` by default.
+fn init_logs(format: LogFormat) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    // `try_init` fails only if logging was already set up (by a test).
+    let _ = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
+}

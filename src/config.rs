@@ -1,0 +1,317 @@
+//! The settings of `warrant serve`, from flags or the environment.
+//!
+//! [`ServeArgs`] is the one source of truth: each setting is a clap argument
+//! with its `WARRANT_*` variable, so `--help` documents both. Values are read
+//! as text and checked by [`ServeArgs::validate`] into a [`ServeConfig`],
+//! whose errors name the variable, so that an operator who only ever sets
+//! the environment knows which one to fix.
+//!
+//! Secrets (the private key, the webhook secrets) are held in [`Secret`],
+//! whose `Debug` prints nothing of them: configs get logged.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use jsonwebtoken::EncodingKey;
+
+use crate::store::DEFAULT_DATABASE_URL;
+
+/// Where the GitHub API is, unless `WARRANT_GITHUB_API_URL` says otherwise
+/// (GitHub Enterprise Server: `https://ghe.example.com/api/v3`).
+pub const DEFAULT_GITHUB_API_URL: &str = "https://api.github.com";
+
+/// A value that must not reach logs: `Debug` shows `***`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Secret {
+        Secret(value.into())
+    }
+
+    /// The secret itself, for the one place that uses it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+impl FromStr for Secret {
+    type Err = std::convert::Infallible;
+    fn from_str(s: &str) -> Result<Secret, Self::Err> {
+        Ok(Secret(s.to_owned()))
+    }
+}
+
+/// How logs are written: `text` for people, `json` for log collectors.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+/// The flags of `warrant serve`. Every flag can be given instead through
+/// the variable it names; flags win. Secrets are better set in the
+/// environment or a file, since command lines are visible to other users.
+#[derive(Clone, Debug, clap::Args)]
+pub struct ServeArgs {
+    /// The address and port to listen on.
+    #[arg(long, env = "WARRANT_LISTEN", default_value = "127.0.0.1:3000")]
+    pub listen: String,
+
+    /// The URL at which GitHub and browsers reach this server, e.g.
+    /// `https://warrant.example.com`; used in links and for the app's
+    /// webhook URL.
+    #[arg(long, env = "WARRANT_PUBLIC_URL")]
+    pub public_url: Option<String>,
+
+    /// The database: an SQLite file (`sqlite://warrant.db`) or a PostgreSQL
+    /// URL (`postgres://user:password@host/db`).
+    #[arg(long, env = "WARRANT_DATABASE_URL", default_value = DEFAULT_DATABASE_URL, hide_env_values = true)]
+    pub database_url: Secret,
+
+    /// The GitHub App's id. The GitHub settings are optional as a group:
+    /// without them the server starts and explains how to register an app.
+    #[arg(long, env = "WARRANT_GITHUB_APP_ID")]
+    pub github_app_id: Option<String>,
+
+    /// The GitHub App's private key, in PEM.
+    // A PEM starts with `-----`, which clap would take for a flag.
+    #[arg(
+        long,
+        env = "WARRANT_GITHUB_PRIVATE_KEY",
+        hide_env_values = true,
+        allow_hyphen_values = true
+    )]
+    pub github_private_key: Option<Secret>,
+
+    /// A file holding the GitHub App's private key, in PEM (instead of
+    /// `WARRANT_GITHUB_PRIVATE_KEY`).
+    #[arg(long, env = "WARRANT_GITHUB_PRIVATE_KEY_PATH")]
+    pub github_private_key_path: Option<PathBuf>,
+
+    /// The webhook secret, or several separated by commas: a delivery signed
+    /// with any of them is accepted, so that a secret can be rotated.
+    #[arg(long, env = "WARRANT_GITHUB_WEBHOOK_SECRET", hide_env_values = true)]
+    pub github_webhook_secret: Option<Secret>,
+
+    /// The GitHub API's base URL; set it for GitHub Enterprise Server.
+    #[arg(long, env = "WARRANT_GITHUB_API_URL", default_value = DEFAULT_GITHUB_API_URL)]
+    pub github_api_url: String,
+
+    /// How logs are written.
+    #[arg(long, env = "WARRANT_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+/// A setting that is missing or malformed. The message starts with the
+/// variable's name and never contains a secret.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ConfigError(String);
+
+impl ConfigError {
+    fn new(variable: &str, problem: impl fmt::Display) -> ConfigError {
+        ConfigError(format!("{variable}: {problem}"))
+    }
+}
+
+/// The checked settings of `warrant serve`.
+#[derive(Clone, Debug)]
+pub struct ServeConfig {
+    pub listen: SocketAddr,
+    /// Absolute `http(s)` URL without a trailing slash.
+    pub public_url: Option<String>,
+    pub database_url: Secret,
+    /// `None` when no GitHub App is configured yet.
+    pub github: Option<GithubAppConfig>,
+    pub log_format: LogFormat,
+}
+
+/// A GitHub App, with everything needed to receive its webhooks and act as
+/// it.
+#[derive(Clone, Debug)]
+pub struct GithubAppConfig {
+    pub app_id: u64,
+    /// Checked at start-up to be an RSA private key; its `Debug` is
+    /// redacted.
+    pub private_key: EncodingKey,
+    pub webhook_secrets: WebhookSecrets,
+    /// Absolute `http(s)` URL without a trailing slash.
+    pub api_url: String,
+}
+
+/// The accepted webhook secrets, in the order given; never empty when built
+/// from a config.
+#[derive(Clone, Debug, Default)]
+pub struct WebhookSecrets(Vec<Secret>);
+
+impl WebhookSecrets {
+    /// Secrets from a comma-separated list; blanks around commas are
+    /// dropped, and so are empty entries (a trailing comma).
+    pub fn parse_list(list: &str) -> WebhookSecrets {
+        WebhookSecrets(
+            list.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(Secret::new)
+                .collect(),
+        )
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Secret> {
+        self.0.iter()
+    }
+}
+
+impl ServeArgs {
+    /// Checks every setting, naming the variable of the first that is wrong.
+    pub fn validate(&self) -> Result<ServeConfig, ConfigError> {
+        let listen = self.listen.trim().parse().map_err(|_| {
+            ConfigError::new(
+                "WARRANT_LISTEN",
+                format!(
+                    "`{}` is not an address and port such as 127.0.0.1:3000",
+                    self.listen
+                ),
+            )
+        })?;
+        let public_url = self
+            .public_url
+            .as_deref()
+            .map(|url| http_url("WARRANT_PUBLIC_URL", url))
+            .transpose()?;
+        Ok(ServeConfig {
+            listen,
+            public_url,
+            database_url: self.database_url.clone(),
+            github: self.github()?,
+            log_format: self.log_format,
+        })
+    }
+
+    /// The GitHub App, if any of its settings is given; then all must be.
+    fn github(&self) -> Result<Option<GithubAppConfig>, ConfigError> {
+        let has_key = self.github_private_key.is_some() || self.github_private_key_path.is_some();
+        let given = [
+            ("WARRANT_GITHUB_APP_ID", self.github_app_id.is_some()),
+            ("WARRANT_GITHUB_PRIVATE_KEY", has_key),
+            (
+                "WARRANT_GITHUB_WEBHOOK_SECRET",
+                self.github_webhook_secret.is_some(),
+            ),
+        ];
+        if given.iter().all(|(_, set)| !set) {
+            return Ok(None);
+        }
+        if let Some((missing, _)) = given.iter().find(|(_, set)| !set) {
+            let missing = if *missing == "WARRANT_GITHUB_PRIVATE_KEY" {
+                "WARRANT_GITHUB_PRIVATE_KEY (or WARRANT_GITHUB_PRIVATE_KEY_PATH)"
+            } else {
+                missing
+            };
+            return Err(ConfigError(format!(
+                "{missing} is not set: a GitHub App needs WARRANT_GITHUB_APP_ID, \
+                 WARRANT_GITHUB_PRIVATE_KEY or WARRANT_GITHUB_PRIVATE_KEY_PATH, and \
+                 WARRANT_GITHUB_WEBHOOK_SECRET together (or none of them, to register an app first)"
+            )));
+        }
+        let app_id = self.github_app_id.as_deref().unwrap_or_default().trim();
+        let app_id = app_id
+            .parse::<u64>()
+            .ok()
+            .filter(|id| *id > 0)
+            .ok_or_else(|| {
+                ConfigError::new(
+                    "WARRANT_GITHUB_APP_ID",
+                    format!("`{app_id}` is not an app id (a positive number)"),
+                )
+            })?;
+        let webhook_secrets = self
+            .github_webhook_secret
+            .as_ref()
+            .map(|list| WebhookSecrets::parse_list(list.expose()))
+            .unwrap_or_default();
+        if webhook_secrets.is_empty() {
+            return Err(ConfigError("WARRANT_GITHUB_WEBHOOK_SECRET is empty".into()));
+        }
+        Ok(Some(GithubAppConfig {
+            app_id,
+            private_key: self.private_key()?,
+            webhook_secrets,
+            api_url: http_url("WARRANT_GITHUB_API_URL", &self.github_api_url)?,
+        }))
+    }
+
+    /// The private key from the variable or the file, checked to be an RSA
+    /// key in PEM, as GitHub hands them out.
+    fn private_key(&self) -> Result<EncodingKey, ConfigError> {
+        let (variable, pem) = match (&self.github_private_key, &self.github_private_key_path) {
+            (Some(_), Some(_)) => {
+                return Err(ConfigError(
+                    "WARRANT_GITHUB_PRIVATE_KEY and WARRANT_GITHUB_PRIVATE_KEY_PATH are both set; \
+                     set only one"
+                        .into(),
+                ));
+            }
+            (Some(pem), None) => ("WARRANT_GITHUB_PRIVATE_KEY", pem.expose().to_owned()),
+            (None, Some(path)) => {
+                let pem = std::fs::read_to_string(path).map_err(|err| {
+                    ConfigError::new(
+                        "WARRANT_GITHUB_PRIVATE_KEY_PATH",
+                        format!("cannot read {}: {err}", path.display()),
+                    )
+                })?;
+                ("WARRANT_GITHUB_PRIVATE_KEY_PATH", pem)
+            }
+            (None, None) => unreachable!("checked by the caller"),
+        };
+        // Platforms that cannot hold a multi-line variable often get the key
+        // with its newlines written as `\n`.
+        let pem = if pem.contains('\n') {
+            pem
+        } else {
+            pem.replace("\\n", "\n")
+        };
+        EncodingKey::from_rsa_pem(pem.trim().as_bytes()).map_err(|err| {
+            ConfigError::new(
+                variable,
+                format!("not an RSA private key in PEM ({err}); use the .pem file GitHub gave for the app"),
+            )
+        })
+    }
+}
+
+/// An absolute `http` or `https` URL, without its trailing slashes.
+fn http_url(variable: &str, url: &str) -> Result<String, ConfigError> {
+    let url = url.trim();
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"));
+    let host = rest.map(|rest| rest.split(['/', '?', '#']).next().unwrap_or(""));
+    match host {
+        Some(host) if !host.is_empty() && !url.contains(char::is_whitespace) => {
+            Ok(url.trim_end_matches('/').to_owned())
+        }
+        _ => Err(ConfigError::new(
+            variable,
+            format!("`{url}` is not an absolute http(s) URL such as https://warrant.example.com"),
+        )),
+    }
+}
+
+#[cfg(test)]
+#[path = "config_tests.rs"]
+mod tests;

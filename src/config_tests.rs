@@ -1,0 +1,174 @@
+use clap::Parser;
+
+use super::*;
+
+/// A throwaway RSA key, shared with the GitHub client's tests.
+const APP_KEY: &str = include_str!("../fixtures/github-app/app-key.pem");
+
+#[derive(Parser)]
+struct Cli {
+    #[command(flatten)]
+    serve: ServeArgs,
+}
+
+/// Parses flags only: the environment is process-wide and tests run in
+/// parallel, and flags and variables share one definition anyway.
+fn validate(flags: &[&str]) -> Result<ServeConfig, ConfigError> {
+    let argv = std::iter::once("warrant").chain(flags.iter().copied());
+    Cli::try_parse_from(argv)
+        .expect("flags parse")
+        .serve
+        .validate()
+}
+
+fn error(flags: &[&str]) -> String {
+    validate(flags).unwrap_err().to_string()
+}
+
+fn full_app(secret: &str) -> Vec<&str> {
+    vec![
+        "--github-app-id",
+        "42",
+        "--github-private-key",
+        APP_KEY,
+        "--github-webhook-secret",
+        secret,
+    ]
+}
+
+#[test]
+fn defaults_listen_on_localhost_with_sqlite_and_no_app() {
+    let config = validate(&[]).unwrap();
+    assert_eq!(config.listen.to_string(), "127.0.0.1:3000");
+    assert_eq!(config.database_url.expose(), "sqlite://warrant.db");
+    assert!(config.github.is_none());
+    assert!(config.public_url.is_none());
+    assert_eq!(config.log_format, LogFormat::Text);
+}
+
+#[test]
+fn a_complete_app_is_read_with_every_webhook_secret() {
+    let mut flags = full_app(" old , new ,");
+    flags.extend(["--github-api-url", "https://ghe.example.com/api/v3/"]);
+    let app = validate(&flags).unwrap().github.unwrap();
+    assert_eq!(app.app_id, 42);
+    assert_eq!(app.api_url, "https://ghe.example.com/api/v3");
+    let secrets: Vec<_> = app.webhook_secrets.iter().map(Secret::expose).collect();
+    assert_eq!(secrets, ["old", "new"]);
+}
+
+#[test]
+fn a_malformed_listen_address_names_the_variable() {
+    let err = error(&["--listen", "localhost"]);
+    assert!(err.starts_with("WARRANT_LISTEN:"), "{err}");
+}
+
+#[test]
+fn a_public_url_must_be_absolute_http() {
+    for bad in ["warrant.example.com", "ftp://x", "https://", "https:// x"] {
+        let err = error(&["--public-url", bad]);
+        assert!(err.starts_with("WARRANT_PUBLIC_URL:"), "{err}");
+    }
+    let config = validate(&["--public-url", "https://w.example.com/"]).unwrap();
+    assert_eq!(config.public_url.as_deref(), Some("https://w.example.com"));
+}
+
+#[test]
+fn an_incomplete_app_names_what_is_missing() {
+    let err = error(&["--github-app-id", "42", "--github-webhook-secret", "s"]);
+    assert!(err.starts_with("WARRANT_GITHUB_PRIVATE_KEY (or"), "{err}");
+    let err = error(&["--github-app-id", "42", "--github-private-key", APP_KEY]);
+    assert!(
+        err.starts_with("WARRANT_GITHUB_WEBHOOK_SECRET is not set"),
+        "{err}"
+    );
+    let err = error(&["--github-webhook-secret", "s"]);
+    assert!(err.starts_with("WARRANT_GITHUB_APP_ID is not set"), "{err}");
+}
+
+#[test]
+fn an_empty_webhook_secret_list_is_refused() {
+    let err = error(&full_app(" , "));
+    assert_eq!(err, "WARRANT_GITHUB_WEBHOOK_SECRET is empty");
+}
+
+#[test]
+fn a_malformed_app_id_names_the_variable() {
+    let mut flags = full_app("s");
+    flags[1] = "forty-two";
+    let err = error(&flags);
+    assert!(err.starts_with("WARRANT_GITHUB_APP_ID:"), "{err}");
+}
+
+#[test]
+fn a_private_key_that_is_not_rsa_pem_is_refused_without_being_printed() {
+    let mut flags = full_app("s");
+    flags[3] = "-----BEGIN NONSENSE-----\nc2VjcmV0\n-----END NONSENSE-----";
+    let err = error(&flags);
+    assert!(err.starts_with("WARRANT_GITHUB_PRIVATE_KEY:"), "{err}");
+    assert!(!err.contains("c2VjcmV0"), "{err}");
+}
+
+#[test]
+fn a_private_key_with_escaped_newlines_is_accepted() {
+    let escaped = APP_KEY.replace('\n', "\\n");
+    let mut flags = full_app("s");
+    flags[3] = &escaped;
+    assert!(validate(&flags).unwrap().github.is_some());
+}
+
+#[test]
+fn a_private_key_is_read_from_its_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("key.pem");
+    std::fs::write(&path, APP_KEY).unwrap();
+    let path = path.to_str().unwrap();
+    let flags = [
+        "--github-app-id",
+        "1",
+        "--github-private-key-path",
+        path,
+        "--github-webhook-secret",
+        "s",
+    ];
+    assert!(validate(&flags).unwrap().github.is_some());
+
+    let missing = dir.path().join("missing.pem");
+    let missing = missing.to_str().unwrap();
+    let err = error(&[
+        "--github-app-id",
+        "1",
+        "--github-private-key-path",
+        missing,
+        "--github-webhook-secret",
+        "s",
+    ]);
+    assert!(
+        err.starts_with(&format!(
+            "WARRANT_GITHUB_PRIVATE_KEY_PATH: cannot read {missing}:"
+        )),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_key_given_twice_is_refused() {
+    let mut flags = full_app("s");
+    flags.extend(["--github-private-key-path", "/k.pem"]);
+    let err = error(&flags);
+    assert!(err.contains("both set"), "{err}");
+}
+
+#[test]
+fn secrets_never_show_in_debug_output() {
+    let mut flags = full_app("hunter2");
+    flags.extend(["--database-url", "postgres://u:pw@h/db"]);
+    let argv = std::iter::once("warrant").chain(flags.iter().copied());
+    let args = Cli::try_parse_from(argv).unwrap().serve;
+    let config = args.validate().unwrap();
+    for debug in [format!("{args:?}"), format!("{config:?}")] {
+        assert!(!debug.contains("hunter2"), "{debug}");
+        assert!(!debug.contains("pw@"), "{debug}");
+        assert!(!debug.contains("PRIVATE KEY"), "{debug}");
+    }
+}

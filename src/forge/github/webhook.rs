@@ -1,0 +1,295 @@
+//! GitHub webhook payloads turned into Warrant's own events, at the edge.
+//!
+//! [`parse`] takes the event name (`X-GitHub-Event`) and the raw body and
+//! returns a [`GithubEvent`], or `None` for what Warrant does not act on: an
+//! unknown event, or an action of a known event that changes nothing Warrant
+//! decides (a label added to a pull request, say). Past this module nothing
+//! sees GitHub's JSON shapes.
+//!
+//! The payloads are read through small private serde structs holding only
+//! the fields Warrant uses, so that GitHub adding or dropping unrelated
+//! fields never breaks parsing. The webhook handler parses once to decide
+//! whether to store a delivery; the worker parses the stored raw body again,
+//! so a newer Warrant can make more of an old delivery.
+
+mod payloads;
+
+use serde::{Deserialize, Serialize};
+
+use crate::ids::{CommitSha, Login};
+use payloads::{
+    action, check_run, check_suite, installation, installation_repositories, ping, pull_request,
+    push, review,
+};
+
+/// A payload Warrant should understand but could not read. The message names
+/// the event and serde's reason; it is meant for logs, not for the sender.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot read the `{event}` webhook payload: {source}")]
+pub struct WebhookPayloadError {
+    event: String,
+    #[source]
+    source: serde_json::Error,
+}
+
+/// A webhook event Warrant acts on, in Warrant's terms.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum GithubEvent {
+    PullRequest(PullRequestEvent),
+    Review(ReviewEvent),
+    CheckRun(CheckRunEvent),
+    CheckSuite(CheckSuiteEvent),
+    Push(PushEvent),
+    Installation(InstallationEvent),
+    InstallationRepositories(InstallationRepositoriesEvent),
+    Ping(PingEvent),
+}
+
+impl GithubEvent {
+    /// Whether a worker has anything to do with this event, and so whether
+    /// the delivery is worth storing. A ping only checks the hook works, and
+    /// a push matters only when it changes the policy on the default branch
+    /// (it is audited); everything else is evaluated or recorded.
+    pub fn needs_processing(&self) -> bool {
+        match self {
+            GithubEvent::Ping(_) => false,
+            GithubEvent::Push(push) => push.changes_policy_on_default_branch(),
+            _ => true,
+        }
+    }
+}
+
+/// What happened to a pull request, among what can change a decision.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PullRequestAction {
+    Opened,
+    Reopened,
+    /// New commits were pushed to the head branch.
+    Synchronize,
+    /// The title, body or base branch changed.
+    Edited,
+    ReadyForReview,
+    /// Closed, merged or not; see [`PullRequestEvent::merged`].
+    Closed,
+}
+
+/// A `pull_request` delivery.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PullRequestEvent {
+    pub action: PullRequestAction,
+    /// Absent on deliveries to a plain repository webhook rather than an app.
+    pub installation_id: Option<u64>,
+    /// `owner/name`.
+    pub repo: String,
+    pub default_branch: String,
+    pub number: u64,
+    pub author: Option<Login>,
+    pub draft: bool,
+    pub head_sha: CommitSha,
+    pub base_sha: CommitSha,
+    /// The branch the pull request would merge into.
+    pub base_ref: String,
+    pub merged: bool,
+    /// The commit the merge created; only for a merged pull request (GitHub
+    /// also fills the field with a test merge for open ones, which is
+    /// dropped here so the field means one thing).
+    pub merge_commit_sha: Option<CommitSha>,
+}
+
+/// What happened to a review.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReviewAction {
+    Submitted,
+    Edited,
+    Dismissed,
+}
+
+/// A review's verdict, as GitHub states it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReviewState {
+    #[serde(alias = "APPROVED")]
+    Approved,
+    #[serde(alias = "CHANGES_REQUESTED")]
+    ChangesRequested,
+    #[serde(alias = "COMMENTED")]
+    Commented,
+    #[serde(alias = "DISMISSED")]
+    Dismissed,
+    #[serde(alias = "PENDING")]
+    Pending,
+}
+
+/// A `pull_request_review` delivery.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ReviewEvent {
+    pub action: ReviewAction,
+    pub installation_id: Option<u64>,
+    pub repo: String,
+    pub number: u64,
+    pub head_sha: CommitSha,
+    pub review_id: u64,
+    /// `None` when the reviewer's account was deleted.
+    pub reviewer: Option<Login>,
+    pub state: ReviewState,
+    /// The commit the review was made on; an approval of an older commit
+    /// may not count for the head.
+    pub commit_id: Option<CommitSha>,
+}
+
+/// What was asked of a check run.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckRunAction {
+    /// "Re-run" was pressed.
+    Rerequested,
+    /// A button the check run offered was pressed.
+    RequestedAction { identifier: String },
+}
+
+/// A `check_run` delivery.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct CheckRunEvent {
+    pub action: CheckRunAction,
+    pub installation_id: Option<u64>,
+    pub repo: String,
+    pub check_run_id: u64,
+    pub name: String,
+    /// The app that owns the check run: Warrant acts only on its own.
+    pub app_id: Option<u64>,
+    pub head_sha: CommitSha,
+    /// Open pull requests whose head is `head_sha`, in this repository.
+    pub pull_requests: Vec<u64>,
+}
+
+/// A `check_suite` delivery: "Re-run all checks" was pressed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct CheckSuiteEvent {
+    pub installation_id: Option<u64>,
+    pub repo: String,
+    pub app_id: Option<u64>,
+    pub head_sha: CommitSha,
+    pub pull_requests: Vec<u64>,
+}
+
+/// A `push` delivery, kept to audit changes to the policy file.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PushEvent {
+    pub installation_id: Option<u64>,
+    pub repo: String,
+    pub default_branch: String,
+    /// The full ref: `refs/heads/main`, `refs/tags/v1`.
+    pub git_ref: String,
+    /// All zeros when the ref was created.
+    pub before: CommitSha,
+    /// All zeros when the ref was deleted.
+    pub after: CommitSha,
+    pub pusher: Option<String>,
+    /// Every path added, modified or removed by the listed commits, sorted
+    /// and without repeats. GitHub lists at most 2048 commits per push and
+    /// none for a force push that only drops commits, so an empty list does
+    /// not prove nothing changed.
+    pub changed_paths: Vec<String>,
+}
+
+impl PushEvent {
+    /// Whether the push is to the default branch, where the policy in force
+    /// lives.
+    pub fn is_to_default_branch(&self) -> bool {
+        self.git_ref.strip_prefix("refs/heads/") == Some(self.default_branch.as_str())
+    }
+
+    /// Whether the push changes one of the policy files on the default
+    /// branch: an event for the audit trail.
+    pub fn changes_policy_on_default_branch(&self) -> bool {
+        self.is_to_default_branch()
+            && self
+                .changed_paths
+                .iter()
+                .any(|path| crate::policy::GITHUB_POLICY_PATHS.contains(&path.as_str()))
+    }
+}
+
+/// What happened to an installation of the app.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InstallationAction {
+    Created,
+    Deleted,
+    Suspend,
+    Unsuspend,
+    NewPermissionsAccepted,
+}
+
+/// An `installation` delivery.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct InstallationEvent {
+    pub action: InstallationAction,
+    pub installation_id: u64,
+    /// The user or organisation the app is installed on.
+    pub account: Option<String>,
+    /// `owner/name` of each repository listed; empty when the installation
+    /// covers all repositories and GitHub does not list them.
+    pub repositories: Vec<String>,
+}
+
+/// Repositories added to or removed from an installation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InstallationRepositoriesAction {
+    Added,
+    Removed,
+}
+
+/// An `installation_repositories` delivery.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct InstallationRepositoriesEvent {
+    pub action: InstallationRepositoriesAction,
+    pub installation_id: u64,
+    pub account: Option<String>,
+    pub added: Vec<String>,
+    pub removed: Vec<String>,
+}
+
+/// A `ping` delivery, sent when a hook or app is set up.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PingEvent {
+    pub zen: Option<String>,
+    pub hook_id: Option<u64>,
+    pub app_id: Option<u64>,
+}
+
+/// Reads a delivery. `Ok(None)` for events and actions Warrant ignores;
+/// an error for a relevant event whose payload cannot be read.
+pub fn parse(event: &str, payload: &[u8]) -> Result<Option<GithubEvent>, WebhookPayloadError> {
+    parse_known(event, payload).map_err(|source| WebhookPayloadError {
+        event: event.to_owned(),
+        source,
+    })
+}
+
+/// Dispatches on the event name; `None` for an event Warrant ignores.
+fn parse_known(event: &str, payload: &[u8]) -> serde_json::Result<Option<GithubEvent>> {
+    match event {
+        "pull_request" => action(payload)?
+            .map(|action| pull_request(action, payload))
+            .transpose(),
+        "pull_request_review" => action(payload)?
+            .map(|action| review(action, payload))
+            .transpose(),
+        "check_run" => check_run(payload),
+        "check_suite" => check_suite(payload),
+        "push" => push(payload).map(Some),
+        "installation" => action(payload)?
+            .map(|action| installation(action, payload))
+            .transpose(),
+        "installation_repositories" => action(payload)?
+            .map(|action| installation_repositories(action, payload))
+            .transpose(),
+        "ping" => ping(payload).map(Some),
+        _ => Ok(None),
+    }
+}

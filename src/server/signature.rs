@@ -1,0 +1,69 @@
+//! GitHub's webhook signature: `X-Hub-Signature-256: sha256=<hex>`, an
+//! HMAC-SHA256 of the raw body keyed with the webhook secret.
+
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
+use crate::config::WebhookSecrets;
+
+/// Whether `header` is a valid signature of `body` under any of `secrets`.
+///
+/// The comparison is constant-time (`verify_slice`), and every secret is
+/// tried even after one matched, so the time taken says nothing about the
+/// signature or about which secret is in use.
+pub(crate) fn verify(secrets: &WebhookSecrets, header: &[u8], body: &[u8]) -> bool {
+    let Some(signature) = header
+        .strip_prefix(b"sha256=")
+        .and_then(|hex| hex::decode(hex).ok())
+    else {
+        return false;
+    };
+    secrets.iter().fold(false, |valid, secret| {
+        let mut mac = Hmac::<Sha256>::new_from_slice(secret.expose().as_bytes())
+            .expect("HMAC takes keys of any length");
+        mac.update(body);
+        mac.verify_slice(&signature).is_ok() | valid
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// GitHub's documented example: secret "It's a Secret to Everybody",
+    /// payload "Hello, World!".
+    const GITHUB_EXAMPLE: &[u8] =
+        b"sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17";
+
+    #[test]
+    fn github_documented_example_verifies() {
+        let secrets = WebhookSecrets::parse_list("It's a Secret to Everybody");
+        assert!(verify(&secrets, GITHUB_EXAMPLE, b"Hello, World!"));
+        assert!(!verify(&secrets, GITHUB_EXAMPLE, b"Hello, World?"));
+    }
+
+    #[test]
+    fn any_configured_secret_verifies() {
+        let secrets = WebhookSecrets::parse_list("old,It's a Secret to Everybody");
+        assert!(verify(&secrets, GITHUB_EXAMPLE, b"Hello, World!"));
+    }
+
+    #[test]
+    fn malformed_headers_and_no_secrets_never_verify() {
+        let secrets = WebhookSecrets::parse_list("It's a Secret to Everybody");
+        for header in [
+            &b""[..],
+            b"sha256=",
+            b"sha256=zz",
+            b"sha1=757107ea",
+            &GITHUB_EXAMPLE[7..],
+        ] {
+            assert!(!verify(&secrets, header, b"Hello, World!"));
+        }
+        assert!(!verify(
+            &WebhookSecrets::default(),
+            GITHUB_EXAMPLE,
+            b"Hello, World!"
+        ));
+    }
+}

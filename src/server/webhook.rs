@@ -1,0 +1,208 @@
+//! `POST /webhooks/github`: verify, store, acknowledge.
+//!
+//! [`SignedGithubDelivery`] does the checking, so the handler only decides
+//! whether to store. Answers:
+//!
+//! | Status | When | Stored |
+//! |---|---|---|
+//! | 202 `queued` | a verified delivery of an event Warrant acts on | yes, once |
+//! | 200 `duplicate` | the same `X-GitHub-Delivery` was stored before | already |
+//! | 200 `ignored` | a verified `ping`, or an event or action Warrant does not act on | no |
+//! | 401 | missing or wrong `X-Hub-Signature-256` | no |
+//! | 400 | missing `X-GitHub-Event` or `X-GitHub-Delivery` | no |
+//! | 413 | a body over [`MAX_WEBHOOK_BODY`] | no |
+//! | 500 | the delivery could not be stored (GitHub may redeliver it) | no |
+//!
+//! Ignored deliveries are not stored, so nothing is evaluated for them and
+//! the queue holds only work. A known event whose payload cannot be read is
+//! stored anyway: it is genuine (signed), and the worker records why it
+//! failed, where an operator can see it and have it evaluated again.
+
+use std::time::Instant;
+
+use axum::Json;
+use axum::body::{Body, Bytes};
+use axum::extract::{FromRequest, Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use chrono::Utc;
+use tracing::Instrument;
+
+use super::{AppState, HttpError, signature};
+use crate::forge::github::webhook as events;
+use crate::metrics::DeliveryOutcome;
+use crate::store::{Enqueued, NewDelivery};
+
+/// GitHub caps webhook payloads at 25 MB and drops larger ones, so nothing
+/// genuine is bigger.
+pub const MAX_WEBHOOK_BODY: usize = 25 * 1024 * 1024;
+
+/// Longest accepted `X-GitHub-Delivery` (a GUID, 36 characters) and
+/// `X-GitHub-Event` (the longest name is under 40): generous, but bounded
+/// before they reach the database and the logs.
+const MAX_HEADER_LEN: usize = 128;
+
+/// A webhook delivery whose signature was verified over its raw body.
+#[derive(Debug)]
+pub struct SignedGithubDelivery {
+    /// `X-GitHub-Event`.
+    pub event: String,
+    /// `X-GitHub-Delivery`, the same on a redelivery.
+    pub delivery_id: String,
+    /// The body exactly as signed.
+    pub body: Bytes,
+}
+
+impl FromRequest<AppState> for SignedGithubDelivery {
+    type Rejection = HttpError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, HttpError> {
+        let started = Instant::now();
+        let headers = req.headers().clone();
+        let event = header_text(&headers, "x-github-event");
+        let delivery_id = header_text(&headers, "x-github-delivery");
+        // The signature first: an unauthenticated sender learns nothing else.
+        let delivery = verify(req.into_body(), &headers, state)
+            .await
+            .and_then(|body| {
+                Ok(SignedGithubDelivery {
+                    event: event.clone().ok_or(HttpError::BadRequest(
+                        "missing or malformed X-GitHub-Event header",
+                    ))?,
+                    delivery_id: delivery_id.clone().ok_or(HttpError::BadRequest(
+                        "missing or malformed X-GitHub-Delivery header",
+                    ))?,
+                    body,
+                })
+            });
+        if let Err(err) = &delivery {
+            let event = event.as_deref().unwrap_or_default();
+            tracing::warn!(
+                event,
+                delivery = delivery_id.as_deref().unwrap_or_default(),
+                status = err.status().as_u16(),
+                "webhook refused: {err}"
+            );
+            let outcome = DeliveryOutcome::Rejected;
+            state
+                .metrics
+                .record_delivery(event, outcome, started.elapsed());
+        }
+        delivery
+    }
+}
+
+/// The body, if it is within the limit and signed with a configured secret.
+async fn verify(body: Body, headers: &HeaderMap, state: &AppState) -> Result<Bytes, HttpError> {
+    let signature = headers
+        .get("x-hub-signature-256")
+        .ok_or(HttpError::Unauthorized)?;
+    // Refuse an announced oversize body before reading any of it.
+    let announced = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if announced.is_some_and(|len| len > MAX_WEBHOOK_BODY as u64) {
+        return Err(HttpError::PayloadTooLarge);
+    }
+    let body = axum::body::to_bytes(body, MAX_WEBHOOK_BODY)
+        .await
+        .map_err(|err| {
+            let too_large = std::error::Error::source(&err)
+                .is_some_and(|source| source.is::<http_body_util::LengthLimitError>());
+            if too_large {
+                HttpError::PayloadTooLarge
+            } else {
+                HttpError::BadRequest("the request body could not be read")
+            }
+        })?;
+    if signature::verify(&state.github_secrets, signature.as_bytes(), &body) {
+        Ok(body)
+    } else {
+        Err(HttpError::Unauthorized)
+    }
+}
+
+/// A header's value if it is short, printable ASCII and not blank.
+fn header_text(headers: &HeaderMap, name: &str) -> Option<String> {
+    let value = headers.get(name)?.to_str().ok()?.trim();
+    let ok = !value.is_empty()
+        && value.len() <= MAX_HEADER_LEN
+        && value.bytes().all(|b| b.is_ascii_graphic());
+    ok.then(|| value.to_owned())
+}
+
+/// The handler: stores a delivery worth evaluating and acknowledges it.
+pub(super) async fn github(
+    State(state): State<AppState>,
+    delivery: SignedGithubDelivery,
+) -> Response {
+    let started = Instant::now();
+    let span = tracing::info_span!(
+        "webhook",
+        forge = "github",
+        delivery = %delivery.delivery_id,
+        event = %delivery.event,
+    );
+    let result = accept(&state, &delivery).instrument(span.clone()).await;
+    let _entered = span.enter();
+    let outcome = match &result {
+        Ok(outcome) => *outcome,
+        Err(_) => DeliveryOutcome::Failed,
+    };
+    state
+        .metrics
+        .record_delivery(&delivery.event, outcome, started.elapsed());
+    match result {
+        Ok(DeliveryOutcome::Accepted) => (
+            StatusCode::ACCEPTED,
+            Json(status("queued", "stored for evaluation")),
+        )
+            .into_response(),
+        Ok(DeliveryOutcome::Duplicate) => Json(status(
+            "duplicate",
+            "this delivery was already received; it is not evaluated again",
+        ))
+        .into_response(),
+        Ok(_) => Json(status("ignored", "nothing for Warrant to do")).into_response(),
+        Err(err) => err.into_response(),
+    }
+}
+
+fn status(status: &str, message: &str) -> serde_json::Value {
+    serde_json::json!({ "status": status, "message": message })
+}
+
+/// Decides whether to store the delivery, and stores it.
+async fn accept(
+    state: &AppState,
+    delivery: &SignedGithubDelivery,
+) -> Result<DeliveryOutcome, HttpError> {
+    match events::parse(&delivery.event, &delivery.body) {
+        Ok(Some(event)) if event.needs_processing() => {}
+        Ok(_) => {
+            tracing::debug!("webhook ignored");
+            return Ok(DeliveryOutcome::Ignored);
+        }
+        Err(err) => {
+            tracing::warn!(error = %err, "storing an unreadable payload for the worker to fail")
+        }
+    }
+    let new = NewDelivery {
+        forge: "github",
+        delivery_id: &delivery.delivery_id,
+        event: &delivery.event,
+        payload: &delivery.body,
+        received_at: Utc::now(),
+    };
+    match state.store.enqueue(&new).await? {
+        Enqueued::Accepted(id) => {
+            tracing::info!(queue_id = %id, "webhook queued");
+            Ok(DeliveryOutcome::Accepted)
+        }
+        Enqueued::Duplicate => {
+            tracing::info!("webhook redelivered; already queued");
+            Ok(DeliveryOutcome::Duplicate)
+        }
+    }
+}

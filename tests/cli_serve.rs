@@ -1,0 +1,153 @@
+//! `warrant serve` as operators run it: the real binary, configured through
+//! the environment. Unix only: stopping is tested with SIGTERM.
+
+#![cfg(unix)]
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// Generous: a debug build on a busy CI machine migrates SQLite in well
+/// under a second, but nothing is gained by failing early.
+const TIMEOUT: Duration = Duration::from_secs(30);
+
+const SETTINGS: &[&str] = &[
+    "WARRANT_LISTEN",
+    "WARRANT_PUBLIC_URL",
+    "WARRANT_DATABASE_URL",
+    "WARRANT_GITHUB_APP_ID",
+    "WARRANT_GITHUB_PRIVATE_KEY",
+    "WARRANT_GITHUB_PRIVATE_KEY_PATH",
+    "WARRANT_GITHUB_WEBHOOK_SECRET",
+    "WARRANT_GITHUB_API_URL",
+    "WARRANT_LOG_FORMAT",
+    "RUST_LOG",
+];
+
+/// `warrant serve` in `dir`, with none of the caller's settings.
+fn serve(dir: &std::path::Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_warrant"));
+    cmd.arg("serve").current_dir(dir);
+    for variable in SETTINGS {
+        cmd.env_remove(variable);
+    }
+    cmd
+}
+
+#[test]
+fn a_malformed_setting_stops_serve_with_an_error_naming_its_variable() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = serve(dir.path())
+        .env("WARRANT_LISTEN", "localhost")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("error: WARRANT_LISTEN: `localhost`"),
+        "{stderr}"
+    );
+}
+
+#[tokio::test]
+async fn serve_queues_a_signed_webhook_logs_it_as_json_and_stops_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/fixtures/github-app/app-key.pem"
+    );
+    let mut child = Running(
+        serve(dir.path())
+            .env("WARRANT_LISTEN", "127.0.0.1:0")
+            .env("WARRANT_LOG_FORMAT", "json")
+            .env("WARRANT_GITHUB_APP_ID", "1")
+            .env("WARRANT_GITHUB_PRIVATE_KEY_PATH", key)
+            .env("WARRANT_GITHUB_WEBHOOK_SECRET", SECRET)
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let (lines, logged) = mpsc::channel();
+    let stderr = BufReader::new(child.0.stderr.take().unwrap());
+    std::thread::spawn(move || {
+        for line in stderr.lines() {
+            let _ = lines.send(line.unwrap());
+        }
+    });
+    let next_log = || {
+        let line = logged.recv_timeout(TIMEOUT).expect("serve logs");
+        serde_json::from_str::<serde_json::Value>(&line)
+            .unwrap_or_else(|err| panic!("not a JSON log line ({err}): {line}"))
+    };
+    let address = loop {
+        if let Some(address) = next_log()["fields"]["address"].as_str() {
+            break address.to_owned();
+        }
+    };
+    assert!(
+        dir.path().join("warrant.db").exists(),
+        "the default SQLite file"
+    );
+
+    let response = reqwest::get(format!("http://{address}/readyz"))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), reqwest::StatusCode::OK);
+
+    let body = br#"{"action":"opened"}"#;
+    let response = reqwest::Client::new()
+        .post(format!("http://{address}/webhooks/github"))
+        .header("x-github-event", "pull_request")
+        .header("x-github-delivery", "d-1")
+        .header("x-hub-signature-256", sign(body))
+        .body(&body[..])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), reqwest::StatusCode::ACCEPTED);
+    let queued = loop {
+        let log = next_log();
+        if log["fields"]["message"] == "webhook queued" {
+            break log;
+        }
+    };
+    assert_eq!(queued["span"]["delivery"], "d-1", "{queued}");
+    assert_eq!(queued["span"]["event"], "pull_request", "{queued}");
+
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.0.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.0.try_wait().unwrap() {
+            break status;
+        }
+        assert!(started.elapsed() < TIMEOUT, "serve did not stop on SIGTERM");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(0));
+}
+
+const SECRET: &str = "s3cret";
+
+fn sign(body: &[u8]) -> String {
+    use hmac::{Hmac, Mac};
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();
+    mac.update(body);
+    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+/// The server process, killed if the test ends before it stopped.
+struct Running(std::process::Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if self.0.try_wait().ok().flatten().is_none() {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}

@@ -1,0 +1,312 @@
+//! Signed webhooks through the real router on a real port, with the queue
+//! checked in the store: on SQLite always, on PostgreSQL too when
+//! `WARRANT_TEST_POSTGRES_URL` is set.
+
+mod support_server;
+mod support_store;
+
+use reqwest::StatusCode;
+use serde_json::Value;
+use support_server::{OLD_SECRET, TestServer, fixture, sign};
+use support_store::on_each_backend;
+use warrant::server::MAX_WEBHOOK_BODY;
+
+fn opened() -> Vec<u8> {
+    fixture("pull_request", "opened.payload.json")
+}
+
+async fn json(response: reqwest::Response) -> Value {
+    serde_json::from_slice(&response.bytes().await.expect("a body")).expect("a JSON body")
+}
+
+#[tokio::test]
+async fn a_signed_delivery_is_queued_once_and_answered_202() {
+    on_each_backend(|url| async move {
+        let server = TestServer::start(&url).await;
+        let response = server
+            .webhook("pull_request", "d-1", &opened())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::ACCEPTED);
+        assert_eq!(json(response).await["status"], "queued");
+        assert_eq!(server.queue().await.queued, 1);
+
+        let claimed = server
+            .store
+            .claim("w", std::time::Duration::from_secs(60), chrono::Utc::now())
+            .await
+            .unwrap()
+            .expect("the delivery is claimable");
+        assert_eq!(
+            (
+                claimed.forge.as_str(),
+                claimed.delivery_id.as_str(),
+                claimed.event.as_str()
+            ),
+            ("github", "d-1", "pull_request")
+        );
+        assert_eq!(
+            claimed.payload,
+            opened(),
+            "the raw body is stored as signed"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_delivery_signed_with_the_secret_being_rotated_out_is_accepted() {
+    on_each_backend(|url| async move {
+        let server = TestServer::start(&url).await;
+        let body = opened();
+        let response = server
+            .unsigned("pull_request", "d-1", &body)
+            .header("x-hub-signature-256", sign(OLD_SECRET, &body))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::ACCEPTED);
+        assert_eq!(server.queue().await.queued, 1);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_redelivery_is_acknowledged_and_not_queued_again() {
+    on_each_backend(|url| async move {
+        let server = TestServer::start(&url).await;
+        let first = server
+            .webhook("pull_request", "d-1", &opened())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(first.status(), StatusCode::ACCEPTED);
+        let again = server
+            .webhook("pull_request", "d-1", &opened())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(again.status(), StatusCode::OK);
+        let body = json(again).await;
+        assert_eq!(body["status"], "duplicate");
+        assert!(
+            body["message"]
+                .as_str()
+                .unwrap()
+                .contains("already received")
+        );
+        assert_eq!(server.queue().await.queued, 1);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn unsigned_or_wrongly_signed_deliveries_are_refused_with_401_and_not_stored() {
+    on_each_backend(|url| async move {
+        let server = TestServer::start(&url).await;
+        let body = opened();
+        let requests = [
+            ("missing", server.unsigned("pull_request", "d-1", &body)),
+            (
+                "wrong secret",
+                server
+                    .unsigned("pull_request", "d-2", &body)
+                    .header("x-hub-signature-256", sign("not-the-secret", &body)),
+            ),
+            (
+                "another body",
+                server
+                    .unsigned("pull_request", "d-3", &body)
+                    .header("x-hub-signature-256", sign(support_server::SECRET, b"{}")),
+            ),
+            (
+                "not hex",
+                server
+                    .unsigned("pull_request", "d-4", &body)
+                    .header("x-hub-signature-256", "sha256=nothex"),
+            ),
+        ];
+        for (case, request) in requests {
+            let response = request.send().await.unwrap();
+            assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{case}");
+            let body = json(response).await;
+            assert_eq!(
+                body["error"], "the request is not signed with a configured webhook secret",
+                "{case}"
+            );
+        }
+        assert_eq!(server.queue().await.queued, 0);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_signed_delivery_without_its_delivery_id_is_refused_with_400() {
+    on_each_backend(|url| async move {
+        let server = TestServer::start(&url).await;
+        let body = opened();
+        let response = server
+            .client
+            .post(server.url("/webhooks/github"))
+            .header("x-github-event", "pull_request")
+            .header("x-hub-signature-256", sign(support_server::SECRET, &body))
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+        assert!(
+            json(response).await["error"]
+                .as_str()
+                .unwrap()
+                .contains("X-GitHub-Delivery")
+        );
+        assert_eq!(server.queue().await.queued, 0);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn unknown_events_pings_and_ignored_actions_are_acknowledged_and_not_stored() {
+    on_each_backend(|url| async move {
+        let server = TestServer::start(&url).await;
+        let deliveries = [
+            (
+                "issue_comment",
+                fixture("issue_comment", "created.payload.json"),
+            ),
+            ("ping", fixture("ping", "payload.json")),
+            (
+                "pull_request",
+                fixture("pull_request", "labeled.payload.json"),
+            ),
+            ("push", fixture("push", "with-new-branch.payload.json")),
+        ];
+        for (n, (event, body)) in deliveries.into_iter().enumerate() {
+            let response = server
+                .webhook(event, &format!("d-{n}"), &body)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), StatusCode::OK, "{event}");
+            assert_eq!(json(response).await["status"], "ignored", "{event}");
+        }
+        assert_eq!(server.queue().await.queued, 0);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_known_event_with_an_unreadable_payload_is_stored_for_the_worker_to_fail() {
+    on_each_backend(|url| async move {
+        let server = TestServer::start(&url).await;
+        let body = br#"{"action":"opened"}"#;
+        let response = server
+            .webhook("pull_request", "d-1", body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::ACCEPTED);
+        assert_eq!(server.queue().await.queued, 1);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_body_announced_over_25_mb_is_refused_with_413_before_it_is_read() {
+    on_each_backend(|url| async move {
+        let server = TestServer::start(&url).await;
+        let head = format!(
+            "POST /webhooks/github HTTP/1.1\r\nhost: x\r\nx-github-event: push\r\n\
+             x-github-delivery: d-1\r\nx-hub-signature-256: sha256=00\r\n\
+             content-length: {}",
+            MAX_WEBHOOK_BODY + 1
+        );
+        let status = server.raw(&head, Vec::new()).await;
+        assert!(status.contains(" 413 "), "{status}");
+        assert_eq!(server.queue().await.queued, 0);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_chunked_body_over_25_mb_is_refused_with_413() {
+    on_each_backend(|url| async move {
+        let server = TestServer::start(&url).await;
+        let head = "POST /webhooks/github HTTP/1.1\r\nhost: x\r\nx-github-event: push\r\n\
+                    x-github-delivery: d-1\r\nx-hub-signature-256: sha256=00\r\n\
+                    transfer-encoding: chunked";
+        let size = MAX_WEBHOOK_BODY + 1;
+        let mut body = format!("{size:x}\r\n").into_bytes();
+        body.resize(body.len() + size, b' ');
+        body.extend_from_slice(b"\r\n0\r\n\r\n");
+        let status = server.raw(head, body).await;
+        assert!(status.contains(" 413 "), "{status}");
+        assert_eq!(server.queue().await.queued, 0);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_delivery_that_cannot_be_stored_is_a_500_without_detail() {
+    on_each_backend(|url| async move {
+        let server = TestServer::start(&url).await;
+        server.store.close().await;
+        let response = server
+            .webhook("pull_request", "d-1", &opened())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(
+            json(response).await,
+            serde_json::json!({ "error": "internal error" })
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn healthz_answers_while_readyz_follows_the_database() {
+    on_each_backend(|url| async move {
+        let server = TestServer::start(&url).await;
+        assert_eq!(server.get("/healthz").await.status(), StatusCode::OK);
+        assert_eq!(server.get("/readyz").await.status(), StatusCode::OK);
+        server.store.close().await;
+        assert_eq!(
+            server.get("/readyz").await.status(),
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+        assert_eq!(server.get("/healthz").await.status(), StatusCode::OK);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn metrics_count_deliveries_by_outcome_and_show_the_queue() {
+    on_each_backend(|url| async move {
+        let server = TestServer::start(&url).await;
+        server.webhook("pull_request", "d-1", &opened()).send().await.unwrap();
+        server.webhook("pull_request", "d-1", &opened()).send().await.unwrap();
+        server.unsigned("made_up", "d-2", b"{}").send().await.unwrap();
+
+        let response = server.get("/metrics").await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let text = response.text().await.unwrap();
+        for line in [
+            r#"warrant_webhook_deliveries_total{forge="github",event="pull_request",outcome="accepted"} 1"#,
+            r#"warrant_webhook_deliveries_total{forge="github",event="pull_request",outcome="duplicate"} 1"#,
+            r#"warrant_webhook_deliveries_total{forge="github",event="other",outcome="rejected"} 1"#,
+            r#"warrant_queue_deliveries{state="queued"} 1"#,
+            "warrant_database_up 1",
+            "# TYPE warrant_evaluations counter",
+            "# TYPE warrant_github_api_requests counter",
+            "# TYPE warrant_github_rate_limit_remaining gauge",
+            "# TYPE warrant_queue_oldest_age_seconds gauge",
+        ] {
+            assert!(text.lines().any(|l| l == line), "missing `{line}` in\n{text}");
+        }
+    })
+    .await;
+}

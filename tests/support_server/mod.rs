@@ -1,0 +1,147 @@
+//! A real Warrant server for tests: the real router on a real TCP port
+//! (127.0.0.1, a free port), over a fresh store, with signed webhooks.
+
+#![allow(dead_code)] // Each test crate uses a part.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::oneshot;
+use warrant::config::WebhookSecrets;
+use warrant::metrics::Metrics;
+use warrant::server::{self, AppState};
+use warrant::store::{QueueStats, Store};
+
+/// The webhook secret in use.
+pub const SECRET: &str = "test-secret";
+/// The secret being rotated out, still accepted.
+pub const OLD_SECRET: &str = "old-secret";
+
+/// A server running on its own task until dropped.
+pub struct TestServer {
+    pub address: SocketAddr,
+    pub store: Store,
+    pub client: reqwest::Client,
+    stop: Option<oneshot::Sender<()>>,
+}
+
+impl TestServer {
+    /// Connects (and migrates) the store at `database_url` and serves on a
+    /// free port, accepting [`SECRET`] and [`OLD_SECRET`].
+    pub async fn start(database_url: &str) -> TestServer {
+        let store = Store::connect(database_url).await.expect("store connects");
+        let secrets = WebhookSecrets::parse_list(&format!("{OLD_SECRET},{SECRET}"));
+        let state = AppState::new(store.clone(), secrets, Metrics::new());
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("a free port");
+        let address = listener.local_addr().unwrap();
+        let (stop, stopped) = oneshot::channel::<()>();
+        tokio::spawn(async move {
+            let shutdown = async {
+                let _ = stopped.await;
+            };
+            server::serve(listener, state, shutdown)
+                .await
+                .expect("server runs");
+        });
+        TestServer {
+            address,
+            store,
+            client: reqwest::Client::new(),
+            stop: Some(stop),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.address)
+    }
+
+    /// A webhook request with the delivery headers, not yet signed.
+    pub fn unsigned(&self, event: &str, delivery: &str, body: &[u8]) -> reqwest::RequestBuilder {
+        self.client
+            .post(self.url("/webhooks/github"))
+            .header("content-type", "application/json")
+            .header("x-github-event", event)
+            .header("x-github-delivery", delivery)
+            .body(body.to_vec())
+    }
+
+    /// A webhook request signed with [`SECRET`], as GitHub sends it.
+    pub fn webhook(&self, event: &str, delivery: &str, body: &[u8]) -> reqwest::RequestBuilder {
+        self.unsigned(event, delivery, body)
+            .header("x-hub-signature-256", sign(SECRET, body))
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("server answers")
+    }
+
+    pub async fn queue(&self) -> QueueStats {
+        self.store
+            .stats(chrono::Utc::now())
+            .await
+            .expect("queue stats")
+    }
+
+    /// Sends `head` (request line and headers, without the blank line) and
+    /// then `body` over a raw connection, and returns the status line: for
+    /// what an HTTP client would refuse to send, or would not stop sending.
+    pub async fn raw(&self, head: &str, body: Vec<u8>) -> String {
+        let stream = TcpStream::connect(self.address).await.unwrap();
+        let (mut read, mut write) = stream.into_split();
+        write
+            .write_all(format!("{head}\r\n\r\n").as_bytes())
+            .await
+            .unwrap();
+        // The server may answer before the body is sent, and hang up.
+        tokio::spawn(async move {
+            let _ = write.write_all(&body).await;
+        });
+        let mut response = Vec::new();
+        let mut buf = [0; 4096];
+        while !response.windows(2).any(|w| w == b"\r\n") {
+            let n = read.read(&mut buf).await.unwrap();
+            assert!(n > 0, "connection closed without a response");
+            response.extend_from_slice(&buf[..n]);
+        }
+        let text = String::from_utf8_lossy(&response);
+        text.lines().next().unwrap().to_owned()
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// `sha256=<hex>`, GitHub's `X-Hub-Signature-256` of `body` under `secret`.
+pub fn sign(secret: &str, body: &[u8]) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(body);
+    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+/// An octokit example payload from `shared/fixtures/octokit-webhooks`, in
+/// the nearest folder above the checkout that has one.
+pub fn fixture(event: &str, file: &str) -> Vec<u8> {
+    const FIXTURES: &str = "shared/fixtures/octokit-webhooks";
+    let checkout = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir: PathBuf = checkout
+        .ancestors()
+        .skip(1)
+        .map(|dir| dir.join(FIXTURES))
+        .find(|dir| dir.is_dir())
+        .unwrap_or_else(|| panic!("no {FIXTURES} above {}", checkout.display()));
+    let path = dir.join(event).join(file);
+    std::fs::read(&path).unwrap_or_else(|err| panic!("{}: {err}", path.display()))
+}
