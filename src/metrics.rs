@@ -61,18 +61,6 @@ impl DeliveryOutcome {
     }
 }
 
-/// Events named in the delivery counter; any other is counted as `other`.
-const KNOWN_EVENTS: &[&str] = &[
-    "pull_request",
-    "pull_request_review",
-    "check_run",
-    "check_suite",
-    "push",
-    "installation",
-    "installation_repositories",
-    "ping",
-];
-
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct DeliveryLabels {
     forge: &'static str,
@@ -216,7 +204,7 @@ impl Metrics {
     /// Counts a webhook delivery and, unless it was rejected before being
     /// read, how long it took to answer.
     pub fn record_delivery(&self, event: &str, outcome: DeliveryOutcome, elapsed: Duration) {
-        let event = KNOWN_EVENTS
+        let event = crate::forge::github::webhook::EVENTS
             .iter()
             .find(|known| **known == event)
             .copied()

@@ -8,19 +8,8 @@
 
 use std::path::{Path, PathBuf};
 
-use warrant::forge::github::webhook::{GithubEvent, parse};
-
-/// The events Warrant reads; the fixture folders are named after them.
-const EVENTS: &[&str] = &[
-    "pull_request",
-    "pull_request_review",
-    "check_run",
-    "check_suite",
-    "push",
-    "installation",
-    "installation_repositories",
-    "ping",
-];
+// The fixture folders are named after the events Warrant reads.
+use warrant::forge::github::webhook::{EVENTS, GithubEvent, parse};
 
 /// `shared/fixtures/octokit-webhooks` in the nearest folder above the
 /// checkout that has one.

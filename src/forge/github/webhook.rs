@@ -22,6 +22,19 @@ use payloads::{
     push, review,
 };
 
+/// The events Warrant reads. Any other event is acknowledged and ignored;
+/// the app manifest subscribes to exactly these.
+pub const EVENTS: &[&str] = &[
+    "pull_request",
+    "pull_request_review",
+    "check_run",
+    "check_suite",
+    "push",
+    "installation",
+    "installation_repositories",
+    "ping",
+];
+
 /// A payload Warrant should understand but could not read. The message names
 /// the event and serde's reason; it is meant for logs, not for the sender.
 #[derive(Debug, thiserror::Error)]
