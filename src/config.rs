@@ -16,6 +16,7 @@ use std::str::FromStr;
 
 use jsonwebtoken::EncodingKey;
 
+use crate::forge::github::checks::AppCredentials;
 use crate::store::DEFAULT_DATABASE_URL;
 
 /// Where the GitHub API is, unless `WARRANT_GITHUB_API_URL` says otherwise
@@ -324,27 +325,32 @@ fn registered_app(file: &Path, api_url: &str) -> Result<Option<GithubAppConfig>,
     let Some(credentials) = credentials else {
         return Ok(None);
     };
-    let secret = credentials.webhook_secret.as_deref().unwrap_or_default();
-    let webhook_secrets = WebhookSecrets::parse_list(secret);
-    if webhook_secrets.is_empty() {
-        return Err(ConfigError::new(
-            VARIABLE,
-            format!("{} has no webhook secret", file.display()),
-        ));
+    GithubAppConfig::from_credentials(&credentials, api_url)
+        .map(Some)
+        .map_err(|problem| ConfigError::new(VARIABLE, format!("{}: {problem}", file.display())))
+}
+
+impl GithubAppConfig {
+    /// The app GitHub created through the manifest flow; the error says
+    /// what is wrong without quoting a secret.
+    pub fn from_credentials(
+        credentials: &AppCredentials,
+        api_url: &str,
+    ) -> Result<GithubAppConfig, String> {
+        let secret = credentials.webhook_secret.as_deref().unwrap_or_default();
+        let webhook_secrets = WebhookSecrets::parse_list(secret);
+        if webhook_secrets.is_empty() {
+            return Err("no webhook secret".into());
+        }
+        let private_key = EncodingKey::from_rsa_pem(credentials.pem.trim().as_bytes())
+            .map_err(|err| format!("no RSA private key in PEM ({err})"))?;
+        Ok(GithubAppConfig {
+            app_id: credentials.id,
+            private_key,
+            webhook_secrets,
+            api_url: api_url.to_owned(),
+        })
     }
-    let private_key =
-        EncodingKey::from_rsa_pem(credentials.pem.trim().as_bytes()).map_err(|err| {
-            ConfigError::new(
-                VARIABLE,
-                format!("{} holds no RSA private key in PEM ({err})", file.display()),
-            )
-        })?;
-    Ok(Some(GithubAppConfig {
-        app_id: credentials.id,
-        private_key,
-        webhook_secrets,
-        api_url: api_url.to_owned(),
-    }))
 }
 
 /// An absolute `http` or `https` URL, without its trailing slashes.

@@ -218,6 +218,8 @@ async fn a_good_callback_keeps_the_credentials_owner_only_and_accepts_the_apps_w
     assert_eq!(kept["slug"], "warrant-octo");
 
     assert_eq!(webhook("new-secret").send().await.unwrap().status(), 202);
+    let registered = server.registered.borrow().clone();
+    assert_eq!(registered.map(|app| app.app_id), Some(31337));
     let (status, page) = server.get("/").await;
     assert_eq!(status, 200);
     assert!(

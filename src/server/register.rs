@@ -22,8 +22,10 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
+use tokio::sync::watch;
+
 use super::AppState;
-use crate::config::{ServeConfig, WebhookSecrets};
+use crate::config::{GithubAppConfig, ServeConfig};
 use crate::forge::github::app_file;
 use crate::forge::github::client::GithubClient;
 
@@ -84,6 +86,8 @@ pub struct Registration {
     app_id: RwLock<Option<u64>>,
     /// Pending `state` tokens and when they were made.
     states: Mutex<HashMap<String, Instant>>,
+    /// The app registered while running, for whatever acts as the app.
+    registered: watch::Sender<Option<GithubAppConfig>>,
 }
 
 impl Registration {
@@ -94,7 +98,15 @@ impl Registration {
             app_file,
             app_id: RwLock::new(None),
             states: Mutex::new(HashMap::new()),
+            registered: watch::Sender::new(None),
         }
+    }
+
+    /// Sees the app registered at `/` while the server runs (`None` until
+    /// then), so that workers started without an app can take it up
+    /// without a restart.
+    pub fn subscribe(&self) -> watch::Receiver<Option<GithubAppConfig>> {
+        self.registered.subscribe()
     }
 
     pub fn from_config(config: &ServeConfig) -> Registration {
@@ -309,7 +321,16 @@ pub(super) async fn callback(
             );
         }
     };
-    let secrets = WebhookSecrets::parse_list(credentials.webhook_secret.as_deref().unwrap_or(""));
+    let app = match GithubAppConfig::from_credentials(&credentials, &registration.api_url) {
+        Ok(app) => app,
+        Err(problem) => {
+            tracing::error!(app_id = credentials.id, %problem, "GitHub returned unusable credentials");
+            return failed(
+                StatusCode::BAD_GATEWAY,
+                "GitHub returned credentials Warrant cannot use; see the server's log.",
+            );
+        }
+    };
     if let Err(err) = app_file::save(&registration.app_file, &credentials) {
         tracing::error!(
             error = format!("{err:#}"),
@@ -323,7 +344,8 @@ pub(super) async fn callback(
     }
     tracing::info!(app_id = credentials.id, slug = %credentials.slug, file = %registration.app_file.display(), "GitHub App registered");
     *write(&registration.app_id) = Some(credentials.id);
-    *write(&state.github_secrets) = secrets;
+    *write(&state.github_secrets) = app.webhook_secrets.clone();
+    registration.registered.send_replace(Some(app));
     let html_url = credentials.html_url.trim_end_matches('/').to_owned();
     page(
         StatusCode::OK,

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
-use warrant::config::WebhookSecrets;
+use warrant::config::{GithubAppConfig, WebhookSecrets};
 use warrant::forge::github::fake::FakeGithub;
 use warrant::metrics::Metrics;
 use warrant::server::register::Registration;
@@ -23,6 +23,8 @@ pub struct RegisterServer {
     pub address: SocketAddr,
     pub fake: FakeGithub,
     pub app_file: PathBuf,
+    /// The app registered while running, as workers would see it.
+    pub registered: tokio::sync::watch::Receiver<Option<GithubAppConfig>>,
     pub client: reqwest::Client,
     _dir: tempfile::TempDir,
     stop: Option<oneshot::Sender<()>>,
@@ -45,6 +47,7 @@ impl RegisterServer {
             fake.base_url(),
             app_file.clone(),
         );
+        let registered = registration.subscribe();
         let state = AppState::new(store, WebhookSecrets::default(), Metrics::new())
             .with_registration(registration);
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -60,6 +63,7 @@ impl RegisterServer {
             address,
             fake,
             app_file,
+            registered,
             client: reqwest::Client::new(),
             _dir: dir,
             stop: Some(stop),
