@@ -95,6 +95,13 @@ async fn the_root_page_offers_the_manifest_under_the_public_url() {
 }
 
 #[tokio::test]
+async fn the_registration_page_with_its_single_use_state_is_never_cached() {
+    let server = RegisterServer::start().await;
+    let response = server.client.get(server.url("/")).send().await.unwrap();
+    assert_eq!(response.headers()["cache-control"], "no-store");
+}
+
+#[tokio::test]
 async fn an_organisation_gets_a_form_posting_to_its_settings() {
     let server = RegisterServer::start().await;
     let (status, page) = server.get("/?org=octo-org").await;

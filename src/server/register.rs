@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use askama::Template;
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
@@ -209,9 +209,11 @@ struct FailedPage {
     message: &'static str,
 }
 
+/// A rendered page. Never cached: a registration page holds a single-use
+/// state, and a shared cache must not hand it to someone else.
 fn page(status: StatusCode, template: &impl Template) -> Response {
     match template.render() {
-        Ok(html) => (status, Html(html)).into_response(),
+        Ok(html) => (status, [(header::CACHE_CONTROL, "no-store")], Html(html)).into_response(),
         Err(err) => {
             tracing::error!(error = %err, "cannot render a page");
             StatusCode::INTERNAL_SERVER_ERROR.into_response()
