@@ -240,3 +240,81 @@ async fn a_good_callback_keeps_the_credentials_owner_only_and_accepts_the_apps_w
         .await;
     assert_eq!(status, 409, "a configured server registers no second app");
 }
+
+/// The real binary, started in a directory holding the credentials file a
+/// registration wrote, with none of the GitHub App variables set.
+#[tokio::test]
+async fn the_next_start_of_serve_runs_as_the_registered_app() {
+    use std::io::{BufRead as _, BufReader};
+    use std::process::{Command, Stdio};
+
+    let server = RegisterServer::start().await;
+    server.github_created_app("code-3", "kept-secret");
+    let (_, page) = server.get("/").await;
+    let state = state_of(&attribute(&page, "<form method=\"post\"", "action"));
+    let (status, _) = server
+        .get(&format!(
+            "/github/manifest/callback?code=code-3&state={state}"
+        ))
+        .await;
+    assert_eq!(status, 200);
+
+    let mut command = Command::new(env!("CARGO_BIN_EXE_warrant"));
+    command
+        .arg("serve")
+        .current_dir(server.app_file.parent().unwrap());
+    for (variable, _) in std::env::vars().filter(|(v, _)| v.starts_with("WARRANT_")) {
+        command.env_remove(variable);
+    }
+    let child = command
+        .env("WARRANT_LISTEN", "127.0.0.1:0")
+        .env("WARRANT_LOG_FORMAT", "json")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut child = KillOnDrop(child);
+    let stderr = BufReader::new(child.0.stderr.take().unwrap());
+    // Read to the end, off the runtime: a closed pipe would fail the
+    // server's next log line.
+    let (lines, logged) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in stderr.lines() {
+            let _ = lines.send(line.unwrap());
+        }
+    });
+    let mut configured = None;
+    let address = loop {
+        let line = logged
+            .recv_timeout(std::time::Duration::from_secs(30))
+            .expect("serve starts");
+        let log: Value = serde_json::from_str(&line).unwrap();
+        if log["fields"]["message"] == "GitHub App configured" {
+            configured = Some(log["fields"]["app_id"].clone());
+        }
+        if let Some(address) = log["fields"]["address"].as_str() {
+            break address.to_owned();
+        }
+    };
+    assert_eq!(configured, Some(Value::from(31337)));
+    let body = fixture("pull_request", "opened.payload.json");
+    let response = reqwest::Client::new()
+        .post(format!("http://{address}/webhooks/github"))
+        .header("x-github-event", "pull_request")
+        .header("x-github-delivery", "d-next")
+        .header("x-hub-signature-256", sign("kept-secret", &body))
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 202);
+}
+
+/// The server process, killed when the test ends.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
