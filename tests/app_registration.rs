@@ -81,6 +81,7 @@ async fn the_root_page_offers_the_manifest_under_the_public_url() {
         manifest["hook_attributes"]["url"],
         format!("{PUBLIC_URL}/webhooks/github")
     );
+    assert_eq!(manifest["url"], PUBLIC_URL);
     assert_eq!(
         manifest["redirect_url"],
         format!("{PUBLIC_URL}/github/manifest/callback")

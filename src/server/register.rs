@@ -70,6 +70,7 @@ impl AppManifest {
     /// The manifest for a server reached at `public_url`.
     pub fn for_server(public_url: &str) -> anyhow::Result<AppManifest> {
         let mut manifest = AppManifest::shipped()?;
+        manifest.url = public_url.to_owned();
         manifest.hook_attributes.url = format!("{public_url}/webhooks/github");
         manifest.redirect_url = format!("{public_url}/github/manifest/callback");
         Ok(manifest)
