@@ -27,6 +27,7 @@ use tokio::sync::watch;
 use super::AppState;
 use crate::config::{GithubAppConfig, ServeConfig};
 use crate::forge::github::app_file;
+use crate::forge::github::checks::AppCredentials;
 use crate::forge::github::client::GithubClient;
 
 /// The manifest as the repository ships it; tests check it.
@@ -118,6 +119,12 @@ impl Registration {
         );
         *write(&registration.app_id) = config.github.as_ref().map(|app| app.app_id);
         registration
+    }
+
+    /// The configured app's id, when known (set through the variables or
+    /// the file, or registered while running).
+    fn app_id(&self) -> Option<u64> {
+        *self.app_id.read().unwrap_or_else(|e| e.into_inner())
     }
 
     fn new_state(&self) -> String {
@@ -238,11 +245,7 @@ pub(super) async fn root(
     Query(query): Query<RootQuery>,
 ) -> Response {
     if state.app_configured() {
-        let app_id = *state
-            .registration
-            .app_id
-            .read()
-            .unwrap_or_else(|e| e.into_inner());
+        let app_id = state.registration.app_id();
         return page(StatusCode::OK, &StatusPage { app_id });
     }
     let registration = &state.registration;
@@ -310,41 +313,10 @@ pub(super) async fn callback(
             "This registration was not started from this server's page, expired or was already completed.",
         );
     }
-    let exchanged = match GithubClient::unauthenticated(&registration.api_url) {
-        Ok(client) => client.convert_manifest(&code).await,
-        Err(err) => Err(err),
+    let (credentials, app) = match exchange_and_keep(registration, &code).await {
+        Ok(registered) => registered,
+        Err(response) => return response,
     };
-    let credentials = match exchanged {
-        Ok(credentials) => credentials,
-        Err(err) => {
-            tracing::error!(error = %err, "GitHub did not exchange the manifest code");
-            return failed(
-                StatusCode::BAD_GATEWAY,
-                "GitHub did not exchange the code for the app's credentials (an hour old, or already used?).",
-            );
-        }
-    };
-    let app = match GithubAppConfig::from_credentials(&credentials, &registration.api_url) {
-        Ok(app) => app,
-        Err(problem) => {
-            tracing::error!(app_id = credentials.id, %problem, "GitHub returned unusable credentials");
-            return failed(
-                StatusCode::BAD_GATEWAY,
-                "GitHub returned credentials Warrant cannot use; see the server's log.",
-            );
-        }
-    };
-    if let Err(err) = app_file::save(&registration.app_file, &credentials) {
-        tracing::error!(
-            error = format!("{err:#}"),
-            app_id = credentials.id,
-            "cannot keep the app's credentials"
-        );
-        return failed(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "The app was created on GitHub but its credentials could not be written; see the server's log.",
-        );
-    }
     tracing::info!(app_id = credentials.id, slug = %credentials.slug, file = %registration.app_file.display(), "GitHub App registered");
     *write(&registration.app_id) = Some(credentials.id);
     *write(&state.github_secrets) = app.webhook_secrets.clone();
@@ -359,6 +331,46 @@ pub(super) async fn callback(
             html_url,
         },
     )
+}
+
+/// Exchanges the manifest code for the new app's credentials, checks them
+/// and writes them to the credentials file; the error is the page to show.
+async fn exchange_and_keep(
+    registration: &Registration,
+    code: &str,
+) -> Result<(AppCredentials, GithubAppConfig), Response> {
+    let exchanged = match GithubClient::unauthenticated(&registration.api_url) {
+        Ok(client) => client.convert_manifest(code).await,
+        Err(err) => Err(err),
+    };
+    let credentials = exchanged.map_err(|err| {
+        tracing::error!(error = %err, "GitHub did not exchange the manifest code");
+        failed(
+            StatusCode::BAD_GATEWAY,
+            "GitHub did not exchange the code for the app's credentials (an hour old, or already used?).",
+        )
+    })?;
+    let app = GithubAppConfig::from_credentials(&credentials, &registration.api_url).map_err(
+        |problem| {
+            tracing::error!(app_id = credentials.id, %problem, "GitHub returned unusable credentials");
+            failed(
+                StatusCode::BAD_GATEWAY,
+                "GitHub returned credentials Warrant cannot use; see the server's log.",
+            )
+        },
+    )?;
+    app_file::save(&registration.app_file, &credentials).map_err(|err| {
+        tracing::error!(
+            error = format!("{err:#}"),
+            app_id = credentials.id,
+            "cannot keep the app's credentials"
+        );
+        failed(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "The app was created on GitHub but its credentials could not be written; see the server's log.",
+        )
+    })?;
+    Ok((credentials, app))
 }
 
 #[cfg(test)]
