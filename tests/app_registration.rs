@@ -319,3 +319,30 @@ impl Drop for KillOnDrop {
         let _ = self.0.wait();
     }
 }
+
+#[tokio::test]
+async fn an_existing_credentials_file_is_never_overwritten_and_nothing_switches() {
+    let server = RegisterServer::start().await;
+    std::fs::write(&server.app_file, "an earlier app").unwrap();
+    server.github_created_app("code-4", "new-secret");
+    let (_, page) = server.get("/").await;
+    let state = state_of(&attribute(&page, "<form method=\"post\"", "action"));
+    let (status, page) = server
+        .get(&format!(
+            "/github/manifest/callback?code=code-4&state={state}"
+        ))
+        .await;
+    assert_eq!(status, 500);
+    assert!(
+        !page.contains("new-secret") && !page.contains(".json:"),
+        "{page}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&server.app_file).unwrap(),
+        "an earlier app"
+    );
+    assert!(server.registered.borrow().is_none());
+    let (status, page) = server.get("/").await;
+    assert_eq!(status, 200);
+    assert!(page.contains("name=\"manifest\""), "still unconfigured");
+}
