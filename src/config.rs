@@ -11,11 +11,12 @@
 
 use std::fmt;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use jsonwebtoken::EncodingKey;
 
+use crate::forge::github::checks::AppCredentials;
 use crate::store::DEFAULT_DATABASE_URL;
 
 /// Where the GitHub API is, unless `WARRANT_GITHUB_API_URL` says otherwise
@@ -103,6 +104,13 @@ pub struct ServeArgs {
     #[arg(long, env = "WARRANT_GITHUB_WEBHOOK_SECRET", hide_env_values = true)]
     pub github_webhook_secret: Option<Secret>,
 
+    /// The file that keeps the credentials of an app registered at `/`
+    /// (default: `warrant-github-app.json` beside the SQLite database, or
+    /// in the working directory). Read at start when none of the GitHub App
+    /// variables is set: the variables win.
+    #[arg(long, env = "WARRANT_GITHUB_APP_FILE")]
+    pub github_app_file: Option<PathBuf>,
+
     /// The GitHub API's base URL; set it for GitHub Enterprise Server.
     #[arg(long, env = "WARRANT_GITHUB_API_URL", default_value = DEFAULT_GITHUB_API_URL)]
     pub github_api_url: String,
@@ -133,6 +141,11 @@ pub struct ServeConfig {
     pub database_url: Secret,
     /// `None` when no GitHub App is configured yet.
     pub github: Option<GithubAppConfig>,
+    /// Where an app registered at `/` is kept, and read from at start.
+    pub github_app_file: PathBuf,
+    /// The GitHub API's base URL, also when no app is configured (the
+    /// registration needs it). Absolute, without a trailing slash.
+    pub github_api_url: String,
     pub log_format: LogFormat,
 }
 
@@ -193,11 +206,21 @@ impl ServeArgs {
             .as_deref()
             .map(|url| http_url("WARRANT_PUBLIC_URL", url))
             .transpose()?;
+        let github_api_url = http_url("WARRANT_GITHUB_API_URL", &self.github_api_url)?;
+        let github_app_file = self.github_app_file.clone().unwrap_or_else(|| {
+            crate::forge::github::app_file::default_path(self.database_url.expose())
+        });
+        let github = match self.github()? {
+            Some(app) => Some(app),
+            None => registered_app(&github_app_file, &github_api_url)?,
+        };
         Ok(ServeConfig {
             listen,
             public_url,
             database_url: self.database_url.clone(),
-            github: self.github()?,
+            github,
+            github_app_file,
+            github_api_url,
             log_format: self.log_format,
         })
     }
@@ -290,6 +313,42 @@ impl ServeArgs {
                 variable,
                 format!("not an RSA private key in PEM ({err}); use the .pem file GitHub gave for the app"),
             )
+        })
+    }
+}
+
+/// The app registered at `/` in an earlier run, if its file exists.
+fn registered_app(file: &Path, api_url: &str) -> Result<Option<GithubAppConfig>, ConfigError> {
+    const VARIABLE: &str = "WARRANT_GITHUB_APP_FILE";
+    let credentials = crate::forge::github::app_file::load(file)
+        .map_err(|err| ConfigError::new(VARIABLE, format!("{err:#}")))?;
+    let Some(credentials) = credentials else {
+        return Ok(None);
+    };
+    GithubAppConfig::from_credentials(&credentials, api_url)
+        .map(Some)
+        .map_err(|problem| ConfigError::new(VARIABLE, format!("{}: {problem}", file.display())))
+}
+
+impl GithubAppConfig {
+    /// The app GitHub created through the manifest flow; the error says
+    /// what is wrong without quoting a secret.
+    pub fn from_credentials(
+        credentials: &AppCredentials,
+        api_url: &str,
+    ) -> Result<GithubAppConfig, String> {
+        let secret = credentials.webhook_secret.as_deref().unwrap_or_default();
+        let webhook_secrets = WebhookSecrets::parse_list(secret);
+        if webhook_secrets.is_empty() {
+            return Err("no webhook secret".into());
+        }
+        let private_key = EncodingKey::from_rsa_pem(credentials.pem.trim().as_bytes())
+            .map_err(|err| format!("no RSA private key in PEM ({err})"))?;
+        Ok(GithubAppConfig {
+            app_id: credentials.id,
+            private_key,
+            webhook_secrets,
+            api_url: api_url.to_owned(),
         })
     }
 }

@@ -172,3 +172,60 @@ fn secrets_never_show_in_debug_output() {
         assert!(!debug.contains("PRIVATE KEY"), "{debug}");
     }
 }
+
+fn credentials_json(secret: &str) -> String {
+    serde_json::json!({
+        "id": 7, "slug": "warrant-octo", "pem": APP_KEY, "webhook_secret": secret,
+        "client_id": "Iv1.x", "client_secret": "cs", "html_url": "https://github.com/apps/warrant-octo",
+    })
+    .to_string()
+}
+
+#[test]
+fn an_app_registered_at_the_root_page_is_loaded_from_its_file_on_the_next_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("app.json");
+    std::fs::write(&file, credentials_json("from-file")).unwrap();
+    let path = file.to_str().unwrap();
+    let app = validate(&["--github-app-file", path])
+        .unwrap()
+        .github
+        .unwrap();
+    assert_eq!(app.app_id, 7);
+    let secrets: Vec<_> = app.webhook_secrets.iter().map(Secret::expose).collect();
+    assert_eq!(secrets, ["from-file"]);
+}
+
+#[test]
+fn the_github_variables_win_over_the_credentials_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("app.json");
+    std::fs::write(&file, credentials_json("from-file")).unwrap();
+    let mut flags = full_app("from-env");
+    flags.extend(["--github-app-file", file.to_str().unwrap()]);
+    let app = validate(&flags).unwrap().github.unwrap();
+    assert_eq!(app.app_id, 42);
+}
+
+#[test]
+fn the_credentials_file_sits_beside_the_sqlite_database_by_default() {
+    let config = validate(&["--database-url", "sqlite:///nonexistent/dir/w.db"]).unwrap();
+    assert_eq!(
+        config.github_app_file,
+        std::path::Path::new("/nonexistent/dir/warrant-github-app.json")
+    );
+    assert!(config.github.is_none());
+}
+
+#[test]
+fn a_broken_credentials_file_names_the_variable_and_no_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("app.json");
+    std::fs::write(&file, "{\"id\": 7, \"pem\": \"SECRET-PEM").unwrap();
+    let message = error(&["--github-app-file", file.to_str().unwrap()]);
+    assert!(
+        message.starts_with("WARRANT_GITHUB_APP_FILE: "),
+        "{message}"
+    );
+    assert!(!message.contains("SECRET-PEM"), "{message}");
+}

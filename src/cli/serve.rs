@@ -53,7 +53,8 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
             Default::default()
         }
     };
-    let state = AppState::new(store.clone(), secrets, Metrics::new());
+    let state = AppState::new(store.clone(), secrets, Metrics::new())
+        .with_registration(server::register::Registration::from_config(&config));
     tracing::info!(
         %address,
         "listening on http://{address} (webhooks at /webhooks/github, health at /healthz, /readyz, /metrics)"

@@ -8,13 +8,16 @@
 //! | `GET /healthz` | 200 while the process runs |
 //! | `GET /readyz` | 200 when the database answers, else 503 |
 //! | `GET /metrics` | Prometheus text ([`crate::metrics`]) |
+//! | `GET /` | registers the GitHub App, or shows the status ([`register`]) |
+//! | `GET /github/manifest/callback` | GitHub's redirect after registering |
 
 mod error;
 mod ops;
+pub mod register;
 mod signature;
 mod webhook;
 
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use anyhow::Context;
 use axum::Router;
@@ -29,12 +32,14 @@ pub use error::HttpError;
 pub use webhook::{MAX_WEBHOOK_BODY, SignedGithubDelivery};
 
 /// What every handler may use. Secrets live here, read once from the
-/// config, never from the environment on the hot path.
+/// config, never from the environment on the hot path; the registration
+/// replaces them once, when it creates the app.
 #[derive(Clone, Debug)]
 pub struct AppState {
     store: Store,
-    github_secrets: Arc<WebhookSecrets>,
+    github_secrets: Arc<RwLock<WebhookSecrets>>,
     metrics: Metrics,
+    registration: Arc<register::Registration>,
 }
 
 impl AppState {
@@ -43,9 +48,30 @@ impl AppState {
     pub fn new(store: Store, github_secrets: WebhookSecrets, metrics: Metrics) -> AppState {
         AppState {
             store,
-            github_secrets: Arc::new(github_secrets),
+            github_secrets: Arc::new(RwLock::new(github_secrets)),
             metrics,
+            registration: Arc::new(register::Registration::new(
+                None,
+                crate::config::DEFAULT_GITHUB_API_URL.into(),
+                crate::forge::github::app_file::DEFAULT_FILE_NAME.into(),
+            )),
         }
+    }
+
+    /// Where and how `/` registers the app (by default: no public URL, so
+    /// the page asks for one).
+    pub fn with_registration(mut self, registration: register::Registration) -> AppState {
+        self.registration = Arc::new(registration);
+        self
+    }
+
+    /// Whether webhooks can be verified, that is whether an app is set up.
+    fn app_configured(&self) -> bool {
+        !self
+            .github_secrets
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_empty()
     }
 }
 
@@ -53,6 +79,8 @@ impl AppState {
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/webhooks/github", post(webhook::github))
+        .route("/", get(register::root))
+        .route("/github/manifest/callback", get(register::callback))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))

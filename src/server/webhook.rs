@@ -116,7 +116,11 @@ async fn verify(body: Body, headers: &HeaderMap, state: &AppState) -> Result<Byt
                 HttpError::BadRequest("the request body could not be read")
             }
         })?;
-    if signature::verify(&state.github_secrets, signature.as_bytes(), &body) {
+    let secrets = state
+        .github_secrets
+        .read()
+        .unwrap_or_else(|e| e.into_inner());
+    if signature::verify(&secrets, signature.as_bytes(), &body) {
         Ok(body)
     } else {
         Err(HttpError::Unauthorized)

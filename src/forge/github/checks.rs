@@ -236,8 +236,9 @@ pub fn truncate_summary(summary: &str) -> String {
 }
 
 /// What GitHub returns when an app registered by manifest is created: the
-/// settings Warrant needs to run as that app.
-#[derive(Clone, Deserialize)]
+/// settings Warrant needs to run as that app. Also the shape of the
+/// credentials file ([`super::app_file`]).
+#[derive(Clone, Deserialize, serde::Serialize)]
 pub struct AppCredentials {
     pub id: u64,
     pub slug: String,

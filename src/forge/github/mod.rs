@@ -5,8 +5,10 @@
 //! evaluation ([`pulls`]), resolves teams ([`teams`]) and writes the check
 //! run and dismissals ([`checks`]). [`fake`] is a stateful GitHub that
 //! tests and `warrant demo` run against. The webhook side: [`webhook`]
-//! turns deliveries into Warrant's own events.
+//! turns deliveries into Warrant's own events. [`app_file`] keeps the
+//! credentials of an app registered through the manifest flow.
 
+pub mod app_file;
 pub mod auth;
 pub mod checks;
 pub mod client;
