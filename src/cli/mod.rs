@@ -2,9 +2,9 @@
 //!
 //! One module per subcommand, each an `Args` struct (clap derive) and a
 //! `run(Args) -> Result<ExitCode, CliError>`; adding a subcommand is a new
-//! module and one variant of [`Command`]. What several subcommands share
-//! (printing a decision, loading a policy file) lives in [`output`] and
-//! [`policy_file`].
+//! module and one variant of `Command`. What several subcommands share
+//! (printing a decision, loading a policy file) lives in `output` and
+//! `policy_file`.
 //!
 //! The exit code is the contract with CI: the decision's conclusion when
 //! there is one ([`crate::engine::Conclusion::exit_code`]), and
