@@ -20,6 +20,7 @@ use anyhow::Context;
 use axum::Router;
 use axum::routing::{get, post};
 use tokio::net::TcpListener;
+use tokio::sync::Notify;
 
 use crate::config::WebhookSecrets;
 use crate::metrics::Metrics;
@@ -35,6 +36,9 @@ pub struct AppState {
     store: Store,
     github_secrets: Arc<WebhookSecrets>,
     metrics: Metrics,
+    /// Rung when a delivery is queued, so that a waiting worker starts at
+    /// once instead of at its next poll.
+    work: Arc<Notify>,
 }
 
 impl AppState {
@@ -45,7 +49,23 @@ impl AppState {
             store,
             github_secrets: Arc::new(github_secrets),
             metrics,
+            work: Arc::new(Notify::new()),
         }
+    }
+
+    /// The store, shared with the workers.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The metrics, shared with the workers.
+    pub fn metrics(&self) -> Metrics {
+        self.metrics.clone()
+    }
+
+    /// The signal rung for each queued delivery, for the workers to wait on.
+    pub fn work_signal(&self) -> Arc<Notify> {
+        self.work.clone()
     }
 }
 

@@ -101,6 +101,14 @@ impl GithubClient {
         Ok(client)
     }
 
+    /// Like [`GithubClient::new`], with a key the server's config has
+    /// already read and checked.
+    pub fn with_app_key(api_base_url: &str, app: AppKey) -> Result<Self, GithubError> {
+        let mut client = Self::unauthenticated(api_base_url)?;
+        client.app = Some(app);
+        Ok(client)
+    }
+
     /// A client with no app identity, for the manifest exchange that
     /// creates the app.
     pub fn unauthenticated(api_base_url: &str) -> Result<Self, GithubError> {
