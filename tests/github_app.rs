@@ -11,7 +11,7 @@ mod support_store;
 
 use reqwest::StatusCode;
 use serde_json::Value;
-use support_app::{App, PUBLIC_URL, pull_request_event, review_event};
+use support_app::{App, PUBLIC_URL, check_run_rerequested, pull_request_event, review_event};
 use support_github::{REPO, base, bot, change, head, review, sha, user};
 use support_store::on_each_backend;
 use warrant::engine::{ChangedFile, ReviewState};
@@ -320,6 +320,29 @@ async fn deliveries_queued_while_no_worker_ran_are_evaluated_when_one_starts() {
         app.start_worker();
         app.wait_for_deliveries(1).await;
         assert_eq!(app.the_check_run().conclusion.as_deref(), Some("success"));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_rerequested_check_run_is_evaluated_again_in_two_requests() {
+    on_each_backend(|url| async move {
+        let app = App::start(&url).await;
+        let event = setup(&app, 12, &["src/lib.rs"]);
+        app.deliver_and_wait("pull_request", "d-13", &event, 1)
+            .await;
+        app.fake.clear_requests();
+
+        let rerun = check_run_rerequested(12, head().as_str());
+        app.deliver_and_wait("check_run", "d-14", &rerun, 2).await;
+
+        // The stored run and base: fetch and complete only.
+        let requests = app.api_requests();
+        assert_eq!(requests.len(), 2, "{requests:?}");
+        let run = app.the_check_run();
+        assert_eq!(run.conclusion.as_deref(), Some("success"));
+        assert_eq!(run.history.len(), 3, "created, completed, completed again");
+        assert_eq!(app.evaluations(12).await.len(), 2);
     })
     .await;
 }

@@ -285,7 +285,7 @@ impl Worker {
     /// After the last attempt: the check concludes `failure` with a
     /// generic summary (the cause is in the log and the queue, not on the
     /// pull request). Best effort: GitHub may still be failing.
-    pub(super) async fn give_up(&self, t: &Target) {
+    pub(super) async fn give_up(&self, t: &Target, delivery: &str) {
         let outcome = cannot_evaluate(
             "Warrant met an error while reading or publishing this change and \
              gave up after several attempts. Re-run the check to try again.",
@@ -301,13 +301,11 @@ impl Worker {
                 decision: None,
                 snapshot: None,
             };
-            self.record(t, &t.head_sha, "", record).await
+            self.record(t, &t.head_sha, delivery, record).await
         };
         if let Err(err) = published.await {
             tracing::error!(error = %format!("{err:#}"), "cannot publish the failed check");
         }
-        self.metrics
-            .record_evaluation(Some(Conclusion::Failure), std::time::Duration::ZERO);
     }
 
     async fn record(
@@ -330,7 +328,7 @@ impl Worker {
                 conclusion: r.outcome.conclusion.as_str(),
                 title: &r.outcome.title,
                 decision: decision.as_deref(),
-                delivery_id: Some(delivery).filter(|d| !d.is_empty()),
+                delivery_id: Some(delivery),
                 evaluated_at: Utc::now(),
             })
             .await

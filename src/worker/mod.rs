@@ -197,7 +197,7 @@ impl Worker {
             Err(Failure::Retry(error, targets)) => {
                 tracing::error!(%error, "evaluation failed for good; failing the check");
                 for target in &targets {
-                    self.give_up(target).await;
+                    self.give_up(target, &delivery.delivery_id).await;
                 }
                 self.store.fail(id, worker, &error).await?
             }
@@ -208,13 +208,8 @@ impl Worker {
         Ok(())
     }
 
-    /// `retry_base × 2^(attempts-1)`, capped.
     fn backoff(&self, attempts: u32) -> Duration {
-        let factor = 1u32 << attempts.saturating_sub(1).min(16);
-        self.config
-            .retry_base
-            .saturating_mul(factor)
-            .min(self.config.retry_cap)
+        backoff(&self.config, attempts)
     }
 
     /// What to do for a delivery's event.
@@ -306,6 +301,16 @@ impl Worker {
     }
 }
 
+/// `retry_base × 2^(attempts-1)`, capped: GitHub's outages last minutes,
+/// and five attempts then span about five minutes.
+fn backoff(config: &WorkerConfig, attempts: u32) -> Duration {
+    let factor = 1u32 << attempts.saturating_sub(1).min(16);
+    config
+        .retry_base
+        .saturating_mul(factor)
+        .min(config.retry_cap)
+}
+
 /// Why an attempt did not complete.
 #[derive(Debug)]
 enum Failure {
@@ -326,4 +331,16 @@ impl From<evaluate::NotAnApp> for Failure {
 /// The installation named by a payload.
 fn installation(id: Option<u64>) -> Result<InstallationId, evaluate::NotAnApp> {
     id.map(InstallationId).ok_or(evaluate::NotAnApp)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retries_back_off_exponentially_up_to_the_cap() {
+        let config = WorkerConfig::default();
+        let waits: Vec<u64> = (1..=8).map(|n| backoff(&config, n).as_secs()).collect();
+        assert_eq!(waits, [10, 20, 40, 80, 160, 320, 600, 600]);
+    }
 }

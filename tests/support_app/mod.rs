@@ -204,6 +204,21 @@ pub fn pull_request_event(action: &str, number: u64, base: &str, head: &str) -> 
     payload
 }
 
+/// A `check_run` `rerequested` delivery for Warrant's run on `head`,
+/// listing pull request `number`.
+pub fn check_run_rerequested(number: u64, head: &str) -> Value {
+    let raw = fixture("check_run", "rerequested.payload.json");
+    let mut payload: Value = serde_json::from_slice(&raw).unwrap();
+    payload["installation"] = json!({ "id": INSTALLATION.0 });
+    payload["repository"]["full_name"] = json!(REPO);
+    let run = &mut payload["check_run"];
+    run["name"] = json!("warrant");
+    run["app"]["id"] = json!(APP_ID);
+    run["head_sha"] = json!(head);
+    run["pull_requests"] = json!([{ "number": number }]);
+    payload
+}
+
 /// A `pull_request_review` `submitted` delivery.
 pub fn review_event(number: u64, base: &str, head: &str, review: (u64, &str, &str)) -> Value {
     let raw = fixture("pull_request_review", "submitted.payload.json");
