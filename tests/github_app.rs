@@ -289,6 +289,31 @@ async fn a_forge_that_keeps_failing_fails_the_check_closed() {
 }
 
 #[tokio::test]
+async fn a_pull_request_with_more_files_than_github_lists_fails_closed() {
+    on_each_backend(|url| async move {
+        let app = App::start(&url).await;
+        let event = setup(&app, 13, &["src/lib.rs"]);
+        let key = (REPO.to_owned(), 13);
+        app.fake.state().pulls.get_mut(&key).unwrap().changed_files = Some(3001);
+        app.deliver_and_wait("pull_request", "d-15", &event, 1)
+            .await;
+
+        let run = app.the_check_run();
+        assert_eq!(run.conclusion.as_deref(), Some("failure"));
+        assert_eq!(
+            run.title.as_deref(),
+            Some("Warrant could not evaluate this change")
+        );
+        let stored = app.evaluations(13).await;
+        assert_eq!(
+            (stored[0].conclusion.as_str(), stored[0].decision.as_deref()),
+            ("failure", None)
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn a_duplicate_delivery_is_evaluated_once() {
     on_each_backend(|url| async move {
         let app = App::start(&url).await;
