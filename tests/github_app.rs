@@ -94,6 +94,15 @@ async fn an_agent_change_within_its_scope_succeeds_in_three_requests() {
         let decision: Value = serde_json::from_str(stored[0].decision.as_deref().unwrap()).unwrap();
         assert_eq!(decision["conclusion"], "success");
         assert_eq!(app.server.queue().await.queued, 0);
+        let metrics = app.server.get("/metrics").await.text().await.unwrap();
+        assert!(
+            metrics.contains("warrant_evaluations_total{conclusion=\"success\"} 1"),
+            "{metrics}"
+        );
+        assert!(
+            metrics.contains("warrant_github_api_requests_total{status=\"2xx\"} 5"),
+            "{metrics}"
+        );
 
         // Another pull request of the repository: three requests.
         app.fake.clear_requests();

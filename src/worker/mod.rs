@@ -101,6 +101,14 @@ impl Worker {
         metrics: Metrics,
         config: WorkerConfig,
     ) -> Arc<Worker> {
+        // Every API attempt, retries included, is counted in the metrics.
+        let api_metrics = metrics.clone();
+        github
+            .stats()
+            .set_hook(Arc::new(move |_, _, status, elapsed| {
+                let status = (status != 0).then_some(status);
+                api_metrics.record_github_api_request(status, elapsed);
+            }));
         Arc::new(Worker {
             store,
             github,

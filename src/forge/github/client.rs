@@ -9,7 +9,7 @@
 //! ones.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
@@ -312,18 +312,21 @@ impl GithubClient {
         loop {
             // JSON bodies are buffered, so a request can always be cloned.
             let this = req.try_clone().expect("request bodies are buffered");
+            let sent = Instant::now();
             let wait = match self.http.execute(this).await {
                 Ok(resp) => {
                     let status = resp.status().as_u16();
+                    let headers = Some(resp.headers());
                     self.stats
-                        .record(method.as_str(), path, status, Some(resp.headers()));
+                        .record(method.as_str(), path, status, headers, sent.elapsed());
                     match self.wait_before_retry(&resp, attempt) {
                         Some(wait) => wait,
                         None => return finish(method, path, resp).await,
                     }
                 }
                 Err(e) => {
-                    self.stats.record(method.as_str(), path, 0, None);
+                    let elapsed = sent.elapsed();
+                    self.stats.record(method.as_str(), path, 0, None, elapsed);
                     if attempt + 1 >= self.retry.max_attempts {
                         return Err(transport(method, path, e));
                     }
