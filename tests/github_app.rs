@@ -323,6 +323,26 @@ async fn a_pull_request_with_more_files_than_github_lists_fails_closed() {
 }
 
 #[tokio::test]
+async fn events_arriving_together_share_one_check_run() {
+    on_each_backend(|url| async move {
+        let app = App::start(&url).await;
+        let event = setup(&app, 14, &["src/lib.rs"]);
+        let reopened = pull_request_event("reopened", 14, base().as_str(), head().as_str());
+        let (a, b) = tokio::join!(
+            app.deliver("pull_request", "d-16", &event),
+            app.deliver("pull_request", "d-17", &reopened),
+        );
+        assert_eq!((a, b), (StatusCode::ACCEPTED, StatusCode::ACCEPTED));
+        app.wait_for_deliveries(2).await;
+
+        let run = app.the_check_run();
+        assert_eq!(run.conclusion.as_deref(), Some("success"));
+        assert_eq!(app.evaluations(14).await.len(), 2);
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn a_duplicate_delivery_is_evaluated_once() {
     on_each_backend(|url| async move {
         let app = App::start(&url).await;

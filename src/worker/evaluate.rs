@@ -87,6 +87,8 @@ impl Worker {
             head_sha = %target.head_sha.as_str(),
             delivery,
         );
+        let change = self.change_lock(target);
+        let _evaluating = change.lock().await;
         let started = Instant::now();
         let result = self
             .evaluate_in_span(target, delivery)
@@ -143,6 +145,13 @@ impl Worker {
         };
         self.record(t, head, delivery, record).await?;
         Ok(outcome.conclusion)
+    }
+
+    /// The lock serialising evaluations of `t`'s pull request.
+    fn change_lock(&self, t: &Target) -> super::ChangeLock {
+        let mut changes = self.changes.lock().unwrap_or_else(|e| e.into_inner());
+        let key = (t.repo.clone(), t.number);
+        changes.entry(key).or_default().clone()
     }
 
     /// The check run of `head`: stored, else created in progress (and

@@ -79,6 +79,9 @@ fn default_name() -> String {
     format!("{host}-{}", std::process::id())
 }
 
+/// Held while a pull request is evaluated.
+type ChangeLock = Arc<tokio::sync::Mutex<()>>;
+
 /// What every worker task shares.
 pub struct Worker {
     store: Store,
@@ -89,6 +92,11 @@ pub struct Worker {
     /// fetch so that they are resolved in the same query (kept in memory;
     /// a restart costs one team query per repository).
     team_hints: Mutex<HashMap<String, Vec<TeamName>>>,
+    /// One evaluation at a time per pull request in this process: two
+    /// tasks racing on one head would each create a check run, and the one
+    /// not recorded would stay in progress. (Replicas can still race; the
+    /// store keeps the first run recorded.)
+    changes: Mutex<HashMap<(String, u64), ChangeLock>>,
     /// Deliveries ended so far: a signal tests (and future admin pages)
     /// wait on instead of sleeping.
     ended: watch::Sender<u64>,
@@ -115,6 +123,7 @@ impl Worker {
             metrics,
             config,
             team_hints: Mutex::default(),
+            changes: Mutex::default(),
             ended: watch::channel(0).0,
         })
     }
