@@ -402,6 +402,22 @@ async fn a_rerequested_check_run_is_evaluated_again_in_two_requests() {
 }
 
 #[tokio::test]
+async fn a_rerequested_check_run_of_another_app_is_left_alone() {
+    on_each_backend(|url| async move {
+        let app = App::start(&url).await;
+        setup(&app, 15, &["src/lib.rs"]);
+        let mut rerun = check_run_rerequested(15, head().as_str());
+        rerun["check_run"]["app"]["id"] = Value::from(999);
+        app.deliver_and_wait("check_run", "d-18", &rerun, 1).await;
+
+        assert!(app.check_runs().is_empty());
+        assert!(app.evaluations(15).await.is_empty());
+        assert_eq!(app.server.queue().await.failed, 0);
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn a_merged_pull_request_records_its_merge_commit() {
     on_each_backend(|url| async move {
         let app = App::start(&url).await;

@@ -22,6 +22,7 @@ use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
 use tracing::Instrument;
 
+use crate::forge::github::checks::CHECK_NAME;
 use crate::forge::github::client::{GithubClient, InstallationId};
 use crate::forge::github::webhook::{self as events, GithubEvent, PullRequestAction};
 use crate::ids::{CommitSha, TeamName};
@@ -250,7 +251,7 @@ impl Worker {
                 let target = Target::new(r.installation_id, &r.repo, r.number, &r.head_sha)?;
                 self.evaluate_all(vec![target], id).await
             }
-            GithubEvent::CheckRun(run) if self.is_ours(run.app_id, &run.name) => {
+            GithubEvent::CheckRun(run) if run.name == CHECK_NAME && self.is_ours(run.app_id) => {
                 let targets = Target::each(
                     run.installation_id,
                     &run.repo,
@@ -259,9 +260,7 @@ impl Worker {
                 )?;
                 self.evaluate_all(targets, id).await
             }
-            GithubEvent::CheckSuite(suite)
-                if self.is_ours(suite.app_id, crate::forge::github::checks::CHECK_NAME) =>
-            {
+            GithubEvent::CheckSuite(suite) if self.is_ours(suite.app_id) => {
                 let targets = Target::each(
                     suite.installation_id,
                     &suite.repo,
@@ -276,10 +275,10 @@ impl Worker {
         }
     }
 
-    /// Whether a check run or suite event is about Warrant's own check.
-    fn is_ours(&self, app_id: Option<u64>, name: &str) -> bool {
-        name == crate::forge::github::checks::CHECK_NAME
-            && app_id.is_none_or(|id| Some(id) == self.github.app_id())
+    /// Whether a check run or suite belongs to this app: a workflow job
+    /// may be called `warrant` too, and re-running it is not ours to act on.
+    fn is_ours(&self, app_id: Option<u64>) -> bool {
+        app_id.is_none_or(|id| Some(id) == self.github.app_id())
     }
 
     async fn record_close(
@@ -287,12 +286,11 @@ impl Worker {
         pr: &events::PullRequestEvent,
         delivery: &str,
     ) -> Result<(), Failure> {
-        tracing::info!(repo = %pr.repo, change = pr.number, merged = pr.merged,
-            merge_commit = ?pr.merge_commit_sha.as_ref().map(CommitSha::as_str), "pull request closed");
+        let merge = pr.merge_commit_sha.as_ref().map(CommitSha::as_str);
+        tracing::info!(repo = %pr.repo, change = pr.number, merged = pr.merged, merge_commit = ?merge, "pull request closed");
         if !pr.merged {
             return Ok(());
         }
-        let merge = pr.merge_commit_sha.as_ref().map(CommitSha::as_str);
         self.store
             .record_merge(
                 "github",
