@@ -343,6 +343,37 @@ async fn events_arriving_together_share_one_check_run() {
 }
 
 #[tokio::test]
+async fn a_head_pushed_since_the_event_gets_the_decision_and_the_old_run_is_closed() {
+    on_each_backend(|url| async move {
+        let app = App::start(&url).await;
+        let event = setup(&app, 16, &["src/lib.rs"]);
+        let newer = sha(0x4eaf);
+        let key = (REPO.to_owned(), 16);
+        app.fake
+            .state()
+            .pulls
+            .get_mut(&key)
+            .unwrap()
+            .change
+            .head_sha = newer.clone();
+        app.deliver_and_wait("pull_request", "d-19", &event, 1)
+            .await;
+
+        let runs = app.check_runs();
+        let by_head = |sha: &str| runs.iter().find(|r| r.head_sha == sha).unwrap();
+        let old = by_head(head().as_str());
+        assert_eq!(old.conclusion.as_deref(), Some("neutral"));
+        assert_eq!(old.title.as_deref(), Some("Superseded by a newer commit"));
+        assert_eq!(
+            by_head(newer.as_str()).conclusion.as_deref(),
+            Some("success")
+        );
+        assert_eq!(app.evaluations(16).await[0].head_sha, newer.as_str());
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn a_duplicate_delivery_is_evaluated_once() {
     on_each_backend(|url| async move {
         let app = App::start(&url).await;

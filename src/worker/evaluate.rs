@@ -24,6 +24,9 @@ use crate::store::NewEvaluation;
 /// The title of a check Warrant could not decide: it fails closed.
 pub const CANNOT_EVALUATE: &str = "Warrant could not evaluate this change";
 
+/// The title of a check on a commit that is no longer the head.
+pub const SUPERSEDED: &str = "Superseded by a newer commit";
+
 /// A delivery that names no installation: sent to a repository webhook,
 /// not to the app, so Warrant cannot act as the app on it.
 #[derive(Debug, thiserror::Error)]
@@ -113,10 +116,10 @@ impl Worker {
         let run = self.check_run(t, &t.head_sha).await?;
         let snapshot = self.fetch(t).await?;
         let head = &snapshot.change.head_sha;
-        // Pushed again since the event: the decision belongs to the new head.
         let run = if head.matches(&t.head_sha) {
             run
         } else {
+            self.supersede(t, run).await?;
             self.check_run(t, head).await?
         };
         let at = Utc::now();
@@ -145,6 +148,21 @@ impl Worker {
         };
         self.record(t, head, delivery, record).await?;
         Ok(outcome.conclusion)
+    }
+
+    /// Pushed again since the event: the decision belongs to the new head,
+    /// and the old head's run is closed rather than left in progress.
+    async fn supersede(&self, t: &Target, run: CheckRunId) -> anyhow::Result<()> {
+        let outcome = CheckOutcome {
+            conclusion: Conclusion::Neutral,
+            title: SUPERSEDED.to_owned(),
+            summary: "Warrant evaluates the pull request's newest head commit instead.".to_owned(),
+            annotations: Vec::new(),
+        };
+        self.github
+            .complete_check_run(t.installation, &t.repo, run, &outcome)
+            .await?;
+        Ok(())
     }
 
     /// The lock serialising evaluations of `t`'s pull request.
