@@ -374,6 +374,29 @@ async fn a_head_pushed_since_the_event_gets_the_decision_and_the_old_run_is_clos
 }
 
 #[tokio::test]
+async fn an_evaluation_that_outlives_its_lease_publishes_nothing() {
+    on_each_backend(|url| async move {
+        // A lease that has run out as soon as it is taken; one task, so
+        // that nobody else takes the delivery over meanwhile.
+        let app = App::start_with(&url, |c| {
+            c.lease = std::time::Duration::ZERO;
+            c.tasks = 1;
+        })
+        .await;
+        let event = setup(&app, 17, &["src/lib.rs"]);
+        app.deliver_and_wait("pull_request", "d-20", &event, 3)
+            .await;
+
+        let runs = app.check_runs();
+        assert_eq!(runs.len(), 1);
+        assert_eq!(runs[0].status, "in_progress", "never completed, never open");
+        assert!(app.evaluations(17).await.is_empty());
+        assert_eq!(app.server.queue().await.failed, 1);
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn a_duplicate_delivery_is_evaluated_once() {
     on_each_backend(|url| async move {
         let app = App::start(&url).await;

@@ -19,7 +19,7 @@ use crate::forge::github::client::InstallationId;
 use crate::forge::github::pulls::PullRequestSnapshot;
 use crate::ids::{CommitSha, Login, TeamName};
 use crate::policy::{self, LoadedPolicy};
-use crate::store::NewEvaluation;
+use crate::store::{ClaimedDelivery, NewEvaluation};
 
 /// The title of a check Warrant could not decide: it fails closed.
 pub const CANNOT_EVALUATE: &str = "Warrant could not evaluate this change";
@@ -82,7 +82,12 @@ impl Target {
 impl Worker {
     /// Evaluates a pull request and publishes the decision, inside a span
     /// naming it; records the evaluation's metrics.
-    pub(super) async fn evaluate(&self, target: &Target, delivery: &str) -> anyhow::Result<()> {
+    pub(super) async fn evaluate(
+        &self,
+        target: &Target,
+        claimed: &ClaimedDelivery,
+    ) -> anyhow::Result<()> {
+        let delivery = claimed.delivery_id.as_str();
         let span = tracing::info_span!(
             "evaluation",
             repo = %target.repo,
@@ -94,7 +99,7 @@ impl Worker {
         let _evaluating = change.lock().await;
         let started = Instant::now();
         let result = self
-            .evaluate_in_span(target, delivery)
+            .evaluate_in_span(target, claimed)
             .instrument(span.clone())
             .await;
         let _entered = span.enter();
@@ -112,7 +117,11 @@ impl Worker {
         result.map(drop)
     }
 
-    async fn evaluate_in_span(&self, t: &Target, delivery: &str) -> anyhow::Result<Conclusion> {
+    async fn evaluate_in_span(
+        &self,
+        t: &Target,
+        claimed: &ClaimedDelivery,
+    ) -> anyhow::Result<Conclusion> {
         let run = self.check_run(t, &t.head_sha).await?;
         let snapshot = self.fetch(t).await?;
         let head = &snapshot.change.head_sha;
@@ -134,6 +143,7 @@ impl Worker {
                 )
             }
         };
+        still_held(claimed)?;
         self.github
             .complete_check_run(t.installation, &t.repo, run, &outcome)
             .await?;
@@ -146,7 +156,7 @@ impl Worker {
             decision: decision.as_ref(),
             snapshot: Some(&snapshot),
         };
-        self.record(t, head, delivery, record).await?;
+        self.record(t, head, &claimed.delivery_id, record).await?;
         Ok(outcome.conclusion)
     }
 
@@ -312,12 +322,13 @@ impl Worker {
     /// After the last attempt: the check concludes `failure` with a
     /// generic summary (the cause is in the log and the queue, not on the
     /// pull request). Best effort: GitHub may still be failing.
-    pub(super) async fn give_up(&self, t: &Target, delivery: &str) {
+    pub(super) async fn give_up(&self, t: &Target, claimed: &ClaimedDelivery) {
         let outcome = cannot_evaluate(
             "Warrant met an error while reading or publishing this change and \
              gave up after several attempts. Re-run the check to try again.",
         );
         let published = async {
+            still_held(claimed)?;
             let run = self.check_run(t, &t.head_sha).await?;
             self.github
                 .complete_check_run(t.installation, &t.repo, run, &outcome)
@@ -328,7 +339,8 @@ impl Worker {
                 decision: None,
                 snapshot: None,
             };
-            self.record(t, &t.head_sha, delivery, record).await
+            self.record(t, &t.head_sha, &claimed.delivery_id, record)
+                .await
         };
         if let Err(err) = published.await {
             tracing::error!(error = %format!("{err:#}"), "cannot publish the failed check");
@@ -377,6 +389,19 @@ struct Recorded<'a> {
     outcome: &'a CheckOutcome,
     decision: Option<&'a Decision>,
     snapshot: Option<&'a PullRequestSnapshot>,
+}
+
+/// Refuses to publish once the lease ran out: another worker may hold the
+/// delivery now, and its result must not be overwritten by an older one.
+/// The check stays in progress (never open) and the attempt is retried.
+fn still_held(claimed: &ClaimedDelivery) -> anyhow::Result<()> {
+    if Utc::now() >= claimed.lease_expires_at {
+        anyhow::bail!(
+            "the lease on the delivery ran out at {}: not publishing",
+            claimed.lease_expires_at
+        );
+    }
+    Ok(())
 }
 
 /// Why a snapshot cannot be decided on, if it cannot: a file or commit

@@ -215,7 +215,7 @@ impl Worker {
             Err(Failure::Retry(error, targets)) => {
                 tracing::error!(%error, "evaluation failed for good; failing the check");
                 for target in &targets {
-                    self.give_up(target, &delivery.delivery_id).await;
+                    self.give_up(target, delivery).await;
                 }
                 self.store.fail(id, worker, &error).await?
             }
@@ -237,10 +237,10 @@ impl Worker {
             Ok(None) => return Ok(()),
             Err(err) => return Err(Failure::Permanent(err.to_string())),
         };
-        let id = &delivery.delivery_id;
+        let id = delivery;
         match event {
             GithubEvent::PullRequest(pr) if pr.action == PullRequestAction::Closed => {
-                self.record_close(&pr, id).await
+                self.record_close(&pr, &id.delivery_id).await
             }
             GithubEvent::PullRequest(pr) => {
                 let target = Target::new(pr.installation_id, &pr.repo, pr.number, &pr.head_sha)?;
@@ -306,7 +306,11 @@ impl Worker {
 
     /// Evaluates each target; the first error retries the delivery (the
     /// targets done already are simply evaluated again).
-    async fn evaluate_all(&self, targets: Vec<Target>, delivery: &str) -> Result<(), Failure> {
+    async fn evaluate_all(
+        &self,
+        targets: Vec<Target>,
+        delivery: &ClaimedDelivery,
+    ) -> Result<(), Failure> {
         for target in &targets {
             if let Err(err) = self.evaluate(target, delivery).await {
                 return Err(Failure::Retry(format!("{err:#}"), targets));

@@ -47,6 +47,19 @@ impl App {
     /// The server and the fake only: deliveries stay queued until
     /// [`App::start_worker`].
     pub async fn without_worker(database_url: &str) -> App {
+        App::with_config(database_url, config()).await
+    }
+
+    /// Everything running, with the worker configured by `tweak`.
+    pub async fn start_with(database_url: &str, tweak: impl FnOnce(&mut WorkerConfig)) -> App {
+        let mut config = config();
+        tweak(&mut config);
+        let mut app = App::with_config(database_url, config).await;
+        app.start_worker();
+        app
+    }
+
+    async fn with_config(database_url: &str, config: WorkerConfig) -> App {
         let fake = FakeGithub::start().await.unwrap();
         fake.install_app(APP_ID, &key("app-key.pub.pem"), INSTALLATION.0);
         let store = Store::connect(database_url).await.expect("store connects");
@@ -56,7 +69,7 @@ impl App {
             store.clone(),
             Arc::new(client(&fake)),
             state.metrics(),
-            config(),
+            config,
         );
         let server = TestServer::serve(state).await;
         App {
