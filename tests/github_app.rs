@@ -100,9 +100,11 @@ async fn an_agent_change_within_its_scope_succeeds_in_three_requests() {
             "{metrics}"
         );
         assert!(
-            metrics.contains("warrant_github_api_requests_total{status=\"2xx\"} 5"),
+            metrics.contains("warrant_github_api_requests_total{status=\"2xx\"} 6"),
             "{metrics}"
         );
+
+        assert_eq!(app_reads(&app), 1);
 
         // Another pull request of the repository: three requests.
         app.fake.clear_requests();
@@ -121,6 +123,8 @@ async fn an_agent_change_within_its_scope_succeeds_in_three_requests() {
         let requests = app.api_requests();
         assert_eq!(requests.len(), 3, "{requests:?}");
         assert_eq!(requests[1], "POST /graphql WarrantPullRequest");
+        // The app's bot login is read once per process, not per evaluation.
+        assert_eq!(app_reads(&app), 0);
     })
     .await;
 }
@@ -209,6 +213,15 @@ async fn a_sensitive_area_waits_for_an_eligible_human_and_the_agents_approval_is
         );
     })
     .await;
+}
+
+/// `GET /app` requests: the app's identity, for its bot login.
+fn app_reads(app: &App) -> usize {
+    app.fake
+        .requests()
+        .iter()
+        .filter(|r| r.path == "/app")
+        .count()
 }
 
 fn add_review(app: &App, number: u64, review: warrant::engine::Review) {

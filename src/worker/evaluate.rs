@@ -276,9 +276,7 @@ impl Worker {
         let context = Context {
             teams: self.teams(t.installation, &teams, &snapshot.teams).await?,
             repository_admins: Vec::new(),
-            // The app's bot login is not known yet (it needs `GET /app`
-            // once); until then Warrant's own account has no special case.
-            app_logins: Vec::new(),
+            app_logins: self.app_logins().await,
         };
         Ok(engine::decide(&Evaluation {
             policy: &loaded,
@@ -286,6 +284,26 @@ impl Worker {
             context: &context,
             at,
         }))
+    }
+
+    /// Warrant's own bot, asked of GitHub once per process. While GitHub
+    /// does not answer, none: Warrant's account then has no special case,
+    /// which is stricter, never more lenient.
+    async fn app_logins(&self) -> Vec<Login> {
+        let login = self
+            .app_login
+            .get_or_try_init(|| async {
+                let slug = self.github.app_slug().await?;
+                Login::parse(&format!("{slug}[bot]")).map_err(|e| anyhow::anyhow!("{e}"))
+            })
+            .await;
+        match login {
+            Ok(login) => vec![login.clone()],
+            Err(err) => {
+                tracing::warn!(error = %format!("{err:#}"), "cannot read the app's bot login");
+                Vec::new()
+            }
+        }
     }
 
     /// Members of the policy's teams: those the fetch resolved, the rest

@@ -25,7 +25,7 @@ use tracing::Instrument;
 use crate::forge::github::checks::CHECK_NAME;
 use crate::forge::github::client::{GithubClient, InstallationId};
 use crate::forge::github::webhook::{self as events, GithubEvent, PullRequestAction};
-use crate::ids::{CommitSha, TeamName};
+use crate::ids::{CommitSha, Login, TeamName};
 use crate::metrics::Metrics;
 use crate::store::{ClaimedDelivery, Store};
 
@@ -98,6 +98,8 @@ pub struct Worker {
     /// not recorded would stay in progress. (Replicas can still race; the
     /// store keeps the first run recorded.)
     changes: Mutex<HashMap<(String, u64), ChangeLock>>,
+    /// Warrant's own bot (`{slug}[bot]`), read once per process.
+    app_login: tokio::sync::OnceCell<Login>,
     /// Deliveries ended so far: a signal tests (and future admin pages)
     /// wait on instead of sleeping.
     ended: watch::Sender<u64>,
@@ -125,6 +127,7 @@ impl Worker {
             config,
             team_hints: Mutex::default(),
             changes: Mutex::default(),
+            app_login: tokio::sync::OnceCell::new(),
             ended: watch::channel(0).0,
         })
     }

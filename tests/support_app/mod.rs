@@ -147,13 +147,13 @@ impl App {
             .unwrap()
     }
 
-    /// The API requests the fake received, without the token exchange
-    /// (cached per hour, not per evaluation).
+    /// The API requests the fake received, without the app's own
+    /// (`GET /app` once per process, the token exchange once per hour).
     pub fn api_requests(&self) -> Vec<String> {
         let requests = self.fake.requests();
         requests
             .iter()
-            .filter(|r| !r.path.starts_with("/app/"))
+            .filter(|r| r.path != "/app" && !r.path.starts_with("/app/"))
             .map(|r| match &r.operation {
                 Some(op) => format!("{} {} {op}", r.method, r.path),
                 None => format!("{} {}", r.method, r.path),

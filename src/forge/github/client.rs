@@ -202,6 +202,24 @@ impl GithubClient {
         })
     }
 
+    /// The app's slug (`GET /app`, as the app): its bot is `{slug}[bot]`.
+    pub async fn app_slug(&self) -> Result<String, GithubError> {
+        #[derive(Deserialize)]
+        struct App {
+            slug: String,
+        }
+        let app = self
+            .app
+            .as_ref()
+            .ok_or_else(|| GithubError::Key("no app id and private key configured".into()))?;
+        let req = self
+            .http
+            .get(self.url("/app"))
+            .bearer_auth(app.jwt(Utc::now())?);
+        let reply: App = self.send_json(Method::GET, "/app", req).await?;
+        Ok(reply.slug)
+    }
+
     pub(crate) fn http_post(&self, path: &str) -> RequestBuilder {
         self.http.post(self.url(path))
     }
