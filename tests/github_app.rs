@@ -224,6 +224,31 @@ fn app_reads(app: &App) -> usize {
         .count()
 }
 
+#[tokio::test]
+async fn a_review_of_a_pull_request_never_evaluated_reads_it_once_at_the_base_it_names() {
+    on_each_backend(|url| async move {
+        let app = App::start(&url).await;
+        setup(&app, 18, &["src/lib.rs"]);
+        let approval = review_event(
+            18,
+            base().as_str(),
+            head().as_str(),
+            (41, "bob", "approved"),
+        );
+        app.deliver_and_wait("pull_request_review", "d-21", &approval, 1)
+            .await;
+
+        assert_eq!(app.the_check_run().conclusion.as_deref(), Some("success"));
+        let fetches = app
+            .api_requests()
+            .iter()
+            .filter(|r| r.ends_with("WarrantPullRequest"))
+            .count();
+        assert_eq!(fetches, 1, "{:?}", app.api_requests());
+    })
+    .await;
+}
+
 fn add_review(app: &App, number: u64, review: warrant::engine::Review) {
     let mut state = app.fake.state();
     let pull = state.pulls.get_mut(&(REPO.to_owned(), number)).unwrap();

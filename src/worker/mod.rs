@@ -252,7 +252,8 @@ impl Worker {
             }
             GithubEvent::Review(r) => {
                 let target = Target::new(r.installation_id, &r.repo, r.number, &r.head_sha)?;
-                self.evaluate_all(vec![target], id).await
+                self.evaluate_all(vec![target.with_base(r.base_sha)], id)
+                    .await
             }
             GithubEvent::CheckRun(run) if run.name == CHECK_NAME && self.is_ours(run.app_id) => {
                 let targets = Target::each(
