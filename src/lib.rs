@@ -31,3 +31,4 @@ pub mod policy;
 pub mod server;
 pub mod signals;
 pub mod store;
+pub mod worker;

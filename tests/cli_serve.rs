@@ -115,6 +115,16 @@ async fn serve_queues_a_signed_webhook_logs_it_as_json_and_stops_on_sigterm() {
     };
     assert_eq!(queued["span"]["delivery"], "d-1", "{queued}");
     assert_eq!(queued["span"]["event"], "pull_request", "{queued}");
+    // The worker serve started picks it up at once, and fails it for good:
+    // the payload cannot be read, so no attempt could do better.
+    let failed = loop {
+        let log = next_log();
+        if log["fields"]["message"] == "delivery failed" {
+            break log;
+        }
+    };
+    assert_eq!(failed["span"]["delivery"], "d-1", "{failed}");
+    assert_eq!(failed["span"]["name"], "delivery", "{failed}");
 
     let killed = Command::new("kill")
         .args(["-TERM", &child.0.id().to_string()])

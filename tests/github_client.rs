@@ -635,7 +635,7 @@ async fn every_attempt_is_counted_and_reported_to_the_hook() {
     let sink = seen.clone();
     g.client
         .stats()
-        .set_hook(std::sync::Arc::new(move |m: &str, p: &str, s: u16| {
+        .set_hook(std::sync::Arc::new(move |m: &str, p: &str, s: u16, _| {
             sink.lock().unwrap().push(format!("{m} {p} {s}"));
         }));
     g.fake.fail_next("POST", "/repos/", 1, Fault::ServerError);

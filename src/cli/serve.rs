@@ -10,11 +10,18 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
 
-use crate::config::{LogFormat, ServeArgs, ServeConfig};
+use std::sync::Arc;
+
+use crate::config::{GithubAppConfig, LogFormat, ServeArgs, ServeConfig};
+use crate::forge::github::auth::AppKey;
+use crate::forge::github::client::GithubClient;
 use crate::metrics::Metrics;
 use crate::server::{self, AppState};
 use crate::store::Store;
+use crate::worker::{Worker, WorkerConfig};
 
 use super::CliError;
 
@@ -59,11 +66,45 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         %address,
         "listening on http://{address} (webhooks at /webhooks/github, health at /healthz, /readyz, /metrics)"
     );
-    // Workers that evaluate the queue start here, beside the server, on the
-    // same store and metrics, and stop on the same signal.
+    let (stop, stopping) = watch::channel(false);
+    let workers = match &config.github {
+        Some(app) => start_workers(app, &config, &store, &state, stopping)?,
+        None => Vec::new(),
+    };
     let served = server::serve(listener, state, server::shutdown_signal()).await;
+    // The workers finish the delivery in hand; one cut short is claimed
+    // again when its lease runs out.
+    let _ = stop.send(true);
+    for worker in workers {
+        let _ = worker.await;
+    }
     store.close().await;
     served
+}
+
+/// Starts the evaluation workers beside the server, on the same store,
+/// metrics and work signal.
+fn start_workers(
+    app: &GithubAppConfig,
+    config: &ServeConfig,
+    store: &Store,
+    state: &AppState,
+    stop: watch::Receiver<bool>,
+) -> anyhow::Result<Vec<JoinHandle<()>>> {
+    let key = AppKey::from_key(app.app_id, app.private_key.clone());
+    let github =
+        GithubClient::with_app_key(&app.api_url, key).context("cannot set up the GitHub client")?;
+    let worker_config = WorkerConfig {
+        public_url: config.public_url.clone(),
+        ..WorkerConfig::default()
+    };
+    let worker = Worker::new(
+        store.clone(),
+        Arc::new(github),
+        state.metrics(),
+        worker_config,
+    );
+    Ok(worker.spawn(state.work_signal(), stop))
 }
 
 /// Logs go to standard error, as text or (`WARRANT_LOG_FORMAT=json`) one

@@ -23,6 +23,7 @@ use anyhow::Context;
 use axum::Router;
 use axum::routing::{get, post};
 use tokio::net::TcpListener;
+use tokio::sync::Notify;
 
 use crate::config::WebhookSecrets;
 use crate::metrics::Metrics;
@@ -40,6 +41,9 @@ pub struct AppState {
     github_secrets: Arc<RwLock<WebhookSecrets>>,
     metrics: Metrics,
     registration: Arc<register::Registration>,
+    /// Rung when a delivery is queued, so that a waiting worker starts at
+    /// once instead of at its next poll.
+    work: Arc<Notify>,
 }
 
 impl AppState {
@@ -55,6 +59,7 @@ impl AppState {
                 crate::config::DEFAULT_GITHUB_API_URL.into(),
                 crate::forge::github::app_file::DEFAULT_FILE_NAME.into(),
             )),
+            work: Arc::new(Notify::new()),
         }
     }
 
@@ -72,6 +77,21 @@ impl AppState {
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .is_empty()
+    }
+
+    /// The store, shared with the workers.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The metrics, shared with the workers.
+    pub fn metrics(&self) -> Metrics {
+        self.metrics.clone()
+    }
+
+    /// The signal rung for each queued delivery, for the workers to wait on.
+    pub fn work_signal(&self) -> Arc<Notify> {
+        self.work.clone()
     }
 }
 

@@ -202,6 +202,7 @@ async fn accept(
     match state.store.enqueue(&new).await? {
         Enqueued::Accepted(id) => {
             tracing::info!(queue_id = %id, "webhook queued");
+            state.work.notify_one();
             Ok(DeliveryOutcome::Accepted)
         }
         Enqueued::Duplicate => {

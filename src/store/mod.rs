@@ -31,6 +31,7 @@
 //!   and are applied by [`Store::connect`].
 
 pub mod deliveries;
+pub mod evaluations;
 
 use std::pin::Pin;
 use std::time::Duration;
@@ -43,6 +44,7 @@ use sqlx::pool::PoolConnectionMetadata;
 use sqlx::{AnyConnection, AnyPool, Connection, Executor};
 
 pub use deliveries::{ClaimedDelivery, Enqueued, NewDelivery, QueueId, QueueStats};
+pub use evaluations::{NewEvaluation, StoredEvaluation};
 
 /// The database used when `WARRANT_DATABASE_URL` is not set: a file beside
 /// the working directory, created on first use.

@@ -34,8 +34,12 @@ impl TestServer {
     /// free port, accepting [`SECRET`] and [`OLD_SECRET`].
     pub async fn start(database_url: &str) -> TestServer {
         let store = Store::connect(database_url).await.expect("store connects");
-        let secrets = WebhookSecrets::parse_list(&format!("{OLD_SECRET},{SECRET}"));
-        let state = AppState::new(store.clone(), secrets, Metrics::new());
+        TestServer::serve(test_state(&store)).await
+    }
+
+    /// Serves `state` (made with [`test_state`]) on a free port.
+    pub async fn serve(state: AppState) -> TestServer {
+        let store = state.store().clone();
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("a free port");
         let address = listener.local_addr().unwrap();
         let (stop, stopped) = oneshot::channel::<()>();
@@ -122,6 +126,13 @@ impl Drop for TestServer {
             let _ = stop.send(());
         }
     }
+}
+
+/// The state of a test server over `store`, accepting [`SECRET`] and
+/// [`OLD_SECRET`].
+pub fn test_state(store: &Store) -> AppState {
+    let secrets = WebhookSecrets::parse_list(&format!("{OLD_SECRET},{SECRET}"));
+    AppState::new(store.clone(), secrets, Metrics::new())
 }
 
 /// `sha256=<hex>`, GitHub's `X-Hub-Signature-256` of `body` under `secret`.

@@ -47,6 +47,11 @@ impl AppKey {
         Ok(AppKey { app_id, key })
     }
 
+    /// From a key already read and checked (by the server's config).
+    pub fn from_key(app_id: u64, key: EncodingKey) -> Self {
+        AppKey { app_id, key }
+    }
+
     pub fn app_id(&self) -> u64 {
         self.app_id
     }

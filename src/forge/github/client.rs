@@ -9,7 +9,7 @@
 //! ones.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
@@ -98,6 +98,14 @@ impl GithubClient {
     ) -> Result<Self, GithubError> {
         let mut client = Self::unauthenticated(api_base_url)?;
         client.app = Some(AppKey::new(app_id, private_key_pem)?);
+        Ok(client)
+    }
+
+    /// Like [`GithubClient::new`], with a key the server's config has
+    /// already read and checked.
+    pub fn with_app_key(api_base_url: &str, app: AppKey) -> Result<Self, GithubError> {
+        let mut client = Self::unauthenticated(api_base_url)?;
+        client.app = Some(app);
         Ok(client)
     }
 
@@ -192,6 +200,24 @@ impl GithubClient {
             token: token.token,
             expires_at: token.expires_at,
         })
+    }
+
+    /// The app's slug (`GET /app`, as the app): its bot is `{slug}[bot]`.
+    pub async fn app_slug(&self) -> Result<String, GithubError> {
+        #[derive(Deserialize)]
+        struct App {
+            slug: String,
+        }
+        let app = self
+            .app
+            .as_ref()
+            .ok_or_else(|| GithubError::Key("no app id and private key configured".into()))?;
+        let req = self
+            .http
+            .get(self.url("/app"))
+            .bearer_auth(app.jwt(Utc::now())?);
+        let reply: App = self.send_json(Method::GET, "/app", req).await?;
+        Ok(reply.slug)
     }
 
     pub(crate) fn http_post(&self, path: &str) -> RequestBuilder {
@@ -304,18 +330,21 @@ impl GithubClient {
         loop {
             // JSON bodies are buffered, so a request can always be cloned.
             let this = req.try_clone().expect("request bodies are buffered");
+            let sent = Instant::now();
             let wait = match self.http.execute(this).await {
                 Ok(resp) => {
                     let status = resp.status().as_u16();
+                    let headers = Some(resp.headers());
                     self.stats
-                        .record(method.as_str(), path, status, Some(resp.headers()));
+                        .record(method.as_str(), path, status, headers, sent.elapsed());
                     match self.wait_before_retry(&resp, attempt) {
                         Some(wait) => wait,
                         None => return finish(method, path, resp).await,
                     }
                 }
                 Err(e) => {
-                    self.stats.record(method.as_str(), path, 0, None);
+                    let elapsed = sent.elapsed();
+                    self.stats.record(method.as_str(), path, 0, None, elapsed);
                     if attempt + 1 >= self.retry.max_attempts {
                         return Err(transport(method, path, e));
                     }

@@ -134,9 +134,9 @@ pub struct ApiStats {
     hook: std::sync::Mutex<Option<RequestHook>>,
 }
 
-/// Called after each attempt with the method, path and status (0 when the
-/// connection failed).
-pub type RequestHook = Arc<dyn Fn(&str, &str, u16) + Send + Sync>;
+/// Called after each attempt with the method, path, status (0 when the
+/// connection failed) and how long the attempt took.
+pub type RequestHook = Arc<dyn Fn(&str, &str, u16, Duration) + Send + Sync>;
 
 impl ApiStats {
     pub fn new() -> Self {
@@ -173,6 +173,7 @@ impl ApiStats {
         path: &str,
         status: u16,
         headers: Option<&HeaderMap>,
+        elapsed: Duration,
     ) {
         self.requests.fetch_add(1, Ordering::Relaxed);
         if let Some(n) = headers.and_then(|h| header_u64(h, "x-ratelimit-remaining")) {
@@ -180,7 +181,7 @@ impl ApiStats {
         }
         let hook = self.hook.lock().unwrap_or_else(|e| e.into_inner()).clone();
         if let Some(hook) = hook {
-            hook(method, path, status);
+            hook(method, path, status, elapsed);
         }
     }
 

@@ -144,6 +144,9 @@ pub struct ReviewEvent {
     pub repo: String,
     pub number: u64,
     pub head_sha: CommitSha,
+    /// The pull request's base commit when the review was given: where its
+    /// policy is read, so an evaluation needs no query to find it.
+    pub base_sha: CommitSha,
     pub review_id: u64,
     /// `None` when the reviewer's account was deleted.
     pub reviewer: Option<Login>,

@@ -107,6 +107,8 @@ pub struct PullRequest {
 #[derive(Default)]
 pub struct FakeState {
     pub app_id: u64,
+    /// The app's slug, which names its bot (`{slug}[bot]`).
+    pub app_slug: String,
     /// The app's public key (PEM), to verify JWTs.
     pub app_public_key: Option<String>,
     pub installations: Vec<u64>,
@@ -155,6 +157,7 @@ impl FakeGithub {
     pub async fn start() -> std::io::Result<FakeGithub> {
         let state: Shared = Arc::new(Mutex::new(FakeState {
             app_id: 1,
+            app_slug: "warrant".to_owned(),
             token_lifetime: Some(Duration::hours(1)),
             ..Default::default()
         }));

@@ -16,6 +16,7 @@ use crate::forge::github::checks::{ANNOTATIONS_PER_REQUEST, MAX_SUMMARY_CHARS};
 
 pub(super) fn router() -> Router<Shared> {
     Router::new()
+        .route("/app", get(app))
         .route("/app/installations/{id}/access_tokens", post(access_token))
         .route("/app-manifests/{code}/conversions", post(convert_manifest))
         .route(
@@ -88,6 +89,15 @@ pub(super) fn authorised(s: &FakeState, headers: &HeaderMap) -> bool {
 
 fn unauthorised() -> Response {
     error(StatusCode::UNAUTHORIZED, "Bad credentials")
+}
+
+/// `GET /app`: the authenticated app, the part Warrant reads.
+async fn app(State(state): State<Shared>, headers: HeaderMap) -> Response {
+    let s = lock(&state);
+    if let Err(message) = verify_jwt(&s, &headers) {
+        return error(StatusCode::UNAUTHORIZED, message);
+    }
+    Json(json!({ "id": s.app_id, "slug": s.app_slug, "name": s.app_slug })).into_response()
 }
 
 async fn access_token(

@@ -144,6 +144,7 @@ pub(super) fn review(action: ReviewAction, payload: &[u8]) -> serde_json::Result
         repo: p.repository.full_name,
         number: p.pull_request.number,
         head_sha: p.pull_request.head.sha,
+        base_sha: p.pull_request.base.sha,
         review_id: p.review.id,
         reviewer: p.review.user.map(|u| u.login),
         state: p.review.state,

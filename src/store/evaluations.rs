@@ -1,0 +1,212 @@
+//! What the worker publishes: the check run of each head commit, each
+//! evaluation's decision, and merge commits. Rows are only ever added, so
+//! the history of a change stays readable (the audit trail will chain them).
+
+use anyhow::Context;
+use chrono::{DateTime, Utc};
+use sqlx::{Any, Executor};
+
+use super::{Store, to_millis};
+
+/// An evaluation as published on a change.
+#[derive(Clone, Copy, Debug)]
+pub struct NewEvaluation<'a> {
+    pub forge: &'a str,
+    pub repo: &'a str,
+    pub number: u64,
+    pub head_sha: &'a str,
+    /// `None` when the change could not be read.
+    pub base_sha: Option<&'a str>,
+    pub check_run_id: Option<u64>,
+    pub conclusion: &'a str,
+    pub title: &'a str,
+    /// The decision as JSON; `None` when none was reached.
+    pub decision: Option<&'a str>,
+    pub delivery_id: Option<&'a str>,
+    pub evaluated_at: DateTime<Utc>,
+}
+
+/// A stored evaluation, as tests and pages read it back.
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct StoredEvaluation {
+    pub number: i64,
+    pub head_sha: String,
+    pub base_sha: Option<String>,
+    pub check_run_id: Option<i64>,
+    pub conclusion: String,
+    pub title: String,
+    pub decision: Option<String>,
+    pub delivery_id: Option<String>,
+}
+
+impl Store {
+    /// The check run recorded for `head_sha`, if any.
+    pub async fn check_run_id(
+        &self,
+        forge: &str,
+        repo: &str,
+        head_sha: &str,
+    ) -> anyhow::Result<Option<u64>> {
+        let id: Option<i64> = sqlx::query_scalar(
+            "SELECT check_run_id FROM check_runs WHERE forge = $1 AND repo = $2 AND head_sha = $3",
+        )
+        .bind(forge)
+        .bind(repo)
+        .bind(head_sha)
+        .fetch_optional(&self.pool)
+        .await
+        .context("cannot read a check run id")?;
+        Ok(id.and_then(|id| u64::try_from(id).ok()))
+    }
+
+    /// Records the check run of `head_sha`. The first one recorded wins, so
+    /// two workers racing on one commit agree on the run they update.
+    pub async fn record_check_run(
+        &self,
+        forge: &str,
+        repo: &str,
+        head_sha: &str,
+        check_run_id: u64,
+    ) -> anyhow::Result<()> {
+        sqlx::query(
+            "INSERT INTO check_runs (forge, repo, head_sha, check_run_id, created_at)
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (forge, repo, head_sha) DO NOTHING",
+        )
+        .bind(forge)
+        .bind(repo)
+        .bind(head_sha)
+        .bind(as_i64(check_run_id)?)
+        .bind(to_millis(Utc::now()))
+        .execute(&self.pool)
+        .await
+        .context("cannot record a check run")?;
+        Ok(())
+    }
+
+    /// Appends an evaluation.
+    pub async fn record_evaluation(&self, e: &NewEvaluation<'_>) -> anyhow::Result<()> {
+        insert_evaluation(&self.pool, e)
+            .await
+            .context("cannot record an evaluation")
+    }
+
+    /// The evaluations of a change, oldest first.
+    pub async fn evaluations(
+        &self,
+        forge: &str,
+        repo: &str,
+        number: u64,
+    ) -> anyhow::Result<Vec<StoredEvaluation>> {
+        sqlx::query_as(
+            "SELECT number, head_sha, base_sha, check_run_id, conclusion, title, decision, delivery_id
+             FROM evaluations WHERE forge = $1 AND repo = $2 AND number = $3 ORDER BY id",
+        )
+        .bind(forge)
+        .bind(repo)
+        .bind(as_i64(number)?)
+        .fetch_all(&self.pool)
+        .await
+        .context("cannot read evaluations")
+    }
+
+    /// The base commit of the last evaluation of a change that read it: the
+    /// best guess of the base for events that do not carry it (check runs
+    /// and suites), which saves a query when it is still right.
+    pub async fn last_base_sha(
+        &self,
+        forge: &str,
+        repo: &str,
+        number: u64,
+    ) -> anyhow::Result<Option<String>> {
+        let row: Option<Option<String>> = sqlx::query_scalar(
+            "SELECT base_sha FROM evaluations
+             WHERE forge = $1 AND repo = $2 AND number = $3 AND base_sha IS NOT NULL
+             ORDER BY id DESC LIMIT 1",
+        )
+        .bind(forge)
+        .bind(repo)
+        .bind(as_i64(number)?)
+        .fetch_optional(&self.pool)
+        .await
+        .context("cannot read the last base commit")?;
+        Ok(row.flatten())
+    }
+
+    /// Appends the merge of a pull request (`merge_commit_sha` is `None`
+    /// when it was closed without merging).
+    pub async fn record_merge(
+        &self,
+        forge: &str,
+        repo: &str,
+        number: u64,
+        head_sha: &str,
+        merge_commit_sha: Option<&str>,
+        delivery_id: &str,
+    ) -> anyhow::Result<()> {
+        sqlx::query(
+            "INSERT INTO merges (forge, repo, number, head_sha, merge_commit_sha, delivery_id, recorded_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(forge)
+        .bind(repo)
+        .bind(as_i64(number)?)
+        .bind(head_sha)
+        .bind(merge_commit_sha)
+        .bind(delivery_id)
+        .bind(to_millis(Utc::now()))
+        .execute(&self.pool)
+        .await
+        .context("cannot record a merge")?;
+        Ok(())
+    }
+
+    /// Merge commits recorded for a change.
+    pub async fn merges(
+        &self,
+        forge: &str,
+        repo: &str,
+        number: u64,
+    ) -> anyhow::Result<Vec<Option<String>>> {
+        sqlx::query_scalar(
+            "SELECT merge_commit_sha FROM merges WHERE forge = $1 AND repo = $2 AND number = $3 ORDER BY id",
+        )
+        .bind(forge)
+        .bind(repo)
+        .bind(as_i64(number)?)
+        .fetch_all(&self.pool)
+        .await
+        .context("cannot read merges")
+    }
+}
+
+const INSERT_EVALUATION: &str = "
+INSERT INTO evaluations (forge, repo, number, head_sha, base_sha, check_run_id, conclusion,
+                         title, decision, delivery_id, evaluated_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
+
+async fn insert_evaluation<'e>(
+    executor: impl Executor<'e, Database = Any>,
+    e: &NewEvaluation<'_>,
+) -> anyhow::Result<()> {
+    let check_run_id = e.check_run_id.map(as_i64).transpose()?;
+    sqlx::query(INSERT_EVALUATION)
+        .bind(e.forge)
+        .bind(e.repo)
+        .bind(as_i64(e.number)?)
+        .bind(e.head_sha)
+        .bind(e.base_sha)
+        .bind(check_run_id)
+        .bind(e.conclusion)
+        .bind(e.title)
+        .bind(e.decision)
+        .bind(e.delivery_id)
+        .bind(to_millis(e.evaluated_at))
+        .execute(executor)
+        .await?;
+    Ok(())
+}
+
+/// Forge ids are unsigned; SQL integers are signed 64-bit.
+fn as_i64(n: u64) -> anyhow::Result<i64> {
+    i64::try_from(n).with_context(|| format!("{n} is out of range for the database"))
+}

@@ -1,0 +1,449 @@
+//! One evaluation of a pull request: the check run in progress, the pull
+//! request and its policy in one query, the decision, the check completed,
+//! agent approvals dismissed, and the decision stored.
+//!
+//! Three requests on a first evaluation (create, fetch, complete), two on
+//! a re-evaluation whose check run id is stored; see `docs/github-api.md`.
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use anyhow::Context as _;
+use chrono::Utc;
+use tracing::Instrument;
+
+use super::{Worker, installation};
+use crate::engine::{self, Conclusion, Context, Decision, Evaluation};
+use crate::forge::github::checks::{CheckOutcome, CheckRunId};
+use crate::forge::github::client::InstallationId;
+use crate::forge::github::pulls::PullRequestSnapshot;
+use crate::ids::{CommitSha, Login, TeamName};
+use crate::policy::{self, LoadedPolicy};
+use crate::store::{ClaimedDelivery, NewEvaluation};
+
+/// The title of a check Warrant could not decide: it fails closed.
+pub const CANNOT_EVALUATE: &str = "Warrant could not evaluate this change";
+
+/// The title of a check on a commit that is no longer the head.
+pub const SUPERSEDED: &str = "Superseded by a newer commit";
+
+/// A delivery that names no installation: sent to a repository webhook,
+/// not to the app, so Warrant cannot act as the app on it.
+#[derive(Debug, thiserror::Error)]
+#[error("the payload names no app installation")]
+pub struct NotAnApp;
+
+/// A pull request to evaluate at a head commit.
+#[derive(Clone, Debug)]
+pub struct Target {
+    pub installation: InstallationId,
+    pub repo: String,
+    pub number: u64,
+    pub head_sha: CommitSha,
+    /// The base commit, when the event names it; else the last one stored.
+    pub base_sha: Option<CommitSha>,
+}
+
+impl Target {
+    pub(super) fn new(
+        installation_id: Option<u64>,
+        repo: &str,
+        number: u64,
+        head_sha: &CommitSha,
+    ) -> Result<Target, NotAnApp> {
+        Ok(Target {
+            installation: installation(installation_id)?,
+            repo: repo.to_owned(),
+            number,
+            head_sha: head_sha.clone(),
+            base_sha: None,
+        })
+    }
+
+    pub(super) fn with_base(mut self, base: CommitSha) -> Target {
+        self.base_sha = Some(base);
+        self
+    }
+
+    /// One target per pull request of a check run or suite.
+    pub(super) fn each(
+        installation_id: Option<u64>,
+        repo: &str,
+        numbers: &[u64],
+        head_sha: &CommitSha,
+    ) -> Result<Vec<Target>, NotAnApp> {
+        numbers
+            .iter()
+            .map(|n| Target::new(installation_id, repo, *n, head_sha))
+            .collect()
+    }
+}
+
+impl Worker {
+    /// Evaluates a pull request and publishes the decision, inside a span
+    /// naming it; records the evaluation's metrics.
+    pub(super) async fn evaluate(
+        &self,
+        target: &Target,
+        claimed: &ClaimedDelivery,
+    ) -> anyhow::Result<()> {
+        let delivery = claimed.delivery_id.as_str();
+        let span = tracing::info_span!(
+            "evaluation",
+            repo = %target.repo,
+            change = target.number,
+            head_sha = %target.head_sha.as_str(),
+            delivery,
+        );
+        let change = self.change_lock(target);
+        let _evaluating = change.lock().await;
+        let started = Instant::now();
+        let result = self
+            .evaluate_in_span(target, claimed)
+            .instrument(span.clone())
+            .await;
+        let _entered = span.enter();
+        match &result {
+            Ok(conclusion) => {
+                tracing::info!(conclusion = conclusion.as_str(), "evaluated");
+                self.metrics
+                    .record_evaluation(Some(*conclusion), started.elapsed());
+            }
+            Err(err) => {
+                tracing::warn!(error = %format!("{err:#}"), "evaluation failed");
+                self.metrics.record_evaluation(None, started.elapsed());
+            }
+        }
+        result.map(drop)
+    }
+
+    async fn evaluate_in_span(
+        &self,
+        t: &Target,
+        claimed: &ClaimedDelivery,
+    ) -> anyhow::Result<Conclusion> {
+        let run = self.check_run(t, &t.head_sha).await?;
+        let snapshot = self.fetch(t).await?;
+        let head = &snapshot.change.head_sha;
+        let run = if head.matches(&t.head_sha) {
+            run
+        } else {
+            self.supersede(t, run).await?;
+            self.check_run(t, head).await?
+        };
+        let at = Utc::now();
+        let (outcome, decision) = match incomplete(&snapshot) {
+            Some(why) => (cannot_evaluate(why), None),
+            None => {
+                let decision = self.decide(t, &snapshot, at).await?;
+                let url = self.audit_url(t);
+                (
+                    CheckOutcome::from_decision(&decision, url.as_deref()),
+                    Some(decision),
+                )
+            }
+        };
+        still_held(claimed)?;
+        self.github
+            .complete_check_run(t.installation, &t.repo, run, &outcome)
+            .await?;
+        if let Some(decision) = &decision {
+            self.dismiss(t, decision).await?;
+        }
+        let record = Recorded {
+            run,
+            outcome: &outcome,
+            decision: decision.as_ref(),
+            snapshot: Some(&snapshot),
+        };
+        self.record(t, head, &claimed.delivery_id, record).await?;
+        Ok(outcome.conclusion)
+    }
+
+    /// Pushed again since the event: the decision belongs to the new head,
+    /// and the old head's run is closed rather than left in progress.
+    async fn supersede(&self, t: &Target, run: CheckRunId) -> anyhow::Result<()> {
+        let outcome = CheckOutcome {
+            conclusion: Conclusion::Neutral,
+            title: SUPERSEDED.to_owned(),
+            summary: "Warrant evaluates the pull request's newest head commit instead.".to_owned(),
+            annotations: Vec::new(),
+        };
+        self.github
+            .complete_check_run(t.installation, &t.repo, run, &outcome)
+            .await?;
+        Ok(())
+    }
+
+    /// The lock serialising evaluations of `t`'s pull request.
+    fn change_lock(&self, t: &Target) -> super::ChangeLock {
+        let mut changes = self.changes.lock().unwrap_or_else(|e| e.into_inner());
+        let key = (t.repo.clone(), t.number);
+        changes.entry(key).or_default().clone()
+    }
+
+    /// The check run of `head`: stored, else created in progress (and
+    /// stored before anything can fail, so that a retry updates it).
+    async fn check_run(&self, t: &Target, head: &CommitSha) -> anyhow::Result<CheckRunId> {
+        if let Some(id) = self
+            .store
+            .check_run_id("github", &t.repo, head.as_str())
+            .await?
+        {
+            return Ok(CheckRunId(id));
+        }
+        let url = self.audit_url(t);
+        let id = self
+            .github
+            .create_check_run(t.installation, &t.repo, head, url.as_deref())
+            .await?;
+        self.store
+            .record_check_run("github", &t.repo, head.as_str(), id.0)
+            .await?;
+        // Another worker may have recorded one first: use the recorded one.
+        let stored = self
+            .store
+            .check_run_id("github", &t.repo, head.as_str())
+            .await?;
+        Ok(CheckRunId(stored.unwrap_or(id.0)))
+    }
+
+    /// The pull request, with the teams of the repository's last policy.
+    async fn fetch(&self, t: &Target) -> anyhow::Result<PullRequestSnapshot> {
+        let base = match &t.base_sha {
+            Some(base) => base.clone(),
+            None => self.last_base(t).await?,
+        };
+        let hints = self.hints(&t.repo);
+        let hints: Vec<&TeamName> = hints.iter().collect();
+        let snapshot = self
+            .github
+            .fetch_pull_request(t.installation, &t.repo, t.number, &base, &hints)
+            .await?;
+        Ok(snapshot)
+    }
+
+    /// The base of the last evaluation, or the head as a guess that costs
+    /// one more query when wrong (the fetch follows the real base).
+    async fn last_base(&self, t: &Target) -> anyhow::Result<CommitSha> {
+        let stored = self
+            .store
+            .last_base_sha("github", &t.repo, t.number)
+            .await?;
+        Ok(stored
+            .and_then(|s| CommitSha::parse(&s).ok())
+            .unwrap_or_else(|| t.head_sha.clone()))
+    }
+
+    fn hints(&self, repo: &str) -> Vec<TeamName> {
+        let hints = self.team_hints.lock().unwrap_or_else(|e| e.into_inner());
+        hints.get(repo).cloned().unwrap_or_default()
+    }
+
+    /// Loads the policy from the snapshot and decides; an absent policy is
+    /// `neutral`, an invalid (or truncated) one `failure`.
+    async fn decide(
+        &self,
+        t: &Target,
+        snapshot: &PullRequestSnapshot,
+        at: chrono::DateTime<Utc>,
+    ) -> anyhow::Result<Decision> {
+        let change = &snapshot.change;
+        let Some(file) = &snapshot.policy else {
+            return Ok(engine::not_configured(change, at));
+        };
+        let loaded = match policy::load(file.path.as_str(), &file.text) {
+            Ok(policy) => LoadedPolicy {
+                path: file.path.clone(),
+                blob_id: file.blob_id.clone(),
+                policy,
+            },
+            Err(errors) => {
+                return Ok(engine::invalid_policy(
+                    change,
+                    &file.path,
+                    &file.blob_id,
+                    &errors,
+                    at,
+                ));
+            }
+        };
+        let teams = loaded.policy.teams();
+        self.team_hints
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(t.repo.clone(), teams.iter().map(|t| (*t).clone()).collect());
+        let context = Context {
+            teams: self.teams(t.installation, &teams, &snapshot.teams).await?,
+            repository_admins: Vec::new(),
+            app_logins: self.app_logins().await,
+        };
+        Ok(engine::decide(&Evaluation {
+            policy: &loaded,
+            change,
+            context: &context,
+            at,
+        }))
+    }
+
+    /// Warrant's own bot, asked of GitHub once per process. While GitHub
+    /// does not answer, none: Warrant's account then has no special case,
+    /// which is stricter, never more lenient.
+    async fn app_logins(&self) -> Vec<Login> {
+        let login = self
+            .app_login
+            .get_or_try_init(|| async {
+                let slug = self.github.app_slug().await?;
+                Login::parse(&format!("{slug}[bot]")).map_err(|e| anyhow::anyhow!("{e}"))
+            })
+            .await;
+        match login {
+            Ok(login) => vec![login.clone()],
+            Err(err) => {
+                tracing::warn!(error = %format!("{err:#}"), "cannot read the app's bot login");
+                Vec::new()
+            }
+        }
+    }
+
+    /// Members of the policy's teams: those the fetch resolved, the rest
+    /// from the client's team cache (or one query).
+    async fn teams(
+        &self,
+        installation: InstallationId,
+        teams: &[&TeamName],
+        fetched: &BTreeMap<String, Vec<Login>>,
+    ) -> anyhow::Result<BTreeMap<String, Vec<Login>>> {
+        let missing: Vec<&TeamName> = teams
+            .iter()
+            .filter(|team| !fetched.contains_key(team.as_str()))
+            .copied()
+            .collect();
+        let mut members = fetched.clone();
+        if !missing.is_empty() {
+            members.extend(self.github.team_members(installation, &missing).await?);
+        }
+        Ok(members)
+    }
+
+    /// Dismisses the agent approvals the decision names.
+    async fn dismiss(&self, t: &Target, decision: &Decision) -> anyhow::Result<()> {
+        for d in &decision.dismissals {
+            self.github
+                .dismiss_review(t.installation, &t.repo, t.number, d.review_id, &d.message)
+                .await
+                .with_context(|| format!("cannot dismiss review {}", d.review_id))?;
+        }
+        Ok(())
+    }
+
+    /// After the last attempt: the check concludes `failure` with a
+    /// generic summary (the cause is in the log and the queue, not on the
+    /// pull request). Best effort: GitHub may still be failing.
+    pub(super) async fn give_up(&self, t: &Target, claimed: &ClaimedDelivery) {
+        let outcome = cannot_evaluate(
+            "Warrant met an error while reading or publishing this change and \
+             gave up after several attempts. Re-run the check to try again.",
+        );
+        let published = async {
+            still_held(claimed)?;
+            let run = self.check_run(t, &t.head_sha).await?;
+            self.github
+                .complete_check_run(t.installation, &t.repo, run, &outcome)
+                .await?;
+            let record = Recorded {
+                run,
+                outcome: &outcome,
+                decision: None,
+                snapshot: None,
+            };
+            self.record(t, &t.head_sha, &claimed.delivery_id, record)
+                .await
+        };
+        if let Err(err) = published.await {
+            tracing::error!(error = %format!("{err:#}"), "cannot publish the failed check");
+        }
+    }
+
+    async fn record(
+        &self,
+        t: &Target,
+        head: &CommitSha,
+        delivery: &str,
+        r: Recorded<'_>,
+    ) -> anyhow::Result<()> {
+        let decision = r.decision.map(serde_json::to_string).transpose()?;
+        let base = r.snapshot.map(|s| s.change.base_sha.as_str());
+        self.store
+            .record_evaluation(&NewEvaluation {
+                forge: "github",
+                repo: &t.repo,
+                number: t.number,
+                head_sha: head.as_str(),
+                base_sha: base,
+                check_run_id: Some(r.run.0),
+                conclusion: r.outcome.conclusion.as_str(),
+                title: &r.outcome.title,
+                decision: decision.as_deref(),
+                delivery_id: Some(delivery),
+                evaluated_at: Utc::now(),
+            })
+            .await
+    }
+
+    /// `{WARRANT_PUBLIC_URL}/audit/github/{owner}/{repo}/changes/{number}`.
+    fn audit_url(&self, t: &Target) -> Option<String> {
+        let base = self.config.public_url.as_deref()?;
+        Some(format!(
+            "{base}/audit/github/{}/changes/{}",
+            t.repo, t.number
+        ))
+    }
+}
+
+/// What one evaluation published.
+struct Recorded<'a> {
+    run: CheckRunId,
+    outcome: &'a CheckOutcome,
+    decision: Option<&'a Decision>,
+    snapshot: Option<&'a PullRequestSnapshot>,
+}
+
+/// Refuses to publish once the lease ran out: another worker may hold the
+/// delivery now, and its result must not be overwritten by an older one.
+/// The check stays in progress (never open) and the attempt is retried.
+fn still_held(claimed: &ClaimedDelivery) -> anyhow::Result<()> {
+    if Utc::now() >= claimed.lease_expires_at {
+        anyhow::bail!(
+            "the lease on the delivery ran out at {}: not publishing",
+            claimed.lease_expires_at
+        );
+    }
+    Ok(())
+}
+
+/// Why a snapshot cannot be decided on, if it cannot: a file or commit
+/// past GitHub's listing limits, or a policy too long to read whole, could
+/// change the decision, so Warrant fails closed.
+fn incomplete(snapshot: &PullRequestSnapshot) -> Option<&'static str> {
+    if !snapshot.files_complete {
+        Some("GitHub lists only the first 3,000 files of a pull request, and this one has more.")
+    } else if !snapshot.commits_complete {
+        Some("GitHub lists only the first 250 commits of a pull request, and this one has more.")
+    } else if snapshot.policy.as_ref().is_some_and(|p| p.truncated) {
+        Some("The policy file is too long for GitHub to return it whole.")
+    } else {
+        None
+    }
+}
+
+/// A failed check that says Warrant could not decide, and why in general
+/// terms.
+fn cannot_evaluate(summary: &str) -> CheckOutcome {
+    CheckOutcome {
+        conclusion: Conclusion::Failure,
+        title: CANNOT_EVALUATE.to_owned(),
+        summary: summary.to_owned(),
+        annotations: Vec::new(),
+    }
+}

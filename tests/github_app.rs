@@ -1,0 +1,528 @@
+//! The GitHub App end to end: signed webhooks through the real router, the
+//! worker evaluating them against the fake GitHub, and assertions on what
+//! the fake received (check runs, dismissals) and what the store holds. Each
+//! test runs on SQLite, and on PostgreSQL when `WARRANT_TEST_POSTGRES_URL`
+//! is set.
+
+mod support_app;
+mod support_github;
+mod support_server;
+mod support_store;
+
+use reqwest::StatusCode;
+use serde_json::Value;
+use support_app::{App, PUBLIC_URL, check_run_rerequested, pull_request_event, review_event};
+use support_github::{REPO, base, bot, change, head, review, sha, user};
+use support_store::on_each_backend;
+use warrant::engine::{ChangedFile, ReviewState};
+use warrant::forge::github::fake::Fault;
+use warrant::ids::RepoPath;
+
+/// Copilot is registered to work in `src/`; payments code needs an SRE.
+const POLICY: &str = r#"version: 1
+mode: enforce
+agents:
+  copilot:
+    role: feature-dev
+    owner: alice
+    match:
+      builtin: copilot
+roles:
+  feature-dev:
+    scope:
+      allow: ["src/**"]
+    out_of_scope: block
+sensitive:
+  - name: payments
+    paths: ["src/payments/**"]
+    approvers: ["octo-org/sre"]
+    min_approvals: 1
+approvals:
+  agent_reviews: dismiss
+"#;
+
+/// A pull request by Copilot touching `paths`, with no reviews, under
+/// [`POLICY`]; the `opened` delivery for it.
+fn setup(app: &App, number: u64, paths: &[&str]) -> Value {
+    let mut c = change(number, 0, 2);
+    c.files = paths
+        .iter()
+        .map(|p| ChangedFile {
+            path: RepoPath::parse(p).unwrap(),
+            previous_path: None,
+        })
+        .collect();
+    c.reviews.clear();
+    app.add_pull(c);
+    app.put_policy(base().as_str(), POLICY);
+    opened(number)
+}
+
+fn opened(number: u64) -> Value {
+    pull_request_event("opened", number, base().as_str(), head().as_str())
+}
+
+#[tokio::test]
+async fn an_agent_change_within_its_scope_succeeds_in_three_requests() {
+    on_each_backend(|url| async move {
+        let app = App::start(&url).await;
+        let event = setup(&app, 1, &["src/billing/export.rs"]);
+        app.deliver_and_wait("pull_request", "d-1", &event, 1).await;
+
+        let run = app.the_check_run();
+        assert_eq!(run.conclusion.as_deref(), Some("success"), "{run:#?}");
+        assert_eq!(run.head_sha, head().as_str());
+        let audit = format!("{PUBLIC_URL}/audit/github/{REPO}/changes/1");
+        assert_eq!(run.details_url.as_deref(), Some(audit.as_str()));
+        let id = run.id;
+        // The first policy seen names a team: one team query, once.
+        assert_eq!(
+            app.api_requests(),
+            [
+                format!("POST /repos/{REPO}/check-runs"),
+                "POST /graphql WarrantPullRequest".to_owned(),
+                "POST /graphql WarrantTeams".to_owned(),
+                format!("PATCH /repos/{REPO}/check-runs/{id}"),
+            ]
+        );
+        let stored = app.evaluations(1).await;
+        assert_eq!(stored.len(), 1);
+        assert_eq!(stored[0].conclusion, "success");
+        assert_eq!(stored[0].check_run_id, Some(id as i64));
+        assert_eq!(stored[0].head_sha, head().as_str());
+        assert_eq!(stored[0].delivery_id.as_deref(), Some("d-1"));
+        let decision: Value = serde_json::from_str(stored[0].decision.as_deref().unwrap()).unwrap();
+        assert_eq!(decision["conclusion"], "success");
+        assert_eq!(app.server.queue().await.queued, 0);
+        let metrics = app.server.get("/metrics").await.text().await.unwrap();
+        assert!(
+            metrics.contains("warrant_evaluations_total{conclusion=\"success\"} 1"),
+            "{metrics}"
+        );
+        assert!(
+            metrics.contains("warrant_github_api_requests_total{status=\"2xx\"} 6"),
+            "{metrics}"
+        );
+
+        assert_eq!(app_reads(&app), 1);
+
+        // Another pull request of the repository: three requests.
+        app.fake.clear_requests();
+        let mut event = setup(&app, 11, &["src/billing/import.rs"]);
+        let other_head = sha(0x4eae);
+        app.fake
+            .state()
+            .pulls
+            .get_mut(&(REPO.to_owned(), 11))
+            .unwrap()
+            .change
+            .head_sha = other_head.clone();
+        event["pull_request"]["head"]["sha"] = Value::from(other_head.as_str());
+        app.deliver_and_wait("pull_request", "d-1b", &event, 2)
+            .await;
+        let requests = app.api_requests();
+        assert_eq!(requests.len(), 3, "{requests:?}");
+        assert_eq!(requests[1], "POST /graphql WarrantPullRequest");
+        // The app's bot login is read once per process, not per evaluation.
+        assert_eq!(app_reads(&app), 0);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_agent_change_out_of_its_scope_fails_with_annotations_on_the_files() {
+    on_each_backend(|url| async move {
+        let app = App::start(&url).await;
+        let event = setup(&app, 2, &["src/lib.rs", "infra/main.tf"]);
+        app.deliver_and_wait("pull_request", "d-2", &event, 1).await;
+
+        let run = app.the_check_run();
+        assert_eq!(run.conclusion.as_deref(), Some("failure"), "{run:#?}");
+        let paths: Vec<_> = run.annotations.iter().map(|a| a["path"].clone()).collect();
+        assert_eq!(paths, [Value::from("infra/main.tf")]);
+        assert_eq!(run.annotations[0]["annotation_level"], "failure");
+        assert_eq!(app.evaluations(2).await[0].conclusion, "failure");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_sensitive_area_waits_for_an_eligible_human_and_the_agents_approval_is_dismissed() {
+    on_each_backend(|url| async move {
+        let app = App::start(&url).await;
+        app.fake.set_team("octo-org/sre", &["dave"]);
+        let event = setup(&app, 3, &["src/payments/charge.rs"]);
+        app.deliver_and_wait("pull_request", "d-3", &event, 1).await;
+        let run = app.the_check_run();
+        assert_eq!(
+            run.conclusion.as_deref(),
+            Some("action_required"),
+            "{run:#?}"
+        );
+
+        // The agent approves its own change: not counted, and dismissed.
+        let agent = bot("copilot-swe-agent[bot]", 198982749);
+        add_review(&app, 3, review(31, agent, ReviewState::Approved, head()));
+        let approval = review_event(
+            3,
+            base().as_str(),
+            head().as_str(),
+            (31, "Copilot", "approved"),
+        );
+        app.deliver_and_wait("pull_request_review", "d-4", &approval, 2)
+            .await;
+        let run = app.the_check_run();
+        assert_eq!(
+            run.conclusion.as_deref(),
+            Some("action_required"),
+            "{run:#?}"
+        );
+        let dismissals = app.fake.dismissals();
+        assert_eq!(dismissals.len(), 1, "{dismissals:#?}");
+        assert_eq!(dismissals[0].review_id, 31);
+        assert!(!dismissals[0].message.is_empty());
+
+        // An SRE approves: the same check run now succeeds.
+        app.fake.clear_requests();
+        add_review(
+            &app,
+            3,
+            review(32, user("dave", 9), ReviewState::Approved, head()),
+        );
+        let approval = review_event(
+            3,
+            base().as_str(),
+            head().as_str(),
+            (32, "dave", "approved"),
+        );
+        app.deliver_and_wait("pull_request_review", "d-5", &approval, 3)
+            .await;
+        let run = app.the_check_run();
+        assert_eq!(run.conclusion.as_deref(), Some("success"), "{run:#?}");
+        // Re-evaluation: the check run's id and the team are known.
+        assert_eq!(app.api_requests().len(), 2, "{:?}", app.api_requests());
+        let conclusions: Vec<_> = app
+            .evaluations(3)
+            .await
+            .into_iter()
+            .map(|e| e.conclusion)
+            .collect();
+        assert_eq!(
+            conclusions,
+            ["action_required", "action_required", "success"]
+        );
+    })
+    .await;
+}
+
+/// `GET /app` requests: the app's identity, for its bot login.
+fn app_reads(app: &App) -> usize {
+    app.fake
+        .requests()
+        .iter()
+        .filter(|r| r.path == "/app")
+        .count()
+}
+
+#[tokio::test]
+async fn a_review_of_a_pull_request_never_evaluated_reads_it_once_at_the_base_it_names() {
+    on_each_backend(|url| async move {
+        let app = App::start(&url).await;
+        setup(&app, 18, &["src/lib.rs"]);
+        let approval = review_event(
+            18,
+            base().as_str(),
+            head().as_str(),
+            (41, "bob", "approved"),
+        );
+        app.deliver_and_wait("pull_request_review", "d-21", &approval, 1)
+            .await;
+
+        assert_eq!(app.the_check_run().conclusion.as_deref(), Some("success"));
+        let fetches = app
+            .api_requests()
+            .iter()
+            .filter(|r| r.ends_with("WarrantPullRequest"))
+            .count();
+        assert_eq!(fetches, 1, "{:?}", app.api_requests());
+    })
+    .await;
+}
+
+fn add_review(app: &App, number: u64, review: warrant::engine::Review) {
+    let mut state = app.fake.state();
+    let pull = state.pulls.get_mut(&(REPO.to_owned(), number)).unwrap();
+    pull.change.reviews.push(review);
+}
+
+#[tokio::test]
+async fn a_repository_without_a_policy_gets_a_neutral_check() {
+    on_each_backend(|url| async move {
+        let app = App::start(&url).await;
+        let mut c = change(4, 1, 1);
+        c.reviews.clear();
+        app.add_pull(c);
+        app.deliver_and_wait("pull_request", "d-6", &opened(4), 1)
+            .await;
+
+        let run = app.the_check_run();
+        assert_eq!(run.conclusion.as_deref(), Some("neutral"));
+        assert_eq!(
+            run.title.as_deref(),
+            Some("Warrant is not configured for this repository")
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_invalid_policy_fails_the_check_naming_file_and_line() {
+    on_each_backend(|url| async move {
+        let app = App::start(&url).await;
+        setup(&app, 5, &["src/lib.rs"]);
+        app.put_policy(base().as_str(), "version: 1\nmode: sometimes\n");
+        app.deliver_and_wait("pull_request", "d-7", &opened(5), 1)
+            .await;
+
+        let run = app.the_check_run();
+        assert_eq!(run.conclusion.as_deref(), Some("failure"));
+        let title = run.title.unwrap();
+        assert!(title.contains(".github/warrant.yml:2"), "{title}");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn forge_errors_are_retried_and_the_evaluation_then_succeeds() {
+    on_each_backend(|url| async move {
+        let app = App::start(&url).await;
+        let event = setup(&app, 6, &["src/lib.rs"]);
+        // Two 500s use up the client's own two attempts: the delivery is
+        // retried from the queue.
+        app.fake
+            .fail_next("POST", "/graphql", 2, Fault::ServerError);
+        app.deliver_and_wait("pull_request", "d-8", &event, 2).await;
+
+        let run = app.the_check_run();
+        assert_eq!(run.conclusion.as_deref(), Some("success"), "{run:#?}");
+        let queue = app.server.queue().await;
+        assert_eq!((queue.queued, queue.running, queue.failed), (0, 0, 0));
+        assert_eq!(app.evaluations(6).await.len(), 1);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_forge_that_keeps_failing_fails_the_check_closed() {
+    on_each_backend(|url| async move {
+        let app = App::start(&url).await;
+        let event = setup(&app, 7, &["src/lib.rs"]);
+        app.fake
+            .fail_next("POST", "/graphql", 1000, Fault::ServerError);
+        app.deliver_and_wait("pull_request", "d-9", &event, 3).await;
+
+        let run = app.the_check_run();
+        assert_eq!(run.conclusion.as_deref(), Some("failure"));
+        assert_eq!(
+            run.title.as_deref(),
+            Some("Warrant could not evaluate this change")
+        );
+        let summary = run.summary.unwrap_or_default();
+        assert!(!summary.contains("500"), "no internal detail: {summary}");
+        assert_eq!(app.server.queue().await.failed, 1);
+        assert_eq!(app.evaluations(7).await[0].conclusion, "failure");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_pull_request_with_more_files_than_github_lists_fails_closed() {
+    on_each_backend(|url| async move {
+        let app = App::start(&url).await;
+        let event = setup(&app, 13, &["src/lib.rs"]);
+        let key = (REPO.to_owned(), 13);
+        app.fake.state().pulls.get_mut(&key).unwrap().changed_files = Some(3001);
+        app.deliver_and_wait("pull_request", "d-15", &event, 1)
+            .await;
+
+        let run = app.the_check_run();
+        assert_eq!(run.conclusion.as_deref(), Some("failure"));
+        assert_eq!(
+            run.title.as_deref(),
+            Some("Warrant could not evaluate this change")
+        );
+        let stored = app.evaluations(13).await;
+        assert_eq!(
+            (stored[0].conclusion.as_str(), stored[0].decision.as_deref()),
+            ("failure", None)
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn events_arriving_together_share_one_check_run() {
+    on_each_backend(|url| async move {
+        let app = App::start(&url).await;
+        let event = setup(&app, 14, &["src/lib.rs"]);
+        let reopened = pull_request_event("reopened", 14, base().as_str(), head().as_str());
+        let (a, b) = tokio::join!(
+            app.deliver("pull_request", "d-16", &event),
+            app.deliver("pull_request", "d-17", &reopened),
+        );
+        assert_eq!((a, b), (StatusCode::ACCEPTED, StatusCode::ACCEPTED));
+        app.wait_for_deliveries(2).await;
+
+        let run = app.the_check_run();
+        assert_eq!(run.conclusion.as_deref(), Some("success"));
+        assert_eq!(app.evaluations(14).await.len(), 2);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_head_pushed_since_the_event_gets_the_decision_and_the_old_run_is_closed() {
+    on_each_backend(|url| async move {
+        let app = App::start(&url).await;
+        let event = setup(&app, 16, &["src/lib.rs"]);
+        let newer = sha(0x4eaf);
+        let key = (REPO.to_owned(), 16);
+        app.fake
+            .state()
+            .pulls
+            .get_mut(&key)
+            .unwrap()
+            .change
+            .head_sha = newer.clone();
+        app.deliver_and_wait("pull_request", "d-19", &event, 1)
+            .await;
+
+        let runs = app.check_runs();
+        let by_head = |sha: &str| runs.iter().find(|r| r.head_sha == sha).unwrap();
+        let old = by_head(head().as_str());
+        assert_eq!(old.conclusion.as_deref(), Some("neutral"));
+        assert_eq!(old.title.as_deref(), Some("Superseded by a newer commit"));
+        assert_eq!(
+            by_head(newer.as_str()).conclusion.as_deref(),
+            Some("success")
+        );
+        assert_eq!(app.evaluations(16).await[0].head_sha, newer.as_str());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_evaluation_that_outlives_its_lease_publishes_nothing() {
+    on_each_backend(|url| async move {
+        // A lease that has run out as soon as it is taken; one task, so
+        // that nobody else takes the delivery over meanwhile.
+        let app = App::start_with(&url, |c| {
+            c.lease = std::time::Duration::ZERO;
+            c.tasks = 1;
+        })
+        .await;
+        let event = setup(&app, 17, &["src/lib.rs"]);
+        app.deliver_and_wait("pull_request", "d-20", &event, 3)
+            .await;
+
+        let runs = app.check_runs();
+        assert_eq!(runs.len(), 1);
+        assert_eq!(runs[0].status, "in_progress", "never completed, never open");
+        assert!(app.evaluations(17).await.is_empty());
+        assert_eq!(app.server.queue().await.failed, 1);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_duplicate_delivery_is_evaluated_once() {
+    on_each_backend(|url| async move {
+        let app = App::start(&url).await;
+        let event = setup(&app, 8, &["src/lib.rs"]);
+        app.deliver_and_wait("pull_request", "d-10", &event, 1)
+            .await;
+        let again = app.deliver("pull_request", "d-10", &event).await;
+        assert_eq!(again, StatusCode::OK);
+
+        let run = app.the_check_run();
+        assert_eq!(run.history.len(), 2, "created, then completed once");
+        assert_eq!(app.evaluations(8).await.len(), 1);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn deliveries_queued_while_no_worker_ran_are_evaluated_when_one_starts() {
+    on_each_backend(|url| async move {
+        let mut app = App::without_worker(&url).await;
+        let event = setup(&app, 9, &["src/lib.rs"]);
+        assert_eq!(
+            app.deliver("pull_request", "d-11", &event).await,
+            StatusCode::ACCEPTED
+        );
+        assert_eq!(app.server.queue().await.queued, 1);
+        assert!(app.check_runs().is_empty());
+
+        app.start_worker();
+        app.wait_for_deliveries(1).await;
+        assert_eq!(app.the_check_run().conclusion.as_deref(), Some("success"));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_rerequested_check_run_is_evaluated_again_in_two_requests() {
+    on_each_backend(|url| async move {
+        let app = App::start(&url).await;
+        let event = setup(&app, 12, &["src/lib.rs"]);
+        app.deliver_and_wait("pull_request", "d-13", &event, 1)
+            .await;
+        app.fake.clear_requests();
+
+        let rerun = check_run_rerequested(12, head().as_str());
+        app.deliver_and_wait("check_run", "d-14", &rerun, 2).await;
+
+        // The stored run and base: fetch and complete only.
+        let requests = app.api_requests();
+        assert_eq!(requests.len(), 2, "{requests:?}");
+        let run = app.the_check_run();
+        assert_eq!(run.conclusion.as_deref(), Some("success"));
+        assert_eq!(run.history.len(), 3, "created, completed, completed again");
+        assert_eq!(app.evaluations(12).await.len(), 2);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_rerequested_check_run_of_another_app_is_left_alone() {
+    on_each_backend(|url| async move {
+        let app = App::start(&url).await;
+        setup(&app, 15, &["src/lib.rs"]);
+        let mut rerun = check_run_rerequested(15, head().as_str());
+        rerun["check_run"]["app"]["id"] = Value::from(999);
+        app.deliver_and_wait("check_run", "d-18", &rerun, 1).await;
+
+        assert!(app.check_runs().is_empty());
+        assert!(app.evaluations(15).await.is_empty());
+        assert_eq!(app.server.queue().await.failed, 0);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_merged_pull_request_records_its_merge_commit() {
+    on_each_backend(|url| async move {
+        let app = App::start(&url).await;
+        let mut event = pull_request_event("closed", 10, base().as_str(), head().as_str());
+        event["pull_request"]["merged"] = Value::Bool(true);
+        let merge = "1111111111111111111111111111111111111111";
+        event["pull_request"]["merge_commit_sha"] = Value::from(merge);
+        app.deliver_and_wait("pull_request", "d-12", &event, 1)
+            .await;
+
+        let merges = app.store.merges("github", REPO, 10).await.unwrap();
+        assert_eq!(merges, [Some(merge.to_owned())]);
+        assert!(app.check_runs().is_empty());
+    })
+    .await;
+}

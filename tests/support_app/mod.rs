@@ -1,0 +1,246 @@
+//! The whole GitHub App under test, in the bors style: a fake GitHub, the
+//! real router on a real port over a fresh store, and the real worker
+//! pointed at the fake. Tests send signed webhooks built from real payloads
+//! and wait for the worker on its own signal, never by sleeping.
+
+#![allow(dead_code)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tokio::sync::{Notify, watch};
+use warrant::engine::Change;
+use warrant::forge::github::client::GithubClient;
+use warrant::forge::github::fake::{CheckRun, FakeGithub};
+use warrant::forge::github::retry::RetryPolicy;
+use warrant::store::{Store, StoredEvaluation};
+use warrant::worker::{Worker, WorkerConfig};
+
+use crate::support_github::{APP_ID, INSTALLATION, REPO, key, pull};
+use crate::support_server::{TestServer, fixture, test_state};
+
+pub const PUBLIC_URL: &str = "https://warrant.example.com";
+
+/// How long a test waits for the worker before failing: generous on a
+/// loaded machine, yet a hang fails the test rather than the suite.
+const WAIT: Duration = Duration::from_secs(20);
+
+pub struct App {
+    pub fake: FakeGithub,
+    pub server: TestServer,
+    pub store: Store,
+    work: Arc<Notify>,
+    worker: Arc<Worker>,
+    stop: watch::Sender<bool>,
+    started: bool,
+}
+
+impl App {
+    /// Everything running, the worker included.
+    pub async fn start(database_url: &str) -> App {
+        let mut app = App::without_worker(database_url).await;
+        app.start_worker();
+        app
+    }
+
+    /// The server and the fake only: deliveries stay queued until
+    /// [`App::start_worker`].
+    pub async fn without_worker(database_url: &str) -> App {
+        App::with_config(database_url, config()).await
+    }
+
+    /// Everything running, with the worker configured by `tweak`.
+    pub async fn start_with(database_url: &str, tweak: impl FnOnce(&mut WorkerConfig)) -> App {
+        let mut config = config();
+        tweak(&mut config);
+        let mut app = App::with_config(database_url, config).await;
+        app.start_worker();
+        app
+    }
+
+    async fn with_config(database_url: &str, config: WorkerConfig) -> App {
+        let fake = FakeGithub::start().await.unwrap();
+        fake.install_app(APP_ID, &key("app-key.pub.pem"), INSTALLATION.0);
+        let store = Store::connect(database_url).await.expect("store connects");
+        let state = test_state(&store);
+        let work = state.work_signal();
+        let worker = Worker::new(
+            store.clone(),
+            Arc::new(client(&fake)),
+            state.metrics(),
+            config,
+        );
+        let server = TestServer::serve(state).await;
+        App {
+            fake,
+            server,
+            store,
+            work,
+            worker,
+            stop: watch::channel(false).0,
+            started: false,
+        }
+    }
+
+    pub fn start_worker(&mut self) {
+        assert!(!self.started, "the worker runs already");
+        self.started = true;
+        self.worker.spawn(self.work.clone(), self.stop.subscribe());
+    }
+
+    /// Waits until the worker has ended `n` deliveries in all.
+    pub async fn wait_for_deliveries(&self, n: u64) {
+        let mut ended = self.worker.ended();
+        tokio::time::timeout(WAIT, ended.wait_for(|count| *count >= n))
+            .await
+            .unwrap_or_else(|_| panic!("the worker did not end {n} deliveries in {WAIT:?}"))
+            .expect("the worker runs");
+    }
+
+    /// Sends a signed webhook and checks it was queued.
+    pub async fn deliver(&self, event: &str, delivery: &str, body: &Value) -> reqwest::StatusCode {
+        let bytes = serde_json::to_vec(body).unwrap();
+        let resp = self
+            .server
+            .webhook(event, delivery, &bytes)
+            .send()
+            .await
+            .unwrap();
+        resp.status()
+    }
+
+    /// Sends a delivery and waits for the worker to end it, as the
+    /// `n`-th in all.
+    pub async fn deliver_and_wait(&self, event: &str, delivery: &str, body: &Value, n: u64) {
+        let status = self.deliver(event, delivery, body).await;
+        assert_eq!(status, reqwest::StatusCode::ACCEPTED, "{event} {delivery}");
+        self.wait_for_deliveries(n).await;
+    }
+
+    pub fn add_pull(&self, change: Change) {
+        self.fake.add_pull_request(pull(change));
+    }
+
+    pub fn put_policy(&self, base: &str, text: &str) {
+        self.fake.put_file(REPO, base, ".github/warrant.yml", text);
+    }
+
+    /// The check runs named `warrant` the fake holds.
+    pub fn check_runs(&self) -> Vec<CheckRun> {
+        self.fake.check_runs()
+    }
+
+    /// The only check run, completed.
+    pub fn the_check_run(&self) -> CheckRun {
+        let runs = self.check_runs();
+        assert_eq!(runs.len(), 1, "{runs:#?}");
+        let run = runs.into_iter().next().unwrap();
+        assert_eq!(run.status, "completed", "{run:#?}");
+        run
+    }
+
+    pub async fn evaluations(&self, number: u64) -> Vec<StoredEvaluation> {
+        self.store
+            .evaluations("github", REPO, number)
+            .await
+            .unwrap()
+    }
+
+    /// The API requests the fake received, without the app's own
+    /// (`GET /app` once per process, the token exchange once per hour).
+    pub fn api_requests(&self) -> Vec<String> {
+        let requests = self.fake.requests();
+        requests
+            .iter()
+            .filter(|r| r.path != "/app" && !r.path.starts_with("/app/"))
+            .map(|r| match &r.operation {
+                Some(op) => format!("{} {} {op}", r.method, r.path),
+                None => format!("{} {}", r.method, r.path),
+            })
+            .collect()
+    }
+}
+
+impl Drop for App {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+    }
+}
+
+/// The client's own retries are quick and few in tests, so that the
+/// queue's retries are what a test of forge errors sees.
+fn client(fake: &FakeGithub) -> GithubClient {
+    let retry = RetryPolicy {
+        base_delay: Duration::from_millis(1),
+        max_delay: Duration::from_millis(2),
+        max_attempts: 2,
+        ..RetryPolicy::default()
+    };
+    GithubClient::new(&fake.base_url(), APP_ID, key("app-key.pem").as_bytes())
+        .unwrap()
+        .with_retry(retry)
+}
+
+/// Retries come due at once, and three attempts are enough to show both
+/// recovery and giving up.
+fn config() -> WorkerConfig {
+    WorkerConfig {
+        tasks: 2,
+        retry_base: Duration::ZERO,
+        max_attempts: 3,
+        public_url: Some(PUBLIC_URL.to_owned()),
+        name: "test".to_owned(),
+        ..WorkerConfig::default()
+    }
+}
+
+/// The repository, installation and pull request fields of an octokit
+/// payload, set to the test's.
+fn patch_pull_request(payload: &mut Value, number: u64, base: &str, head: &str) {
+    let (owner, name) = REPO.split_once('/').unwrap();
+    payload["installation"] = json!({ "id": INSTALLATION.0 });
+    payload["repository"]["full_name"] = json!(REPO);
+    payload["repository"]["name"] = json!(name);
+    payload["repository"]["owner"]["login"] = json!(owner);
+    let pr = &mut payload["pull_request"];
+    pr["number"] = json!(number);
+    pr["head"]["sha"] = json!(head);
+    pr["base"]["sha"] = json!(base);
+}
+
+/// A `pull_request` delivery (`opened`, `synchronize`, ...).
+pub fn pull_request_event(action: &str, number: u64, base: &str, head: &str) -> Value {
+    let file = format!("{action}.payload.json");
+    let mut payload: Value = serde_json::from_slice(&fixture("pull_request", &file)).unwrap();
+    patch_pull_request(&mut payload, number, base, head);
+    payload
+}
+
+/// A `check_run` `rerequested` delivery for Warrant's run on `head`,
+/// listing pull request `number`.
+pub fn check_run_rerequested(number: u64, head: &str) -> Value {
+    let raw = fixture("check_run", "rerequested.payload.json");
+    let mut payload: Value = serde_json::from_slice(&raw).unwrap();
+    payload["installation"] = json!({ "id": INSTALLATION.0 });
+    payload["repository"]["full_name"] = json!(REPO);
+    let run = &mut payload["check_run"];
+    run["name"] = json!("warrant");
+    run["app"]["id"] = json!(APP_ID);
+    run["head_sha"] = json!(head);
+    run["pull_requests"] = json!([{ "number": number }]);
+    payload
+}
+
+/// A `pull_request_review` `submitted` delivery.
+pub fn review_event(number: u64, base: &str, head: &str, review: (u64, &str, &str)) -> Value {
+    let raw = fixture("pull_request_review", "submitted.payload.json");
+    let mut payload: Value = serde_json::from_slice(&raw).unwrap();
+    patch_pull_request(&mut payload, number, base, head);
+    let (id, login, state) = review;
+    payload["review"]["id"] = json!(id);
+    payload["review"]["user"]["login"] = json!(login);
+    payload["review"]["state"] = json!(state);
+    payload["review"]["commit_id"] = json!(head);
+    payload
+}
