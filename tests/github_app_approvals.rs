@@ -1,0 +1,240 @@
+//! Who may approve an agent's change in a sensitive area, end to end:
+//! signed review webhooks through the real router and worker, against the
+//! fake GitHub, asserting on the check run it received. Each test runs on
+//! SQLite, and on PostgreSQL when `WARRANT_TEST_POSTGRES_URL` is set.
+
+mod support_app;
+mod support_github;
+mod support_server;
+mod support_store;
+
+use serde_json::Value;
+use support_app::{App, pull_request_event, review_event};
+use support_github::{REPO, base, bot, change, head, review, sha, user};
+use support_store::on_each_backend;
+use warrant::engine::{ChangedFile, Review, ReviewState};
+use warrant::ids::{CommitSha, RepoPath};
+
+/// Copilot is registered to work in `src/`; payments code needs an SRE.
+const POLICY: &str = r#"version: 1
+mode: enforce
+agents:
+  copilot:
+    role: feature-dev
+    owner: alice
+    match:
+      builtin: copilot
+roles:
+  feature-dev:
+    scope:
+      allow: ["src/**"]
+    out_of_scope: block
+sensitive:
+  - name: payments
+    paths: ["src/payments/**"]
+    approvers: ["octo-org/sre"]
+    min_approvals: 1
+approvals:
+  agent_reviews: dismiss
+"#;
+
+/// Copilot's pull request `number` touching payments code, assigned to
+/// alice, with no reviews; `sre` are the team's members. Delivers its
+/// `opened` event and checks it waits for a human.
+async fn waiting(app: &App, number: u64, sre: &[&str]) {
+    app.fake.set_team("octo-org/sre", sre);
+    let mut c = change(number, 0, 2);
+    c.files = vec![ChangedFile {
+        path: RepoPath::parse("src/payments/charge.rs").unwrap(),
+        previous_path: None,
+    }];
+    c.reviews.clear();
+    app.add_pull(c);
+    app.put_policy(base().as_str(), POLICY);
+    let opened = pull_request_event("opened", number, base().as_str(), head().as_str());
+    app.deliver_and_wait("pull_request", &format!("o-{number}"), &opened, 1)
+        .await;
+    assert_eq!(conclusion(app), "action_required");
+}
+
+/// Adds `review` to pull request `number` and delivers its `submitted`
+/// event as the `n`-th delivery.
+async fn submit(app: &App, number: u64, review: Review, n: u64) {
+    let id = review.id.unwrap();
+    let login = review.reviewer.login.to_string();
+    let commit = review.commit_sha.clone();
+    let state = match review.state {
+        ReviewState::Approved => "approved",
+        ReviewState::ChangesRequested => "changes_requested",
+        _ => "commented",
+    };
+    {
+        let mut s = app.fake.state();
+        let pull = s.pulls.get_mut(&(REPO.to_owned(), number)).unwrap();
+        pull.change.reviews.push(review);
+    }
+    let mut event = review_event(
+        number,
+        base().as_str(),
+        head().as_str(),
+        (id, &login, state),
+    );
+    event["review"]["commit_id"] = Value::from(commit.as_str());
+    app.deliver_and_wait("pull_request_review", &format!("r-{id}"), &event, n)
+        .await;
+}
+
+/// The conclusion of the only check run, completed.
+fn conclusion(app: &App) -> String {
+    let run = app.the_check_run();
+    run.conclusion.clone().unwrap_or_else(|| panic!("{run:#?}"))
+}
+
+fn approved(id: u64, login: &str, user_id: u64, commit: CommitSha) -> Review {
+    review(id, user(login, user_id), ReviewState::Approved, commit)
+}
+
+#[tokio::test]
+async fn an_approval_by_another_bot_does_not_count_and_is_dismissed() {
+    on_each_backend(|url| async move {
+        let app = App::start(&url).await;
+        waiting(&app, 51, &["dave", "gemini-code-assist[bot]"]).await;
+        let gemini = bot("gemini-code-assist[bot]", 176961590);
+        submit(
+            &app,
+            51,
+            review(61, gemini, ReviewState::Approved, head()),
+            2,
+        )
+        .await;
+
+        assert_eq!(conclusion(&app), "action_required");
+        let dismissed: Vec<_> = app.fake.dismissals().iter().map(|d| d.review_id).collect();
+        assert_eq!(dismissed, [61]);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_approval_by_the_requester_does_not_count() {
+    on_each_backend(|url| async move {
+        let app = App::start(&url).await;
+        // alice is the Copilot pull request's assignee: she asked for it.
+        waiting(&app, 52, &["alice"]).await;
+        submit(&app, 52, approved(62, "alice", 1, head()), 2).await;
+
+        assert_eq!(conclusion(&app), "action_required");
+        assert!(app.fake.dismissals().is_empty());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_approval_by_a_human_who_authored_a_commit_does_not_count() {
+    on_each_backend(|url| async move {
+        let app = App::start(&url).await;
+        app.fake.set_team("octo-org/sre", &["erin"]);
+        let mut c = change(53, 0, 2);
+        c.files = vec![ChangedFile {
+            path: RepoPath::parse("src/payments/charge.rs").unwrap(),
+            previous_path: None,
+        }];
+        c.reviews.clear();
+        let mut commit = c.commits[0].clone();
+        // Its own short sha: commits are told apart by it.
+        commit.sha = CommitSha::parse(&"e1".repeat(20)).unwrap();
+        commit.author.name = "erin".into();
+        commit.author.email = "erin@example.com".into();
+        commit.author.account = Some(user("erin", 5));
+        commit.message = "Fix the rounding".into();
+        c.commits.push(commit);
+        app.add_pull(c);
+        app.put_policy(base().as_str(), POLICY);
+        let opened = pull_request_event("opened", 53, base().as_str(), head().as_str());
+        app.deliver_and_wait("pull_request", "o-53", &opened, 1)
+            .await;
+        assert_eq!(conclusion(&app), "action_required");
+
+        submit(&app, 53, approved(63, "erin", 5, head()), 2).await;
+        assert_eq!(conclusion(&app), "action_required");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_push_after_an_approval_waits_again_on_the_new_head() {
+    on_each_backend(|url| async move {
+        let app = App::start(&url).await;
+        waiting(&app, 54, &["dave"]).await;
+        submit(&app, 54, approved(64, "dave", 9, head()), 2).await;
+        assert_eq!(conclusion(&app), "success");
+
+        let pushed = sha(0x5e1);
+        app.fake
+            .state()
+            .pulls
+            .get_mut(&(REPO.to_owned(), 54))
+            .unwrap()
+            .change
+            .head_sha = pushed.clone();
+        let sync = pull_request_event("synchronize", 54, base().as_str(), pushed.as_str());
+        app.deliver_and_wait("pull_request", "s-54", &sync, 3).await;
+
+        let runs = app.check_runs();
+        let on = |sha: &CommitSha| runs.iter().find(|r| r.head_sha == sha.as_str()).unwrap();
+        assert_eq!(on(&head()).conclusion.as_deref(), Some("success"));
+        let new = on(&pushed);
+        assert_eq!(new.status, "completed", "{new:#?}");
+        assert_eq!(
+            new.conclusion.as_deref(),
+            Some("action_required"),
+            "{new:#?}"
+        );
+        let stored = app.evaluations(54).await;
+        let last = stored.last().unwrap();
+        assert_eq!(
+            (last.head_sha.as_str(), last.conclusion.as_str()),
+            (pushed.as_str(), "action_required")
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn changes_requested_after_an_approval_by_the_same_reviewer_waits_again() {
+    on_each_backend(|url| async move {
+        let app = App::start(&url).await;
+        waiting(&app, 55, &["dave"]).await;
+        submit(&app, 55, approved(65, "dave", 9, head()), 2).await;
+        assert_eq!(conclusion(&app), "success");
+
+        let withdrawn = review(66, user("dave", 9), ReviewState::ChangesRequested, head());
+        submit(&app, 55, withdrawn, 3).await;
+        assert_eq!(conclusion(&app), "action_required");
+        let conclusions: Vec<_> = app
+            .evaluations(55)
+            .await
+            .into_iter()
+            .map(|e| e.conclusion)
+            .collect();
+        assert_eq!(
+            conclusions,
+            ["action_required", "success", "action_required"]
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_approval_by_someone_outside_the_approving_team_does_not_count() {
+    on_each_backend(|url| async move {
+        let app = App::start(&url).await;
+        waiting(&app, 56, &["dave"]).await;
+        submit(&app, 56, approved(67, "frank", 6, head()), 2).await;
+        assert_eq!(conclusion(&app), "action_required");
+
+        submit(&app, 56, approved(68, "dave", 9, head()), 3).await;
+        assert_eq!(conclusion(&app), "success");
+    })
+    .await;
+}
