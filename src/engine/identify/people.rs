@@ -65,19 +65,22 @@ pub(super) fn requesters(facts: &Facts<'_, '_>) -> Vec<Identity> {
 /// linked account is a bot or an agent's, or their email matches an agent
 /// signal; a name alone (`Alice (aider)`) leaves a human address human.
 pub(super) fn contributors(facts: &Facts<'_, '_>) -> Vec<Identity> {
-    let agent_people: HashSet<&str> = facts
+    // By commit position as well as source: two commits of a change may
+    // share a short sha.
+    let agent_people: HashSet<(Option<usize>, &str)> = facts
         .seen
         .iter()
         .zip(&facts.found.matched)
         .filter(|(o, m)| **m && matches!(o.kind, SignalKind::CommitLogin | SignalKind::Email))
-        .map(|(o, _)| o.source.as_str())
+        .map(|(o, _)| (o.commit, o.source.as_str()))
         .collect();
     let mut people = People::default();
-    for commit in &facts.change.commits {
+    for (index, commit) in facts.change.commits.iter().enumerate() {
         let short = commit.sha.short();
         for (person, role) in [(&commit.author, "author"), (&commit.committer, "committer")] {
             let source = format!("commit {short} {role}");
-            if !agent_people.contains(source.as_str()) && facts.is_human_person(person) {
+            let agent = agent_people.contains(&(Some(index), source.as_str()));
+            if !agent && facts.is_human_person(person) {
                 people.add(Identity::of_person(person));
             }
         }
