@@ -526,3 +526,119 @@ async fn a_merged_pull_request_records_its_merge_commit() {
     })
     .await;
 }
+
+/// No agent registered: Copilot's change is an unregistered agent's,
+/// handled by `action`.
+fn unregistered_policy(action: &str) -> String {
+    format!(
+        "version: 1\nmode: enforce\nunregistered_agents:\n  action: {action}\n  approvers: [\"octo-org/sre\"]\n"
+    )
+}
+
+/// Evaluates Copilot's pull request `number` under [`unregistered_policy`].
+async fn unregistered(
+    app: &App,
+    number: u64,
+    action: &str,
+) -> warrant::forge::github::fake::CheckRun {
+    app.fake.set_team("octo-org/sre", &["dave"]);
+    let event = setup(app, number, &["src/lib.rs"]);
+    app.put_policy(base().as_str(), &unregistered_policy(action));
+    app.deliver_and_wait("pull_request", &format!("u-{number}"), &event, 1)
+        .await;
+    app.the_check_run()
+}
+
+#[tokio::test]
+async fn an_unregistered_agent_allowed_succeeds() {
+    on_each_backend(|url| async move {
+        let app = App::start(&url).await;
+        let run = unregistered(&app, 71, "allow").await;
+        assert_eq!(run.conclusion.as_deref(), Some("success"), "{run:#?}");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_unregistered_agent_warned_succeeds_saying_so_in_the_summary() {
+    on_each_backend(|url| async move {
+        let app = App::start(&url).await;
+        let run = unregistered(&app, 72, "warn").await;
+        assert_eq!(run.conclusion.as_deref(), Some("success"), "{run:#?}");
+        let summary = run.summary.clone().unwrap_or_default().to_lowercase();
+        assert!(summary.contains("unregistered"), "{run:#?}");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_unregistered_agent_escalated_waits_for_an_approver() {
+    on_each_backend(|url| async move {
+        let app = App::start(&url).await;
+        let run = unregistered(&app, 73, "escalate").await;
+        assert_eq!(
+            run.conclusion.as_deref(),
+            Some("action_required"),
+            "{run:#?}"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_unregistered_agent_blocked_fails() {
+    on_each_backend(|url| async move {
+        let app = App::start(&url).await;
+        let run = unregistered(&app, 74, "block").await;
+        assert_eq!(run.conclusion.as_deref(), Some("failure"), "{run:#?}");
+        assert_eq!(app.evaluations(74).await[0].conclusion, "failure");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_rate_limited_request_waits_for_the_reset_and_the_evaluation_completes() {
+    on_each_backend(|url| async move {
+        let app = App::start(&url).await;
+        let event = setup(&app, 75, &["src/lib.rs"]);
+        let reset = chrono::Utc::now().timestamp() as u64 + 30;
+        app.fake.fail_next(
+            "POST",
+            "/graphql",
+            1,
+            Fault::RateLimited { reset_epoch: reset },
+        );
+        app.deliver_and_wait("pull_request", "d-75", &event, 1)
+            .await;
+
+        let run = app.the_check_run();
+        assert_eq!(run.conclusion.as_deref(), Some("success"), "{run:#?}");
+        let waits = app.waits.all();
+        assert_eq!(waits.len(), 1, "{waits:?}");
+        assert!(waits[0] >= std::time::Duration::from_secs(25), "{waits:?}");
+        assert_eq!(app.server.queue().await.failed, 0);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_secondary_rate_limit_waits_its_retry_after_and_the_evaluation_completes() {
+    on_each_backend(|url| async move {
+        let app = App::start(&url).await;
+        let event = setup(&app, 76, &["src/lib.rs"]);
+        app.fake.fail_next(
+            "POST",
+            "/graphql",
+            1,
+            Fault::TooManyRequests { retry_after: 7 },
+        );
+        app.deliver_and_wait("pull_request", "d-76", &event, 1)
+            .await;
+
+        let run = app.the_check_run();
+        assert_eq!(run.conclusion.as_deref(), Some("success"), "{run:#?}");
+        assert_eq!(app.waits.all(), [std::time::Duration::from_secs(7)]);
+        assert_eq!(app.evaluations(76).await.len(), 1);
+    })
+    .await;
+}

@@ -17,7 +17,7 @@ use warrant::forge::github::retry::RetryPolicy;
 use warrant::store::{Store, StoredEvaluation};
 use warrant::worker::{Worker, WorkerConfig};
 
-use crate::support_github::{APP_ID, INSTALLATION, REPO, key, pull};
+use crate::support_github::{APP_ID, INSTALLATION, REPO, Waits, key, pull};
 use crate::support_server::{TestServer, fixture, test_state};
 
 pub const PUBLIC_URL: &str = "https://warrant.example.com";
@@ -30,6 +30,8 @@ pub struct App {
     pub fake: FakeGithub,
     pub server: TestServer,
     pub store: Store,
+    /// The waits the client asked for (rate limits, backoff), not slept.
+    pub waits: Waits,
     work: Arc<Notify>,
     worker: Arc<Worker>,
     stop: watch::Sender<bool>,
@@ -65,9 +67,10 @@ impl App {
         let store = Store::connect(database_url).await.expect("store connects");
         let state = test_state(&store);
         let work = state.work_signal();
+        let waits = Waits::default();
         let worker = Worker::new(
             store.clone(),
-            Arc::new(client(&fake)),
+            Arc::new(client(&fake, &waits)),
             state.metrics(),
             config,
         );
@@ -76,6 +79,7 @@ impl App {
             fake,
             server,
             store,
+            waits,
             work,
             worker,
             stop: watch::channel(false).0,
@@ -169,12 +173,18 @@ impl Drop for App {
 }
 
 /// The client's own retries are quick and few in tests, so that the
-/// queue's retries are what a test of forge errors sees.
-fn client(fake: &FakeGithub) -> GithubClient {
+/// queue's retries are what a test of forge errors sees; the waits it asks
+/// for are recorded in `waits`, not slept.
+fn client(fake: &FakeGithub, waits: &Waits) -> GithubClient {
+    let recorded = waits.clone();
     let retry = RetryPolicy {
         base_delay: Duration::from_millis(1),
         max_delay: Duration::from_millis(2),
         max_attempts: 2,
+        sleep: Arc::new(move |d| {
+            recorded.0.lock().unwrap().push(d);
+            Box::pin(async {})
+        }),
         ..RetryPolicy::default()
     };
     GithubClient::new(&fake.base_url(), APP_ID, key("app-key.pem").as_bytes())
