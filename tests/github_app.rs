@@ -642,3 +642,51 @@ async fn a_secondary_rate_limit_waits_its_retry_after_and_the_evaluation_complet
     })
     .await;
 }
+
+#[tokio::test]
+async fn two_replicas_sharing_the_queue_evaluate_each_delivery_once() {
+    on_each_backend(|url| async move {
+        let app = App::start(&url).await;
+        let replica = app.start_replica(&url).await;
+        let numbers: Vec<u64> = (81..87).collect();
+        let mut events = Vec::new();
+        for &n in &numbers {
+            let mut event = setup(&app, n, &["src/lib.rs"]);
+            // Each pull request on its own head, so each has its own run.
+            let own = sha(0x8000 + n);
+            let key = (REPO.to_owned(), n);
+            app.fake
+                .state()
+                .pulls
+                .get_mut(&key)
+                .unwrap()
+                .change
+                .head_sha = own.clone();
+            event["pull_request"]["head"]["sha"] = Value::from(own.as_str());
+            events.push((n, own, event));
+        }
+        for (n, _, event) in &events {
+            let status = app.deliver("pull_request", &format!("d-8{n}"), event).await;
+            assert_eq!(status, StatusCode::ACCEPTED);
+        }
+        app.wait_for_deliveries_with(&replica, numbers.len() as u64)
+            .await;
+
+        let runs = app.check_runs();
+        assert_eq!(runs.len(), numbers.len(), "{runs:#?}");
+        for (n, own, _) in &events {
+            let run = runs.iter().find(|r| r.head_sha == own.as_str()).unwrap();
+            assert_eq!(run.conclusion.as_deref(), Some("success"), "{run:#?}");
+            assert_eq!(
+                run.history.len(),
+                2,
+                "created, then completed once: {run:#?}"
+            );
+            let stored = replica.store.evaluations("github", REPO, *n).await.unwrap();
+            assert_eq!(stored.len(), 1, "pull request {n}");
+        }
+        let queue = app.server.queue().await;
+        assert_eq!((queue.queued, queue.running, queue.failed), (0, 0, 0));
+    })
+    .await;
+}

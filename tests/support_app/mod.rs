@@ -102,6 +102,51 @@ impl App {
             .expect("the worker runs");
     }
 
+    /// A second replica's worker sharing the queue: its own connection to
+    /// the same database, its own name, the same fake GitHub.
+    pub async fn start_replica(&self, database_url: &str) -> Replica {
+        let store = Store::connect(database_url).await.expect("store connects");
+        let state = test_state(&store);
+        let config = WorkerConfig {
+            name: "replica".to_owned(),
+            ..config()
+        };
+        let worker = Worker::new(
+            store.clone(),
+            Arc::new(client(&self.fake, &self.waits)),
+            state.metrics(),
+            config,
+        );
+        let stop = watch::channel(false).0;
+        // Woken by the same deliveries as this app's worker, to contend.
+        worker.spawn(self.work.clone(), stop.subscribe());
+        Replica {
+            store,
+            worker,
+            stop,
+        }
+    }
+
+    /// Waits until this app's worker and `replica`'s have ended `n`
+    /// deliveries between them.
+    pub async fn wait_for_deliveries_with(&self, replica: &Replica, n: u64) {
+        let (mut a, mut b) = (self.worker.ended(), replica.worker.ended());
+        let both = async {
+            loop {
+                if *a.borrow_and_update() + *b.borrow_and_update() >= n {
+                    return;
+                }
+                tokio::select! {
+                    changed = a.changed() => changed.expect("the worker runs"),
+                    changed = b.changed() => changed.expect("the replica runs"),
+                }
+            }
+        };
+        tokio::time::timeout(WAIT, both)
+            .await
+            .unwrap_or_else(|_| panic!("the workers did not end {n} deliveries in {WAIT:?}"));
+    }
+
     /// Sends a signed webhook and checks it was queued.
     pub async fn deliver(&self, event: &str, delivery: &str, body: &Value) -> reqwest::StatusCode {
         let bytes = serde_json::to_vec(body).unwrap();
@@ -163,6 +208,26 @@ impl App {
                 None => format!("{} {}", r.method, r.path),
             })
             .collect()
+    }
+}
+
+/// Another replica's worker; it stops when dropped.
+pub struct Replica {
+    pub store: Store,
+    worker: Arc<Worker>,
+    stop: watch::Sender<bool>,
+}
+
+impl Replica {
+    /// Deliveries this replica's worker has ended.
+    pub fn ended(&self) -> u64 {
+        *self.worker.ended().borrow()
+    }
+}
+
+impl Drop for Replica {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
     }
 }
 
