@@ -84,6 +84,12 @@ async fn submit(app: &App, number: u64, review: Review, n: u64) {
         .await;
 }
 
+/// Whether the only check run's summary says `text`.
+fn summary_says(app: &App, text: &str) -> bool {
+    let run = app.the_check_run();
+    run.summary.unwrap_or_default().contains(text)
+}
+
 /// The conclusion of the only check run, completed.
 fn conclusion(app: &App) -> String {
     let run = app.the_check_run();
@@ -111,6 +117,10 @@ async fn an_approval_by_another_bot_does_not_count_and_is_dismissed() {
         assert_eq!(conclusion(&app), "action_required");
         let dismissed: Vec<_> = app.fake.dismissals().iter().map(|d| d.review_id).collect();
         assert_eq!(dismissed, [61]);
+        assert!(summary_says(
+            &app,
+            "agents and bots never count as approvers"
+        ));
     })
     .await;
 }
@@ -124,6 +134,10 @@ async fn an_approval_by_the_requester_does_not_count() {
         submit(&app, 52, approved(62, "alice", 1, head()), 2).await;
 
         assert_eq!(conclusion(&app), "action_required");
+        assert!(summary_says(
+            &app,
+            "the human who asked the agent cannot approve"
+        ));
         assert!(app.fake.dismissals().is_empty());
     })
     .await;
@@ -157,6 +171,10 @@ async fn an_approval_by_a_human_who_authored_a_commit_does_not_count() {
 
         submit(&app, 53, approved(63, "erin", 5, head()), 2).await;
         assert_eq!(conclusion(&app), "action_required");
+        assert!(summary_says(
+            &app,
+            "contributors to the change cannot approve it"
+        ));
     })
     .await;
 }
@@ -232,6 +250,7 @@ async fn an_approval_by_someone_outside_the_approving_team_does_not_count() {
         waiting(&app, 56, &["dave"]).await;
         submit(&app, 56, approved(67, "frank", 6, head()), 2).await;
         assert_eq!(conclusion(&app), "action_required");
+        assert!(summary_says(&app, "not one of the approvers"));
 
         submit(&app, 56, approved(68, "dave", 9, head()), 3).await;
         assert_eq!(conclusion(&app), "success");
