@@ -257,3 +257,41 @@ async fn an_approval_by_someone_outside_the_approving_team_does_not_count() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn an_approval_by_the_human_who_opened_a_claude_code_change_does_not_count() {
+    on_each_backend(|url| async move {
+        let app = App::start(&url).await;
+        app.fake.set_team("octo-org/sre", &["erin", "dave"]);
+        let claude = "  claude:\n    role: feature-dev\n    owner: alice\n    match:\n      builtin: claude-code\nroles:";
+        let policy = POLICY.replacen("roles:", claude, 1);
+        let mut c = change(57, 0, 1);
+        c.files = vec![ChangedFile {
+            path: RepoPath::parse("src/payments/charge.rs").unwrap(),
+            previous_path: None,
+        }];
+        c.reviews.clear();
+        c.author = Some(user("erin", 5));
+        c.assignees.clear();
+        let commit = &mut c.commits[0];
+        for person in [&mut commit.author, &mut commit.committer] {
+            person.name = "erin".into();
+            person.email = "erin@example.com".into();
+            person.account = Some(user("erin", 5));
+        }
+        commit.message = "Fix the rounding\n\nCo-Authored-By: Claude <noreply@anthropic.com>".into();
+        app.add_pull(c);
+        app.put_policy(base().as_str(), &policy);
+        let opened = pull_request_event("opened", 57, base().as_str(), head().as_str());
+        app.deliver_and_wait("pull_request", "o-57", &opened, 1)
+            .await;
+        assert_eq!(conclusion(&app), "action_required");
+
+        submit(&app, 57, approved(69, "erin", 5, head()), 2).await;
+        assert_eq!(conclusion(&app), "action_required");
+
+        submit(&app, 57, approved(70, "dave", 9, head()), 3).await;
+        assert_eq!(conclusion(&app), "success");
+    })
+    .await;
+}
