@@ -208,6 +208,8 @@ async fn a_push_after_an_approval_waits_again_on_the_new_head() {
             Some("action_required"),
             "{new:#?}"
         );
+        let summary = new.summary.clone().unwrap_or_default();
+        assert!(summary.contains("given on an earlier commit"), "{summary}");
         let stored = app.evaluations(54).await;
         let last = stored.last().unwrap();
         assert_eq!(
@@ -229,6 +231,7 @@ async fn changes_requested_after_an_approval_by_the_same_reviewer_waits_again() 
         let withdrawn = review(66, user("dave", 9), ReviewState::ChangesRequested, head());
         submit(&app, 55, withdrawn, 3).await;
         assert_eq!(conclusion(&app), "action_required");
+        assert!(summary_says(&app, "withdrawn by a later review"));
         let conclusions: Vec<_> = app
             .evaluations(55)
             .await
