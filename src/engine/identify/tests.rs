@@ -697,6 +697,17 @@ fn contributors_are_the_humans_who_wrote_committed_or_co_authored() {
     assert_eq!(shown(&found.contributors), ["@alice", "Carol", "@dan"]);
 }
 
+#[test]
+fn a_human_whose_commit_shares_a_short_sha_with_an_agents_is_a_contributor() {
+    let copilot = person("Copilot", "198982749+Copilot@users.noreply.github.com");
+    let commits = vec![
+        commit_by("1234567a", copilot, "One"),
+        commit_by("1234567b", person("Carol", "carol@example.com"), "Two"),
+    ];
+    let found = run(&policy(vec![]), &change(None, commits, ""));
+    assert_eq!(shown(&found.contributors), ["Carol"]);
+}
+
 // ---- identities and agent accounts -----------------------------------------------
 
 #[test]
