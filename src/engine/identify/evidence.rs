@@ -36,10 +36,15 @@ pub(super) enum Probe<'c> {
 /// docs of `identify`): the person for account, login, email and name
 /// observations (one commit author is one actor, however many of their
 /// attributes match), the line itself for trailers and body lines.
-fn subject(kind: SignalKind, source: &str, value: &str) -> String {
+///
+/// The key names a commit by its position in the change, not by the short
+/// sha in `source`: two commits may share a short sha, and must not merge
+/// into one actor.
+fn subject(kind: SignalKind, source: &str, value: &str, commit: Option<usize>) -> String {
+    let at = commit.map_or_else(|| "change".to_owned(), |i| format!("commit #{i}"));
     match kind {
-        SignalKind::Trailer | SignalKind::Body => format!("{source}\n{value}"),
-        _ => source.to_owned(),
+        SignalKind::Trailer | SignalKind::Body => format!("{at}\n{source}\n{value}"),
+        _ => format!("{at}\n{source}"),
     }
 }
 
@@ -56,7 +61,7 @@ impl<'c> Observation<'c> {
             // Only the forge's account model is verified; a commit's linked
             // account is derived from an email that anyone can write.
             verified: kind == SignalKind::Account,
-            subject: subject(kind, &source, &value),
+            subject: subject(kind, &source, &value, commit),
             source,
             value,
             commit,

@@ -807,3 +807,22 @@ fn signal_matches_carry_the_pattern_that_matched() {
         }]
     );
 }
+
+#[test]
+fn an_unknown_bot_whose_commit_shares_a_short_sha_with_an_agents_is_still_found() {
+    let renovate = agent("renovate", logins(&["renovate[bot]"]));
+    let commits = vec![
+        commit_by(
+            "1234567a",
+            linked("renovate[bot]", "r@example.com", bot("renovate[bot]", None)),
+            "One",
+        ),
+        commit_by(
+            "1234567b",
+            linked("helper[bot]", "h@example.com", bot("helper[bot]", None)),
+            "Two",
+        ),
+    ];
+    let found = run(&policy(vec![renovate]), &change(None, commits, ""));
+    assert_eq!(ids(&found), ["renovate", "bot:helper[bot]"]);
+}
