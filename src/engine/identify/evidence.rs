@@ -1,7 +1,7 @@
 //! What a change shows about who wrote it, one observation per thing seen,
 //! and how a set of [`Signals`] matches those observations.
 
-use crate::engine::change::{Account, Change, Forge, Person};
+use crate::engine::change::{Account, Change, Commit, Forge, Person};
 use crate::engine::decision::{SignalKind, SignalMatch};
 use crate::ids::Login;
 use crate::signals::{Signals, Trailer};
@@ -95,20 +95,11 @@ pub(super) fn observe(change: &Change) -> Vec<Observation<'_>> {
         ));
     }
     for (index, commit) in change.commits.iter().enumerate() {
-        let short = commit.sha.short();
-        observe_person(
-            &mut seen,
-            &commit.author,
-            format!("commit {short} author"),
-            index,
-        );
-        observe_person(
-            &mut seen,
-            &commit.committer,
-            format!("commit {short} committer"),
-            index,
-        );
+        for (person, role) in commit_people(commit) {
+            observe_person(&mut seen, person, person_source(commit, role), index);
+        }
         for trailer in commit.trailers() {
+            let short = commit.sha.short();
             let (source, value) = (format!("commit {short} trailer"), trailer.to_string());
             seen.push(Observation::new(
                 SignalKind::Trailer,
@@ -130,6 +121,17 @@ pub(super) fn observe(change: &Change) -> Vec<Observation<'_>> {
         ));
     }
     seen
+}
+
+/// A commit's author and committer, with the role each plays.
+pub(super) fn commit_people(commit: &Commit) -> [(&Person, &'static str); 2] {
+    [(&commit.author, "author"), (&commit.committer, "committer")]
+}
+
+/// How evidence names a commit's author or committer: `commit 1a2b3c4
+/// author`. Identification and contributors must agree on it.
+pub(super) fn person_source(commit: &Commit, role: &str) -> String {
+    format!("commit {} {role}", commit.sha.short())
 }
 
 fn observe_person<'c>(

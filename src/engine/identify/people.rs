@@ -8,7 +8,7 @@ use crate::engine::decision::SignalKind;
 use crate::ids::Login;
 use crate::policy::Policy;
 
-use super::evidence::{Observation, Probe, co_author, is_web_flow, noreply_login};
+use super::evidence::{self, Observation, Probe, co_author, is_web_flow, noreply_login};
 use super::findings::Found;
 use super::{Identity, is_agent_account};
 
@@ -76,9 +76,8 @@ pub(super) fn contributors(facts: &Facts<'_, '_>) -> Vec<Identity> {
         .collect();
     let mut people = People::default();
     for (index, commit) in facts.change.commits.iter().enumerate() {
-        let short = commit.sha.short();
-        for (person, role) in [(&commit.author, "author"), (&commit.committer, "committer")] {
-            let source = format!("commit {short} {role}");
+        for (person, role) in evidence::commit_people(commit) {
+            let source = evidence::person_source(commit, role);
             let agent = agent_people.contains(&(Some(index), source.as_str()));
             if !agent && facts.is_human_person(person) {
                 people.add(Identity::of_person(person));
