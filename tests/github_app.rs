@@ -14,47 +14,13 @@ use serde_json::Value;
 use support_app::{App, PUBLIC_URL, check_run_rerequested, pull_request_event, review_event};
 use support_github::{REPO, base, bot, change, head, review, sha, user};
 use support_store::on_each_backend;
-use warrant::engine::{ChangedFile, ReviewState};
+use warrant::engine::ReviewState;
 use warrant::forge::github::fake::Fault;
-use warrant::ids::RepoPath;
-
-/// Copilot is registered to work in `src/`; payments code needs an SRE.
-const POLICY: &str = r#"version: 1
-mode: enforce
-agents:
-  copilot:
-    role: feature-dev
-    owner: alice
-    match:
-      builtin: copilot
-roles:
-  feature-dev:
-    scope:
-      allow: ["src/**"]
-    out_of_scope: block
-sensitive:
-  - name: payments
-    paths: ["src/payments/**"]
-    approvers: ["octo-org/sre"]
-    min_approvals: 1
-approvals:
-  agent_reviews: dismiss
-"#;
 
 /// A pull request by Copilot touching `paths`, with no reviews, under
-/// [`POLICY`]; the `opened` delivery for it.
+/// `support_app::POLICY`; the `opened` delivery for it.
 fn setup(app: &App, number: u64, paths: &[&str]) -> Value {
-    let mut c = change(number, 0, 2);
-    c.files = paths
-        .iter()
-        .map(|p| ChangedFile {
-            path: RepoPath::parse(p).unwrap(),
-            previous_path: None,
-        })
-        .collect();
-    c.reviews.clear();
-    app.add_pull(c);
-    app.put_policy(base().as_str(), POLICY);
+    app.add_copilot_pull(number, paths);
     opened(number)
 }
 

@@ -9,48 +9,18 @@ mod support_server;
 mod support_store;
 
 use serde_json::Value;
-use support_app::{App, pull_request_event, review_event};
+use support_app::{App, POLICY, pull_request_event, review_event};
 use support_github::{REPO, base, bot, change, head, review, sha, user};
 use support_store::on_each_backend;
 use warrant::engine::{ChangedFile, Review, ReviewState};
 use warrant::ids::{CommitSha, RepoPath};
-
-/// Copilot is registered to work in `src/`; payments code needs an SRE.
-const POLICY: &str = r#"version: 1
-mode: enforce
-agents:
-  copilot:
-    role: feature-dev
-    owner: alice
-    match:
-      builtin: copilot
-roles:
-  feature-dev:
-    scope:
-      allow: ["src/**"]
-    out_of_scope: block
-sensitive:
-  - name: payments
-    paths: ["src/payments/**"]
-    approvers: ["octo-org/sre"]
-    min_approvals: 1
-approvals:
-  agent_reviews: dismiss
-"#;
 
 /// Copilot's pull request `number` touching payments code, assigned to
 /// alice, with no reviews; `sre` are the team's members. Delivers its
 /// `opened` event and checks it waits for a human.
 async fn waiting(app: &App, number: u64, sre: &[&str]) {
     app.fake.set_team("octo-org/sre", sre);
-    let mut c = change(number, 0, 2);
-    c.files = vec![ChangedFile {
-        path: RepoPath::parse("src/payments/charge.rs").unwrap(),
-        previous_path: None,
-    }];
-    c.reviews.clear();
-    app.add_pull(c);
-    app.put_policy(base().as_str(), POLICY);
+    app.add_copilot_pull(number, &["src/payments/charge.rs"]);
     let opened = pull_request_event("opened", number, base().as_str(), head().as_str());
     app.deliver_and_wait("pull_request", &format!("o-{number}"), &opened, 1)
         .await;

@@ -22,6 +22,29 @@ use crate::support_server::{TestServer, fixture, test_state};
 
 pub const PUBLIC_URL: &str = "https://warrant.example.com";
 
+/// Copilot is registered to work in `src/`; payments code needs an SRE.
+pub const POLICY: &str = r#"version: 1
+mode: enforce
+agents:
+  copilot:
+    role: feature-dev
+    owner: alice
+    match:
+      builtin: copilot
+roles:
+  feature-dev:
+    scope:
+      allow: ["src/**"]
+    out_of_scope: block
+sensitive:
+  - name: payments
+    paths: ["src/payments/**"]
+    approvers: ["octo-org/sre"]
+    min_approvals: 1
+approvals:
+  agent_reviews: dismiss
+"#;
+
 /// How long a test waits for the worker before failing: generous on a
 /// loaded machine, yet a hang fails the test rather than the suite.
 const WAIT: Duration = Duration::from_secs(20);
@@ -169,6 +192,22 @@ impl App {
 
     pub fn add_pull(&self, change: Change) {
         self.fake.add_pull_request(pull(change));
+    }
+
+    /// A pull request by Copilot touching `paths`, with no reviews, under
+    /// [`POLICY`] at the base commit.
+    pub fn add_copilot_pull(&self, number: u64, paths: &[&str]) {
+        let mut c = crate::support_github::change(number, 0, 2);
+        c.files = paths
+            .iter()
+            .map(|p| warrant::engine::ChangedFile {
+                path: warrant::ids::RepoPath::parse(p).unwrap(),
+                previous_path: None,
+            })
+            .collect();
+        c.reviews.clear();
+        self.add_pull(c);
+        self.put_policy(crate::support_github::base().as_str(), POLICY);
     }
 
     pub fn put_policy(&self, base: &str, text: &str) {
