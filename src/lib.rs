@@ -8,6 +8,7 @@
 //! - [`signals`]: the matching primitives shared by the policy and the catalog.
 //! - [`engine`]: pure functions from a forge-neutral [`engine::Change`] to a
 //!   [`engine::Decision`]. No I/O, no clock: the evaluation time is an input.
+//! - [`audit`]: the hash-chained audit trail of governance events.
 //! - [`store`]: durable state in SQLite or PostgreSQL, starting with the
 //!   queue of webhook deliveries that workers evaluate.
 //! - [`forge`]: GitHub (and later GitLab) payloads and APIs, turned into
@@ -19,6 +20,7 @@
 //! - [`cli`]: the `warrant` command line, including `warrant check` on a local
 //!   git range (see [`git`]) and `warrant serve`.
 
+pub mod audit;
 pub mod catalog;
 pub mod cli;
 pub mod config;

@@ -11,6 +11,7 @@
 //! | `GET /` | registers the GitHub App, or shows the status ([`register`]) |
 //! | `GET /github/manifest/callback` | GitHub's redirect after registering |
 
+pub mod access;
 mod error;
 mod ops;
 pub mod register;
@@ -44,6 +45,8 @@ pub struct AppState {
     /// Rung when a delivery is queued, so that a waiting worker starts at
     /// once instead of at its next poll.
     work: Arc<Notify>,
+    /// Audit pages readable without signing in (see [`access`]).
+    public_pages: bool,
 }
 
 impl AppState {
@@ -60,7 +63,15 @@ impl AppState {
                 crate::forge::github::app_file::DEFAULT_FILE_NAME.into(),
             )),
             work: Arc::new(Notify::new()),
+            public_pages: false,
         }
+    }
+
+    /// Makes the audit pages readable by anyone: for `warrant demo`, or an
+    /// operator who says so explicitly.
+    pub fn with_public_pages(mut self, public: bool) -> AppState {
+        self.public_pages = public;
+        self
     }
 
     /// Where and how `/` registers the app (by default: no public URL, so

@@ -30,6 +30,7 @@
 //!   `migrations/postgres/`, with the same file names and the same columns,
 //!   and are applied by [`Store::connect`].
 
+pub mod audit;
 pub mod deliveries;
 pub mod evaluations;
 
@@ -43,6 +44,7 @@ use sqlx::migrate::Migrator;
 use sqlx::pool::PoolConnectionMetadata;
 use sqlx::{AnyConnection, AnyPool, Connection, Executor};
 
+pub use audit::Chain;
 pub use deliveries::{ClaimedDelivery, Enqueued, NewDelivery, QueueId, QueueStats};
 pub use evaluations::{NewEvaluation, StoredEvaluation};
 

@@ -1,0 +1,255 @@
+//! The audit trail's rows: appended with their place in the repository's
+//! hash chain, never updated or deleted (see [`crate::audit`]).
+//!
+//! Appending reads the head of the chain and inserts after it in one
+//! transaction. Two writers appending to one repository at once (two
+//! replicas on PostgreSQL, or a webhook and a worker on SQLite) may read the
+//! same head: the `UNIQUE (forge, repo, seq)` constraint lets one of them
+//! in, and the other starts over from the new head. No lock outlives a
+//! transaction and no row is ever rewritten.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use sqlx::{Any, Row, Transaction};
+
+use super::{Store, from_millis, to_millis};
+use crate::audit::{AuditEvent, EventKind, GENESIS, NewAuditEvent, row_hash};
+
+/// How often an append starts over after losing a race for the head.
+const APPEND_ATTEMPTS: u32 = 20;
+
+/// The columns of an [`AuditEvent`], in the order [`event_of_row`] reads.
+pub(crate) const AUDIT_COLUMNS: &str = "id, forge, repo, seq, at, kind, change_number, head_sha, \
+     base_sha, policy_blob, agent_id, role, owner, actor, requester, paths, approval, decision, \
+     detail, prev_hash, hash";
+
+/// One chain: a forge and repository with at least one event.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Chain {
+    pub forge: String,
+    pub repo: String,
+}
+
+impl Store {
+    /// Appends `events` in order, each after the head of its repository's
+    /// chain, all in one transaction: they are stored together or not at
+    /// all. Returns them as stored.
+    pub async fn append_audit(&self, events: &[NewAuditEvent]) -> anyhow::Result<Vec<AuditEvent>> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match self.try_append(events).await {
+                Ok(stored) => return Ok(stored),
+                Err(err) if attempt < APPEND_ATTEMPTS && lost_race(&err) => {
+                    // Someone appended first: read the new head and retry,
+                    // after a pause that grows and varies a little.
+                    let jitter = u64::from(rand::random::<u8>() % 8);
+                    tokio::time::sleep(Duration::from_millis(u64::from(attempt) * 2 + jitter))
+                        .await;
+                }
+                Err(err) => return Err(err).context("cannot append to the audit trail"),
+            }
+        }
+    }
+
+    async fn try_append(&self, events: &[NewAuditEvent]) -> Result<Vec<AuditEvent>, sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        let mut stored = Vec::with_capacity(events.len());
+        for event in events {
+            stored.push(append_one(&mut tx, event).await?);
+        }
+        tx.commit().await?;
+        Ok(stored)
+    }
+
+    /// Every chain, ordered by forge and repository.
+    pub async fn audit_chains(&self) -> anyhow::Result<Vec<Chain>> {
+        let rows =
+            sqlx::query("SELECT DISTINCT forge, repo FROM audit_events ORDER BY forge, repo")
+                .fetch_all(&self.pool)
+                .await
+                .context("cannot list the audit chains")?;
+        rows.iter()
+            .map(|row| {
+                Ok(Chain {
+                    forge: row.try_get("forge")?,
+                    repo: row.try_get("repo")?,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .context("cannot read the audit chains")
+    }
+
+    /// Up to `limit` rows of a chain with `seq` above `after`, in stored
+    /// order (by `seq`, then by row id: a tampered chain may repeat a seq).
+    pub async fn audit_chain_page(
+        &self,
+        chain: &Chain,
+        after: u64,
+        limit: u32,
+    ) -> anyhow::Result<Vec<AuditEvent>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {AUDIT_COLUMNS} FROM audit_events
+             WHERE forge = $1 AND repo = $2 AND seq > $3 ORDER BY seq, id LIMIT $4"
+        ))
+        .bind(&chain.forge)
+        .bind(&chain.repo)
+        .bind(i64::try_from(after).unwrap_or(i64::MAX))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .context("cannot read the audit trail")?;
+        rows.iter().map(event_of_row).collect()
+    }
+
+    /// The events of one change, in chain order.
+    pub async fn audit_events_of_change(
+        &self,
+        forge: &str,
+        repo: &str,
+        number: u64,
+    ) -> anyhow::Result<Vec<AuditEvent>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {AUDIT_COLUMNS} FROM audit_events
+             WHERE forge = $1 AND repo = $2 AND change_number = $3 ORDER BY seq, id"
+        ))
+        .bind(forge)
+        .bind(repo)
+        .bind(i64::try_from(number).context("change number out of range")?)
+        .fetch_all(&self.pool)
+        .await
+        .context("cannot read the audit trail of a change")?;
+        rows.iter().map(event_of_row).collect()
+    }
+}
+
+/// Inserts `event` after the head of its chain, inside `tx`.
+async fn append_one(
+    tx: &mut Transaction<'static, Any>,
+    event: &NewAuditEvent,
+) -> Result<AuditEvent, sqlx::Error> {
+    let head = sqlx::query(
+        "SELECT seq, hash FROM audit_events WHERE forge = $1 AND repo = $2
+         ORDER BY seq DESC LIMIT 1",
+    )
+    .bind(&event.forge)
+    .bind(&event.repo)
+    .fetch_optional(&mut **tx)
+    .await?;
+    let (seq, prev_hash) = match head {
+        Some(row) => {
+            let seq: i64 = row.try_get("seq")?;
+            let hash: String = row.try_get("hash")?;
+            (u64::try_from(seq).unwrap_or(0) + 1, hash)
+        }
+        None => (1, GENESIS.to_owned()),
+    };
+    let hash = row_hash(event, seq, &prev_hash);
+    let paths = serde_json::to_string(&event.paths).map_err(|e| sqlx::Error::Encode(e.into()))?;
+    let detail = serde_json::to_string(&event.detail).map_err(|e| sqlx::Error::Encode(e.into()))?;
+    let change = event
+        .change
+        .map(i64::try_from)
+        .transpose()
+        .map_err(|e| sqlx::Error::Encode(e.into()))?;
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO audit_events (forge, repo, seq, at, kind, change_number, head_sha, base_sha,
+             policy_blob, agent_id, role, owner, actor, requester, paths, approval, decision,
+             detail, prev_hash, hash)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
+             $18, $19, $20)
+         RETURNING id",
+    )
+    .bind(&event.forge)
+    .bind(&event.repo)
+    .bind(i64::try_from(seq).unwrap_or(i64::MAX))
+    .bind(to_millis(event.at))
+    .bind(event.kind.as_str())
+    .bind(change)
+    .bind(event.head_sha.as_deref())
+    .bind(event.base_sha.as_deref())
+    .bind(event.policy_blob.as_deref())
+    .bind(event.agent.as_deref())
+    .bind(event.role.as_deref())
+    .bind(event.owner.as_deref())
+    .bind(event.actor.as_deref())
+    .bind(event.requester.as_deref())
+    .bind(paths)
+    .bind(event.approval.as_deref())
+    .bind(event.decision.as_deref())
+    .bind(detail)
+    .bind(&prev_hash)
+    .bind(&hash)
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(AuditEvent {
+        id,
+        seq,
+        event: NewAuditEvent {
+            at: from_millis(to_millis(event.at)).unwrap_or(event.at),
+            ..event.clone()
+        },
+        prev_hash,
+        hash,
+    })
+}
+
+/// Whether an append failed because another writer took the head first
+/// (a unique violation), or the database was busy (SQLite's snapshot
+/// conflict): both are worth starting over.
+fn lost_race(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::Database(db) => {
+            db.is_unique_violation()
+                || db
+                    .code()
+                    .is_some_and(|c| c == "5" || c == "517" || c == "40001")
+                || db.message().contains("database is locked")
+        }
+        _ => false,
+    }
+}
+
+/// Reads a row selected with [`AUDIT_COLUMNS`]. A stored value that does not
+/// parse (a tampered kind, say) is an error naming the row.
+pub(crate) fn event_of_row(row: &sqlx::any::AnyRow) -> anyhow::Result<AuditEvent> {
+    let id: i64 = row.try_get("id")?;
+    let read = || -> anyhow::Result<AuditEvent> {
+        let kind: String = row.try_get("kind")?;
+        let paths: String = row.try_get("paths")?;
+        let detail: String = row.try_get("detail")?;
+        let change: Option<i64> = row.try_get("change_number")?;
+        let seq: i64 = row.try_get("seq")?;
+        Ok(AuditEvent {
+            id,
+            seq: u64::try_from(seq).context("negative seq")?,
+            event: NewAuditEvent {
+                forge: row.try_get("forge")?,
+                repo: row.try_get("repo")?,
+                at: from_millis(row.try_get("at")?)?,
+                kind: EventKind::parse(&kind)
+                    .with_context(|| format!("unknown event kind `{kind}`"))?,
+                change: change
+                    .map(u64::try_from)
+                    .transpose()
+                    .context("negative change")?,
+                head_sha: row.try_get("head_sha")?,
+                base_sha: row.try_get("base_sha")?,
+                policy_blob: row.try_get("policy_blob")?,
+                agent: row.try_get("agent_id")?,
+                role: row.try_get("role")?,
+                owner: row.try_get("owner")?,
+                actor: row.try_get("actor")?,
+                requester: row.try_get("requester")?,
+                paths: serde_json::from_str(&paths).context("paths are not a JSON array")?,
+                approval: row.try_get("approval")?,
+                decision: row.try_get("decision")?,
+                detail: serde_json::from_str(&detail).context("detail is not a JSON object")?,
+            },
+            prev_hash: row.try_get("prev_hash")?,
+            hash: row.try_get("hash")?,
+        })
+    };
+    read().with_context(|| format!("audit row {id} cannot be read"))
+}
