@@ -25,7 +25,7 @@ use tracing::Instrument;
 use crate::forge::github::checks::CHECK_NAME;
 use crate::forge::github::client::{GithubClient, InstallationId};
 use crate::forge::github::webhook::{self as events, GithubEvent, PullRequestAction};
-use crate::ids::{CommitSha, Login, TeamName};
+use crate::ids::{CommitSha, Login};
 use crate::metrics::Metrics;
 use crate::store::{ClaimedDelivery, Store};
 
@@ -89,14 +89,10 @@ pub struct Worker {
     github: Arc<GithubClient>,
     metrics: Metrics,
     config: WorkerConfig,
-    /// The teams of the last policy seen per repository: passed to the
-    /// fetch so that they are resolved in the same query (kept in memory;
-    /// a restart costs one team query per repository).
-    team_hints: Mutex<HashMap<String, Vec<TeamName>>>,
     /// One evaluation at a time per pull request in this process: two
     /// tasks racing on one head would each create a check run, and the one
-    /// not recorded would stay in progress. (Replicas can still race; the
-    /// store keeps the first run recorded.)
+    /// not recorded would stay in progress. Across replicas, the store's
+    /// change lease does the same (see `evaluate`).
     changes: Mutex<HashMap<(String, u64), ChangeLock>>,
     /// Warrant's own bot (`{slug}[bot]`), read once per process.
     app_login: tokio::sync::OnceCell<Login>,
@@ -125,7 +121,6 @@ impl Worker {
             github,
             metrics,
             config,
-            team_hints: Mutex::default(),
             changes: Mutex::default(),
             app_login: tokio::sync::OnceCell::new(),
             ended: watch::channel(0).0,
