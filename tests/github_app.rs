@@ -194,6 +194,49 @@ async fn a_sensitive_area_waits_for_an_eligible_human_and_the_agents_approval_is
             conclusions,
             ["action_required", "action_required", "success"]
         );
+
+        // The audit trail of the change: who acted, what counted and why.
+        let trail = app
+            .store
+            .audit_events_of_change("github", REPO, 3)
+            .await
+            .unwrap();
+        let of_kind = |kind: &str| -> Vec<&warrant::audit::NewAuditEvent> {
+            trail
+                .iter()
+                .map(|e| &e.event)
+                .filter(|e| e.kind.as_str() == kind)
+                .collect()
+        };
+        assert_eq!(of_kind("delivery_received").len(), 3);
+        assert_eq!(of_kind("decision_made").len(), 3);
+        assert_eq!(of_kind("check_posted").len(), 3);
+        let agent = of_kind("agent_identified")[0];
+        assert_eq!(agent.agent.as_deref(), Some("copilot"));
+        assert_eq!(agent.actor.as_deref(), Some("copilot-swe-agent[bot]"));
+        let refused = of_kind("approval_refused");
+        assert!(
+            refused
+                .iter()
+                .any(|e| e.actor.as_deref() == Some("copilot-swe-agent[bot]")
+                    && e.detail["reason"] == "agent"),
+            "{refused:#?}"
+        );
+        let dismissed = of_kind("review_dismissed");
+        assert_eq!(dismissed[0].detail["review_id"], 31);
+        assert_eq!(dismissed[0].actor.as_deref(), Some("warrant[bot]"));
+        let counted = of_kind("approval_counted");
+        assert_eq!(counted.len(), 1);
+        assert_eq!(counted[0].actor.as_deref(), Some("dave"));
+        assert_eq!(counted[0].paths, ["src/payments/charge.rs"]);
+        let last = of_kind("decision_made").pop().unwrap();
+        assert_eq!(last.decision.as_deref(), Some("success"));
+        assert_eq!(last.approval.as_deref(), Some("approved"));
+        assert_eq!(last.paths, ["src/payments/charge.rs"]);
+        assert!(last.policy_blob.is_some());
+        // Each event in its repository's chain, in order.
+        let seqs: Vec<u64> = trail.iter().map(|e| e.seq).collect();
+        assert!(seqs.windows(2).all(|w| w[0] < w[1]), "{seqs:?}");
     })
     .await;
 }
@@ -503,14 +546,81 @@ async fn a_merged_pull_request_records_its_merge_commit() {
         let app = App::start(&url).await;
         let mut event = pull_request_event("closed", 10, base().as_str(), head().as_str());
         event["pull_request"]["merged"] = Value::Bool(true);
+        event["pull_request"]["commits"] = Value::from(3);
+        event["pull_request"]["merged_by"] =
+            serde_json::json!({ "login": "carol", "id": 5, "type": "User" });
         let merge = "1111111111111111111111111111111111111111";
         event["pull_request"]["merge_commit_sha"] = Value::from(merge);
+        app.fake.state().commits.insert(
+            (REPO.to_owned(), merge.to_owned()),
+            (
+                vec![base().as_str().to_owned(), head().as_str().to_owned()],
+                "Merge pull request #10 from octo-org/feature".to_owned(),
+            ),
+        );
         app.deliver_and_wait("pull_request", "d-12", &event, 1)
             .await;
 
         let merges = app.store.merges("github", REPO, 10).await.unwrap();
         assert_eq!(merges, [Some(merge.to_owned())]);
         assert!(app.check_runs().is_empty());
+        let trail = app
+            .store
+            .audit_events_of_change("github", REPO, 10)
+            .await
+            .unwrap();
+        let kinds: Vec<&str> = trail.iter().map(|e| e.event.kind.as_str()).collect();
+        assert_eq!(kinds, ["delivery_received", "change_merged"]);
+        let merged = &trail[1].event;
+        assert_eq!(merged.detail["merge_commit_sha"], merge);
+        assert_eq!(merged.detail["merge_method"], "merge", "two parents");
+        assert_eq!(merged.actor.as_deref(), Some("carol"));
+        assert_eq!(trail[0].event.detail["delivery"], "d-12");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_squashed_merge_and_a_plain_close_are_told_apart_in_the_trail() {
+    on_each_backend(|url| async move {
+        let app = App::start(&url).await;
+        let squash = "2222222222222222222222222222222222222222";
+        app.fake.state().commits.insert(
+            (REPO.to_owned(), squash.to_owned()),
+            (
+                vec![base().as_str().to_owned()],
+                "Export invoices (#20)\n\n* first\n* second".to_owned(),
+            ),
+        );
+        let mut merged = pull_request_event("closed", 20, base().as_str(), head().as_str());
+        merged["pull_request"]["merged"] = Value::Bool(true);
+        merged["pull_request"]["commits"] = Value::from(2);
+        merged["pull_request"]["merge_commit_sha"] = Value::from(squash);
+        app.deliver_and_wait("pull_request", "d-20", &merged, 1)
+            .await;
+        let closed = pull_request_event("closed", 21, base().as_str(), head().as_str());
+        app.deliver_and_wait("pull_request", "d-21", &closed, 2)
+            .await;
+
+        let trail = app
+            .store
+            .audit_events_of_change("github", REPO, 20)
+            .await
+            .unwrap();
+        assert_eq!(trail.last().unwrap().event.detail["merge_method"], "squash");
+        let trail = app
+            .store
+            .audit_events_of_change("github", REPO, 21)
+            .await
+            .unwrap();
+        assert_eq!(trail.last().unwrap().event.kind.as_str(), "change_closed");
+        assert!(
+            app.store
+                .merges("github", REPO, 21)
+                .await
+                .unwrap()
+                .is_empty()
+        );
     })
     .await;
 }

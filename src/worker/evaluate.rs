@@ -13,6 +13,8 @@ use chrono::Utc;
 use tracing::Instrument;
 
 use super::{Worker, installation};
+use crate::audit::record::Evaluated;
+use crate::audit::{self, EventKind, NewAuditEvent};
 use crate::engine::{self, Conclusion, Context, Decision, Evaluation};
 use crate::forge::github::checks::{CheckOutcome, CheckRunId};
 use crate::forge::github::client::InstallationId;
@@ -465,22 +467,54 @@ impl Worker {
         delivery: &str,
         r: Recorded<'_>,
     ) -> anyhow::Result<()> {
+        let at = Utc::now();
+        let acting_as = self
+            .app_logins()
+            .await
+            .first()
+            .map(|l| l.as_str().to_owned());
+        let events = match (r.decision, r.snapshot) {
+            (Some(decision), Some(snapshot)) => audit::record::evaluation_events(&Evaluated {
+                forge: "github",
+                change: &snapshot.change,
+                decision,
+                acting_as: acting_as.as_deref(),
+                check_id: Some(r.run.0),
+                at,
+            }),
+            // No decision reached: the failed check is the event.
+            _ => {
+                let mut posted = NewAuditEvent::new("github", &t.repo, EventKind::CheckPosted, at);
+                posted.change = Some(t.number);
+                posted.head_sha = Some(head.as_str().to_owned());
+                posted.base_sha = r.snapshot.map(|s| s.change.base_sha.as_str().to_owned());
+                posted.actor = acting_as;
+                posted.decision = Some(r.outcome.conclusion.as_str().to_owned());
+                vec![
+                    posted
+                        .with_detail("check_id", r.run.0)
+                        .with_detail("title", r.outcome.title.clone())
+                        .with_detail("why", r.outcome.summary.clone()),
+                ]
+            }
+        };
         let decision = r.decision.map(serde_json::to_string).transpose()?;
         let base = r.snapshot.map(|s| s.change.base_sha.as_str());
+        let evaluation = NewEvaluation {
+            forge: "github",
+            repo: &t.repo,
+            number: t.number,
+            head_sha: head.as_str(),
+            base_sha: base,
+            check_run_id: Some(r.run.0),
+            conclusion: r.outcome.conclusion.as_str(),
+            title: &r.outcome.title,
+            decision: decision.as_deref(),
+            delivery_id: Some(delivery),
+            evaluated_at: at,
+        };
         self.store
-            .record_evaluation(&NewEvaluation {
-                forge: "github",
-                repo: &t.repo,
-                number: t.number,
-                head_sha: head.as_str(),
-                base_sha: base,
-                check_run_id: Some(r.run.0),
-                conclusion: r.outcome.conclusion.as_str(),
-                title: &r.outcome.title,
-                decision: decision.as_deref(),
-                delivery_id: Some(delivery),
-                evaluated_at: Utc::now(),
-            })
+            .record_evaluation_audited(&evaluation, &events)
             .await
     }
 

@@ -22,8 +22,12 @@ use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
 use tracing::Instrument;
 
+use serde_json::json;
+
+use crate::audit::{EventKind, NewAuditEvent};
 use crate::forge::github::checks::CHECK_NAME;
 use crate::forge::github::client::{GithubClient, InstallationId};
+use crate::forge::github::merges::MergeMethod;
 use crate::forge::github::webhook::{self as events, GithubEvent, PullRequestAction};
 use crate::ids::{CommitSha, Login};
 use crate::metrics::Metrics;
@@ -236,6 +240,14 @@ impl Worker {
             Err(err) => return Err(Failure::Permanent(err.to_string())),
         };
         let id = delivery;
+        if delivery.attempts == 1
+            && let Some(receipt) = receipt(delivery, &event)
+        {
+            self.store
+                .append_audit(&[receipt])
+                .await
+                .map_err(|err| Failure::Retry(format!("{err:#}"), Vec::new()))?;
+        }
         match event {
             GithubEvent::PullRequest(pr) if pr.action == PullRequestAction::Closed => {
                 self.record_close(&pr, &id.delivery_id).await
@@ -280,27 +292,55 @@ impl Worker {
         app_id.is_none_or(|id| Some(id) == self.github.app_id())
     }
 
+    /// Records a merge (with its method, for the revert command) or a
+    /// close, in the merges table and the audit trail.
     async fn record_close(
         &self,
         pr: &events::PullRequestEvent,
         delivery: &str,
     ) -> Result<(), Failure> {
-        let merge = pr.merge_commit_sha.as_ref().map(CommitSha::as_str);
-        tracing::info!(repo = %pr.repo, change = pr.number, merged = pr.merged, merge_commit = ?merge, "pull request closed");
-        if !pr.merged {
-            return Ok(());
+        let merge = pr.merge_commit_sha.as_ref();
+        tracing::info!(repo = %pr.repo, change = pr.number, merged = pr.merged, merge_commit = ?merge.map(CommitSha::as_str), "pull request closed");
+        let retry = |err: anyhow::Error| Failure::Retry(format!("{err:#}"), Vec::new());
+        let kind = if pr.merged {
+            EventKind::ChangeMerged
+        } else {
+            EventKind::ChangeClosed
+        };
+        let mut event = NewAuditEvent::new("github", &pr.repo, kind, Utc::now());
+        event.change = Some(pr.number);
+        event.head_sha = Some(pr.head_sha.as_str().to_owned());
+        event.base_sha = Some(pr.base_sha.as_str().to_owned());
+        event.actor = pr.merged_by.as_ref().map(|l| l.as_str().to_owned());
+        let mut event = event.with_detail("delivery", delivery);
+        if let (true, Some(sha)) = (pr.merged, merge) {
+            let method = match pr.installation_id {
+                Some(id) => Some(
+                    self.github
+                        .merge_method(InstallationId(id), &pr.repo, sha, pr.number, pr.commits)
+                        .await
+                        .map_err(|err| retry(err.into()))?,
+                ),
+                None => None,
+            };
+            event = event
+                .with_detail("merge_commit_sha", sha.as_str())
+                .with_detail("merge_method", method.map(MergeMethod::as_str))
+                .with_detail("commits", pr.commits);
+            self.store
+                .record_merge(
+                    "github",
+                    &pr.repo,
+                    pr.number,
+                    pr.head_sha.as_str(),
+                    Some(sha.as_str()),
+                    delivery,
+                )
+                .await
+                .map_err(retry)?;
         }
-        self.store
-            .record_merge(
-                "github",
-                &pr.repo,
-                pr.number,
-                pr.head_sha.as_str(),
-                merge,
-                delivery,
-            )
-            .await
-            .map_err(|err| Failure::Retry(format!("{err:#}"), Vec::new()))
+        self.store.append_audit(&[event]).await.map_err(retry)?;
+        Ok(())
     }
 
     /// Evaluates each target; the first error retries the delivery (the
@@ -317,6 +357,53 @@ impl Worker {
         }
         Ok(())
     }
+}
+
+/// The audit trail's record of a delivery's arrival, for events about one
+/// repository (installations span many and are not chained to one).
+fn receipt(delivery: &ClaimedDelivery, event: &GithubEvent) -> Option<NewAuditEvent> {
+    let (repo, change, head, action) = match event {
+        GithubEvent::PullRequest(pr) => (
+            &pr.repo,
+            Some(pr.number),
+            Some(&pr.head_sha),
+            Some(json!(pr.action)),
+        ),
+        GithubEvent::Review(r) => (
+            &r.repo,
+            Some(r.number),
+            Some(&r.head_sha),
+            Some(json!(r.action)),
+        ),
+        GithubEvent::CheckRun(run) => (
+            &run.repo,
+            run.pull_requests.first().copied(),
+            Some(&run.head_sha),
+            None,
+        ),
+        GithubEvent::CheckSuite(suite) => (
+            &suite.repo,
+            suite.pull_requests.first().copied(),
+            Some(&suite.head_sha),
+            None,
+        ),
+        GithubEvent::Push(push) => (&push.repo, None, Some(&push.after), None),
+        _ => return None,
+    };
+    let mut receipt = NewAuditEvent::new(
+        &delivery.forge,
+        repo,
+        EventKind::DeliveryReceived,
+        delivery.received_at,
+    );
+    receipt.change = change;
+    receipt.head_sha = head.map(|h| h.as_str().to_owned());
+    Some(
+        receipt
+            .with_detail("delivery", delivery.delivery_id.as_str())
+            .with_detail("event", delivery.event.as_str())
+            .with_detail("action", action),
+    )
 }
 
 /// `retry_base × 2^(attempts-1)`, capped: GitHub's outages last minutes,

@@ -126,6 +126,9 @@ pub struct FakeState {
     pub requests: Vec<RecordedRequest>,
     pub check_runs: Vec<CheckRun>,
     pub dismissals: Vec<Dismissal>,
+    /// Commits by `owner/name` and sha: their parents' shas and message
+    /// (merge commits, for the merge method).
+    pub commits: HashMap<(String, String), (Vec<String>, String)>,
     faults: Vec<FaultRule>,
     next_id: u64,
 }

@@ -32,6 +32,7 @@ pub(super) fn router() -> Router<Shared> {
             "/repos/{owner}/{repo}/commits/{sha}/check-runs",
             get(list_check_runs),
         )
+        .route("/repos/{owner}/{repo}/commits/{sha}", get(commit))
         .route(
             "/repos/{owner}/{repo}/pulls/{number}/reviews/{id}/dismissals",
             put(dismiss_review),
@@ -173,6 +174,23 @@ async fn pull_files(
         })
         .collect();
     Json(files).into_response()
+}
+
+async fn commit(
+    State(state): State<Shared>,
+    Path((owner, repo, sha)): Path<(String, String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    let s = lock(&state);
+    if !authorised(&s, &headers) {
+        return unauthorised();
+    }
+    let Some((parents, message)) = s.commits.get(&(format!("{owner}/{repo}"), sha.clone())) else {
+        return error(StatusCode::NOT_FOUND, "No commit found for SHA");
+    };
+    let parents: Vec<Value> = parents.iter().map(|p| json!({ "sha": p })).collect();
+    Json(json!({ "sha": sha, "commit": { "message": message }, "parents": parents }))
+        .into_response()
 }
 
 /// A check run in the shape of `POST /repos/{o}/{r}/check-runs`.
