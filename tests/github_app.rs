@@ -842,3 +842,107 @@ async fn two_replicas_evaluating_one_pull_request_at_once_share_one_check_run() 
     })
     .await;
 }
+
+/// A `push` of `after` onto the default branch touching `paths`, from the
+/// octokit example with the test's repository and installation.
+fn push_event(before: &str, after: &str, paths: &[&str]) -> Value {
+    let raw = support_server::fixture("push", "with-installation.payload.json");
+    let mut payload: Value = serde_json::from_slice(&raw).unwrap();
+    payload["installation"] = serde_json::json!({ "id": support_github::INSTALLATION.0 });
+    payload["repository"]["full_name"] = Value::from(REPO);
+    payload["repository"]["default_branch"] = Value::from("main");
+    payload["repository"]["master_branch"] = Value::from("main");
+    payload["ref"] = Value::from("refs/heads/main");
+    payload["before"] = Value::from(before);
+    payload["after"] = Value::from(after);
+    payload["pusher"] = serde_json::json!({ "name": "carol", "email": "carol@example.com" });
+    payload["commits"] = serde_json::json!([{
+        "id": after, "message": "Require an SRE for payments", "added": [], "removed": [],
+        "modified": paths,
+    }]);
+    payload
+}
+
+#[tokio::test]
+async fn a_policy_pushed_to_the_default_branch_is_audited_and_its_teams_known_at_once() {
+    on_each_backend(|url| async move {
+        let app = App::start(&url).await;
+        let pushed = sha(0x9001);
+        app.put_policy(pushed.as_str(), support_app::POLICY);
+        let event = push_event(base().as_str(), pushed.as_str(), &[".github/warrant.yml"]);
+        app.deliver_and_wait("push", "d-93", &event, 1).await;
+
+        let chain = app
+            .store
+            .audit_chain_page(
+                &warrant::store::Chain {
+                    forge: "github".into(),
+                    repo: REPO.into(),
+                },
+                0,
+                100,
+            )
+            .await
+            .unwrap();
+        let kinds: Vec<&str> = chain.iter().map(|e| e.event.kind.as_str()).collect();
+        assert_eq!(kinds, ["delivery_received", "policy_changed"]);
+        let changed = &chain[1].event;
+        assert_eq!(changed.paths, [".github/warrant.yml"]);
+        assert_eq!(changed.actor.as_deref(), Some("carol"));
+        assert_eq!(
+            changed.policy_blob.as_deref(),
+            Some(warrant::policy::blob_id(support_app::POLICY.as_bytes()).as_str())
+        );
+        assert_eq!(changed.detail["policy"], "valid");
+        assert_eq!(changed.detail["teams"], serde_json::json!(["octo-org/sre"]));
+
+        // The repository's first pull request: its team is already known,
+        // so the run shows in progress and the team comes with the query.
+        app.fake.clear_requests();
+        let opened = setup(&app, 94, &["src/lib.rs"]);
+        app.deliver_and_wait("pull_request", "d-94", &opened, 2)
+            .await;
+        let requests = app.api_requests();
+        assert_eq!(requests.len(), 3, "{requests:?}");
+        assert_eq!(requests[0], format!("POST /repos/{REPO}/check-runs"));
+        assert!(
+            !requests.iter().any(|r| r.ends_with("WarrantTeams")),
+            "{requests:?}"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_invalid_policy_pushed_is_audited_with_its_errors() {
+    on_each_backend(|url| async move {
+        let app = App::start(&url).await;
+        let pushed = sha(0x9002);
+        app.put_policy(pushed.as_str(), "version: 1\nmode: enforse\n");
+        let event = push_event(
+            base().as_str(),
+            pushed.as_str(),
+            &[".github/warrant.yml", "README.md"],
+        );
+        app.deliver_and_wait("push", "d-95", &event, 1).await;
+
+        let chain = app
+            .store
+            .audit_chain_page(
+                &warrant::store::Chain {
+                    forge: "github".into(),
+                    repo: REPO.into(),
+                },
+                0,
+                100,
+            )
+            .await
+            .unwrap();
+        let changed = &chain.last().unwrap().event;
+        assert_eq!(changed.kind.as_str(), "policy_changed");
+        assert_eq!(changed.detail["policy"], "invalid");
+        let errors = changed.detail["errors"].to_string();
+        assert!(errors.contains(".github/warrant.yml:2"), "{errors}");
+    })
+    .await;
+}

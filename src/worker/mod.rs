@@ -280,8 +280,12 @@ impl Worker {
                 )?;
                 self.evaluate_all(targets, id).await
             }
-            // Pushes and installations are recorded by the audit trail
-            // (not yet built); the rest is not Warrant's.
+            GithubEvent::Push(push) if push.changes_policy_on_default_branch() => {
+                self.record_policy_change(&push, &id.delivery_id).await
+            }
+            // Installations span repositories and have no chain of their
+            // own (their deliveries stay in the queue's history); the rest
+            // is not Warrant's.
             _ => Ok(()),
         }
     }
@@ -338,6 +342,71 @@ impl Worker {
                 )
                 .await
                 .map_err(retry)?;
+        }
+        self.store.append_audit(&[event]).await.map_err(retry)?;
+        Ok(())
+    }
+
+    /// Records a change to the policy on the default branch: the new
+    /// policy's blob, whether it is valid, and the teams it names (stored
+    /// as hints, so that the next evaluation resolves them in its query).
+    async fn record_policy_change(
+        &self,
+        push: &events::PushEvent,
+        delivery: &str,
+    ) -> Result<(), Failure> {
+        let retry = |err: anyhow::Error| Failure::Retry(format!("{err:#}"), Vec::new());
+        let at = Utc::now();
+        let mut event = NewAuditEvent::new("github", &push.repo, EventKind::PolicyChanged, at);
+        event.head_sha = Some(push.after.as_str().to_owned());
+        event.base_sha = Some(push.before.as_str().to_owned());
+        event.actor = push.pusher.clone();
+        event.paths = push
+            .changed_paths
+            .iter()
+            .filter(|p| crate::policy::GITHUB_POLICY_PATHS.contains(&p.as_str()))
+            .cloned()
+            .collect();
+        let mut event = event
+            .with_detail("delivery", delivery)
+            .with_detail("ref", push.git_ref.as_str());
+        let file = match push.installation_id {
+            Some(id) if push.after.as_str().bytes().any(|b| b != b'0') => self
+                .github
+                .policy_at(InstallationId(id), &push.repo, &push.after)
+                .await
+                .map_err(|err| retry(err.into()))?,
+            _ => None,
+        };
+        match &file {
+            None => event = event.with_detail("policy", "removed"),
+            Some(file) => {
+                event.policy_blob = Some(file.blob_id.clone());
+                event = event.with_detail("path", file.path.as_str());
+                match crate::policy::load(file.path.as_str(), &file.text) {
+                    Ok(policy) => {
+                        let teams: Vec<String> = policy
+                            .teams()
+                            .iter()
+                            .map(|t| t.as_str().to_owned())
+                            .collect();
+                        self.store
+                            .record_policy_teams("github", &push.repo, &file.blob_id, &teams, at)
+                            .await
+                            .map_err(retry)?;
+                        event = event
+                            .with_detail("policy", "valid")
+                            .with_detail("teams", teams);
+                    }
+                    Err(errors) => {
+                        let first: Vec<String> =
+                            errors.0.iter().take(5).map(ToString::to_string).collect();
+                        event = event
+                            .with_detail("policy", "invalid")
+                            .with_detail("errors", first);
+                    }
+                }
+            }
         }
         self.store.append_audit(&[event]).await.map_err(retry)?;
         Ok(())
