@@ -67,6 +67,15 @@ async fn an_agent_change_within_its_scope_succeeds_in_three_requests() {
             metrics.contains("warrant_evaluations_total{conclusion=\"success\"} 1"),
             "{metrics}"
         );
+        // GitHub's remaining budget, per resource, as the fake reports it.
+        assert!(
+            metrics.contains("warrant_github_rate_limit_remaining{resource=\"graphql\"}"),
+            "{metrics}"
+        );
+        assert!(
+            metrics.contains("warrant_github_rate_limit_remaining{resource=\"core\"}"),
+            "{metrics}"
+        );
         // The three, the token exchange and `GET /app`.
         assert!(
             metrics.contains("warrant_github_api_requests_total{status=\"2xx\"} 5"),
@@ -943,6 +952,56 @@ async fn an_invalid_policy_pushed_is_audited_with_its_errors() {
         assert_eq!(changed.detail["policy"], "invalid");
         let errors = changed.detail["errors"].to_string();
         assert!(errors.contains(".github/warrant.yml:2"), "{errors}");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn without_named_approvers_a_repository_admin_approves_an_unregistered_agent() {
+    on_each_backend(|url| async move {
+        let app = App::start(&url).await;
+        app.fake
+            .state()
+            .admins
+            .insert(REPO.to_owned(), vec!["erin".to_owned()]);
+        let event = setup(&app, 96, &["src/lib.rs"]);
+        app.put_policy(
+            base().as_str(),
+            "version: 1\nmode: enforce\nunregistered_agents:\n  action: escalate\n",
+        );
+        app.deliver_and_wait("pull_request", "d-96", &event, 1)
+            .await;
+        let run = app.the_check_run();
+        assert_eq!(
+            run.conclusion.as_deref(),
+            Some("action_required"),
+            "{run:#?}"
+        );
+        assert!(
+            run.summary.clone().unwrap_or_default().contains("erin"),
+            "{run:#?}"
+        );
+
+        add_review(
+            &app,
+            96,
+            review(61, user("erin", 12), ReviewState::Approved, head()),
+        );
+        let approval = review_event(
+            96,
+            base().as_str(),
+            head().as_str(),
+            (61, "erin", "approved"),
+        );
+        app.deliver_and_wait("pull_request_review", "d-97", &approval, 2)
+            .await;
+        assert_eq!(app.the_check_run().conclusion.as_deref(), Some("success"));
+        let admin_reads = app
+            .api_requests()
+            .iter()
+            .filter(|r| r.contains("/collaborators?permission=admin"))
+            .count();
+        assert_eq!(admin_reads, 1, "read once, then cached");
     })
     .await;
 }

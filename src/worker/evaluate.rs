@@ -370,7 +370,7 @@ impl Worker {
             .await?;
         let context = Context {
             teams: self.teams(t.installation, &teams, &snapshot.teams).await?,
-            repository_admins: Vec::new(),
+            repository_admins: self.admins_if_needed(t, &loaded.policy).await?,
             app_logins: self.app_logins().await,
         };
         Ok(engine::decide(&Evaluation {
@@ -399,6 +399,27 @@ impl Worker {
                 Vec::new()
             }
         }
+    }
+
+    /// The repository's admins, read only when the policy leaves the
+    /// approvers of unregistered agents to them (no `approvers` under
+    /// `unregistered_agents` nor `policy_file`, and `escalate`).
+    async fn admins_if_needed(
+        &self,
+        t: &Target,
+        policy: &crate::policy::Policy,
+    ) -> anyhow::Result<Vec<Login>> {
+        let needed = policy.unregistered_agents.action
+            == crate::policy::UnregisteredAction::Escalate
+            && policy.unregistered_agents.approvers.is_empty()
+            && policy.policy_file.approvers.is_empty();
+        if !needed {
+            return Ok(Vec::new());
+        }
+        Ok(self
+            .github
+            .repository_admins(t.installation, &t.repo)
+            .await?)
     }
 
     /// Members of the policy's teams: those the fetch resolved, the rest

@@ -120,6 +120,12 @@ impl Worker {
                 let status = (status != 0).then_some(status);
                 api_metrics.record_github_api_request(status, elapsed);
             }));
+        let rate_metrics = metrics.clone();
+        github
+            .stats()
+            .set_rate_limit_hook(Arc::new(move |resource, remaining| {
+                rate_metrics.set_github_rate_limit_remaining(resource, remaining);
+            }));
         Arc::new(Worker {
             store,
             github,
