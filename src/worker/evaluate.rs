@@ -368,17 +368,30 @@ impl Worker {
         self.store
             .record_policy_teams("github", &t.repo, file.blob_id.as_str(), &names, at)
             .await?;
-        let context = Context {
+        let mut context = Context {
             teams: self.teams(t.installation, &teams, &snapshot.teams).await?,
-            repository_admins: self.admins_if_needed(t, &loaded.policy).await?,
+            repository_admins: Vec::new(),
             app_logins: self.app_logins().await,
         };
-        Ok(engine::decide(&Evaluation {
-            policy: &loaded,
-            change,
-            context: &context,
-            at,
-        }))
+        let decide = |context: &Context| {
+            engine::decide(&Evaluation {
+                policy: &loaded,
+                change,
+                context,
+                at,
+            })
+        };
+        let decision = decide(&context);
+        // The admins cost a request: read them only for a decision that
+        // needs them, and decide again with them (deciding is cheap).
+        if admins_needed(&loaded.policy, &decision) {
+            context.repository_admins = self
+                .github
+                .repository_admins(t.installation, &t.repo)
+                .await?;
+            return Ok(decide(&context));
+        }
+        Ok(decision)
     }
 
     /// Warrant's own bot, asked of GitHub once per process. While GitHub
@@ -399,27 +412,6 @@ impl Worker {
                 Vec::new()
             }
         }
-    }
-
-    /// The repository's admins, read only when the policy leaves the
-    /// approvers of unregistered agents to them (no `approvers` under
-    /// `unregistered_agents` nor `policy_file`, and `escalate`).
-    async fn admins_if_needed(
-        &self,
-        t: &Target,
-        policy: &crate::policy::Policy,
-    ) -> anyhow::Result<Vec<Login>> {
-        let needed = policy.unregistered_agents.action
-            == crate::policy::UnregisteredAction::Escalate
-            && policy.unregistered_agents.approvers.is_empty()
-            && policy.policy_file.approvers.is_empty();
-        if !needed {
-            return Ok(Vec::new());
-        }
-        Ok(self
-            .github
-            .repository_admins(t.installation, &t.repo)
-            .await?)
     }
 
     /// Members of the policy's teams: those the fetch resolved, the rest
@@ -555,6 +547,19 @@ struct Recorded<'a> {
     outcome: &'a CheckOutcome,
     decision: Option<&'a Decision>,
     snapshot: Option<&'a PullRequestSnapshot>,
+}
+
+/// Whether a decision asks for the repository's admins: an unregistered
+/// agent escalated, with no approvers named under `unregistered_agents`
+/// nor `policy_file`, so that the default chain ends at the admins.
+fn admins_needed(policy: &crate::policy::Policy, decision: &Decision) -> bool {
+    policy.unregistered_agents.action == crate::policy::UnregisteredAction::Escalate
+        && policy.unregistered_agents.approvers.is_empty()
+        && policy.policy_file.approvers.is_empty()
+        && decision
+            .agents
+            .iter()
+            .any(|a| a.status == engine::Registration::Unregistered)
 }
 
 /// Refuses to publish once the lease ran out: another worker may hold the
