@@ -31,8 +31,10 @@
 //!   and are applied by [`Store::connect`].
 
 pub mod audit;
+pub mod changes;
 pub mod deliveries;
 pub mod evaluations;
+pub mod reports;
 
 use std::pin::Pin;
 use std::time::Duration;
