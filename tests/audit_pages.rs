@@ -248,6 +248,10 @@ async fn the_list_shows_each_change_once_by_its_latest_evaluation() {
         assert!(page.contains("Blocked: out of scope"), "{page}");
         assert!(page.contains("Waiting for approval"), "{page}");
         assert!(page.contains("Add caching"), "{page}");
+        assert!(
+            page.contains("Observing: would block, unregistered agent"),
+            "{page}"
+        );
     })
     .await;
 }

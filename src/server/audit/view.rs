@@ -37,19 +37,29 @@ pub(super) fn status(evaluation: &EvaluationRow) -> Status {
         (None, "action_required") => ("Waiting for approval", "waiting"),
         (None, _) => ("Not enforced", "neutral"),
     };
-    let reason = evaluation
-        .decision
-        .as_ref()
-        .filter(|d| d.conclusion == Conclusion::Failure)
-        .and_then(|d| d.violations.iter().find(|v| v.blocking))
-        .map(|v| violation_words(v.kind));
-    Status {
-        words: match reason {
-            Some(reason) => format!("{word}: {reason}"),
+    let Some(d) = evaluation.decision.as_ref() else {
+        return Status {
+            words: word.to_owned(),
+            class,
+        };
+    };
+    let blocking = || d.violations.iter().find(|v| v.blocking);
+    let words = match (d.conclusion, d.would_conclude) {
+        (Conclusion::Failure, _) => match blocking() {
+            Some(v) => format!("{word}: {}", violation_words(v.kind)),
             None => word.to_owned(),
         },
-        class,
-    }
+        // Observe mode: say what enforcing would have done.
+        (Conclusion::Neutral, Conclusion::Failure) if d.mode.is_some() => match blocking() {
+            Some(v) => format!("{word}: would block, {}", violation_words(v.kind)),
+            None => format!("{word}: would block"),
+        },
+        (Conclusion::Neutral, Conclusion::ActionRequired) if d.mode.is_some() => {
+            format!("{word}: would wait for approval")
+        }
+        _ => word.to_owned(),
+    };
+    Status { words, class }
 }
 
 pub(super) fn violation_words(kind: ViolationKind) -> &'static str {
