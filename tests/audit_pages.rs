@@ -341,7 +341,7 @@ async fn the_change_page_states_the_decision_evidence_and_rollback() {
         let one = html(&server, "/audit/github/acme/app/changes/1").await;
         assert!(
             one.contains(
-                "<strong>Blocked: out of scope. Claude-code changed paths outside its role app-dev.</strong>"
+                "Blocked: out of scope</span>. Claude-code changed paths outside its role app-dev.</strong>"
             ),
             "{one}"
         );

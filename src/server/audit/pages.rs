@@ -136,9 +136,9 @@ pub(super) async fn change(
     let latest = report.evaluations.last();
     let decision = latest.and_then(|e| e.decision.as_ref());
     let status = latest.map(view::status);
-    let sentence = match (&status, latest) {
-        (Some(status), Some(e)) => format!("{}. {}", status.words, sentence_end(&e.check_title)),
-        _ => "Warrant has not evaluated this change yet.".to_owned(),
+    let sentence = match latest {
+        Some(e) => sentence_end(&e.check_title),
+        None => "Warrant has not evaluated this change yet.".to_owned(),
     };
     let record = report.record.as_ref();
     let body = ChangeDetailPage {
