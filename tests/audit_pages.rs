@@ -494,6 +494,8 @@ async fn export(server: &TestServer, path: &str) -> (Vec<Row>, String) {
 async fn exports_read_back_as_the_rows_of_the_page() {
     on_each_backend(|url| async move {
         let server = started(&url).await;
+        let awkward = "Fix \"quotes\", commas;\nand a second line";
+        record(&server.store, "acme/lib", 3, awkward, ChangeStatus::Closed).await;
         for query in [
             "",
             "?repo=acme%2Fapp",
@@ -514,6 +516,21 @@ async fn exports_read_back_as_the_rows_of_the_page() {
             let shown: BTreeSet<String> = listed(&page).into_iter().collect();
             assert_eq!(exported, shown, "{query}");
         }
+
+        let (rows, _) = export(
+            &server,
+            "/audit/export.csv?repo=acme%2Flib&conclusion=success",
+        )
+        .await;
+        assert_eq!(rows.len(), 1, "{rows:?}");
+        assert_eq!(
+            rows[0].title, awkward,
+            "quotes, commas and line breaks survive CSV"
+        );
+        assert_eq!(
+            (rows[0].action.as_str(), rows[0].rollback.as_str()),
+            ("evaluated", "")
+        );
 
         let (rows, _) = export(&server, "/audit/export.jsonl?agent=claude-code").await;
         assert_eq!(rows.len(), 1, "{rows:?}");
