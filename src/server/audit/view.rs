@@ -396,3 +396,84 @@ fn event_entry(e: &AuditEvent) -> TimelineEntry {
 pub(super) fn short(sha: &str) -> &str {
     sha.get(..7).unwrap_or(sha)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::NewAuditEvent;
+
+    fn event(kind: EventKind) -> AuditEvent {
+        let at = DateTime::from_timestamp_millis(1_790_000_000_000).unwrap();
+        AuditEvent {
+            id: 1,
+            seq: 1,
+            event: NewAuditEvent::new("github", "acme/app", kind, at),
+            prev_hash: crate::audit::GENESIS.into(),
+            hash: String::new(),
+        }
+    }
+
+    fn facts<'a>(merge: Option<&'a MergeRecord>, events: &'a [AuditEvent]) -> RollbackFacts<'a> {
+        RollbackFacts {
+            merge,
+            events,
+            status: Some(ChangeStatus::Open),
+            base: Some("1111111"),
+        }
+    }
+
+    #[test]
+    fn the_merge_event_supplies_what_the_merge_row_lacks() {
+        let merge = MergeRecord {
+            head_sha: "aaaaaaa".into(),
+            merge_commit_sha: Some("bbbbbbb".into()),
+            method: None,
+            commit_count: None,
+            recorded_at: DateTime::from_timestamp_millis(0).unwrap(),
+        };
+        let mut merged = event(EventKind::ChangeMerged);
+        merged.event = merged.event.with_detail("merge_method", "merge");
+        let events = [merged];
+        let r = rollback_of(facts(Some(&merge), &events));
+        assert_eq!(r.reference, "git revert -m 1 bbbbbbb");
+
+        let mut only_event = event(EventKind::ChangeMerged);
+        only_event.event = only_event
+            .event
+            .with_detail("merge_commit_sha", "ccccccc")
+            .with_detail("merge_method", "squash");
+        let events = [only_event];
+        assert_eq!(
+            rollback_of(facts(None, &events)).reference,
+            "git revert ccccccc"
+        );
+    }
+
+    #[test]
+    fn a_close_event_means_nothing_to_undo_and_no_record_means_open() {
+        let events = [event(EventKind::ChangeClosed)];
+        assert_eq!(rollback_of(facts(None, &events)).reference, "");
+        assert_eq!(rollback_of(facts(None, &[])).reference, "base:1111111");
+    }
+
+    #[test]
+    fn stored_addresses_are_used_only_when_they_are_web_links() {
+        assert_eq!(
+            forge_url("github", "acme/app", 3, Some("javascript:alert(1)")),
+            "https://github.com/acme/app/pull/3"
+        );
+        assert_eq!(
+            forge_url(
+                "github",
+                "acme/app",
+                3,
+                Some("https://ghe.example/acme/app/pull/3")
+            ),
+            "https://ghe.example/acme/app/pull/3"
+        );
+        assert_eq!(
+            forge_url("gitlab", "group/sub/app", 3, None),
+            "https://gitlab.com/group/sub/app/-/merge_requests/3"
+        );
+    }
+}
