@@ -14,7 +14,8 @@
 //! - [`forge`]: GitHub (and later GitLab) payloads and APIs, turned into
 //!   Warrant's own types at the edge.
 //! - [`server`]: HTTP only: the webhook endpoint, which verifies and stores
-//!   deliveries, and the health and metrics endpoints ([`metrics`]).
+//!   deliveries, the health and metrics endpoints ([`metrics`]), and the
+//!   auditors' pages and exports under `/audit`.
 //! - [`config`]: the settings of `warrant serve`, from flags or `WARRANT_*`
 //!   variables.
 //! - [`cli`]: the `warrant` command line, including `warrant check` on a local

@@ -570,8 +570,22 @@ async fn a_merged_pull_request_records_its_merge_commit() {
         app.deliver_and_wait("pull_request", "d-12", &event, 1)
             .await;
 
-        let merges = app.store.merges("github", REPO, 10).await.unwrap();
-        assert_eq!(merges, [Some(merge.to_owned())]);
+        let merged = app
+            .store
+            .last_merge("github", REPO, 10)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(merged.merge_commit_sha.as_deref(), Some(merge));
+        assert_eq!(merged.method.map(|m| m.as_str()), Some("merge"));
+        assert_eq!(merged.commit_count, Some(3));
+        let record = app
+            .store
+            .change_record("github", REPO, 10)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(record.state.as_str(), "merged");
         assert!(app.check_runs().is_empty());
         let trail = app
             .store
@@ -625,10 +639,10 @@ async fn a_squashed_merge_and_a_plain_close_are_told_apart_in_the_trail() {
         assert_eq!(trail.last().unwrap().event.kind.as_str(), "change_closed");
         assert!(
             app.store
-                .merges("github", REPO, 21)
+                .last_merge("github", REPO, 21)
                 .await
                 .unwrap()
-                .is_empty()
+                .is_none()
         );
     })
     .await;

@@ -20,6 +20,7 @@
 //! ```
 
 pub mod record;
+pub mod rollback;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};

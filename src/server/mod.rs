@@ -10,8 +10,10 @@
 //! | `GET /metrics` | Prometheus text ([`crate::metrics`]) |
 //! | `GET /` | registers the GitHub App, or shows the status ([`register`]) |
 //! | `GET /github/manifest/callback` | GitHub's redirect after registering |
+//! | `GET /audit`, `/audit/...` | the auditors' pages and exports ([`audit`]) |
 
 pub mod access;
+mod audit;
 mod error;
 mod ops;
 pub mod register;
@@ -115,6 +117,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
+        .merge(audit::routes())
         .with_state(state)
 }
 

@@ -150,52 +150,6 @@ impl Store {
         .context("cannot read the last base commit")?;
         Ok(row.flatten())
     }
-
-    /// Appends the merge of a pull request (`merge_commit_sha` is `None`
-    /// when it was closed without merging).
-    pub async fn record_merge(
-        &self,
-        forge: &str,
-        repo: &str,
-        number: u64,
-        head_sha: &str,
-        merge_commit_sha: Option<&str>,
-        delivery_id: &str,
-    ) -> anyhow::Result<()> {
-        sqlx::query(
-            "INSERT INTO merges (forge, repo, number, head_sha, merge_commit_sha, delivery_id, recorded_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(forge)
-        .bind(repo)
-        .bind(as_i64(number)?)
-        .bind(head_sha)
-        .bind(merge_commit_sha)
-        .bind(delivery_id)
-        .bind(to_millis(Utc::now()))
-        .execute(&self.pool)
-        .await
-        .context("cannot record a merge")?;
-        Ok(())
-    }
-
-    /// Merge commits recorded for a change.
-    pub async fn merges(
-        &self,
-        forge: &str,
-        repo: &str,
-        number: u64,
-    ) -> anyhow::Result<Vec<Option<String>>> {
-        sqlx::query_scalar(
-            "SELECT merge_commit_sha FROM merges WHERE forge = $1 AND repo = $2 AND number = $3 ORDER BY id",
-        )
-        .bind(forge)
-        .bind(repo)
-        .bind(as_i64(number)?)
-        .fetch_all(&self.pool)
-        .await
-        .context("cannot read merges")
-    }
 }
 
 const INSERT_EVALUATION: &str = "

@@ -31,9 +31,11 @@
 //!   and are applied by [`Store::connect`].
 
 pub mod audit;
+pub mod changes;
 mod coordination;
 pub mod deliveries;
 pub mod evaluations;
+pub mod reports;
 
 use std::pin::Pin;
 use std::time::Duration;

@@ -31,6 +31,7 @@ use crate::forge::github::merges::MergeMethod;
 use crate::forge::github::webhook::{self as events, GithubEvent, PullRequestAction};
 use crate::ids::{CommitSha, Login};
 use crate::metrics::Metrics;
+use crate::store::changes::{ChangeRecord, ChangeStatus, NewMerge};
 use crate::store::{ClaimedDelivery, Store};
 
 pub use evaluate::Target;
@@ -254,6 +255,12 @@ impl Worker {
                 .await
                 .map_err(|err| Failure::Retry(format!("{err:#}"), Vec::new()))?;
         }
+        if let GithubEvent::PullRequest(pr) = &event {
+            self.store
+                .upsert_change(&change_record(pr, delivery))
+                .await
+                .map_err(|err| Failure::Retry(format!("{err:#}"), Vec::new()))?;
+        }
         match event {
             GithubEvent::PullRequest(pr) if pr.action == PullRequestAction::Closed => {
                 self.record_close(&pr, &id.delivery_id).await
@@ -338,14 +345,17 @@ impl Worker {
                 .with_detail("merge_method", method.map(MergeMethod::as_str))
                 .with_detail("commits", pr.commits);
             self.store
-                .record_merge(
-                    "github",
-                    &pr.repo,
-                    pr.number,
-                    pr.head_sha.as_str(),
-                    Some(sha.as_str()),
-                    delivery,
-                )
+                .record_merge_details(&NewMerge {
+                    forge: "github",
+                    repo: &pr.repo,
+                    number: pr.number,
+                    head_sha: pr.head_sha.as_str(),
+                    merge_commit_sha: Some(sha.as_str()),
+                    method,
+                    commit_count: pr.commits.and_then(|n| u32::try_from(n).ok()),
+                    delivery_id: Some(delivery),
+                    recorded_at: Utc::now(),
+                })
                 .await
                 .map_err(retry)?;
         }
@@ -431,6 +441,25 @@ impl Worker {
             }
         }
         Ok(())
+    }
+}
+
+/// The pull request's own facts, for the audit pages.
+fn change_record(pr: &events::PullRequestEvent, delivery: &ClaimedDelivery) -> ChangeRecord {
+    let state = match (pr.action, pr.merged) {
+        (PullRequestAction::Closed, true) => ChangeStatus::Merged,
+        (PullRequestAction::Closed, false) => ChangeStatus::Closed,
+        _ => ChangeStatus::Open,
+    };
+    ChangeRecord {
+        forge: "github".to_owned(),
+        repo: pr.repo.clone(),
+        number: pr.number,
+        title: pr.title.clone(),
+        author: pr.author.as_ref().map(|l| l.as_str().to_owned()),
+        url: pr.html_url.clone(),
+        state,
+        updated_at: pr.updated_at.unwrap_or(delivery.received_at),
     }
 }
 

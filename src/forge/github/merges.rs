@@ -16,35 +16,19 @@ use serde::Deserialize;
 use super::client::{GithubClient, GithubError, InstallationId};
 use crate::ids::CommitSha;
 
-/// How a pull request reached its base branch.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum MergeMethod {
-    Merge,
-    Squash,
-    Rebase,
-}
+pub use crate::audit::rollback::MergeMethod;
 
-impl MergeMethod {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            MergeMethod::Merge => "merge",
-            MergeMethod::Squash => "squash",
-            MergeMethod::Rebase => "rebase",
-        }
+/// The method given a merge commit with `parents` parents and `message`,
+/// for pull request `number` of `commits` commits.
+pub fn infer(parents: usize, message: &str, number: u64, commits: Option<u64>) -> MergeMethod {
+    if parents >= 2 {
+        return MergeMethod::Merge;
     }
-
-    /// The method given a merge commit with `parents` parents and
-    /// `message`, for pull request `number` of `commits` commits.
-    pub fn infer(parents: usize, message: &str, number: u64, commits: Option<u64>) -> MergeMethod {
-        if parents >= 2 {
-            return MergeMethod::Merge;
-        }
-        let title = message.lines().next().unwrap_or_default().trim_end();
-        if commits.is_some_and(|n| n > 1) && !title.ends_with(&format!("(#{number})")) {
-            MergeMethod::Rebase
-        } else {
-            MergeMethod::Squash
-        }
+    let title = message.lines().next().unwrap_or_default().trim_end();
+    if commits.is_some_and(|n| n > 1) && !title.ends_with(&format!("(#{number})")) {
+        MergeMethod::Rebase
+    } else {
+        MergeMethod::Squash
     }
 }
 
@@ -72,7 +56,7 @@ impl GithubClient {
     ) -> Result<MergeMethod, GithubError> {
         let path = format!("/repos/{repo}/commits/{}", sha.as_str());
         let reply: CommitReply = self.rest(installation, Method::GET, &path, None).await?;
-        Ok(MergeMethod::infer(
+        Ok(infer(
             reply.parents.len(),
             &reply.commit.message,
             number,
@@ -89,22 +73,22 @@ mod tests {
     fn the_method_follows_from_parents_commits_and_title() {
         use MergeMethod::*;
         assert_eq!(
-            MergeMethod::infer(2, "Merge pull request #7 from a/b", 7, Some(3)),
+            infer(2, "Merge pull request #7 from a/b", 7, Some(3)),
             Merge
         );
         assert_eq!(
-            MergeMethod::infer(1, "Add export (#7)\n\n* one\n* two", 7, Some(2)),
+            infer(1, "Add export (#7)\n\n* one\n* two", 7, Some(2)),
             Squash
         );
-        assert_eq!(MergeMethod::infer(1, "Add export", 7, Some(1)), Squash);
-        assert_eq!(MergeMethod::infer(1, "Second step", 7, Some(2)), Rebase);
+        assert_eq!(infer(1, "Add export", 7, Some(1)), Squash);
+        assert_eq!(infer(1, "Second step", 7, Some(2)), Rebase);
         assert_eq!(
-            MergeMethod::infer(1, "Fix (#8)", 7, Some(2)),
+            infer(1, "Fix (#8)", 7, Some(2)),
             Rebase,
             "another pull request's number"
         );
         assert_eq!(
-            MergeMethod::infer(1, "Anything", 7, None),
+            infer(1, "Anything", 7, None),
             Squash,
             "unknown count: one commit to revert"
         );

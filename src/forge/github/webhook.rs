@@ -113,6 +113,12 @@ pub struct PullRequestEvent {
     pub commits: Option<u64>,
     /// Who merged it, for a merged pull request.
     pub merged_by: Option<Login>,
+    pub title: String,
+    /// The pull request's page on GitHub.
+    pub html_url: Option<String>,
+    /// When GitHub last changed the pull request: orders the facts of
+    /// deliveries that arrive out of order.
+    pub updated_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// What happened to a review.

@@ -97,6 +97,12 @@ struct PullRequest {
     /// Who merged it.
     #[serde(default)]
     merged_by: Option<User>,
+    #[serde(default)]
+    title: String,
+    #[serde(default)]
+    html_url: Option<String>,
+    #[serde(default)]
+    updated_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 pub(super) fn pull_request(
@@ -127,6 +133,9 @@ pub(super) fn pull_request(
         merge_commit_sha: pr.merge_commit_sha.filter(|_| merged),
         commits: pr.commits,
         merged_by: pr.merged_by.map(|u| u.login),
+        title: pr.title,
+        html_url: pr.html_url,
+        updated_at: pr.updated_at,
     }))
 }
 

@@ -1,0 +1,133 @@
+//! The auditors' pages and exports: server-rendered HTML that works without
+//! JavaScript, and the same views as CSV and JSON Lines.
+//!
+//! | Route | |
+//! |---|---|
+//! | `GET /audit` | changes, filtered and paginated ([`filter::ListQuery`]) |
+//! | `GET /audit/export.csv`, `GET /audit/export.jsonl` | the same filtered view, every page ([`export`]) |
+//! | `GET /audit/{forge}/{owner}/{repo}/changes/{number}` | one change: decision, timeline, rollback |
+//! | `GET /audit/agents` | every agent seen, registered or not |
+//! | `GET /audit/agents/export.csv`, `.jsonl` | the same inventory |
+//!
+//! Every handler takes a [`Viewer`] and reads only what
+//! [`Viewer::may_read`] allows. A change in a repository the viewer may
+//! not read is answered exactly like a change that does not exist (404),
+//! so that the pages never reveal which private repositories Warrant
+//! governs; lists and counts leave such repositories out.
+
+mod export;
+mod filter;
+mod pages;
+mod view;
+
+use std::collections::BTreeSet;
+
+use askama::Template;
+use axum::Router;
+use axum::http::{StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+
+use super::AppState;
+use super::access::Viewer;
+use crate::store::reports::Readable;
+
+/// The stylesheet inlined into every page: no external assets.
+const STYLE: &str = include_str!("../../../templates/style.css");
+
+/// The audit routes, to merge into the server's router.
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/audit", get(pages::changes))
+        .route("/audit/export.csv", get(export::changes_csv))
+        .route("/audit/export.jsonl", get(export::changes_jsonl))
+        .route("/audit/agents", get(pages::agents))
+        .route("/audit/agents/export.csv", get(export::agents_csv))
+        .route("/audit/agents/export.jsonl", get(export::agents_jsonl))
+        .route(
+            "/audit/{forge}/{owner}/{repo}/changes/{number}",
+            get(pages::change),
+        )
+}
+
+/// Why a page cannot be shown, as the reader sees it.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum PageError {
+    /// A wrong query value; the message says which and how to fix it, and
+    /// holds nothing internal.
+    #[error("{0}")]
+    BadRequest(String),
+    /// No such change, or one the viewer may not read: the same answer.
+    #[error("There is no such change, or you may not read its repository.")]
+    NotFound,
+    /// Anything else; the cause is logged, never shown.
+    #[error("Warrant could not read its records. The cause is in its log.")]
+    Internal(#[from] anyhow::Error),
+}
+
+impl PageError {
+    pub(crate) fn bad(message: impl Into<String>) -> PageError {
+        PageError::BadRequest(message.into())
+    }
+
+    fn status(&self) -> StatusCode {
+        match self {
+            PageError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            PageError::NotFound => StatusCode::NOT_FOUND,
+            PageError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "audit/problem.html")]
+struct ProblemPage {
+    heading: &'static str,
+    message: String,
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        if let PageError::Internal(err) = &self {
+            tracing::error!(error = format!("{err:#}"), "audit page failed");
+        }
+        let heading = match self {
+            PageError::BadRequest(_) => "This request cannot be answered",
+            PageError::NotFound => "Not found",
+            PageError::Internal(_) => "Something went wrong",
+        };
+        let problem = ProblemPage {
+            heading,
+            message: self.to_string(),
+        };
+        page(self.status(), &problem)
+    }
+}
+
+/// A rendered page. Not cached by shared caches: what a page shows depends
+/// on who reads it.
+fn page(status: StatusCode, template: &impl Template) -> Response {
+    match template.render() {
+        Ok(html) => (
+            status,
+            [(header::CACHE_CONTROL, "private, no-store")],
+            Html(html),
+        )
+            .into_response(),
+        Err(err) => {
+            tracing::error!(error = %err, "cannot render an audit page");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
+}
+
+/// The repositories with something to report that `viewer` may read.
+async fn readable(state: &AppState, viewer: &Viewer) -> Result<Readable, PageError> {
+    let mut set = BTreeSet::new();
+    for (forge, repo) in state.store().report_repositories().await? {
+        if viewer.may_read(state, &forge, &repo).await? {
+            set.insert((forge, repo));
+        }
+    }
+    Ok(Readable(set))
+}

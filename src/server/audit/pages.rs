@@ -1,0 +1,244 @@
+//! The HTML pages: the list of changes, one change, and the agents.
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+
+use super::filter::{CONCLUSIONS, ListQuery, ListRequest};
+use super::view::{self, AgentView, RequirementView, Status, TimelineEntry, ViolationView};
+use super::{PageError, STYLE, page, readable};
+use crate::audit::rollback::Rollback;
+use crate::server::AppState;
+use crate::server::access::Viewer;
+use crate::store::reports::{AgentSummary, ChangePage};
+
+/// One line of the list of changes.
+struct ChangeLine {
+    link: String,
+    repo: String,
+    number: u64,
+    title: String,
+    status: Status,
+    agents: String,
+    evaluated: String,
+}
+
+#[derive(Template)]
+#[template(path = "audit/changes.html")]
+struct ChangesPage {
+    query: ListQuery,
+    conclusions: Vec<(&'static str, &'static str, bool)>,
+    lines: Vec<ChangeLine>,
+    total: u64,
+    page: u64,
+    pages: u64,
+    previous: Option<String>,
+    next: Option<String>,
+    /// The filters as a query string, for the export links.
+    filters: String,
+}
+
+/// `GET /audit`.
+pub(super) async fn changes(
+    viewer: Viewer,
+    State(state): State<AppState>,
+    Query(query): Query<ListQuery>,
+) -> Result<Response, PageError> {
+    let request = query.parse()?;
+    let readable = readable(&state, &viewer).await?;
+    let ListRequest {
+        filter,
+        page: number,
+        per_page,
+    } = &request;
+    let offset = (number - 1).saturating_mul(u64::from(*per_page));
+    let ChangePage { rows, total } = state
+        .store()
+        .changes_page(filter, &readable, offset, *per_page)
+        .await?;
+    let pages = total.div_ceil(u64::from(*per_page)).max(1);
+    let lines = rows
+        .iter()
+        .map(|row| ChangeLine {
+            link: view::audit_path(&row.forge, &row.repo, row.number),
+            repo: row.repo.clone(),
+            number: row.number,
+            title: view::title(row),
+            status: view::status(&row.latest),
+            agents: view::agent_ids(row.latest.decision.as_ref()).join(", "),
+            evaluated: view::time(row.latest.evaluated_at),
+        })
+        .collect();
+    let link = |page: u64| format!("/audit?{}", query.page_query(page, *per_page));
+    let body = ChangesPage {
+        conclusions: CONCLUSIONS
+            .iter()
+            .map(|(name, words)| (*name, *words, query.conclusion.trim() == *name))
+            .collect(),
+        lines,
+        total,
+        page: *number,
+        pages,
+        previous: (*number > 1).then(|| link(number - 1)),
+        next: (*number < pages).then(|| link(number + 1)),
+        filters: query.filters_query(),
+        query,
+    };
+    Ok(page(StatusCode::OK, &body))
+}
+
+#[derive(Template)]
+#[template(path = "audit/change.html")]
+struct ChangeDetailPage {
+    forge: String,
+    repo: String,
+    number: u64,
+    title: String,
+    author: String,
+    state: String,
+    forge_url: String,
+    status: Option<Status>,
+    sentence: String,
+    evaluated: String,
+    mode: String,
+    policy: String,
+    head: String,
+    base: String,
+    agents: Vec<AgentView>,
+    requesters: String,
+    requirements: Vec<RequirementView>,
+    violations: Vec<ViolationView>,
+    notes: Vec<String>,
+    timeline: Vec<TimelineEntry>,
+    rollback: Rollback,
+}
+
+/// `GET /audit/{forge}/{owner}/{repo}/changes/{number}`.
+pub(super) async fn change(
+    viewer: Viewer,
+    State(state): State<AppState>,
+    Path((forge, owner, name, number)): Path<(String, String, String, String)>,
+) -> Result<Response, PageError> {
+    let number: u64 = number.parse().map_err(|_| PageError::NotFound)?;
+    if forge != "github" && forge != "gitlab" {
+        return Err(PageError::NotFound);
+    }
+    let repo = format!("{owner}/{name}");
+    if !viewer.may_read(&state, &forge, &repo).await? {
+        return Err(PageError::NotFound);
+    }
+    let report = state
+        .store()
+        .change_report(&forge, &repo, number)
+        .await?
+        .ok_or(PageError::NotFound)?;
+    let latest = report.evaluations.last();
+    let decision = latest.and_then(|e| e.decision.as_ref());
+    let status = latest.map(view::status);
+    let sentence = match latest {
+        Some(e) => sentence_end(&e.check_title),
+        None => "Warrant has not evaluated this change yet.".to_owned(),
+    };
+    let record = report.record.as_ref();
+    let body = ChangeDetailPage {
+        title: record
+            .map(|r| r.title.clone())
+            .or_else(|| latest.map(|e| e.check_title.clone()))
+            .unwrap_or_default(),
+        author: record.and_then(|r| r.author.clone()).unwrap_or_default(),
+        state: record
+            .map(|r| r.state.as_str().to_owned())
+            .unwrap_or_default(),
+        forge_url: view::forge_url(&forge, &repo, number, record.and_then(|r| r.url.as_deref())),
+        status,
+        sentence,
+        evaluated: latest
+            .map(|e| view::time(e.evaluated_at))
+            .unwrap_or_default(),
+        mode: match decision.and_then(|d| d.mode) {
+            Some(crate::policy::Mode::Enforce) => "enforce".into(),
+            Some(crate::policy::Mode::Observe) => "observe".into(),
+            None => "no policy applies".into(),
+        },
+        policy: decision
+            .and_then(|d| d.policy.as_ref())
+            .map(|p| format!("{} (blob {})", p.path, p.blob_id))
+            .unwrap_or_default(),
+        head: latest.map(|e| e.head_sha.clone()).unwrap_or_default(),
+        base: latest.and_then(|e| e.base_sha.clone()).unwrap_or_default(),
+        agents: decision.map(view::agents).unwrap_or_default(),
+        requesters: decision
+            .map(|d| d.requesters.join(", "))
+            .unwrap_or_default(),
+        requirements: decision.map(view::requirements).unwrap_or_default(),
+        violations: decision.map(view::violations).unwrap_or_default(),
+        notes: decision
+            .map(|d| d.notes.iter().map(|n| view::plain(n)).collect())
+            .unwrap_or_default(),
+        timeline: view::timeline(&report),
+        rollback: view::rollback_of(view::RollbackFacts::of(&report)),
+        forge,
+        repo,
+        number,
+    };
+    Ok(page(StatusCode::OK, &body))
+}
+
+/// The check's title as the end of a sentence.
+fn sentence_end(title: &str) -> String {
+    let title = view::plain(title.trim());
+    if title.ends_with(['.', '!', '?']) {
+        title
+    } else {
+        format!("{title}.")
+    }
+}
+
+#[derive(Template)]
+#[template(path = "audit/agents.html")]
+struct AgentsPage {
+    agents: Vec<AgentLine>,
+    unregistered: usize,
+}
+
+struct AgentLine {
+    summary: AgentSummary,
+    repositories: String,
+    last_seen: String,
+    search: String,
+}
+
+/// `GET /audit/agents`: the shadow automation view.
+pub(super) async fn agents(
+    viewer: Viewer,
+    State(state): State<AppState>,
+) -> Result<Response, PageError> {
+    let readable = readable(&state, &viewer).await?;
+    let inventory = state.store().agents_inventory(&readable).await?;
+    let unregistered = inventory
+        .iter()
+        .filter(|a| a.registration != "registered")
+        .count();
+    let agents = inventory
+        .into_iter()
+        .map(|summary| AgentLine {
+            repositories: summary
+                .repositories
+                .iter()
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", "),
+            last_seen: view::time(summary.last_seen),
+            search: format!("/audit?agent={}", super::filter::encode(&summary.id)),
+            summary,
+        })
+        .collect();
+    Ok(page(
+        StatusCode::OK,
+        &AgentsPage {
+            agents,
+            unregistered,
+        },
+    ))
+}
