@@ -118,11 +118,13 @@ impl Store {
         page: u32,
         mut visit: impl FnMut(StoredRow) -> ControlFlow<()> + Send,
     ) -> anyhow::Result<()> {
+        // `seq >= $3` keeps the index on (forge, repo, seq) in use: each
+        // page starts where the last ended, not at the chain's first row.
         let mut after = (i64::MIN, i64::MIN);
         loop {
             let rows = sqlx::query(&format!(
                 "SELECT {AUDIT_COLUMNS} FROM audit_events
-                 WHERE forge = $1 AND repo = $2 AND (seq > $3 OR (seq = $3 AND id > $4))
+                 WHERE forge = $1 AND repo = $2 AND seq >= $3 AND (seq > $3 OR id > $4)
                  ORDER BY seq, id LIMIT $5"
             ))
             .bind(&chain.forge)
