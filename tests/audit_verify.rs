@@ -480,6 +480,39 @@ async fn an_intact_chain_is_read_whole_on_any_page_size() {
     .await;
 }
 
+#[tokio::test]
+async fn a_chain_of_several_pages_is_verified_to_its_last_row() {
+    on_each_backend(|url| async move {
+        let store = Store::connect(&url).await.unwrap();
+        let start = Utc.with_ymd_and_hms(2026, 11, 25, 9, 0, 0).unwrap();
+        let events: Vec<NewAuditEvent> = (0..2_500)
+            .map(|n| {
+                let at = start + chrono::Duration::milliseconds(n);
+                NewAuditEvent::new("github", "acme/big", EventKind::CheckPosted, at)
+                    .with_detail("n", n)
+            })
+            .collect();
+        let stored = store.append_audit(&events).await.unwrap();
+        let intact = reports(&store).await;
+        assert_intact(&intact, "acme/big", 2_500);
+        let head = intact["acme/big"].head.as_ref().unwrap();
+        assert_eq!(head.hash, stored.last().unwrap().hash);
+
+        tamper(&url, &update("acme/big", 2_222, "actor = 'mallory'")).await;
+        let reports = reports(&store).await;
+        let row = stored[2_221].id;
+        assert_broken(
+            &reports,
+            "acme/big",
+            (2_222, row),
+            BreakKind::Altered,
+            "altered",
+        );
+        assert_eq!(reports["acme/big"].events, 2_221);
+    })
+    .await;
+}
+
 #[test]
 fn the_worked_example_in_docs_audit_md_is_what_warrant_computes() {
     let doc = include_str!("../docs/audit.md");
