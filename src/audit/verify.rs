@@ -188,6 +188,12 @@ impl ChainVerifier {
             })
         };
         if let Some(seq) = seq {
+            if seq == 0 {
+                return at(
+                    BreakKind::Unreadable,
+                    format!("row {id} has seq 0, but seqs start at 1: the row was altered"),
+                );
+            }
             if seq < expected {
                 return at(
                     BreakKind::Duplicate,

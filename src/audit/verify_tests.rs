@@ -221,3 +221,15 @@ fn only_the_first_break_is_reported_and_later_rows_are_not_asked_for() {
     let report = verifier.finish();
     broken_at(&report, 3, BreakKind::Altered);
 }
+
+#[test]
+fn a_row_at_seq_0_is_not_read_as_a_repeat() {
+    let mut rows = rows(3);
+    rows[0].seq = 0;
+    let report = verify(rows);
+    let broken = broken_at(&report, 0, BreakKind::Unreadable);
+    assert_eq!(
+        broken.reason,
+        "row 101 has seq 0, but seqs start at 1: the row was altered"
+    );
+}
