@@ -21,6 +21,7 @@
 
 pub mod record;
 pub mod rollback;
+pub mod verify;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};

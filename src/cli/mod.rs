@@ -10,6 +10,7 @@
 //! there is one ([`crate::engine::Conclusion::exit_code`]), and
 //! [`EXIT_NO_DECISION`] when the command could not decide.
 
+mod audit;
 mod check;
 mod evaluate;
 mod output;
@@ -61,6 +62,10 @@ enum Command {
     /// health checks and metrics. Configured by flags or WARRANT_*
     /// variables; runs until SIGINT or SIGTERM.
     Serve(crate::config::ServeArgs),
+    /// Inspect the audit trail: `warrant audit verify` checks its hash
+    /// chains and reports the first broken link of each.
+    #[command(after_help = audit::VERIFY_EXIT_CODES)]
+    Audit(audit::Args),
 }
 
 /// Why a command could not decide. Each variant exits
@@ -80,6 +85,9 @@ pub enum CliError {
     /// that does not answer, a port already in use.
     #[error("{0:#}")]
     Serve(anyhow::Error),
+    /// The database could not be opened or read (`warrant audit`).
+    #[error("{0:#}")]
+    Database(anyhow::Error),
 }
 
 impl CliError {
@@ -113,6 +121,7 @@ where
         Command::Evaluate(args) => evaluate::run(args),
         Command::Check(args) => check::run(args),
         Command::Serve(args) => serve::run(args),
+        Command::Audit(args) => audit::run(args),
     };
     match result {
         Ok(code) => code,

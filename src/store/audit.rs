@@ -8,12 +8,14 @@
 //! in, and the other starts over from the new head. No lock outlives a
 //! transaction and no row is ever rewritten.
 
+use std::ops::ControlFlow;
 use std::time::Duration;
 
 use anyhow::Context;
 use sqlx::{Any, Row, Transaction};
 
 use super::{Store, from_millis, to_millis};
+use crate::audit::verify::StoredRow;
 use crate::audit::{AuditEvent, EventKind, GENESIS, NewAuditEvent, row_hash};
 
 /// How often an append starts over after losing a race for the head.
@@ -84,6 +86,73 @@ impl Store {
         .await
         .context("cannot read the audit trail")?;
         rows.iter().map(event_of_row).collect()
+    }
+
+    /// Visits every row of a chain in stored order (by `seq`, then by row
+    /// id), reading `page` rows at a time, until `visit` breaks. Unlike
+    /// [`Store::audit_chain_page`], a row whose values do not make an event
+    /// is handed over as [`StoredRow::Unreadable`] rather than failing the
+    /// read, and pages continue after the last row's seq *and id*, so that
+    /// a repeated seq is never skipped: this is the reading `warrant audit
+    /// verify` needs, in flat memory however long the chain.
+    pub async fn scan_audit_chain(
+        &self,
+        chain: &Chain,
+        page: u32,
+        mut visit: impl FnMut(StoredRow) -> ControlFlow<()> + Send,
+    ) -> anyhow::Result<()> {
+        // `seq >= $3` keeps the index on (forge, repo, seq) in use: each
+        // page starts where the last ended, not at the chain's first row.
+        let mut after = (i64::MIN, i64::MIN);
+        loop {
+            let rows = sqlx::query(&format!(
+                "SELECT {AUDIT_COLUMNS} FROM audit_events
+                 WHERE forge = $1 AND repo = $2 AND seq >= $3 AND (seq > $3 OR id > $4)
+                 ORDER BY seq, id LIMIT $5"
+            ))
+            .bind(&chain.forge)
+            .bind(&chain.repo)
+            .bind(after.0)
+            .bind(after.1)
+            .bind(i64::from(page.max(1)))
+            .fetch_all(&self.pool)
+            .await
+            .context("cannot read the audit trail")?;
+            let full = rows.len() >= page.max(1) as usize;
+            for row in &rows {
+                let id: i64 = row
+                    .try_get("id")
+                    .context("an audit row's id cannot be read")?;
+                let Ok(seq) = row.try_get::<i64, _>("seq") else {
+                    // Without a seq there is no place to continue from.
+                    let why = "its seq is not an integer".to_owned();
+                    let _ = visit(StoredRow::Unreadable { id, seq: None, why });
+                    return Ok(());
+                };
+                after = (seq, id);
+                let stored = match event_of_row(row) {
+                    Ok(event) => StoredRow::Event(event),
+                    Err(err) => StoredRow::Unreadable {
+                        id,
+                        seq: u64::try_from(seq).ok(),
+                        // The first link of the chain names the row, which
+                        // the report does already.
+                        why: err
+                            .chain()
+                            .skip(1)
+                            .map(ToString::to_string)
+                            .collect::<Vec<_>>()
+                            .join(": "),
+                    },
+                };
+                if visit(stored).is_break() {
+                    return Ok(());
+                }
+            }
+            if !full {
+                return Ok(());
+            }
+        }
     }
 
     /// The events of one change, in chain order.

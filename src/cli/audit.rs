@@ -1,0 +1,176 @@
+//! `warrant audit verify`: walks every repository's hash chain in the audit
+//! trail and reports the first broken link of each (see
+//! [`crate::audit::verify`] and `docs/audit.md`).
+//!
+//! It reads only. Connecting applies pending migrations, as every command
+//! that opens the database does, but an SQLite file that does not exist is
+//! an error rather than a new empty trail that would verify as intact.
+
+use std::io::Write as _;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use serde::Serialize;
+
+use crate::audit::verify::{ChainReport, verify_store};
+use crate::config::Secret;
+use crate::store::{DEFAULT_DATABASE_URL, Store};
+
+use super::CliError;
+
+/// The exit codes of `warrant audit verify`.
+pub(crate) const VERIFY_EXIT_CODES: &str = "\
+Exit codes:
+  0  every chain is intact, or there are no audit events yet
+  1  a chain is broken: the first broken link of each broken chain is shown
+  2  a usage error, or the database cannot be opened or read";
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    #[command(subcommand)]
+    command: AuditCommand,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum AuditCommand {
+    /// Walk every repository's hash chain and report the first broken link
+    /// of each: an altered, deleted, inserted or reordered row. Prints one
+    /// line per chain, with its head hash: record the heads elsewhere to
+    /// detect a later rewrite of a whole chain.
+    #[command(after_help = VERIFY_EXIT_CODES)]
+    Verify(VerifyArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct VerifyArgs {
+    /// The database: an SQLite file (`sqlite://warrant.db`) or a PostgreSQL
+    /// URL (`postgres://user:password@host/db`).
+    #[arg(long, env = "WARRANT_DATABASE_URL", default_value = DEFAULT_DATABASE_URL, hide_env_values = true)]
+    database_url: Secret,
+
+    /// Print the report as JSON: `intact`, and each chain's `forge`,
+    /// `repo`, `intact`, `events`, `head` (`seq` and `hash`) and, when
+    /// broken, `break` (`seq`, `row`, `kind`, `reason`).
+    #[arg(long)]
+    json: bool,
+}
+
+pub(crate) fn run(args: Args) -> Result<ExitCode, CliError> {
+    let AuditCommand::Verify(args) = args.command;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+        .map_err(CliError::Database)?;
+    let reports = runtime
+        .block_on(async {
+            let store = Store::connect(&existing_only(args.database_url.expose())).await?;
+            let reports = verify_store(&store).await;
+            store.close().await;
+            reports
+        })
+        .map_err(CliError::Database)?;
+    let text = if args.json {
+        json(&reports)
+    } else {
+        text(&reports)
+    };
+    std::io::stdout()
+        .write_all(text.as_bytes())
+        .context("cannot write the report")
+        .map_err(CliError::Evaluation)?;
+    Ok(if reports.iter().all(ChainReport::is_intact) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// One line per chain: `ok     github acme/app: 42 events, head <hash>` or
+/// `BROKEN github acme/app: <reason>`.
+fn text(reports: &[ChainReport]) -> String {
+    if reports.is_empty() {
+        return "no audit events yet\n".to_owned();
+    }
+    let mut out = String::new();
+    for report in reports {
+        let chain = format!("{} {}", report.forge, report.repo);
+        match (&report.broken, &report.head) {
+            (Some(broken), _) => out.push_str(&format!("BROKEN {chain}: {}\n", broken.reason)),
+            (None, Some(head)) => out.push_str(&format!(
+                "ok     {chain}: {} event{}, head {}\n",
+                report.events,
+                if report.events == 1 { "" } else { "s" },
+                head.hash
+            )),
+            // `audit_chains` lists only repositories with rows, and a row
+            // either verifies (and becomes the head) or breaks the chain.
+            (None, None) => out.push_str(&format!("ok     {chain}: 0 events\n")),
+        }
+    }
+    out
+}
+
+fn json(reports: &[ChainReport]) -> String {
+    #[derive(Serialize)]
+    struct Report<'a> {
+        intact: bool,
+        chains: Vec<Chain<'a>>,
+    }
+    #[derive(Serialize)]
+    struct Chain<'a> {
+        intact: bool,
+        #[serde(flatten)]
+        report: &'a ChainReport,
+    }
+    let report = Report {
+        intact: reports.iter().all(ChainReport::is_intact),
+        chains: reports
+            .iter()
+            .map(|report| Chain {
+                intact: report.is_intact(),
+                report,
+            })
+            .collect(),
+    };
+    let mut text = serde_json::to_string_pretty(&report).expect("the report serialises");
+    text.push('\n');
+    text
+}
+
+/// `url`, except that an SQLite file must already exist (`mode=rw`): a
+/// mistyped path must not verify as an empty, intact trail.
+fn existing_only(url: &str) -> String {
+    if !url.starts_with("sqlite:") {
+        return url.to_owned();
+    }
+    match url.split_once('?') {
+        Some((_, query)) if query.split('&').any(|pair| pair.starts_with("mode=")) => {
+            url.to_owned()
+        }
+        Some(_) => format!("{url}&mode=rw"),
+        None => format!("{url}?mode=rw"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_files_must_exist_unless_a_mode_is_given() {
+        assert_eq!(existing_only("sqlite://w.db"), "sqlite://w.db?mode=rw");
+        assert_eq!(
+            existing_only("sqlite:w.db?cache=shared"),
+            "sqlite:w.db?cache=shared&mode=rw"
+        );
+        assert_eq!(existing_only("sqlite:w.db?mode=ro"), "sqlite:w.db?mode=ro");
+        assert_eq!(existing_only("postgres://h/db"), "postgres://h/db");
+    }
+
+    #[test]
+    fn an_empty_trail_says_so() {
+        assert_eq!(text(&[]), "no audit events yet\n");
+        assert_eq!(json(&[]), "{\n  \"intact\": true,\n  \"chains\": []\n}\n");
+    }
+}
