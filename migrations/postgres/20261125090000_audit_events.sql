@@ -19,7 +19,7 @@ CREATE TABLE audit_events (
     head_sha      TEXT,
     base_sha      TEXT,
     policy_blob   TEXT,              -- git blob id of the policy applied
-    agent_id      TEXT,              -- registered id, or `unregistered:<id>` for shadow automation
+    agent_id      TEXT,              -- the agent id (a catalog id for shadow automation; see detail.registration)
     role          TEXT,
     owner         TEXT,              -- the agent's accountable human
     actor         TEXT,              -- the account that acted (the agent's, a reviewer's, Warrant's)
