@@ -15,6 +15,7 @@ mod evaluate;
 mod output;
 mod policy_file;
 mod serve;
+mod token;
 mod validate;
 
 use std::ffi::OsString;
@@ -45,6 +46,8 @@ struct Cli {
     command: Command,
 }
 
+// Parsed once per run: the size of `serve`'s settings costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Check a policy file and report every error with its line and column.
@@ -61,6 +64,8 @@ enum Command {
     /// health checks and metrics. Configured by flags or WARRANT_*
     /// variables; runs until SIGINT or SIGTERM.
     Serve(crate::config::ServeArgs),
+    /// Create, list and revoke the API tokens that read the audit exports.
+    Token(token::Args),
 }
 
 /// Why a command could not decide. Each variant exits
@@ -113,6 +118,7 @@ where
         Command::Evaluate(args) => evaluate::run(args),
         Command::Check(args) => check::run(args),
         Command::Serve(args) => serve::run(args),
+        Command::Token(args) => token::run(args),
     };
     match result {
         Ok(code) => code,
