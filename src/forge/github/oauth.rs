@@ -117,13 +117,18 @@ impl OauthClient {
     }
 
     /// `GET /repos/{repo}` as the user: `true` when GitHub shows it (200),
-    /// `false` when it hides it (404) or refuses (403).
+    /// `false` when it hides it (404), refuses (403), or no longer takes
+    /// the token (401: revoked by the user, or expired).
     pub async fn can_read_repo(&self, token: &str, repo: &str) -> Result<bool, GithubError> {
         let path = format!("/repos/{repo}");
         let response = self.get(&path, token).await?;
         match response.status() {
             StatusCode::OK => Ok(true),
             StatusCode::NOT_FOUND | StatusCode::FORBIDDEN => Ok(false),
+            StatusCode::UNAUTHORIZED => {
+                tracing::warn!("GitHub no longer takes a signed-in user's token");
+                Ok(false)
+            }
             status => Err(GithubError::Status {
                 status: status.as_u16(),
                 method: "GET".into(),
