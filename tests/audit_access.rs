@@ -634,3 +634,60 @@ async fn a_next_outside_this_server_is_refused() {
         assert!(response.headers().get(LOCATION).is_none());
     }
 }
+
+#[test]
+fn the_registered_app_sends_people_back_to_the_sign_in_callback() {
+    let manifest =
+        warrant::server::register::AppManifest::for_server("https://w.example.com").unwrap();
+    assert_eq!(
+        manifest.callback_urls,
+        ["https://w.example.com/auth/github/callback"]
+    );
+}
+
+#[tokio::test]
+async fn a_token_name_is_unique_among_live_tokens_and_reusable_once_revoked() {
+    on_each_backend(|url| async move {
+        let store = Store::connect(&url).await.unwrap();
+        let now = Utc::now();
+        store
+            .create_api_token("ci", "hash-1", now, None)
+            .await
+            .unwrap();
+        let err = store
+            .create_api_token("ci", "hash-2", now, None)
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("`ci` exists"), "{err}");
+        assert!(store.revoke_api_token("ci", now).await.unwrap());
+        store
+            .create_api_token("ci", "hash-3", now, None)
+            .await
+            .unwrap();
+        assert_eq!(store.use_api_token("hash-1", now).await.unwrap(), None);
+        assert_eq!(
+            store.use_api_token("hash-3", now).await.unwrap().as_deref(),
+            Some("ci")
+        );
+        let names: Vec<_> = store
+            .api_tokens()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|t| (t.name, t.revoked_at.is_some()))
+            .collect();
+        assert_eq!(names, [("ci".to_owned(), true), ("ci".to_owned(), false)]);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn replicas_share_the_first_session_key_stored() {
+    on_each_backend(|url| async move {
+        let first = Store::connect(&url).await.unwrap();
+        let second = Store::connect(&url).await.unwrap();
+        assert_eq!(first.session_key_or("key-a").await.unwrap(), "key-a");
+        assert_eq!(second.session_key_or("key-b").await.unwrap(), "key-a");
+    })
+    .await;
+}
