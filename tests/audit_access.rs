@@ -617,6 +617,10 @@ async fn anonymous_readers_sign_in_first_unless_pages_are_public() {
     .await;
     let (status, body) = public.probe("octo-org/hidden", None, None).await;
     assert_eq!((status, body.as_str()), (StatusCode::OK, "public may-read"));
+    // Signed in, a user reads what anyone reads.
+    let session = public.sign_in().await;
+    let (_, body) = public.probe("octo-org/hidden", Some(&session), None).await;
+    assert_eq!(body, "user:alice may-read");
 }
 
 #[tokio::test]

@@ -107,6 +107,8 @@ impl Viewer {
     ) -> anyhow::Result<bool> {
         match self {
             Viewer::Public | Viewer::Token { .. } => Ok(true),
+            // Public pages are public to signed-in users too.
+            Viewer::User { .. } if state.public_pages => Ok(true),
             Viewer::User { session, .. } => {
                 if forge != "github" || !is_repo_name(repo) {
                     return Ok(false);
