@@ -299,7 +299,7 @@ async fn signing_in_with_github_sets_a_signed_http_only_lax_cookie_and_returns_t
 }
 
 #[tokio::test]
-async fn a_callback_with_a_wrong_or_missing_state_is_refused() {
+async fn a_callback_with_a_wrong_missing_or_replayed_state_is_refused() {
     let h = Harness::sqlite(PRIVATE).await;
     let (authorize, sign_in_cookie) = h.start_sign_in("/audit").await;
     let callback = h.authorise(&authorize).await;
@@ -308,6 +308,12 @@ async fn a_callback_with_a_wrong_or_missing_state_is_refused() {
     let response = h.callback(&forged, &sign_in_cookie).await;
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
     assert_eq!(cookie_pair(response.headers(), "warrant_session"), None);
+
+    // The right state works once; a replay with the same cookie does not.
+    let response = h.callback(&callback, &sign_in_cookie).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let response = h.callback(&callback, &sign_in_cookie).await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
 
     // Another browser, without the sign-in cookie, cannot use the code.
     let (authorize, _) = h.start_sign_in("/audit").await;

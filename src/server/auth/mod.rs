@@ -69,6 +69,10 @@ pub struct Access {
     oauth: Option<OauthClient>,
     public_url: Option<String>,
     readable: Mutex<HashMap<(u64, String), (bool, Instant)>>,
+    /// OAuth states already used, until their cookie would have expired:
+    /// a callback replayed with a copied cookie is refused too (on this
+    /// replica; GitHub refuses the spent code on any).
+    used_states: Mutex<HashMap<String, Instant>>,
 }
 
 impl Access {
@@ -79,6 +83,7 @@ impl Access {
             oauth: None,
             public_url: None,
             readable: Mutex::new(HashMap::new()),
+            used_states: Mutex::new(HashMap::new()),
         }
     }
 
@@ -136,6 +141,14 @@ impl Access {
         }
         cache.insert(key, (answer, now));
         Ok(answer)
+    }
+
+    /// Marks `state` used; `false` if it already was.
+    fn use_state(&self, state: &str) -> bool {
+        let now = Instant::now();
+        let mut used = self.used_states.lock().unwrap_or_else(|e| e.into_inner());
+        used.retain(|_, at| now.duration_since(*at) < SIGN_IN_LIFETIME);
+        used.insert(state.to_owned(), now).is_none()
     }
 
     fn lock_readable(&self) -> std::sync::MutexGuard<'_, HashMap<(u64, String), (bool, Instant)>> {
@@ -361,7 +374,8 @@ fn sign_in_cookie(access: &Access, headers: &HeaderMap, state: Option<&str>) -> 
         .key
         .verify("state", state?, &access.key.sign("state", expected));
     let next = String::from_utf8(hex::decode(next).ok()?).ok()?;
-    (fresh && same && local_path(Some(&next)).is_some()).then_some(next)
+    let valid = fresh && same && local_path(Some(&next)).is_some();
+    (valid && access.use_state(expected)).then_some(next)
 }
 
 /// Exchanges the code, asks GitHub who signed in, stores the session and
