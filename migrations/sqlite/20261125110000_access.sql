@@ -17,10 +17,10 @@ CREATE TABLE settings (
 CREATE TABLE sessions (
     id_hash      TEXT    PRIMARY KEY,  -- hex SHA-256 of the session id
     login        TEXT    NOT NULL,     -- the GitHub user's login
-    user_id      INTEGER  NOT NULL,     -- the GitHub user's id
+    user_id      INTEGER NOT NULL,     -- the GitHub user's id
     github_token TEXT    NOT NULL,     -- the user's OAuth token, never sent to the browser
-    created_at   INTEGER  NOT NULL,     -- unix milliseconds, UTC
-    expires_at   INTEGER  NOT NULL      -- unix milliseconds, UTC
+    created_at   INTEGER NOT NULL,     -- unix milliseconds, UTC
+    expires_at   INTEGER NOT NULL      -- unix milliseconds, UTC
 );
 
 CREATE INDEX sessions_expiry ON sessions (expires_at);
@@ -29,10 +29,10 @@ CREATE TABLE api_tokens (
     id           INTEGER PRIMARY KEY AUTOINCREMENT,
     name         TEXT    NOT NULL,
     token_hash   TEXT    NOT NULL UNIQUE,  -- hex SHA-256 of the token
-    created_at   INTEGER  NOT NULL,         -- unix milliseconds, UTC
-    expires_at   INTEGER,                   -- NULL: does not expire
+    created_at   INTEGER NOT NULL,         -- unix milliseconds, UTC
+    expires_at   INTEGER,                  -- NULL: does not expire
     last_used_at INTEGER,
-    revoked_at   INTEGER                    -- NULL while the token is valid
+    revoked_at   INTEGER                   -- NULL while the token is valid
 );
 
 -- A name names one live token; a revoked token's name may be reused.
