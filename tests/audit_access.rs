@@ -615,6 +615,15 @@ async fn anonymous_readers_sign_in_first_unless_pages_are_public() {
     );
     let (status, _) = h.probe("octo-org/readable", None, None).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
+    // The sign-in page says what signing in grants, and links to GitHub.
+    let page = h.get("/auth/signin?next=/audit/x", None).await;
+    assert_eq!(page.status(), StatusCode::OK);
+    let page = page.text().await.unwrap();
+    assert!(page.contains("and no others"), "{page}");
+    assert!(
+        page.contains("href=\"/auth/github/login?next=%2Faudit%2Fx\""),
+        "{page}"
+    );
 
     let public = Harness::sqlite(Options {
         public_pages: true,
