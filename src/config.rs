@@ -115,6 +115,33 @@ pub struct ServeArgs {
     #[arg(long, env = "WARRANT_GITHUB_API_URL", default_value = DEFAULT_GITHUB_API_URL)]
     pub github_api_url: String,
 
+    /// The GitHub App's OAuth client id, for signing in to the audit pages
+    /// (default: from the credentials file of an app registered at `/`).
+    #[arg(long, env = "WARRANT_GITHUB_CLIENT_ID")]
+    pub github_client_id: Option<String>,
+
+    /// The GitHub App's OAuth client secret (default: from the credentials
+    /// file, with the client id).
+    #[arg(long, env = "WARRANT_GITHUB_CLIENT_SECRET", hide_env_values = true)]
+    pub github_client_secret: Option<Secret>,
+
+    /// GitHub's web URL, where people sign in: `https://github.com`, or
+    /// `https://HOST` for GitHub Enterprise Server (default: derived from
+    /// the API URL).
+    #[arg(long, env = "WARRANT_GITHUB_URL")]
+    pub github_url: Option<String>,
+
+    /// `true` makes the audit pages and exports readable by anyone, without
+    /// signing in. Off by default.
+    #[arg(long, env = "WARRANT_PUBLIC_PAGES")]
+    pub public_pages: Option<String>,
+
+    /// The key that signs session cookies and CSRF tokens, at least 32
+    /// characters. When unset, a random key is made once and kept in the
+    /// database, so that every replica shares it.
+    #[arg(long, env = "WARRANT_SESSION_KEY", hide_env_values = true)]
+    pub session_key: Option<Secret>,
+
     /// How logs are written.
     #[arg(long, env = "WARRANT_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
@@ -147,7 +174,27 @@ pub struct ServeConfig {
     /// registration needs it). Absolute, without a trailing slash.
     pub github_api_url: String,
     pub log_format: LogFormat,
+    /// The app's OAuth client, for signing in; `None`: sign-in is off.
+    pub github_oauth: Option<OauthAppConfig>,
+    /// GitHub's web URL (sign-in), absolute, without a trailing slash.
+    pub github_url: String,
+    /// Whether the audit pages are readable without signing in.
+    pub public_pages: bool,
+    /// The configured session key; `None`: the one kept in the database.
+    pub session_key: Option<Secret>,
 }
+
+/// The GitHub App's OAuth credentials, with which people sign in.
+#[derive(Clone, Debug)]
+pub struct OauthAppConfig {
+    pub client_id: String,
+    pub client_secret: Secret,
+}
+
+/// The shortest `WARRANT_SESSION_KEY` accepted: 32 characters, so that a
+/// random key has at least the 128 bits a guess must cover (hex or
+/// base64 carry 4 to 6 bits a character).
+pub const MIN_SESSION_KEY_LEN: usize = 32;
 
 /// A GitHub App, with everything needed to receive its webhooks and act as
 /// it.
@@ -214,15 +261,95 @@ impl ServeArgs {
             Some(app) => Some(app),
             None => registered_app(&github_app_file, &github_api_url)?,
         };
+        let github_url = match &self.github_url {
+            Some(url) => http_url("WARRANT_GITHUB_URL", url)?,
+            None => crate::server::register::github_web_url(&github_api_url),
+        };
         Ok(ServeConfig {
             listen,
             public_url,
             database_url: self.database_url.clone(),
             github,
+            github_oauth: self.oauth(&github_app_file)?,
             github_app_file,
             github_api_url,
             log_format: self.log_format,
+            github_url,
+            public_pages: self.public_pages()?,
+            session_key: self.session_key()?,
         })
+    }
+
+    /// The OAuth client: both variables, or neither and the credentials
+    /// file's, or none.
+    fn oauth(&self, app_file: &Path) -> Result<Option<OauthAppConfig>, ConfigError> {
+        let id = self.github_client_id.as_deref().map(str::trim);
+        let secret = self.github_client_secret.as_ref();
+        match (id, secret) {
+            (Some(""), _) => Err(ConfigError("WARRANT_GITHUB_CLIENT_ID is empty".into())),
+            (_, Some(secret)) if secret.expose().trim().is_empty() => {
+                Err(ConfigError("WARRANT_GITHUB_CLIENT_SECRET is empty".into()))
+            }
+            (Some(id), Some(secret)) => Ok(Some(OauthAppConfig {
+                client_id: id.to_owned(),
+                client_secret: Secret::new(secret.expose().trim()),
+            })),
+            (Some(_), None) | (None, Some(_)) => {
+                let missing = if id.is_none() {
+                    "WARRANT_GITHUB_CLIENT_ID"
+                } else {
+                    "WARRANT_GITHUB_CLIENT_SECRET"
+                };
+                Err(ConfigError(format!(
+                    "{missing} is not set: signing in needs WARRANT_GITHUB_CLIENT_ID and \
+                     WARRANT_GITHUB_CLIENT_SECRET together"
+                )))
+            }
+            (None, None) => {
+                let credentials =
+                    crate::forge::github::app_file::load(app_file).map_err(|err| {
+                        ConfigError::new("WARRANT_GITHUB_APP_FILE", format!("{err:#}"))
+                    })?;
+                Ok(credentials
+                    .filter(|c| !c.client_id.is_empty() && !c.client_secret.is_empty())
+                    .map(|c| OauthAppConfig {
+                        client_id: c.client_id,
+                        client_secret: Secret::new(c.client_secret),
+                    }))
+            }
+        }
+    }
+
+    fn public_pages(&self) -> Result<bool, ConfigError> {
+        let Some(value) = self.public_pages.as_deref() else {
+            return Ok(false);
+        };
+        match value.trim().to_ascii_lowercase().as_str() {
+            "true" | "1" | "yes" | "on" => Ok(true),
+            "false" | "0" | "no" | "off" | "" => Ok(false),
+            _ => Err(ConfigError::new(
+                "WARRANT_PUBLIC_PAGES",
+                format!("`{value}` is not true or false"),
+            )),
+        }
+    }
+
+    fn session_key(&self) -> Result<Option<Secret>, ConfigError> {
+        let Some(key) = &self.session_key else {
+            return Ok(None);
+        };
+        let key = key.expose().trim();
+        if key.chars().count() < MIN_SESSION_KEY_LEN {
+            return Err(ConfigError::new(
+                "WARRANT_SESSION_KEY",
+                format!(
+                    "too short ({} characters); use at least {MIN_SESSION_KEY_LEN} random ones, \
+                     e.g. from `openssl rand -hex 32`",
+                    key.chars().count()
+                ),
+            ));
+        }
+        Ok(Some(Secret::new(key)))
     }
 
     /// The GitHub App, if any of its settings is given; then all must be.

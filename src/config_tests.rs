@@ -229,3 +229,80 @@ fn a_broken_credentials_file_names_the_variable_and_no_secret() {
     );
     assert!(!message.contains("SECRET-PEM"), "{message}");
 }
+
+#[test]
+fn sign_in_is_off_and_pages_private_by_default() {
+    let config = validate(&[]).unwrap();
+    assert!(config.github_oauth.is_none());
+    assert!(!config.public_pages);
+    assert!(config.session_key.is_none());
+    assert_eq!(config.github_url, "https://github.com");
+}
+
+#[test]
+fn the_web_url_follows_an_enterprise_api_url_unless_given() {
+    let config = validate(&["--github-api-url", "https://ghe.example.com/api/v3"]).unwrap();
+    assert_eq!(config.github_url, "https://ghe.example.com");
+    let config = validate(&["--github-url", "https://login.example.com/"]).unwrap();
+    assert_eq!(config.github_url, "https://login.example.com");
+    let err = error(&["--github-url", "github.com"]);
+    assert!(err.starts_with("WARRANT_GITHUB_URL:"), "{err}");
+}
+
+#[test]
+fn the_oauth_client_needs_its_id_and_secret_together() {
+    let config = validate(&[
+        "--github-client-id",
+        "Iv1.abc",
+        "--github-client-secret",
+        "shh",
+    ])
+    .unwrap();
+    let oauth = config.github_oauth.unwrap();
+    assert_eq!(oauth.client_id, "Iv1.abc");
+    assert_eq!(oauth.client_secret.expose(), "shh");
+    let err = error(&["--github-client-id", "Iv1.abc"]);
+    assert!(
+        err.starts_with("WARRANT_GITHUB_CLIENT_SECRET is not set"),
+        "{err}"
+    );
+    let err = error(&["--github-client-secret", "shh"]);
+    assert!(
+        err.starts_with("WARRANT_GITHUB_CLIENT_ID is not set"),
+        "{err}"
+    );
+    assert!(!err.contains("shh"), "{err}");
+}
+
+#[test]
+fn the_oauth_client_defaults_to_the_registered_apps() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("app.json");
+    std::fs::write(&file, credentials_json("s")).unwrap();
+    let path = file.to_str().unwrap();
+    let oauth = validate(&["--github-app-file", path])
+        .unwrap()
+        .github_oauth
+        .unwrap();
+    assert_eq!(oauth.client_id, "Iv1.x");
+    assert_eq!(oauth.client_secret.expose(), "cs");
+}
+
+#[test]
+fn public_pages_take_a_boolean() {
+    assert!(validate(&["--public-pages", "true"]).unwrap().public_pages);
+    assert!(!validate(&["--public-pages", "off"]).unwrap().public_pages);
+    let err = error(&["--public-pages", "maybe"]);
+    assert!(err.starts_with("WARRANT_PUBLIC_PAGES:"), "{err}");
+}
+
+#[test]
+fn a_short_session_key_is_refused_without_being_printed() {
+    let err = error(&["--session-key", "hunter2hunter2"]);
+    assert!(err.starts_with("WARRANT_SESSION_KEY: too short"), "{err}");
+    assert!(!err.contains("hunter2"), "{err}");
+    let key = "k".repeat(32);
+    let config = validate(&["--session-key", &key]).unwrap();
+    assert_eq!(config.session_key.unwrap().expose(), key);
+    assert!(!format!("{:?}", validate(&["--session-key", &key]).unwrap()).contains(&key));
+}

@@ -16,6 +16,7 @@ mod evaluate;
 mod output;
 mod policy_file;
 mod serve;
+mod token;
 mod validate;
 
 use std::ffi::OsString;
@@ -46,6 +47,8 @@ struct Cli {
     command: Command,
 }
 
+// Parsed once per run: the size of `serve`'s settings costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Check a policy file and report every error with its line and column.
@@ -66,6 +69,8 @@ enum Command {
     /// chains and reports the first broken link of each.
     #[command(after_help = audit::VERIFY_EXIT_CODES)]
     Audit(audit::Args),
+    /// Create, list and revoke the API tokens that read the audit exports.
+    Token(token::Args),
 }
 
 /// Why a command could not decide. Each variant exits
@@ -122,6 +127,7 @@ where
         Command::Check(args) => check::run(args),
         Command::Serve(args) => serve::run(args),
         Command::Audit(args) => audit::run(args),
+        Command::Token(args) => token::run(args),
     };
     match result {
         Ok(code) => code,

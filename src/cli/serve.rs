@@ -18,7 +18,9 @@ use std::sync::Arc;
 use crate::config::{GithubAppConfig, LogFormat, ServeArgs, ServeConfig};
 use crate::forge::github::auth::AppKey;
 use crate::forge::github::client::GithubClient;
+use crate::forge::github::oauth::OauthClient;
 use crate::metrics::Metrics;
+use crate::server::auth::{Access, SessionKey};
 use crate::server::{self, AppState};
 use crate::store::Store;
 use crate::worker::{Worker, WorkerConfig};
@@ -62,8 +64,10 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     };
     let registration = server::register::Registration::from_config(&config);
     let registered = registration.subscribe();
-    let state =
-        AppState::new(store.clone(), secrets, Metrics::new()).with_registration(registration);
+    let state = AppState::new(store.clone(), secrets, Metrics::new())
+        .with_registration(registration)
+        .with_public_pages(config.public_pages)
+        .with_access(access(&config, &store).await?);
     tracing::info!(
         %address,
         "listening on http://{address} (webhooks at /webhooks/github, health at /healthz, /readyz, /metrics)"
@@ -120,6 +124,35 @@ async fn workers_once_registered(
             tracing::error!(error = %format!("{err:#}"), "cannot start the workers as the registered app");
         }
     }
+}
+
+/// Sign-in and sessions: the configured session key or the one the
+/// replicas share in the database, and the app's OAuth client if set.
+async fn access(config: &ServeConfig, store: &Store) -> anyhow::Result<Access> {
+    let key = match &config.session_key {
+        Some(key) => SessionKey::new(key.expose()),
+        None => SessionKey::new(store.session_key_or(&SessionKey::random_hex()).await?),
+    };
+    let access = Access::new(key);
+    if config.public_pages {
+        tracing::warn!("WARRANT_PUBLIC_PAGES is on: the audit pages are readable by anyone");
+    }
+    let (Some(oauth), Some(_)) = (&config.github_oauth, &config.public_url) else {
+        tracing::info!(
+            "signing in is off: it needs WARRANT_PUBLIC_URL and the app's client id and \
+             secret (WARRANT_GITHUB_CLIENT_ID, WARRANT_GITHUB_CLIENT_SECRET)"
+        );
+        return Ok(access);
+    };
+    let client = OauthClient::new(
+        &config.github_url,
+        &config.github_api_url,
+        &oauth.client_id,
+        oauth.client_secret.clone(),
+    )
+    .context("cannot set up the GitHub sign-in client")?;
+    tracing::info!(github = %config.github_url, "signing in with GitHub is on");
+    Ok(access.with_github(client, config.public_url.clone()))
 }
 
 /// Starts the evaluation workers beside the server, on the same store,

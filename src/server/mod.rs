@@ -11,9 +11,11 @@
 //! | `GET /` | registers the GitHub App, or shows the status ([`register`]) |
 //! | `GET /github/manifest/callback` | GitHub's redirect after registering |
 //! | `GET /audit`, `/audit/...` | the auditors' pages and exports ([`audit`]) |
+//! | `/auth/...` | signing in with GitHub and out ([`auth`]) |
 
 pub mod access;
 mod audit;
+pub mod auth;
 mod error;
 mod ops;
 pub mod register;
@@ -49,6 +51,8 @@ pub struct AppState {
     work: Arc<Notify>,
     /// Audit pages readable without signing in (see [`access`]).
     public_pages: bool,
+    /// Sign-in, sessions and what signed-in users may read ([`auth`]).
+    access: Arc<auth::Access>,
 }
 
 impl AppState {
@@ -66,6 +70,9 @@ impl AppState {
             )),
             work: Arc::new(Notify::new()),
             public_pages: false,
+            access: Arc::new(auth::Access::new(auth::SessionKey::new(
+                auth::SessionKey::random_hex(),
+            ))),
         }
     }
 
@@ -73,6 +80,13 @@ impl AppState {
     /// operator who says so explicitly.
     pub fn with_public_pages(mut self, public: bool) -> AppState {
         self.public_pages = public;
+        self
+    }
+
+    /// How people sign in and sessions are signed (by default: no sign-in,
+    /// and a key of this process alone).
+    pub fn with_access(mut self, access: auth::Access) -> AppState {
+        self.access = Arc::new(access);
         self
     }
 
@@ -118,6 +132,7 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
         .merge(audit::routes())
+        .merge(auth::routes())
         .with_state(state)
 }
 

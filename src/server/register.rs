@@ -49,6 +49,9 @@ pub struct AppManifest {
     pub description: String,
     pub hook_attributes: HookAttributes,
     pub redirect_url: String,
+    /// Where GitHub may send people back after signing in (`/auth/...`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub callback_urls: Vec<String>,
     pub public: bool,
     pub default_permissions: std::collections::BTreeMap<String, String>,
     pub default_events: Vec<String>,
@@ -74,6 +77,7 @@ impl AppManifest {
         manifest.url = public_url.to_owned();
         manifest.hook_attributes.url = format!("{public_url}/webhooks/github");
         manifest.redirect_url = format!("{public_url}/github/manifest/callback");
+        manifest.callback_urls = vec![format!("{public_url}/auth/github/callback")];
         Ok(manifest)
     }
 }

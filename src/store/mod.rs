@@ -30,6 +30,7 @@
 //!   `migrations/postgres/`, with the same file names and the same columns,
 //!   and are applied by [`Store::connect`].
 
+pub mod access;
 pub mod audit;
 pub mod changes;
 mod coordination;

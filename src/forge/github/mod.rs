@@ -15,6 +15,7 @@ pub mod client;
 pub mod fake;
 mod graphql;
 pub mod merges;
+pub mod oauth;
 pub mod pulls;
 pub mod retry;
 pub mod teams;

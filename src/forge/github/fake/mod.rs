@@ -10,6 +10,7 @@
 //! retries. Every request is recorded, failed ones included.
 
 mod graphql;
+mod oauth;
 mod rest;
 
 use std::collections::{BTreeMap, HashMap};
@@ -123,6 +124,8 @@ pub struct FakeState {
     pub teams: BTreeMap<String, Vec<String>>,
     /// Manifest codes and the app each creates.
     pub manifests: HashMap<String, Value>,
+    /// The app's OAuth client and the users who sign in with it.
+    pub oauth: oauth::OauthFake,
     pub requests: Vec<RecordedRequest>,
     pub check_runs: Vec<CheckRun>,
     pub dismissals: Vec<Dismissal>,
@@ -167,6 +170,7 @@ impl FakeGithub {
             ..Default::default()
         }));
         let app = rest::router()
+            .merge(oauth::router())
             .layer(axum::middleware::from_fn_with_state(
                 state.clone(),
                 record_and_fault,
