@@ -17,6 +17,8 @@
 //!   deliveries, and the health and metrics endpoints ([`metrics`]).
 //! - [`config`]: the settings of `warrant serve`, from flags or `WARRANT_*`
 //!   variables.
+//! - [`demo`]: `warrant demo`, the whole product offline against a
+//!   simulated GitHub.
 //! - [`cli`]: the `warrant` command line, including `warrant check` on a local
 //!   git range (see [`git`]) and `warrant serve`.
 
@@ -24,6 +26,7 @@ pub mod audit;
 pub mod catalog;
 pub mod cli;
 pub mod config;
+pub mod demo;
 pub mod engine;
 pub mod forge;
 pub mod git;

@@ -11,6 +11,7 @@
 //! [`EXIT_NO_DECISION`] when the command could not decide.
 
 mod check;
+mod demo;
 mod evaluate;
 mod output;
 mod policy_file;
@@ -61,6 +62,9 @@ enum Command {
     /// health checks and metrics. Configured by flags or WARRANT_*
     /// variables; runs until SIGINT or SIGTERM.
     Serve(crate::config::ServeArgs),
+    /// Show the whole product offline: a simulated GitHub, scripted pull
+    /// requests evaluated by the real server, and the pages to open.
+    Demo(demo::Args),
 }
 
 /// Why a command could not decide. Each variant exits
@@ -113,6 +117,7 @@ where
         Command::Evaluate(args) => evaluate::run(args),
         Command::Check(args) => check::run(args),
         Command::Serve(args) => serve::run(args),
+        Command::Demo(args) => demo::run(args),
     };
     match result {
         Ok(code) => code,
