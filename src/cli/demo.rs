@@ -132,3 +132,20 @@ fn init_logs() {
         .with_writer(std::io::stderr)
         .try_init();
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser as _;
+
+    use super::super::{Cli, Command};
+
+    #[test]
+    fn the_demo_listens_on_port_3000_with_a_temporary_database_by_default() {
+        let Command::Demo(args) = Cli::try_parse_from(["warrant", "demo"]).unwrap().command else {
+            panic!("not demo");
+        };
+        assert_eq!(args.listen, "127.0.0.1:3000");
+        assert_eq!(args.database_url, None);
+        assert!(!args.exit_when_played);
+    }
+}

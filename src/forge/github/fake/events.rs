@@ -30,6 +30,14 @@ pub fn pull_request(
 ) -> Value {
     let mut payload = envelope(action, pull, installation, sender);
     payload["number"] = json!(pull.change.number);
+    // Pull request events carry the full pull request; review events a
+    // shorter one, without these.
+    let c = &pull.change;
+    let pr = &mut payload["pull_request"];
+    pr["merged"] = json!(false);
+    pr["merged_by"] = Value::Null;
+    pr["commits"] = json!(pull.total_commits.unwrap_or(c.commits.len() as u64));
+    pr["changed_files"] = json!(pull.changed_files.unwrap_or(c.files.len() as u64));
     if action == "closed" {
         let now = timestamp(Utc::now());
         payload["pull_request"]["state"] = json!("closed");
@@ -244,10 +252,6 @@ fn pull_request_json(pull: &PullRequest, repo: &Value) -> Value {
             "repo": repo,
         },
         "author_association": if c.author.as_ref().is_some_and(Account::is_bot) { "NONE" } else { "MEMBER" },
-        "merged": false,
-        "merged_by": null,
-        "commits": pull.total_commits.unwrap_or(c.commits.len() as u64),
-        "changed_files": pull.changed_files.unwrap_or(c.files.len() as u64),
     })
 }
 
