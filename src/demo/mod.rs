@@ -116,7 +116,7 @@ impl Demo {
             Arc::new(github),
             state.metrics(),
             WorkerConfig {
-                public_url: Some(format!("http://{}", display_address(address))),
+                public_url: Some(base_url(address)),
                 // An error shows at once as a failed check, never as a
                 // demo waiting for a retry.
                 max_attempts: 1,
@@ -127,8 +127,10 @@ impl Demo {
         let (stop, stopping) = watch::channel(false);
         let tasks = worker.spawn(state.work_signal(), stopping.clone());
         let server = tokio::spawn(server::serve(listener, state, stopped(stopping)));
-        let sender =
-            WebhookSender::new(format!("http://{address}/webhooks/github"), WEBHOOK_SECRET);
+        let sender = WebhookSender::new(
+            format!("{}/webhooks/github", base_url(address)),
+            WEBHOOK_SECRET,
+        );
         Ok(Demo {
             fake,
             store,
@@ -143,7 +145,7 @@ impl Demo {
 
     /// Where the server listens, as a browser can reach it.
     pub fn base_url(&self) -> String {
-        format!("http://{}", display_address(self.address))
+        base_url(self.address)
     }
 
     /// The simulated GitHub, to inspect what Warrant wrote to it.
@@ -289,9 +291,14 @@ async fn stopped(mut stop: watch::Receiver<bool>) {
     let _ = stop.wait_for(|stop| *stop).await;
 }
 
-/// A wildcard address (`0.0.0.0:3000`) is shown as the loopback one, which
-/// a browser on the same machine can open.
-fn display_address(address: SocketAddr) -> SocketAddr {
+/// `http://host:port`, where a wildcard address (`0.0.0.0:3000`) becomes
+/// the loopback one, which a browser on the same machine can open and the
+/// demo can post to.
+fn base_url(address: SocketAddr) -> String {
+    format!("http://{}", reachable(address))
+}
+
+fn reachable(address: SocketAddr) -> SocketAddr {
     match address {
         SocketAddr::V4(a) if a.ip().is_unspecified() => {
             SocketAddr::from(([127, 0, 0, 1], a.port()))
@@ -300,5 +307,18 @@ fn display_address(address: SocketAddr) -> SocketAddr {
             SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, a.port()))
         }
         other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_wildcard_address_is_shown_as_loopback_and_others_as_they_are() {
+        let url = |a: &str| base_url(a.parse().unwrap());
+        assert_eq!(url("0.0.0.0:3000"), "http://127.0.0.1:3000");
+        assert_eq!(url("[::]:3000"), "http://[::1]:3000");
+        assert_eq!(url("192.0.2.7:8080"), "http://192.0.2.7:8080");
     }
 }
