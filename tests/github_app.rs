@@ -41,16 +41,18 @@ async fn an_agent_change_within_its_scope_succeeds_in_three_requests() {
         let audit = format!("{PUBLIC_URL}/audit/github/{REPO}/changes/1");
         assert_eq!(run.details_url.as_deref(), Some(audit.as_str()));
         let id = run.id;
-        // The first policy seen names a team: one team query, once.
+        // The repository's first evaluation: its policy's teams are not
+        // known before the policy is read, so the team costs a query and
+        // the check run is created with the decision, in one request.
         assert_eq!(
             app.api_requests(),
             [
-                format!("POST /repos/{REPO}/check-runs"),
                 "POST /graphql WarrantPullRequest".to_owned(),
                 "POST /graphql WarrantTeams".to_owned(),
-                format!("PATCH /repos/{REPO}/check-runs/{id}"),
+                format!("POST /repos/{REPO}/check-runs"),
             ]
         );
+        assert_eq!(run.history.len(), 1, "created completed: {run:#?}");
         let stored = app.evaluations(1).await;
         assert_eq!(stored.len(), 1);
         assert_eq!(stored[0].conclusion, "success");
@@ -65,14 +67,26 @@ async fn an_agent_change_within_its_scope_succeeds_in_three_requests() {
             metrics.contains("warrant_evaluations_total{conclusion=\"success\"} 1"),
             "{metrics}"
         );
+        // GitHub's remaining budget, per resource, as the fake reports it.
         assert!(
-            metrics.contains("warrant_github_api_requests_total{status=\"2xx\"} 6"),
+            metrics.contains("warrant_github_rate_limit_remaining{resource=\"graphql\"}"),
+            "{metrics}"
+        );
+        assert!(
+            metrics.contains("warrant_github_rate_limit_remaining{resource=\"core\"}"),
+            "{metrics}"
+        );
+        // The three, the token exchange and `GET /app`.
+        assert!(
+            metrics.contains("warrant_github_api_requests_total{status=\"2xx\"} 5"),
             "{metrics}"
         );
 
         assert_eq!(app_reads(&app), 1);
 
-        // Another pull request of the repository: three requests.
+        // Another pull request of the repository: the run shows in
+        // progress while the pull request and the team are read in one
+        // query; three requests.
         app.fake.clear_requests();
         let mut event = setup(&app, 11, &["src/billing/import.rs"]);
         let other_head = sha(0x4eae);
@@ -88,7 +102,19 @@ async fn an_agent_change_within_its_scope_succeeds_in_three_requests() {
             .await;
         let requests = app.api_requests();
         assert_eq!(requests.len(), 3, "{requests:?}");
+        assert_eq!(requests[0], format!("POST /repos/{REPO}/check-runs"));
         assert_eq!(requests[1], "POST /graphql WarrantPullRequest");
+        assert!(requests[2].starts_with(&format!("PATCH /repos/{REPO}/check-runs/")));
+        let teams_asked = app
+            .fake
+            .requests()
+            .iter()
+            .filter(|r| r.operation.as_deref() == Some("WarrantPullRequest"))
+            .any(|r| r.body.contains("octo-org"));
+        assert!(
+            teams_asked,
+            "the team is resolved in the pull request's query"
+        );
         // The app's bot login is read once per process, not per evaluation.
         assert_eq!(app_reads(&app), 0);
     })
@@ -177,6 +203,49 @@ async fn a_sensitive_area_waits_for_an_eligible_human_and_the_agents_approval_is
             conclusions,
             ["action_required", "action_required", "success"]
         );
+
+        // The audit trail of the change: who acted, what counted and why.
+        let trail = app
+            .store
+            .audit_events_of_change("github", REPO, 3)
+            .await
+            .unwrap();
+        let of_kind = |kind: &str| -> Vec<&warrant::audit::NewAuditEvent> {
+            trail
+                .iter()
+                .map(|e| &e.event)
+                .filter(|e| e.kind.as_str() == kind)
+                .collect()
+        };
+        assert_eq!(of_kind("delivery_received").len(), 3);
+        assert_eq!(of_kind("decision_made").len(), 3);
+        assert_eq!(of_kind("check_posted").len(), 3);
+        let agent = of_kind("agent_identified")[0];
+        assert_eq!(agent.agent.as_deref(), Some("copilot"));
+        assert_eq!(agent.actor.as_deref(), Some("copilot-swe-agent[bot]"));
+        let refused = of_kind("approval_refused");
+        assert!(
+            refused
+                .iter()
+                .any(|e| e.actor.as_deref() == Some("copilot-swe-agent[bot]")
+                    && e.detail["reason"] == "agent"),
+            "{refused:#?}"
+        );
+        let dismissed = of_kind("review_dismissed");
+        assert_eq!(dismissed[0].detail["review_id"], 31);
+        assert_eq!(dismissed[0].actor.as_deref(), Some("warrant[bot]"));
+        let counted = of_kind("approval_counted");
+        assert_eq!(counted.len(), 1);
+        assert_eq!(counted[0].actor.as_deref(), Some("dave"));
+        assert_eq!(counted[0].paths, ["src/payments/charge.rs"]);
+        let last = of_kind("decision_made").pop().unwrap();
+        assert_eq!(last.decision.as_deref(), Some("success"));
+        assert_eq!(last.approval.as_deref(), Some("approved"));
+        assert_eq!(last.paths, ["src/payments/charge.rs"]);
+        assert!(last.policy_blob.is_some());
+        // Each event in its repository's chain, in order.
+        let seqs: Vec<u64> = trail.iter().map(|e| e.seq).collect();
+        assert!(seqs.windows(2).all(|w| w[0] < w[1]), "{seqs:?}");
     })
     .await;
 }
@@ -350,6 +419,11 @@ async fn events_arriving_together_share_one_check_run() {
 async fn a_head_pushed_since_the_event_gets_the_decision_and_the_old_run_is_closed() {
     on_each_backend(|url| async move {
         let app = App::start(&url).await;
+        // Another pull request first, so that the repository is known and
+        // the check run shows in progress before the pull request is read.
+        let first = setup(&app, 26, &["src/lib.rs"]);
+        app.deliver_and_wait("pull_request", "d-19a", &first, 1)
+            .await;
         let event = setup(&app, 16, &["src/lib.rs"]);
         let newer = sha(0x4eaf);
         let key = (REPO.to_owned(), 16);
@@ -360,7 +434,7 @@ async fn a_head_pushed_since_the_event_gets_the_decision_and_the_old_run_is_clos
             .unwrap()
             .change
             .head_sha = newer.clone();
-        app.deliver_and_wait("pull_request", "d-19", &event, 1)
+        app.deliver_and_wait("pull_request", "d-19", &event, 2)
             .await;
 
         let runs = app.check_runs();
@@ -411,7 +485,7 @@ async fn a_duplicate_delivery_is_evaluated_once() {
         assert_eq!(again, StatusCode::OK);
 
         let run = app.the_check_run();
-        assert_eq!(run.history.len(), 2, "created, then completed once");
+        assert_eq!(run.history.len(), 1, "created completed, once");
         assert_eq!(app.evaluations(8).await.len(), 1);
     })
     .await;
@@ -453,7 +527,7 @@ async fn a_rerequested_check_run_is_evaluated_again_in_two_requests() {
         assert_eq!(requests.len(), 2, "{requests:?}");
         let run = app.the_check_run();
         assert_eq!(run.conclusion.as_deref(), Some("success"));
-        assert_eq!(run.history.len(), 3, "created, completed, completed again");
+        assert_eq!(run.history.len(), 2, "created completed, completed again");
         assert_eq!(app.evaluations(12).await.len(), 2);
     })
     .await;
@@ -481,14 +555,81 @@ async fn a_merged_pull_request_records_its_merge_commit() {
         let app = App::start(&url).await;
         let mut event = pull_request_event("closed", 10, base().as_str(), head().as_str());
         event["pull_request"]["merged"] = Value::Bool(true);
+        event["pull_request"]["commits"] = Value::from(3);
+        event["pull_request"]["merged_by"] =
+            serde_json::json!({ "login": "carol", "id": 5, "type": "User" });
         let merge = "1111111111111111111111111111111111111111";
         event["pull_request"]["merge_commit_sha"] = Value::from(merge);
+        app.fake.state().commits.insert(
+            (REPO.to_owned(), merge.to_owned()),
+            (
+                vec![base().as_str().to_owned(), head().as_str().to_owned()],
+                "Merge pull request #10 from octo-org/feature".to_owned(),
+            ),
+        );
         app.deliver_and_wait("pull_request", "d-12", &event, 1)
             .await;
 
         let merges = app.store.merges("github", REPO, 10).await.unwrap();
         assert_eq!(merges, [Some(merge.to_owned())]);
         assert!(app.check_runs().is_empty());
+        let trail = app
+            .store
+            .audit_events_of_change("github", REPO, 10)
+            .await
+            .unwrap();
+        let kinds: Vec<&str> = trail.iter().map(|e| e.event.kind.as_str()).collect();
+        assert_eq!(kinds, ["delivery_received", "change_merged"]);
+        let merged = &trail[1].event;
+        assert_eq!(merged.detail["merge_commit_sha"], merge);
+        assert_eq!(merged.detail["merge_method"], "merge", "two parents");
+        assert_eq!(merged.actor.as_deref(), Some("carol"));
+        assert_eq!(trail[0].event.detail["delivery"], "d-12");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_squashed_merge_and_a_plain_close_are_told_apart_in_the_trail() {
+    on_each_backend(|url| async move {
+        let app = App::start(&url).await;
+        let squash = "2222222222222222222222222222222222222222";
+        app.fake.state().commits.insert(
+            (REPO.to_owned(), squash.to_owned()),
+            (
+                vec![base().as_str().to_owned()],
+                "Export invoices (#20)\n\n* first\n* second".to_owned(),
+            ),
+        );
+        let mut merged = pull_request_event("closed", 20, base().as_str(), head().as_str());
+        merged["pull_request"]["merged"] = Value::Bool(true);
+        merged["pull_request"]["commits"] = Value::from(2);
+        merged["pull_request"]["merge_commit_sha"] = Value::from(squash);
+        app.deliver_and_wait("pull_request", "d-20", &merged, 1)
+            .await;
+        let closed = pull_request_event("closed", 21, base().as_str(), head().as_str());
+        app.deliver_and_wait("pull_request", "d-21", &closed, 2)
+            .await;
+
+        let trail = app
+            .store
+            .audit_events_of_change("github", REPO, 20)
+            .await
+            .unwrap();
+        assert_eq!(trail.last().unwrap().event.detail["merge_method"], "squash");
+        let trail = app
+            .store
+            .audit_events_of_change("github", REPO, 21)
+            .await
+            .unwrap();
+        assert_eq!(trail.last().unwrap().event.kind.as_str(), "change_closed");
+        assert!(
+            app.store
+                .merges("github", REPO, 21)
+                .await
+                .unwrap()
+                .is_empty()
+        );
     })
     .await;
 }
@@ -643,16 +784,224 @@ async fn two_replicas_sharing_the_queue_evaluate_each_delivery_once() {
         for (n, own, _) in &events {
             let run = runs.iter().find(|r| r.head_sha == own.as_str()).unwrap();
             assert_eq!(run.conclusion.as_deref(), Some("success"), "{run:#?}");
-            assert_eq!(
-                run.history.len(),
-                2,
-                "created, then completed once: {run:#?}"
-            );
+            let completions = run
+                .history
+                .iter()
+                .filter(|h| h.get("conclusion").is_some_and(|c| !c.is_null()))
+                .count();
+            assert_eq!(completions, 1, "completed once: {run:#?}");
             let stored = replica.store.evaluations("github", REPO, *n).await.unwrap();
             assert_eq!(stored.len(), 1, "pull request {n}");
         }
         let queue = app.server.queue().await;
         assert_eq!((queue.queued, queue.running, queue.failed), (0, 0, 0));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_replica_that_nothing_wakes_finds_deliveries_by_polling() {
+    on_each_backend(|url| async move {
+        // This app's server queues; only the other replica works.
+        let app = App::without_worker(&url).await;
+        let replica = app.start_polling_replica(&url).await;
+        let event = setup(&app, 91, &["src/lib.rs"]);
+        let status = app.deliver("pull_request", "d-91", &event).await;
+        assert_eq!(status, StatusCode::ACCEPTED);
+        app.wait_for_deliveries_with(&replica, 1).await;
+
+        assert_eq!(replica.ended(), 1);
+        assert_eq!(app.the_check_run().conclusion.as_deref(), Some("success"));
+        assert_eq!(app.evaluations(91).await.len(), 1);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn two_replicas_evaluating_one_pull_request_at_once_share_one_check_run() {
+    on_each_backend(|url| async move {
+        let app = App::start(&url).await;
+        let replica = app.start_replica(&url).await;
+        let event = setup(&app, 92, &["src/lib.rs"]);
+        let reopened = pull_request_event("reopened", 92, base().as_str(), head().as_str());
+        let edited = pull_request_event("synchronize", 92, base().as_str(), head().as_str());
+        let (a, b, c) = tokio::join!(
+            app.deliver("pull_request", "d-92a", &event),
+            app.deliver("pull_request", "d-92b", &reopened),
+            app.deliver("pull_request", "d-92c", &edited),
+        );
+        assert_eq!(
+            (a, b, c),
+            (
+                StatusCode::ACCEPTED,
+                StatusCode::ACCEPTED,
+                StatusCode::ACCEPTED
+            )
+        );
+        app.wait_for_deliveries_with(&replica, 3).await;
+
+        // Whichever replica came first created the run; the others,
+        // waiting for the change's lease, updated it.
+        let runs = app.check_runs();
+        assert_eq!(runs.len(), 1, "{runs:#?}");
+        assert_eq!(runs[0].conclusion.as_deref(), Some("success"));
+        assert_eq!(app.evaluations(92).await.len(), 3);
+        let queue = app.server.queue().await;
+        assert_eq!((queue.queued, queue.running, queue.failed), (0, 0, 0));
+    })
+    .await;
+}
+
+/// A `push` of `after` onto the default branch touching `paths`, from the
+/// octokit example with the test's repository and installation.
+fn push_event(before: &str, after: &str, paths: &[&str]) -> Value {
+    let raw = support_server::fixture("push", "with-installation.payload.json");
+    let mut payload: Value = serde_json::from_slice(&raw).unwrap();
+    payload["installation"] = serde_json::json!({ "id": support_github::INSTALLATION.0 });
+    payload["repository"]["full_name"] = Value::from(REPO);
+    payload["repository"]["default_branch"] = Value::from("main");
+    payload["repository"]["master_branch"] = Value::from("main");
+    payload["ref"] = Value::from("refs/heads/main");
+    payload["before"] = Value::from(before);
+    payload["after"] = Value::from(after);
+    payload["pusher"] = serde_json::json!({ "name": "carol", "email": "carol@example.com" });
+    payload["commits"] = serde_json::json!([{
+        "id": after, "message": "Require an SRE for payments", "added": [], "removed": [],
+        "modified": paths,
+    }]);
+    payload
+}
+
+#[tokio::test]
+async fn a_policy_pushed_to_the_default_branch_is_audited_and_its_teams_known_at_once() {
+    on_each_backend(|url| async move {
+        let app = App::start(&url).await;
+        let pushed = sha(0x9001);
+        app.put_policy(pushed.as_str(), support_app::POLICY);
+        let event = push_event(base().as_str(), pushed.as_str(), &[".github/warrant.yml"]);
+        app.deliver_and_wait("push", "d-93", &event, 1).await;
+
+        let chain = app
+            .store
+            .audit_chain_page(
+                &warrant::store::Chain {
+                    forge: "github".into(),
+                    repo: REPO.into(),
+                },
+                0,
+                100,
+            )
+            .await
+            .unwrap();
+        let kinds: Vec<&str> = chain.iter().map(|e| e.event.kind.as_str()).collect();
+        assert_eq!(kinds, ["delivery_received", "policy_changed"]);
+        let changed = &chain[1].event;
+        assert_eq!(changed.paths, [".github/warrant.yml"]);
+        assert_eq!(changed.actor.as_deref(), Some("carol"));
+        assert_eq!(
+            changed.policy_blob.as_deref(),
+            Some(warrant::policy::blob_id(support_app::POLICY.as_bytes()).as_str())
+        );
+        assert_eq!(changed.detail["policy"], "valid");
+        assert_eq!(changed.detail["teams"], serde_json::json!(["octo-org/sre"]));
+
+        // The repository's first pull request: its team is already known,
+        // so the run shows in progress and the team comes with the query.
+        app.fake.clear_requests();
+        let opened = setup(&app, 94, &["src/lib.rs"]);
+        app.deliver_and_wait("pull_request", "d-94", &opened, 2)
+            .await;
+        let requests = app.api_requests();
+        assert_eq!(requests.len(), 3, "{requests:?}");
+        assert_eq!(requests[0], format!("POST /repos/{REPO}/check-runs"));
+        assert!(
+            !requests.iter().any(|r| r.ends_with("WarrantTeams")),
+            "{requests:?}"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_invalid_policy_pushed_is_audited_with_its_errors() {
+    on_each_backend(|url| async move {
+        let app = App::start(&url).await;
+        let pushed = sha(0x9002);
+        app.put_policy(pushed.as_str(), "version: 1\nmode: enforse\n");
+        let event = push_event(
+            base().as_str(),
+            pushed.as_str(),
+            &[".github/warrant.yml", "README.md"],
+        );
+        app.deliver_and_wait("push", "d-95", &event, 1).await;
+
+        let chain = app
+            .store
+            .audit_chain_page(
+                &warrant::store::Chain {
+                    forge: "github".into(),
+                    repo: REPO.into(),
+                },
+                0,
+                100,
+            )
+            .await
+            .unwrap();
+        let changed = &chain.last().unwrap().event;
+        assert_eq!(changed.kind.as_str(), "policy_changed");
+        assert_eq!(changed.detail["policy"], "invalid");
+        let errors = changed.detail["errors"].to_string();
+        assert!(errors.contains(".github/warrant.yml:2"), "{errors}");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn without_named_approvers_a_repository_admin_approves_an_unregistered_agent() {
+    on_each_backend(|url| async move {
+        let app = App::start(&url).await;
+        app.fake
+            .state()
+            .admins
+            .insert(REPO.to_owned(), vec!["erin".to_owned()]);
+        let event = setup(&app, 96, &["src/lib.rs"]);
+        app.put_policy(
+            base().as_str(),
+            "version: 1\nmode: enforce\nunregistered_agents:\n  action: escalate\n",
+        );
+        app.deliver_and_wait("pull_request", "d-96", &event, 1)
+            .await;
+        let run = app.the_check_run();
+        assert_eq!(
+            run.conclusion.as_deref(),
+            Some("action_required"),
+            "{run:#?}"
+        );
+        assert!(
+            run.summary.clone().unwrap_or_default().contains("erin"),
+            "{run:#?}"
+        );
+
+        add_review(
+            &app,
+            96,
+            review(61, user("erin", 12), ReviewState::Approved, head()),
+        );
+        let approval = review_event(
+            96,
+            base().as_str(),
+            head().as_str(),
+            (61, "erin", "approved"),
+        );
+        app.deliver_and_wait("pull_request_review", "d-97", &approval, 2)
+            .await;
+        assert_eq!(app.the_check_run().conclusion.as_deref(), Some("success"));
+        let admin_reads = app
+            .api_requests()
+            .iter()
+            .filter(|r| r.contains("/collaborators?permission=admin"))
+            .count();
+        assert_eq!(admin_reads, 1, "read once, then cached");
     })
     .await;
 }

@@ -19,6 +19,8 @@
 //!  "decision":..,"detail":{..},"prev_hash":..}
 //! ```
 
+pub mod record;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};

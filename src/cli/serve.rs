@@ -60,8 +60,10 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
             Default::default()
         }
     };
-    let state = AppState::new(store.clone(), secrets, Metrics::new())
-        .with_registration(server::register::Registration::from_config(&config));
+    let registration = server::register::Registration::from_config(&config);
+    let registered = registration.subscribe();
+    let state =
+        AppState::new(store.clone(), secrets, Metrics::new()).with_registration(registration);
     tracing::info!(
         %address,
         "listening on http://{address} (webhooks at /webhooks/github, health at /healthz, /readyz, /metrics)"
@@ -69,7 +71,13 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     let (stop, stopping) = watch::channel(false);
     let workers = match &config.github {
         Some(app) => start_workers(app, &config, &store, &state, stopping)?,
-        None => Vec::new(),
+        None => vec![tokio::spawn(workers_once_registered(
+            registered,
+            config.clone(),
+            store.clone(),
+            state.clone(),
+            stopping,
+        ))],
     };
     let served = server::serve(listener, state, server::shutdown_signal()).await;
     // The workers finish the delivery in hand; one cut short is claimed
@@ -80,6 +88,38 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     }
     store.close().await;
     served
+}
+
+/// Without an app configured, waits for one to be registered at `/` and
+/// then runs the workers as that app, so that the deliveries GitHub sends
+/// right after registration are evaluated without a restart.
+async fn workers_once_registered(
+    mut registered: watch::Receiver<Option<GithubAppConfig>>,
+    config: ServeConfig,
+    store: Store,
+    state: AppState,
+    stop: watch::Receiver<bool>,
+) {
+    let mut stopping = stop.clone();
+    let app = tokio::select! {
+        app = registered.wait_for(Option::is_some) => app.ok().and_then(|app| app.clone()),
+        _ = stopping.wait_for(|stop| *stop) => None,
+    };
+    let Some(app) = app else { return };
+    tracing::info!(
+        app_id = app.app_id,
+        "GitHub App registered: starting the workers"
+    );
+    match start_workers(&app, &config, &store, &state, stop) {
+        Ok(workers) => {
+            for worker in workers {
+                let _ = worker.await;
+            }
+        }
+        Err(err) => {
+            tracing::error!(error = %format!("{err:#}"), "cannot start the workers as the registered app");
+        }
+    }
 }
 
 /// Starts the evaluation workers beside the server, on the same store,
@@ -120,4 +160,84 @@ fn init_logs(format: LogFormat) {
         LogFormat::Text => builder.try_init(),
         LogFormat::Json => builder.json().try_init(),
     };
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use chrono::Utc;
+
+    use super::*;
+    use crate::config::WebhookSecrets;
+    use crate::forge::github::fake::FakeGithub;
+    use crate::store::NewDelivery;
+
+    const KEY: &str = include_str!("../../fixtures/github-app/app-key.pem");
+
+    #[tokio::test]
+    async fn workers_start_when_an_app_is_registered_while_serving() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("w.db").display());
+        let store = Store::connect(&url).await.unwrap();
+        let state = AppState::new(store.clone(), WebhookSecrets::default(), Metrics::new());
+        #[derive(clap::Parser)]
+        struct Cli {
+            #[command(flatten)]
+            serve: ServeArgs,
+        }
+        let config = <Cli as clap::Parser>::parse_from(["warrant"])
+            .serve
+            .validate()
+            .unwrap();
+        let (register, registered) = watch::channel(None);
+        let (stop, stopping) = watch::channel(false);
+        let workers = tokio::spawn(workers_once_registered(
+            registered,
+            config,
+            store.clone(),
+            state.clone(),
+            stopping,
+        ));
+
+        // An installation event: acknowledged by a worker without a request.
+        let payload = br#"{"action":"created","installation":{"id":7,"account":{"login":"acme"}},"repositories":[]}"#;
+        let delivery = NewDelivery {
+            forge: "github",
+            delivery_id: "d-1",
+            event: "installation",
+            payload,
+            received_at: Utc::now(),
+        };
+        store.enqueue(&delivery).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(
+            store.stats(Utc::now()).await.unwrap().queued,
+            1,
+            "no app, no worker"
+        );
+
+        let fake = FakeGithub::start().await.unwrap();
+        let app = GithubAppConfig {
+            app_id: 1,
+            private_key: jsonwebtoken::EncodingKey::from_rsa_pem(KEY.as_bytes()).unwrap(),
+            webhook_secrets: WebhookSecrets::default(),
+            api_url: fake.base_url(),
+        };
+        register.send(Some(app)).unwrap();
+        let drained = async {
+            while store.stats(Utc::now()).await.unwrap().queued > 0 {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(10), drained)
+            .await
+            .expect("the registered app's workers take the delivery");
+
+        stop.send(true).unwrap();
+        tokio::time::timeout(Duration::from_secs(10), workers)
+            .await
+            .expect("the workers stop")
+            .unwrap();
+    }
 }

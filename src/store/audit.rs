@@ -36,31 +36,14 @@ impl Store {
     /// chain, all in one transaction: they are stored together or not at
     /// all. Returns them as stored.
     pub async fn append_audit(&self, events: &[NewAuditEvent]) -> anyhow::Result<Vec<AuditEvent>> {
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            match self.try_append(events).await {
-                Ok(stored) => return Ok(stored),
-                Err(err) if attempt < APPEND_ATTEMPTS && lost_race(&err) => {
-                    // Someone appended first: read the new head and retry,
-                    // after a pause that grows and varies a little.
-                    let jitter = u64::from(rand::random::<u8>() % 8);
-                    tokio::time::sleep(Duration::from_millis(u64::from(attempt) * 2 + jitter))
-                        .await;
-                }
-                Err(err) => return Err(err).context("cannot append to the audit trail"),
-            }
-        }
-    }
-
-    async fn try_append(&self, events: &[NewAuditEvent]) -> Result<Vec<AuditEvent>, sqlx::Error> {
-        let mut tx = self.pool.begin().await?;
-        let mut stored = Vec::with_capacity(events.len());
-        for event in events {
-            stored.push(append_one(&mut tx, event).await?);
-        }
-        tx.commit().await?;
-        Ok(stored)
+        retrying_races(|| async {
+            let mut tx = self.pool.begin().await?;
+            let stored = append_all(&mut tx, events).await?;
+            tx.commit().await?;
+            Ok(stored)
+        })
+        .await
+        .context("cannot append to the audit trail")
     }
 
     /// Every chain, ordered by forge and repository.
@@ -122,6 +105,38 @@ impl Store {
         .context("cannot read the audit trail of a change")?;
         rows.iter().map(event_of_row).collect()
     }
+}
+
+/// Runs `attempt` (one transaction) again while it loses the race for a
+/// chain's head to another writer, after a pause that grows and varies.
+pub(super) async fn retrying_races<T, F, Fut>(mut attempt: F) -> Result<T, sqlx::Error>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, sqlx::Error>>,
+{
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        match attempt().await {
+            Err(err) if attempts < APPEND_ATTEMPTS && lost_race(&err) => {
+                let jitter = u64::from(rand::random::<u8>() % 8);
+                tokio::time::sleep(Duration::from_millis(u64::from(attempts) * 2 + jitter)).await;
+            }
+            result => return result,
+        }
+    }
+}
+
+/// Appends `events` in order inside `tx`.
+pub(super) async fn append_all(
+    tx: &mut Transaction<'static, Any>,
+    events: &[NewAuditEvent],
+) -> Result<Vec<AuditEvent>, sqlx::Error> {
+    let mut stored = Vec::with_capacity(events.len());
+    for event in events {
+        stored.push(append_one(tx, event).await?);
+    }
+    Ok(stored)
 }
 
 /// Inserts `event` after the head of its chain, inside `tx`.

@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{Any, Executor};
 
 use super::{Store, to_millis};
+use crate::audit::NewAuditEvent;
 
 /// An evaluation as published on a change.
 #[derive(Clone, Copy, Debug)]
@@ -88,6 +89,24 @@ impl Store {
         insert_evaluation(&self.pool, e)
             .await
             .context("cannot record an evaluation")
+    }
+
+    /// Appends an evaluation and the audit events it left, in one
+    /// transaction: the trail never misses a published decision, nor
+    /// records one that was not stored.
+    pub async fn record_evaluation_audited(
+        &self,
+        e: &NewEvaluation<'_>,
+        events: &[NewAuditEvent],
+    ) -> anyhow::Result<()> {
+        super::audit::retrying_races(|| async {
+            let mut tx = self.pool.begin().await?;
+            insert_evaluation(&mut *tx, e).await?;
+            super::audit::append_all(&mut tx, events).await?;
+            tx.commit().await
+        })
+        .await
+        .context("cannot record an evaluation")
     }
 
     /// The evaluations of a change, oldest first.
@@ -187,12 +206,13 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
 async fn insert_evaluation<'e>(
     executor: impl Executor<'e, Database = Any>,
     e: &NewEvaluation<'_>,
-) -> anyhow::Result<()> {
-    let check_run_id = e.check_run_id.map(as_i64).transpose()?;
+) -> Result<(), sqlx::Error> {
+    let encode = |err: anyhow::Error| sqlx::Error::Encode(err.into());
+    let check_run_id = e.check_run_id.map(as_i64).transpose().map_err(encode)?;
     sqlx::query(INSERT_EVALUATION)
         .bind(e.forge)
         .bind(e.repo)
-        .bind(as_i64(e.number)?)
+        .bind(as_i64(e.number).map_err(encode)?)
         .bind(e.head_sha)
         .bind(e.base_sha)
         .bind(check_run_id)

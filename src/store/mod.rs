@@ -31,6 +31,7 @@
 //!   and are applied by [`Store::connect`].
 
 pub mod audit;
+mod coordination;
 pub mod deliveries;
 pub mod evaluations;
 

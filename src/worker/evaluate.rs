@@ -13,6 +13,8 @@ use chrono::Utc;
 use tracing::Instrument;
 
 use super::{Worker, installation};
+use crate::audit::record::Evaluated;
+use crate::audit::{self, EventKind, NewAuditEvent};
 use crate::engine::{self, Conclusion, Context, Decision, Evaluation};
 use crate::forge::github::checks::{CheckOutcome, CheckRunId};
 use crate::forge::github::client::InstallationId;
@@ -23,6 +25,15 @@ use crate::store::{ClaimedDelivery, NewEvaluation};
 
 /// The title of a check Warrant could not decide: it fails closed.
 pub const CANNOT_EVALUATE: &str = "Warrant could not evaluate this change";
+
+/// How long a worker waits for another to finish with a pull request
+/// before retrying the delivery later, and how often it looks meanwhile.
+const CHANGE_LEASE_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+const CHANGE_LEASE_POLL: std::time::Duration = std::time::Duration::from_millis(200);
+
+/// How long the teams of a policy stay among the hints after its last use:
+/// pull requests against older bases still apply older policies.
+const HINT_WINDOW: chrono::Duration = chrono::Duration::days(30);
 
 /// The title of a check on a commit that is no longer the head.
 pub const SUPERSEDED: &str = "Superseded by a newer commit";
@@ -99,7 +110,7 @@ impl Worker {
         let _evaluating = change.lock().await;
         let started = Instant::now();
         let result = self
-            .evaluate_in_span(target, claimed)
+            .leased(target, claimed, self.evaluate_in_span(target, claimed))
             .instrument(span.clone())
             .await;
         let _entered = span.enter();
@@ -122,15 +133,24 @@ impl Worker {
         t: &Target,
         claimed: &ClaimedDelivery,
     ) -> anyhow::Result<Conclusion> {
-        let run = self.check_run(t, &t.head_sha).await?;
-        let snapshot = self.fetch(t).await?;
-        let head = &snapshot.change.head_sha;
-        let run = if head.matches(&t.head_sha) {
-            run
-        } else {
-            self.supersede(t, run).await?;
-            self.check_run(t, head).await?
+        let hints = self.hints(&t.repo).await?;
+        // A run shows `in_progress` while Warrant reads the pull request,
+        // unless the repository was never evaluated: then its policy's teams
+        // are unknown and may cost a query of their own, so the run is
+        // created once the decision is known, in one request instead of two.
+        let mut run = match self.stored_run(t, &t.head_sha).await? {
+            Some(run) => Some(run),
+            None if hints.is_some() => Some(self.check_run(t, &t.head_sha).await?),
+            None => None,
         };
+        let snapshot = self.fetch(t, hints.as_deref().unwrap_or_default()).await?;
+        let head = &snapshot.change.head_sha;
+        if !head.matches(&t.head_sha) {
+            if let Some(old) = run {
+                self.supersede(t, old).await?;
+            }
+            run = self.stored_run(t, head).await?;
+        }
         let at = Utc::now();
         let (outcome, decision) = match incomplete(&snapshot) {
             Some(why) => (cannot_evaluate(why), None),
@@ -144,9 +164,7 @@ impl Worker {
             }
         };
         still_held(claimed)?;
-        self.github
-            .complete_check_run(t.installation, &t.repo, run, &outcome)
-            .await?;
+        let run = self.publish(t, head, run, &outcome).await?;
         if let Some(decision) = &decision {
             self.dismiss(t, decision).await?;
         }
@@ -158,6 +176,73 @@ impl Worker {
         };
         self.record(t, head, &claimed.delivery_id, record).await?;
         Ok(outcome.conclusion)
+    }
+
+    /// Completes `run`, or creates the run of `head` already completed.
+    async fn publish(
+        &self,
+        t: &Target,
+        head: &CommitSha,
+        run: Option<CheckRunId>,
+        outcome: &CheckOutcome,
+    ) -> anyhow::Result<CheckRunId> {
+        if let Some(run) = run {
+            self.github
+                .complete_check_run(t.installation, &t.repo, run, outcome)
+                .await?;
+            return Ok(run);
+        }
+        let url = self.audit_url(t);
+        let id = self
+            .github
+            .create_completed_check_run(t.installation, &t.repo, head, url.as_deref(), outcome)
+            .await?;
+        self.store
+            .record_check_run("github", &t.repo, head.as_str(), id.0)
+            .await?;
+        Ok(id)
+    }
+
+    /// Runs `work` holding the store's lease on the change, so that no other
+    /// replica evaluates it meanwhile. Waits a while for a lease held by
+    /// another worker; a lease of a crashed one runs out with its delivery's.
+    async fn leased<T>(
+        &self,
+        t: &Target,
+        claimed: &ClaimedDelivery,
+        work: impl Future<Output = anyhow::Result<T>>,
+    ) -> anyhow::Result<T> {
+        let owner = format!("{}/{}", self.config.name, claimed.id);
+        let deadline = Instant::now() + CHANGE_LEASE_WAIT;
+        loop {
+            let taken = self
+                .store
+                .lease_change(
+                    "github",
+                    &t.repo,
+                    t.number,
+                    &owner,
+                    self.config.lease,
+                    Utc::now(),
+                )
+                .await?;
+            if taken {
+                break;
+            }
+            if Instant::now() >= deadline {
+                anyhow::bail!("another worker is evaluating this pull request");
+            }
+            tokio::time::sleep(CHANGE_LEASE_POLL).await;
+        }
+        let result = work.await;
+        if let Err(err) = self
+            .store
+            .release_change("github", &t.repo, t.number, &owner)
+            .await
+        {
+            tracing::warn!(error = %format!("{err:#}"), "cannot release the change; its lease will run out");
+        }
+        result
     }
 
     /// Pushed again since the event: the decision belongs to the new head,
@@ -182,15 +267,20 @@ impl Worker {
         changes.entry(key).or_default().clone()
     }
 
+    /// The check run recorded for `head`, if any.
+    async fn stored_run(&self, t: &Target, head: &CommitSha) -> anyhow::Result<Option<CheckRunId>> {
+        let id = self
+            .store
+            .check_run_id("github", &t.repo, head.as_str())
+            .await?;
+        Ok(id.map(CheckRunId))
+    }
+
     /// The check run of `head`: stored, else created in progress (and
     /// stored before anything can fail, so that a retry updates it).
     async fn check_run(&self, t: &Target, head: &CommitSha) -> anyhow::Result<CheckRunId> {
-        if let Some(id) = self
-            .store
-            .check_run_id("github", &t.repo, head.as_str())
-            .await?
-        {
-            return Ok(CheckRunId(id));
+        if let Some(id) = self.stored_run(t, head).await? {
+            return Ok(id);
         }
         let url = self.audit_url(t);
         let id = self
@@ -201,20 +291,16 @@ impl Worker {
             .record_check_run("github", &t.repo, head.as_str(), id.0)
             .await?;
         // Another worker may have recorded one first: use the recorded one.
-        let stored = self
-            .store
-            .check_run_id("github", &t.repo, head.as_str())
-            .await?;
-        Ok(CheckRunId(stored.unwrap_or(id.0)))
+        Ok(self.stored_run(t, head).await?.unwrap_or(id))
     }
 
-    /// The pull request, with the teams of the repository's last policy.
-    async fn fetch(&self, t: &Target) -> anyhow::Result<PullRequestSnapshot> {
+    /// The pull request, with the members of `hints` (the teams of the
+    /// repository's recent policies).
+    async fn fetch(&self, t: &Target, hints: &[TeamName]) -> anyhow::Result<PullRequestSnapshot> {
         let base = match &t.base_sha {
             Some(base) => base.clone(),
             None => self.last_base(t).await?,
         };
-        let hints = self.hints(&t.repo);
         let hints: Vec<&TeamName> = hints.iter().collect();
         let snapshot = self
             .github
@@ -235,9 +321,18 @@ impl Worker {
             .unwrap_or_else(|| t.head_sha.clone()))
     }
 
-    fn hints(&self, repo: &str) -> Vec<TeamName> {
-        let hints = self.team_hints.lock().unwrap_or_else(|e| e.into_inner());
-        hints.get(repo).cloned().unwrap_or_default()
+    /// The teams named by the policies `repo` applied in the last
+    /// [`HINT_WINDOW`], or `None` for a repository never evaluated. Stored,
+    /// so that replicas and restarts share them.
+    async fn hints(&self, repo: &str) -> anyhow::Result<Option<Vec<TeamName>>> {
+        let since = Utc::now() - HINT_WINDOW;
+        let names = self.store.policy_team_hints("github", repo, since).await?;
+        Ok(names.map(|names| {
+            names
+                .iter()
+                .filter_map(|name| TeamName::parse(name).ok())
+                .collect()
+        }))
     }
 
     /// Loads the policy from the snapshot and decides; an absent policy is
@@ -269,21 +364,34 @@ impl Worker {
             }
         };
         let teams = loaded.policy.teams();
-        self.team_hints
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(t.repo.clone(), teams.iter().map(|t| (*t).clone()).collect());
-        let context = Context {
+        let names: Vec<String> = teams.iter().map(|t| t.as_str().to_owned()).collect();
+        self.store
+            .record_policy_teams("github", &t.repo, file.blob_id.as_str(), &names, at)
+            .await?;
+        let mut context = Context {
             teams: self.teams(t.installation, &teams, &snapshot.teams).await?,
             repository_admins: Vec::new(),
             app_logins: self.app_logins().await,
         };
-        Ok(engine::decide(&Evaluation {
-            policy: &loaded,
-            change,
-            context: &context,
-            at,
-        }))
+        let decide = |context: &Context| {
+            engine::decide(&Evaluation {
+                policy: &loaded,
+                change,
+                context,
+                at,
+            })
+        };
+        let decision = decide(&context);
+        // The admins cost a request: read them only for a decision that
+        // needs them, and decide again with them (deciding is cheap).
+        if admins_needed(&loaded.policy, &decision) {
+            context.repository_admins = self
+                .github
+                .repository_admins(t.installation, &t.repo)
+                .await?;
+            return Ok(decide(&context));
+        }
+        Ok(decision)
     }
 
     /// Warrant's own bot, asked of GitHub once per process. While GitHub
@@ -345,7 +453,7 @@ impl Worker {
             "Warrant met an error while reading or publishing this change and \
              gave up after several attempts. Re-run the check to try again.",
         );
-        let published = async {
+        let published = self.leased(t, claimed, async {
             still_held(claimed)?;
             let run = self.check_run(t, &t.head_sha).await?;
             self.github
@@ -359,7 +467,7 @@ impl Worker {
             };
             self.record(t, &t.head_sha, &claimed.delivery_id, record)
                 .await
-        };
+        });
         if let Err(err) = published.await {
             tracing::error!(error = %format!("{err:#}"), "cannot publish the failed check");
         }
@@ -372,22 +480,54 @@ impl Worker {
         delivery: &str,
         r: Recorded<'_>,
     ) -> anyhow::Result<()> {
+        let at = Utc::now();
+        let acting_as = self
+            .app_logins()
+            .await
+            .first()
+            .map(|l| l.as_str().to_owned());
+        let events = match (r.decision, r.snapshot) {
+            (Some(decision), Some(snapshot)) => audit::record::evaluation_events(&Evaluated {
+                forge: "github",
+                change: &snapshot.change,
+                decision,
+                acting_as: acting_as.as_deref(),
+                check_id: Some(r.run.0),
+                at,
+            }),
+            // No decision reached: the failed check is the event.
+            _ => {
+                let mut posted = NewAuditEvent::new("github", &t.repo, EventKind::CheckPosted, at);
+                posted.change = Some(t.number);
+                posted.head_sha = Some(head.as_str().to_owned());
+                posted.base_sha = r.snapshot.map(|s| s.change.base_sha.as_str().to_owned());
+                posted.actor = acting_as;
+                posted.decision = Some(r.outcome.conclusion.as_str().to_owned());
+                vec![
+                    posted
+                        .with_detail("check_id", r.run.0)
+                        .with_detail("title", r.outcome.title.clone())
+                        .with_detail("why", r.outcome.summary.clone()),
+                ]
+            }
+        };
         let decision = r.decision.map(serde_json::to_string).transpose()?;
         let base = r.snapshot.map(|s| s.change.base_sha.as_str());
+        let evaluation = NewEvaluation {
+            forge: "github",
+            repo: &t.repo,
+            number: t.number,
+            head_sha: head.as_str(),
+            base_sha: base,
+            check_run_id: Some(r.run.0),
+            conclusion: r.outcome.conclusion.as_str(),
+            title: &r.outcome.title,
+            decision: decision.as_deref(),
+            delivery_id: Some(delivery),
+            evaluated_at: at,
+        };
         self.store
-            .record_evaluation(&NewEvaluation {
-                forge: "github",
-                repo: &t.repo,
-                number: t.number,
-                head_sha: head.as_str(),
-                base_sha: base,
-                check_run_id: Some(r.run.0),
-                conclusion: r.outcome.conclusion.as_str(),
-                title: &r.outcome.title,
-                decision: decision.as_deref(),
-                delivery_id: Some(delivery),
-                evaluated_at: Utc::now(),
-            })
+            .record_evaluation_audited(&evaluation, &events)
             .await
     }
 
@@ -407,6 +547,19 @@ struct Recorded<'a> {
     outcome: &'a CheckOutcome,
     decision: Option<&'a Decision>,
     snapshot: Option<&'a PullRequestSnapshot>,
+}
+
+/// Whether a decision asks for the repository's admins: an unregistered
+/// agent escalated, with no approvers named under `unregistered_agents`
+/// nor `policy_file`, so that the default chain ends at the admins.
+fn admins_needed(policy: &crate::policy::Policy, decision: &Decision) -> bool {
+    policy.unregistered_agents.action == crate::policy::UnregisteredAction::Escalate
+        && policy.unregistered_agents.approvers.is_empty()
+        && policy.policy_file.approvers.is_empty()
+        && decision
+            .agents
+            .iter()
+            .any(|a| a.status == engine::Registration::Unregistered)
 }
 
 /// Refuses to publish once the lease ran out: another worker may hold the

@@ -22,10 +22,14 @@ use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
 use tracing::Instrument;
 
+use serde_json::json;
+
+use crate::audit::{EventKind, NewAuditEvent};
 use crate::forge::github::checks::CHECK_NAME;
 use crate::forge::github::client::{GithubClient, InstallationId};
+use crate::forge::github::merges::MergeMethod;
 use crate::forge::github::webhook::{self as events, GithubEvent, PullRequestAction};
-use crate::ids::{CommitSha, Login, TeamName};
+use crate::ids::{CommitSha, Login};
 use crate::metrics::Metrics;
 use crate::store::{ClaimedDelivery, Store};
 
@@ -89,14 +93,10 @@ pub struct Worker {
     github: Arc<GithubClient>,
     metrics: Metrics,
     config: WorkerConfig,
-    /// The teams of the last policy seen per repository: passed to the
-    /// fetch so that they are resolved in the same query (kept in memory;
-    /// a restart costs one team query per repository).
-    team_hints: Mutex<HashMap<String, Vec<TeamName>>>,
     /// One evaluation at a time per pull request in this process: two
     /// tasks racing on one head would each create a check run, and the one
-    /// not recorded would stay in progress. (Replicas can still race; the
-    /// store keeps the first run recorded.)
+    /// not recorded would stay in progress. Across replicas, the store's
+    /// change lease does the same (see `evaluate`).
     changes: Mutex<HashMap<(String, u64), ChangeLock>>,
     /// Warrant's own bot (`{slug}[bot]`), read once per process.
     app_login: tokio::sync::OnceCell<Login>,
@@ -120,12 +120,17 @@ impl Worker {
                 let status = (status != 0).then_some(status);
                 api_metrics.record_github_api_request(status, elapsed);
             }));
+        let rate_metrics = metrics.clone();
+        github
+            .stats()
+            .set_rate_limit_hook(Arc::new(move |resource, remaining| {
+                rate_metrics.set_github_rate_limit_remaining(resource, remaining);
+            }));
         Arc::new(Worker {
             store,
             github,
             metrics,
             config,
-            team_hints: Mutex::default(),
             changes: Mutex::default(),
             app_login: tokio::sync::OnceCell::new(),
             ended: watch::channel(0).0,
@@ -241,6 +246,14 @@ impl Worker {
             Err(err) => return Err(Failure::Permanent(err.to_string())),
         };
         let id = delivery;
+        if delivery.attempts == 1
+            && let Some(receipt) = receipt(delivery, &event)
+        {
+            self.store
+                .append_audit(&[receipt])
+                .await
+                .map_err(|err| Failure::Retry(format!("{err:#}"), Vec::new()))?;
+        }
         match event {
             GithubEvent::PullRequest(pr) if pr.action == PullRequestAction::Closed => {
                 self.record_close(&pr, &id.delivery_id).await
@@ -273,8 +286,12 @@ impl Worker {
                 )?;
                 self.evaluate_all(targets, id).await
             }
-            // Pushes and installations are recorded by the audit trail
-            // (not yet built); the rest is not Warrant's.
+            GithubEvent::Push(push) if push.changes_policy_on_default_branch() => {
+                self.record_policy_change(&push, &id.delivery_id).await
+            }
+            // Installations span repositories and have no chain of their
+            // own (their deliveries stay in the queue's history); the rest
+            // is not Warrant's.
             _ => Ok(()),
         }
     }
@@ -285,27 +302,120 @@ impl Worker {
         app_id.is_none_or(|id| Some(id) == self.github.app_id())
     }
 
+    /// Records a merge (with its method, for the revert command) or a
+    /// close, in the merges table and the audit trail.
     async fn record_close(
         &self,
         pr: &events::PullRequestEvent,
         delivery: &str,
     ) -> Result<(), Failure> {
-        let merge = pr.merge_commit_sha.as_ref().map(CommitSha::as_str);
-        tracing::info!(repo = %pr.repo, change = pr.number, merged = pr.merged, merge_commit = ?merge, "pull request closed");
-        if !pr.merged {
-            return Ok(());
+        let merge = pr.merge_commit_sha.as_ref();
+        tracing::info!(repo = %pr.repo, change = pr.number, merged = pr.merged, merge_commit = ?merge.map(CommitSha::as_str), "pull request closed");
+        let retry = |err: anyhow::Error| Failure::Retry(format!("{err:#}"), Vec::new());
+        let kind = if pr.merged {
+            EventKind::ChangeMerged
+        } else {
+            EventKind::ChangeClosed
+        };
+        let mut event = NewAuditEvent::new("github", &pr.repo, kind, Utc::now());
+        event.change = Some(pr.number);
+        event.head_sha = Some(pr.head_sha.as_str().to_owned());
+        event.base_sha = Some(pr.base_sha.as_str().to_owned());
+        event.actor = pr.merged_by.as_ref().map(|l| l.as_str().to_owned());
+        let mut event = event.with_detail("delivery", delivery);
+        if let (true, Some(sha)) = (pr.merged, merge) {
+            let method = match pr.installation_id {
+                Some(id) => Some(
+                    self.github
+                        .merge_method(InstallationId(id), &pr.repo, sha, pr.number, pr.commits)
+                        .await
+                        .map_err(|err| retry(err.into()))?,
+                ),
+                None => None,
+            };
+            event = event
+                .with_detail("merge_commit_sha", sha.as_str())
+                .with_detail("merge_method", method.map(MergeMethod::as_str))
+                .with_detail("commits", pr.commits);
+            self.store
+                .record_merge(
+                    "github",
+                    &pr.repo,
+                    pr.number,
+                    pr.head_sha.as_str(),
+                    Some(sha.as_str()),
+                    delivery,
+                )
+                .await
+                .map_err(retry)?;
         }
-        self.store
-            .record_merge(
-                "github",
-                &pr.repo,
-                pr.number,
-                pr.head_sha.as_str(),
-                merge,
-                delivery,
-            )
-            .await
-            .map_err(|err| Failure::Retry(format!("{err:#}"), Vec::new()))
+        self.store.append_audit(&[event]).await.map_err(retry)?;
+        Ok(())
+    }
+
+    /// Records a change to the policy on the default branch: the new
+    /// policy's blob, whether it is valid, and the teams it names (stored
+    /// as hints, so that the next evaluation resolves them in its query).
+    async fn record_policy_change(
+        &self,
+        push: &events::PushEvent,
+        delivery: &str,
+    ) -> Result<(), Failure> {
+        let retry = |err: anyhow::Error| Failure::Retry(format!("{err:#}"), Vec::new());
+        let at = Utc::now();
+        let mut event = NewAuditEvent::new("github", &push.repo, EventKind::PolicyChanged, at);
+        event.head_sha = Some(push.after.as_str().to_owned());
+        event.base_sha = Some(push.before.as_str().to_owned());
+        event.actor = push.pusher.clone();
+        event.paths = push
+            .changed_paths
+            .iter()
+            .filter(|p| crate::policy::GITHUB_POLICY_PATHS.contains(&p.as_str()))
+            .cloned()
+            .collect();
+        let mut event = event
+            .with_detail("delivery", delivery)
+            .with_detail("ref", push.git_ref.as_str());
+        let file = match push.installation_id {
+            Some(id) if push.after.as_str().bytes().any(|b| b != b'0') => self
+                .github
+                .policy_at(InstallationId(id), &push.repo, &push.after)
+                .await
+                .map_err(|err| retry(err.into()))?,
+            _ => None,
+        };
+        match &file {
+            None => event = event.with_detail("policy", "removed"),
+            Some(file) => {
+                event.policy_blob = Some(file.blob_id.clone());
+                event = event.with_detail("path", file.path.as_str());
+                match crate::policy::load(file.path.as_str(), &file.text) {
+                    Ok(policy) => {
+                        let teams: Vec<String> = policy
+                            .teams()
+                            .iter()
+                            .map(|t| t.as_str().to_owned())
+                            .collect();
+                        self.store
+                            .record_policy_teams("github", &push.repo, &file.blob_id, &teams, at)
+                            .await
+                            .map_err(retry)?;
+                        event = event
+                            .with_detail("policy", "valid")
+                            .with_detail("teams", teams);
+                    }
+                    Err(errors) => {
+                        let first: Vec<String> =
+                            errors.0.iter().take(5).map(ToString::to_string).collect();
+                        event = event
+                            .with_detail("policy", "invalid")
+                            .with_detail("errors", first);
+                    }
+                }
+            }
+        }
+        self.store.append_audit(&[event]).await.map_err(retry)?;
+        Ok(())
     }
 
     /// Evaluates each target; the first error retries the delivery (the
@@ -322,6 +432,53 @@ impl Worker {
         }
         Ok(())
     }
+}
+
+/// The audit trail's record of a delivery's arrival, for events about one
+/// repository (installations span many and are not chained to one).
+fn receipt(delivery: &ClaimedDelivery, event: &GithubEvent) -> Option<NewAuditEvent> {
+    let (repo, change, head, action) = match event {
+        GithubEvent::PullRequest(pr) => (
+            &pr.repo,
+            Some(pr.number),
+            Some(&pr.head_sha),
+            Some(json!(pr.action)),
+        ),
+        GithubEvent::Review(r) => (
+            &r.repo,
+            Some(r.number),
+            Some(&r.head_sha),
+            Some(json!(r.action)),
+        ),
+        GithubEvent::CheckRun(run) => (
+            &run.repo,
+            run.pull_requests.first().copied(),
+            Some(&run.head_sha),
+            None,
+        ),
+        GithubEvent::CheckSuite(suite) => (
+            &suite.repo,
+            suite.pull_requests.first().copied(),
+            Some(&suite.head_sha),
+            None,
+        ),
+        GithubEvent::Push(push) => (&push.repo, None, Some(&push.after), None),
+        _ => return None,
+    };
+    let mut receipt = NewAuditEvent::new(
+        &delivery.forge,
+        repo,
+        EventKind::DeliveryReceived,
+        delivery.received_at,
+    );
+    receipt.change = change;
+    receipt.head_sha = head.map(|h| h.as_str().to_owned());
+    Some(
+        receipt
+            .with_detail("delivery", delivery.delivery_id.as_str())
+            .with_detail("event", delivery.event.as_str())
+            .with_detail("action", action),
+    )
 }
 
 /// `retry_base × 2^(attempts-1)`, capped: GitHub's outages last minutes,

@@ -129,6 +129,17 @@ impl App {
     /// A second replica's worker sharing the queue: its own connection to
     /// the same database, its own name, the same fake GitHub.
     pub async fn start_replica(&self, database_url: &str) -> Replica {
+        self.start_replica_woken(database_url, true).await
+    }
+
+    /// A replica that only this app's deliveries never wake: it finds work
+    /// by polling the queue, as a replica behind another load balancer
+    /// target does.
+    pub async fn start_polling_replica(&self, database_url: &str) -> Replica {
+        self.start_replica_woken(database_url, false).await
+    }
+
+    async fn start_replica_woken(&self, database_url: &str, woken: bool) -> Replica {
         let store = Store::connect(database_url).await.expect("store connects");
         let state = test_state(&store);
         let config = WorkerConfig {
@@ -142,8 +153,14 @@ impl App {
             config,
         );
         let stop = watch::channel(false).0;
-        // Woken by the same deliveries as this app's worker, to contend.
-        worker.spawn(self.work.clone(), stop.subscribe());
+        // Woken by the same deliveries as this app's worker, to contend;
+        // or by nothing at all.
+        let work = if woken {
+            self.work.clone()
+        } else {
+            Arc::new(tokio::sync::Notify::new())
+        };
+        worker.spawn(work, stop.subscribe());
         Replica {
             store,
             worker,

@@ -164,23 +164,54 @@ impl GithubClient {
         outcome: &CheckOutcome,
     ) -> Result<(), GithubError> {
         let path = format!("/repos/{repo}/check-runs/{}", id.0);
-        let summary = truncate_summary(&outcome.summary);
-        let mut batches = outcome.annotations.chunks(ANNOTATIONS_PER_REQUEST);
-        let first: Vec<_> = batches
-            .next()
-            .unwrap_or_default()
-            .iter()
-            .map(Annotation::to_json)
-            .collect();
-        let body = json!({
-            "status": "completed",
-            "conclusion": outcome.conclusion.as_str(),
-            "output": { "title": outcome.title, "summary": summary, "annotations": first },
-        });
+        let mut body = completion(outcome);
+        body["status"] = json!("completed");
         let _: serde_json::Value = self
             .rest(installation, Method::PATCH, &path, Some(&body))
             .await?;
-        for batch in batches {
+        self.append_annotations(installation, repo, id, outcome)
+            .await
+    }
+
+    /// Creates the `warrant` check run on `head_sha` already completed: for
+    /// a decision reached before any run existed, in one request instead of
+    /// two (the rest of the annotations follow 50 at a time).
+    pub async fn create_completed_check_run(
+        &self,
+        installation: InstallationId,
+        repo: &str,
+        head_sha: &CommitSha,
+        details_url: Option<&str>,
+        outcome: &CheckOutcome,
+    ) -> Result<CheckRunId, GithubError> {
+        let mut body = completion(outcome);
+        body["name"] = json!(CHECK_NAME);
+        body["head_sha"] = json!(head_sha.as_str());
+        body["status"] = json!("completed");
+        if let Some(url) = details_url {
+            body["details_url"] = json!(url);
+        }
+        let path = format!("/repos/{repo}/check-runs");
+        let run: CheckRunReply = self
+            .rest(installation, Method::POST, &path, Some(&body))
+            .await?;
+        let id = CheckRunId(run.id);
+        self.append_annotations(installation, repo, id, outcome)
+            .await?;
+        Ok(id)
+    }
+
+    /// The annotations past the first 50, 50 per update.
+    async fn append_annotations(
+        &self,
+        installation: InstallationId,
+        repo: &str,
+        id: CheckRunId,
+        outcome: &CheckOutcome,
+    ) -> Result<(), GithubError> {
+        let path = format!("/repos/{repo}/check-runs/{}", id.0);
+        let summary = truncate_summary(&outcome.summary);
+        for batch in outcome.annotations.chunks(ANNOTATIONS_PER_REQUEST).skip(1) {
             let annotations: Vec<_> = batch.iter().map(Annotation::to_json).collect();
             let body = json!({
                 "output": { "title": outcome.title, "summary": summary, "annotations": annotations },
@@ -217,6 +248,24 @@ impl GithubClient {
         }
         Ok(())
     }
+}
+
+/// The conclusion, title, summary and first 50 annotations of a check run.
+fn completion(outcome: &CheckOutcome) -> serde_json::Value {
+    let first: Vec<_> = outcome
+        .annotations
+        .iter()
+        .take(ANNOTATIONS_PER_REQUEST)
+        .map(Annotation::to_json)
+        .collect();
+    json!({
+        "conclusion": outcome.conclusion.as_str(),
+        "output": {
+            "title": outcome.title,
+            "summary": truncate_summary(&outcome.summary),
+            "annotations": first,
+        },
+    })
 }
 
 /// The summary cut to GitHub's limit, with a note saying so; the audit

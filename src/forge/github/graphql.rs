@@ -65,6 +65,28 @@ pub fn pull_request_query(teams: usize) -> String {
     )
 }
 
+/// The operation reading only the policy file at a commit.
+pub const POLICY_OPERATION: &str = "WarrantPolicy";
+
+/// The policy blobs at a commit: one alias per candidate path, as in the
+/// pull request's query.
+pub fn policy_query() -> String {
+    let params: String = (0..GITHUB_POLICY_PATHS.len())
+        .map(|i| format!(", $policy{i}: String!"))
+        .collect();
+    let fields: String = (0..GITHUB_POLICY_PATHS.len())
+        .map(|i| {
+            format!("    policy{i}: object(expression: $policy{i}) {{ ... on Blob {{ oid text isTruncated }} }}\n")
+        })
+        .collect();
+    format!(
+        "query {POLICY_OPERATION}($owner: String!, $name: String!{params}) {{
+  repository(owner: $owner, name: $name) {{
+{fields}  }}
+}}"
+    )
+}
+
 /// An actor's type, login and numeric id (on the types that have one).
 const ACTOR: &str = "__typename login ... on User { databaseId } ... on Bot { databaseId }";
 

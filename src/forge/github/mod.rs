@@ -14,6 +14,7 @@ pub mod checks;
 pub mod client;
 pub mod fake;
 mod graphql;
+pub mod merges;
 pub mod pulls;
 pub mod retry;
 pub mod teams;

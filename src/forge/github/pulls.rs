@@ -134,6 +134,30 @@ impl GithubClient {
         )))
     }
 
+    /// The policy file at `sha` (the first candidate path that exists), in
+    /// one query; `None` when there is none.
+    pub async fn policy_at(
+        &self,
+        installation: InstallationId,
+        repo: &str,
+        sha: &CommitSha,
+    ) -> Result<Option<PolicyFile>, GithubError> {
+        let (owner, name) = repo
+            .split_once('/')
+            .ok_or_else(|| GithubError::Invalid(format!("`{repo}` is not owner/name")))?;
+        let mut vars = json!({ "owner": owner, "name": name });
+        for (i, path) in GITHUB_POLICY_PATHS.iter().enumerate() {
+            vars[format!("policy{i}")] = json!(format!("{}:{path}", sha.as_str()));
+        }
+        let data: graphql::Data = self
+            .graphql(installation, &graphql::policy_query(), vars)
+            .await?;
+        let repository = data
+            .repository
+            .ok_or_else(|| GithubError::NotFound(format!("repository {repo}")))?;
+        Ok(policy(&repository.policies))
+    }
+
     /// Runs the query until every connection is complete.
     async fn query_pages(
         &self,

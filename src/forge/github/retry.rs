@@ -132,7 +132,13 @@ pub struct ApiStats {
     /// `u64::MAX` until a response carried `x-ratelimit-remaining`.
     rate_limit_remaining: AtomicU64,
     hook: std::sync::Mutex<Option<RequestHook>>,
+    rate_limit_hook: std::sync::Mutex<Option<RateLimitHook>>,
 }
+
+/// Called with GitHub's `x-ratelimit-resource` (`core`, `graphql`, ...;
+/// `core` when absent) and `x-ratelimit-remaining`, whenever a response
+/// carries them.
+pub type RateLimitHook = Arc<dyn Fn(&str, u64) + Send + Sync>;
 
 /// Called after each attempt with the method, path, status (0 when the
 /// connection failed) and how long the attempt took.
@@ -167,6 +173,14 @@ impl ApiStats {
         *self.hook.lock().unwrap_or_else(|e| e.into_inner()) = Some(hook);
     }
 
+    /// Installs the hook the server's rate-limit gauge uses.
+    pub fn set_rate_limit_hook(&self, hook: RateLimitHook) {
+        *self
+            .rate_limit_hook
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = Some(hook);
+    }
+
     pub(crate) fn record(
         &self,
         method: &str,
@@ -176,8 +190,22 @@ impl ApiStats {
         elapsed: Duration,
     ) {
         self.requests.fetch_add(1, Ordering::Relaxed);
-        if let Some(n) = headers.and_then(|h| header_u64(h, "x-ratelimit-remaining")) {
+        if let Some((h, n)) =
+            headers.and_then(|h| Some((h, header_u64(h, "x-ratelimit-remaining")?)))
+        {
             self.rate_limit_remaining.store(n, Ordering::Relaxed);
+            let resource = h
+                .get("x-ratelimit-resource")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("core");
+            let hook = self
+                .rate_limit_hook
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone();
+            if let Some(hook) = hook {
+                hook(resource, n);
+            }
         }
         let hook = self.hook.lock().unwrap_or_else(|e| e.into_inner()).clone();
         if let Some(hook) = hook {

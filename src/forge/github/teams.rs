@@ -39,14 +39,24 @@ impl TeamCache {
     }
 
     fn get(&self, team: &TeamName) -> Option<Vec<Login>> {
-        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        let (at, members) = entries.get(&team.key())?;
-        (at.elapsed() < self.ttl).then(|| members.clone())
+        self.get_key(&team.key())
     }
 
     fn put(&self, team: &TeamName, members: Vec<Login>) {
+        self.put_key(team.key(), members);
+    }
+
+    /// Any list of people by key: a team (`org/slug`) or a repository's
+    /// admins (`admins:owner/name`, which no team key can spell).
+    fn get_key(&self, key: &str) -> Option<Vec<Login>> {
+        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        let (at, members) = entries.get(key)?;
+        (at.elapsed() < self.ttl).then(|| members.clone())
+    }
+
+    fn put_key(&self, key: String, members: Vec<Login>) {
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        entries.insert(team.key(), (Instant::now(), members));
+        entries.insert(key, (Instant::now(), members));
     }
 }
 
@@ -132,6 +142,40 @@ impl Members {
 }
 
 impl GithubClient {
+    /// The repository's administrators: the default approvers of an
+    /// unregistered agent when the policy names none. One request (per 100
+    /// admins) with the app's `metadata: read` permission, then cached as
+    /// long as team members are.
+    pub async fn repository_admins(
+        &self,
+        installation: InstallationId,
+        repo: &str,
+    ) -> Result<Vec<Login>, GithubError> {
+        let key = format!("admins:{}", repo.to_ascii_lowercase());
+        if let Some(admins) = self.teams.get_key(&key) {
+            return Ok(admins);
+        }
+        #[derive(Deserialize)]
+        struct Collaborator {
+            login: String,
+        }
+        let mut admins = Vec::new();
+        for page in 1.. {
+            let path =
+                format!("/repos/{repo}/collaborators?permission=admin&per_page=100&page={page}");
+            let list: Vec<Collaborator> = self
+                .rest(installation, reqwest::Method::GET, &path, None)
+                .await?;
+            let full = list.len() == 100;
+            admins.extend(list.into_iter().filter_map(|c| Login::parse(&c.login).ok()));
+            if !full {
+                break;
+            }
+        }
+        self.teams.put_key(key, admins.clone());
+        Ok(admins)
+    }
+
     /// Members of each team, from the cache or in one query for all teams
     /// not cached (plus one per further page of a team over 100 members).
     /// A team that does not exist, or that the app cannot see, has no

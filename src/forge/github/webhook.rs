@@ -109,6 +109,10 @@ pub struct PullRequestEvent {
     /// also fills the field with a test merge for open ones, which is
     /// dropped here so the field means one thing).
     pub merge_commit_sha: Option<CommitSha>,
+    /// How many commits the pull request has, when the payload says.
+    pub commits: Option<u64>,
+    /// Who merged it, for a merged pull request.
+    pub merged_by: Option<Login>,
 }
 
 /// What happened to a review.

@@ -47,6 +47,7 @@ pub(super) async fn answer(
     let data = match operation_name(&body).as_deref() {
         Some("WarrantPullRequest") => pull_request(&s, vars, &mut errors),
         Some("WarrantTeams") => teams(&s, vars, &mut errors),
+        Some("WarrantPolicy") => policy_blobs(&s, vars),
         Some("WarrantTeamMembers") => {
             json!({ "organization": organization(&s, vars, "org", "slug", vars.get("after")) })
         }
@@ -143,6 +144,22 @@ fn pull_request(s: &FakeState, vars: &Map<String, Value>, errors: &mut Vec<Value
         }
     }
     Value::Object(data)
+}
+
+/// The `policyN` blobs of a repository, alone.
+fn policy_blobs(s: &FakeState, vars: &Map<String, Value>) -> Value {
+    let repo = format!("{}/{}", var(vars, "owner"), var(vars, "name"));
+    let repository: Map<String, Value> = vars
+        .iter()
+        .filter(|(name, _)| name.starts_with("policy"))
+        .map(|(name, value)| {
+            (
+                name.clone(),
+                blob(s, &repo, value.as_str().unwrap_or_default()),
+            )
+        })
+        .collect();
+    json!({ "repository": repository })
 }
 
 /// `object(expression: "<sha>:<path>")`: the blob, or null.

@@ -127,6 +127,11 @@ pub struct FakeState {
     pub requests: Vec<RecordedRequest>,
     pub check_runs: Vec<CheckRun>,
     pub dismissals: Vec<Dismissal>,
+    /// Administrators by `owner/name`.
+    pub admins: HashMap<String, Vec<String>>,
+    /// Commits by `owner/name` and sha: their parents' shas and message
+    /// (merge commits, for the merge method).
+    pub commits: HashMap<(String, String), (Vec<String>, String)>,
     faults: Vec<FaultRule>,
     next_id: u64,
 }
@@ -277,7 +282,7 @@ async fn record_and_fault(State(state): State<Shared>, req: Request, next: Next)
                 .unwrap_or_else(|e| e.into_inner())
                 .requests
                 .len();
-            rate_limit_headers(resp.headers_mut(), used);
+            rate_limit_headers(resp.headers_mut(), used, path == "/graphql");
             resp
         }
     }
@@ -285,9 +290,11 @@ async fn record_and_fault(State(state): State<Shared>, req: Request, next: Next)
 
 /// GitHub reports the rate limit on every response; the fake's limit is
 /// 5,000 an hour, less the requests it has received.
-fn rate_limit_headers(headers: &mut axum::http::HeaderMap, used: usize) {
+fn rate_limit_headers(headers: &mut axum::http::HeaderMap, used: usize, graphql: bool) {
     let reset = (Utc::now() + Duration::hours(1)).timestamp();
+    let resource = if graphql { "graphql" } else { "core" };
     let values = [
+        ("x-ratelimit-resource", resource.to_owned()),
         ("x-ratelimit-limit", "5000".to_owned()),
         (
             "x-ratelimit-remaining",

@@ -32,6 +32,8 @@ pub(super) fn router() -> Router<Shared> {
             "/repos/{owner}/{repo}/commits/{sha}/check-runs",
             get(list_check_runs),
         )
+        .route("/repos/{owner}/{repo}/commits/{sha}", get(commit))
+        .route("/repos/{owner}/{repo}/collaborators", get(collaborators))
         .route(
             "/repos/{owner}/{repo}/pulls/{number}/reviews/{id}/dismissals",
             put(dismiss_review),
@@ -173,6 +175,63 @@ async fn pull_files(
         })
         .collect();
     Json(files).into_response()
+}
+
+#[derive(Deserialize)]
+struct CollaboratorQuery {
+    permission: Option<String>,
+    per_page: Option<usize>,
+    page: Option<usize>,
+}
+
+/// Only administrators are known to the fake, so only
+/// `permission=admin` lists anyone.
+async fn collaborators(
+    State(state): State<Shared>,
+    Path((owner, repo)): Path<(String, String)>,
+    Query(q): Query<CollaboratorQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let s = lock(&state);
+    if !authorised(&s, &headers) {
+        return unauthorised();
+    }
+    let admins = s
+        .admins
+        .get(&format!("{owner}/{repo}"))
+        .cloned()
+        .unwrap_or_default();
+    let admins = if q.permission.as_deref() == Some("admin") {
+        admins
+    } else {
+        Vec::new()
+    };
+    let per_page = q.per_page.unwrap_or(30).min(100);
+    let page = q.page.unwrap_or(1).max(1);
+    let list: Vec<Value> = admins
+        .iter()
+        .skip((page - 1) * per_page)
+        .take(per_page)
+        .map(|login| json!({ "login": login, "type": "User", "role_name": "admin" }))
+        .collect();
+    Json(list).into_response()
+}
+
+async fn commit(
+    State(state): State<Shared>,
+    Path((owner, repo, sha)): Path<(String, String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    let s = lock(&state);
+    if !authorised(&s, &headers) {
+        return unauthorised();
+    }
+    let Some((parents, message)) = s.commits.get(&(format!("{owner}/{repo}"), sha.clone())) else {
+        return error(StatusCode::NOT_FOUND, "No commit found for SHA");
+    };
+    let parents: Vec<Value> = parents.iter().map(|p| json!({ "sha": p })).collect();
+    Json(json!({ "sha": sha, "commit": { "message": message }, "parents": parents }))
+        .into_response()
 }
 
 /// A check run in the shape of `POST /repos/{o}/{r}/check-runs`.

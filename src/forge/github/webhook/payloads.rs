@@ -91,6 +91,12 @@ struct PullRequest {
     #[serde(default)]
     merged: Option<bool>,
     merge_commit_sha: Option<CommitSha>,
+    /// Absent from some older payloads.
+    #[serde(default)]
+    commits: Option<u64>,
+    /// Who merged it.
+    #[serde(default)]
+    merged_by: Option<User>,
 }
 
 pub(super) fn pull_request(
@@ -119,6 +125,8 @@ pub(super) fn pull_request(
         base_ref: pr.base.name,
         merged,
         merge_commit_sha: pr.merge_commit_sha.filter(|_| merged),
+        commits: pr.commits,
+        merged_by: pr.merged_by.map(|u| u.login),
     }))
 }
 
