@@ -14,6 +14,7 @@ use serde_json::Value;
 use support_server::fixture;
 use support_store::on_each_backend;
 use tokio::net::TcpListener;
+use warrant::audit::EventKind;
 use warrant::demo::script::{self, Step};
 use warrant::demo::{Demo, REPOSITORY};
 use warrant::forge::github::fake::events;
@@ -40,6 +41,8 @@ fn the_demo_command_prints_each_change_with_its_conclusion_and_page() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{stdout}\n{stderr}");
     assert!(!stdout.contains("[expected"), "{stdout}");
+    // Quiet by default: no error or warning logged on the way.
+    assert_eq!(stderr.trim(), "", "{stdout}");
 
     let base = base_url(&stdout);
     for (number, conclusion) in EXPECTED {
@@ -155,7 +158,29 @@ async fn the_script_leaves_its_evaluations_check_runs_dismissals_and_merge() {
             })
             .unwrap();
         let merges = store.merges("github", REPOSITORY, 106).await.unwrap();
-        assert_eq!(merges, [Some(merge_commit)]);
+        assert_eq!(merges, [Some(merge_commit.clone())]);
+        let audit = |n| store.audit_events_of_change("github", REPOSITORY, n);
+        let merged = audit(106).await.unwrap();
+        let merged = merged
+            .iter()
+            .find(|e| e.event.kind == EventKind::ChangeMerged)
+            .expect("the merge is audited");
+        assert_eq!(
+            merged.event.detail["merge_commit_sha"],
+            merge_commit.as_str()
+        );
+        assert_eq!(merged.event.detail["merge_method"], "merge");
+        let devin = audit(104).await.unwrap();
+        assert!(
+            devin
+                .iter()
+                .any(|e| e.event.kind == EventKind::ReviewDismissed),
+            "{devin:#?}"
+        );
+
+        // Nothing failed on the way, the merge's commit read included.
+        let queue = store.stats(Utc::now()).await.unwrap();
+        assert_eq!((queue.queued, queue.running, queue.failed), (0, 0, 0));
 
         // Every check run is completed, one per pull request.
         assert_eq!(runs.len(), EXPECTED.len());

@@ -22,10 +22,11 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::config::WebhookSecrets;
-use crate::engine::Conclusion;
+use crate::engine::{Conclusion, Review};
 use crate::forge::github::client::GithubClient;
-use crate::forge::github::fake::FakeGithub;
 use crate::forge::github::fake::events::{self, WebhookSender};
+use crate::forge::github::fake::{FakeGithub, PullRequest};
+use crate::ids::CommitSha;
 use crate::metrics::Metrics;
 use crate::server::{self, AppState};
 use crate::store::Store;
@@ -212,6 +213,7 @@ impl Demo {
                     ("pull_request_review", payload)
                 }
                 Step::Merge { by, commit } => {
+                    self.add_merge_commit(&scene.pull, commit);
                     let payload = events::pull_request_merged(
                         &scene.pull,
                         INSTALLATION,
@@ -229,12 +231,27 @@ impl Demo {
         Ok(())
     }
 
+    /// The commit a merge creates, as the "Create a merge commit" button
+    /// writes it: two parents, the base and the pull request's head.
+    fn add_merge_commit(&self, pull: &PullRequest, commit: &CommitSha) {
+        let c = &pull.change;
+        let parents = vec![
+            c.base_sha.as_str().to_owned(),
+            c.head_sha.as_str().to_owned(),
+        ];
+        let owner = REPOSITORY.split('/').next().unwrap_or(REPOSITORY);
+        let message = format!(
+            "Merge pull request #{} from {owner}/{}\n\n{}",
+            c.number, pull.head_ref, c.title
+        );
+        self.fake.state().commits.insert(
+            (REPOSITORY.to_owned(), commit.as_str().to_owned()),
+            (parents, message),
+        );
+    }
+
     /// Adds `review` to the fake's pull request, as submitting it does.
-    fn with_review(
-        &self,
-        number: u64,
-        review: &crate::engine::Review,
-    ) -> anyhow::Result<crate::forge::github::fake::PullRequest> {
+    fn with_review(&self, number: u64, review: &Review) -> anyhow::Result<PullRequest> {
         let mut state = self.fake.state();
         let pull = state
             .pulls
