@@ -18,6 +18,8 @@
 //!   auditors' pages and exports under `/audit`.
 //! - [`config`]: the settings of `warrant serve`, from flags or `WARRANT_*`
 //!   variables.
+//! - [`demo`]: `warrant demo`, the whole product offline against a
+//!   simulated GitHub.
 //! - [`cli`]: the `warrant` command line, including `warrant check` on a local
 //!   git range (see [`git`]) and `warrant serve`.
 
@@ -25,6 +27,7 @@ pub mod audit;
 pub mod catalog;
 pub mod cli;
 pub mod config;
+pub mod demo;
 pub mod engine;
 pub mod forge;
 pub mod git;

@@ -12,6 +12,7 @@
 
 mod audit;
 mod check;
+mod demo;
 mod evaluate;
 mod output;
 mod policy_file;
@@ -71,6 +72,9 @@ enum Command {
     Audit(audit::Args),
     /// Create, list and revoke the API tokens that read the audit exports.
     Token(token::Args),
+    /// Show the whole product offline: a simulated GitHub, scripted pull
+    /// requests evaluated by the real server, and the pages to open.
+    Demo(demo::Args),
 }
 
 /// Why a command could not decide. Each variant exits
@@ -128,6 +132,7 @@ where
         Command::Serve(args) => serve::run(args),
         Command::Audit(args) => audit::run(args),
         Command::Token(args) => token::run(args),
+        Command::Demo(args) => demo::run(args),
     };
     match result {
         Ok(code) => code,

@@ -8,17 +8,18 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde_json::{Value, json};
+use serde_json::Value;
 use tokio::sync::{Notify, watch};
-use warrant::engine::Change;
+use warrant::engine::{Account, AccountKind, Change, Review, ReviewState};
 use warrant::forge::github::client::GithubClient;
-use warrant::forge::github::fake::{CheckRun, FakeGithub};
+use warrant::forge::github::fake::{CheckRun, FakeGithub, PullRequest, events};
 use warrant::forge::github::retry::RetryPolicy;
+use warrant::ids::{CommitSha, Login};
 use warrant::store::{Store, StoredEvaluation};
 use warrant::worker::{Worker, WorkerConfig};
 
-use crate::support_github::{APP_ID, INSTALLATION, REPO, Waits, key, pull};
-use crate::support_server::{TestServer, fixture, test_state};
+use crate::support_github::{APP_ID, INSTALLATION, REPO, Waits, key, pull, user};
+use crate::support_server::{TestServer, test_state};
 
 pub const PUBLIC_URL: &str = "https://warrant.example.com";
 
@@ -326,52 +327,69 @@ fn config() -> WorkerConfig {
     }
 }
 
-/// The repository, installation and pull request fields of an octokit
-/// payload, set to the test's.
-fn patch_pull_request(payload: &mut Value, number: u64, base: &str, head: &str) {
-    let (owner, name) = REPO.split_once('/').unwrap();
-    payload["installation"] = json!({ "id": INSTALLATION.0 });
-    payload["repository"]["full_name"] = json!(REPO);
-    payload["repository"]["name"] = json!(name);
-    payload["repository"]["owner"]["login"] = json!(owner);
-    let pr = &mut payload["pull_request"];
-    pr["number"] = json!(number);
-    pr["head"]["sha"] = json!(head);
-    pr["base"]["sha"] = json!(base);
+/// The fake's pull request `number` as a webhook shows it: Copilot's,
+/// between `base` and `head` in [`REPO`].
+fn webhook_pull(number: u64, base: &str, head: &str) -> PullRequest {
+    let mut c = crate::support_github::change(number, 0, 0);
+    c.base_sha = CommitSha::parse(base).unwrap();
+    c.head_sha = CommitSha::parse(head).unwrap();
+    pull(c)
 }
 
 /// A `pull_request` delivery (`opened`, `synchronize`, ...).
 pub fn pull_request_event(action: &str, number: u64, base: &str, head: &str) -> Value {
-    let file = format!("{action}.payload.json");
-    let mut payload: Value = serde_json::from_slice(&fixture("pull_request", &file)).unwrap();
-    patch_pull_request(&mut payload, number, base, head);
-    payload
+    let pull = webhook_pull(number, base, head);
+    let sender = pull.change.author.clone().unwrap();
+    events::pull_request(action, &pull, INSTALLATION.0, &sender)
 }
 
 /// A `check_run` `rerequested` delivery for Warrant's run on `head`,
 /// listing pull request `number`.
 pub fn check_run_rerequested(number: u64, head: &str) -> Value {
-    let raw = fixture("check_run", "rerequested.payload.json");
-    let mut payload: Value = serde_json::from_slice(&raw).unwrap();
-    payload["installation"] = json!({ "id": INSTALLATION.0 });
-    payload["repository"]["full_name"] = json!(REPO);
-    let run = &mut payload["check_run"];
-    run["name"] = json!("warrant");
-    run["app"]["id"] = json!(APP_ID);
-    run["head_sha"] = json!(head);
-    run["pull_requests"] = json!([{ "number": number }]);
-    payload
+    let pull = webhook_pull(number, crate::support_github::base().as_str(), head);
+    let run = CheckRun {
+        id: 4,
+        app_id: APP_ID,
+        repo: REPO.to_owned(),
+        name: "warrant".to_owned(),
+        head_sha: head.to_owned(),
+        status: "completed".to_owned(),
+        conclusion: Some("success".to_owned()),
+        details_url: None,
+        title: None,
+        summary: None,
+        annotations: Vec::new(),
+        history: Vec::new(),
+    };
+    events::check_run_rerequested(&run, INSTALLATION.0, &[&pull], &user("alice", 1))
 }
 
 /// A `pull_request_review` `submitted` delivery.
 pub fn review_event(number: u64, base: &str, head: &str, review: (u64, &str, &str)) -> Value {
-    let raw = fixture("pull_request_review", "submitted.payload.json");
-    let mut payload: Value = serde_json::from_slice(&raw).unwrap();
-    patch_pull_request(&mut payload, number, base, head);
+    let pull = webhook_pull(number, base, head);
     let (id, login, state) = review;
-    payload["review"]["id"] = json!(id);
-    payload["review"]["user"]["login"] = json!(login);
-    payload["review"]["state"] = json!(state);
-    payload["review"]["commit_id"] = json!(head);
-    payload
+    let login = Login::parse(login).unwrap();
+    let reviewer = Account {
+        kind: if login.has_bot_suffix() {
+            AccountKind::Bot
+        } else {
+            AccountKind::User
+        },
+        login,
+        id: None,
+    };
+    let state = match state {
+        "approved" => ReviewState::Approved,
+        "changes_requested" => ReviewState::ChangesRequested,
+        "dismissed" => ReviewState::Dismissed,
+        _ => ReviewState::Commented,
+    };
+    let review = Review {
+        id: Some(id),
+        reviewer,
+        state,
+        commit_sha: CommitSha::parse(head).unwrap(),
+        submitted_at: chrono::Utc::now(),
+    };
+    events::review_submitted(&pull, INSTALLATION.0, &review)
 }

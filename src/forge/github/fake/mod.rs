@@ -9,6 +9,7 @@
 //! told to fail (500, 429 with `Retry-After`, 403 rate limit) to exercise
 //! retries. Every request is recorded, failed ones included.
 
+pub mod events;
 mod graphql;
 mod oauth;
 mod rest;

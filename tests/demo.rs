@@ -1,0 +1,323 @@
+//! `warrant demo`: the built binary plays the script and prints what each
+//! pull request shows; the library plays it on each database and leaves
+//! the evaluations, check runs, dismissals and merges the script promises;
+//! and the webhooks it sends have the shape of GitHub's own.
+
+mod support_server;
+mod support_store;
+
+use std::collections::BTreeSet;
+use std::process::Command;
+
+use chrono::Utc;
+use serde_json::Value;
+use support_server::fixture;
+use support_store::on_each_backend;
+use tokio::net::TcpListener;
+use warrant::audit::EventKind;
+use warrant::demo::script::{self, Step};
+use warrant::demo::{Demo, REPOSITORY};
+use warrant::forge::github::fake::events;
+use warrant::store::Store;
+
+/// Each scene's pull request and the conclusion its check ends on.
+const EXPECTED: &[(u64, &str)] = &[
+    (101, "success"),
+    (102, "failure"),
+    (103, "success"),
+    (104, "action_required"),
+    (105, "action_required"),
+    (106, "success"),
+];
+
+#[test]
+fn the_demo_command_prints_each_change_with_its_conclusion_and_page() {
+    let output = Command::new(env!("CARGO_BIN_EXE_warrant"))
+        .args(["demo", "--listen", "127.0.0.1:0", "--exit-when-played"])
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("the binary runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    assert!(!stdout.contains("[expected"), "{stdout}");
+    // Quiet by default: no error or warning logged on the way.
+    assert_eq!(stderr.trim(), "", "{stdout}");
+
+    let base = base_url(&stdout);
+    for (number, conclusion) in EXPECTED {
+        let heading = format!("#{number}  ");
+        let at = stdout
+            .find(&heading)
+            .unwrap_or_else(|| panic!("no #{number}:\n{stdout}"));
+        let block: Vec<&str> = stdout[at..].lines().take(3).collect();
+        assert!(
+            block[1]
+                .trim_start()
+                .starts_with(&format!("check: {conclusion}")),
+            "{block:?}"
+        );
+        let url = format!("{base}/audit/github/acme/payments/changes/{number}");
+        assert_eq!(block[2].trim(), url);
+    }
+    // The sensitive change waited before it was approved.
+    assert!(
+        stdout.contains("success (action_required -> success)"),
+        "{stdout}"
+    );
+    assert!(stdout.contains(&format!("{base}/audit\n")), "{stdout}");
+    assert!(
+        stdout.contains(&format!("{base}/audit/agents\n")),
+        "{stdout}"
+    );
+    assert!(stdout.contains("removed when the demo stops"), "{stdout}");
+    assert!(!stdout.contains("Press Ctrl-C"), "{stdout}");
+}
+
+/// `http://127.0.0.1:<port>`, from the index line, checked to name a real
+/// port (not the `0` asked for).
+fn base_url(stdout: &str) -> String {
+    let line = stdout
+        .lines()
+        .find(|l| l.starts_with("Audit trail of every repository: "))
+        .unwrap_or_else(|| panic!("no index line:\n{stdout}"));
+    let url = line.rsplit(' ').next().unwrap();
+    let base = url.strip_suffix("/audit").expect("the index is /audit");
+    let port: u16 = base
+        .strip_prefix("http://127.0.0.1:")
+        .expect("a loopback URL")
+        .parse()
+        .expect("a port");
+    assert_ne!(port, 0);
+    base.to_owned()
+}
+
+#[tokio::test]
+async fn the_script_leaves_its_evaluations_check_runs_dismissals_and_merge() {
+    on_each_backend(|url| async move {
+        let store = Store::connect(&url).await.unwrap();
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let demo = Demo::start(store.clone(), listener).await.unwrap();
+        let played = demo.play().await.unwrap();
+
+        let outcomes: Vec<(u64, &str)> =
+            played.iter().map(|p| (p.number, p.conclusion())).collect();
+        assert_eq!(outcomes, EXPECTED);
+        let evaluations = |n| store.evaluations("github", REPOSITORY, n);
+
+        // The sensitive change: waiting, then approved, on one check run.
+        let ledger = evaluations(103).await.unwrap();
+        let conclusions: Vec<&str> = ledger.iter().map(|e| e.conclusion.as_str()).collect();
+        assert_eq!(conclusions, ["action_required", "success"]);
+        assert!(
+            ledger[0].title.contains("acme/platform"),
+            "{}",
+            ledger[0].title
+        );
+        assert_eq!(ledger[0].check_run_id, ledger[1].check_run_id);
+        let runs = demo.fake().check_runs();
+        let run_of = |id: Option<i64>| runs.iter().find(|r| Some(r.id as i64) == id).unwrap();
+        let run = run_of(ledger[1].check_run_id);
+        assert_eq!(run.conclusion.as_deref(), Some("success"));
+        assert_eq!(run.history.len(), 3, "created, waiting, approved");
+
+        // Out of scope: annotated on the files the role denies.
+        let claude = evaluations(102).await.unwrap();
+        let run = run_of(claude[0].check_run_id);
+        let annotated: BTreeSet<&str> = run
+            .annotations
+            .iter()
+            .filter_map(|a| a["path"].as_str())
+            .collect();
+        assert_eq!(
+            annotated,
+            BTreeSet::from(["src/auth/refresh.rs", "src/auth/session.rs"])
+        );
+
+        // Devin's approval of its own pull request: dismissed, no more.
+        let dismissed: Vec<(u64, u64)> = demo
+            .fake()
+            .dismissals()
+            .iter()
+            .map(|d| (d.number, d.review_id))
+            .collect();
+        assert_eq!(dismissed, [(104, 3_000_000_104)]);
+
+        // The shadow agent, found by its trailer.
+        let shadow = evaluations(105).await.unwrap();
+        let decision = shadow[0].decision.as_deref().unwrap();
+        assert!(decision.contains("cursoragent@cursor.com"), "{decision}");
+
+        // The merge, with its commit, for the revert command.
+        let merge_commit = script::scenes(Utc::now())
+            .into_iter()
+            .flat_map(|s| s.steps)
+            .find_map(|step| match step {
+                Step::Merge { commit, .. } => Some(commit.as_str().to_owned()),
+                _ => None,
+            })
+            .unwrap();
+        let merge = store.last_merge("github", REPOSITORY, 106).await.unwrap();
+        let merge = merge.expect("the merge is recorded");
+        assert_eq!(merge.merge_commit_sha.as_deref(), Some(merge_commit.as_str()));
+        assert_eq!(merge.method.map(|m| m.as_str()), Some("merge"));
+        let audit = |n| store.audit_events_of_change("github", REPOSITORY, n);
+        let merged = audit(106).await.unwrap();
+        let merged = merged
+            .iter()
+            .find(|e| e.event.kind == EventKind::ChangeMerged)
+            .expect("the merge is audited");
+        assert_eq!(
+            merged.event.detail["merge_commit_sha"],
+            merge_commit.as_str()
+        );
+        assert_eq!(merged.event.detail["merge_method"], "merge");
+        let devin = audit(104).await.unwrap();
+        assert!(
+            devin
+                .iter()
+                .any(|e| e.event.kind == EventKind::ReviewDismissed),
+            "{devin:#?}"
+        );
+
+        // Nothing failed on the way, the merge's commit read included.
+        let queue = store.stats(Utc::now()).await.unwrap();
+        assert_eq!((queue.queued, queue.running, queue.failed), (0, 0, 0));
+
+        // Every check run is completed, one per pull request.
+        assert_eq!(runs.len(), EXPECTED.len());
+        assert!(runs.iter().all(|r| r.status == "completed"), "{runs:#?}");
+        demo.stop().await.unwrap();
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_database_that_holds_a_demo_already_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("warrant.db").display());
+    let first = Demo::start(
+        Store::connect(&url).await.unwrap(),
+        TcpListener::bind("127.0.0.1:0").await.unwrap(),
+    )
+    .await
+    .unwrap();
+    first.play().await.unwrap();
+    first.stop().await.unwrap();
+
+    let again = Demo::start(
+        Store::connect(&url).await.unwrap(),
+        TcpListener::bind("127.0.0.1:0").await.unwrap(),
+    )
+    .await;
+    let err = again.err().expect("refused");
+    assert!(err.to_string().contains("holds a demo already"), "{err:#}");
+}
+
+/// Every field the demo's payloads carry is one GitHub sends, with the
+/// same JSON type (compared with the octokit examples).
+#[test]
+fn the_demo_s_webhooks_have_the_shape_of_github_s() {
+    let scenes = script::scenes(Utc::now());
+    let sender = scenes[0].pull.change.author.clone().unwrap();
+    let reviewed = scenes
+        .iter()
+        .find_map(|s| {
+            s.steps.iter().find_map(|step| match step {
+                Step::Review(r) => Some((s.pull.clone(), r.clone())),
+                _ => None,
+            })
+        })
+        .unwrap();
+    let merge = &scenes[5];
+    let Step::Merge { by, commit } = &merge.steps[1] else {
+        panic!("the last scene merges");
+    };
+    let run = warrant::forge::github::fake::CheckRun {
+        id: 4,
+        app_id: 1,
+        repo: REPOSITORY.to_owned(),
+        name: "warrant".to_owned(),
+        head_sha: scenes[0].pull.change.head_sha.as_str().to_owned(),
+        status: "completed".to_owned(),
+        conclusion: Some("success".to_owned()),
+        details_url: None,
+        title: None,
+        summary: None,
+        annotations: Vec::new(),
+        history: Vec::new(),
+    };
+    let cases: Vec<(Value, &str, &str)> = vec![
+        (
+            events::pull_request("opened", &scenes[0].pull, 1, &sender),
+            "pull_request",
+            "opened.payload.json",
+        ),
+        (
+            events::pull_request("synchronize", &scenes[0].pull, 1, &sender),
+            "pull_request",
+            "synchronize.payload.json",
+        ),
+        (
+            events::pull_request_merged(&merge.pull, 1, by, commit, Utc::now()),
+            "pull_request",
+            "closed.payload.json",
+        ),
+        (
+            events::review_submitted(&reviewed.0, 1, &reviewed.1),
+            "pull_request_review",
+            "submitted.payload.json",
+        ),
+        (
+            events::check_run_rerequested(&run, 1, &[&scenes[0].pull], &sender),
+            "check_run",
+            // The `completed` example is newer (with `details_url` and a pull
+            // request listed) but comes from a repository webhook.
+            "rerequested.payload.json completed.payload.json",
+        ),
+    ];
+    // A field is known when one of the examples listed has it.
+    for (payload, event, files) in cases {
+        let unknown = files
+            .split(' ')
+            .map(|file| {
+                let github: Value = serde_json::from_slice(&fixture(event, file)).unwrap();
+                let mut unknown = BTreeSet::new();
+                same_shape(&payload, &github, String::new(), &mut unknown);
+                unknown
+            })
+            .reduce(|a, b| a.intersection(&b).cloned().collect())
+            .unwrap();
+        assert!(unknown.is_empty(), "{event}/{files}: {unknown:#?}");
+    }
+}
+
+/// Collects in `unknown` the paths of `ours` that GitHub's example lacks or
+/// types differently. `null` matches any type (GitHub's examples leave
+/// optional fields empty), and so does an empty example list.
+fn same_shape(ours: &Value, github: &Value, path: String, unknown: &mut BTreeSet<String>) {
+    match (ours, github) {
+        (_, Value::Null) | (Value::Null, _) => {}
+        (Value::Object(a), Value::Object(b)) => {
+            for (key, value) in a {
+                match b.get(key) {
+                    Some(theirs) => same_shape(value, theirs, format!("{path}.{key}"), unknown),
+                    None => {
+                        unknown.insert(format!("{path}.{key}"));
+                    }
+                }
+            }
+        }
+        (Value::Array(a), Value::Array(b)) => {
+            if let (Some(theirs), true) = (b.first(), !a.is_empty()) {
+                for value in a {
+                    same_shape(value, theirs, format!("{path}[]"), unknown);
+                }
+            }
+        }
+        (a, b) if std::mem::discriminant(a) == std::mem::discriminant(b) => {}
+        _ => {
+            unknown.insert(format!("{path}: {ours} is not of the type of {github}"));
+        }
+    }
+}
