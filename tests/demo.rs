@@ -159,7 +159,10 @@ async fn the_script_leaves_its_evaluations_check_runs_dismissals_and_merge() {
             .unwrap();
         let merge = store.last_merge("github", REPOSITORY, 106).await.unwrap();
         let merge = merge.expect("the merge is recorded");
-        assert_eq!(merge.merge_commit_sha.as_deref(), Some(merge_commit.as_str()));
+        assert_eq!(
+            merge.merge_commit_sha.as_deref(),
+            Some(merge_commit.as_str())
+        );
         assert_eq!(merge.method.map(|m| m.as_str()), Some("merge"));
         let audit = |n| store.audit_events_of_change("github", REPOSITORY, n);
         let merged = audit(106).await.unwrap();

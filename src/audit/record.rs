@@ -185,6 +185,152 @@ fn author(change: &Change) -> Option<String> {
     change.author.as_ref().map(|a| a.login.as_str().to_owned())
 }
 
+/// The requesters as logins (the decision writes them `@login`).
 fn requesters(d: &Decision) -> Option<String> {
-    (!d.requesters.is_empty()).then(|| d.requesters.join(", "))
+    let logins: Vec<&str> = d
+        .requesters
+        .iter()
+        .map(|r| r.strip_prefix('@').unwrap_or(r))
+        .collect();
+    (!logins.is_empty()).then(|| logins.join(", "))
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+    use crate::engine::{Context, Evaluation};
+    use crate::ids::RepoPath;
+    use crate::policy::{self, LoadedPolicy};
+
+    const POLICY: &str = include_str!("../../fixtures/changes/warrant.yml");
+    const EXAMPLE: &str = include_str!("../../fixtures/changes/example.json");
+
+    /// The CLI's example: Claude Code (by its trailer) on alice's pull
+    /// request, touching `infra/`, approved by bob of the SRE team.
+    fn example() -> (Change, Decision) {
+        #[derive(serde::Deserialize)]
+        struct Example {
+            change: Change,
+            context: Context,
+        }
+        let example: Example = serde_json::from_str(EXAMPLE).unwrap();
+        let loaded = LoadedPolicy {
+            path: RepoPath::parse(".github/warrant.yml").unwrap(),
+            blob_id: policy::blob_id(POLICY.as_bytes()),
+            policy: policy::load(".github/warrant.yml", POLICY).unwrap(),
+        };
+        let at = Utc.with_ymd_and_hms(2026, 12, 1, 12, 0, 0).unwrap();
+        let decision = crate::engine::decide(&Evaluation {
+            policy: &loaded,
+            change: &example.change,
+            context: &example.context,
+            at,
+        });
+        (example.change, decision)
+    }
+
+    fn events(change: &Change, decision: &Decision) -> Vec<NewAuditEvent> {
+        evaluation_events(&Evaluated {
+            forge: "github",
+            change,
+            decision,
+            acting_as: Some("warrant[bot]"),
+            check_id: Some(9),
+            at: decision.evaluated_at,
+        })
+    }
+
+    #[test]
+    fn an_evaluation_records_agents_approvals_decision_and_check_in_order() {
+        let (change, decision) = example();
+        let events = events(&change, &decision);
+        let kinds: Vec<EventKind> = events.iter().map(|e| e.kind).collect();
+        assert_eq!(
+            kinds,
+            [
+                EventKind::AgentIdentified,
+                EventKind::ApprovalCounted,
+                EventKind::DecisionMade,
+                EventKind::CheckPosted
+            ]
+        );
+        for e in &events {
+            assert_eq!(e.repo, "octo-org/app");
+            assert_eq!(e.change, Some(42));
+            assert_eq!(
+                e.head_sha.as_deref(),
+                Some("2222222222222222222222222222222222222222")
+            );
+            assert_eq!(e.policy_blob, Some(policy::blob_id(POLICY.as_bytes())));
+            assert_eq!(e.requester.as_deref(), Some("alice"), "{e:?}");
+        }
+        let agent = &events[0];
+        assert_eq!(agent.agent.as_deref(), Some("claude"));
+        assert_eq!(
+            (agent.role.as_deref(), agent.owner.as_deref()),
+            (Some("feature-dev"), Some("alice"))
+        );
+        assert_eq!(
+            agent.actor.as_deref(),
+            Some("alice"),
+            "no account signal: the author"
+        );
+        assert_eq!(agent.detail["registration"], "registered");
+        assert_eq!(agent.detail["signals"][0]["kind"], "trailer");
+        assert_eq!(agent.detail["signals"][0]["verified"], false);
+
+        let counted = &events[1];
+        assert_eq!(counted.actor.as_deref(), Some("bob"));
+        assert_eq!(counted.approval.as_deref(), Some("counted"));
+        assert_eq!(counted.detail["requirement"], "sensitive:infrastructure");
+
+        let decided = &events[2];
+        assert_eq!(decided.decision.as_deref(), Some("success"));
+        assert_eq!(decided.approval.as_deref(), Some("approved"));
+        assert_eq!(
+            decided.paths,
+            ["src/upload.rs", "infra/queue.tf", "infra/old-queue.tf"]
+        );
+        assert_eq!(decided.agent.as_deref(), Some("claude"));
+        assert_eq!(decided.detail["change_title"], "Retry failed uploads");
+
+        let posted = &events[3];
+        assert_eq!(posted.actor.as_deref(), Some("warrant[bot]"));
+        assert_eq!(posted.detail["check_id"], 9);
+    }
+
+    #[test]
+    fn an_approval_by_the_changes_author_is_recorded_as_refused_with_its_reason() {
+        let (mut change, _) = example();
+        change.reviews[0].reviewer.login = crate::ids::Login::parse("alice").unwrap();
+        let loaded = LoadedPolicy {
+            path: RepoPath::parse(".github/warrant.yml").unwrap(),
+            blob_id: "b".into(),
+            policy: policy::load(".github/warrant.yml", POLICY).unwrap(),
+        };
+        let decision = crate::engine::decide(&Evaluation {
+            policy: &loaded,
+            change: &change,
+            context: &Context::default(),
+            at: Utc.with_ymd_and_hms(2026, 12, 1, 12, 0, 0).unwrap(),
+        });
+        let events = events(&change, &decision);
+        let refused: Vec<_> = events
+            .iter()
+            .filter(|e| e.kind == EventKind::ApprovalRefused)
+            .collect();
+        assert_eq!(refused.len(), 1, "{events:#?}");
+        assert_eq!(refused[0].actor.as_deref(), Some("alice"));
+        assert_eq!(refused[0].approval.as_deref(), Some("refused"));
+        assert_eq!(refused[0].detail["reason"], "change_author");
+        assert_eq!(refused[0].detail["why"], "the author of the change cannot approve it");
+        let decided = events
+            .iter()
+            .find(|e| e.kind == EventKind::DecisionMade)
+            .unwrap();
+        assert_eq!(decided.approval.as_deref(), Some("waiting"));
+        assert_eq!(decided.decision.as_deref(), Some("action_required"));
+    }
 }
