@@ -866,6 +866,15 @@ async fn two_replicas_evaluating_one_pull_request_at_once_share_one_check_run() 
     .await;
 }
 
+/// The test repository's whole audit chain.
+async fn repo_trail(app: &App) -> Vec<warrant::audit::AuditEvent> {
+    let chain = warrant::store::Chain {
+        forge: "github".into(),
+        repo: REPO.into(),
+    };
+    app.store.audit_chain_page(&chain, 0, 1000).await.unwrap()
+}
+
 /// A `push` of `after` onto the default branch touching `paths`, from the
 /// octokit example with the test's repository and installation.
 fn push_event(before: &str, after: &str, paths: &[&str]) -> Value {
@@ -895,18 +904,7 @@ async fn a_policy_pushed_to_the_default_branch_is_audited_and_its_teams_known_at
         let event = push_event(base().as_str(), pushed.as_str(), &[".github/warrant.yml"]);
         app.deliver_and_wait("push", "d-93", &event, 1).await;
 
-        let chain = app
-            .store
-            .audit_chain_page(
-                &warrant::store::Chain {
-                    forge: "github".into(),
-                    repo: REPO.into(),
-                },
-                0,
-                100,
-            )
-            .await
-            .unwrap();
+        let chain = repo_trail(&app).await;
         let kinds: Vec<&str> = chain.iter().map(|e| e.event.kind.as_str()).collect();
         assert_eq!(kinds, ["delivery_received", "policy_changed"]);
         let changed = &chain[1].event;
@@ -949,18 +947,7 @@ async fn an_invalid_policy_pushed_is_audited_with_its_errors() {
         );
         app.deliver_and_wait("push", "d-95", &event, 1).await;
 
-        let chain = app
-            .store
-            .audit_chain_page(
-                &warrant::store::Chain {
-                    forge: "github".into(),
-                    repo: REPO.into(),
-                },
-                0,
-                100,
-            )
-            .await
-            .unwrap();
+        let chain = repo_trail(&app).await;
         let changed = &chain.last().unwrap().event;
         assert_eq!(changed.kind.as_str(), "policy_changed");
         assert_eq!(changed.detail["policy"], "invalid");

@@ -325,7 +325,10 @@ mod tests {
         assert_eq!(refused[0].actor.as_deref(), Some("alice"));
         assert_eq!(refused[0].approval.as_deref(), Some("refused"));
         assert_eq!(refused[0].detail["reason"], "change_author");
-        assert_eq!(refused[0].detail["why"], "the author of the change cannot approve it");
+        assert_eq!(
+            refused[0].detail["why"],
+            "the author of the change cannot approve it"
+        );
         let decided = events
             .iter()
             .find(|e| e.kind == EventKind::DecisionMade)

@@ -14,7 +14,7 @@ use std::time::Duration;
 use anyhow::Context;
 use sqlx::{Any, Row, Transaction};
 
-use super::{Store, from_millis, to_millis};
+use super::{Store, as_i64, from_millis, to_millis};
 use crate::audit::verify::StoredRow;
 use crate::audit::{AuditEvent, EventKind, GENESIS, NewAuditEvent, row_hash};
 
@@ -168,7 +168,7 @@ impl Store {
         ))
         .bind(forge)
         .bind(repo)
-        .bind(i64::try_from(number).context("change number out of range")?)
+        .bind(as_i64(number)?)
         .fetch_all(&self.pool)
         .await
         .context("cannot read the audit trail of a change")?;

@@ -6,7 +6,7 @@ use anyhow::Context;
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 
-use super::{Store, from_millis, to_millis};
+use super::{Store, as_i64, from_millis, to_millis};
 use crate::audit::rollback::MergeMethod;
 
 /// The latest known facts about a pull or merge request.
@@ -189,9 +189,4 @@ impl Store {
             recorded_at: from_millis(row.try_get("recorded_at")?)?,
         }))
     }
-}
-
-/// Forge ids are unsigned; SQL integers are signed 64-bit.
-pub(super) fn as_i64(n: u64) -> anyhow::Result<i64> {
-    i64::try_from(n).with_context(|| format!("{n} is out of range for the database"))
 }

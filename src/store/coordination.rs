@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 
-use super::{Store, duration_millis, to_millis};
+use super::{Store, as_i64, duration_millis, to_millis};
 
 impl Store {
     /// The teams named by the policies of `repo` applied since `since`, or
@@ -93,7 +93,7 @@ impl Store {
         )
         .bind(forge)
         .bind(repo)
-        .bind(i64::try_from(number).context("change number out of range")?)
+        .bind(as_i64(number)?)
         .bind(owner)
         .bind(now.saturating_add(duration_millis(lease)))
         .bind(now)
@@ -116,7 +116,7 @@ impl Store {
         )
         .bind(forge)
         .bind(repo)
-        .bind(i64::try_from(number).context("change number out of range")?)
+        .bind(as_i64(number)?)
         .bind(owner)
         .execute(&self.pool)
         .await

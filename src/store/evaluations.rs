@@ -6,7 +6,7 @@ use anyhow::Context;
 use chrono::{DateTime, Utc};
 use sqlx::{Any, Executor};
 
-use super::{Store, to_millis};
+use super::{Store, as_i64, to_millis};
 use crate::audit::NewAuditEvent;
 
 /// An evaluation as published on a change.
@@ -178,9 +178,4 @@ async fn insert_evaluation<'e>(
         .execute(executor)
         .await?;
     Ok(())
-}
-
-/// Forge ids are unsigned; SQL integers are signed 64-bit.
-fn as_i64(n: u64) -> anyhow::Result<i64> {
-    i64::try_from(n).with_context(|| format!("{n} is out of range for the database"))
 }

@@ -206,6 +206,11 @@ fn from_millis(millis: i64) -> anyhow::Result<DateTime<Utc>> {
         .with_context(|| format!("stored time {millis} ms is out of range"))
 }
 
+/// Forge ids are unsigned; SQL integers are signed 64-bit.
+fn as_i64(n: u64) -> anyhow::Result<i64> {
+    i64::try_from(n).with_context(|| format!("{n} is out of range for the database"))
+}
+
 /// A span as stored: milliseconds, saturating (a lease of a million years is
 /// as good as forever).
 fn duration_millis(span: Duration) -> i64 {

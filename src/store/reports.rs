@@ -21,7 +21,8 @@ use chrono::{DateTime, Utc};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::changes::{ChangeRecord, ChangeStatus, MergeRecord, as_i64};
+use super::as_i64;
+use super::changes::{ChangeRecord, ChangeStatus, MergeRecord};
 use super::{Backend, Store, from_millis, to_millis};
 use crate::audit::AuditEvent;
 use crate::engine::{Conclusion, Decision, Registration};

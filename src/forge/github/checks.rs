@@ -116,11 +116,23 @@ impl GithubClient {
         head_sha: &CommitSha,
         details_url: Option<&str>,
     ) -> Result<CheckRunId, GithubError> {
-        let mut body = json!({
-            "name": CHECK_NAME,
-            "head_sha": head_sha.as_str(),
-            "status": "in_progress",
-        });
+        let body = json!({ "status": "in_progress" });
+        self.post_check_run(installation, repo, head_sha, details_url, body)
+            .await
+    }
+
+    /// `POST`s the `warrant` check run on `head_sha` with `body`'s status
+    /// and output.
+    async fn post_check_run(
+        &self,
+        installation: InstallationId,
+        repo: &str,
+        head_sha: &CommitSha,
+        details_url: Option<&str>,
+        mut body: serde_json::Value,
+    ) -> Result<CheckRunId, GithubError> {
+        body["name"] = json!(CHECK_NAME);
+        body["head_sha"] = json!(head_sha.as_str());
         if let Some(url) = details_url {
             body["details_url"] = json!(url);
         }
@@ -185,17 +197,10 @@ impl GithubClient {
         outcome: &CheckOutcome,
     ) -> Result<CheckRunId, GithubError> {
         let mut body = completion(outcome);
-        body["name"] = json!(CHECK_NAME);
-        body["head_sha"] = json!(head_sha.as_str());
         body["status"] = json!("completed");
-        if let Some(url) = details_url {
-            body["details_url"] = json!(url);
-        }
-        let path = format!("/repos/{repo}/check-runs");
-        let run: CheckRunReply = self
-            .rest(installation, Method::POST, &path, Some(&body))
+        let id = self
+            .post_check_run(installation, repo, head_sha, details_url, body)
             .await?;
-        let id = CheckRunId(run.id);
         self.append_annotations(installation, repo, id, outcome)
             .await?;
         Ok(id)
