@@ -136,7 +136,7 @@ async fn seed(store: &Store) {
         "acme/app",
         1,
         "failure",
-        "Claude-code changed paths outside its role app-dev",
+        "Agent claude-code changed paths outside its role app-dev",
         at(20, 10),
         claude,
     )
@@ -341,7 +341,7 @@ async fn the_change_page_states_the_decision_evidence_and_rollback() {
         let one = html(&server, "/audit/github/acme/app/changes/1").await;
         assert!(
             one.contains(
-                "Blocked: out of scope</span>. Claude-code changed paths outside its role app-dev.</strong>"
+                "Blocked: out of scope</span>. Agent claude-code changed paths outside its role app-dev.</strong>"
             ),
             "{one}"
         );

@@ -12,6 +12,8 @@ use std::time::Duration;
 /// under a second, but nothing is gained by failing early.
 const TIMEOUT: Duration = Duration::from_secs(30);
 
+/// Every setting of `warrant serve`: cleared for each run, and checked
+/// against `--help` and `docs/github-app.md`.
 const SETTINGS: &[&str] = &[
     "WARRANT_LISTEN",
     "WARRANT_PUBLIC_URL",
@@ -22,9 +24,56 @@ const SETTINGS: &[&str] = &[
     "WARRANT_GITHUB_WEBHOOK_SECRET",
     "WARRANT_GITHUB_API_URL",
     "WARRANT_GITHUB_APP_FILE",
+    "WARRANT_GITHUB_CLIENT_ID",
+    "WARRANT_GITHUB_CLIENT_SECRET",
+    "WARRANT_GITHUB_URL",
+    "WARRANT_PUBLIC_PAGES",
+    "WARRANT_SESSION_KEY",
     "WARRANT_LOG_FORMAT",
     "RUST_LOG",
 ];
+
+#[test]
+fn every_setting_is_in_the_help_and_in_the_configuration_table() {
+    let help = Command::new(env!("CARGO_BIN_EXE_warrant"))
+        .args(["serve", "--help"])
+        .output()
+        .unwrap();
+    assert!(help.status.success());
+    // Lines wrap anywhere, even between `[env:` and the name.
+    let help = String::from_utf8(help.stdout)
+        .unwrap()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    let docs = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/github-app.md"),
+    )
+    .unwrap();
+    for variable in SETTINGS {
+        if *variable != "RUST_LOG" {
+            assert!(
+                help.contains(&format!("[env: {variable}")),
+                "--help lacks {variable}"
+            );
+        }
+        assert!(
+            docs.contains(&format!("| `{variable}` |")),
+            "docs/github-app.md lacks a row for {variable}"
+        );
+    }
+    // And no setting of the help is missing from the list.
+    for rest in help.split("[env: ").skip(1) {
+        let variable: String = rest
+            .chars()
+            .take_while(|c| c.is_ascii_uppercase() || *c == '_')
+            .collect();
+        assert!(
+            SETTINGS.contains(&variable.as_str()),
+            "{variable} is not in SETTINGS"
+        );
+    }
+}
 
 /// `warrant serve` in `dir`, with none of the caller's settings.
 fn serve(dir: &std::path::Path) -> Command {

@@ -2,7 +2,7 @@
 
 use super::super::identify::Identification;
 use super::Draft;
-use crate::engine::{Conclusion, PolicyErrorView, Registration, Requirement};
+use crate::engine::{Conclusion, PolicyErrorView, Registration, Requirement, Violation};
 
 pub(crate) fn plural<'a>(n: usize, one: &'a str, many: &'a str) -> &'a str {
     if n == 1 { one } else { many }
@@ -33,8 +33,7 @@ pub(super) fn observe(would: Conclusion, title: &str) -> String {
 
 fn failure(draft: &Draft) -> String {
     let blocking: Vec<_> = draft.violations.iter().filter(|v| v.blocking).collect();
-    // Titles are plain text on both forges: no Markdown code spans.
-    let first = capitalise(&blocking[0].message.replace('`', ""));
+    let first = sentence(blocking[0]);
     match blocking.len() {
         1 => first,
         n => format!(
@@ -42,6 +41,19 @@ fn failure(draft: &Draft) -> String {
             n - 1,
             plural(n - 1, "problem", "problems")
         ),
+    }
+}
+
+/// A violation's message as the start of a title. Titles are plain text on
+/// both forges, so code spans lose their backticks; an id keeps its case
+/// ("Agent claude-code changed ...", never "Claude-code changed ..."),
+/// since ids are case-sensitive and are what people search for.
+fn sentence(violation: &Violation) -> String {
+    let plain = violation.message.replace('`', "");
+    match &violation.agent {
+        Some(id) if violation.message.starts_with(&format!("`{id}`")) => format!("Agent {plain}"),
+        _ if violation.message.starts_with('`') => plain,
+        _ => capitalise(&plain),
     }
 }
 

@@ -1,0 +1,470 @@
+//! The audit pages and exports for a user who can read only some of the
+//! repositories Warrant governs, through the real router and the real
+//! sign-in against the fake GitHub, with public pages off. On SQLite and
+//! PostgreSQL.
+//!
+//! Two repositories: `acme/open`, which alice can read on GitHub, and
+//! `acme/secret`, which she cannot. Nothing of the second may show on any
+//! page or export she reads, not even that it exists.
+
+mod support_store;
+
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use reqwest::StatusCode;
+use reqwest::header::{LOCATION, SET_COOKIE};
+use support_store::on_each_backend;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use warrant::audit::{EventKind, NewAuditEvent};
+use warrant::config::{Secret, WebhookSecrets};
+use warrant::engine::Decision;
+use warrant::forge::github::fake::FakeGithub;
+use warrant::forge::github::oauth::OauthClient;
+use warrant::metrics::Metrics;
+use warrant::server::auth::{Access, SessionKey, sha256_hex};
+use warrant::server::{self, AppState};
+use warrant::store::{NewEvaluation, Store};
+
+const CLIENT_ID: &str = "Iv1.test-client";
+const CLIENT_SECRET: &str = "test-client-secret";
+const SESSION_KEY: &str = "a-session-key-of-at-least-32-characters";
+
+const BASE: &str = "1111111111111111111111111111111111111111";
+
+const OPEN: &str = "acme/open";
+const SECRET: &str = "acme/secret";
+/// Words that appear only in the secret repository's records.
+const SECRET_WORDS: [&str; 4] = [
+    "acme/secret",
+    "secret-agent",
+    "unregistered:hidden-bot",
+    "Secret plan",
+];
+
+fn at(day: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, day, 10, 0, 0).unwrap()
+}
+
+/// A decision with one registered agent, as the engine serialises it.
+fn decision(repo: &str, number: u64, agent: &str) -> String {
+    let value = serde_json::json!({
+        "conclusion": "success",
+        "would_conclude": "success",
+        "title": "title",
+        "mode": "enforce",
+        "evaluated_at": "2026-11-20T10:00:00Z",
+        "forge": "github",
+        "repository": repo,
+        "number": number,
+        "head_sha": format!("{number:0>40}"),
+        "base_sha": BASE,
+        "policy": {"path": ".github/warrant.yml", "blob_id": "b10b"},
+        "agents": [{"id": agent, "status": {"kind": "registered"}, "role": "dev",
+            "owner": "alice", "signals": []}],
+        "requesters": [],
+        "requirements": [],
+        "violations": [],
+        "elevations": [],
+        "dismissals": [],
+        "notes": []
+    });
+    let decoded: Decision = serde_json::from_value(value).expect("a decision the engine reads");
+    serde_json::to_string(&decoded).unwrap()
+}
+
+async fn evaluate(store: &Store, repo: &str, number: u64, agent: &str, title: &str, day: u32) {
+    let decision = decision(repo, number, agent);
+    let head = format!("{number:0>40}");
+    store
+        .record_evaluation(&NewEvaluation {
+            forge: "github",
+            repo,
+            number,
+            head_sha: &head,
+            base_sha: Some(BASE),
+            check_run_id: Some(number),
+            conclusion: "success",
+            title,
+            decision: Some(&decision),
+            delivery_id: None,
+            evaluated_at: at(day),
+        })
+        .await
+        .unwrap();
+}
+
+/// Three changes in `acme/open`, two in `acme/secret` (one with the same
+/// number as an open one), and an audit event naming an agent in each.
+async fn seed(store: &Store) {
+    for (number, day) in [(1, 10), (2, 11), (3, 12)] {
+        evaluate(
+            store,
+            OPEN,
+            number,
+            "claude-code",
+            "Allowed: claude-code",
+            day,
+        )
+        .await;
+    }
+    for (number, day) in [(1, 13), (2, 14)] {
+        evaluate(store, SECRET, number, "secret-agent", "Secret plan", day).await;
+    }
+    let mut events = Vec::new();
+    for (repo, agent) in [
+        (OPEN, "unregistered:open-bot"),
+        (SECRET, "unregistered:hidden-bot"),
+    ] {
+        let mut event = NewAuditEvent::new("github", repo, EventKind::AgentIdentified, at(15));
+        event.change = Some(1);
+        event.agent = Some(agent.into());
+        events.push(event);
+    }
+    store.append_audit(&events).await.unwrap();
+}
+
+/// A seeded Warrant server with sign-in against a fake GitHub where alice
+/// reads `acme/open` only, and public pages off.
+struct Harness {
+    base: String,
+    store: Store,
+    github: FakeGithub,
+    client: reqwest::Client,
+    _stop: oneshot::Sender<()>,
+}
+
+impl Harness {
+    async fn start(database_url: &str) -> Harness {
+        let github = FakeGithub::start().await.unwrap();
+        github.set_oauth_client(CLIENT_ID, CLIENT_SECRET);
+        github.add_user("alice", 101, &[OPEN]);
+        github.sign_in_as("alice");
+        let store = Store::connect(database_url).await.unwrap();
+        seed(&store).await;
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let oauth = OauthClient::new(
+            &github.base_url(),
+            &github.base_url(),
+            CLIENT_ID,
+            Secret::new(CLIENT_SECRET),
+        )
+        .unwrap();
+        let access =
+            Access::new(SessionKey::new(SESSION_KEY)).with_github(oauth, Some(base.clone()));
+        let state = AppState::new(store.clone(), WebhookSecrets::default(), Metrics::new())
+            .with_public_pages(false)
+            .with_access(access);
+        let app = server::router(state);
+        let (stop, stopped) = oneshot::channel::<()>();
+        tokio::spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async {
+                    let _ = stopped.await;
+                })
+                .await
+                .unwrap();
+        });
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        Harness {
+            base,
+            store,
+            github,
+            client,
+            _stop: stop,
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    async fn get(&self, path: &str, cookie: Option<&str>) -> reqwest::Response {
+        let mut request = self.client.get(self.url(path));
+        if let Some(cookie) = cookie {
+            request = request.header("cookie", cookie);
+        }
+        request.send().await.unwrap()
+    }
+
+    /// Signs alice in the way a browser does: Warrant's login, GitHub's
+    /// authorise page, Warrant's callback. Returns the session cookie.
+    async fn sign_in(&self) -> String {
+        let response = self.get("/auth/github/login?next=/audit", None).await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+        let sign_in_cookie = cookie_pair(&response, "warrant_sign_in");
+        let authorize = location(&response);
+        assert!(
+            authorize.starts_with(&self.github.base_url()),
+            "{authorize}"
+        );
+        let response = self.client.get(&authorize).send().await.unwrap();
+        assert_eq!(
+            response.status(),
+            StatusCode::SEE_OTHER,
+            "GitHub authorises"
+        );
+        let callback = location(&response);
+        let path = callback.strip_prefix(&self.base).expect("back to Warrant");
+        let response = self.get(path, Some(&sign_in_cookie)).await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+        assert_eq!(location(&response), "/audit");
+        cookie_pair(&response, "warrant_session")
+    }
+
+    /// A page or export alice reads: 200, and its body.
+    async fn read(&self, path: &str, session: &str) -> String {
+        let response = self.get(path, Some(session)).await;
+        assert_eq!(response.status(), StatusCode::OK, "GET {path}");
+        response.text().await.unwrap()
+    }
+}
+
+fn location(response: &reqwest::Response) -> String {
+    response.headers()[LOCATION].to_str().unwrap().to_owned()
+}
+
+/// `name=value` of the cookie `name` the response sets.
+fn cookie_pair(response: &reqwest::Response, name: &str) -> String {
+    response
+        .headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with(&format!("{name}=")))
+        .and_then(|v| v.split(';').next())
+        .unwrap_or_else(|| panic!("no {name} cookie"))
+        .to_owned()
+}
+
+/// The changes a list page shows, as `repo#number`, in order.
+fn listed(page: &str) -> Vec<String> {
+    page.split("<th scope=\"row\"><a href=\"/audit/github/")
+        .skip(1)
+        .map(|rest| rest[..rest.find('"').unwrap()].replace("/changes/", "#"))
+        .collect()
+}
+
+fn assert_nothing_secret(what: &str, body: &str) {
+    for word in SECRET_WORDS {
+        assert!(!body.contains(word), "{what} shows {word:?}: {body}");
+    }
+}
+
+/// The repositories of the rows of a changes export (CSV or JSON Lines).
+/// An export with no row is empty, without even a header line.
+fn exported_repositories(body: &str, jsonl: bool) -> BTreeSet<String> {
+    if body.is_empty() {
+        BTreeSet::new()
+    } else if jsonl {
+        body.lines()
+            .map(|line| {
+                let row: serde_json::Value = serde_json::from_str(line).unwrap();
+                row["repository"].as_str().unwrap().to_owned()
+            })
+            .collect()
+    } else {
+        let mut reader = csv::Reader::from_reader(body.as_bytes());
+        let column = reader
+            .headers()
+            .unwrap()
+            .iter()
+            .position(|h| h == "repository")
+            .expect("a repository column");
+        reader
+            .records()
+            .map(|r| r.unwrap()[column].to_owned())
+            .collect()
+    }
+}
+
+#[tokio::test]
+async fn the_list_counts_and_pages_only_the_changes_a_user_can_read() {
+    on_each_backend(|url| async move {
+        let h = Harness::start(&url).await;
+        let session = h.sign_in().await;
+
+        let page = h.read("/audit", &session).await;
+        assert_eq!(listed(&page), ["acme/open#3", "acme/open#2", "acme/open#1"]);
+        assert!(page.contains("3 changes match"), "{page}");
+        assert_nothing_secret("/audit", &page);
+
+        let first = h.read("/audit?per_page=2", &session).await;
+        assert_eq!(listed(&first), ["acme/open#3", "acme/open#2"]);
+        assert!(first.contains("Page 1 of 2"), "{first}");
+        let second = h.read("/audit?per_page=2&page=2", &session).await;
+        assert_eq!(listed(&second), ["acme/open#1"]);
+        assert!(!second.contains("rel=\"next\""), "{second}");
+
+        // Filters naming the other repository find nothing.
+        for query in [
+            "repo=acme%2Fsecret",
+            "agent=secret-agent",
+            "q=Secret%20plan",
+            "q=secret",
+        ] {
+            let page = h.read(&format!("/audit?{query}"), &session).await;
+            assert!(listed(&page).is_empty(), "{query}: {page}");
+            assert!(page.contains("0 changes match"), "{query}: {page}");
+            let export = h
+                .read(&format!("/audit/export.csv?{query}"), &session)
+                .await;
+            assert!(
+                exported_repositories(&export, false).is_empty(),
+                "{query}: {export}"
+            );
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_change_in_a_repository_the_user_cannot_read_is_404_like_a_missing_one() {
+    on_each_backend(|url| async move {
+        let h = Harness::start(&url).await;
+        let session = h.sign_in().await;
+        let readable = h.read("/audit/github/acme/open/changes/1", &session).await;
+        assert!(readable.contains("claude-code"), "{readable}");
+
+        let hidden = h
+            .get("/audit/github/acme/secret/changes/1", Some(&session))
+            .await;
+        assert_eq!(hidden.status(), StatusCode::NOT_FOUND, "not 403");
+        let hidden = hidden.text().await.unwrap();
+        let missing = h
+            .get("/audit/github/acme/secret/changes/99", Some(&session))
+            .await;
+        assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+        assert_eq!(
+            hidden,
+            missing.text().await.unwrap(),
+            "an existing change and a missing one read the same"
+        );
+        assert_nothing_secret("the 404", &hidden);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_agents_and_the_exports_leave_unreadable_repositories_out() {
+    on_each_backend(|url| async move {
+        let h = Harness::start(&url).await;
+        let session = h.sign_in().await;
+
+        let agents = h.read("/audit/agents", &session).await;
+        assert!(agents.contains("<code>claude-code</code>"), "{agents}");
+        assert!(
+            agents.contains("<code>unregistered:open-bot</code>"),
+            "{agents}"
+        );
+        assert!(
+            agents.contains("2 agents, of which 1 not registered"),
+            "{agents}"
+        );
+        assert_nothing_secret("/audit/agents", &agents);
+        for path in ["/audit/agents/export.csv", "/audit/agents/export.jsonl"] {
+            let export = h.read(path, &session).await;
+            assert!(export.contains("claude-code"), "{path}: {export}");
+            assert_nothing_secret(path, &export);
+        }
+
+        for (path, jsonl) in [("/audit/export.csv", false), ("/audit/export.jsonl", true)] {
+            let export = h.read(path, &session).await;
+            assert_eq!(
+                exported_repositories(&export, jsonl),
+                BTreeSet::from([OPEN.to_owned()]),
+                "{path}"
+            );
+            assert_nothing_secret(path, &export);
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn anonymous_browsers_are_sent_to_sign_in_and_anonymous_exports_get_401() {
+    on_each_backend(|url| async move {
+        let h = Harness::start(&url).await;
+        for path in [
+            "/audit",
+            "/audit/agents",
+            "/audit/github/acme/secret/changes/1",
+        ] {
+            let response = h
+                .client
+                .get(h.url(path))
+                .header("accept", "text/html,application/xhtml+xml")
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), StatusCode::SEE_OTHER, "{path}");
+            assert!(
+                location(&response).starts_with("/auth/github/login?next=%2Faudit"),
+                "{path}"
+            );
+        }
+        for path in [
+            "/audit/export.csv",
+            "/audit/export.jsonl",
+            "/audit/agents/export.csv",
+        ] {
+            let response = h.get(path, None).await;
+            assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{path}");
+            let body = response.text().await.unwrap();
+            assert!(!body.contains("acme"), "{path}: {body}");
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_bearer_token_exports_every_repository() {
+    on_each_backend(|url| async move {
+        let h = Harness::start(&url).await;
+        let token = format!("wrt_{}", "7".repeat(64));
+        let now = Utc::now();
+        h.store
+            .create_api_token(
+                "audit-export",
+                &sha256_hex(&token),
+                now,
+                Some(now + Duration::days(1)),
+            )
+            .await
+            .unwrap();
+        for (path, jsonl) in [("/audit/export.csv", false), ("/audit/export.jsonl", true)] {
+            let response = h
+                .client
+                .get(h.url(path))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), StatusCode::OK, "{path}");
+            let body = response.text().await.unwrap();
+            assert_eq!(
+                exported_repositories(&body, jsonl),
+                BTreeSet::from([OPEN.to_owned(), SECRET.to_owned()]),
+                "{path}"
+            );
+        }
+        let agents = h
+            .client
+            .get(h.url("/audit/agents/export.csv"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(agents.contains("secret-agent"), "{agents}");
+        assert!(agents.contains("unregistered:hidden-bot"), "{agents}");
+    })
+    .await;
+}
