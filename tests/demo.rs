@@ -79,7 +79,7 @@ fn the_demo_command_prints_each_change_with_its_conclusion_and_page() {
 fn base_url(stdout: &str) -> String {
     let line = stdout
         .lines()
-        .find(|l| l.starts_with("Audit trail of every repository: "))
+        .find(|l| l.starts_with("Changes and their decisions: "))
         .unwrap_or_else(|| panic!("no index line:\n{stdout}"));
     let url = line.rsplit(' ').next().unwrap();
     let base = url.strip_suffix("/audit").expect("the index is /audit");

@@ -114,7 +114,7 @@ fn report(base: &str, played: &[Played], database: &str) -> String {
         ));
     }
     text.push_str(&format!(
-        "Audit trail of every repository: {base}/audit\n\
+        "Changes and their decisions:     {base}/audit\n\
          Agents and their owners:         {base}/audit/agents\n\n\
          The pages are public in the demo only.\n\
          Data: {database}.\n"

@@ -62,9 +62,10 @@ enum Command {
     /// or a pull request checked out in CI) under the policy at its base.
     #[command(after_help = EXIT_CODES)]
     Check(check::Args),
-    /// Run the GitHub App: receive webhooks, store them durably, serve
-    /// health checks and metrics. Configured by flags or WARRANT_*
-    /// variables; runs until SIGINT or SIGTERM.
+    /// Run the GitHub App: receive webhooks, store them durably, evaluate
+    /// pull requests, serve the audit pages, health checks and metrics.
+    /// Configured by flags or WARRANT_* variables; runs until SIGINT or
+    /// SIGTERM.
     Serve(crate::config::ServeArgs),
     /// Inspect the audit trail: `warrant audit verify` checks its hash
     /// chains and reports the first broken link of each.
