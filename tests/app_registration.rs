@@ -99,7 +99,7 @@ async fn the_root_page_offers_the_manifest_under_the_public_url() {
 async fn the_registration_page_with_its_single_use_state_is_never_cached() {
     let server = RegisterServer::start().await;
     let response = server.client.get(server.url("/")).send().await.unwrap();
-    assert_eq!(response.headers()["cache-control"], "no-store");
+    assert_eq!(response.headers()["cache-control"], "private, no-store");
 }
 
 #[tokio::test]

@@ -122,6 +122,28 @@ impl AppState {
     }
 }
 
+/// A rendered page, never stored by any cache: a registration page holds a
+/// single-use state, and what an audit or sign-in page shows depends on
+/// who reads it.
+fn page(
+    status: axum::http::StatusCode,
+    template: &impl askama::Template,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    match template.render() {
+        Ok(html) => (
+            status,
+            [(axum::http::header::CACHE_CONTROL, "private, no-store")],
+            axum::response::Html(html),
+        )
+            .into_response(),
+        Err(err) => {
+            tracing::error!(error = %err, "cannot render a page");
+            axum::http::StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
+}
+
 /// Every route, ready to serve.
 pub fn router(state: AppState) -> Router {
     Router::new()

@@ -18,13 +18,13 @@ use std::time::{Duration, Instant};
 
 use askama::Template;
 use axum::extract::{Query, State};
-use axum::http::{StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use serde::{Deserialize, Serialize};
 
 use tokio::sync::watch;
 
-use super::AppState;
+use super::{AppState, page};
 use crate::config::{GithubAppConfig, ServeConfig};
 use crate::forge::github::app_file;
 use crate::forge::github::checks::AppCredentials;
@@ -219,18 +219,6 @@ struct StatusPage {
 #[template(path = "failed.html")]
 struct FailedPage {
     message: &'static str,
-}
-
-/// A rendered page. Never cached: a registration page holds a single-use
-/// state, and a shared cache must not hand it to someone else.
-fn page(status: StatusCode, template: &impl Template) -> Response {
-    match template.render() {
-        Ok(html) => (status, [(header::CACHE_CONTROL, "no-store")], Html(html)).into_response(),
-        Err(err) => {
-            tracing::error!(error = %err, "cannot render a page");
-            StatusCode::INTERNAL_SERVER_ERROR.into_response()
-        }
-    }
 }
 
 fn failed(status: StatusCode, message: &'static str) -> Response {

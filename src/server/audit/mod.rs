@@ -24,12 +24,12 @@ use std::collections::BTreeSet;
 
 use askama::Template;
 use axum::Router;
-use axum::http::{StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
-use super::AppState;
 use super::access::Viewer;
+use super::{AppState, page};
 use crate::store::reports::Readable;
 
 /// The stylesheet inlined into every page: no external assets.
@@ -101,23 +101,6 @@ impl IntoResponse for PageError {
             message: self.to_string(),
         };
         page(self.status(), &problem)
-    }
-}
-
-/// A rendered page. Not cached by shared caches: what a page shows depends
-/// on who reads it.
-fn page(status: StatusCode, template: &impl Template) -> Response {
-    match template.render() {
-        Ok(html) => (
-            status,
-            [(header::CACHE_CONTROL, "private, no-store")],
-            Html(html),
-        )
-            .into_response(),
-        Err(err) => {
-            tracing::error!(error = %err, "cannot render an audit page");
-            StatusCode::INTERNAL_SERVER_ERROR.into_response()
-        }
     }
 }
 

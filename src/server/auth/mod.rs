@@ -25,13 +25,13 @@ use askama::Template;
 use axum::Router;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use chrono::Utc;
 use serde::Deserialize;
 
-use super::AppState;
 use super::access::{Session, Viewer};
+use super::{AppState, page};
 use crate::forge::github::oauth::{OauthClient, encode};
 use crate::store::access::NewSession;
 
@@ -198,16 +198,6 @@ struct SigninPage {
     /// The sign-in link, `None` when sign-in is not configured.
     login_url: Option<String>,
     problem: Option<&'static str>,
-}
-
-fn page(status: StatusCode, template: &impl Template) -> Response {
-    match template.render() {
-        Ok(html) => (status, [(header::CACHE_CONTROL, "no-store")], Html(html)).into_response(),
-        Err(err) => {
-            tracing::error!(error = %err, "cannot render a page");
-            StatusCode::INTERNAL_SERVER_ERROR.into_response()
-        }
-    }
 }
 
 /// The sign-in page, with a problem to show if any.
