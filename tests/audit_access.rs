@@ -7,6 +7,7 @@
 //! the same state, answers with the viewer and with `Viewer::may_read`.
 
 mod common;
+mod support_serve;
 mod support_store;
 
 use axum::Router;
@@ -108,19 +109,8 @@ impl Harness {
             .route("/probe/{owner}/{repo}", get(probe))
             .with_state(state.clone())
             .merge(server::router(state));
-        let (stop, stopped) = oneshot::channel::<()>();
-        tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    let _ = stopped.await;
-                })
-                .await
-                .unwrap();
-        });
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap();
+        let stop = support_serve::serve(listener, app);
+        let client = support_serve::client();
         Harness {
             base,
             public_url,

@@ -7,6 +7,7 @@
 //! `acme/secret`, which she cannot. Nothing of the second may show on any
 //! page or export she reads, not even that it exists.
 
+mod support_serve;
 mod support_store;
 
 use std::collections::BTreeSet;
@@ -158,19 +159,8 @@ impl Harness {
             .with_public_pages(false)
             .with_access(access);
         let app = server::router(state);
-        let (stop, stopped) = oneshot::channel::<()>();
-        tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    let _ = stopped.await;
-                })
-                .await
-                .unwrap();
-        });
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap();
+        let stop = support_serve::serve(listener, app);
+        let client = support_serve::client();
         Harness {
             base,
             store,
