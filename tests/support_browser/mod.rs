@@ -14,7 +14,7 @@ use std::future::Future;
 use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::sync::{Once, mpsc};
 use std::time::Duration;
 
 use fantoccini::wd::Capabilities;
@@ -166,11 +166,15 @@ fn binaries() -> Option<(PathBuf, PathBuf)> {
                      `.ci/run` installs them (apt-get install chromium chromium-driver)"
                 );
             }
-            let _ = writeln!(
-                std::io::stderr(),
-                "\n!!! Browser tests SKIPPED: {missing}. Install Debian's chromium and \
-                 chromium-driver, or set {CHROMIUM_ENV} and {CHROMEDRIVER_ENV} !!!\n"
-            );
+            // Past the harness's capture, once per test binary.
+            static ONCE: Once = Once::new();
+            ONCE.call_once(|| {
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "\n!!! Browser tests SKIPPED: {missing}. Install Debian's chromium and \
+                     chromium-driver, or set {CHROMIUM_ENV} and {CHROMEDRIVER_ENV} !!!\n"
+                );
+            });
             None
         }
     }
