@@ -1,0 +1,526 @@
+//! The demo's pages in a real headless Chromium, read as a person reads
+//! them: the index lists the six changes with their status in words, its
+//! filter form narrows the list, links lead to each change's decision and
+//! to the agents, every page fits a phone's width, and none needs
+//! JavaScript (the browser runs with it switched off).
+
+mod support_browser;
+
+use std::time::Duration;
+
+use chrono::Utc;
+use fantoccini::elements::Element;
+use fantoccini::{Client, Locator};
+use serde_json::Value;
+use support_browser::with_browser;
+use tokio::net::TcpListener;
+use warrant::demo::Demo;
+use warrant::demo::script::{self, Step};
+use warrant::store::Store;
+
+/// How long a page may take to show what a test waits for: pages load in
+/// milliseconds, so only a broken page waits this long.
+const PAGE: Duration = Duration::from_secs(10);
+
+/// Each change of the demo and the status its index line says.
+const INDEX: &[(&str, &str)] = &[
+    ("acme/payments#106", "Allowed"),
+    ("acme/payments#105", "Waiting for approval"),
+    ("acme/payments#104", "Waiting for approval"),
+    ("acme/payments#103", "Allowed"),
+    ("acme/payments#102", "Blocked: out of scope"),
+    ("acme/payments#101", "Allowed"),
+];
+
+/// The width and height of a common phone's viewport, in CSS pixels.
+const PHONE: (u32, u32) = (390, 844);
+
+#[tokio::test]
+async fn the_index_lists_the_six_changes_with_their_status_in_words() {
+    with_demo(|browser, base| async move {
+        browser.goto(&format!("{base}/audit")).await.unwrap();
+        heading(&browser, "Changes").await;
+        assert_eq!(browser.title().await.unwrap(), "Changes: Warrant");
+        assert_eq!(matches_line(&browser).await, "6 changes match.");
+
+        let lines: Vec<(String, String)> = rows(&browser)
+            .await
+            .into_iter()
+            .map(|cells| (cells[0].clone(), cells[2].clone()))
+            .collect();
+        let expected: Vec<(String, String)> = INDEX
+            .iter()
+            .map(|(change, status)| (change.to_string(), status.to_string()))
+            .collect();
+        assert_eq!(lines, expected);
+        let header = texts(&browser, "thead th").await;
+        assert_eq!(header, ["Change", "Title", "Status", "Agents", "Evaluated"]);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_filter_form_narrows_the_list_without_javascript() {
+    with_demo(|browser, base| async move {
+        browser.goto(&format!("{base}/audit")).await.unwrap();
+        heading(&browser, "Changes").await;
+
+        // Choose a status, press Filter.
+        let status = browser
+            .find(Locator::Css("select[name=conclusion]"))
+            .await
+            .unwrap();
+        status
+            .select_by_label("Waiting for approval")
+            .await
+            .unwrap();
+        press_filter(&browser).await;
+        wait_for(
+            &browser,
+            "//p[starts-with(normalize-space(), '2 changes match')]",
+        )
+        .await;
+        assert_eq!(
+            changes_listed(&browser).await,
+            ["acme/payments#105", "acme/payments#104"]
+        );
+        let url = browser.current_url().await.unwrap();
+        assert_eq!(url.path(), "/audit");
+        assert!(
+            url.query()
+                .unwrap_or("")
+                .contains("conclusion=action_required"),
+            "a GET form puts the filter in the address: {url}"
+        );
+        // The form shows the filter it applied.
+        let chosen = browser
+            .find(Locator::Css("select[name=conclusion] option:checked"))
+            .await
+            .unwrap();
+        assert_eq!(chosen.text().await.unwrap(), "Waiting for approval");
+
+        // Back to any status, type words of a title, press Filter.
+        let status = browser
+            .find(Locator::Css("select[name=conclusion]"))
+            .await
+            .unwrap();
+        status.select_by_label("Any").await.unwrap();
+        let text = browser.find(Locator::Css("input[name=q]")).await.unwrap();
+        text.send_keys("ledger").await.unwrap();
+        press_filter(&browser).await;
+        wait_for(
+            &browser,
+            "//tbody//a[normalize-space()='acme/payments#103']",
+        )
+        .await;
+        assert_eq!(matches_line(&browser).await, "1 change matches.");
+        assert_eq!(changes_listed(&browser).await, ["acme/payments#103"]);
+        let text = browser.find(Locator::Css("input[name=q]")).await.unwrap();
+        assert_eq!(text.prop("value").await.unwrap().as_deref(), Some("ledger"));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn links_from_the_index_lead_to_each_change_s_decision_in_words() {
+    with_demo(|browser, base| async move {
+        browser.goto(&format!("{base}/audit")).await.unwrap();
+        heading(&browser, "Changes").await;
+
+        // Out of scope: blocked, with the evidence and the paths.
+        open_change(&browser, 102).await;
+        assert_eq!(
+            browser.title().await.unwrap(),
+            "acme/payments#102: Warrant"
+        );
+        assert_eq!(
+            decision(&browser).await,
+            "Blocked: out of scope. Claude-code changed 2 paths outside its role feature-dev."
+        );
+        assert_eq!(texts(&browser, "h3 code").await, ["claude-code"]);
+        assert!(
+            body(&browser)
+                .await
+                .contains("Role: feature-dev. Owner: acme/payments-team."),
+        );
+        let evidence = rows(&browser).await;
+        let trust: Vec<&str> = evidence[..2].iter().map(|r| r[0].as_str()).collect();
+        assert_eq!(trust, ["declared", "declared"], "{evidence:?}");
+        assert!(evidence[0][2].contains("Co-Authored-By: Claude"), "{evidence:?}");
+        let violation = section(&browser, "Violations").await;
+        assert!(
+            violation.contains("Blocks the change: out of scope"),
+            "{violation}"
+        );
+        assert!(violation.contains("src/auth/session.rs"), "{violation}");
+        assert!(violation.contains("src/auth/refresh.rs"), "{violation}");
+
+        // The sensitive change: maria's approval counted, after a wait.
+        back_to_index(&browser).await;
+        open_change(&browser, 103).await;
+        assert_eq!(
+            decision(&browser).await,
+            "Allowed. Agent copilot within scope; 1 requirement approved."
+        );
+        let approvals = section(&browser, "Approvals").await;
+        assert!(approvals.contains("ledger: Approved"), "{approvals}");
+        assert!(approvals.contains("Counted: maria."), "{approvals}");
+        let trust = texts(&browser, "td.verified, td.declared").await;
+        assert_eq!(trust, ["verified", "declared", "declared"]);
+        let what = texts(&browser, "tbody th[scope=row]").await;
+        let position = |w: &str| {
+            what.iter()
+                .position(|t| t == w)
+                .unwrap_or_else(|| panic!("no {w:?} in the timeline: {what:?}"))
+        };
+        assert!(position("Evaluated: Waiting for approval") < position("Approval counted"));
+        assert!(position("Evaluated: Waiting for approval") < position("Evaluated: Allowed"));
+        let counted = rows(&browser)
+            .await
+            .into_iter()
+            .find(|r| r[1] == "Approval counted")
+            .unwrap();
+        assert_eq!(counted[2], "maria");
+
+        // Devin approves its own migration: refused, with the reason.
+        back_to_index(&browser).await;
+        open_change(&browser, 104).await;
+        assert_eq!(
+            decision(&browser).await,
+            "Waiting for approval. Waiting for 1 approval from acme/platform for \
+             database-migrations."
+        );
+        let approvals = section(&browser, "Approvals").await;
+        assert!(
+            approvals.contains("database-migrations: Waiting for 1 more"),
+            "{approvals}"
+        );
+        assert!(approvals.contains("No approval counted yet."), "{approvals}");
+        assert!(
+            approvals.contains(
+                "Did not count:\ndevin-ai-integration[bot]: agents and bots never count as approvers"
+            ),
+            "{approvals}"
+        );
+        assert!(texts(&browser, "tbody th[scope=row]")
+            .await
+            .contains(&"Review dismissed".to_owned()));
+
+        // The merged change: how to revert it.
+        back_to_index(&browser).await;
+        open_change(&browser, 106).await;
+        let rollback = section(&browser, "Rollback").await;
+        assert!(
+            rollback.contains(&format!("git revert -m 1 {}", merge_commit())),
+            "{rollback}"
+        );
+        assert!(body(&browser).await.contains("State: merged"));
+
+        // The page's own link back.
+        click_link(&browser, "All changes").await;
+        heading(&browser, "Changes").await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_agents_page_from_the_navigation_shows_each_agent_s_owner_and_role() {
+    with_demo(|browser, base| async move {
+        browser.goto(&format!("{base}/audit")).await.unwrap();
+        heading(&browser, "Changes").await;
+        let nav = browser.find(Locator::Css("header nav")).await.unwrap();
+        nav.find(Locator::LinkText("Agents"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        heading(&browser, "Agents").await;
+        assert_eq!(browser.title().await.unwrap(), "Agents: Warrant");
+        assert!(
+            body(&browser)
+                .await
+                .contains("4 agents, of which 1 not registered (listed first).")
+        );
+
+        // Agent, registration, role, owner.
+        let agents: Vec<[String; 4]> = rows(&browser)
+            .await
+            .into_iter()
+            .map(|r| [r[0].clone(), r[1].clone(), r[2].clone(), r[3].clone()])
+            .collect();
+        assert_eq!(
+            agents,
+            [
+                ["catalog:cursor", "unregistered", "none", "nobody"],
+                ["copilot", "registered", "feature-dev", "acme/payments-team"],
+                ["devin", "registered", "db-maintenance", "kenji"],
+                [
+                    "claude-code",
+                    "registered",
+                    "feature-dev",
+                    "acme/payments-team"
+                ],
+            ]
+            .map(|r| r.map(str::to_owned))
+        );
+
+        // The shadow agent's link lists the change it was found on.
+        click_link(&browser, "catalog:cursor").await;
+        wait_for(
+            &browser,
+            "//p[starts-with(normalize-space(), '1 change matches')]",
+        )
+        .await;
+        assert_eq!(changes_listed(&browser).await, ["acme/payments#105"]);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn at_phone_width_no_page_scrolls_sideways_and_statuses_stay_words() {
+    with_demo(|browser, base| async move {
+        browser.set_window_size(PHONE.0, PHONE.1).await.unwrap();
+        for path in pages() {
+            browser.goto(&format!("{base}{path}")).await.unwrap();
+            wait_for(&browser, "//h1").await;
+            let [scroll_width, inner_width] = widths(&browser).await;
+            assert!(
+                inner_width <= f64::from(PHONE.0) && inner_width > 300.0,
+                "{path}: the viewport is {inner_width}px wide"
+            );
+            assert!(
+                scroll_width <= inner_width,
+                "{path} scrolls sideways at phone width: {scroll_width}px of content \
+                 in {inner_width}px"
+            );
+            // Each coloured status carries its meaning in words.
+            let statuses = browser.find_all(Locator::Css(".status")).await.unwrap();
+            assert!(!statuses.is_empty(), "{path} shows no status");
+            for status in statuses {
+                let words = status.text().await.unwrap();
+                assert!(
+                    STATUS_WORDS.iter().any(|w| words.starts_with(w)),
+                    "{path}: a status reads {words:?}"
+                );
+                let (x, _, width, _) = status.rectangle().await.unwrap();
+                assert!(
+                    x >= 0.0 && x + width <= inner_width,
+                    "{path}: the status {words:?} is out of sight at phone width"
+                );
+            }
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn no_page_has_a_script() {
+    with_demo(|browser, base| async move {
+        for path in pages() {
+            browser.goto(&format!("{base}{path}")).await.unwrap();
+            wait_for(&browser, "//h1").await;
+            let scripts = browser.find_all(Locator::Css("script")).await.unwrap();
+            assert!(scripts.is_empty(), "{path} has a <script> element");
+            let source = browser.source().await.unwrap().to_lowercase();
+            for handler in [" onclick=", " onload=", " onsubmit=", "javascript:"] {
+                assert!(!source.contains(handler), "{path} has {handler}");
+            }
+        }
+    })
+    .await;
+}
+
+/// The words a status starts with, on any page.
+const STATUS_WORDS: &[&str] = &[
+    "Allowed",
+    "Blocked",
+    "Waiting for",
+    "Observing",
+    "Not enforced",
+    "Approved",
+    "Blocks the change",
+    "Recorded",
+    "registered",
+    "unregistered",
+];
+
+/// Every page of the demo.
+fn pages() -> Vec<String> {
+    let mut pages = vec!["/audit".to_owned(), "/audit/agents".to_owned()];
+    pages.extend((101..=106).map(|n| format!("/audit/github/acme/payments/changes/{n}")));
+    pages
+}
+
+/// Plays the demo on a fresh SQLite store, runs `test` in a browser with
+/// the demo's address, then stops the demo.
+async fn with_demo<F, Fut>(test: F)
+where
+    F: FnOnce(Client, String) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("warrant.db").display());
+    let store = Store::connect(&url).await.unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let demo = Demo::start(store, listener).await.unwrap();
+    demo.play().await.unwrap();
+    let base = demo.base_url();
+    with_browser(move |browser| test(browser, base)).await;
+    demo.stop().await.unwrap();
+}
+
+/// The commit the demo's merge creates.
+fn merge_commit() -> String {
+    script::scenes(Utc::now())
+        .into_iter()
+        .flat_map(|s| s.steps)
+        .find_map(|step| match step {
+            Step::Merge { commit, .. } => Some(commit.as_str().to_owned()),
+            _ => None,
+        })
+        .unwrap()
+}
+
+/// Waits for the page's `h1` to start with `words`.
+async fn heading(browser: &Client, words: &str) -> Element {
+    wait_for(
+        browser,
+        &format!("//h1[starts-with(normalize-space(), '{words}')]"),
+    )
+    .await
+}
+
+async fn wait_for(browser: &Client, xpath: &str) -> Element {
+    match browser
+        .wait()
+        .at_most(PAGE)
+        .for_element(Locator::XPath(xpath))
+        .await
+    {
+        Ok(element) => element,
+        Err(err) => {
+            let url = browser.current_url().await.ok();
+            let text = body(browser).await;
+            panic!("no {xpath} on {url:?} within {PAGE:?}: {err}\n{text}")
+        }
+    }
+}
+
+async fn click_link(browser: &Client, text: &str) {
+    browser
+        .find(Locator::LinkText(text))
+        .await
+        .unwrap_or_else(|e| panic!("no link {text:?}: {e}"))
+        .click()
+        .await
+        .unwrap();
+}
+
+/// Clicks the change's link on the index and waits for its page.
+async fn open_change(browser: &Client, number: u64) {
+    click_link(browser, &format!("acme/payments#{number}")).await;
+    heading(browser, &format!("acme/payments#{number}:")).await;
+}
+
+/// The browser's Back button, to the index.
+async fn back_to_index(browser: &Client) {
+    browser.back().await.unwrap();
+    heading(browser, "Changes").await;
+}
+
+async fn press_filter(browser: &Client) {
+    browser
+        .find(Locator::Css("form.filters button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
+/// The index's line saying how many changes match.
+async fn matches_line(browser: &Client) -> String {
+    let line = browser
+        .find(Locator::XPath("//p[contains(., 'match')]"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    line.split(" Export").next().unwrap_or_default().to_owned()
+}
+
+/// The changes the index lists, in order.
+async fn changes_listed(browser: &Client) -> Vec<String> {
+    texts(browser, "tbody th[scope=row] a").await
+}
+
+/// The change page's sentence: its status and decision.
+async fn decision(browser: &Client) -> String {
+    browser
+        .find(Locator::Css("main > p > strong"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+/// The text of the section under the `h2` named `title`, to the next `h2`.
+async fn section(browser: &Client, title: &str) -> String {
+    let xpath = format!(
+        "//h2[.='{title}']/following-sibling::*[preceding-sibling::h2[1][.='{title}'] \
+         and not(self::h2)]"
+    );
+    let mut text = Vec::new();
+    for element in browser.find_all(Locator::XPath(&xpath)).await.unwrap() {
+        text.push(element.text().await.unwrap());
+    }
+    text.join("\n")
+}
+
+async fn body(browser: &Client) -> String {
+    match browser.find(Locator::Css("body")).await {
+        Ok(body) => body.text().await.unwrap_or_default(),
+        Err(_) => String::new(),
+    }
+}
+
+/// The text of each element matching `css`, in document order.
+async fn texts(browser: &Client, css: &str) -> Vec<String> {
+    let mut texts = Vec::new();
+    for element in browser.find_all(Locator::Css(css)).await.unwrap() {
+        texts.push(element.text().await.unwrap());
+    }
+    texts
+}
+
+/// Each body row of the page's tables, as the text of its cells.
+async fn rows(browser: &Client) -> Vec<Vec<String>> {
+    let mut rows = Vec::new();
+    for row in browser.find_all(Locator::Css("tbody tr")).await.unwrap() {
+        let mut cells = Vec::new();
+        for cell in row.find_all(Locator::Css("th, td")).await.unwrap() {
+            cells.push(cell.text().await.unwrap());
+        }
+        rows.push(cells);
+    }
+    rows
+}
+
+/// The document's full width and the viewport's, in CSS pixels.
+async fn widths(browser: &Client) -> [f64; 2] {
+    let value = browser
+        .execute(
+            "return [document.documentElement.scrollWidth, window.innerWidth];",
+            Vec::new(),
+        )
+        .await
+        .unwrap();
+    let number = |v: &Value| v.as_f64().unwrap_or_else(|| panic!("not a width: {value}"));
+    match value.as_array().map(Vec::as_slice) {
+        Some([scroll, inner]) => [number(scroll), number(inner)],
+        _ => panic!("not two widths: {value}"),
+    }
+}
