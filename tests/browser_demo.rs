@@ -135,7 +135,7 @@ async fn links_from_the_index_lead_to_each_change_s_decision_in_words() {
         );
         assert_eq!(
             decision(&browser).await,
-            "Blocked: out of scope. Claude-code changed 2 paths outside its role feature-dev."
+            "Blocked: out of scope. Agent claude-code changed 2 paths outside its role feature-dev."
         );
         assert_eq!(texts(&browser, "h3 code").await, ["claude-code"]);
         assert!(
