@@ -71,19 +71,22 @@ async fn evaluate(
     let decision = decision(repo, number, conclusion, extra);
     let head = head(number);
     store
-        .record_evaluation(&NewEvaluation {
-            forge: "github",
-            repo,
-            number,
-            head_sha: &head,
-            base_sha: Some(BASE),
-            check_run_id: Some(number),
-            conclusion,
-            title,
-            decision: Some(&decision),
-            delivery_id: None,
-            evaluated_at: when,
-        })
+        .record_evaluation(
+            &NewEvaluation {
+                forge: "github",
+                repo,
+                number,
+                head_sha: &head,
+                base_sha: Some(BASE),
+                check_run_id: Some(number),
+                conclusion,
+                title,
+                decision: Some(&decision),
+                delivery_id: None,
+                evaluated_at: when,
+            },
+            &[],
+        )
         .await
         .unwrap();
 }

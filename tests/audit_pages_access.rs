@@ -79,19 +79,22 @@ async fn evaluate(store: &Store, repo: &str, number: u64, agent: &str, title: &s
     let decision = decision(repo, number, agent);
     let head = format!("{number:0>40}");
     store
-        .record_evaluation(&NewEvaluation {
-            forge: "github",
-            repo,
-            number,
-            head_sha: &head,
-            base_sha: Some(BASE),
-            check_run_id: Some(number),
-            conclusion: "success",
-            title,
-            decision: Some(&decision),
-            delivery_id: None,
-            evaluated_at: at(day),
-        })
+        .record_evaluation(
+            &NewEvaluation {
+                forge: "github",
+                repo,
+                number,
+                head_sha: &head,
+                base_sha: Some(BASE),
+                check_run_id: Some(number),
+                conclusion: "success",
+                title,
+                decision: Some(&decision),
+                delivery_id: None,
+                evaluated_at: at(day),
+            },
+            &[],
+        )
         .await
         .unwrap();
 }

@@ -120,19 +120,22 @@ async fn lists_and_counts_leave_out_repositories_the_reader_may_not_read() {
         let store = Store::connect(&url).await.unwrap();
         for (repo, number) in [("acme/app", 1), ("acme/secret", 2), ("acme/secret", 3)] {
             store
-                .record_evaluation(&NewEvaluation {
-                    forge: "github",
-                    repo,
-                    number,
-                    head_sha: "aaaaaaa",
-                    base_sha: None,
-                    check_run_id: None,
-                    conclusion: "success",
-                    title: "Allowed",
-                    decision: None,
-                    delivery_id: None,
-                    evaluated_at: at(number as u32),
-                })
+                .record_evaluation(
+                    &NewEvaluation {
+                        forge: "github",
+                        repo,
+                        number,
+                        head_sha: "aaaaaaa",
+                        base_sha: None,
+                        check_run_id: None,
+                        conclusion: "success",
+                        title: "Allowed",
+                        decision: None,
+                        delivery_id: None,
+                        evaluated_at: at(number as u32),
+                    },
+                    &[],
+                )
                 .await
                 .unwrap();
         }

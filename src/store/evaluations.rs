@@ -84,17 +84,10 @@ impl Store {
         Ok(())
     }
 
-    /// Appends an evaluation.
-    pub async fn record_evaluation(&self, e: &NewEvaluation<'_>) -> anyhow::Result<()> {
-        insert_evaluation(&self.pool, e)
-            .await
-            .context("cannot record an evaluation")
-    }
-
     /// Appends an evaluation and the audit events it left, in one
     /// transaction: the trail never misses a published decision, nor
     /// records one that was not stored.
-    pub async fn record_evaluation_audited(
+    pub async fn record_evaluation(
         &self,
         e: &NewEvaluation<'_>,
         events: &[NewAuditEvent],

@@ -526,9 +526,7 @@ impl Worker {
             delivery_id: Some(delivery),
             evaluated_at: at,
         };
-        self.store
-            .record_evaluation_audited(&evaluation, &events)
-            .await
+        self.store.record_evaluation(&evaluation, &events).await
     }
 
     /// `{WARRANT_PUBLIC_URL}/audit/github/{owner}/{repo}/changes/{number}`.
