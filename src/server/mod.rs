@@ -17,6 +17,7 @@ pub mod access;
 mod audit;
 pub mod auth;
 mod error;
+mod gitlab_webhook;
 mod ops;
 pub mod register;
 mod signature;
@@ -159,6 +160,7 @@ fn page(
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/webhooks/github", post(webhook::github))
+        .route("/webhooks/gitlab", post(gitlab_webhook::gitlab))
         .route("/", get(register::root))
         .route("/github/manifest/callback", get(register::callback))
         .route("/healthz", get(ops::healthz))
