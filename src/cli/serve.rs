@@ -78,7 +78,7 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         .with_access(access(&config, &store).await?);
     tracing::info!(
         %address,
-        "listening on http://{address} (webhooks at /webhooks/github, health at /healthz, /readyz, /metrics)"
+        "listening on http://{address} (webhooks at /webhooks/github and /webhooks/gitlab, health at /healthz, /readyz, /metrics)"
     );
     let (stop, stopping) = watch::channel(false);
     let workers = match &config.github {
