@@ -23,6 +23,10 @@ use crate::store::DEFAULT_DATABASE_URL;
 /// (GitHub Enterprise Server: `https://ghe.example.com/api/v3`).
 pub const DEFAULT_GITHUB_API_URL: &str = "https://api.github.com";
 
+/// Where GitLab is, unless `WARRANT_GITLAB_URL` says otherwise (a
+/// self-managed instance).
+pub const DEFAULT_GITLAB_URL: &str = "https://gitlab.com";
+
 /// A value that must not reach logs: `Debug` shows `***`.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
@@ -131,6 +135,24 @@ pub struct ServeArgs {
     #[arg(long, env = "WARRANT_GITHUB_URL")]
     pub github_url: Option<String>,
 
+    /// GitLab's web URL: `https://gitlab.com`, or `https://HOST` for a
+    /// self-managed instance.
+    #[arg(long, env = "WARRANT_GITLAB_URL", default_value = DEFAULT_GITLAB_URL)]
+    pub gitlab_url: String,
+
+    /// A GitLab project, group or service-account access token. Reading
+    /// merge requests needs the `read_api` scope; setting commit statuses
+    /// needs `api` (see docs/gitlab.md). Set it with
+    /// WARRANT_GITLAB_WEBHOOK_SECRET to turn GitLab support on.
+    #[arg(long, env = "WARRANT_GITLAB_TOKEN", hide_env_values = true)]
+    pub gitlab_token: Option<Secret>,
+
+    /// The GitLab webhook secret token, or several separated by commas: a
+    /// delivery whose `X-Gitlab-Token` is any of them is accepted, so that
+    /// a secret can be rotated.
+    #[arg(long, env = "WARRANT_GITLAB_WEBHOOK_SECRET", hide_env_values = true)]
+    pub gitlab_webhook_secret: Option<Secret>,
+
     /// `true` makes the audit pages and exports readable by anyone, without
     /// signing in. Off by default.
     #[arg(long, env = "WARRANT_PUBLIC_PAGES")]
@@ -182,6 +204,17 @@ pub struct ServeConfig {
     pub public_pages: bool,
     /// The configured session key; `None`: the one kept in the database.
     pub session_key: Option<Secret>,
+    /// `None` when GitLab is not configured.
+    pub gitlab: Option<GitlabConfig>,
+}
+
+/// A GitLab instance Warrant receives webhooks from and acts on.
+#[derive(Clone, Debug)]
+pub struct GitlabConfig {
+    /// Absolute `http(s)` URL without a trailing slash.
+    pub url: String,
+    pub token: Secret,
+    pub webhook_secrets: WebhookSecrets,
 }
 
 /// The GitHub App's OAuth credentials, with which people sign in.
@@ -277,6 +310,7 @@ impl ServeArgs {
             github_url,
             public_pages: self.public_pages()?,
             session_key: self.session_key()?,
+            gitlab: self.gitlab()?,
         })
     }
 
@@ -350,6 +384,39 @@ impl ServeArgs {
             ));
         }
         Ok(Some(Secret::new(key)))
+    }
+
+    /// GitLab, if its token or webhook secret is given; then both must be.
+    fn gitlab(&self) -> Result<Option<GitlabConfig>, ConfigError> {
+        let url = http_url("WARRANT_GITLAB_URL", &self.gitlab_url)?;
+        let (token, secrets) = match (&self.gitlab_token, &self.gitlab_webhook_secret) {
+            (None, None) => return Ok(None),
+            (Some(token), Some(secrets)) => (token, secrets),
+            (token, _) => {
+                let missing = if token.is_none() {
+                    "WARRANT_GITLAB_TOKEN"
+                } else {
+                    "WARRANT_GITLAB_WEBHOOK_SECRET"
+                };
+                return Err(ConfigError(format!(
+                    "{missing} is not set: GitLab needs WARRANT_GITLAB_TOKEN and \
+                     WARRANT_GITLAB_WEBHOOK_SECRET together (or neither)"
+                )));
+            }
+        };
+        let token = token.expose().trim();
+        if token.is_empty() {
+            return Err(ConfigError("WARRANT_GITLAB_TOKEN is empty".into()));
+        }
+        let webhook_secrets = WebhookSecrets::parse_list(secrets.expose());
+        if webhook_secrets.is_empty() {
+            return Err(ConfigError("WARRANT_GITLAB_WEBHOOK_SECRET is empty".into()));
+        }
+        Ok(Some(GitlabConfig {
+            url,
+            token: Secret::new(token),
+            webhook_secrets,
+        }))
     }
 
     /// The GitHub App, if any of its settings is given; then all must be.

@@ -306,3 +306,70 @@ fn a_short_session_key_is_refused_without_being_printed() {
     assert_eq!(config.session_key.unwrap().expose(), key);
     assert!(!format!("{:?}", validate(&["--session-key", &key]).unwrap()).contains(&key));
 }
+
+#[test]
+fn gitlab_is_off_by_default_and_its_url_defaults_to_gitlab_com() {
+    assert!(validate(&[]).unwrap().gitlab.is_none());
+    let config = validate(&["--gitlab-token", "glpat-x", "--gitlab-webhook-secret", "s"]).unwrap();
+    assert_eq!(config.gitlab.unwrap().url, "https://gitlab.com");
+}
+
+#[test]
+fn gitlab_is_read_with_every_webhook_secret_beside_github() {
+    let mut flags = full_app("gh");
+    flags.extend([
+        "--gitlab-url",
+        "https://gitlab.example.com/",
+        "--gitlab-token",
+        " glpat-x ",
+        "--gitlab-webhook-secret",
+        " old , new ,",
+    ]);
+    let config = validate(&flags).unwrap();
+    assert!(config.github.is_some(), "both forges may be configured");
+    let gitlab = config.gitlab.unwrap();
+    assert_eq!(gitlab.url, "https://gitlab.example.com");
+    assert_eq!(gitlab.token.expose(), "glpat-x");
+    let secrets: Vec<_> = gitlab.webhook_secrets.iter().map(Secret::expose).collect();
+    assert_eq!(secrets, ["old", "new"]);
+}
+
+#[test]
+fn gitlab_needs_its_token_and_webhook_secret_together() {
+    let err = error(&["--gitlab-token", "glpat-x"]);
+    assert!(
+        err.starts_with("WARRANT_GITLAB_WEBHOOK_SECRET is not set"),
+        "{err}"
+    );
+    let err = error(&["--gitlab-webhook-secret", "s"]);
+    assert!(err.starts_with("WARRANT_GITLAB_TOKEN is not set"), "{err}");
+}
+
+#[test]
+fn an_empty_gitlab_token_or_secret_list_is_refused() {
+    let err = error(&["--gitlab-token", " ", "--gitlab-webhook-secret", "s"]);
+    assert_eq!(err, "WARRANT_GITLAB_TOKEN is empty");
+    let err = error(&["--gitlab-token", "t", "--gitlab-webhook-secret", " , "]);
+    assert_eq!(err, "WARRANT_GITLAB_WEBHOOK_SECRET is empty");
+}
+
+#[test]
+fn a_malformed_gitlab_url_names_the_variable() {
+    let err = error(&["--gitlab-url", "gitlab.example.com"]);
+    assert!(err.starts_with("WARRANT_GITLAB_URL: "), "{err}");
+}
+
+#[test]
+fn the_gitlab_token_never_shows_in_debug_output() {
+    let config = validate(&[
+        "--gitlab-token",
+        "glpat-secret",
+        "--gitlab-webhook-secret",
+        "hush",
+    ]);
+    let debug = format!("{:?}", config.unwrap());
+    assert!(
+        !debug.contains("glpat-secret") && !debug.contains("hush"),
+        "{debug}"
+    );
+}

@@ -62,15 +62,23 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
             Default::default()
         }
     };
+    let gitlab_secrets = match &config.gitlab {
+        Some(gitlab) => {
+            tracing::info!(url = %gitlab.url, "GitLab configured");
+            gitlab.webhook_secrets.clone()
+        }
+        None => Default::default(),
+    };
     let registration = server::register::Registration::from_config(&config);
     let registered = registration.subscribe();
     let state = AppState::new(store.clone(), secrets, Metrics::new())
         .with_registration(registration)
         .with_public_pages(config.public_pages)
+        .with_gitlab_secrets(gitlab_secrets)
         .with_access(access(&config, &store).await?);
     tracing::info!(
         %address,
-        "listening on http://{address} (webhooks at /webhooks/github, health at /healthz, /readyz, /metrics)"
+        "listening on http://{address} (webhooks at /webhooks/github and /webhooks/gitlab, health at /healthz, /readyz, /metrics)"
     );
     let (stop, stopping) = watch::channel(false);
     let workers = match &config.github {

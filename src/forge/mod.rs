@@ -3,3 +3,4 @@
 //! (`engine::Change`, `webhook::GithubEvent`) at this edge.
 
 pub mod github;
+pub mod gitlab;

@@ -17,6 +17,7 @@ pub mod access;
 mod audit;
 pub mod auth;
 mod error;
+mod gitlab_webhook;
 mod ops;
 pub mod register;
 mod signature;
@@ -44,6 +45,9 @@ pub use webhook::{MAX_WEBHOOK_BODY, SignedGithubDelivery};
 pub struct AppState {
     store: Store,
     github_secrets: Arc<RwLock<WebhookSecrets>>,
+    /// The accepted `X-Gitlab-Token` values; empty when GitLab is not
+    /// configured, and then every GitLab webhook is refused.
+    gitlab_secrets: Arc<WebhookSecrets>,
     metrics: Metrics,
     registration: Arc<register::Registration>,
     /// Rung when a delivery is queued, so that a waiting worker starts at
@@ -62,6 +66,7 @@ impl AppState {
         AppState {
             store,
             github_secrets: Arc::new(RwLock::new(github_secrets)),
+            gitlab_secrets: Arc::default(),
             metrics,
             registration: Arc::new(register::Registration::new(
                 None,
@@ -74,6 +79,13 @@ impl AppState {
                 auth::SessionKey::random_hex(),
             ))),
         }
+    }
+
+    /// The GitLab webhook secrets (by default none: GitLab webhooks are
+    /// refused).
+    pub fn with_gitlab_secrets(mut self, secrets: WebhookSecrets) -> AppState {
+        self.gitlab_secrets = Arc::new(secrets);
+        self
     }
 
     /// Makes the audit pages readable by anyone: for `warrant demo`, or an
@@ -148,6 +160,7 @@ fn page(
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/webhooks/github", post(webhook::github))
+        .route("/webhooks/gitlab", post(gitlab_webhook::gitlab))
         .route("/", get(register::root))
         .route("/github/manifest/callback", get(register::callback))
         .route("/healthz", get(ops::healthz))

@@ -26,9 +26,39 @@ pub(crate) fn verify(secrets: &WebhookSecrets, header: &[u8], body: &[u8]) -> bo
     })
 }
 
+/// Whether `token` (GitLab's `X-Gitlab-Token`, the secret itself) is one of
+/// `secrets`.
+///
+/// Both sides are first turned into fixed-length HMAC tags, so the
+/// comparison (`verify_slice`, constant-time) takes as long whatever the
+/// token's length or content, and every secret is tried.
+pub(crate) fn token_matches(secrets: &WebhookSecrets, token: &[u8]) -> bool {
+    const MESSAGE: &[u8] = b"warrant webhook token";
+    let mut presented = Hmac::<Sha256>::new_from_slice(token).expect("any key length");
+    presented.update(MESSAGE);
+    let presented = presented.finalize().into_bytes();
+    secrets.iter().fold(false, |valid, secret| {
+        let mut mac = Hmac::<Sha256>::new_from_slice(secret.expose().as_bytes())
+            .expect("HMAC takes keys of any length");
+        mac.update(MESSAGE);
+        mac.verify_slice(&presented).is_ok() | valid
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_token_matches_only_a_configured_secret() {
+        let secrets = WebhookSecrets::parse_list("old,new");
+        assert!(token_matches(&secrets, b"old"));
+        assert!(token_matches(&secrets, b"new"));
+        assert!(!token_matches(&secrets, b"ne"));
+        assert!(!token_matches(&secrets, b"old,new"));
+        assert!(!token_matches(&secrets, b""));
+        assert!(!token_matches(&WebhookSecrets::default(), b""));
+    }
 
     /// GitHub's documented example: secret "It's a Secret to Everybody",
     /// payload "Hello, World!".

@@ -97,25 +97,7 @@ async fn verify(body: Body, headers: &HeaderMap, state: &AppState) -> Result<Byt
     let signature = headers
         .get("x-hub-signature-256")
         .ok_or(HttpError::Unauthorized)?;
-    // Refuse an announced oversize body before reading any of it.
-    let announced = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if announced.is_some_and(|len| len > MAX_WEBHOOK_BODY as u64) {
-        return Err(HttpError::PayloadTooLarge);
-    }
-    let body = axum::body::to_bytes(body, MAX_WEBHOOK_BODY)
-        .await
-        .map_err(|err| {
-            let too_large = std::error::Error::source(&err)
-                .is_some_and(|source| source.is::<http_body_util::LengthLimitError>());
-            if too_large {
-                HttpError::PayloadTooLarge
-            } else {
-                HttpError::BadRequest("the request body could not be read")
-            }
-        })?;
+    let body = read_body(body, headers).await?;
     let secrets = state
         .github_secrets
         .read()
@@ -127,8 +109,32 @@ async fn verify(body: Body, headers: &HeaderMap, state: &AppState) -> Result<Byt
     }
 }
 
+/// The body, if it is within [`MAX_WEBHOOK_BODY`]; shared with the GitLab
+/// endpoint, whose payloads GitLab caps at the same size.
+pub(super) async fn read_body(body: Body, headers: &HeaderMap) -> Result<Bytes, HttpError> {
+    // Refuse an announced oversize body before reading any of it.
+    let announced = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if announced.is_some_and(|len| len > MAX_WEBHOOK_BODY as u64) {
+        return Err(HttpError::PayloadTooLarge);
+    }
+    axum::body::to_bytes(body, MAX_WEBHOOK_BODY)
+        .await
+        .map_err(|err| {
+            let too_large = std::error::Error::source(&err)
+                .is_some_and(|source| source.is::<http_body_util::LengthLimitError>());
+            if too_large {
+                HttpError::PayloadTooLarge
+            } else {
+                HttpError::BadRequest("the request body could not be read")
+            }
+        })
+}
+
 /// A header's value if it is short, printable ASCII and not blank.
-fn header_text(headers: &HeaderMap, name: &str) -> Option<String> {
+pub(super) fn header_text(headers: &HeaderMap, name: &str) -> Option<String> {
     let value = headers.get(name)?.to_str().ok()?.trim();
     let ok = !value.is_empty()
         && value.len() <= MAX_HEADER_LEN
@@ -173,7 +179,7 @@ pub(super) async fn github(
     }
 }
 
-fn status(status: &str, message: &str) -> serde_json::Value {
+pub(super) fn status(status: &str, message: &str) -> serde_json::Value {
     serde_json::json!({ "status": status, "message": message })
 }
 

@@ -116,6 +116,8 @@ impl Store {
     /// Takes the oldest delivery that is due at `now` for `worker`, for
     /// `lease`: a queued one whose `next_attempt_at` has come, or a running
     /// one whose worker let its lease run out. `None` when nothing is due.
+    /// Only GitHub deliveries are claimed: GitLab ones wait in the queue for
+    /// the GitLab worker, instead of being read as GitHub events.
     pub async fn claim(
         &self,
         worker: &str,
@@ -248,8 +250,9 @@ UPDATE deliveries
 SET state = 'running', lease_owner = $1, lease_expires_at = $2, attempts = attempts + 1
 WHERE id = (
     SELECT id FROM deliveries
-    WHERE (state = 'queued' AND next_attempt_at <= $3)
-       OR (state = 'running' AND lease_expires_at <= $3)
+    WHERE forge = 'github'
+      AND ((state = 'queued' AND next_attempt_at <= $3)
+        OR (state = 'running' AND lease_expires_at <= $3))
     ORDER BY received_at, id
     LIMIT 1
     ",

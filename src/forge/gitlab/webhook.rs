@@ -1,0 +1,294 @@
+//! GitLab webhook payloads turned into Warrant's own events, at the edge.
+//!
+//! [`parse`] takes the event name (`X-Gitlab-Event`) and the raw body and
+//! returns a [`GitlabEvent`], or `None` for what Warrant does not act on: an
+//! unknown event, or a merge request action that changes nothing Warrant
+//! decides. The payloads are read through small private serde structs
+//! holding only the fields Warrant uses, so GitLab adding or dropping
+//! unrelated fields never breaks parsing.
+
+use serde::{Deserialize, Serialize};
+
+use crate::ids::CommitSha;
+
+/// The `X-Gitlab-Event` names Warrant reads; any other event is
+/// acknowledged and ignored.
+pub const EVENTS: &[&str] = &["Merge Request Hook", "Push Hook"];
+
+/// A payload Warrant should understand but could not read. The message names
+/// the event and serde's reason; it is meant for logs, not for the sender.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot read the `{event}` webhook payload: {source}")]
+pub struct WebhookPayloadError {
+    event: String,
+    #[source]
+    source: serde_json::Error,
+}
+
+/// A GitLab webhook event Warrant acts on, in Warrant's terms.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum GitlabEvent {
+    MergeRequest(MergeRequestEvent),
+    Push(PushEvent),
+}
+
+impl GitlabEvent {
+    /// Whether a worker has anything to do with this event, and so whether
+    /// the delivery is worth storing: a push matters only when it changes
+    /// the policy on the default branch (it is audited); every merge request
+    /// event that parses is evaluated or recorded.
+    pub fn needs_processing(&self) -> bool {
+        match self {
+            GitlabEvent::MergeRequest(_) => true,
+            GitlabEvent::Push(push) => push.changes_policy_on_default_branch(),
+        }
+    }
+}
+
+/// What happened to a merge request, among what can change a decision.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MergeRequestAction {
+    Open,
+    Reopen,
+    /// `update` with `oldrev`: new commits were pushed to the source branch.
+    NewCommits,
+    /// `update` without `oldrev`: the title, description, target branch or
+    /// other attributes changed.
+    Update,
+    /// The merge request reached its required approvals.
+    Approved,
+    /// It no longer has its required approvals.
+    Unapproved,
+    /// One approval was given.
+    Approval,
+    /// One approval was withdrawn.
+    Unapproval,
+    Merge,
+    Close,
+}
+
+impl MergeRequestAction {
+    /// GitLab's `object_attributes.action`; `None` for an action Warrant
+    /// does not act on.
+    fn from_gitlab(action: &str, has_oldrev: bool) -> Option<Self> {
+        Some(match action {
+            "open" => Self::Open,
+            "reopen" => Self::Reopen,
+            "update" if has_oldrev => Self::NewCommits,
+            "update" => Self::Update,
+            "approved" => Self::Approved,
+            "unapproved" => Self::Unapproved,
+            "approval" => Self::Approval,
+            "unapproval" => Self::Unapproval,
+            "merge" => Self::Merge,
+            "close" => Self::Close,
+            _ => return None,
+        })
+    }
+}
+
+/// A `Merge Request Hook` delivery.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct MergeRequestEvent {
+    pub action: MergeRequestAction,
+    /// The target project's full path: `group/subgroup/project`.
+    pub project: String,
+    pub project_id: Option<u64>,
+    pub default_branch: Option<String>,
+    /// The merge request's number within its project (`!iid`).
+    pub iid: u64,
+    /// The head of the source branch.
+    pub head_sha: CommitSha,
+    pub source_branch: String,
+    /// The branch the merge request would merge into.
+    pub target_branch: String,
+    /// The merge request's author, by GitLab user id (the payload names
+    /// only the id).
+    pub author_id: Option<u64>,
+    /// Who caused the event (opened, pushed, approved, merged...).
+    pub actor: Option<String>,
+    pub draft: bool,
+    /// The commit the merge created; only for a merged merge request.
+    pub merge_commit_sha: Option<CommitSha>,
+    pub title: String,
+    /// The merge request's page on GitLab.
+    pub url: Option<String>,
+}
+
+/// A `Push Hook` delivery, kept to audit changes to the policy file.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PushEvent {
+    /// `group/subgroup/project`.
+    pub project: String,
+    pub project_id: Option<u64>,
+    pub default_branch: String,
+    /// The full ref: `refs/heads/main`.
+    pub git_ref: String,
+    /// All zeros when the branch was created.
+    pub before: CommitSha,
+    /// All zeros when the branch was deleted.
+    pub after: CommitSha,
+    /// The pusher's username.
+    pub user: Option<String>,
+    /// Every path added, modified or removed by the listed commits, sorted
+    /// and without repeats. GitLab lists at most 20 commits per push
+    /// (`total_commits_count` says how many there were), so an empty list
+    /// does not prove nothing changed.
+    pub changed_paths: Vec<String>,
+}
+
+impl PushEvent {
+    /// Whether the push is to the default branch, where the policy in force
+    /// lives.
+    pub fn is_to_default_branch(&self) -> bool {
+        self.git_ref.strip_prefix("refs/heads/") == Some(self.default_branch.as_str())
+    }
+
+    /// Whether the push changes one of the policy files on the default
+    /// branch: an event for the audit trail.
+    pub fn changes_policy_on_default_branch(&self) -> bool {
+        self.is_to_default_branch()
+            && self
+                .changed_paths
+                .iter()
+                .any(|path| crate::policy::GITLAB_POLICY_PATHS.contains(&path.as_str()))
+    }
+}
+
+/// Reads a delivery. `Ok(None)` for events and actions Warrant ignores; an
+/// error for a relevant event whose payload cannot be read.
+pub fn parse(event: &str, payload: &[u8]) -> Result<Option<GitlabEvent>, WebhookPayloadError> {
+    let parsed = match event {
+        "Merge Request Hook" => merge_request(payload),
+        "Push Hook" => push(payload).map(Some),
+        _ => Ok(None),
+    };
+    parsed.map_err(|source| WebhookPayloadError {
+        event: event.to_owned(),
+        source,
+    })
+}
+
+#[derive(Deserialize)]
+struct Project {
+    id: Option<u64>,
+    path_with_namespace: String,
+    default_branch: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct User {
+    username: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Commit {
+    id: CommitSha,
+}
+
+#[derive(Deserialize)]
+struct MergeRequestAttributes {
+    iid: u64,
+    action: Option<String>,
+    oldrev: Option<String>,
+    source_branch: String,
+    target_branch: String,
+    author_id: Option<u64>,
+    #[serde(default)]
+    draft: bool,
+    last_commit: Commit,
+    merge_commit_sha: Option<CommitSha>,
+    title: String,
+    url: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct MergeRequestPayload {
+    user: Option<User>,
+    project: Project,
+    object_attributes: MergeRequestAttributes,
+}
+
+fn merge_request(payload: &[u8]) -> serde_json::Result<Option<GitlabEvent>> {
+    let MergeRequestPayload {
+        user,
+        project,
+        object_attributes: mr,
+    } = serde_json::from_slice(payload)?;
+    let has_oldrev = mr.oldrev.as_deref().is_some_and(|rev| !rev.is_empty());
+    let Some(action) = mr
+        .action
+        .as_deref()
+        .and_then(|action| MergeRequestAction::from_gitlab(action, has_oldrev))
+    else {
+        return Ok(None);
+    };
+    Ok(Some(GitlabEvent::MergeRequest(MergeRequestEvent {
+        action,
+        project: project.path_with_namespace,
+        project_id: project.id,
+        default_branch: project.default_branch,
+        iid: mr.iid,
+        head_sha: mr.last_commit.id,
+        source_branch: mr.source_branch,
+        target_branch: mr.target_branch,
+        author_id: mr.author_id,
+        actor: user.and_then(|user| user.username),
+        draft: mr.draft,
+        merge_commit_sha: mr
+            .merge_commit_sha
+            .filter(|_| action == MergeRequestAction::Merge),
+        title: mr.title,
+        url: mr.url,
+    })))
+}
+
+#[derive(Deserialize)]
+struct PushCommit {
+    #[serde(default)]
+    added: Vec<String>,
+    #[serde(default)]
+    modified: Vec<String>,
+    #[serde(default)]
+    removed: Vec<String>,
+}
+
+#[derive(Deserialize)]
+struct PushPayload {
+    #[serde(rename = "ref")]
+    git_ref: String,
+    before: CommitSha,
+    after: CommitSha,
+    user_username: Option<String>,
+    project: Project,
+    #[serde(default)]
+    commits: Vec<PushCommit>,
+}
+
+fn push(payload: &[u8]) -> serde_json::Result<GitlabEvent> {
+    let push: PushPayload = serde_json::from_slice(payload)?;
+    let mut changed_paths: Vec<String> = push
+        .commits
+        .into_iter()
+        .flat_map(|commit| [commit.added, commit.modified, commit.removed])
+        .flatten()
+        .collect();
+    changed_paths.sort();
+    changed_paths.dedup();
+    Ok(GitlabEvent::Push(PushEvent {
+        project: push.project.path_with_namespace,
+        project_id: push.project.id,
+        default_branch: push.project.default_branch.unwrap_or_default(),
+        git_ref: push.git_ref,
+        before: push.before,
+        after: push.after,
+        user: push.user_username,
+        changed_paths,
+    }))
+}
+
+#[cfg(test)]
+#[path = "webhook_tests.rs"]
+mod tests;

@@ -1,0 +1,156 @@
+//! `POST /webhooks/gitlab`: verify, store, acknowledge.
+//!
+//! | Status | When | Stored |
+//! |---|---|---|
+//! | 202 `queued` | a verified delivery of an event Warrant acts on | yes, once |
+//! | 200 `duplicate` | the same idempotency key was stored before | already |
+//! | 200 `ignored` | a verified event or action Warrant does not act on | no |
+//! | 401 | missing or wrong `X-Gitlab-Token` | no |
+//! | 400 | missing `X-Gitlab-Event`, or both `Idempotency-Key` and `X-Gitlab-Event-UUID` | no |
+//! | 413 | a body over [`MAX_WEBHOOK_BODY`](super::webhook::MAX_WEBHOOK_BODY) | no |
+//! | 500 | the delivery could not be stored (GitLab may retry it) | no |
+//!
+//! The dedup key is `Idempotency-Key`, which GitLab keeps across retries of
+//! one delivery; `X-Gitlab-Event-UUID` stands in when it is absent. A known
+//! event whose payload cannot be read is stored anyway, as on GitHub's
+//! endpoint, for the worker to record why it failed.
+
+use std::time::Instant;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Request, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use chrono::Utc;
+use tracing::Instrument;
+
+use super::webhook::{header_text, read_body, status};
+use super::{AppState, HttpError, signature};
+use crate::forge::gitlab::webhook as events;
+use crate::metrics::DeliveryOutcome;
+use crate::store::{Enqueued, NewDelivery};
+
+/// A delivery whose `X-Gitlab-Token` is a configured secret.
+struct VerifiedGitlabDelivery {
+    /// `X-Gitlab-Event`, e.g. `Merge Request Hook`.
+    event: String,
+    /// `Idempotency-Key`, else `X-Gitlab-Event-UUID`.
+    delivery_id: String,
+    body: Bytes,
+}
+
+/// Checks the token first, so an unauthenticated sender learns nothing else.
+async fn verify(req: Request, state: &AppState) -> Result<VerifiedGitlabDelivery, HttpError> {
+    let headers = req.headers().clone();
+    let token = headers
+        .get("x-gitlab-token")
+        .ok_or(HttpError::Unauthorized)?;
+    if !signature::token_matches(&state.gitlab_secrets, token.as_bytes()) {
+        return Err(HttpError::Unauthorized);
+    }
+    let body = read_body(req.into_body(), &headers).await?;
+    let event = event_name(&headers).ok_or(HttpError::BadRequest(
+        "missing or malformed X-Gitlab-Event header",
+    ))?;
+    let delivery_id = header_text(&headers, "idempotency-key")
+        .or_else(|| header_text(&headers, "x-gitlab-event-uuid"))
+        .ok_or(HttpError::BadRequest(
+            "missing or malformed Idempotency-Key and X-Gitlab-Event-UUID headers",
+        ))?;
+    Ok(VerifiedGitlabDelivery {
+        event,
+        delivery_id,
+        body,
+    })
+}
+
+/// `X-Gitlab-Event`: unlike GitHub's, GitLab's names have spaces (`Push
+/// Hook`), so printable ASCII with inner spaces, bounded like other headers.
+fn event_name(headers: &axum::http::HeaderMap) -> Option<String> {
+    let value = headers.get("x-gitlab-event")?.to_str().ok()?.trim();
+    let ok = !value.is_empty()
+        && value.len() <= 128
+        && value.bytes().all(|b| b == b' ' || b.is_ascii_graphic());
+    ok.then(|| value.to_owned())
+}
+
+/// The handler: stores a delivery worth processing and acknowledges it.
+pub(super) async fn gitlab(State(state): State<AppState>, req: Request) -> Response {
+    let started = Instant::now();
+    let delivery = match verify(req, &state).await {
+        Ok(delivery) => delivery,
+        Err(err) => {
+            tracing::warn!(
+                forge = "gitlab",
+                status = err.status().as_u16(),
+                "webhook refused: {err}"
+            );
+            state
+                .metrics
+                .record_delivery("gitlab", DeliveryOutcome::Rejected, started.elapsed());
+            return err.into_response();
+        }
+    };
+    let span = tracing::info_span!(
+        "webhook",
+        forge = "gitlab",
+        delivery = %delivery.delivery_id,
+        event = %delivery.event,
+    );
+    let result = accept(&state, &delivery).instrument(span.clone()).await;
+    let _entered = span.enter();
+    let outcome = result.as_ref().copied().unwrap_or(DeliveryOutcome::Failed);
+    state
+        .metrics
+        .record_delivery(&delivery.event, outcome, started.elapsed());
+    match result {
+        Ok(DeliveryOutcome::Accepted) => (
+            StatusCode::ACCEPTED,
+            Json(status("queued", "stored for evaluation")),
+        )
+            .into_response(),
+        Ok(DeliveryOutcome::Duplicate) => Json(status(
+            "duplicate",
+            "this delivery was already received; it is not evaluated again",
+        ))
+        .into_response(),
+        Ok(_) => Json(status("ignored", "nothing for Warrant to do")).into_response(),
+        Err(err) => err.into_response(),
+    }
+}
+
+/// Decides whether to store the delivery, and stores it.
+async fn accept(
+    state: &AppState,
+    delivery: &VerifiedGitlabDelivery,
+) -> Result<DeliveryOutcome, HttpError> {
+    match events::parse(&delivery.event, &delivery.body) {
+        Ok(Some(event)) if event.needs_processing() => {}
+        Ok(_) => {
+            tracing::debug!("webhook ignored");
+            return Ok(DeliveryOutcome::Ignored);
+        }
+        Err(err) => {
+            tracing::warn!(error = %err, "storing an unreadable payload for the worker to fail")
+        }
+    }
+    let new = NewDelivery {
+        forge: "gitlab",
+        delivery_id: &delivery.delivery_id,
+        event: &delivery.event,
+        payload: &delivery.body,
+        received_at: Utc::now(),
+    };
+    match state.store.enqueue(&new).await? {
+        Enqueued::Accepted(id) => {
+            tracing::info!(queue_id = %id, "webhook queued");
+            state.work.notify_one();
+            Ok(DeliveryOutcome::Accepted)
+        }
+        Enqueued::Duplicate => {
+            tracing::info!("webhook redelivered; already queued");
+            Ok(DeliveryOutcome::Duplicate)
+        }
+    }
+}
