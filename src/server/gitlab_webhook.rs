@@ -17,19 +17,14 @@
 
 use std::time::Instant;
 
-use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Request, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use chrono::Utc;
-use tracing::Instrument;
 
-use super::webhook::{header_text, read_body, status};
+use super::webhook::{Received, acknowledge, header_text, read_body};
 use super::{AppState, HttpError, signature};
 use crate::forge::gitlab::webhook as events;
 use crate::metrics::DeliveryOutcome;
-use crate::store::{Enqueued, NewDelivery};
 
 /// A delivery whose `X-Gitlab-Token` is a configured secret.
 struct VerifiedGitlabDelivery {
@@ -92,65 +87,15 @@ pub(super) async fn gitlab(State(state): State<AppState>, req: Request) -> Respo
             return err.into_response();
         }
     };
-    let span = tracing::info_span!(
-        "webhook",
-        forge = "gitlab",
-        delivery = %delivery.delivery_id,
-        event = %delivery.event,
-    );
-    let result = accept(&state, &delivery).instrument(span.clone()).await;
-    let _entered = span.enter();
-    let outcome = result.as_ref().copied().unwrap_or(DeliveryOutcome::Failed);
-    state
-        .metrics
-        .record_delivery(&delivery.event, outcome, started.elapsed());
-    match result {
-        Ok(DeliveryOutcome::Accepted) => (
-            StatusCode::ACCEPTED,
-            Json(status("queued", "stored for evaluation")),
-        )
-            .into_response(),
-        Ok(DeliveryOutcome::Duplicate) => Json(status(
-            "duplicate",
-            "this delivery was already received; it is not evaluated again",
-        ))
-        .into_response(),
-        Ok(_) => Json(status("ignored", "nothing for Warrant to do")).into_response(),
-        Err(err) => err.into_response(),
-    }
-}
-
-/// Decides whether to store the delivery, and stores it.
-async fn accept(
-    state: &AppState,
-    delivery: &VerifiedGitlabDelivery,
-) -> Result<DeliveryOutcome, HttpError> {
-    match events::parse(&delivery.event, &delivery.body) {
-        Ok(Some(event)) if event.needs_processing() => {}
-        Ok(_) => {
-            tracing::debug!("webhook ignored");
-            return Ok(DeliveryOutcome::Ignored);
-        }
-        Err(err) => {
-            tracing::warn!(error = %err, "storing an unreadable payload for the worker to fail")
-        }
-    }
-    let new = NewDelivery {
+    let worth_storing = events::parse(&delivery.event, &delivery.body)
+        .map(|event| event.is_some_and(|e| e.needs_processing()))
+        .map_err(|err| err.to_string());
+    let received = Received {
         forge: "gitlab",
         delivery_id: &delivery.delivery_id,
         event: &delivery.event,
-        payload: &delivery.body,
-        received_at: Utc::now(),
+        body: &delivery.body,
+        worth_storing,
     };
-    match state.store.enqueue(&new).await? {
-        Enqueued::Accepted(id) => {
-            tracing::info!(queue_id = %id, "webhook queued");
-            state.work.notify_one();
-            Ok(DeliveryOutcome::Accepted)
-        }
-        Enqueued::Duplicate => {
-            tracing::info!("webhook redelivered; already queued");
-            Ok(DeliveryOutcome::Duplicate)
-        }
-    }
+    acknowledge(&state, received, started).await
 }

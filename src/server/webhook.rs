@@ -147,22 +147,49 @@ pub(super) async fn github(
     State(state): State<AppState>,
     delivery: SignedGithubDelivery,
 ) -> Response {
-    let started = Instant::now();
+    let worth_storing = events::parse(&delivery.event, &delivery.body)
+        .map(|event| event.is_some_and(|e| e.needs_processing()))
+        .map_err(|err| err.to_string());
+    let received = Received {
+        forge: "github",
+        delivery_id: &delivery.delivery_id,
+        event: &delivery.event,
+        body: &delivery.body,
+        worth_storing,
+    };
+    acknowledge(&state, received, Instant::now()).await
+}
+
+/// A verified delivery of either forge, and whether it is worth storing:
+/// `Err` for a known event whose payload cannot be read, which is stored
+/// anyway for the worker to record why it failed.
+pub(super) struct Received<'a> {
+    pub forge: &'static str,
+    pub delivery_id: &'a str,
+    pub event: &'a str,
+    pub body: &'a [u8],
+    pub worth_storing: Result<bool, String>,
+}
+
+/// Stores a delivery worth processing, records the metrics and answers:
+/// the part of every webhook endpoint that follows verification.
+pub(super) async fn acknowledge(
+    state: &AppState,
+    delivery: Received<'_>,
+    started: Instant,
+) -> Response {
     let span = tracing::info_span!(
         "webhook",
-        forge = "github",
+        forge = delivery.forge,
         delivery = %delivery.delivery_id,
         event = %delivery.event,
     );
-    let result = accept(&state, &delivery).instrument(span.clone()).await;
+    let result = accept(state, &delivery).instrument(span.clone()).await;
     let _entered = span.enter();
-    let outcome = match &result {
-        Ok(outcome) => *outcome,
-        Err(_) => DeliveryOutcome::Failed,
-    };
+    let outcome = result.as_ref().copied().unwrap_or(DeliveryOutcome::Failed);
     state
         .metrics
-        .record_delivery(&delivery.event, outcome, started.elapsed());
+        .record_delivery(delivery.event, outcome, started.elapsed());
     match result {
         Ok(DeliveryOutcome::Accepted) => (
             StatusCode::ACCEPTED,
@@ -184,13 +211,10 @@ pub(super) fn status(status: &str, message: &str) -> serde_json::Value {
 }
 
 /// Decides whether to store the delivery, and stores it.
-async fn accept(
-    state: &AppState,
-    delivery: &SignedGithubDelivery,
-) -> Result<DeliveryOutcome, HttpError> {
-    match events::parse(&delivery.event, &delivery.body) {
-        Ok(Some(event)) if event.needs_processing() => {}
-        Ok(_) => {
+async fn accept(state: &AppState, delivery: &Received<'_>) -> Result<DeliveryOutcome, HttpError> {
+    match &delivery.worth_storing {
+        Ok(true) => {}
+        Ok(false) => {
             tracing::debug!("webhook ignored");
             return Ok(DeliveryOutcome::Ignored);
         }
@@ -199,10 +223,10 @@ async fn accept(
         }
     }
     let new = NewDelivery {
-        forge: "github",
-        delivery_id: &delivery.delivery_id,
-        event: &delivery.event,
-        payload: &delivery.body,
+        forge: delivery.forge,
+        delivery_id: delivery.delivery_id,
+        event: delivery.event,
+        payload: delivery.body,
         received_at: Utc::now(),
     };
     match state.store.enqueue(&new).await? {

@@ -225,17 +225,18 @@ impl PushEvent {
     /// Whether the push is to the default branch, where the policy in force
     /// lives.
     pub fn is_to_default_branch(&self) -> bool {
-        self.git_ref.strip_prefix("refs/heads/") == Some(self.default_branch.as_str())
+        crate::forge::push::is_default_branch(&self.git_ref, &self.default_branch)
     }
 
     /// Whether the push changes one of the policy files on the default
     /// branch: an event for the audit trail.
     pub fn changes_policy_on_default_branch(&self) -> bool {
-        self.is_to_default_branch()
-            && self
-                .changed_paths
-                .iter()
-                .any(|path| crate::policy::GITHUB_POLICY_PATHS.contains(&path.as_str()))
+        crate::forge::push::changes_policy(
+            &self.git_ref,
+            &self.default_branch,
+            &self.changed_paths,
+            crate::policy::GITHUB_POLICY_PATHS,
+        )
     }
 }
 

@@ -9,6 +9,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::forge::push::{PushCommit, changed_paths};
 use crate::ids::CommitSha;
 
 /// The `X-Gitlab-Event` names Warrant reads; any other event is
@@ -143,17 +144,18 @@ impl PushEvent {
     /// Whether the push is to the default branch, where the policy in force
     /// lives.
     pub fn is_to_default_branch(&self) -> bool {
-        self.git_ref.strip_prefix("refs/heads/") == Some(self.default_branch.as_str())
+        crate::forge::push::is_default_branch(&self.git_ref, &self.default_branch)
     }
 
     /// Whether the push changes one of the policy files on the default
     /// branch: an event for the audit trail.
     pub fn changes_policy_on_default_branch(&self) -> bool {
-        self.is_to_default_branch()
-            && self
-                .changed_paths
-                .iter()
-                .any(|path| crate::policy::GITLAB_POLICY_PATHS.contains(&path.as_str()))
+        crate::forge::push::changes_policy(
+            &self.git_ref,
+            &self.default_branch,
+            &self.changed_paths,
+            crate::policy::GITLAB_POLICY_PATHS,
+        )
     }
 }
 
@@ -246,16 +248,6 @@ fn merge_request(payload: &[u8]) -> serde_json::Result<Option<GitlabEvent>> {
 }
 
 #[derive(Deserialize)]
-struct PushCommit {
-    #[serde(default)]
-    added: Vec<String>,
-    #[serde(default)]
-    modified: Vec<String>,
-    #[serde(default)]
-    removed: Vec<String>,
-}
-
-#[derive(Deserialize)]
 struct PushPayload {
     #[serde(rename = "ref")]
     git_ref: String,
@@ -269,14 +261,7 @@ struct PushPayload {
 
 fn push(payload: &[u8]) -> serde_json::Result<GitlabEvent> {
     let push: PushPayload = serde_json::from_slice(payload)?;
-    let mut changed_paths: Vec<String> = push
-        .commits
-        .into_iter()
-        .flat_map(|commit| [commit.added, commit.modified, commit.removed])
-        .flatten()
-        .collect();
-    changed_paths.sort();
-    changed_paths.dedup();
+    let changed_paths = changed_paths(push.commits);
     Ok(GitlabEvent::Push(PushEvent {
         project: push.project.path_with_namespace,
         project_id: push.project.id,

@@ -10,6 +10,7 @@ use super::{
     InstallationEvent, InstallationRepositoriesAction, InstallationRepositoriesEvent, PingEvent,
     PullRequestAction, PullRequestEvent, PushEvent, ReviewAction, ReviewEvent, ReviewState,
 };
+use crate::forge::push::{PushCommit, changed_paths};
 use crate::ids::{CommitSha, Login};
 
 /// The payload's `action`, if it is one of `A`'s: read before the rest so
@@ -262,15 +263,6 @@ pub(super) fn check_suite(payload: &[u8]) -> serde_json::Result<Option<GithubEve
 
 pub(super) fn push(payload: &[u8]) -> serde_json::Result<GithubEvent> {
     #[derive(Deserialize)]
-    struct Commit {
-        #[serde(default)]
-        added: Vec<String>,
-        #[serde(default)]
-        modified: Vec<String>,
-        #[serde(default)]
-        removed: Vec<String>,
-    }
-    #[derive(Deserialize)]
     struct Pusher {
         name: String,
     }
@@ -284,17 +276,10 @@ pub(super) fn push(payload: &[u8]) -> serde_json::Result<GithubEvent> {
         repository: Repository,
         pusher: Option<Pusher>,
         #[serde(default)]
-        commits: Option<Vec<Commit>>,
+        commits: Option<Vec<PushCommit>>,
     }
     let p: Payload = serde_json::from_slice(payload)?;
-    let mut changed_paths: Vec<String> = p
-        .commits
-        .unwrap_or_default()
-        .into_iter()
-        .flat_map(|c| c.added.into_iter().chain(c.modified).chain(c.removed))
-        .collect();
-    changed_paths.sort();
-    changed_paths.dedup();
+    let changed_paths = changed_paths(p.commits.unwrap_or_default());
     Ok(GithubEvent::Push(PushEvent {
         installation_id: p.installation.map(|i| i.id),
         default_branch: p.repository.default_branch(),
