@@ -6,8 +6,8 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::client::{GithubClient, GithubError, InstallationId};
-use crate::engine::Conclusion;
-use crate::ids::{CommitSha, RepoPath};
+pub use crate::forge::check::{Annotation, CheckOutcome};
+use crate::ids::CommitSha;
 
 /// The check's name, stable whatever the base branch, so that admins can
 /// make it required.
@@ -21,55 +21,7 @@ pub const MAX_SUMMARY_CHARS: usize = 65_535;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, Deserialize)]
 pub struct CheckRunId(pub u64);
 
-/// An annotation on a file, shown in the pull request's diff.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Annotation {
-    pub path: RepoPath,
-    /// `failure` when its violation blocks, `warning` otherwise.
-    pub blocking: bool,
-    pub message: String,
-}
-
-/// What a completed check run shows.
-#[derive(Clone, Debug)]
-pub struct CheckOutcome {
-    pub conclusion: Conclusion,
-    pub title: String,
-    /// Markdown; truncated to GitHub's limit when longer.
-    pub summary: String,
-    pub annotations: Vec<Annotation>,
-}
-
-impl CheckOutcome {
-    /// What the check shows for a decision: its conclusion and title, the
-    /// Markdown summary linking to `audit_url`, and the annotations.
-    pub fn from_decision(decision: &crate::engine::Decision, audit_url: Option<&str>) -> Self {
-        CheckOutcome {
-            conclusion: decision.conclusion,
-            title: decision.title.clone(),
-            summary: crate::engine::render::markdown(decision, audit_url),
-            annotations: Annotation::from_decision(decision),
-        }
-    }
-}
-
 impl Annotation {
-    /// One annotation per path of each violation that names paths: files
-    /// out of an agent's scope, a policy file changed by an agent.
-    pub fn from_decision(decision: &crate::engine::Decision) -> Vec<Annotation> {
-        decision
-            .violations
-            .iter()
-            .flat_map(|v| {
-                v.paths.iter().map(|p| Annotation {
-                    path: p.clone(),
-                    blocking: v.blocking,
-                    message: v.message.clone(),
-                })
-            })
-            .collect()
-    }
-
     fn to_json(&self) -> serde_json::Value {
         json!({
             "path": self.path.as_str(),

@@ -23,6 +23,8 @@ use crate::engine::{
 use crate::ids::{CommitSha, Login, RepoPath, TeamName};
 use crate::policy::GITHUB_POLICY_PATHS;
 
+pub use crate::forge::PolicyFile;
+
 /// What an evaluation reads about a pull request.
 #[derive(Clone, Debug)]
 pub struct PullRequestSnapshot {
@@ -43,18 +45,6 @@ pub struct PullRequestSnapshot {
     /// Whether `change.commits` lists every commit: GitHub lists at most
     /// 250, and a commit past them could carry an agent's signals.
     pub commits_complete: bool,
-}
-
-/// A policy file read from the base commit.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PolicyFile {
-    pub path: RepoPath,
-    pub text: String,
-    /// Its git blob id, as the decision records it.
-    pub blob_id: String,
-    /// GitHub returns at most about 512 kB of a blob's text; a longer
-    /// policy is truncated and must be refused, not applied.
-    pub truncated: bool,
 }
 
 /// An item of `GET /repos/{o}/{r}/pulls/{n}/files`, the part Warrant reads.
