@@ -12,6 +12,7 @@ use serde_json::Value;
 use support_server::{TestServer, test_state};
 use support_store::on_each_backend;
 use warrant::config::WebhookSecrets;
+use warrant::engine::Forge;
 use warrant::store::Store;
 
 const TOKEN: &str = "gitlab-secret";
@@ -174,19 +175,27 @@ async fn a_delivery_without_any_idempotency_key_is_a_bad_request() {
 }
 
 #[tokio::test]
-async fn the_github_worker_does_not_claim_a_gitlab_delivery() {
+async fn only_a_worker_speaking_gitlab_claims_a_gitlab_delivery() {
     on_each_backend(|url| async move {
         let server = start(&url).await;
         let request = untokened(&server, "Merge Request Hook", "k-1", &merge_request())
             .header("x-gitlab-token", TOKEN);
         assert_eq!(send(request).await.0, StatusCode::ACCEPTED);
-        let claimed = server
-            .store
-            .claim("w", std::time::Duration::from_secs(60), chrono::Utc::now())
-            .await
-            .unwrap();
-        assert!(claimed.is_none(), "left queued for a GitLab worker");
+        let lease = std::time::Duration::from_secs(60);
+        let now = chrono::Utc::now();
+        let github_only = server.store.claim("w", &[Forge::Github], lease, now);
+        assert!(
+            github_only.await.unwrap().is_none(),
+            "left queued for GitLab"
+        );
         assert_eq!(server.queue().await.queued, 1);
+        let both = [Forge::Github, Forge::Gitlab];
+        let claimed = server.store.claim("w", &both, lease, now).await.unwrap();
+        let claimed = claimed.expect("a GitLab worker claims it");
+        assert_eq!(
+            (claimed.forge.as_str(), claimed.event.as_str()),
+            ("gitlab", "Merge Request Hook")
+        );
     })
     .await;
 }

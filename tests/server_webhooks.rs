@@ -9,6 +9,7 @@ use reqwest::StatusCode;
 use serde_json::Value;
 use support_server::{OLD_SECRET, TestServer, fixture, sign};
 use support_store::on_each_backend;
+use warrant::engine::Forge;
 use warrant::server::MAX_WEBHOOK_BODY;
 
 fn opened() -> Vec<u8> {
@@ -34,7 +35,12 @@ async fn a_signed_delivery_is_queued_once_and_answered_202() {
 
         let claimed = server
             .store
-            .claim("w", std::time::Duration::from_secs(60), chrono::Utc::now())
+            .claim(
+                "w",
+                &[Forge::Github],
+                std::time::Duration::from_secs(60),
+                chrono::Utc::now(),
+            )
             .await
             .unwrap()
             .expect("the delivery is claimable");

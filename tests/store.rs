@@ -10,6 +10,7 @@ use std::time::Duration;
 use chrono::{DateTime, TimeZone, Utc};
 use support_store::on_each_backend;
 use tokio::task::JoinSet;
+use warrant::engine::Forge;
 use warrant::store::{Enqueued, NewDelivery, QueueId, QueueStats, Store};
 
 const LEASE: Duration = Duration::from_secs(30);
@@ -144,7 +145,11 @@ async fn claims_take_the_oldest_due_delivery_first_with_its_raw_payload() {
         )
         .await;
 
-        let first = store.claim("w1", LEASE, at(30)).await.unwrap().unwrap();
+        let first = store
+            .claim("w1", &[Forge::Github], LEASE, at(30))
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(first.id, older);
         assert_eq!(first.delivery_id, "older");
         assert_eq!(
@@ -157,9 +162,19 @@ async fn claims_take_the_oldest_due_delivery_first_with_its_raw_payload() {
         assert_eq!(first.lease_expires_at, at(30) + LEASE);
         assert_eq!(first.last_error, None);
 
-        let second = store.claim("w1", LEASE, at(30)).await.unwrap().unwrap();
+        let second = store
+            .claim("w1", &[Forge::Github], LEASE, at(30))
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(second.id, newer);
-        assert_eq!(store.claim("w1", LEASE, at(30)).await.unwrap(), None);
+        assert_eq!(
+            store
+                .claim("w1", &[Forge::Github], LEASE, at(30))
+                .await
+                .unwrap(),
+            None
+        );
     })
     .await;
 }
@@ -168,10 +183,28 @@ async fn claims_take_the_oldest_due_delivery_first_with_its_raw_payload() {
 async fn nothing_is_claimed_from_an_empty_queue_or_before_it_was_received() {
     on_each_backend(|url| async move {
         let store = Store::connect(&url).await.unwrap();
-        assert_eq!(store.claim("w1", LEASE, at(0)).await.unwrap(), None);
+        assert_eq!(
+            store
+                .claim("w1", &[Forge::Github], LEASE, at(0))
+                .await
+                .unwrap(),
+            None
+        );
         accept(&store, delivery("d1", at(10))).await;
-        assert_eq!(store.claim("w1", LEASE, at(9)).await.unwrap(), None);
-        assert!(store.claim("w1", LEASE, at(10)).await.unwrap().is_some());
+        assert_eq!(
+            store
+                .claim("w1", &[Forge::Github], LEASE, at(9))
+                .await
+                .unwrap(),
+            None
+        );
+        assert!(
+            store
+                .claim("w1", &[Forge::Github], LEASE, at(10))
+                .await
+                .unwrap()
+                .is_some()
+        );
     })
     .await;
 }
@@ -181,18 +214,38 @@ async fn an_expired_lease_is_reclaimed_and_the_old_worker_is_refused() {
     on_each_backend(|url| async move {
         let store = Store::connect(&url).await.unwrap();
         let id = accept(&store, delivery("d1", at(0))).await;
-        store.claim("crashed", LEASE, at(0)).await.unwrap().unwrap();
+        store
+            .claim("crashed", &[Forge::Github], LEASE, at(0))
+            .await
+            .unwrap()
+            .unwrap();
 
         // Within the lease nobody else may take it.
-        assert_eq!(store.claim("w2", LEASE, at(29)).await.unwrap(), None);
+        assert_eq!(
+            store
+                .claim("w2", &[Forge::Github], LEASE, at(29))
+                .await
+                .unwrap(),
+            None
+        );
 
-        let reclaimed = store.claim("w2", LEASE, at(30)).await.unwrap().unwrap();
+        let reclaimed = store
+            .claim("w2", &[Forge::Github], LEASE, at(30))
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!((reclaimed.id, reclaimed.attempts), (id, 2));
         assert!(!store.complete(id, "crashed").await.unwrap());
         assert!(!store.retry(id, "crashed", at(99), "late").await.unwrap());
         assert!(!store.fail(id, "crashed", "late").await.unwrap());
         assert!(store.complete(id, "w2").await.unwrap());
-        assert_eq!(store.claim("w3", LEASE, at(1_000)).await.unwrap(), None);
+        assert_eq!(
+            store
+                .claim("w3", &[Forge::Github], LEASE, at(1_000))
+                .await
+                .unwrap(),
+            None
+        );
     })
     .await;
 }
@@ -203,7 +256,11 @@ async fn only_the_lease_holder_ends_an_attempt_and_only_once() {
         let store = Store::connect(&url).await.unwrap();
         let id = accept(&store, delivery("d1", at(0))).await;
         assert!(!store.complete(id, "w1").await.unwrap(), "not claimed yet");
-        store.claim("w1", LEASE, at(0)).await.unwrap().unwrap();
+        store
+            .claim("w1", &[Forge::Github], LEASE, at(0))
+            .await
+            .unwrap()
+            .unwrap();
 
         assert!(!store.complete(id, "w2").await.unwrap());
         assert!(store.complete(id, "w1").await.unwrap());
@@ -217,7 +274,11 @@ async fn a_retry_is_not_claimed_before_its_time_and_keeps_its_error() {
     on_each_backend(|url| async move {
         let store = Store::connect(&url).await.unwrap();
         let id = accept(&store, delivery("d1", at(0))).await;
-        store.claim("w1", LEASE, at(0)).await.unwrap().unwrap();
+        store
+            .claim("w1", &[Forge::Github], LEASE, at(0))
+            .await
+            .unwrap()
+            .unwrap();
         assert!(
             store
                 .retry(id, "w1", at(60), "GitHub answered 502")
@@ -225,8 +286,18 @@ async fn a_retry_is_not_claimed_before_its_time_and_keeps_its_error() {
                 .unwrap()
         );
 
-        assert_eq!(store.claim("w2", LEASE, at(59)).await.unwrap(), None);
-        let again = store.claim("w2", LEASE, at(60)).await.unwrap().unwrap();
+        assert_eq!(
+            store
+                .claim("w2", &[Forge::Github], LEASE, at(59))
+                .await
+                .unwrap(),
+            None
+        );
+        let again = store
+            .claim("w2", &[Forge::Github], LEASE, at(60))
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(again.id, id);
         assert_eq!(again.attempts, 2);
         assert_eq!(again.last_error.as_deref(), Some("GitHub answered 502"));
@@ -239,7 +310,11 @@ async fn a_failed_delivery_is_never_claimed_again_and_is_counted() {
     on_each_backend(|url| async move {
         let store = Store::connect(&url).await.unwrap();
         let id = accept(&store, delivery("d1", at(0))).await;
-        store.claim("w1", LEASE, at(0)).await.unwrap().unwrap();
+        store
+            .claim("w1", &[Forge::Github], LEASE, at(0))
+            .await
+            .unwrap()
+            .unwrap();
         assert!(
             store
                 .fail(id, "w1", "gave up after 5 attempts")
@@ -248,7 +323,13 @@ async fn a_failed_delivery_is_never_claimed_again_and_is_counted() {
         );
         assert!(!store.fail(id, "w1", "twice").await.unwrap());
 
-        assert_eq!(store.claim("w2", LEASE, at(1_000_000)).await.unwrap(), None);
+        assert_eq!(
+            store
+                .claim("w2", &[Forge::Github], LEASE, at(1_000_000))
+                .await
+                .unwrap(),
+            None
+        );
         let stats = store.stats(at(10)).await.unwrap();
         assert_eq!((stats.queued, stats.running, stats.failed), (0, 0, 1));
     })
@@ -270,11 +351,23 @@ async fn stats_count_each_state_and_age_the_oldest_queued_delivery() {
         for (n, received) in [(1, 0), (2, 10), (3, 20), (4, 30), (5, 40)] {
             accept(&store, delivery(&format!("d{n}"), at(received))).await;
         }
-        let done = store.claim("w", LEASE, at(100)).await.unwrap().unwrap();
+        let done = store
+            .claim("w", &[Forge::Github], LEASE, at(100))
+            .await
+            .unwrap()
+            .unwrap();
         store.complete(done.id, "w").await.unwrap();
-        let failed = store.claim("w", LEASE, at(100)).await.unwrap().unwrap();
+        let failed = store
+            .claim("w", &[Forge::Github], LEASE, at(100))
+            .await
+            .unwrap()
+            .unwrap();
         store.fail(failed.id, "w", "broken").await.unwrap();
-        store.claim("w", LEASE, at(100)).await.unwrap().unwrap();
+        store
+            .claim("w", &[Forge::Github], LEASE, at(100))
+            .await
+            .unwrap()
+            .unwrap();
 
         // d4 and d5 wait; d4 was received at 30 s.
         let stats = store.stats(at(100)).await.unwrap();
@@ -317,7 +410,11 @@ async fn two_replicas_claim_every_delivery_exactly_once() {
             workers.spawn(async move {
                 let worker = format!("replica{}-worker{w}", w % 2);
                 let mut claimed = Vec::new();
-                while let Some(d) = store.claim(&worker, LEASE, at(1_000)).await.unwrap() {
+                while let Some(d) = store
+                    .claim(&worker, &[Forge::Github], LEASE, at(1_000))
+                    .await
+                    .unwrap()
+                {
                     claimed.push(d.id);
                 }
                 claimed

@@ -23,7 +23,7 @@ use crate::metrics::Metrics;
 use crate::server::auth::{Access, SessionKey};
 use crate::server::{self, AppState};
 use crate::store::Store;
-use crate::worker::{Worker, WorkerConfig};
+use crate::worker::{Forges, Worker, WorkerConfig};
 
 use super::CliError;
 
@@ -181,7 +181,7 @@ fn start_workers(
     };
     let worker = Worker::new(
         store.clone(),
-        Arc::new(github),
+        Forges::github(Arc::new(github)),
         state.metrics(),
         worker_config,
     );

@@ -30,7 +30,7 @@ use crate::ids::CommitSha;
 use crate::metrics::Metrics;
 use crate::server::{self, AppState};
 use crate::store::Store;
-use crate::worker::{Worker, WorkerConfig};
+use crate::worker::{Forges, Worker, WorkerConfig};
 
 pub use script::{REPOSITORY, Scene, Step};
 
@@ -114,7 +114,7 @@ impl Demo {
         .with_public_pages(true);
         let worker = Worker::new(
             store.clone(),
-            Arc::new(github),
+            Forges::github(Arc::new(github)),
             state.metrics(),
             WorkerConfig {
                 public_url: Some(base_url(address)),

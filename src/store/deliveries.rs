@@ -33,6 +33,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{Any, Executor, FromRow};
 
 use super::{Backend, Store, duration_millis, from_millis, to_millis};
+use crate::engine::Forge;
 
 /// A delivery's row in the queue: not the forge's delivery id, which is only
 /// unique per forge.
@@ -116,17 +117,22 @@ impl Store {
     /// Takes the oldest delivery that is due at `now` for `worker`, for
     /// `lease`: a queued one whose `next_attempt_at` has come, or a running
     /// one whose worker let its lease run out. `None` when nothing is due.
-    /// Only GitHub deliveries are claimed: GitLab ones wait in the queue for
-    /// the GitLab worker, instead of being read as GitHub events.
+    /// Only deliveries of `forges` are claimed: a worker that does not speak
+    /// to a forge leaves its deliveries queued for one that does.
     pub async fn claim(
         &self,
         worker: &str,
+        forges: &[Forge],
         lease: Duration,
         now: DateTime<Utc>,
     ) -> anyhow::Result<Option<ClaimedDelivery>> {
         let now = to_millis(now);
         let expires = now.saturating_add(duration_millis(lease));
-        let row = claim_due(&self.pool, self.backend, worker, expires, now)
+        let (Some(first), last) = (forges.first(), forges.last()) else {
+            return Ok(None);
+        };
+        let forges = [first.as_str(), last.unwrap_or(first).as_str()];
+        let row = claim_due(&self.pool, self.backend, worker, expires, now, forges)
             .await
             .context("cannot claim a delivery")?;
         row.map(ClaimedRow::into_claimed).transpose()
@@ -250,7 +256,7 @@ UPDATE deliveries
 SET state = 'running', lease_owner = $1, lease_expires_at = $2, attempts = attempts + 1
 WHERE id = (
     SELECT id FROM deliveries
-    WHERE forge = 'github'
+    WHERE forge IN ($4, $5)
       AND ((state = 'queued' AND next_attempt_at <= $3)
         OR (state = 'running' AND lease_expires_at <= $3))
     ORDER BY received_at, id
@@ -303,6 +309,7 @@ async fn claim_due<'e>(
     worker: &str,
     lease_expires_at: i64,
     now: i64,
+    [forge, other_forge]: [&str; 2],
 ) -> sqlx::Result<Option<ClaimedRow>> {
     let sql = match backend {
         Backend::Sqlite => CLAIM_DUE_SQLITE,
@@ -312,6 +319,8 @@ async fn claim_due<'e>(
         .bind(worker)
         .bind(lease_expires_at)
         .bind(now)
+        .bind(forge)
+        .bind(other_forge)
         .fetch_optional(executor)
         .await
 }

@@ -11,7 +11,10 @@
 //! ("Warrant could not evaluate this change") and the delivery is failed
 //! with the error recorded.
 
+mod adapter;
 mod evaluate;
+mod github;
+mod history;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -22,19 +25,28 @@ use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
 use tracing::Instrument;
 
-use serde_json::json;
-
-use crate::audit::{EventKind, NewAuditEvent};
-use crate::forge::github::checks::CHECK_NAME;
-use crate::forge::github::client::{GithubClient, InstallationId};
-use crate::forge::github::merges::MergeMethod;
-use crate::forge::github::webhook::{self as events, GithubEvent, PullRequestAction};
-use crate::ids::{CommitSha, Login};
+use crate::engine::Forge;
+use crate::forge::github::client::GithubClient;
 use crate::metrics::Metrics;
-use crate::store::changes::{ChangeRecord, ChangeStatus, NewMerge};
 use crate::store::{ClaimedDelivery, Store};
 
 pub use evaluate::Target;
+use github::Github;
+
+/// The forges a worker speaks to; it claims only their deliveries.
+#[derive(Clone, Default)]
+pub struct Forges {
+    pub github: Option<Arc<GithubClient>>,
+}
+
+impl Forges {
+    /// GitHub alone, as the app `client` authenticates.
+    pub fn github(client: Arc<GithubClient>) -> Forges {
+        Forges {
+            github: Some(client),
+        }
+    }
+}
 
 /// How the workers run. [`WorkerConfig::default`] suits production; tests
 /// shorten the waits.
@@ -91,16 +103,16 @@ type ChangeLock = Arc<tokio::sync::Mutex<()>>;
 /// What every worker task shares.
 pub struct Worker {
     store: Store,
-    github: Arc<GithubClient>,
+    github: Option<Github>,
+    /// The forges of `github` and `gitlab`, for claims.
+    forges: Vec<Forge>,
     metrics: Metrics,
     config: WorkerConfig,
-    /// One evaluation at a time per pull request in this process: two
-    /// tasks racing on one head would each create a check run, and the one
-    /// not recorded would stay in progress. Across replicas, the store's
-    /// change lease does the same (see `evaluate`).
-    changes: Mutex<HashMap<(String, u64), ChangeLock>>,
-    /// Warrant's own bot (`{slug}[bot]`), read once per process.
-    app_login: tokio::sync::OnceCell<Login>,
+    /// One evaluation at a time per change in this process: two tasks
+    /// racing on one head would each create a check run, and the one not
+    /// recorded would stay in progress. Across replicas, the store's change
+    /// lease does the same (see `evaluate`).
+    changes: Mutex<HashMap<(Forge, String, u64), ChangeLock>>,
     /// Deliveries ended so far: a signal tests (and future admin pages)
     /// wait on instead of sleeping.
     ended: watch::Sender<u64>,
@@ -109,31 +121,22 @@ pub struct Worker {
 impl Worker {
     pub fn new(
         store: Store,
-        github: Arc<GithubClient>,
+        forges: Forges,
         metrics: Metrics,
         config: WorkerConfig,
     ) -> Arc<Worker> {
-        // Every API attempt, retries included, is counted in the metrics.
-        let api_metrics = metrics.clone();
-        github
-            .stats()
-            .set_hook(Arc::new(move |_, _, status, elapsed| {
-                let status = (status != 0).then_some(status);
-                api_metrics.record_github_api_request(status, elapsed);
-            }));
-        let rate_metrics = metrics.clone();
-        github
-            .stats()
-            .set_rate_limit_hook(Arc::new(move |resource, remaining| {
-                rate_metrics.set_github_rate_limit_remaining(resource, remaining);
-            }));
+        if let Some(github) = &forges.github {
+            count_github_requests(github, &metrics);
+        }
+        let mut names = Vec::new();
+        names.extend(forges.github.as_ref().map(|_| Forge::Github));
         Arc::new(Worker {
             store,
-            github,
+            github: forges.github.map(Github::new),
+            forges: names,
             metrics,
             config,
             changes: Mutex::default(),
-            app_login: tokio::sync::OnceCell::new(),
             ended: watch::channel(0).0,
         })
     }
@@ -162,7 +165,11 @@ impl Worker {
 
     async fn run(&self, name: String, work: Arc<Notify>, mut stop: watch::Receiver<bool>) {
         while !*stop.borrow() {
-            match self.store.claim(&name, self.config.lease, Utc::now()).await {
+            match self
+                .store
+                .claim(&name, &self.forges, self.config.lease, Utc::now())
+                .await
+            {
                 Ok(Some(delivery)) => {
                     self.process(&name, delivery).await;
                     self.ended.send_modify(|n| *n += 1);
@@ -224,7 +231,9 @@ impl Worker {
             Err(Failure::Retry(error, targets)) => {
                 tracing::error!(%error, "evaluation failed for good; failing the check");
                 for target in &targets {
-                    self.give_up(target, delivery).await;
+                    if let (Forge::Github, Some(github)) = (&target.forge, &self.github) {
+                        self.give_up(github, target, delivery).await;
+                    }
                 }
                 self.store.fail(id, worker, &error).await?
             }
@@ -239,204 +248,27 @@ impl Worker {
         backoff(&self.config, attempts)
     }
 
-    /// What to do for a delivery's event.
+    /// What to do for a delivery: its forge's adapter reads it. A delivery
+    /// of a forge this worker does not speak to is never claimed.
     async fn act(&self, delivery: &ClaimedDelivery) -> Result<(), Failure> {
-        let event = match events::parse(&delivery.event, &delivery.payload) {
-            Ok(Some(event)) => event,
-            Ok(None) => return Ok(()),
-            Err(err) => return Err(Failure::Permanent(err.to_string())),
-        };
-        let id = delivery;
-        if delivery.attempts == 1
-            && let Some(receipt) = receipt(delivery, &event)
-        {
-            self.store
-                .append_audit(&[receipt])
-                .await
-                .map_err(|err| Failure::Retry(format!("{err:#}"), Vec::new()))?;
+        match (delivery.forge.as_str(), &self.github) {
+            ("github", Some(github)) => self.act_github(github, delivery).await,
+            (forge, _) => Err(Failure::Permanent(format!(
+                "this worker does not speak to {forge}"
+            ))),
         }
-        if let GithubEvent::PullRequest(pr) = &event {
-            self.store
-                .upsert_change(&change_record(pr, delivery))
-                .await
-                .map_err(|err| Failure::Retry(format!("{err:#}"), Vec::new()))?;
-        }
-        match event {
-            GithubEvent::PullRequest(pr) if pr.action == PullRequestAction::Closed => {
-                self.record_close(&pr, &id.delivery_id).await
-            }
-            GithubEvent::PullRequest(pr) => {
-                let target = Target::new(pr.installation_id, &pr.repo, pr.number, &pr.head_sha)?;
-                self.evaluate_all(vec![target.with_base(pr.base_sha)], id)
-                    .await
-            }
-            GithubEvent::Review(r) => {
-                let target = Target::new(r.installation_id, &r.repo, r.number, &r.head_sha)?;
-                self.evaluate_all(vec![target.with_base(r.base_sha)], id)
-                    .await
-            }
-            GithubEvent::CheckRun(run) if run.name == CHECK_NAME && self.is_ours(run.app_id) => {
-                let targets = Target::each(
-                    run.installation_id,
-                    &run.repo,
-                    &run.pull_requests,
-                    &run.head_sha,
-                )?;
-                self.evaluate_all(targets, id).await
-            }
-            GithubEvent::CheckSuite(suite) if self.is_ours(suite.app_id) => {
-                let targets = Target::each(
-                    suite.installation_id,
-                    &suite.repo,
-                    &suite.pull_requests,
-                    &suite.head_sha,
-                )?;
-                self.evaluate_all(targets, id).await
-            }
-            GithubEvent::Push(push) if push.changes_policy_on_default_branch() => {
-                self.record_policy_change(&push, &id.delivery_id).await
-            }
-            // Installations span repositories and have no chain of their
-            // own (their deliveries stay in the queue's history); the rest
-            // is not Warrant's.
-            _ => Ok(()),
-        }
-    }
-
-    /// Whether a check run or suite belongs to this app: a workflow job
-    /// may be called `warrant` too, and re-running it is not ours to act on.
-    fn is_ours(&self, app_id: Option<u64>) -> bool {
-        app_id.is_none_or(|id| Some(id) == self.github.app_id())
-    }
-
-    /// Records a merge (with its method, for the revert command) or a
-    /// close, in the merges table and the audit trail.
-    async fn record_close(
-        &self,
-        pr: &events::PullRequestEvent,
-        delivery: &str,
-    ) -> Result<(), Failure> {
-        let merge = pr.merge_commit_sha.as_ref();
-        tracing::info!(repo = %pr.repo, change = pr.number, merged = pr.merged, merge_commit = ?merge.map(CommitSha::as_str), "pull request closed");
-        let retry = |err: anyhow::Error| Failure::Retry(format!("{err:#}"), Vec::new());
-        let kind = if pr.merged {
-            EventKind::ChangeMerged
-        } else {
-            EventKind::ChangeClosed
-        };
-        let mut event = NewAuditEvent::new("github", &pr.repo, kind, Utc::now());
-        event.change = Some(pr.number);
-        event.head_sha = Some(pr.head_sha.as_str().to_owned());
-        event.base_sha = Some(pr.base_sha.as_str().to_owned());
-        event.actor = pr.merged_by.as_ref().map(|l| l.as_str().to_owned());
-        let mut event = event.with_detail("delivery", delivery);
-        if let (true, Some(sha)) = (pr.merged, merge) {
-            let method = match pr.installation_id {
-                Some(id) => Some(
-                    self.github
-                        .merge_method(InstallationId(id), &pr.repo, sha, pr.number, pr.commits)
-                        .await
-                        .map_err(|err| retry(err.into()))?,
-                ),
-                None => None,
-            };
-            event = event
-                .with_detail("merge_commit_sha", sha.as_str())
-                .with_detail("merge_method", method.map(MergeMethod::as_str))
-                .with_detail("commits", pr.commits);
-            self.store
-                .record_merge_details(&NewMerge {
-                    forge: "github",
-                    repo: &pr.repo,
-                    number: pr.number,
-                    head_sha: pr.head_sha.as_str(),
-                    merge_commit_sha: Some(sha.as_str()),
-                    method,
-                    commit_count: pr.commits.and_then(|n| u32::try_from(n).ok()),
-                    delivery_id: Some(delivery),
-                    recorded_at: Utc::now(),
-                })
-                .await
-                .map_err(retry)?;
-        }
-        self.store.append_audit(&[event]).await.map_err(retry)?;
-        Ok(())
-    }
-
-    /// Records a change to the policy on the default branch: the new
-    /// policy's blob, whether it is valid, and the teams it names (stored
-    /// as hints, so that the next evaluation resolves them in its query).
-    async fn record_policy_change(
-        &self,
-        push: &events::PushEvent,
-        delivery: &str,
-    ) -> Result<(), Failure> {
-        let retry = |err: anyhow::Error| Failure::Retry(format!("{err:#}"), Vec::new());
-        let at = Utc::now();
-        let mut event = NewAuditEvent::new("github", &push.repo, EventKind::PolicyChanged, at);
-        event.head_sha = Some(push.after.as_str().to_owned());
-        event.base_sha = Some(push.before.as_str().to_owned());
-        event.actor = push.pusher.clone();
-        event.paths = push
-            .changed_paths
-            .iter()
-            .filter(|p| crate::policy::GITHUB_POLICY_PATHS.contains(&p.as_str()))
-            .cloned()
-            .collect();
-        let mut event = event
-            .with_detail("delivery", delivery)
-            .with_detail("ref", push.git_ref.as_str());
-        let file = match push.installation_id {
-            Some(id) if push.after.as_str().bytes().any(|b| b != b'0') => self
-                .github
-                .policy_at(InstallationId(id), &push.repo, &push.after)
-                .await
-                .map_err(|err| retry(err.into()))?,
-            _ => None,
-        };
-        match &file {
-            None => event = event.with_detail("policy", "removed"),
-            Some(file) => {
-                event.policy_blob = Some(file.blob_id.clone());
-                event = event.with_detail("path", file.path.as_str());
-                match crate::policy::load(file.path.as_str(), &file.text) {
-                    Ok(policy) => {
-                        let teams: Vec<String> = policy
-                            .teams()
-                            .iter()
-                            .map(|t| t.as_str().to_owned())
-                            .collect();
-                        self.store
-                            .record_policy_teams("github", &push.repo, &file.blob_id, &teams, at)
-                            .await
-                            .map_err(retry)?;
-                        event = event
-                            .with_detail("policy", "valid")
-                            .with_detail("teams", teams);
-                    }
-                    Err(errors) => {
-                        let first: Vec<String> =
-                            errors.0.iter().take(5).map(ToString::to_string).collect();
-                        event = event
-                            .with_detail("policy", "invalid")
-                            .with_detail("errors", first);
-                    }
-                }
-            }
-        }
-        self.store.append_audit(&[event]).await.map_err(retry)?;
-        Ok(())
     }
 
     /// Evaluates each target; the first error retries the delivery (the
     /// targets done already are simply evaluated again).
-    async fn evaluate_all(
+    async fn evaluate_all<A: adapter::Adapter>(
         &self,
+        forge: &A,
         targets: Vec<Target>,
         delivery: &ClaimedDelivery,
     ) -> Result<(), Failure> {
         for target in &targets {
-            if let Err(err) = self.evaluate(target, delivery).await {
+            if let Err(err) = self.evaluate(forge, target, delivery).await {
                 return Err(Failure::Retry(format!("{err:#}"), targets));
             }
         }
@@ -444,70 +276,22 @@ impl Worker {
     }
 }
 
-/// The pull request's own facts, for the audit pages.
-fn change_record(pr: &events::PullRequestEvent, delivery: &ClaimedDelivery) -> ChangeRecord {
-    let state = match (pr.action, pr.merged) {
-        (PullRequestAction::Closed, true) => ChangeStatus::Merged,
-        (PullRequestAction::Closed, false) => ChangeStatus::Closed,
-        _ => ChangeStatus::Open,
-    };
-    ChangeRecord {
-        forge: "github".to_owned(),
-        repo: pr.repo.clone(),
-        number: pr.number,
-        title: pr.title.clone(),
-        author: pr.author.as_ref().map(|l| l.as_str().to_owned()),
-        url: pr.html_url.clone(),
-        state,
-        updated_at: pr.updated_at.unwrap_or(delivery.received_at),
-    }
-}
-
-/// The audit trail's record of a delivery's arrival, for events about one
-/// repository (installations span many and are not chained to one).
-fn receipt(delivery: &ClaimedDelivery, event: &GithubEvent) -> Option<NewAuditEvent> {
-    let (repo, change, head, action) = match event {
-        GithubEvent::PullRequest(pr) => (
-            &pr.repo,
-            Some(pr.number),
-            Some(&pr.head_sha),
-            Some(json!(pr.action)),
-        ),
-        GithubEvent::Review(r) => (
-            &r.repo,
-            Some(r.number),
-            Some(&r.head_sha),
-            Some(json!(r.action)),
-        ),
-        GithubEvent::CheckRun(run) => (
-            &run.repo,
-            run.pull_requests.first().copied(),
-            Some(&run.head_sha),
-            None,
-        ),
-        GithubEvent::CheckSuite(suite) => (
-            &suite.repo,
-            suite.pull_requests.first().copied(),
-            Some(&suite.head_sha),
-            None,
-        ),
-        GithubEvent::Push(push) => (&push.repo, None, Some(&push.after), None),
-        _ => return None,
-    };
-    let mut receipt = NewAuditEvent::new(
-        &delivery.forge,
-        repo,
-        EventKind::DeliveryReceived,
-        delivery.received_at,
-    );
-    receipt.change = change;
-    receipt.head_sha = head.map(|h| h.as_str().to_owned());
-    Some(
-        receipt
-            .with_detail("delivery", delivery.delivery_id.as_str())
-            .with_detail("event", delivery.event.as_str())
-            .with_detail("action", action),
-    )
+/// Every GitHub API attempt, retries included, is counted in the metrics,
+/// and the rate-limit budget left is kept per resource.
+fn count_github_requests(github: &GithubClient, metrics: &Metrics) {
+    let api_metrics = metrics.clone();
+    github
+        .stats()
+        .set_hook(Arc::new(move |_, _, status, elapsed| {
+            let status = (status != 0).then_some(status);
+            api_metrics.record_github_api_request(status, elapsed);
+        }));
+    let rate_metrics = metrics.clone();
+    github
+        .stats()
+        .set_rate_limit_hook(Arc::new(move |resource, remaining| {
+            rate_metrics.set_github_rate_limit_remaining(resource, remaining);
+        }));
 }
 
 /// `retry_base × 2^(attempts-1)`, capped: GitHub's outages last minutes,
@@ -531,15 +315,18 @@ enum Failure {
     Retry(String, Vec<Target>),
 }
 
+impl Failure {
+    /// A store or forge error outside an evaluation: retried, with no
+    /// check to fail at the end.
+    fn retry(err: anyhow::Error) -> Failure {
+        Failure::Retry(format!("{err:#}"), Vec::new())
+    }
+}
+
 impl From<evaluate::NotAnApp> for Failure {
     fn from(err: evaluate::NotAnApp) -> Self {
         Failure::Permanent(err.to_string())
     }
-}
-
-/// The installation named by a payload.
-fn installation(id: Option<u64>) -> Result<InstallationId, evaluate::NotAnApp> {
-    id.map(InstallationId).ok_or(evaluate::NotAnApp)
 }
 
 #[cfg(test)]

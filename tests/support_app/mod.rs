@@ -16,7 +16,7 @@ use warrant::forge::github::fake::{CheckRun, FakeGithub, PullRequest, events};
 use warrant::forge::github::retry::RetryPolicy;
 use warrant::ids::{CommitSha, Login};
 use warrant::store::{Store, StoredEvaluation};
-use warrant::worker::{Worker, WorkerConfig};
+use warrant::worker::{Forges, Worker, WorkerConfig};
 
 use crate::support_github::{APP_ID, INSTALLATION, REPO, Waits, key, pull, user};
 use crate::support_server::{TestServer, test_state};
@@ -94,7 +94,7 @@ impl App {
         let waits = Waits::default();
         let worker = Worker::new(
             store.clone(),
-            Arc::new(client(&fake, &waits)),
+            Forges::github(Arc::new(client(&fake, &waits))),
             state.metrics(),
             config,
         );
@@ -148,7 +148,7 @@ impl App {
         };
         let worker = Worker::new(
             store.clone(),
-            Arc::new(client(&self.fake, &self.waits)),
+            Forges::github(Arc::new(client(&self.fake, &self.waits))),
             state.metrics(),
             config,
         );

@@ -1,0 +1,88 @@
+//! What differs between forges in an evaluation, behind one trait: the
+//! evaluation itself (`evaluate`) is written once, above the adapters.
+
+use crate::engine::{Change, Context, Decision};
+use crate::forge::PolicyFile;
+use crate::forge::check::CheckOutcome;
+use crate::ids::{CommitSha, Login, TeamName};
+
+use super::Worker;
+use super::evaluate::Target;
+
+/// A forge as the evaluation sees it: read a change, resolve who is who,
+/// publish the `warrant` check.
+pub(super) trait Adapter: Sync {
+    /// Whether the forge lets Warrant withdraw another account's approval
+    /// (GitHub dismisses reviews; GitLab has no such thing, so an agent's
+    /// approval there is ignored and recorded, never revoked).
+    const DISMISSES: bool;
+
+    /// A published check, as the forge names it: a check run's id on GitHub;
+    /// on GitLab a commit status is named by its commit, so nothing.
+    type Run: Copy + Send + Sync;
+
+    /// What one read of a change returns.
+    type Snapshot: Send + Sync;
+
+    fn change(snapshot: &Self::Snapshot) -> &Change;
+
+    /// The policy file at the base commit, if there is one.
+    fn policy(snapshot: &Self::Snapshot) -> Option<&PolicyFile>;
+
+    /// Why the snapshot cannot be decided on (a listing cut short by the
+    /// forge, a truncated policy), if it cannot: Warrant then fails closed.
+    fn incomplete(snapshot: &Self::Snapshot) -> Option<&'static str>;
+
+    /// The run's number for the audit trail, if it has one.
+    fn run_id(run: Self::Run) -> Option<u64>;
+
+    /// Reads the change, showing the check as running meanwhile where that
+    /// is worth its request; returns that check, if one was shown.
+    async fn read(
+        &self,
+        w: &Worker,
+        t: &Target,
+    ) -> anyhow::Result<(Option<Self::Run>, Self::Snapshot)>;
+
+    /// The check already published on `head`, if the forge keeps a handle.
+    async fn stored_run(
+        &self,
+        w: &Worker,
+        t: &Target,
+        head: &CommitSha,
+    ) -> anyhow::Result<Option<Self::Run>>;
+
+    /// Closes the check of a commit that is no longer the head.
+    async fn supersede(&self, t: &Target, run: Self::Run) -> anyhow::Result<()>;
+
+    /// Members of `teams` (`org/team` on GitHub, `group/subgroup` on GitLab)
+    /// and Warrant's own accounts.
+    async fn context(
+        &self,
+        t: &Target,
+        teams: &[&TeamName],
+        snapshot: &Self::Snapshot,
+    ) -> anyhow::Result<Context>;
+
+    /// Who administers the repository: the last approvers of an
+    /// unregistered agent when the policy names none.
+    async fn admins(&self, t: &Target) -> anyhow::Result<Vec<Login>>;
+
+    /// Shows `outcome` on `head`: completes `run`, or publishes anew.
+    async fn publish(
+        &self,
+        w: &Worker,
+        t: &Target,
+        head: &CommitSha,
+        run: Option<Self::Run>,
+        outcome: &CheckOutcome,
+    ) -> anyhow::Result<Self::Run>;
+
+    /// Withdraws the agents' approvals the decision names (only called
+    /// when [`Adapter::DISMISSES`]).
+    async fn dismiss(&self, t: &Target, decision: &Decision) -> anyhow::Result<()>;
+
+    /// The account Warrant acts as on this forge, for the audit trail;
+    /// `None` while the forge does not say.
+    async fn acting_as(&self) -> Option<Login>;
+}

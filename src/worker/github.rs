@@ -1,0 +1,484 @@
+//! The GitHub adapter: which deliveries mean what, and the evaluation's
+//! GitHub side: one GraphQL query for the pull request, its policy and its
+//! teams, the `warrant` check run, review dismissals.
+//!
+//! Three requests on a first evaluation (create, fetch, complete), two on
+//! a re-evaluation whose check run id is stored; see `docs/github-api.md`.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use chrono::Utc;
+use serde_json::json;
+
+use super::adapter::Adapter;
+use super::evaluate::{Target, superseded};
+use super::history::{Closed, PolicyPush, Subject, receipt};
+use super::{Failure, Worker};
+use crate::engine::{Change, Context, Decision, Forge};
+use crate::forge::PolicyFile;
+use crate::forge::check::CheckOutcome;
+use crate::forge::github::checks::{CHECK_NAME, CheckRunId};
+use crate::forge::github::client::{GithubClient, InstallationId};
+use crate::forge::github::pulls::PullRequestSnapshot;
+use crate::forge::github::webhook::{self as events, GithubEvent, PullRequestAction};
+use crate::ids::{CommitSha, Login, TeamName};
+use crate::store::ClaimedDelivery;
+use crate::store::changes::{ChangeRecord, ChangeStatus};
+
+/// How long the teams of a policy stay among the hints after its last use:
+/// pull requests against older bases still apply older policies.
+const HINT_WINDOW: chrono::Duration = chrono::Duration::days(30);
+
+/// Warrant on GitHub, as one app.
+pub(super) struct Github {
+    client: Arc<GithubClient>,
+    /// Warrant's own bot (`{slug}[bot]`), read once per process.
+    app_login: tokio::sync::OnceCell<Login>,
+}
+
+impl Github {
+    pub(super) fn new(client: Arc<GithubClient>) -> Github {
+        Github {
+            client,
+            app_login: tokio::sync::OnceCell::new(),
+        }
+    }
+
+    /// Whether a check run or suite belongs to this app: a workflow job
+    /// may be called `warrant` too, and re-running it is not ours to act on.
+    fn is_ours(&self, app_id: Option<u64>) -> bool {
+        app_id.is_none_or(|id| Some(id) == self.client.app_id())
+    }
+
+    /// The check run recorded for `head`, if any.
+    async fn recorded_run(
+        &self,
+        w: &Worker,
+        t: &Target,
+        head: &CommitSha,
+    ) -> anyhow::Result<Option<CheckRunId>> {
+        let id = w
+            .store
+            .check_run_id("github", &t.repo, head.as_str())
+            .await?;
+        Ok(id.map(CheckRunId))
+    }
+
+    /// The check run of `head`: recorded, else created in progress (and
+    /// recorded before anything can fail, so that a retry updates it).
+    async fn check_run(
+        &self,
+        w: &Worker,
+        t: &Target,
+        head: &CommitSha,
+    ) -> anyhow::Result<CheckRunId> {
+        if let Some(id) = self.recorded_run(w, t, head).await? {
+            return Ok(id);
+        }
+        let url = w.audit_url(t);
+        let id = self
+            .client
+            .create_check_run(t.installation()?, &t.repo, head, url.as_deref())
+            .await?;
+        w.store
+            .record_check_run("github", &t.repo, head.as_str(), id.0)
+            .await?;
+        // Another worker may have recorded one first: use the recorded one.
+        Ok(self.recorded_run(w, t, head).await?.unwrap_or(id))
+    }
+
+    /// The base of the last evaluation, or the head as a guess that costs
+    /// one more query when wrong (the fetch follows the real base).
+    async fn last_base(&self, w: &Worker, t: &Target) -> anyhow::Result<CommitSha> {
+        let stored = w.store.last_base_sha("github", &t.repo, t.number).await?;
+        Ok(stored
+            .and_then(|s| CommitSha::parse(&s).ok())
+            .unwrap_or_else(|| t.head_sha.clone()))
+    }
+
+    /// The teams named by the policies `repo` applied in the last
+    /// [`HINT_WINDOW`], or `None` for a repository never evaluated. Stored,
+    /// so that replicas and restarts share them.
+    async fn hints(&self, w: &Worker, repo: &str) -> anyhow::Result<Option<Vec<TeamName>>> {
+        let since = Utc::now() - HINT_WINDOW;
+        let names = w.store.policy_team_hints("github", repo, since).await?;
+        Ok(names.map(|names| {
+            names
+                .iter()
+                .filter_map(|name| TeamName::parse(name).ok())
+                .collect()
+        }))
+    }
+
+    /// Warrant's own bot, asked of GitHub once per process. While GitHub
+    /// does not answer, none: Warrant's account then has no special case,
+    /// which is stricter, never more lenient.
+    async fn app_logins(&self) -> Vec<Login> {
+        let login = self
+            .app_login
+            .get_or_try_init(|| async {
+                let slug = self.client.app_slug().await?;
+                Login::parse(&format!("{slug}[bot]")).map_err(|e| anyhow::anyhow!("{e}"))
+            })
+            .await;
+        match login {
+            Ok(login) => vec![login.clone()],
+            Err(err) => {
+                tracing::warn!(error = %format!("{err:#}"), "cannot read the app's bot login");
+                Vec::new()
+            }
+        }
+    }
+}
+
+impl Adapter for Github {
+    const DISMISSES: bool = true;
+    type Run = CheckRunId;
+    type Snapshot = PullRequestSnapshot;
+
+    fn change(snapshot: &PullRequestSnapshot) -> &Change {
+        &snapshot.change
+    }
+
+    fn policy(snapshot: &PullRequestSnapshot) -> Option<&PolicyFile> {
+        snapshot.policy.as_ref()
+    }
+
+    /// A file or commit past GitHub's listing limits, or a policy too long
+    /// to read whole, could change the decision.
+    fn incomplete(snapshot: &PullRequestSnapshot) -> Option<&'static str> {
+        if !snapshot.files_complete {
+            Some(
+                "GitHub lists only the first 3,000 files of a pull request, and this one has more.",
+            )
+        } else if !snapshot.commits_complete {
+            Some(
+                "GitHub lists only the first 250 commits of a pull request, and this one has more.",
+            )
+        } else if snapshot.policy.as_ref().is_some_and(|p| p.truncated) {
+            Some("The policy file is too long for GitHub to return it whole.")
+        } else {
+            None
+        }
+    }
+
+    fn run_id(run: CheckRunId) -> Option<u64> {
+        Some(run.0)
+    }
+
+    /// A run shows `in_progress` while Warrant reads the pull request,
+    /// unless the repository was never evaluated: then its policy's teams
+    /// are unknown and may cost a query of their own, so the run is
+    /// created once the decision is known, in one request instead of two.
+    /// The fetch asks for the members of the teams of the repository's
+    /// recent policies in the same query.
+    async fn read(
+        &self,
+        w: &Worker,
+        t: &Target,
+    ) -> anyhow::Result<(Option<CheckRunId>, PullRequestSnapshot)> {
+        let hints = self.hints(w, &t.repo).await?;
+        let run = match self.recorded_run(w, t, &t.head_sha).await? {
+            Some(run) => Some(run),
+            None if hints.is_some() => Some(self.check_run(w, t, &t.head_sha).await?),
+            None => None,
+        };
+        let base = match &t.base_sha {
+            Some(base) => base.clone(),
+            None => self.last_base(w, t).await?,
+        };
+        let hints = hints.unwrap_or_default();
+        let hints: Vec<&TeamName> = hints.iter().collect();
+        let snapshot = self
+            .client
+            .fetch_pull_request(t.installation()?, &t.repo, t.number, &base, &hints)
+            .await?;
+        Ok((run, snapshot))
+    }
+
+    async fn stored_run(
+        &self,
+        w: &Worker,
+        t: &Target,
+        head: &CommitSha,
+    ) -> anyhow::Result<Option<CheckRunId>> {
+        self.recorded_run(w, t, head).await
+    }
+
+    async fn supersede(&self, t: &Target, run: CheckRunId) -> anyhow::Result<()> {
+        self.client
+            .complete_check_run(t.installation()?, &t.repo, run, &superseded())
+            .await?;
+        Ok(())
+    }
+
+    /// Members of the policy's teams: those the fetch resolved, the rest
+    /// from the client's team cache (or one query).
+    async fn context(
+        &self,
+        t: &Target,
+        teams: &[&TeamName],
+        snapshot: &PullRequestSnapshot,
+    ) -> anyhow::Result<Context> {
+        let missing: Vec<&TeamName> = teams
+            .iter()
+            .filter(|team| !snapshot.teams.contains_key(team.as_str()))
+            .copied()
+            .collect();
+        let mut members: BTreeMap<String, Vec<Login>> = snapshot.teams.clone();
+        if !missing.is_empty() {
+            let installation = t.installation()?;
+            members.extend(self.client.team_members(installation, &missing).await?);
+        }
+        Ok(Context {
+            teams: members,
+            repository_admins: Vec::new(),
+            app_logins: self.app_logins().await,
+        })
+    }
+
+    async fn admins(&self, t: &Target) -> anyhow::Result<Vec<Login>> {
+        Ok(self
+            .client
+            .repository_admins(t.installation()?, &t.repo)
+            .await?)
+    }
+
+    /// Completes `run`, or creates the run of `head` already completed.
+    async fn publish(
+        &self,
+        w: &Worker,
+        t: &Target,
+        head: &CommitSha,
+        run: Option<CheckRunId>,
+        outcome: &CheckOutcome,
+    ) -> anyhow::Result<CheckRunId> {
+        let installation = t.installation()?;
+        if let Some(run) = run {
+            self.client
+                .complete_check_run(installation, &t.repo, run, outcome)
+                .await?;
+            return Ok(run);
+        }
+        let url = w.audit_url(t);
+        let id = self
+            .client
+            .create_completed_check_run(installation, &t.repo, head, url.as_deref(), outcome)
+            .await?;
+        w.store
+            .record_check_run("github", &t.repo, head.as_str(), id.0)
+            .await?;
+        Ok(id)
+    }
+
+    async fn dismiss(&self, t: &Target, decision: &Decision) -> anyhow::Result<()> {
+        for d in &decision.dismissals {
+            self.client
+                .dismiss_review(
+                    t.installation()?,
+                    &t.repo,
+                    t.number,
+                    d.review_id,
+                    &d.message,
+                )
+                .await
+                .with_context(|| format!("cannot dismiss review {}", d.review_id))?;
+        }
+        Ok(())
+    }
+
+    async fn acting_as(&self) -> Option<Login> {
+        self.app_logins().await.into_iter().next()
+    }
+}
+
+impl Worker {
+    /// What to do for a GitHub delivery.
+    pub(super) async fn act_github(
+        &self,
+        github: &Github,
+        delivery: &ClaimedDelivery,
+    ) -> Result<(), Failure> {
+        let event = match events::parse(&delivery.event, &delivery.payload) {
+            Ok(Some(event)) => event,
+            Ok(None) => return Ok(()),
+            Err(err) => return Err(Failure::Permanent(err.to_string())),
+        };
+        if delivery.attempts == 1
+            && let Some(about) = subject(&event)
+        {
+            self.store
+                .append_audit(&[receipt(delivery, about)])
+                .await
+                .map_err(Failure::retry)?;
+        }
+        if let GithubEvent::PullRequest(pr) = &event {
+            self.store
+                .upsert_change(&change_record(pr, delivery))
+                .await
+                .map_err(Failure::retry)?;
+        }
+        let targets = match event {
+            GithubEvent::PullRequest(pr) if pr.action == PullRequestAction::Closed => {
+                return self.github_closed(github, &pr, &delivery.delivery_id).await;
+            }
+            GithubEvent::PullRequest(pr) => {
+                let target = Target::github(pr.installation_id, &pr.repo, pr.number, &pr.head_sha)?;
+                vec![target.with_base(pr.base_sha)]
+            }
+            GithubEvent::Review(r) => {
+                let target = Target::github(r.installation_id, &r.repo, r.number, &r.head_sha)?;
+                vec![target.with_base(r.base_sha)]
+            }
+            GithubEvent::CheckRun(run) if run.name == CHECK_NAME && github.is_ours(run.app_id) => {
+                Target::each(
+                    run.installation_id,
+                    &run.repo,
+                    &run.pull_requests,
+                    &run.head_sha,
+                )?
+            }
+            GithubEvent::CheckSuite(suite) if github.is_ours(suite.app_id) => Target::each(
+                suite.installation_id,
+                &suite.repo,
+                &suite.pull_requests,
+                &suite.head_sha,
+            )?,
+            GithubEvent::Push(push) if push.changes_policy_on_default_branch() => {
+                return self
+                    .github_policy_push(github, &push, &delivery.delivery_id)
+                    .await;
+            }
+            // Installations span repositories and have no chain of their
+            // own (their deliveries stay in the queue's history); the rest
+            // is not Warrant's.
+            _ => return Ok(()),
+        };
+        self.evaluate_all(github, targets, delivery).await
+    }
+
+    /// A pull request closed: merged (with the method read from the merge
+    /// commit) or not.
+    async fn github_closed(
+        &self,
+        github: &Github,
+        pr: &events::PullRequestEvent,
+        delivery: &str,
+    ) -> Result<(), Failure> {
+        let merge = pr.merge_commit_sha.as_ref().filter(|_| pr.merged);
+        let method = match (merge, pr.installation_id) {
+            (Some(sha), Some(id)) => Some(
+                github
+                    .client
+                    .merge_method(InstallationId(id), &pr.repo, sha, pr.number, pr.commits)
+                    .await
+                    .map_err(|err| Failure::retry(err.into()))?,
+            ),
+            _ => None,
+        };
+        let closed = Closed {
+            forge: Forge::Github,
+            repo: &pr.repo,
+            number: pr.number,
+            head_sha: &pr.head_sha,
+            base_sha: Some(&pr.base_sha),
+            actor: pr.merged_by.as_ref().map(Login::as_str),
+            merged: pr.merged,
+            merge_commit: merge,
+            method,
+            commits: pr.commits,
+        };
+        self.record_close(&closed, delivery)
+            .await
+            .map_err(Failure::retry)
+    }
+
+    /// The policy changed on the default branch: read it at the pushed
+    /// commit (one small query) and record it.
+    async fn github_policy_push(
+        &self,
+        github: &Github,
+        push: &events::PushEvent,
+        delivery: &str,
+    ) -> Result<(), Failure> {
+        let pushed = PolicyPush {
+            forge: Forge::Github,
+            repo: &push.repo,
+            git_ref: &push.git_ref,
+            before: &push.before,
+            after: &push.after,
+            pusher: push.pusher.as_deref(),
+            changed_paths: &push.changed_paths,
+        };
+        let file = match push.installation_id {
+            Some(id) if !pushed.deletes_branch() => github
+                .client
+                .policy_at(InstallationId(id), &push.repo, &push.after)
+                .await
+                .map_err(|err| Failure::retry(err.into()))?,
+            _ => None,
+        };
+        self.record_policy_change(&pushed, file.as_ref(), delivery)
+            .await
+            .map_err(Failure::retry)
+    }
+}
+
+/// The pull request's own facts, for the audit pages.
+fn change_record(pr: &events::PullRequestEvent, delivery: &ClaimedDelivery) -> ChangeRecord {
+    let state = match (pr.action, pr.merged) {
+        (PullRequestAction::Closed, true) => ChangeStatus::Merged,
+        (PullRequestAction::Closed, false) => ChangeStatus::Closed,
+        _ => ChangeStatus::Open,
+    };
+    ChangeRecord {
+        forge: "github".to_owned(),
+        repo: pr.repo.clone(),
+        number: pr.number,
+        title: pr.title.clone(),
+        author: pr.author.as_ref().map(|l| l.as_str().to_owned()),
+        url: pr.html_url.clone(),
+        state,
+        updated_at: pr.updated_at.unwrap_or(delivery.received_at),
+    }
+}
+
+/// What a GitHub delivery is about, for events about one repository
+/// (installations span many and are not chained to one).
+fn subject(event: &GithubEvent) -> Option<Subject<'_>> {
+    Some(match event {
+        GithubEvent::PullRequest(pr) => Subject {
+            repo: &pr.repo,
+            change: Some(pr.number),
+            head: Some(&pr.head_sha),
+            action: Some(json!(pr.action)),
+        },
+        GithubEvent::Review(r) => Subject {
+            repo: &r.repo,
+            change: Some(r.number),
+            head: Some(&r.head_sha),
+            action: Some(json!(r.action)),
+        },
+        GithubEvent::CheckRun(run) => Subject {
+            repo: &run.repo,
+            change: run.pull_requests.first().copied(),
+            head: Some(&run.head_sha),
+            action: None,
+        },
+        GithubEvent::CheckSuite(suite) => Subject {
+            repo: &suite.repo,
+            change: suite.pull_requests.first().copied(),
+            head: Some(&suite.head_sha),
+            action: None,
+        },
+        GithubEvent::Push(push) => Subject {
+            repo: &push.repo,
+            change: None,
+            head: Some(&push.after),
+            action: None,
+        },
+        _ => return None,
+    })
+}

@@ -1,0 +1,172 @@
+//! What the worker records besides evaluations, the same way for both
+//! forges: a delivery's arrival, a change merged or closed, the policy
+//! changed on the default branch.
+
+use chrono::Utc;
+
+use super::Worker;
+use crate::audit::rollback::MergeMethod;
+use crate::audit::{EventKind, NewAuditEvent};
+use crate::engine::Forge;
+use crate::forge::PolicyFile;
+use crate::ids::CommitSha;
+use crate::store::ClaimedDelivery;
+use crate::store::changes::NewMerge;
+
+/// A change closed, merged or not.
+pub(super) struct Closed<'a> {
+    pub forge: Forge,
+    pub repo: &'a str,
+    pub number: u64,
+    pub head_sha: &'a CommitSha,
+    pub base_sha: Option<&'a CommitSha>,
+    /// Who merged or closed it.
+    pub actor: Option<&'a str>,
+    pub merged: bool,
+    pub merge_commit: Option<&'a CommitSha>,
+    pub method: Option<MergeMethod>,
+    /// The change's commits, when the forge says.
+    pub commits: Option<u64>,
+}
+
+/// A push to the default branch that changed a policy file.
+pub(super) struct PolicyPush<'a> {
+    pub forge: Forge,
+    pub repo: &'a str,
+    pub git_ref: &'a str,
+    pub before: &'a CommitSha,
+    pub after: &'a CommitSha,
+    pub pusher: Option<&'a str>,
+    pub changed_paths: &'a [String],
+}
+
+impl PolicyPush<'_> {
+    /// Whether the push deleted the branch (nothing to read at `after`).
+    pub fn deletes_branch(&self) -> bool {
+        self.after.as_str().bytes().all(|b| b == b'0')
+    }
+}
+
+impl Worker {
+    /// Records a merge (with its method, for the revert command) or a
+    /// close, in the merges table and the audit trail.
+    pub(super) async fn record_close(&self, c: &Closed<'_>, delivery: &str) -> anyhow::Result<()> {
+        let merge = c.merge_commit.filter(|_| c.merged);
+        tracing::info!(repo = %c.repo, change = c.number, merged = c.merged, merge_commit = ?merge.map(CommitSha::as_str), "change closed");
+        let kind = if c.merged {
+            EventKind::ChangeMerged
+        } else {
+            EventKind::ChangeClosed
+        };
+        let forge = c.forge.as_str();
+        let mut event = NewAuditEvent::new(forge, c.repo, kind, Utc::now());
+        event.change = Some(c.number);
+        event.head_sha = Some(c.head_sha.as_str().to_owned());
+        event.base_sha = c.base_sha.map(|b| b.as_str().to_owned());
+        event.actor = c.actor.map(str::to_owned);
+        let mut event = event.with_detail("delivery", delivery);
+        if let Some(sha) = merge {
+            event = event
+                .with_detail("merge_commit_sha", sha.as_str())
+                .with_detail("merge_method", c.method.map(MergeMethod::as_str))
+                .with_detail("commits", c.commits);
+            self.store
+                .record_merge_details(&NewMerge {
+                    forge,
+                    repo: c.repo,
+                    number: c.number,
+                    head_sha: c.head_sha.as_str(),
+                    merge_commit_sha: Some(sha.as_str()),
+                    method: c.method,
+                    commit_count: c.commits.and_then(|n| u32::try_from(n).ok()),
+                    delivery_id: Some(delivery),
+                    recorded_at: Utc::now(),
+                })
+                .await?;
+        }
+        self.store.append_audit(&[event]).await?;
+        Ok(())
+    }
+
+    /// Records a change to the policy on the default branch: the new
+    /// policy's blob (`file`, read at the pushed commit), whether it is
+    /// valid, and the teams it names (stored as hints, so that the next
+    /// evaluation resolves them at once).
+    pub(super) async fn record_policy_change(
+        &self,
+        push: &PolicyPush<'_>,
+        file: Option<&PolicyFile>,
+        delivery: &str,
+    ) -> anyhow::Result<()> {
+        let at = Utc::now();
+        let forge = push.forge.as_str();
+        let mut event = NewAuditEvent::new(forge, push.repo, EventKind::PolicyChanged, at);
+        event.head_sha = Some(push.after.as_str().to_owned());
+        event.base_sha = Some(push.before.as_str().to_owned());
+        event.actor = push.pusher.map(str::to_owned);
+        event.paths = push
+            .changed_paths
+            .iter()
+            .filter(|p| push.forge.policy_paths().contains(&p.as_str()))
+            .cloned()
+            .collect();
+        let mut event = event
+            .with_detail("delivery", delivery)
+            .with_detail("ref", push.git_ref);
+        match file {
+            None => event = event.with_detail("policy", "removed"),
+            Some(file) => {
+                event.policy_blob = Some(file.blob_id.clone());
+                event = event.with_detail("path", file.path.as_str());
+                match crate::policy::load(file.path.as_str(), &file.text) {
+                    Ok(policy) => {
+                        let teams: Vec<String> = policy
+                            .teams()
+                            .iter()
+                            .map(|t| t.as_str().to_owned())
+                            .collect();
+                        self.store
+                            .record_policy_teams(forge, push.repo, &file.blob_id, &teams, at)
+                            .await?;
+                        event = event
+                            .with_detail("policy", "valid")
+                            .with_detail("teams", teams);
+                    }
+                    Err(errors) => {
+                        let first: Vec<String> =
+                            errors.0.iter().take(5).map(ToString::to_string).collect();
+                        event = event
+                            .with_detail("policy", "invalid")
+                            .with_detail("errors", first);
+                    }
+                }
+            }
+        }
+        self.store.append_audit(&[event]).await?;
+        Ok(())
+    }
+}
+
+/// What a delivery is about, for its receipt in the audit trail.
+pub(super) struct Subject<'a> {
+    pub repo: &'a str,
+    pub change: Option<u64>,
+    pub head: Option<&'a CommitSha>,
+    pub action: Option<serde_json::Value>,
+}
+
+/// The audit trail's record of a delivery's arrival.
+pub(super) fn receipt(delivery: &ClaimedDelivery, about: Subject<'_>) -> NewAuditEvent {
+    let mut receipt = NewAuditEvent::new(
+        &delivery.forge,
+        about.repo,
+        EventKind::DeliveryReceived,
+        delivery.received_at,
+    );
+    receipt.change = about.change;
+    receipt.head_sha = about.head.map(|h| h.as_str().to_owned());
+    receipt
+        .with_detail("delivery", delivery.delivery_id.as_str())
+        .with_detail("event", delivery.event.as_str())
+        .with_detail("action", about.action)
+}
