@@ -118,3 +118,47 @@ async fn a_change_is_leased_to_one_worker_until_released_or_expired() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn the_latest_approval_event_of_each_approver_wins_whatever_the_order_recorded() {
+    use warrant::store::approvals::SeenApproval;
+    on_each_backend(|url| async move {
+        let store = Store::connect(&url).await.unwrap();
+        let seen = |who: &str, head: &str, approved, t| SeenApproval {
+            approver: who.to_owned(),
+            head_sha: head.to_owned(),
+            approved,
+            at: at(t),
+        };
+        let record = |approval: SeenApproval| {
+            let store = store.clone();
+            async move {
+                store
+                    .record_approval_seen("gitlab", "platform/pay/ledger", 7, &approval)
+                    .await
+                    .unwrap()
+            }
+        };
+        record(seen("Maria", "a1", true, 10)).await;
+        record(seen("omar", "a1", true, 11)).await;
+        // Maria approves again after a push; her withdrawal, sent before
+        // that, is processed last and changes nothing.
+        record(seen("maria", "b2", true, 30)).await;
+        record(seen("maria", "a1", false, 20)).await;
+        record(seen("omar", "b2", false, 31)).await;
+        let other = store.approvals_seen("gitlab", "platform/pay/ledger", 8);
+        assert!(other.await.unwrap().is_empty(), "another merge request");
+        let github = store.approvals_seen("github", "platform/pay/ledger", 7);
+        assert!(github.await.unwrap().is_empty(), "another forge");
+
+        let all = store
+            .approvals_seen("gitlab", "platform/pay/ledger", 7)
+            .await
+            .unwrap();
+        assert_eq!(
+            all,
+            vec![seen("maria", "b2", true, 30), seen("omar", "b2", false, 31)]
+        );
+    })
+    .await;
+}

@@ -31,6 +31,7 @@
 //!   and are applied by [`Store::connect`].
 
 pub mod access;
+pub mod approvals;
 pub mod audit;
 pub mod changes;
 mod coordination;
