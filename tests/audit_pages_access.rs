@@ -5,7 +5,9 @@
 //!
 //! Two repositories: `acme/open`, which alice can read on GitHub, and
 //! `acme/secret`, which she cannot. Nothing of the second may show on any
-//! page or export she reads, not even that it exists.
+//! page or export she reads, not even that it exists. The same holds for a
+//! GitLab project: a GitHub sign-in proves nothing about it, so only an API
+//! token reads it.
 
 mod support_serve;
 mod support_store;
@@ -26,6 +28,7 @@ use warrant::forge::github::oauth::OauthClient;
 use warrant::metrics::Metrics;
 use warrant::server::auth::{Access, SessionKey, sha256_hex};
 use warrant::server::{self, AppState};
+use warrant::store::changes::{ChangeRecord, ChangeStatus};
 use warrant::store::{NewEvaluation, Store};
 
 const CLIENT_ID: &str = "Iv1.test-client";
@@ -48,15 +51,26 @@ fn at(day: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, day, 10, 0, 0).unwrap()
 }
 
+/// A GitLab project with nested groups, and one merge request in it.
+const GITLAB_PROJECT: &str = "platform/payments/ledger";
+const GITLAB_CHANGE: &str = "/audit/gitlab/platform/payments/ledger/changes/7";
+/// Words that appear only in the GitLab project's records.
+const GITLAB_WORDS: [&str; 4] = [
+    "platform/payments",
+    "gitlab-duo",
+    "unregistered:gitlab-bot",
+    "Reconcile ledgers",
+];
+
 /// A decision with one registered agent, as the engine serialises it.
-fn decision(repo: &str, number: u64, agent: &str) -> String {
+fn decision(forge: &str, repo: &str, number: u64, agent: &str) -> String {
     let value = serde_json::json!({
         "conclusion": "success",
         "would_conclude": "success",
         "title": "title",
         "mode": "enforce",
         "evaluated_at": "2026-11-20T10:00:00Z",
-        "forge": "github",
+        "forge": forge,
         "repository": repo,
         "number": number,
         "head_sha": format!("{number:0>40}"),
@@ -76,12 +90,24 @@ fn decision(repo: &str, number: u64, agent: &str) -> String {
 }
 
 async fn evaluate(store: &Store, repo: &str, number: u64, agent: &str, title: &str, day: u32) {
-    let decision = decision(repo, number, agent);
+    evaluate_on(store, "github", repo, number, agent, title, day).await;
+}
+
+async fn evaluate_on(
+    store: &Store,
+    forge: &str,
+    repo: &str,
+    number: u64,
+    agent: &str,
+    title: &str,
+    day: u32,
+) {
+    let decision = decision(forge, repo, number, agent);
     let head = format!("{number:0>40}");
     store
         .record_evaluation(
             &NewEvaluation {
-                forge: "github",
+                forge,
                 repo,
                 number,
                 head_sha: &head,
@@ -127,6 +153,41 @@ async fn seed(store: &Store) {
         events.push(event);
     }
     store.append_audit(&events).await.unwrap();
+}
+
+/// Merge request !7 of [`GITLAB_PROJECT`], as the GitLab worker stores it:
+/// an evaluation, the change's record, and an audit event naming an agent.
+async fn seed_gitlab(store: &Store) {
+    evaluate_on(
+        store,
+        "gitlab",
+        GITLAB_PROJECT,
+        7,
+        "gitlab-duo",
+        "Reconcile ledgers",
+        16,
+    )
+    .await;
+    store
+        .upsert_change(&ChangeRecord {
+            forge: "gitlab".into(),
+            repo: GITLAB_PROJECT.into(),
+            number: 7,
+            title: "Reconcile ledgers".into(),
+            author: Some("alice".into()),
+            url: Some(format!(
+                "https://gitlab.com/{GITLAB_PROJECT}/-/merge_requests/7"
+            )),
+            state: ChangeStatus::Open,
+            updated_at: at(16),
+        })
+        .await
+        .unwrap();
+    let mut event =
+        NewAuditEvent::new("gitlab", GITLAB_PROJECT, EventKind::AgentIdentified, at(16));
+    event.change = Some(7);
+    event.agent = Some("unregistered:gitlab-bot".into());
+    store.append_audit(&[event]).await.unwrap();
 }
 
 /// A seeded Warrant server with sign-in against a fake GitHub where alice
@@ -208,6 +269,35 @@ impl Harness {
         assert_eq!(response.status(), StatusCode::SEE_OTHER);
         assert_eq!(location(&response), "/audit");
         cookie_pair(&response, "warrant_session")
+    }
+
+    /// A live API token, as `warrant token create` makes one.
+    async fn token(&self) -> String {
+        let token = format!("wrt_{}", "7".repeat(64));
+        let now = Utc::now();
+        self.store
+            .create_api_token(
+                "audit-export",
+                &sha256_hex(&token),
+                now,
+                Some(now + Duration::days(1)),
+            )
+            .await
+            .unwrap();
+        token
+    }
+
+    /// A page or export read with an API token: 200, and its body.
+    async fn read_with_token(&self, path: &str, token: &str) -> String {
+        let response = self
+            .client
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "GET {path}");
+        response.text().await.unwrap()
     }
 
     /// A page or export alice reads: 200, and its body.
@@ -419,17 +509,7 @@ async fn anonymous_browsers_are_sent_to_sign_in_and_anonymous_exports_get_401() 
 async fn a_bearer_token_exports_every_repository() {
     on_each_backend(|url| async move {
         let h = Harness::start(&url).await;
-        let token = format!("wrt_{}", "7".repeat(64));
-        let now = Utc::now();
-        h.store
-            .create_api_token(
-                "audit-export",
-                &sha256_hex(&token),
-                now,
-                Some(now + Duration::days(1)),
-            )
-            .await
-            .unwrap();
+        let token = h.token().await;
         for (path, jsonl) in [("/audit/export.csv", false), ("/audit/export.jsonl", true)] {
             let response = h
                 .client
@@ -458,6 +538,92 @@ async fn a_bearer_token_exports_every_repository() {
             .unwrap();
         assert!(agents.contains("secret-agent"), "{agents}");
         assert!(agents.contains("unregistered:hidden-bot"), "{agents}");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_github_sign_in_reads_no_gitlab_project() {
+    on_each_backend(|url| async move {
+        let h = Harness::start(&url).await;
+        seed_gitlab(&h.store).await;
+        let session = h.sign_in().await;
+
+        let page = h.read("/audit", &session).await;
+        assert_eq!(listed(&page), ["acme/open#3", "acme/open#2", "acme/open#1"]);
+        assert!(page.contains("3 changes match"), "{page}");
+        let gitlab = h.read("/audit?forge=gitlab", &session).await;
+        assert!(gitlab.contains("0 changes match"), "{gitlab}");
+        for path in [
+            "/audit",
+            "/audit?forge=gitlab",
+            "/audit?q=%217",
+            "/audit/agents",
+            "/audit/export.csv",
+            "/audit/export.jsonl?forge=gitlab",
+            "/audit/agents/export.csv",
+            "/audit/agents/export.jsonl",
+        ] {
+            let body = h.read(path, &session).await;
+            for word in GITLAB_WORDS {
+                assert!(!body.contains(word), "{path} shows {word:?}: {body}");
+            }
+        }
+
+        let hidden = h.get(GITLAB_CHANGE, Some(&session)).await;
+        assert_eq!(hidden.status(), StatusCode::NOT_FOUND, "not 403");
+        let hidden = hidden.text().await.unwrap();
+        let missing = h
+            .get(
+                "/audit/gitlab/platform/payments/ledger/changes/99",
+                Some(&session),
+            )
+            .await;
+        assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+        assert_eq!(
+            hidden,
+            missing.text().await.unwrap(),
+            "an existing merge request and a missing one read the same"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_api_token_reads_gitlab_projects() {
+    on_each_backend(|url| async move {
+        let h = Harness::start(&url).await;
+        seed_gitlab(&h.store).await;
+        let token = h.token().await;
+
+        let list = h.read_with_token("/audit?forge=gitlab", &token).await;
+        assert!(
+            list.contains(&format!("href=\"{GITLAB_CHANGE}\"")),
+            "{list}"
+        );
+        assert!(list.contains("1 change matches"), "{list}");
+        let page = h.read_with_token(GITLAB_CHANGE, &token).await;
+        assert!(page.contains("platform/payments/ledger!7"), "{page}");
+        assert!(page.contains("On GitLab, merge request !7"), "{page}");
+
+        for (path, jsonl) in [("/audit/export.csv", false), ("/audit/export.jsonl", true)] {
+            let body = h.read_with_token(path, &token).await;
+            assert_eq!(
+                exported_repositories(&body, jsonl),
+                BTreeSet::from([
+                    GITLAB_PROJECT.to_owned(),
+                    OPEN.to_owned(),
+                    SECRET.to_owned()
+                ]),
+                "{path}"
+            );
+        }
+        let agents = h.read_with_token("/audit/agents", &token).await;
+        assert!(agents.contains("<code>gitlab-duo</code>"), "{agents}");
+        assert!(
+            agents.contains("<code>unregistered:gitlab-bot</code>"),
+            "{agents}"
+        );
     })
     .await;
 }

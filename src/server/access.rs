@@ -7,6 +7,12 @@
 //! can read, and a machine presents a bearer token made by
 //! `warrant token create`.
 //!
+//! GitLab projects are read with a token or through public pages only. A
+//! GitHub sign-in proves nothing about who may read a GitLab project, and
+//! there is no GitLab sign-in yet, so a signed-in user reads none: their
+//! lists leave GitLab changes out, and a GitLab change's page is a 404 like
+//! a missing one.
+//!
 //! The extractor decides in this order:
 //!
 //! 1. An `Authorization: Bearer` header: the token must be live, or the
@@ -38,7 +44,8 @@ pub const API_TOKEN_PREFIX: &str = "wrt_";
 pub enum Viewer {
     /// Anyone, because public pages are on.
     Public,
-    /// A person signed in with GitHub: reads what their GitHub token reads.
+    /// A person signed in with GitHub: reads the GitHub repositories their
+    /// GitHub token reads, and no GitLab project.
     User { login: String, session: Session },
     /// A machine with an API token: reads every repository. A token is made
     /// by an operator of this server (`warrant token create`), who can read
@@ -99,6 +106,9 @@ impl Session {
 
 impl Viewer {
     /// Whether this viewer may read the audit trail of `repo` on `forge`.
+    /// A signed-in user reads a GitHub repository their GitHub token reads,
+    /// and nothing else: not a GitLab project (fail closed, see the module's
+    /// documentation), nor a forge Warrant does not know.
     pub async fn may_read(
         &self,
         state: &AppState,
@@ -109,12 +119,10 @@ impl Viewer {
             Viewer::Public | Viewer::Token { .. } => Ok(true),
             // Public pages are public to signed-in users too.
             Viewer::User { .. } if state.public_pages => Ok(true),
-            Viewer::User { session, .. } => {
-                if forge != "github" || !is_repo_name(repo) {
-                    return Ok(false);
-                }
-                state.access.user_may_read(session, repo).await
-            }
+            Viewer::User { session, .. } => match forge {
+                "github" if is_repo_name(repo) => state.access.user_may_read(session, repo).await,
+                _ => Ok(false),
+            },
         }
     }
 

@@ -57,6 +57,10 @@ pub struct AppState {
     public_pages: bool,
     /// Sign-in, sessions and what signed-in users may read ([`auth`]).
     access: Arc<auth::Access>,
+    /// GitLab's web address without a trailing slash (`WARRANT_GITLAB_URL`),
+    /// where the audit pages link a merge request whose address was not
+    /// recorded.
+    gitlab_url: Arc<str>,
 }
 
 impl AppState {
@@ -78,7 +82,21 @@ impl AppState {
             access: Arc::new(auth::Access::new(auth::SessionKey::new(
                 auth::SessionKey::random_hex(),
             ))),
+            gitlab_url: Arc::from(crate::config::DEFAULT_GITLAB_URL),
         }
+    }
+
+    /// GitLab's web address, `https://gitlab.com` unless this says
+    /// otherwise (a self-managed instance: `https://HOST`). A trailing slash
+    /// is dropped.
+    pub fn with_gitlab_url(mut self, url: &str) -> AppState {
+        self.gitlab_url = Arc::from(url.trim().trim_end_matches('/'));
+        self
+    }
+
+    /// GitLab's web address, without a trailing slash.
+    pub(crate) fn gitlab_url(&self) -> &str {
+        &self.gitlab_url
     }
 
     /// The GitLab webhook secrets (by default none: GitLab webhooks are

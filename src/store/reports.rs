@@ -31,7 +31,7 @@ use crate::engine::{Conclusion, Decision, Registration};
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ChangeFilter {
     pub forge: Option<String>,
-    /// `owner/name`, exactly.
+    /// `owner/name`, or a GitLab project's full path, exactly.
     pub repo: Option<String>,
     /// An agent id as decisions record it (`claude-code`, `catalog:devin`,
     /// `bot:some-app[bot]`), exactly.
@@ -43,7 +43,8 @@ pub struct ChangeFilter {
     /// Evaluated before this time.
     pub until: Option<DateTime<Utc>>,
     /// Case-insensitive: in the repository or the title (the change's or
-    /// its check's), the number (`12` or `#12`), or exactly an agent id.
+    /// its check's), the number (`12`, `#12` or GitLab's `!12`), or exactly
+    /// an agent id.
     pub text: Option<String>,
 }
 
@@ -306,7 +307,7 @@ impl Store {
                        AND LOWER(a.agent_id) LIKE {like} ESCAPE '\\')"
                 ),
             ];
-            if let Ok(number) = text.trim_start_matches('#').parse::<u64>() {
+            if let Ok(number) = text.trim_start_matches(['#', '!']).parse::<u64>() {
                 if let Ok(number) = i64::try_from(number) {
                     let p = c.bind(Arg::Int(number));
                     any.push(format!("e.number = {p}"));

@@ -56,12 +56,15 @@ pub(super) const CONCLUSIONS: [(&str, &str); 4] = [
     ("neutral", "Observing or not enforced"),
 ];
 
+/// The forges a filter may name, and how pages say them.
+pub(super) const FORGES: [(&str, &str); 2] = [("github", "GitHub"), ("gitlab", "GitLab")];
+
 impl ListQuery {
     /// Checks every field.
     pub(crate) fn parse(&self) -> Result<ListRequest, PageError> {
         let forge = given(&self.forge);
         if let Some(forge) = forge {
-            if forge != "github" && forge != "gitlab" {
+            if !FORGES.iter().any(|(name, _)| *name == forge) {
                 return Err(PageError::bad("`forge` must be `github` or `gitlab`."));
             }
         }

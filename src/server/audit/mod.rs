@@ -5,9 +5,14 @@
 //! |---|---|
 //! | `GET /audit` | changes, filtered and paginated ([`filter::ListQuery`]) |
 //! | `GET /audit/export.csv`, `GET /audit/export.jsonl` | the same filtered view, every page ([`export`]) |
-//! | `GET /audit/{forge}/{owner}/{repo}/changes/{number}` | one change: decision, timeline, rollback |
+//! | `GET /audit/{forge}/{repository}/changes/{number}` | one change: decision, timeline, rollback ([`address`]) |
 //! | `GET /audit/agents` | every agent seen, registered or not |
 //! | `GET /audit/agents/export.csv`, `.jsonl` | the same inventory |
+//!
+//! The repository of a change's page is `owner/name` on GitHub
+//! (`/audit/github/acme/app/changes/12`) and the project's full path on
+//! GitLab, nested groups included
+//! (`/audit/gitlab/platform/payments/ledger/changes/7`).
 //!
 //! Every handler takes a [`Viewer`] and reads only what
 //! [`Viewer::may_read`] allows. A change in a repository the viewer may
@@ -15,6 +20,7 @@
 //! so that the pages never reveal which private repositories Warrant
 //! governs; lists and counts leave such repositories out.
 
+mod address;
 mod export;
 mod filter;
 mod pages;
@@ -44,10 +50,9 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/audit/agents", get(pages::agents))
         .route("/audit/agents/export.csv", get(export::agents_csv))
         .route("/audit/agents/export.jsonl", get(export::agents_jsonl))
-        .route(
-            "/audit/{forge}/{owner}/{repo}/changes/{number}",
-            get(pages::change),
-        )
+        // The repository may have any number of segments (GitLab's nested
+        // groups): the rest of the path is read by `address`.
+        .route("/audit/{forge}/{*rest}", get(pages::change))
 }
 
 /// Why a page cannot be shown, as the reader sees it.

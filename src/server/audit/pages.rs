@@ -5,7 +5,8 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 
-use super::filter::{CONCLUSIONS, ListQuery, ListRequest};
+use super::address::{self, ChangeAddress, Terms};
+use super::filter::{CONCLUSIONS, FORGES, ListQuery, ListRequest};
 use super::view::{self, AgentView, RequirementView, Status, TimelineEntry, ViolationView};
 use super::{PageError, STYLE, page, readable};
 use crate::audit::rollback::Rollback;
@@ -18,6 +19,10 @@ struct ChangeLine {
     link: String,
     repo: String,
     number: u64,
+    terms: Terms,
+    /// The forge's name, shown beside changes not on GitHub (the usual
+    /// forge, left unmarked).
+    label: Option<&'static str>,
     title: String,
     status: Status,
     agents: String,
@@ -29,6 +34,8 @@ struct ChangeLine {
 struct ChangesPage {
     query: ListQuery,
     conclusions: Vec<(&'static str, &'static str, bool)>,
+    /// `(value, name, selected)` of each forge the filter offers.
+    forges: Vec<(&'static str, &'static str, bool)>,
     lines: Vec<ChangeLine>,
     total: u64,
     page: u64,
@@ -61,9 +68,11 @@ pub(super) async fn changes(
     let lines = rows
         .iter()
         .map(|row| ChangeLine {
-            link: view::audit_path(&row.forge, &row.repo, row.number),
+            link: address::audit_path(&row.forge, &row.repo, row.number),
             repo: row.repo.clone(),
             number: row.number,
+            terms: address::terms(&row.forge),
+            label: (row.forge != "github").then(|| address::terms(&row.forge).name),
             title: view::title(row),
             status: view::status(&row.latest),
             agents: view::agent_ids(row.latest.decision.as_ref()).join(", "),
@@ -75,6 +84,10 @@ pub(super) async fn changes(
         conclusions: CONCLUSIONS
             .iter()
             .map(|(name, words)| (*name, *words, query.conclusion.trim() == *name))
+            .collect(),
+        forges: FORGES
+            .iter()
+            .map(|(name, words)| (*name, *words, query.forge.trim() == *name))
             .collect(),
         lines,
         total,
@@ -91,7 +104,7 @@ pub(super) async fn changes(
 #[derive(Template)]
 #[template(path = "audit/change.html")]
 struct ChangeDetailPage {
-    forge: String,
+    terms: Terms,
     repo: String,
     number: u64,
     title: String,
@@ -114,23 +127,25 @@ struct ChangeDetailPage {
     rollback: Rollback,
 }
 
-/// `GET /audit/{forge}/{owner}/{repo}/changes/{number}`.
+/// `GET /audit/{forge}/{repository}/changes/{number}`: a path that names no
+/// change is a 404, like a change that was never seen.
 pub(super) async fn change(
     viewer: Viewer,
     State(state): State<AppState>,
-    Path((forge, owner, name, number)): Path<(String, String, String, String)>,
+    Path((forge, rest)): Path<(String, String)>,
 ) -> Result<Response, PageError> {
-    let number: u64 = number.parse().map_err(|_| PageError::NotFound)?;
-    if forge != "github" && forge != "gitlab" {
-        return Err(PageError::NotFound);
-    }
-    let repo = format!("{owner}/{name}");
-    if !viewer.may_read(&state, &forge, &repo).await? {
+    let ChangeAddress {
+        forge,
+        repo,
+        number,
+    } = ChangeAddress::parse(&forge, &rest).ok_or(PageError::NotFound)?;
+    let forge = forge.as_str();
+    if !viewer.may_read(&state, forge, &repo).await? {
         return Err(PageError::NotFound);
     }
     let report = state
         .store()
-        .change_report(&forge, &repo, number)
+        .change_report(forge, &repo, number)
         .await?
         .ok_or(PageError::NotFound)?;
     let latest = report.evaluations.last();
@@ -150,7 +165,13 @@ pub(super) async fn change(
         state: record
             .map(|r| r.state.as_str().to_owned())
             .unwrap_or_default(),
-        forge_url: view::forge_url(&forge, &repo, number, record.and_then(|r| r.url.as_deref())),
+        forge_url: view::forge_url(
+            forge,
+            &repo,
+            number,
+            record.and_then(|r| r.url.as_deref()),
+            state.gitlab_url(),
+        ),
         status,
         sentence,
         evaluated: latest
@@ -178,7 +199,7 @@ pub(super) async fn change(
             .unwrap_or_default(),
         timeline: view::timeline(&report),
         rollback: view::rollback_of(view::RollbackFacts::of(&report)),
-        forge,
+        terms: address::terms(forge),
         repo,
         number,
     };
@@ -226,7 +247,7 @@ pub(super) async fn agents(
             repositories: summary
                 .repositories
                 .iter()
-                .cloned()
+                .map(|key| repository_words(key))
                 .collect::<Vec<_>>()
                 .join(", "),
             last_seen: view::time(summary.last_seen),
@@ -241,4 +262,13 @@ pub(super) async fn agents(
             unregistered,
         },
     ))
+}
+
+/// A repository of the inventory (`forge:repo`) as the agents page shows
+/// it: `acme/app (GitHub)`, `platform/payments/ledger (GitLab)`.
+fn repository_words(key: &str) -> String {
+    match key.split_once(':') {
+        Some((forge, repo)) => format!("{repo} ({})", address::terms(forge).name),
+        None => key.to_owned(),
+    }
 }

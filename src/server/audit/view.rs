@@ -93,17 +93,21 @@ pub(super) fn time(at: DateTime<Utc>) -> String {
     at.format("%Y-%m-%d %H:%M:%S UTC").to_string()
 }
 
-/// The change on its forge: the stored address, or the usual one.
-pub(super) fn forge_url(forge: &str, repo: &str, number: u64, stored: Option<&str>) -> String {
+/// The change on its forge: the stored address (a GitLab merge request's
+/// `web_url`, a pull request's `html_url`), or the usual one, on GitLab
+/// under `gitlab_url` (`WARRANT_GITLAB_URL`, without a trailing slash).
+pub(super) fn forge_url(
+    forge: &str,
+    repo: &str,
+    number: u64,
+    stored: Option<&str>,
+    gitlab_url: &str,
+) -> String {
     match stored {
         Some(url) if url.starts_with("https://") || url.starts_with("http://") => url.to_owned(),
-        _ if forge == "gitlab" => format!("https://gitlab.com/{repo}/-/merge_requests/{number}"),
+        _ if forge == "gitlab" => format!("{gitlab_url}/{repo}/-/merge_requests/{number}"),
         _ => format!("https://github.com/{repo}/pull/{number}"),
     }
-}
-
-pub(super) fn audit_path(forge: &str, repo: &str, number: u64) -> String {
-    format!("/audit/{forge}/{repo}/changes/{number}")
 }
 
 /// The title shown for a change: its own, else its check's.
@@ -458,8 +462,9 @@ mod tests {
 
     #[test]
     fn stored_addresses_are_used_only_when_they_are_web_links() {
+        let gitlab = "https://gitlab.example";
         assert_eq!(
-            forge_url("github", "acme/app", 3, Some("javascript:alert(1)")),
+            forge_url("github", "acme/app", 3, Some("javascript:alert(1)"), gitlab),
             "https://github.com/acme/app/pull/3"
         );
         assert_eq!(
@@ -467,13 +472,14 @@ mod tests {
                 "github",
                 "acme/app",
                 3,
-                Some("https://ghe.example/acme/app/pull/3")
+                Some("https://ghe.example/acme/app/pull/3"),
+                gitlab
             ),
             "https://ghe.example/acme/app/pull/3"
         );
         assert_eq!(
-            forge_url("gitlab", "group/sub/app", 3, None),
-            "https://gitlab.com/group/sub/app/-/merge_requests/3"
+            forge_url("gitlab", "group/sub/app", 3, None, gitlab),
+            "https://gitlab.example/group/sub/app/-/merge_requests/3"
         );
     }
 }
