@@ -15,7 +15,7 @@ use tokio::task::JoinHandle;
 
 use std::sync::Arc;
 
-use crate::config::{GithubAppConfig, LogFormat, ServeArgs, ServeConfig};
+use crate::config::{DEFAULT_GITLAB_URL, GithubAppConfig, LogFormat, ServeArgs, ServeConfig};
 use crate::forge::github::auth::AppKey;
 use crate::forge::github::client::GithubClient;
 use crate::forge::github::oauth::OauthClient;
@@ -75,6 +75,12 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         .with_registration(registration)
         .with_public_pages(config.public_pages)
         .with_gitlab_secrets(gitlab_secrets)
+        .with_gitlab_url(
+            config
+                .gitlab
+                .as_ref()
+                .map_or(DEFAULT_GITLAB_URL, |g| g.url.as_str()),
+        )
         .with_access(access(&config, &store).await?);
     tracing::info!(
         %address,
