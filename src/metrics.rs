@@ -15,6 +15,8 @@
 //! | `warrant_github_api_requests_total` | counter | `status` |
 //! | `warrant_github_api_request_duration_seconds` | histogram | |
 //! | `warrant_github_rate_limit_remaining` | gauge | `resource` |
+//! | `warrant_gitlab_api_requests_total` | counter | `status` |
+//! | `warrant_gitlab_api_request_duration_seconds` | histogram | |
 //! | `warrant_queue_deliveries` | gauge | `state` |
 //! | `warrant_queue_oldest_age_seconds` | gauge | |
 //! | `warrant_database_up` | gauge | |
@@ -24,6 +26,8 @@ use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
 use prometheus_client::encoding::EncodeLabelSet;
+
+use crate::engine::Forge;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
@@ -58,6 +62,17 @@ impl DeliveryOutcome {
             DeliveryOutcome::Rejected => "rejected",
             DeliveryOutcome::Failed => "failed",
         }
+    }
+}
+
+/// An HTTP status as its class, a bounded label.
+fn status_class(status: Option<u16>) -> &'static str {
+    match status {
+        Some(200..=299) => "2xx",
+        Some(300..=399) => "3xx",
+        Some(400..=499) => "4xx",
+        Some(500..=599) => "5xx",
+        Some(_) | None => "error",
     }
 }
 
@@ -104,6 +119,8 @@ struct Families {
     evaluation_seconds: Histogram,
     api_requests: Family<StatusLabels, Counter>,
     api_seconds: Histogram,
+    gitlab_requests: Family<StatusLabels, Counter>,
+    gitlab_seconds: Histogram,
     rate_limit_remaining: Family<ResourceLabels, Gauge>,
     queue: Family<StateLabels, Gauge>,
     queue_oldest_age: Gauge<f64, AtomicU64>,
@@ -139,6 +156,8 @@ impl Metrics {
             evaluation_seconds: latency_histogram(),
             api_requests: Family::default(),
             api_seconds: latency_histogram(),
+            gitlab_requests: Family::default(),
+            gitlab_seconds: latency_histogram(),
             rate_limit_remaining: Family::default(),
             queue: Family::default(),
             queue_oldest_age: Gauge::default(),
@@ -176,6 +195,16 @@ impl Metrics {
             inner.api_seconds.clone(),
         );
         r.register(
+            "gitlab_api_requests",
+            "Requests to the GitLab API, by status code class (`error`: no response)",
+            inner.gitlab_requests.clone(),
+        );
+        r.register(
+            "gitlab_api_request_duration_seconds",
+            "Time for a GitLab API request",
+            inner.gitlab_seconds.clone(),
+        );
+        r.register(
             "github_rate_limit_remaining",
             "Requests left in GitHub's rate limit, by resource, as last reported",
             inner.rate_limit_remaining.clone(),
@@ -203,8 +232,18 @@ impl Metrics {
 
     /// Counts a webhook delivery and, unless it was rejected before being
     /// read, how long it took to answer.
-    pub fn record_delivery(&self, event: &str, outcome: DeliveryOutcome, elapsed: Duration) {
-        let event = crate::forge::github::webhook::EVENTS
+    pub fn record_delivery(
+        &self,
+        forge: Forge,
+        event: &str,
+        outcome: DeliveryOutcome,
+        elapsed: Duration,
+    ) {
+        let known = match forge {
+            Forge::Gitlab => crate::forge::gitlab::webhook::EVENTS,
+            Forge::Github | Forge::Local => crate::forge::github::webhook::EVENTS,
+        };
+        let event = known
             .iter()
             .find(|known| **known == event)
             .copied()
@@ -212,7 +251,7 @@ impl Metrics {
         self.families
             .deliveries
             .get_or_create(&DeliveryLabels {
-                forge: "github",
+                forge: forge.as_str(),
                 event,
                 outcome: outcome.as_str(),
             })
@@ -236,18 +275,22 @@ impl Metrics {
     /// Counts a GitHub API request by its status (`None`: no response, a
     /// network error or a timeout).
     pub fn record_github_api_request(&self, status: Option<u16>, elapsed: Duration) {
-        let status = match status {
-            Some(200..=299) => "2xx",
-            Some(300..=399) => "3xx",
-            Some(400..=499) => "4xx",
-            Some(500..=599) => "5xx",
-            Some(_) | None => "error",
-        };
+        let status = status_class(status);
         self.families
             .api_requests
             .get_or_create(&StatusLabels { status })
             .inc();
         self.families.api_seconds.observe(elapsed.as_secs_f64());
+    }
+
+    /// Counts a GitLab API request by its status (`None`: no response).
+    pub fn record_gitlab_api_request(&self, status: Option<u16>, elapsed: Duration) {
+        let status = status_class(status);
+        self.families
+            .gitlab_requests
+            .get_or_create(&StatusLabels { status })
+            .inc();
+        self.families.gitlab_seconds.observe(elapsed.as_secs_f64());
     }
 
     /// Records GitHub's `x-ratelimit-remaining` for its

@@ -66,6 +66,10 @@ async fn a_delivery_with_the_token_is_queued_once_as_gitlab() {
         assert_eq!(status, StatusCode::ACCEPTED);
         assert_eq!(body["status"], "queued");
         assert_eq!(server.queue().await.queued, 1);
+        let metrics = server.client.get(server.url("/metrics")).send().await;
+        let metrics = metrics.unwrap().text().await.unwrap();
+        let counted = "warrant_webhook_deliveries_total{forge=\"gitlab\",event=\"Merge Request Hook\",outcome=\"accepted\"} 1";
+        assert!(metrics.contains(counted), "{metrics}");
     })
     .await;
 }

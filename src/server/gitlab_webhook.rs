@@ -23,6 +23,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::webhook::{Received, acknowledge, header_text, read_body};
 use super::{AppState, HttpError, signature};
+use crate::engine::Forge;
 use crate::forge::gitlab::webhook as events;
 use crate::metrics::DeliveryOutcome;
 
@@ -81,9 +82,12 @@ pub(super) async fn gitlab(State(state): State<AppState>, req: Request) -> Respo
                 status = err.status().as_u16(),
                 "webhook refused: {err}"
             );
-            state
-                .metrics
-                .record_delivery("gitlab", DeliveryOutcome::Rejected, started.elapsed());
+            state.metrics.record_delivery(
+                Forge::Gitlab,
+                "",
+                DeliveryOutcome::Rejected,
+                started.elapsed(),
+            );
             return err.into_response();
         }
     };
@@ -91,7 +95,7 @@ pub(super) async fn gitlab(State(state): State<AppState>, req: Request) -> Respo
         .map(|event| event.is_some_and(|e| e.needs_processing()))
         .map_err(|err| err.to_string());
     let received = Received {
-        forge: "gitlab",
+        forge: Forge::Gitlab,
         delivery_id: &delivery.delivery_id,
         event: &delivery.event,
         body: &delivery.body,

@@ -29,6 +29,7 @@ use chrono::Utc;
 use tracing::Instrument;
 
 use super::{AppState, HttpError, signature};
+use crate::engine::Forge;
 use crate::forge::github::webhook as events;
 use crate::metrics::DeliveryOutcome;
 use crate::store::{Enqueued, NewDelivery};
@@ -86,7 +87,7 @@ impl FromRequest<AppState> for SignedGithubDelivery {
             let outcome = DeliveryOutcome::Rejected;
             state
                 .metrics
-                .record_delivery(event, outcome, started.elapsed());
+                .record_delivery(Forge::Github, event, outcome, started.elapsed());
         }
         delivery
     }
@@ -151,7 +152,7 @@ pub(super) async fn github(
         .map(|event| event.is_some_and(|e| e.needs_processing()))
         .map_err(|err| err.to_string());
     let received = Received {
-        forge: "github",
+        forge: Forge::Github,
         delivery_id: &delivery.delivery_id,
         event: &delivery.event,
         body: &delivery.body,
@@ -164,7 +165,7 @@ pub(super) async fn github(
 /// `Err` for a known event whose payload cannot be read, which is stored
 /// anyway for the worker to record why it failed.
 pub(super) struct Received<'a> {
-    pub forge: &'static str,
+    pub forge: Forge,
     pub delivery_id: &'a str,
     pub event: &'a str,
     pub body: &'a [u8],
@@ -180,7 +181,7 @@ pub(super) async fn acknowledge(
 ) -> Response {
     let span = tracing::info_span!(
         "webhook",
-        forge = delivery.forge,
+        forge = delivery.forge.as_str(),
         delivery = %delivery.delivery_id,
         event = %delivery.event,
     );
@@ -189,7 +190,7 @@ pub(super) async fn acknowledge(
     let outcome = result.as_ref().copied().unwrap_or(DeliveryOutcome::Failed);
     state
         .metrics
-        .record_delivery(delivery.event, outcome, started.elapsed());
+        .record_delivery(delivery.forge, delivery.event, outcome, started.elapsed());
     match result {
         Ok(DeliveryOutcome::Accepted) => (
             StatusCode::ACCEPTED,
@@ -223,7 +224,7 @@ async fn accept(state: &AppState, delivery: &Received<'_>) -> Result<DeliveryOut
         }
     }
     let new = NewDelivery {
-        forge: delivery.forge,
+        forge: delivery.forge.as_str(),
         delivery_id: delivery.delivery_id,
         event: delivery.event,
         payload: delivery.body,

@@ -87,7 +87,8 @@ impl Store {
             "INSERT INTO changes (forge, repo, number, title, author, url, state, updated_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
              ON CONFLICT (forge, repo, number) DO UPDATE SET
-                 title = excluded.title, author = excluded.author, url = excluded.url,
+                 title = excluded.title, author = COALESCE(excluded.author, changes.author),
+                 url = COALESCE(excluded.url, changes.url),
                  state = excluded.state, updated_at = excluded.updated_at
              WHERE changes.updated_at <= excluded.updated_at",
         )
