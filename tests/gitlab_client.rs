@@ -1,13 +1,19 @@
 //! The GitLab client against the stateful fake GitLab, over real HTTP:
 //! reading a merge request in full, accounts and bots, approvals, the
 //! policy at the base, groups and maintainers, the commit status, and
-//! retries. Requests are counted from the fake's log.
+//! retries. Requests are counted from the fake's log. The fake's webhook
+//! builders are checked against the real router at the end.
+
+mod support_server;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use warrant::engine::{AccountKind, Commit, Person};
 use warrant::forge::gitlab::client::{GitlabClient, GitlabError};
+use warrant::forge::gitlab::fake::events::{
+    GitlabWebhookSender, HookAction, merge_request_hook, push_hook,
+};
 use warrant::forge::gitlab::fake::{DEFAULT_TOKEN, FakeGitlab, FakeMergeRequest, Fault};
 use warrant::forge::gitlab::statuses::{
     CommitStatus, MAX_DESCRIPTION_CHARS, STATUS_NAME, StatusState,
@@ -556,4 +562,59 @@ async fn a_wrong_token_is_refused_with_401_and_never_shown() {
     assert!(!format!("{:?}", g.client).contains(DEFAULT_TOKEN));
     // A refusal is final: no retries.
     assert_eq!(g.client.stats().requests(), 1);
+}
+
+#[tokio::test]
+async fn built_webhooks_are_accepted_and_queued_by_the_real_router() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("warrant.db").display());
+    let store = warrant::store::Store::connect(&url).await.unwrap();
+    let secrets = warrant::config::WebhookSecrets::parse_list("hook-secret");
+    let state = support_server::test_state(&store).with_gitlab_secrets(secrets);
+    let server = support_server::TestServer::serve(state).await;
+    let sender = GitlabWebhookSender {
+        url: server.url("/webhooks/gitlab"),
+        secret: "hook-secret".into(),
+    };
+    let mr = merge_request(1, 1, 1);
+    let alice = warrant::forge::gitlab::fake::FakeUser {
+        id: 5,
+        username: "alice".into(),
+        bot: false,
+    };
+    let open = merge_request_hook(&mr, &alice, &HookAction::Open);
+    let sent = sender.send("Merge Request Hook", &open, Some("k-1")).await;
+    assert_eq!(sent.unwrap().status(), reqwest::StatusCode::ACCEPTED);
+    let approval = merge_request_hook(&mr, &alice, &HookAction::Approval);
+    let sent = sender.send("Merge Request Hook", &approval, None).await;
+    assert_eq!(sent.unwrap().status(), reqwest::StatusCode::ACCEPTED);
+    let before_after = (sha(1), sha(2));
+    let push = push_hook(
+        PROJECT,
+        "main",
+        "refs/heads/main",
+        (&before_after.0, &before_after.1),
+        &alice,
+        &[".gitlab/warrant.yml"],
+    );
+    let sent = sender.send("Push Hook", &push, None).await;
+    assert_eq!(sent.unwrap().status(), reqwest::StatusCode::ACCEPTED);
+    assert_eq!(server.queue().await.queued, 3);
+    let wrong = GitlabWebhookSender {
+        secret: "other".into(),
+        ..sender
+    };
+    let sent = wrong.send("Merge Request Hook", &open, Some("k-2")).await;
+    assert_eq!(sent.unwrap().status(), reqwest::StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn a_server_that_keeps_failing_is_reported_after_five_attempts() {
+    let g = gitlab().await;
+    g.fake
+        .fail_next("GET", "/api/v4/user", 10, Fault::ServerError);
+    let err = g.client.current_user().await.unwrap_err();
+    assert_eq!(err.status(), Some(500));
+    assert_eq!(g.client.stats().requests(), 5);
+    assert_eq!(g.waits.all().len(), 4);
 }

@@ -293,8 +293,8 @@ impl FakeGitlab {
         self.state().token = token.to_owned();
     }
 
-    /// The next `times` requests with this method and path prefix (after
-    /// `/api/v4`, e.g. `/projects/`) fail.
+    /// The next `times` requests with this method and path prefix fail
+    /// (`/projects/...` or `/api/v4/projects/...`).
     pub fn fail_next(&self, method: &str, path_prefix: &str, times: u32, fault: Fault) {
         self.state().faults.push(FaultRule {
             method: method.to_owned(),
@@ -354,8 +354,7 @@ async fn record_and_fault(State(state): State<Shared>, req: Request, next: Next)
             body: String::from_utf8_lossy(&bytes).into_owned(),
             at: Utc::now(),
         });
-        let api_path = path.strip_prefix("/api/v4").unwrap_or(&path);
-        (s.token == token, take_fault(&mut s, &method, api_path))
+        (s.token == token, take_fault(&mut s, &method, &path))
     };
     if !authorised {
         return error(StatusCode::UNAUTHORIZED, "401 Unauthorized");
@@ -391,11 +390,15 @@ fn rate_limit_headers(headers: &mut axum::http::HeaderMap, remaining: usize) {
     }
 }
 
+/// The first rule left for this request; a prefix may be written with or
+/// without `/api/v4`.
 fn take_fault(s: &mut FakeState, method: &str, path: &str) -> Option<Fault> {
-    let rule = s
-        .faults
-        .iter_mut()
-        .find(|r| r.remaining > 0 && r.method == method && path.starts_with(&r.path_prefix))?;
+    let api_path = path.strip_prefix("/api/v4").unwrap_or(path);
+    let rule = s.faults.iter_mut().find(|r| {
+        r.remaining > 0
+            && r.method == method
+            && (api_path.starts_with(&r.path_prefix) || path.starts_with(&r.path_prefix))
+    })?;
     rule.remaining -= 1;
     Some(rule.fault.clone())
 }
