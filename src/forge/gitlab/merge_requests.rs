@@ -157,17 +157,19 @@ impl GitlabClient {
         let head_sha = sha(&mr_path, mr.sha.as_deref(), "sha")?;
         let base = mr.diff_refs.as_ref().and_then(|d| d.base_sha.as_deref());
         let base_sha = sha(&mr_path, base, "diff_refs.base_sha")?;
-        let (diffs, listed_all_files) = self
-            .get_pages::<DiffReply>(&format!("{mr_path}/diffs"), MAX_LIST_PAGES)
-            .await?;
-        let (mut commits, commits_complete) = self
-            .get_pages::<CommitReply>(&format!("{mr_path}/commits"), MAX_LIST_PAGES)
-            .await?;
+        // Independent reads, made together to shorten the evaluation.
+        let diffs_path = format!("{mr_path}/diffs");
+        let commits_path = format!("{mr_path}/commits");
+        let approvals_path = format!("{mr_path}/approvals");
+        let ((diffs, listed_all_files), (mut commits, commits_complete), approvals, policy) = tokio::try_join!(
+            self.get_pages::<DiffReply>(&diffs_path, MAX_LIST_PAGES),
+            self.get_pages::<CommitReply>(&commits_path, MAX_LIST_PAGES),
+            self.get::<ApprovalsReply>(&approvals_path),
+            self.policy_at(project, &base_sha),
+        )?;
         // GitLab lists the newest first; a change lists them oldest first,
         // as GitHub does.
         commits.reverse();
-        let approvals: ApprovalsReply = self.get(&format!("{mr_path}/approvals")).await?;
-        let policy = self.policy_at(project, &base_sha).await?;
         let files_complete = listed_all_files && !cut_by_diff_limits(&mr, diffs.len());
         let change = Change {
             forge: Forge::Gitlab,
