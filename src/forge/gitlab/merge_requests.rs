@@ -137,6 +137,17 @@ pub(crate) struct FileReply {
     pub blob_id: String,
 }
 
+/// What is read about a merge request once its base is known.
+struct Lists {
+    diffs: Vec<DiffReply>,
+    /// Whether the diffs ended within the pages read.
+    files_complete: bool,
+    commits: Vec<CommitReply>,
+    commits_complete: bool,
+    approvals: ApprovalsReply,
+    policy: Option<PolicyFile>,
+}
+
 impl GitlabClient {
     /// Fetches merge request `iid` of `project` (its full path,
     /// `group/sub/project`), with the policy at its base commit.
@@ -157,20 +168,8 @@ impl GitlabClient {
         let head_sha = sha(&mr_path, mr.sha.as_deref(), "sha")?;
         let base = mr.diff_refs.as_ref().and_then(|d| d.base_sha.as_deref());
         let base_sha = sha(&mr_path, base, "diff_refs.base_sha")?;
-        // Independent reads, made together to shorten the evaluation.
-        let diffs_path = format!("{mr_path}/diffs");
-        let commits_path = format!("{mr_path}/commits");
-        let approvals_path = format!("{mr_path}/approvals");
-        let ((diffs, listed_all_files), (mut commits, commits_complete), approvals, policy) = tokio::try_join!(
-            self.get_pages::<DiffReply>(&diffs_path, MAX_LIST_PAGES),
-            self.get_pages::<CommitReply>(&commits_path, MAX_LIST_PAGES),
-            self.get::<ApprovalsReply>(&approvals_path),
-            self.policy_at(project, &base_sha),
-        )?;
-        // GitLab lists the newest first; a change lists them oldest first,
-        // as GitHub does.
-        commits.reverse();
-        let files_complete = listed_all_files && !cut_by_diff_limits(&mr, diffs.len());
+        let read = self.read_lists(project, &mr_path, &base_sha).await?;
+        let files_complete = read.files_complete && !cut_by_diff_limits(&mr, read.diffs.len());
         let change = Change {
             forge: Forge::Gitlab,
             repository: project.to_owned(),
@@ -181,11 +180,13 @@ impl GitlabClient {
             assignees: self.accounts(&mr.assignees).await?,
             base_sha,
             head_sha,
-            commits: commits
+            commits: read
+                .commits
                 .into_iter()
                 .map(|c| commit(&mr_path, c))
                 .collect::<Result<_, _>>()?,
-            files: diffs
+            files: read
+                .diffs
                 .iter()
                 .map(|d| file(&mr_path, d))
                 .collect::<Result<_, _>>()?,
@@ -193,15 +194,46 @@ impl GitlabClient {
         };
         Ok(MergeRequestSnapshot {
             change,
-            approvals: self.approvals(approvals).await?,
-            policy,
+            approvals: self.approvals(read.approvals).await?,
+            policy: read.policy,
             state: mr.state,
             draft: mr.draft,
             web_url: mr.web_url,
             source_branch: mr.source_branch,
             target_branch: mr.target_branch,
             files_complete,
+            commits_complete: read.commits_complete,
+        })
+    }
+
+    /// The diffs, commits, approvals and policy: independent reads, made
+    /// together to shorten the evaluation. Commits come oldest first.
+    async fn read_lists(
+        &self,
+        project: &str,
+        mr_path: &str,
+        base_sha: &CommitSha,
+    ) -> Result<Lists, GitlabError> {
+        let diffs_path = format!("{mr_path}/diffs");
+        let commits_path = format!("{mr_path}/commits");
+        let approvals_path = format!("{mr_path}/approvals");
+        let (diffs, commits, approvals, policy) = tokio::try_join!(
+            self.get_pages::<DiffReply>(&diffs_path, MAX_LIST_PAGES),
+            self.get_pages::<CommitReply>(&commits_path, MAX_LIST_PAGES),
+            self.get::<ApprovalsReply>(&approvals_path),
+            self.policy_at(project, base_sha),
+        )?;
+        let (mut commit_list, commits_complete) = commits;
+        // GitLab lists the newest first; a change lists them oldest first,
+        // as GitHub does.
+        commit_list.reverse();
+        Ok(Lists {
+            diffs: diffs.0,
+            files_complete: diffs.1,
+            commits: commit_list,
             commits_complete,
+            approvals,
+            policy,
         })
     }
 
