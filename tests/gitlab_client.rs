@@ -182,6 +182,17 @@ async fn the_change_reads_as_the_merge_request() {
 }
 
 #[tokio::test]
+async fn a_small_merge_request_reads_as_this_change() {
+    let g = gitlab().await;
+    let mut mr = merge_request(14, 2, 2);
+    mr.files[1] = ("app/new.rs".into(), Some("infra/old.rs".into()));
+    mr.commits[1].message = "Fix it\n\nAgent: claude-code\n".into();
+    g.fake.add_merge_request(mr);
+    let snap = g.client.fetch_merge_request(PROJECT, 14).await.unwrap();
+    insta::assert_json_snapshot!(snap.change);
+}
+
+#[tokio::test]
 async fn a_nested_project_path_is_sent_as_one_encoded_segment() {
     let g = gitlab().await;
     g.fake.add_merge_request(merge_request(3, 1, 1));
