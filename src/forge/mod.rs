@@ -6,6 +6,7 @@ pub mod check;
 pub mod github;
 pub mod gitlab;
 pub mod push;
+pub mod retry;
 
 use crate::ids::RepoPath;
 

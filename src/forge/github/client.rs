@@ -9,7 +9,7 @@
 //! ones.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
@@ -17,8 +17,8 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use super::auth::{AppKey, InstallationToken, InstallationTokens};
-use super::retry::{ApiStats, RetryPolicy, Verdict};
 use super::teams::TeamCache;
+use crate::forge::retry::{self, ApiStats, RetryPolicy};
 
 /// A GitHub App installation, as webhooks name it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -326,52 +326,10 @@ impl GithubClient {
             .header("x-github-api-version", "2022-11-28")
             .build()
             .map_err(|e| transport(method, path, e))?;
-        let mut attempt = 0;
-        loop {
-            // JSON bodies are buffered, so a request can always be cloned.
-            let this = req.try_clone().expect("request bodies are buffered");
-            let sent = Instant::now();
-            let wait = match self.http.execute(this).await {
-                Ok(resp) => {
-                    let status = resp.status().as_u16();
-                    let headers = Some(resp.headers());
-                    self.stats
-                        .record(method.as_str(), path, status, headers, sent.elapsed());
-                    match self.wait_before_retry(&resp, attempt) {
-                        Some(wait) => wait,
-                        None => return finish(method, path, resp).await,
-                    }
-                }
-                Err(e) => {
-                    let elapsed = sent.elapsed();
-                    self.stats.record(method.as_str(), path, 0, None, elapsed);
-                    if attempt + 1 >= self.retry.max_attempts {
-                        return Err(transport(method, path, e));
-                    }
-                    self.retry.backoff(attempt)
-                }
-            };
-            self.stats.record_retry();
-            (self.retry.sleep)(wait).await;
-            attempt += 1;
-        }
-    }
-
-    /// How long to wait before another attempt, or `None` to settle with
-    /// this response: it is final, attempts are used up, or the server asks
-    /// for a longer wait than `max_wait`.
-    fn wait_before_retry(&self, resp: &Response, attempt: u32) -> Option<Duration> {
-        if attempt + 1 >= self.retry.max_attempts {
-            return None;
-        }
-        match self
-            .retry
-            .verdict(resp.status(), resp.headers(), now_epoch())
-        {
-            Verdict::Done => None,
-            Verdict::Backoff => Some(self.retry.backoff(attempt)),
-            Verdict::Wait(wait) => (wait <= self.retry.max_wait).then_some(wait),
-        }
+        let resp = retry::send(&self.http, &self.retry, &self.stats, method, path, req)
+            .await
+            .map_err(|e| transport(method, path, e))?;
+        finish(method, path, resp).await
     }
 }
 
@@ -385,10 +343,6 @@ fn is_missing_organization(error: &serde_json::Value) -> bool {
         && alias
             .strip_prefix('t')
             .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
-}
-
-fn now_epoch() -> u64 {
-    Utc::now().timestamp().max(0) as u64
 }
 
 fn transport(method: &Method, path: &str, e: reqwest::Error) -> GithubError {

@@ -1,4 +1,20 @@
 //! Speaking to GitLab. Payloads are turned into Warrant's own types here;
 //! past this module nothing sees GitLab's JSON shapes.
+//!
+//! The API side: [`client::GitlabClient`] authenticates with a token and
+//! retries (through [`crate::forge::retry`], shared with GitHub), fetches a
+//! merge request for an evaluation ([`merge_requests`]), resolves groups
+//! and maintainers ([`members`]) and writes the commit status
+//! ([`statuses`]). [`fake`] is a stateful GitLab that tests run against.
+//! The webhook side: [`webhook`] turns deliveries into Warrant's own
+//! events.
 
+pub mod client;
+pub mod fake;
+pub mod members;
+pub mod merge_requests;
+pub mod statuses;
 pub mod webhook;
+
+#[cfg(test)]
+mod fixture_tests;

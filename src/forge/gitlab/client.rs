@@ -1,0 +1,464 @@
+//! The GitLab API client: authentication, retries and request counting in
+//! one place, under the operations Warrant needs (see `merge_requests`,
+//! `members`, `statuses`).
+//!
+//! It speaks REST v4 with reqwest, like the GitHub client, and shares its
+//! [`RetryPolicy`] and [`ApiStats`]: every attempt is counted, and a 429 or
+//! an exhausted `RateLimit-Remaining` waits for GitLab's `Retry-After` or
+//! `RateLimit-Reset`. The token is sent in `PRIVATE-TOKEN` and appears in
+//! no error or log line.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use reqwest::{Method, RequestBuilder, Response, StatusCode};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+
+use super::members::MemberCache;
+use crate::engine::{Account, AccountKind};
+use crate::forge::retry::{self, ApiStats, RetryPolicy};
+use crate::ids::Login;
+
+/// Why a GitLab call failed. The messages are for logs, not for people on
+/// a merge request.
+#[derive(Debug, thiserror::Error)]
+pub enum GitlabError {
+    #[error("GitLab answered {status} to {method} {path}: {message}")]
+    Status {
+        status: u16,
+        method: String,
+        path: String,
+        message: String,
+    },
+    #[error("could not reach GitLab ({method} {path}): {message}")]
+    Transport {
+        method: String,
+        path: String,
+        message: String,
+    },
+    #[error("unexpected response to {path}: {message}")]
+    Decode { path: String, message: String },
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// An argument GitLab would refuse, caught before asking.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl GitlabError {
+    /// The HTTP status GitLab answered, if it answered.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            GitlabError::Status { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn decode(path: &str, message: impl ToString) -> Self {
+        GitlabError::Decode {
+            path: path.to_owned(),
+            message: message.to_string(),
+        }
+    }
+}
+
+/// A client for one GitLab (gitlab.com or a self-managed instance), acting
+/// as the account whose token it holds.
+pub struct GitlabClient {
+    http: reqwest::Client,
+    api_base: String,
+    token: String,
+    retry: RetryPolicy,
+    stats: Arc<ApiStats>,
+    /// Whether each user id is a bot. An account does not become a bot or
+    /// stop being one, so this is kept for the life of the process.
+    bots: Mutex<HashMap<u64, bool>>,
+    pub(crate) members: MemberCache,
+}
+
+/// The user agent, the same as the GitHub client's.
+const USER_AGENT: &str = concat!("agent-warrant/", env!("CARGO_PKG_VERSION"));
+
+/// Items per page: GitLab's maximum, so a list costs as few requests as it
+/// can.
+pub(crate) const PER_PAGE: usize = 100;
+
+impl std::fmt::Debug for GitlabClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GitlabClient")
+            .field("api_base", &self.api_base)
+            .finish_non_exhaustive()
+    }
+}
+
+impl GitlabClient {
+    /// `base_url` is the web root (`https://gitlab.com`, or
+    /// `https://gitlab.example.com`); the API is `{base_url}/api/v4`.
+    pub fn new(base_url: &str, token: &str) -> Result<Self, GitlabError> {
+        if token.trim().is_empty() {
+            return Err(GitlabError::Invalid("the GitLab token is empty".into()));
+        }
+        let http = reqwest::Client::builder()
+            .user_agent(USER_AGENT)
+            // A hung connection must not hold a worker; GitLab answers
+            // its slowest calls (large diffs) in a few seconds.
+            .timeout(Duration::from_secs(30))
+            .build()
+            .map_err(|e| GitlabError::Invalid(format!("HTTP client: {e}")))?;
+        Ok(GitlabClient {
+            http,
+            api_base: format!("{}/api/v4", base_url.trim_end_matches('/')),
+            token: token.to_owned(),
+            retry: RetryPolicy::default(),
+            stats: Arc::new(ApiStats::new()),
+            bots: Mutex::default(),
+            members: MemberCache::default(),
+        })
+    }
+
+    /// Replaces the retry policy (tests use millisecond delays).
+    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// How long group members and project maintainers are cached.
+    pub fn with_group_cache(mut self, ttl: Duration) -> Self {
+        self.members = MemberCache::new(ttl);
+        self
+    }
+
+    /// Request counters and the last rate-limit budget seen.
+    pub fn stats(&self) -> Arc<ApiStats> {
+        self.stats.clone()
+    }
+
+    /// `{base_url}/api/v4`.
+    pub fn api_base(&self) -> &str {
+        &self.api_base
+    }
+
+    /// A GET of one JSON document.
+    pub(crate) async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, GitlabError> {
+        let resp = self.send(Method::GET, path, None).await?;
+        json(path, resp).await
+    }
+
+    /// A GET of a list, every page of it up to `max_pages`; says whether
+    /// the list ended within them. `path` carries no `page`/`per_page`.
+    pub(crate) async fn get_pages<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        max_pages: usize,
+    ) -> Result<(Vec<T>, bool), GitlabError> {
+        let sep = if path.contains('?') { '&' } else { '?' };
+        let mut items = Vec::new();
+        let mut page = 1;
+        while page <= max_pages {
+            let paged = format!("{path}{sep}per_page={PER_PAGE}&page={page}");
+            let resp = self.send(Method::GET, &paged, None).await?;
+            let next = next_page(&resp);
+            let list: Vec<T> = json(&paged, resp).await?;
+            // Without `x-next-page` (GitLab omits it on very large lists),
+            // a full page means there may be more.
+            let more = next.unwrap_or(list.len() == PER_PAGE);
+            items.extend(list);
+            if !more {
+                return Ok((items, true));
+            }
+            page += 1;
+        }
+        Ok((items, false))
+    }
+
+    /// Sends with retries; a non-success final answer is an error.
+    pub(crate) async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&serde_json::Value>,
+    ) -> Result<Response, GitlabError> {
+        let mut req: RequestBuilder = self
+            .http
+            .request(method.clone(), format!("{}{path}", self.api_base))
+            .header("PRIVATE-TOKEN", &self.token)
+            .header("accept", "application/json");
+        if let Some(body) = body {
+            req = req.json(body);
+        }
+        let req = req.build().map_err(|e| transport(&method, path, e))?;
+        let resp = retry::send(&self.http, &self.retry, &self.stats, &method, path, req)
+            .await
+            .map_err(|e| transport(&method, path, e))?;
+        finish(&method, path, resp).await
+    }
+
+    /// Whether user `id` is a bot: from the cache, else `GET /users/:id`
+    /// (its `bot` is true for project and group access token bots and
+    /// service accounts). A user GitLab no longer shows (404) is judged by
+    /// username alone.
+    pub(crate) async fn is_bot(&self, id: u64, username: &str) -> Result<bool, GitlabError> {
+        if reserved_bot_username(username) {
+            return Ok(true);
+        }
+        if let Some(bot) = self.cached_bot(id) {
+            return Ok(bot);
+        }
+        #[derive(Deserialize)]
+        struct User {
+            #[serde(default)]
+            bot: bool,
+        }
+        let bot = match self.get::<User>(&format!("/users/{id}")).await {
+            Ok(user) => user.bot,
+            Err(e) if e.status() == Some(404) => false,
+            Err(e) => return Err(e),
+        };
+        self.bots
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(id, bot);
+        Ok(bot)
+    }
+
+    fn cached_bot(&self, id: u64) -> Option<bool> {
+        let bots = self.bots.lock().unwrap_or_else(|e| e.into_inner());
+        bots.get(&id).copied()
+    }
+
+    /// A GitLab user object as Warrant's account, with its kind looked up;
+    /// `None` for a username Warrant cannot hold.
+    pub(crate) async fn account(&self, user: &UserRef) -> Result<Option<Account>, GitlabError> {
+        let Ok(login) = Login::parse(&user.username) else {
+            return Ok(None);
+        };
+        let kind = if self.is_bot(user.id, &user.username).await? {
+            AccountKind::Bot
+        } else {
+            AccountKind::User
+        };
+        Ok(Some(Account {
+            login,
+            kind,
+            id: Some(user.id),
+        }))
+    }
+
+    /// The token's own account (`GET /user`): Warrant's identity on this
+    /// GitLab.
+    pub async fn current_user(&self) -> Result<Login, GitlabError> {
+        let user: UserRef = self.get("/user").await?;
+        Login::parse(&user.username).map_err(|e| GitlabError::decode("/user", e))
+    }
+}
+
+/// A user as GitLab embeds it in other objects: the part Warrant reads.
+#[derive(Clone, Debug, Deserialize)]
+pub(crate) struct UserRef {
+    pub id: u64,
+    pub username: String,
+}
+
+/// Usernames GitLab gives the bot users it creates, which no person can
+/// register: `project_<id>_bot_<hex>` and `group_<id>_bot_<hex>` for
+/// access tokens (older instances: `project_<id>_bot<n>`), and
+/// `service_account_...` for service accounts. They count as bots without
+/// asking, and even when `/users/:id` is hidden from the token.
+pub fn reserved_bot_username(username: &str) -> bool {
+    let u = username.to_ascii_lowercase();
+    if u.starts_with("service_account_") {
+        return true;
+    }
+    ["project_", "group_"].iter().any(|prefix| {
+        u.strip_prefix(prefix).is_some_and(|rest| {
+            let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+            digits > 0 && rest[digits..].starts_with("_bot")
+        })
+    })
+}
+
+/// A project's full path (`group/sub/project`) or a file path as one URL
+/// segment, as GitLab's API requires: `group%2Fsub%2Fproject`.
+pub fn encode_segment(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// `/projects/group%2Fsub%2Fproject`.
+pub(crate) fn project_path(project: &str) -> Result<String, GitlabError> {
+    let ok = project.contains('/') && project.split('/').all(|part| !part.is_empty());
+    if !ok {
+        return Err(GitlabError::Invalid(format!(
+            "`{project}` is not a project's full path (`group/project`)"
+        )));
+    }
+    Ok(format!("/projects/{}", encode_segment(project)))
+}
+
+/// Whether GitLab says there is a next page: `x-next-page` is empty on the
+/// last; `None` when the header is absent.
+fn next_page(resp: &Response) -> Option<bool> {
+    let value = resp.headers().get("x-next-page")?.to_str().ok()?;
+    Some(!value.trim().is_empty())
+}
+
+pub(crate) async fn json<T: DeserializeOwned>(
+    path: &str,
+    resp: Response,
+) -> Result<T, GitlabError> {
+    let bytes = resp
+        .bytes()
+        .await
+        .map_err(|e| GitlabError::decode(path, e))?;
+    serde_json::from_slice(&bytes).map_err(|e| GitlabError::decode(path, e))
+}
+
+fn transport(method: &Method, path: &str, e: reqwest::Error) -> GitlabError {
+    // reqwest's message names the URL, never the headers.
+    GitlabError::Transport {
+        method: method.to_string(),
+        path: path.to_owned(),
+        message: e.to_string(),
+    }
+}
+
+/// A success as is; otherwise the status with GitLab's message.
+async fn finish(method: &Method, path: &str, resp: Response) -> Result<Response, GitlabError> {
+    let status = resp.status();
+    if status.is_success() {
+        return Ok(resp);
+    }
+    let text = resp.text().await.unwrap_or_default();
+    let message = error_message(&text);
+    Err(GitlabError::Status {
+        status: status.as_u16(),
+        method: method.to_string(),
+        path: path.to_owned(),
+        message: if status == StatusCode::NOT_FOUND && message.is_empty() {
+            "not found".into()
+        } else {
+            message
+        },
+    })
+}
+
+/// GitLab's error bodies: `{"message": "404 Project Not Found"}`, a
+/// `message` that is an object of field errors (`{"message": {"name":
+/// ["is too long"]}}`), or OAuth's `{"error": "invalid_token",
+/// "error_description": ...}`. Anything else: the start of the text.
+pub(crate) fn error_message(text: &str) -> String {
+    let Ok(value) = serde_json::from_str::<serde_json::Value>(text) else {
+        return text.chars().take(200).collect();
+    };
+    match (&value["message"], &value["error"]) {
+        (serde_json::Value::String(m), _) => m.clone(),
+        (serde_json::Value::Null, serde_json::Value::String(e)) => {
+            match value["error_description"].as_str() {
+                Some(d) => format!("{e}: {d}"),
+                None => e.clone(),
+            }
+        }
+        (serde_json::Value::Null, _) => text.chars().take(200).collect(),
+        (m, _) => m.to_string(),
+    }
+}
+
+/// Standard base64 (with or without padding, line breaks ignored), as
+/// GitLab encodes file contents.
+pub(crate) fn decode_base64(text: &str) -> Option<Vec<u8>> {
+    fn value(c: u8) -> Option<u32> {
+        Some(match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        } as u32)
+    }
+    let digits: Vec<u8> = text.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
+    let digits = digits
+        .strip_suffix(b"==")
+        .or_else(|| digits.strip_suffix(b"="))
+        .unwrap_or(&digits);
+    if digits.len() % 4 == 1 {
+        return None;
+    }
+    let mut out = Vec::with_capacity(digits.len() * 3 / 4);
+    for chunk in digits.chunks(4) {
+        let mut acc = 0u32;
+        for (i, &c) in chunk.iter().enumerate() {
+            acc |= value(c)? << (18 - 6 * i);
+        }
+        let bytes = acc.to_be_bytes();
+        out.extend_from_slice(&bytes[1..chunk.len()]);
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_nested_project_path_is_one_segment() {
+        assert_eq!(encode_segment("group/sub/project"), "group%2Fsub%2Fproject");
+        assert_eq!(
+            encode_segment(".gitlab/warrant.yml"),
+            ".gitlab%2Fwarrant.yml"
+        );
+        assert_eq!(encode_segment("a b+c"), "a%20b%2Bc");
+        assert!(project_path("noslash").is_err());
+        assert!(project_path("group//project").is_err());
+    }
+
+    #[test]
+    fn reserved_bot_usernames_are_recognised() {
+        for bot in [
+            "project_123_bot_4f0c2a",
+            "project_7_bot1",
+            "group_42_bot_deadbeef",
+            "service_account_group_9_abc",
+        ] {
+            assert!(reserved_bot_username(bot), "{bot}");
+        }
+        for user in ["project_bot", "projectx_1_bot", "group_lead", "alice"] {
+            assert!(!reserved_bot_username(user), "{user}");
+        }
+    }
+
+    #[test]
+    fn base64_decodes_with_and_without_padding() {
+        assert_eq!(decode_base64("aGVsbG8=").unwrap(), b"hello");
+        assert_eq!(decode_base64("aGVsbG8").unwrap(), b"hello");
+        assert_eq!(decode_base64("aGVs\nbG8h").unwrap(), b"hello!");
+        assert_eq!(decode_base64("").unwrap(), b"");
+        assert!(decode_base64("IyA9PSBTY2hlbWEgSW5mb3...").is_none());
+    }
+
+    #[test]
+    fn error_messages_are_read_from_each_of_gitlabs_shapes() {
+        assert_eq!(
+            error_message(r#"{"message":"404 Project Not Found"}"#),
+            "404 Project Not Found"
+        );
+        assert_eq!(
+            error_message(r#"{"message":{"name":["is too long"]}}"#),
+            r#"{"name":["is too long"]}"#
+        );
+        assert_eq!(
+            error_message(r#"{"error":"invalid_token","error_description":"Token was revoked"}"#),
+            "invalid_token: Token was revoked"
+        );
+        assert_eq!(error_message("Bad Gateway"), "Bad Gateway");
+    }
+}

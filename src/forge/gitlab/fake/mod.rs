@@ -1,0 +1,438 @@
+//! A stateful fake GitLab, served over real HTTP on a local port, in the
+//! manner of the fake GitHub beside it: tests set up users, merge
+//! requests, files, groups and project members, point a real
+//! [`GitlabClient`](super::client::GitlabClient) at it, and then assert on
+//! what it received and what was written (commit statuses).
+//!
+//! It answers the REST v4 endpoints Warrant uses with the shapes GitLab's
+//! documentation shows (compare `shared/fixtures/gitlab-api`), paginates
+//! as GitLab does (`per_page` 20 by default, at most 100, `x-next-page`
+//! empty on the last page), checks `PRIVATE-TOKEN`, and can be told to
+//! fail (500, 502, 429 with `Retry-After`, an exhausted `RateLimit-*`) to
+//! exercise retries. Every request is recorded, failed ones included.
+
+mod api;
+pub mod events;
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::http::StatusCode;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
+use serde_json::json;
+use sha1::{Digest, Sha1};
+
+use crate::engine::Commit;
+
+/// The token a fresh fake accepts; [`FakeGitlab::set_token`] changes it.
+pub const DEFAULT_TOKEN: &str = "glpat-warrant-fake";
+
+/// The rate limit the fake reports on every response (GitLab.com's
+/// authenticated API limit is 2,000 a minute).
+const RATE_LIMIT: usize = 2000;
+
+/// A request the fake received.
+#[derive(Clone, Debug)]
+pub struct RecordedRequest {
+    pub method: String,
+    /// The path with its query string, as sent (`%2F` left encoded).
+    pub path: String,
+    pub body: String,
+    pub at: DateTime<Utc>,
+}
+
+/// A GitLab user.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FakeUser {
+    pub id: u64,
+    pub username: String,
+    /// Project and group access token bots, and service accounts.
+    pub bot: bool,
+}
+
+/// A merge request as the fake serves it. `files` are `(path, old path)`,
+/// the old path for a rename; `deleted` files are listed as GitLab lists
+/// them, with the same old and new path.
+#[derive(Clone, Debug, Default)]
+pub struct FakeMergeRequest {
+    /// The target project's full path, `group/sub/project`.
+    pub project: String,
+    pub iid: u64,
+    pub title: String,
+    pub description: String,
+    pub author_id: u64,
+    pub assignee_ids: Vec<u64>,
+    pub head_sha: String,
+    pub base_sha: String,
+    pub source_branch: String,
+    pub target_branch: String,
+    pub files: Vec<(String, Option<String>)>,
+    pub deleted: Vec<String>,
+    pub commits: Vec<Commit>,
+    pub web_url: Option<String>,
+    pub draft: bool,
+    /// `opened` when empty.
+    pub state: String,
+    /// GitLab's `changes_count` when its diff limits cut the list
+    /// (`"1000+"`); by default the number of files.
+    pub changes_count: Option<String>,
+}
+
+/// An approval: who gave it, and when.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FakeApproval {
+    pub user_id: u64,
+    pub at: DateTime<Utc>,
+}
+
+/// A commit status as written.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FakeStatus {
+    /// GitLab's id of the status; kept while a pending or running status
+    /// moves on, new after a finished one.
+    pub id: u64,
+    pub project: String,
+    pub sha: String,
+    pub name: String,
+    pub state: String,
+    pub description: Option<String>,
+    pub target_url: Option<String>,
+    pub git_ref: Option<String>,
+}
+
+/// A failure to inject into the next matching requests.
+#[derive(Clone, Debug)]
+pub enum Fault {
+    ServerError,
+    BadGateway,
+    /// 429 with `Retry-After` seconds.
+    TooManyRequests {
+        retry_after: u64,
+    },
+    /// 429 with `RateLimit-Remaining: 0` and `RateLimit-Reset` (an epoch),
+    /// without `Retry-After`.
+    RateLimited {
+        reset_epoch: u64,
+    },
+}
+
+struct FaultRule {
+    method: String,
+    path_prefix: String,
+    remaining: u32,
+    fault: Fault,
+}
+
+/// Everything the fake knows and has recorded.
+pub struct FakeState {
+    /// The one token accepted in `PRIVATE-TOKEN`.
+    pub token: String,
+    /// Whose token it is (`GET /user`).
+    pub current_user: u64,
+    pub users: BTreeMap<u64, FakeUser>,
+    /// Merge requests by project and iid.
+    pub merge_requests: BTreeMap<(String, u64), FakeMergeRequest>,
+    /// Approvals by project and iid, in the order given.
+    pub approvals: BTreeMap<(String, u64), Vec<FakeApproval>>,
+    /// File contents by project, commit and path.
+    pub files: HashMap<(String, String, String), String>,
+    /// Group members (usernames) by full path, lowercased.
+    pub groups: BTreeMap<String, Vec<String>>,
+    /// Project members by project: username and access level.
+    pub project_members: HashMap<String, Vec<(String, u32)>>,
+    pub requests: Vec<RecordedRequest>,
+    pub statuses: Vec<FakeStatus>,
+    faults: Vec<FaultRule>,
+    next_id: u64,
+}
+
+impl Default for FakeState {
+    fn default() -> Self {
+        let warrant = FakeUser {
+            id: 1,
+            username: "warrant".to_owned(),
+            bot: true,
+        };
+        FakeState {
+            token: DEFAULT_TOKEN.to_owned(),
+            current_user: warrant.id,
+            users: BTreeMap::from([(warrant.id, warrant)]),
+            merge_requests: BTreeMap::new(),
+            approvals: BTreeMap::new(),
+            files: HashMap::new(),
+            groups: BTreeMap::new(),
+            project_members: HashMap::new(),
+            requests: Vec::new(),
+            statuses: Vec::new(),
+            faults: Vec::new(),
+            next_id: 0,
+        }
+    }
+}
+
+impl FakeState {
+    fn next_id(&mut self) -> u64 {
+        self.next_id += 1;
+        900_000 + self.next_id
+    }
+
+    /// A user by id; an unknown id reads as `user<id>`, a plain user.
+    pub fn user(&self, id: u64) -> FakeUser {
+        self.users.get(&id).cloned().unwrap_or_else(|| FakeUser {
+            id,
+            username: format!("user{id}"),
+            bot: false,
+        })
+    }
+}
+
+pub(crate) type Shared = Arc<Mutex<FakeState>>;
+
+/// A running fake; it stops when dropped.
+pub struct FakeGitlab {
+    state: Shared,
+    addr: SocketAddr,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for FakeGitlab {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl FakeGitlab {
+    /// Serves on a free local port.
+    pub async fn start() -> std::io::Result<FakeGitlab> {
+        let state: Shared = Arc::new(Mutex::new(FakeState::default()));
+        let app = api::router()
+            .layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                record_and_fault,
+            ))
+            .with_state(state.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Ok(FakeGitlab { state, addr, task })
+    }
+
+    /// The web root to give the client (the API is at `/api/v4`).
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The state, to set up or inspect.
+    pub fn state(&self) -> MutexGuard<'_, FakeState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn add_user(&self, id: u64, username: &str, bot: bool) {
+        let user = FakeUser {
+            id,
+            username: username.to_owned(),
+            bot,
+        };
+        self.state().users.insert(id, user);
+    }
+
+    pub fn add_merge_request(&self, mr: FakeMergeRequest) {
+        let key = (mr.project.clone(), mr.iid);
+        self.state().merge_requests.insert(key, mr);
+    }
+
+    pub fn put_file(&self, project: &str, sha: &str, path: &str, text: &str) {
+        let key = (project.to_owned(), sha.to_owned(), path.to_owned());
+        self.state().files.insert(key, text.to_owned());
+    }
+
+    /// `user_id` approves the merge request, now.
+    pub fn approve(&self, project: &str, iid: u64, user_id: u64) {
+        let mut s = self.state();
+        let approvals = s.approvals.entry((project.to_owned(), iid)).or_default();
+        approvals.retain(|a| a.user_id != user_id);
+        approvals.push(FakeApproval {
+            user_id,
+            at: Utc::now(),
+        });
+    }
+
+    pub fn unapprove(&self, project: &str, iid: u64, user_id: u64) {
+        let mut s = self.state();
+        if let Some(approvals) = s.approvals.get_mut(&(project.to_owned(), iid)) {
+            approvals.retain(|a| a.user_id != user_id);
+        }
+    }
+
+    /// The group's members, direct and inherited alike.
+    pub fn set_group(&self, full_path: &str, usernames: &[&str]) {
+        let members = usernames.iter().map(|u| u.to_string()).collect();
+        self.state()
+            .groups
+            .insert(full_path.to_lowercase(), members);
+    }
+
+    /// The project's members with their access levels (40 Maintainer, 50
+    /// Owner).
+    pub fn set_project_members(&self, project: &str, members: &[(&str, u32)]) {
+        let members = members.iter().map(|(u, l)| (u.to_string(), *l)).collect();
+        self.state()
+            .project_members
+            .insert(project.to_owned(), members);
+    }
+
+    /// The one token accepted from now on; any other answers 401.
+    pub fn set_token(&self, token: &str) {
+        self.state().token = token.to_owned();
+    }
+
+    /// The next `times` requests with this method and path prefix fail
+    /// (`/projects/...` or `/api/v4/projects/...`).
+    pub fn fail_next(&self, method: &str, path_prefix: &str, times: u32, fault: Fault) {
+        self.state().faults.push(FaultRule {
+            method: method.to_owned(),
+            path_prefix: path_prefix.to_owned(),
+            remaining: times,
+            fault,
+        });
+    }
+
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.state().requests.clone()
+    }
+
+    /// Forgets the recorded requests, to count those of one step.
+    pub fn clear_requests(&self) {
+        self.state().requests.clear();
+    }
+
+    /// Every commit status written, in order.
+    pub fn statuses(&self) -> Vec<FakeStatus> {
+        self.state().statuses.clone()
+    }
+}
+
+/// Git's blob id of `text`: the SHA-1 of `blob <len>\0<text>`, as GitLab
+/// returns it in `blob_id`.
+pub fn git_blob_id(text: &str) -> String {
+    let mut hasher = Sha1::new();
+    hasher.update(format!("blob {}\0", text.len()).as_bytes());
+    hasher.update(text.as_bytes());
+    hex::encode(hasher.finalize())
+}
+
+/// Records every request, checks the token, then answers with an injected
+/// fault if one matches.
+async fn record_and_fault(State(state): State<Shared>, req: Request, next: Next) -> Response {
+    let (parts, body) = req.into_parts();
+    let bytes = axum::body::to_bytes(body, 64 << 20)
+        .await
+        .unwrap_or_else(|_| Bytes::new());
+    let method = parts.method.to_string();
+    let path = parts
+        .uri
+        .path_and_query()
+        .map(|p| p.to_string())
+        .unwrap_or_default();
+    let token = parts
+        .headers
+        .get("private-token")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let (authorised, fault) = {
+        let mut s = state.lock().unwrap_or_else(|e| e.into_inner());
+        s.requests.push(RecordedRequest {
+            method: method.clone(),
+            path: path.clone(),
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+            at: Utc::now(),
+        });
+        (s.token == token, take_fault(&mut s, &method, &path))
+    };
+    if !authorised {
+        return error(StatusCode::UNAUTHORIZED, "401 Unauthorized");
+    }
+    if let Some(fault) = fault {
+        return fault_response(fault);
+    }
+    let mut resp = next
+        .run(Request::from_parts(parts, Body::from(bytes)))
+        .await;
+    let used = state
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .requests
+        .len();
+    rate_limit_headers(resp.headers_mut(), RATE_LIMIT.saturating_sub(used));
+    resp
+}
+
+/// GitLab's `RateLimit-*` headers: the budget left, and when it resets
+/// (the next minute).
+fn rate_limit_headers(headers: &mut axum::http::HeaderMap, remaining: usize) {
+    let reset = Utc::now().timestamp() + 60;
+    let values = [
+        ("ratelimit-limit", RATE_LIMIT.to_string()),
+        ("ratelimit-remaining", remaining.to_string()),
+        ("ratelimit-reset", reset.to_string()),
+    ];
+    for (name, value) in values {
+        if let Ok(value) = value.parse() {
+            headers.insert(name, value);
+        }
+    }
+}
+
+/// The first rule left for this request; a prefix may be written with or
+/// without `/api/v4`.
+fn take_fault(s: &mut FakeState, method: &str, path: &str) -> Option<Fault> {
+    let api_path = path.strip_prefix("/api/v4").unwrap_or(path);
+    let rule = s.faults.iter_mut().find(|r| {
+        r.remaining > 0
+            && r.method == method
+            && (api_path.starts_with(&r.path_prefix) || path.starts_with(&r.path_prefix))
+    })?;
+    rule.remaining -= 1;
+    Some(rule.fault.clone())
+}
+
+fn fault_response(fault: Fault) -> Response {
+    match fault {
+        Fault::ServerError => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "500 Internal Server Error",
+        ),
+        Fault::BadGateway => (StatusCode::BAD_GATEWAY, "Bad Gateway").into_response(),
+        Fault::TooManyRequests { retry_after } => (
+            StatusCode::TOO_MANY_REQUESTS,
+            [
+                ("retry-after", retry_after.to_string()),
+                ("ratelimit-remaining", "0".to_owned()),
+            ],
+            "Retry later\n",
+        )
+            .into_response(),
+        Fault::RateLimited { reset_epoch } => (
+            StatusCode::TOO_MANY_REQUESTS,
+            [
+                ("ratelimit-limit", RATE_LIMIT.to_string()),
+                ("ratelimit-remaining", "0".to_owned()),
+                ("ratelimit-reset", reset_epoch.to_string()),
+            ],
+            "Retry later\n",
+        )
+            .into_response(),
+    }
+}
+
+/// GitLab's error body: `{"message": ...}`.
+pub(crate) fn error(status: StatusCode, message: &str) -> Response {
+    (status, axum::Json(json!({ "message": message }))).into_response()
+}
