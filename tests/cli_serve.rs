@@ -194,6 +194,85 @@ async fn serve_queues_a_signed_webhook_logs_it_as_json_and_stops_on_sigterm() {
     assert_eq!(status.code(), Some(0));
 }
 
+#[tokio::test]
+async fn serve_with_gitlab_alone_posts_the_status_of_a_merge_request() {
+    use warrant::forge::gitlab::fake::events::{GitlabWebhookSender, HookAction, merge_request_hook};
+    use warrant::forge::gitlab::fake::{DEFAULT_TOKEN, FakeGitlab, FakeMergeRequest};
+
+    let fake = FakeGitlab::start().await.unwrap();
+    fake.add_user(7, "project_3_bot_1a2b", true);
+    let head = "2222222222222222222222222222222222222222";
+    let mr = FakeMergeRequest {
+        project: "platform/payments/ledger".to_owned(),
+        iid: 4,
+        title: "Tidy".to_owned(),
+        author_id: 7,
+        head_sha: head.to_owned(),
+        base_sha: "1111111111111111111111111111111111111111".to_owned(),
+        source_branch: "tidy".to_owned(),
+        target_branch: "main".to_owned(),
+        files: vec![("README.md".to_owned(), None)],
+        ..FakeMergeRequest::default()
+    };
+    fake.add_merge_request(mr.clone());
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Running(
+        serve(dir.path())
+            .env("WARRANT_LISTEN", "127.0.0.1:0")
+            .env("WARRANT_LOG_FORMAT", "json")
+            .env("WARRANT_PUBLIC_URL", "https://warrant.example.com")
+            .env("WARRANT_GITLAB_URL", fake.base_url())
+            .env("WARRANT_GITLAB_TOKEN", DEFAULT_TOKEN)
+            .env("WARRANT_GITLAB_WEBHOOK_SECRET", SECRET)
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let stderr = BufReader::new(child.0.stderr.take().unwrap());
+    let (lines, logged) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in stderr.lines() {
+            let _ = lines.send(line.unwrap());
+        }
+    });
+    let address = loop {
+        let line = logged.recv_timeout(TIMEOUT).expect("serve logs");
+        let log: serde_json::Value = serde_json::from_str(&line).unwrap();
+        if let Some(address) = log["fields"]["address"].as_str() {
+            break address.to_owned();
+        }
+    };
+    let hooks = GitlabWebhookSender {
+        url: format!("http://{address}/webhooks/gitlab"),
+        secret: SECRET.to_owned(),
+    };
+    let actor = fake.state().user(7);
+    let payload = merge_request_hook(&mr, &actor, &HookAction::Open);
+    let response = hooks.send("Merge Request Hook", &payload, Some("k-1")).await;
+    assert_eq!(response.unwrap().status(), reqwest::StatusCode::ACCEPTED);
+    // The GitLab worker runs although no GitHub App is configured.
+    let started = std::time::Instant::now();
+    let status = loop {
+        let finished = fake
+            .statuses()
+            .into_iter()
+            .find(|s| s.sha == head && s.state == "success");
+        if let Some(status) = finished {
+            break status;
+        }
+        assert!(started.elapsed() < TIMEOUT, "no status: {:#?}", fake.statuses());
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(
+        status.description.as_deref(),
+        Some("Warrant is not configured for this repository")
+    );
+    assert_eq!(
+        status.target_url.as_deref(),
+        Some("https://warrant.example.com/audit/gitlab/platform/payments/ledger/changes/4")
+    );
+}
+
 const SECRET: &str = "s3cret";
 
 fn sign(body: &[u8]) -> String {

@@ -19,6 +19,7 @@ use crate::config::{DEFAULT_GITLAB_URL, GithubAppConfig, LogFormat, ServeArgs, S
 use crate::forge::github::auth::AppKey;
 use crate::forge::github::client::GithubClient;
 use crate::forge::github::oauth::OauthClient;
+use crate::forge::gitlab::client::GitlabClient;
 use crate::metrics::Metrics;
 use crate::server::auth::{Access, SessionKey};
 use crate::server::{self, AppState};
@@ -87,16 +88,31 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         "listening on http://{address} (webhooks at /webhooks/github and /webhooks/gitlab, health at /healthz, /readyz, /metrics)"
     );
     let (stop, stopping) = watch::channel(false);
-    let workers = match &config.github {
-        Some(app) => start_workers(app, &config, &store, &state, stopping)?,
-        None => vec![tokio::spawn(workers_once_registered(
-            registered,
-            config.clone(),
-            store.clone(),
-            state.clone(),
-            stopping,
-        ))],
-    };
+    let gitlab = gitlab_client(&config)?;
+    let mut workers = Vec::new();
+    match &config.github {
+        Some(app) => {
+            let forges = Forges {
+                github: Some(github_client(app)?),
+                gitlab,
+            };
+            workers.extend(start_workers(forges, &config, &store, &state, stopping));
+        }
+        None => {
+            if let Some(gitlab) = gitlab {
+                let forges = Forges::gitlab(gitlab);
+                let stopping = stopping.clone();
+                workers.extend(start_workers(forges, &config, &store, &state, stopping));
+            }
+            workers.push(tokio::spawn(workers_once_registered(
+                registered,
+                config.clone(),
+                store.clone(),
+                state.clone(),
+                stopping,
+            )));
+        }
+    }
     let served = server::serve(listener, state, server::shutdown_signal()).await;
     // The workers finish the delivery in hand; one cut short is claimed
     // again when its lease runs out.
@@ -128,9 +144,10 @@ async fn workers_once_registered(
         app_id = app.app_id,
         "GitHub App registered: starting the workers"
     );
-    match start_workers(&app, &config, &store, &state, stop) {
-        Ok(workers) => {
-            for worker in workers {
+    match github_client(&app) {
+        Ok(github) => {
+            let forges = Forges::github(github);
+            for worker in start_workers(forges, &config, &store, &state, stop) {
                 let _ = worker.await;
             }
         }
@@ -169,29 +186,39 @@ async fn access(config: &ServeConfig, store: &Store) -> anyhow::Result<Access> {
     Ok(access.with_github(client, config.public_url.clone()))
 }
 
-/// Starts the evaluation workers beside the server, on the same store,
-/// metrics and work signal.
+/// The GitHub App's client.
+fn github_client(app: &GithubAppConfig) -> anyhow::Result<Arc<GithubClient>> {
+    let key = AppKey::from_key(app.app_id, app.private_key.clone());
+    let github =
+        GithubClient::with_app_key(&app.api_url, key).context("cannot set up the GitHub client")?;
+    Ok(Arc::new(github))
+}
+
+/// The GitLab client, when GitLab is configured.
+fn gitlab_client(config: &ServeConfig) -> anyhow::Result<Option<Arc<GitlabClient>>> {
+    let Some(gitlab) = &config.gitlab else {
+        return Ok(None);
+    };
+    let client = GitlabClient::new(&gitlab.url, gitlab.token.expose())
+        .context("cannot set up the GitLab client")?;
+    Ok(Some(Arc::new(client)))
+}
+
+/// Starts the evaluation workers of `forges` beside the server, on the
+/// same store, metrics and work signal.
 fn start_workers(
-    app: &GithubAppConfig,
+    forges: Forges,
     config: &ServeConfig,
     store: &Store,
     state: &AppState,
     stop: watch::Receiver<bool>,
-) -> anyhow::Result<Vec<JoinHandle<()>>> {
-    let key = AppKey::from_key(app.app_id, app.private_key.clone());
-    let github =
-        GithubClient::with_app_key(&app.api_url, key).context("cannot set up the GitHub client")?;
+) -> Vec<JoinHandle<()>> {
     let worker_config = WorkerConfig {
         public_url: config.public_url.clone(),
         ..WorkerConfig::default()
     };
-    let worker = Worker::new(
-        store.clone(),
-        Forges::github(Arc::new(github)),
-        state.metrics(),
-        worker_config,
-    );
-    Ok(worker.spawn(state.work_signal(), stop))
+    let worker = Worker::new(store.clone(), forges, state.metrics(), worker_config);
+    worker.spawn(state.work_signal(), stop)
 }
 
 /// Logs go to standard error, as text or (`WARRANT_LOG_FORMAT=json`) one

@@ -30,6 +30,18 @@ impl Conclusion {
         }
     }
 
+    /// The conclusion named `name` (as [`Conclusion::as_str`] writes it).
+    pub fn parse(name: &str) -> Option<Conclusion> {
+        [
+            Conclusion::Success,
+            Conclusion::Neutral,
+            Conclusion::ActionRequired,
+            Conclusion::Failure,
+        ]
+        .into_iter()
+        .find(|c| c.as_str() == name)
+    }
+
     /// The CLI's exit code: 0 success or neutral, 1 failure, 3 action
     /// required (2 is reserved for usage errors).
     pub fn exit_code(self) -> u8 {

@@ -17,9 +17,10 @@ pub(super) trait Adapter: Sync {
     /// approval there is ignored and recorded, never revoked).
     const DISMISSES: bool;
 
-    /// A published check, as the forge names it: a check run's id on GitHub;
-    /// on GitLab a commit status is named by its commit, so nothing.
-    type Run: Copy + Send + Sync;
+    /// A published check, as the forge knows it: a check run's id on
+    /// GitHub; on GitLab, where a status is named by its commit, the state
+    /// and description last shown.
+    type Run: Send + Sync;
 
     /// What one read of a change returns.
     type Snapshot: Send + Sync;
@@ -34,7 +35,7 @@ pub(super) trait Adapter: Sync {
     fn incomplete(snapshot: &Self::Snapshot) -> Option<&'static str>;
 
     /// The run's number for the audit trail, if it has one.
-    fn run_id(run: Self::Run) -> Option<u64>;
+    fn run_id(run: &Self::Run) -> Option<u64>;
 
     /// Reads the change, showing the check as running meanwhile where that
     /// is worth its request; returns that check, if one was shown.

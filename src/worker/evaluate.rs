@@ -74,6 +74,18 @@ impl Target {
         })
     }
 
+    /// A GitLab merge request `!iid` of `project`.
+    pub(super) fn gitlab(project: &str, iid: u64, head_sha: &CommitSha) -> Target {
+        Target {
+            forge: Forge::Gitlab,
+            installation: None,
+            repo: project.to_owned(),
+            number: iid,
+            head_sha: head_sha.clone(),
+            base_sha: None,
+        }
+    }
+
     pub(super) fn with_base(mut self, base: CommitSha) -> Target {
         self.base_sha = Some(base);
         self
@@ -164,11 +176,7 @@ impl Worker {
         let (outcome, decision) = match A::incomplete(&snapshot) {
             Some(why) => (cannot_evaluate(why), None),
             None => {
-                let mut decision = self.decide(forge, t, &snapshot, at).await?;
-                if !A::DISMISSES && !decision.dismissals.is_empty() {
-                    decision.dismissals.clear();
-                    decision.notes.push(NOT_DISMISSED.to_owned());
-                }
+                let decision = self.decide(forge, t, &snapshot, at).await?;
                 let url = self.audit_url(t);
                 (
                     CheckOutcome::from_decision(&decision, url.as_deref()),
@@ -182,7 +190,7 @@ impl Worker {
             forge.dismiss(t, decision).await?;
         }
         let record = Recorded {
-            run: A::run_id(run),
+            run: A::run_id(&run),
             outcome: &outcome,
             decision: decision.as_ref(),
             change: Some(A::change(&snapshot)),
@@ -286,12 +294,15 @@ impl Worker {
                 at,
             })
         };
-        let decision = decide(&context);
+        let mut decision = decide(&context);
         // The admins cost a request: read them only for a decision that
         // needs them, and decide again with them (deciding is cheap).
         if admins_needed(&loaded.policy, &decision) {
             context.repository_admins = forge.admins(t).await?;
-            return Ok(decide(&context));
+            decision = decide(&context);
+        }
+        if !A::DISMISSES {
+            not_dismissed(&loaded.policy, &mut decision);
         }
         Ok(decision)
     }
@@ -314,7 +325,7 @@ impl Worker {
             let run = forge.stored_run(self, t, &t.head_sha).await?;
             let run = forge.publish(self, t, &t.head_sha, run, &outcome).await?;
             let record = Recorded {
-                run: A::run_id(run),
+                run: A::run_id(&run),
                 outcome: &outcome,
                 decision: None,
                 change: None,
@@ -415,6 +426,20 @@ fn admins_needed(policy: &crate::policy::Policy, decision: &Decision) -> bool {
             .agents
             .iter()
             .any(|a| a.status == engine::Registration::Unregistered)
+}
+
+/// On a forge that cannot withdraw another account's approval, a policy
+/// asking to dismiss agents' approvals gets them ignored instead, and the
+/// decision says so where one was ignored.
+fn not_dismissed(policy: &crate::policy::Policy, decision: &mut Decision) {
+    decision.dismissals.clear();
+    let ignored = decision
+        .violations
+        .iter()
+        .any(|v| v.kind == engine::ViolationKind::AgentApprovalIgnored);
+    if ignored && policy.approvals.agent_reviews == crate::policy::AgentReviews::Dismiss {
+        decision.notes.push(NOT_DISMISSED.to_owned());
+    }
 }
 
 /// Refuses to publish once the lease ran out: another worker may hold the

@@ -164,7 +164,7 @@ impl Adapter for Github {
         }
     }
 
-    fn run_id(run: CheckRunId) -> Option<u64> {
+    fn run_id(run: &CheckRunId) -> Option<u64> {
         Some(run.0)
     }
 

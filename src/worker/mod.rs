@@ -14,6 +14,7 @@
 mod adapter;
 mod evaluate;
 mod github;
+mod gitlab;
 mod history;
 
 use std::collections::HashMap;
@@ -27,16 +28,19 @@ use tracing::Instrument;
 
 use crate::engine::Forge;
 use crate::forge::github::client::GithubClient;
+use crate::forge::gitlab::client::GitlabClient;
 use crate::metrics::Metrics;
 use crate::store::{ClaimedDelivery, Store};
 
 pub use evaluate::Target;
 use github::Github;
+use gitlab::Gitlab;
 
 /// The forges a worker speaks to; it claims only their deliveries.
 #[derive(Clone, Default)]
 pub struct Forges {
     pub github: Option<Arc<GithubClient>>,
+    pub gitlab: Option<Arc<GitlabClient>>,
 }
 
 impl Forges {
@@ -44,7 +48,20 @@ impl Forges {
     pub fn github(client: Arc<GithubClient>) -> Forges {
         Forges {
             github: Some(client),
+            gitlab: None,
         }
+    }
+
+    /// GitLab alone, with `client`'s token.
+    pub fn gitlab(client: Arc<GitlabClient>) -> Forges {
+        Forges {
+            github: None,
+            gitlab: Some(client),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.github.is_none() && self.gitlab.is_none()
     }
 }
 
@@ -104,6 +121,7 @@ type ChangeLock = Arc<tokio::sync::Mutex<()>>;
 pub struct Worker {
     store: Store,
     github: Option<Github>,
+    gitlab: Option<Gitlab>,
     /// The forges of `github` and `gitlab`, for claims.
     forges: Vec<Forge>,
     metrics: Metrics,
@@ -128,11 +146,22 @@ impl Worker {
         if let Some(github) = &forges.github {
             count_github_requests(github, &metrics);
         }
+        if let Some(gitlab) = &forges.gitlab {
+            let metrics = metrics.clone();
+            gitlab
+                .stats()
+                .set_hook(Arc::new(move |_, _, status, elapsed| {
+                    let status = (status != 0).then_some(status);
+                    metrics.record_gitlab_api_request(status, elapsed);
+                }));
+        }
         let mut names = Vec::new();
         names.extend(forges.github.as_ref().map(|_| Forge::Github));
+        names.extend(forges.gitlab.as_ref().map(|_| Forge::Gitlab));
         Arc::new(Worker {
             store,
             github: forges.github.map(Github::new),
+            gitlab: forges.gitlab.map(Gitlab::new),
             forges: names,
             metrics,
             config,
@@ -231,8 +260,14 @@ impl Worker {
             Err(Failure::Retry(error, targets)) => {
                 tracing::error!(%error, "evaluation failed for good; failing the check");
                 for target in &targets {
-                    if let (Forge::Github, Some(github)) = (&target.forge, &self.github) {
-                        self.give_up(github, target, delivery).await;
+                    match (target.forge, &self.github, &self.gitlab) {
+                        (Forge::Github, Some(github), _) => {
+                            self.give_up(github, target, delivery).await;
+                        }
+                        (Forge::Gitlab, _, Some(gitlab)) => {
+                            self.give_up(gitlab, target, delivery).await;
+                        }
+                        _ => {}
                     }
                 }
                 self.store.fail(id, worker, &error).await?
@@ -251,9 +286,10 @@ impl Worker {
     /// What to do for a delivery: its forge's adapter reads it. A delivery
     /// of a forge this worker does not speak to is never claimed.
     async fn act(&self, delivery: &ClaimedDelivery) -> Result<(), Failure> {
-        match (delivery.forge.as_str(), &self.github) {
-            ("github", Some(github)) => self.act_github(github, delivery).await,
-            (forge, _) => Err(Failure::Permanent(format!(
+        match (delivery.forge.as_str(), &self.github, &self.gitlab) {
+            ("github", Some(github), _) => self.act_github(github, delivery).await,
+            ("gitlab", _, Some(gitlab)) => self.act_gitlab(gitlab, delivery).await,
+            (forge, _, _) => Err(Failure::Permanent(format!(
                 "this worker does not speak to {forge}"
             ))),
         }

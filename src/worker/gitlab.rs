@@ -1,0 +1,458 @@
+//! The GitLab adapter: which deliveries mean what, and the evaluation's
+//! GitLab side: the merge request, its diffs, commits and approvals and the
+//! policy at its base read through the API; the `warrant` commit status on
+//! the head commit; group members for `group/subgroup` approvers.
+//!
+//! GitLab lists who approved but not on which commit, so the head of each
+//! approval event is recorded as it arrives (`approvals_seen`) and an
+//! approval counts on the commit it was seen given on. GitLab offers no way
+//! to withdraw another account's approval: an agent's approval is ignored
+//! and recorded, never revoked (see `docs/gitlab.md`).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use chrono::Utc;
+use serde_json::json;
+
+use super::adapter::Adapter;
+use super::evaluate::{SUPERSEDED, Target};
+use super::history::{Closed, PolicyPush, Subject, receipt};
+use super::{Failure, Worker};
+use crate::audit::rollback::MergeMethod;
+use crate::engine::{Change, Conclusion, Context, Decision, Forge, Review, ReviewState};
+use crate::forge::PolicyFile;
+use crate::forge::check::CheckOutcome;
+use crate::forge::gitlab::client::GitlabClient;
+use crate::forge::gitlab::merge_requests::MergeRequestSnapshot;
+use crate::forge::gitlab::statuses::{CommitStatus, StatusState, status_description};
+use crate::forge::gitlab::webhook::{self as events, GitlabEvent, MergeRequestAction};
+use crate::ids::{CommitSha, Login, TeamName};
+use crate::store::ClaimedDelivery;
+use crate::store::approvals::SeenApproval;
+use crate::store::changes::{ChangeRecord, ChangeStatus};
+
+/// What the status says while Warrant reads a merge request.
+pub const EVALUATING: &str = "Warrant is evaluating this merge request";
+
+/// What a status replaced by a newer decision on the same commit says.
+pub const REDECIDED: &str = "Replaced by a newer decision";
+
+/// The commit an approval is taken as given on when Warrant did not see it
+/// given: none, so that `stale_on_push` never counts it on the head.
+const UNSEEN: &str = "0000000000000000000000000000000000000000";
+
+/// Warrant on one GitLab, with one token.
+pub(super) struct Gitlab {
+    client: Arc<GitlabClient>,
+    /// The token's own account, read once per process.
+    user: tokio::sync::OnceCell<Login>,
+}
+
+impl Gitlab {
+    pub(super) fn new(client: Arc<GitlabClient>) -> Gitlab {
+        Gitlab {
+            client,
+            user: tokio::sync::OnceCell::new(),
+        }
+    }
+
+    /// The token's account: Warrant itself, never an unregistered agent.
+    /// While GitLab does not answer, none (stricter, never more lenient).
+    async fn own_logins(&self) -> Vec<Login> {
+        let user = self
+            .user
+            .get_or_try_init(|| self.client.current_user())
+            .await;
+        match user {
+            Ok(user) => vec![user.clone()],
+            Err(err) => {
+                tracing::warn!(error = %err, "cannot read the GitLab token's account");
+                Vec::new()
+            }
+        }
+    }
+
+    /// A `warrant` status linking to the change's audit page.
+    fn status(
+        &self,
+        w: &Worker,
+        t: &Target,
+        state: StatusState,
+        description: &str,
+    ) -> CommitStatus {
+        CommitStatus {
+            state,
+            description: description.to_owned(),
+            target_url: w.audit_url(t),
+            git_ref: None,
+        }
+    }
+}
+
+/// The `warrant` status Warrant last showed on a commit.
+pub(super) struct Shown {
+    state: StatusState,
+    description: String,
+}
+
+impl Shown {
+    /// Whether GitLab can move this status to `next` in place. A pending
+    /// or running status moves on to a finished state; it cannot go back
+    /// from running to pending, nor stay pending with a new description
+    /// (GitLab refuses the repeated state). A finished status is followed
+    /// by a new one.
+    fn moves_to(&self, next: &CommitStatus) -> bool {
+        match (self.state, next.state) {
+            (StatusState::Running, StatusState::Pending) => false,
+            (StatusState::Pending, StatusState::Pending) => {
+                self.description == status_description(&next.description)
+            }
+            _ => true,
+        }
+    }
+}
+
+/// The merge request with its approvals as reviews.
+pub(super) struct Snapshot {
+    mr: MergeRequestSnapshot,
+}
+
+impl Adapter for Gitlab {
+    const DISMISSES: bool = false;
+    type Run = Shown;
+    type Snapshot = Snapshot;
+
+    fn change(snapshot: &Snapshot) -> &Change {
+        &snapshot.mr.change
+    }
+
+    fn policy(snapshot: &Snapshot) -> Option<&PolicyFile> {
+        snapshot.mr.policy.as_ref()
+    }
+
+    fn incomplete(snapshot: &Snapshot) -> Option<&'static str> {
+        if !snapshot.mr.files_complete {
+            Some("GitLab did not list every changed file of this merge request.")
+        } else if !snapshot.mr.commits_complete {
+            Some("This merge request has more commits than Warrant reads (3,000).")
+        } else {
+            None
+        }
+    }
+
+    /// A status has no number Warrant keeps: its commit names it.
+    fn run_id(_: &Shown) -> Option<u64> {
+        None
+    }
+
+    /// Shows `running` on a head evaluated for the first time, so that a
+    /// merge request is never mergeable on Warrant's account before its
+    /// decision (a head evaluated before keeps its status until the new
+    /// decision); then reads the merge request and fills its reviews from
+    /// the approvals.
+    async fn read(&self, w: &Worker, t: &Target) -> anyhow::Result<(Option<Shown>, Snapshot)> {
+        let shown = match self.stored_run(w, t, &t.head_sha).await? {
+            Some(shown) => shown,
+            None => {
+                let running = self.status(w, t, StatusState::Running, EVALUATING);
+                self.client
+                    .set_commit_status(&t.repo, &t.head_sha, &running)
+                    .await?;
+                Shown {
+                    state: running.state,
+                    description: running.description,
+                }
+            }
+        };
+        let mut mr = self.client.fetch_merge_request(&t.repo, t.number).await?;
+        let seen = w.store.approvals_seen("gitlab", &t.repo, t.number).await?;
+        mr.change.reviews = reviews(&mr, &seen);
+        Ok((Some(shown), Snapshot { mr }))
+    }
+
+    /// The status of `head`'s last stored decision, if it was decided.
+    async fn stored_run(
+        &self,
+        w: &Worker,
+        t: &Target,
+        head: &CommitSha,
+    ) -> anyhow::Result<Option<Shown>> {
+        let evaluations = w.store.evaluations("gitlab", &t.repo, t.number).await?;
+        let last = evaluations
+            .iter()
+            .rev()
+            .find(|e| CommitSha::parse(&e.head_sha).is_ok_and(|sha| head.matches(&sha)));
+        Ok(last.and_then(|e| {
+            let conclusion = Conclusion::parse(&e.conclusion)?;
+            Some(Shown {
+                state: state_of(conclusion),
+                description: status_description(&e.title),
+            })
+        }))
+    }
+
+    /// Cancels a status left pending or running on a commit that is no
+    /// longer the head; a finished one stays as it is.
+    async fn supersede(&self, t: &Target, shown: Shown) -> anyhow::Result<()> {
+        if shown.state.is_finished() {
+            return Ok(());
+        }
+        let status = CommitStatus {
+            state: StatusState::Canceled,
+            description: SUPERSEDED.to_owned(),
+            target_url: None,
+            git_ref: None,
+        };
+        self.client
+            .set_commit_status(&t.repo, &t.head_sha, &status)
+            .await?;
+        Ok(())
+    }
+
+    async fn context(
+        &self,
+        _t: &Target,
+        teams: &[&TeamName],
+        _snapshot: &Snapshot,
+    ) -> anyhow::Result<Context> {
+        Ok(Context {
+            teams: self.client.group_members(teams).await?,
+            repository_admins: Vec::new(),
+            app_logins: self.own_logins().await,
+        })
+    }
+
+    /// The project's Maintainers and Owners.
+    async fn admins(&self, t: &Target) -> anyhow::Result<Vec<Login>> {
+        Ok(self.client.project_maintainers(&t.repo).await?)
+    }
+
+    /// Posts the decision's status. Where GitLab cannot move the status
+    /// shown to the new one in place (running back to pending, pending
+    /// with another description), the shown one is canceled first and the
+    /// new one starts afresh.
+    async fn publish(
+        &self,
+        w: &Worker,
+        t: &Target,
+        head: &CommitSha,
+        shown: Option<Shown>,
+        outcome: &CheckOutcome,
+    ) -> anyhow::Result<Shown> {
+        let next = self.status(w, t, state_of(outcome.conclusion), &outcome.title);
+        if shown.is_some_and(|shown| !shown.moves_to(&next)) {
+            let cancel = self.status(w, t, StatusState::Canceled, REDECIDED);
+            self.client
+                .set_commit_status(&t.repo, head, &cancel)
+                .await?;
+        }
+        self.client.set_commit_status(&t.repo, head, &next).await?;
+        Ok(Shown {
+            state: next.state,
+            description: status_description(&next.description),
+        })
+    }
+
+    async fn dismiss(&self, _t: &Target, _decision: &Decision) -> anyhow::Result<()> {
+        Ok(())
+    }
+
+    async fn acting_as(&self) -> Option<Login> {
+        self.own_logins().await.into_iter().next()
+    }
+}
+
+/// The commit status for a conclusion: GitLab has no neutral state, so a
+/// neutral check (observe mode, no policy) is `success`; waiting for a
+/// human approval is `pending`, which keeps "Pipelines must succeed" from
+/// merging.
+pub fn state_of(conclusion: Conclusion) -> StatusState {
+    match conclusion {
+        Conclusion::Success | Conclusion::Neutral => StatusState::Success,
+        Conclusion::ActionRequired => StatusState::Pending,
+        Conclusion::Failure => StatusState::Failed,
+    }
+}
+
+/// Each listed approval as a review on the commit it was seen given on.
+fn reviews(mr: &MergeRequestSnapshot, seen: &[SeenApproval]) -> Vec<Review> {
+    let seen: HashMap<&str, &SeenApproval> = seen
+        .iter()
+        .filter(|s| s.approved)
+        .map(|s| (s.approver.as_str(), s))
+        .collect();
+    mr.approvals
+        .iter()
+        .map(|approval| {
+            let key = approval.user.login.key();
+            let witnessed = seen.get(key.as_str());
+            let commit = witnessed
+                .and_then(|s| CommitSha::parse(&s.head_sha).ok())
+                .unwrap_or_else(|| CommitSha::parse(UNSEEN).expect("a valid sha"));
+            Review {
+                id: None,
+                reviewer: approval.user.clone(),
+                state: ReviewState::Approved,
+                commit_sha: commit,
+                submitted_at: witnessed
+                    .map(|s| s.at)
+                    .or(approval.approved_at)
+                    .unwrap_or_else(Utc::now),
+            }
+        })
+        .collect()
+}
+
+impl Worker {
+    /// What to do for a GitLab delivery.
+    pub(super) async fn act_gitlab(
+        &self,
+        gitlab: &Gitlab,
+        delivery: &ClaimedDelivery,
+    ) -> Result<(), Failure> {
+        let event = match events::parse(&delivery.event, &delivery.payload) {
+            Ok(Some(event)) => event,
+            Ok(None) => return Ok(()),
+            Err(err) => return Err(Failure::Permanent(err.to_string())),
+        };
+        if delivery.attempts == 1 {
+            self.store
+                .append_audit(&[receipt(delivery, subject(&event))])
+                .await
+                .map_err(Failure::retry)?;
+        }
+        let mr = match event {
+            GitlabEvent::MergeRequest(mr) => mr,
+            GitlabEvent::Push(push) if push.changes_policy_on_default_branch() => {
+                return self
+                    .gitlab_policy_push(gitlab, &push, &delivery.delivery_id)
+                    .await;
+            }
+            GitlabEvent::Push(_) => return Ok(()),
+        };
+        self.store
+            .upsert_change(&change_record(&mr, delivery))
+            .await
+            .map_err(Failure::retry)?;
+        let approved = match mr.action {
+            MergeRequestAction::Approval | MergeRequestAction::Approved => Some(true),
+            MergeRequestAction::Unapproval | MergeRequestAction::Unapproved => Some(false),
+            MergeRequestAction::Merge | MergeRequestAction::Close => {
+                return self.gitlab_closed(&mr, &delivery.delivery_id).await;
+            }
+            _ => None,
+        };
+        if let (Some(approved), Some(actor)) = (approved, &mr.actor) {
+            let seen = SeenApproval {
+                approver: actor.clone(),
+                head_sha: mr.head_sha.as_str().to_owned(),
+                approved,
+                at: delivery.received_at,
+            };
+            self.store
+                .record_approval_seen("gitlab", &mr.project, mr.iid, &seen)
+                .await
+                .map_err(Failure::retry)?;
+        }
+        let target = Target::gitlab(&mr.project, mr.iid, &mr.head_sha);
+        self.evaluate_all(gitlab, vec![target], delivery).await
+    }
+
+    /// A merge request merged or closed. GitLab's event names the merge
+    /// commit when one was made; a fast-forward merge makes none, and its
+    /// method is then left unrecorded.
+    async fn gitlab_closed(
+        &self,
+        mr: &events::MergeRequestEvent,
+        delivery: &str,
+    ) -> Result<(), Failure> {
+        let merged = mr.action == MergeRequestAction::Merge;
+        let closed = Closed {
+            forge: Forge::Gitlab,
+            repo: &mr.project,
+            number: mr.iid,
+            head_sha: &mr.head_sha,
+            base_sha: None,
+            actor: mr.actor.as_deref(),
+            merged,
+            merge_commit: mr.merge_commit_sha.as_ref(),
+            method: mr.merge_commit_sha.as_ref().map(|_| MergeMethod::Merge),
+            commits: None,
+        };
+        self.record_close(&closed, delivery)
+            .await
+            .map_err(Failure::retry)
+    }
+
+    /// The policy changed on the default branch: read it at the pushed
+    /// commit and record it.
+    async fn gitlab_policy_push(
+        &self,
+        gitlab: &Gitlab,
+        push: &events::PushEvent,
+        delivery: &str,
+    ) -> Result<(), Failure> {
+        let pushed = PolicyPush {
+            forge: Forge::Gitlab,
+            repo: &push.project,
+            git_ref: &push.git_ref,
+            before: &push.before,
+            after: &push.after,
+            pusher: push.user.as_deref(),
+            changed_paths: &push.changed_paths,
+        };
+        let file = if pushed.deletes_branch() {
+            None
+        } else {
+            gitlab
+                .client
+                .policy_at(&push.project, &push.after)
+                .await
+                .map_err(|err| Failure::retry(err.into()))?
+        };
+        self.record_policy_change(&pushed, file.as_ref(), delivery)
+            .await
+            .map_err(Failure::retry)
+    }
+}
+
+/// The merge request's own facts, for the audit pages. The event names
+/// the author only by id: the one who opened it is the author.
+fn change_record(mr: &events::MergeRequestEvent, delivery: &ClaimedDelivery) -> ChangeRecord {
+    let state = match mr.action {
+        MergeRequestAction::Merge => ChangeStatus::Merged,
+        MergeRequestAction::Close => ChangeStatus::Closed,
+        _ => ChangeStatus::Open,
+    };
+    let author = (mr.action == MergeRequestAction::Open)
+        .then(|| mr.actor.clone())
+        .flatten();
+    ChangeRecord {
+        forge: "gitlab".to_owned(),
+        repo: mr.project.clone(),
+        number: mr.iid,
+        title: mr.title.clone(),
+        author,
+        url: mr.url.clone(),
+        state,
+        updated_at: delivery.received_at,
+    }
+}
+
+fn subject(event: &GitlabEvent) -> Subject<'_> {
+    match event {
+        GitlabEvent::MergeRequest(mr) => Subject {
+            repo: &mr.project,
+            change: Some(mr.iid),
+            head: Some(&mr.head_sha),
+            action: Some(json!(mr.action)),
+        },
+        GitlabEvent::Push(push) => Subject {
+            repo: &push.project,
+            change: None,
+            head: Some(&push.after),
+            action: None,
+        },
+    }
+}
