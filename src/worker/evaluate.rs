@@ -53,6 +53,9 @@ pub struct Target {
     pub head_sha: CommitSha,
     /// The base commit, when the event names it.
     pub base_sha: Option<CommitSha>,
+    /// The source branch, when the event names it: GitLab ties a commit
+    /// status to the pipeline of a branch.
+    pub branch: Option<String>,
 }
 
 impl Target {
@@ -71,11 +74,12 @@ impl Target {
             number,
             head_sha: head_sha.clone(),
             base_sha: None,
+            branch: None,
         })
     }
 
-    /// A GitLab merge request `!iid` of `project`.
-    pub(super) fn gitlab(project: &str, iid: u64, head_sha: &CommitSha) -> Target {
+    /// A GitLab merge request `!iid` of `project`, from `branch`.
+    pub(super) fn gitlab(project: &str, iid: u64, head_sha: &CommitSha, branch: &str) -> Target {
         Target {
             forge: Forge::Gitlab,
             installation: None,
@@ -83,6 +87,7 @@ impl Target {
             number: iid,
             head_sha: head_sha.clone(),
             base_sha: None,
+            branch: Some(branch.to_owned()),
         }
     }
 

@@ -85,7 +85,7 @@ impl Gitlab {
             state,
             description: description.to_owned(),
             target_url: w.audit_url(t),
-            git_ref: None,
+            git_ref: t.branch.clone(),
         }
     }
 }
@@ -202,7 +202,7 @@ impl Adapter for Gitlab {
             state: StatusState::Canceled,
             description: SUPERSEDED.to_owned(),
             target_url: None,
-            git_ref: None,
+            git_ref: t.branch.clone(),
         };
         self.client
             .set_commit_status(&t.repo, &t.head_sha, &status)
@@ -355,7 +355,7 @@ impl Worker {
                 .await
                 .map_err(Failure::retry)?;
         }
-        let target = Target::gitlab(&mr.project, mr.iid, &mr.head_sha);
+        let target = Target::gitlab(&mr.project, mr.iid, &mr.head_sha, &mr.source_branch);
         self.evaluate_all(gitlab, vec![target], delivery).await
     }
 
