@@ -196,7 +196,9 @@ async fn serve_queues_a_signed_webhook_logs_it_as_json_and_stops_on_sigterm() {
 
 #[tokio::test]
 async fn serve_with_gitlab_alone_posts_the_status_of_a_merge_request() {
-    use warrant::forge::gitlab::fake::events::{GitlabWebhookSender, HookAction, merge_request_hook};
+    use warrant::forge::gitlab::fake::events::{
+        GitlabWebhookSender, HookAction, merge_request_hook,
+    };
     use warrant::forge::gitlab::fake::{DEFAULT_TOKEN, FakeGitlab, FakeMergeRequest};
 
     let fake = FakeGitlab::start().await.unwrap();
@@ -248,7 +250,9 @@ async fn serve_with_gitlab_alone_posts_the_status_of_a_merge_request() {
     };
     let actor = fake.state().user(7);
     let payload = merge_request_hook(&mr, &actor, &HookAction::Open);
-    let response = hooks.send("Merge Request Hook", &payload, Some("k-1")).await;
+    let response = hooks
+        .send("Merge Request Hook", &payload, Some("k-1"))
+        .await;
     assert_eq!(response.unwrap().status(), reqwest::StatusCode::ACCEPTED);
     // The GitLab worker runs although no GitHub App is configured.
     let started = std::time::Instant::now();
@@ -260,7 +264,11 @@ async fn serve_with_gitlab_alone_posts_the_status_of_a_merge_request() {
         if let Some(status) = finished {
             break status;
         }
-        assert!(started.elapsed() < TIMEOUT, "no status: {:#?}", fake.statuses());
+        assert!(
+            started.elapsed() < TIMEOUT,
+            "no status: {:#?}",
+            fake.statuses()
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
     assert_eq!(

@@ -31,7 +31,11 @@ async fn an_agent_change_within_its_scope_succeeds_with_a_linked_status() {
         assert_eq!(states(&app, HEAD), ["running", "success"]);
         let status = app.last_status(HEAD);
         assert_eq!(status.target_url.as_deref(), Some(AUDIT_URL));
-        assert_eq!(status.git_ref.as_deref(), Some("change-1"), "the source branch");
+        assert_eq!(
+            status.git_ref.as_deref(),
+            Some("change-1"),
+            "the source branch"
+        );
         let title = status.description.clone().unwrap();
         assert!(title.contains("ledger-bot"), "{title}");
         let evaluations = app.evaluations(1).await;

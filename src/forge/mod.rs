@@ -2,6 +2,7 @@
 //! here: payloads and API responses are turned into Warrant's own types
 //! (`engine::Change`, `webhook::GithubEvent`) at this edge.
 
+pub mod cache;
 pub mod check;
 pub mod github;
 pub mod gitlab;

@@ -3,7 +3,6 @@
 //! the answer is cached for a short while.
 
 use std::collections::{BTreeMap, HashMap};
-use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
@@ -11,54 +10,9 @@ use serde_json::{Map, Value, json};
 use super::client::{GithubClient, GithubError, InstallationId};
 use crate::ids::{Login, TeamName};
 
-/// Five minutes: a burst of events on a pull request (a push, then
-/// reviews) re-evaluates it several times in a few minutes, and these
-/// should spend no request on teams; a member removed from a team stops
-/// counting as an approver within that bound.
-pub const DEFAULT_TEAM_TTL: Duration = Duration::from_secs(5 * 60);
-
-/// Team members by team (`org/slug`, lowercased), each with when it was
-/// fetched.
-pub struct TeamCache {
-    ttl: Duration,
-    entries: std::sync::Mutex<HashMap<String, (Instant, Vec<Login>)>>,
-}
-
-impl Default for TeamCache {
-    fn default() -> Self {
-        TeamCache::new(DEFAULT_TEAM_TTL)
-    }
-}
-
-impl TeamCache {
-    pub fn new(ttl: Duration) -> Self {
-        TeamCache {
-            ttl,
-            entries: Default::default(),
-        }
-    }
-
-    fn get(&self, team: &TeamName) -> Option<Vec<Login>> {
-        self.get_key(&team.key())
-    }
-
-    fn put(&self, team: &TeamName, members: Vec<Login>) {
-        self.put_key(team.key(), members);
-    }
-
-    /// Any list of people by key: a team (`org/slug`) or a repository's
-    /// admins (`admins:owner/name`, which no team key can spell).
-    fn get_key(&self, key: &str) -> Option<Vec<Login>> {
-        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        let (at, members) = entries.get(key)?;
-        (at.elapsed() < self.ttl).then(|| members.clone())
-    }
-
-    fn put_key(&self, key: String, members: Vec<Login>) {
-        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        entries.insert(key, (Instant::now(), members));
-    }
-}
+/// Team members by team (`org/slug`, lowercased) and repository admins
+/// (`admins:owner/name`, which no team key can spell).
+pub use crate::forge::cache::{DEFAULT_PEOPLE_TTL as DEFAULT_TEAM_TTL, PeopleCache as TeamCache};
 
 const TEAM_MEMBERS_QUERY: &str =
     "query WarrantTeamMembers($org: String!, $slug: String!, $after: String) {
@@ -152,7 +106,7 @@ impl GithubClient {
         repo: &str,
     ) -> Result<Vec<Login>, GithubError> {
         let key = format!("admins:{}", repo.to_ascii_lowercase());
-        if let Some(admins) = self.teams.get_key(&key) {
+        if let Some(admins) = self.teams.get(&key) {
             return Ok(admins);
         }
         #[derive(Deserialize)]
@@ -172,7 +126,7 @@ impl GithubClient {
                 break;
             }
         }
-        self.teams.put_key(key, admins.clone());
+        self.teams.put(key, admins.clone());
         Ok(admins)
     }
 
@@ -210,7 +164,7 @@ impl GithubClient {
         let mut out = BTreeMap::new();
         let mut missing = Vec::new();
         for team in teams {
-            match self.teams.get(team) {
+            match self.teams.get(&team.key()) {
                 Some(members) => {
                     out.insert(team.as_str().to_owned(), members);
                 }
@@ -238,7 +192,7 @@ impl GithubClient {
                 Some(t) => self.rest_of_members(installation, team, &t.members).await?,
                 None => Vec::new(),
             };
-            self.teams.put(team, members.clone());
+            self.teams.put(team.key(), members.clone());
             out.insert(team.as_str().to_owned(), members);
         }
         Ok(out)

@@ -3,19 +3,14 @@
 //! (the GitLab counterpart of a GitHub repository's admins). Both are
 //! cached for a short while.
 
-use std::collections::{BTreeMap, HashMap};
-use std::time::{Duration, Instant};
+use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
 use super::client::{GitlabClient, GitlabError, encode_segment, project_path};
 use crate::ids::{Login, TeamName};
 
-/// Five minutes, as for GitHub's teams: a burst of events on a merge
-/// request (a push, then approvals) re-evaluates it several times in a few
-/// minutes, and these should spend no request on members; someone removed
-/// from a group stops counting as an approver within that bound.
-pub const DEFAULT_MEMBER_TTL: Duration = Duration::from_secs(5 * 60);
+pub use crate::forge::cache::DEFAULT_PEOPLE_TTL as DEFAULT_MEMBER_TTL;
 
 /// GitLab's Maintainer access level; Owner is 50. Maintainers can change a
 /// project's settings and protected branches, as a GitHub admin can.
@@ -25,38 +20,9 @@ pub const MAINTAINER_ACCESS: u32 = 40;
 /// that is not an approver list, and the read must end.
 const MAX_MEMBER_PAGES: usize = 100;
 
-/// Lists of people by key (`group:<path>` or `maintainers:<project>`,
-/// lowercased), each with when it was fetched.
-pub struct MemberCache {
-    ttl: Duration,
-    entries: std::sync::Mutex<HashMap<String, (Instant, Vec<Login>)>>,
-}
-
-impl Default for MemberCache {
-    fn default() -> Self {
-        MemberCache::new(DEFAULT_MEMBER_TTL)
-    }
-}
-
-impl MemberCache {
-    pub fn new(ttl: Duration) -> Self {
-        MemberCache {
-            ttl,
-            entries: Default::default(),
-        }
-    }
-
-    fn get(&self, key: &str) -> Option<Vec<Login>> {
-        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        let (at, members) = entries.get(key)?;
-        (at.elapsed() < self.ttl).then(|| members.clone())
-    }
-
-    fn put(&self, key: String, members: Vec<Login>) {
-        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        entries.insert(key, (Instant::now(), members));
-    }
-}
+/// Members by key (`group:<path>` or `maintainers:<project>`,
+/// lowercased).
+pub use crate::forge::cache::PeopleCache as MemberCache;
 
 /// An item of `GET /groups/:id/members/all` or `/projects/:id/members/all`.
 #[derive(Deserialize)]
