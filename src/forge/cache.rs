@@ -1,6 +1,6 @@
-//! A short-lived cache of lists of people (team or group members, a
-//! repository's admins, a project's maintainers), shared by both forges'
-//! clients.
+//! A short-lived cache shared by both forges' clients: lists of people
+//! (team or group members, a repository's admins, a project's maintainers)
+//! and other facts that change rarely but are asked often.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -14,36 +14,39 @@ use crate::ids::Login;
 /// stops counting as an approver within that bound.
 pub const DEFAULT_PEOPLE_TTL: Duration = Duration::from_secs(5 * 60);
 
-/// Lists of people by key (lowercased by the caller, and prefixed so that
-/// kinds of lists never collide), each with when it was fetched.
-pub struct PeopleCache {
+/// Values by key (lowercased by the caller, and prefixed so that kinds of
+/// values never collide), each with when it was fetched.
+pub struct TtlCache<V> {
     ttl: Duration,
-    entries: Mutex<HashMap<String, (Instant, Vec<Login>)>>,
+    entries: Mutex<HashMap<String, (Instant, V)>>,
 }
 
-impl Default for PeopleCache {
+/// Lists of people by key.
+pub type PeopleCache = TtlCache<Vec<Login>>;
+
+impl<V: Clone> Default for TtlCache<V> {
     fn default() -> Self {
-        PeopleCache::new(DEFAULT_PEOPLE_TTL)
+        TtlCache::new(DEFAULT_PEOPLE_TTL)
     }
 }
 
-impl PeopleCache {
+impl<V: Clone> TtlCache<V> {
     pub fn new(ttl: Duration) -> Self {
-        PeopleCache {
+        TtlCache {
             ttl,
             entries: Mutex::default(),
         }
     }
 
-    /// The list under `key`, unless it is older than the cache's lifetime.
-    pub(crate) fn get(&self, key: &str) -> Option<Vec<Login>> {
+    /// The value under `key`, unless it is older than the cache's lifetime.
+    pub(crate) fn get(&self, key: &str) -> Option<V> {
         let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        let (at, people) = entries.get(key)?;
-        (at.elapsed() < self.ttl).then(|| people.clone())
+        let (at, value) = entries.get(key)?;
+        (at.elapsed() < self.ttl).then(|| value.clone())
     }
 
-    pub(crate) fn put(&self, key: String, people: Vec<Login>) {
+    pub(crate) fn put(&self, key: String, value: V) {
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        entries.insert(key, (Instant::now(), people));
+        entries.insert(key, (Instant::now(), value));
     }
 }

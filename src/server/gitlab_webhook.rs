@@ -10,6 +10,13 @@
 //! | 413 | a body over [`MAX_WEBHOOK_BODY`](super::webhook::MAX_WEBHOOK_BODY) | no |
 //! | 500 | the delivery could not be stored (GitLab may retry it) | no |
 //!
+//! `POST /webhooks/gitlab/status-check` is the URL to give an external
+//! status check named `warrant` (Ultimate). GitLab notifies it of every
+//! merge request change; Warrant learns of the same changes from the
+//! webhook above and answers the check through the API after each
+//! decision, so the notification is acknowledged (200 `ignored`) and
+//! nothing is read or stored from it.
+//!
 //! The dedup key is `Idempotency-Key`, which GitLab keeps across retries of
 //! one delivery; `X-Gitlab-Event-UUID` stands in when it is absent. A known
 //! event whose payload cannot be read is stored anyway, as on GitHub's
@@ -102,4 +109,14 @@ pub(super) async fn gitlab(State(state): State<AppState>, req: Request) -> Respo
         worth_storing,
     };
     acknowledge(&state, received, started).await
+}
+
+/// `POST /webhooks/gitlab/status-check`: acknowledged, not acted on (see
+/// the module's documentation).
+pub(super) async fn status_check() -> Response {
+    let reply = serde_json::json!({
+        "status": "ignored",
+        "reason": "Warrant answers this check after evaluating the merge request's webhook events",
+    });
+    axum::Json(reply).into_response()
 }

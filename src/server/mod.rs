@@ -179,6 +179,10 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/webhooks/github", post(webhook::github))
         .route("/webhooks/gitlab", post(gitlab_webhook::gitlab))
+        .route(
+            "/webhooks/gitlab/status-check",
+            post(gitlab_webhook::status_check),
+        )
         .route("/", get(register::root))
         .route("/github/manifest/callback", get(register::callback))
         .route("/healthz", get(ops::healthz))

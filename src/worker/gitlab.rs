@@ -1,7 +1,9 @@
 //! The GitLab adapter: which deliveries mean what, and the evaluation's
 //! GitLab side: the merge request, its diffs, commits and approvals and the
 //! policy at its base read through the API; the `warrant` commit status on
-//! the head commit; group members for `group/subgroup` approvers.
+//! the head commit (and the answer to an external status check named
+//! `warrant`, where a project has one); group members for `group/subgroup`
+//! approvers.
 //!
 //! GitLab lists who approved but not on which commit, so the head of each
 //! approval event is recorded as it arrives (`approvals_seen`) and an
@@ -25,7 +27,9 @@ use crate::forge::PolicyFile;
 use crate::forge::check::CheckOutcome;
 use crate::forge::gitlab::client::GitlabClient;
 use crate::forge::gitlab::merge_requests::MergeRequestSnapshot;
-use crate::forge::gitlab::statuses::{CommitStatus, StatusState, status_description};
+use crate::forge::gitlab::statuses::{
+    CheckResponse, CommitStatus, StatusState, status_description,
+};
 use crate::forge::gitlab::webhook::{self as events, GitlabEvent, MergeRequestAction};
 use crate::ids::{CommitSha, Login, TeamName};
 use crate::store::ClaimedDelivery;
@@ -248,6 +252,12 @@ impl Adapter for Gitlab {
                 .await?;
         }
         self.client.set_commit_status(&t.repo, head, &next).await?;
+        if let Some(check) = self.client.warrant_status_check(&t.repo, t.number).await? {
+            let response = response_of(outcome.conclusion);
+            self.client
+                .respond_to_status_check(&t.repo, t.number, head, check, response)
+                .await?;
+        }
         Ok(Shown {
             state: next.state,
             description: status_description(&next.description),
@@ -272,6 +282,17 @@ pub fn state_of(conclusion: Conclusion) -> StatusState {
         Conclusion::Success | Conclusion::Neutral => StatusState::Success,
         Conclusion::ActionRequired => StatusState::Pending,
         Conclusion::Failure => StatusState::Failed,
+    }
+}
+
+/// The answer to an external status check named `warrant`, for projects
+/// that enforce Warrant that way (Ultimate): as the commit status, with
+/// `passed` for both success and neutral.
+pub fn response_of(conclusion: Conclusion) -> CheckResponse {
+    match conclusion {
+        Conclusion::Success | Conclusion::Neutral => CheckResponse::Passed,
+        Conclusion::ActionRequired => CheckResponse::Pending,
+        Conclusion::Failure => CheckResponse::Failed,
     }
 }
 

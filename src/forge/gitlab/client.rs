@@ -18,6 +18,7 @@ use serde::de::DeserializeOwned;
 
 use super::members::MemberCache;
 use crate::engine::{Account, AccountKind};
+use crate::forge::cache::TtlCache;
 use crate::forge::retry::{self, ApiStats, RetryPolicy};
 use crate::ids::Login;
 
@@ -76,6 +77,8 @@ pub struct GitlabClient {
     /// stop being one, so this is kept for the life of the process.
     bots: Mutex<HashMap<u64, bool>>,
     pub(crate) members: MemberCache,
+    /// The `warrant` external status check of each merge request, if any.
+    pub(crate) status_checks: TtlCache<Option<u64>>,
 }
 
 /// The user agent, the same as the GitHub client's.
@@ -115,6 +118,7 @@ impl GitlabClient {
             stats: Arc::new(ApiStats::new()),
             bots: Mutex::default(),
             members: MemberCache::default(),
+            status_checks: TtlCache::new(super::statuses::STATUS_CHECK_TTL),
         })
     }
 

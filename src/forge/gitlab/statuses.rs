@@ -3,8 +3,10 @@
 //! pass before merging (external status checks, or "pipelines must
 //! succeed" with the status in the pipeline).
 
+use std::time::Duration;
+
 use reqwest::Method;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::client::{GitlabClient, GitlabError, project_path};
@@ -107,6 +109,104 @@ impl GitlabClient {
                 ..
             }) if message.contains("Cannot transition status") => Ok(()),
             Err(e) => Err(e),
+        }
+    }
+}
+
+/// Warrant's answer to GitLab's external status check named `warrant`
+/// (Ultimate), for projects that enforce Warrant that way.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CheckResponse {
+    Passed,
+    Failed,
+    /// Waiting for a human; GitLab 16.5 and later. GitLab turns a check
+    /// pending for two minutes into a failed one, which blocks the same.
+    Pending,
+}
+
+impl CheckResponse {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CheckResponse::Passed => "passed",
+            CheckResponse::Failed => "failed",
+            CheckResponse::Pending => "pending",
+        }
+    }
+}
+
+/// How long whether a merge request has a `warrant` status check is
+/// remembered: it is asked on every evaluation otherwise, and most
+/// projects (every one below Ultimate) have none.
+pub const STATUS_CHECK_TTL: Duration = Duration::from_secs(5 * 60);
+
+/// One merge request's `GET .../status_checks` item, the part Warrant reads.
+#[derive(Deserialize)]
+struct StatusCheckReply {
+    id: u64,
+    name: String,
+}
+
+impl GitlabClient {
+    /// The id of the external status check named `warrant` that applies to
+    /// merge request `iid` of `project`, if any: `GET
+    /// /projects/:id/merge_requests/:iid/status_checks`. A GitLab without
+    /// the feature (below Ultimate) answers 403 or 404: none. Remembered
+    /// for [`STATUS_CHECK_TTL`].
+    pub async fn warrant_status_check(
+        &self,
+        project: &str,
+        iid: u64,
+    ) -> Result<Option<u64>, GitlabError> {
+        let key = format!("{}!{iid}", project.to_lowercase());
+        if let Some(known) = self.status_checks.get(&key) {
+            return Ok(known);
+        }
+        let path = format!(
+            "{}/merge_requests/{iid}/status_checks",
+            project_path(project)?
+        );
+        let found = match self.get::<Vec<StatusCheckReply>>(&path).await {
+            Ok(checks) => checks
+                .into_iter()
+                .find(|c| c.name.eq_ignore_ascii_case(STATUS_NAME))
+                .map(|c| c.id),
+            Err(e) if matches!(e.status(), Some(403 | 404)) => None,
+            Err(e) => return Err(e),
+        };
+        self.status_checks.put(key, found);
+        Ok(found)
+    }
+
+    /// Answers the external status check `check` of merge request `iid` for
+    /// its head `sha`: `POST .../status_check_responses`. A GitLab older
+    /// than 16.5 refuses `pending` (400): `failed` is sent instead, which
+    /// blocks the merge the same way.
+    pub async fn respond_to_status_check(
+        &self,
+        project: &str,
+        iid: u64,
+        sha: &CommitSha,
+        check: u64,
+        response: CheckResponse,
+    ) -> Result<(), GitlabError> {
+        let path = format!(
+            "{}/merge_requests/{iid}/status_check_responses",
+            project_path(project)?
+        );
+        let body = |status: CheckResponse| {
+            json!({
+                "sha": sha.as_str(),
+                "external_status_check_id": check,
+                "status": status.as_str(),
+            })
+        };
+        match self.send(Method::POST, &path, Some(&body(response))).await {
+            Err(e) if response == CheckResponse::Pending && e.status() == Some(400) => {
+                let failed = body(CheckResponse::Failed);
+                self.send(Method::POST, &path, Some(&failed)).await?;
+                Ok(())
+            }
+            result => result.map(drop),
         }
     }
 }

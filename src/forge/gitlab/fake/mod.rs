@@ -105,6 +105,16 @@ pub struct FakeStatus {
     pub git_ref: Option<String>,
 }
 
+/// A response to an external status check, as written.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FakeCheckResponse {
+    pub project: String,
+    pub iid: u64,
+    pub sha: String,
+    pub check_id: u64,
+    pub status: String,
+}
+
 /// A failure to inject into the next matching requests.
 #[derive(Clone, Debug)]
 pub enum Fault {
@@ -147,6 +157,10 @@ pub struct FakeState {
     pub project_members: HashMap<String, Vec<(String, u32)>>,
     pub requests: Vec<RecordedRequest>,
     pub statuses: Vec<FakeStatus>,
+    /// External status checks (Ultimate) by project: id and name. A
+    /// project without an entry answers as a GitLab without the feature.
+    pub status_checks: HashMap<String, Vec<(u64, String)>>,
+    pub check_responses: Vec<FakeCheckResponse>,
     faults: Vec<FaultRule>,
     next_id: u64,
 }
@@ -169,6 +183,8 @@ impl Default for FakeState {
             project_members: HashMap::new(),
             requests: Vec::new(),
             statuses: Vec::new(),
+            status_checks: HashMap::new(),
+            check_responses: Vec::new(),
             faults: Vec::new(),
             next_id: 0,
         }
@@ -311,6 +327,19 @@ impl FakeGitlab {
     /// Forgets the recorded requests, to count those of one step.
     pub fn clear_requests(&self) {
         self.state().requests.clear();
+    }
+
+    /// Gives `project` the external status check `id` named `name`, as a
+    /// project on Ultimate can have.
+    pub fn add_status_check(&self, project: &str, id: u64, name: &str) {
+        let mut s = self.state();
+        let checks = s.status_checks.entry(project.to_owned()).or_default();
+        checks.push((id, name.to_owned()));
+    }
+
+    /// Every status check response written, in order.
+    pub fn check_responses(&self) -> Vec<FakeCheckResponse> {
+        self.state().check_responses.clone()
     }
 
     /// Every commit status written, in order.
