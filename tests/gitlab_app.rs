@@ -59,6 +59,18 @@ async fn an_agent_change_within_its_scope_succeeds_with_a_linked_status() {
         assert!(kinds.contains(&"delivery_received".to_owned()), "{kinds:?}");
         assert!(kinds.contains(&"decision_made".to_owned()), "{kinds:?}");
         assert!(trail.iter().all(|e| e.event.forge == "gitlab"));
+        let metrics = app
+            .server
+            .client
+            .get(app.server.url("/metrics"))
+            .send()
+            .await;
+        let metrics = metrics.unwrap().text().await.unwrap();
+        assert!(
+            metrics.contains("warrant_gitlab_api_requests_total{status=\"2xx\"}"),
+            "{metrics}"
+        );
+        assert!(metrics.contains("warrant_evaluations_total{conclusion=\"success\"} 1"));
     })
     .await;
 }
