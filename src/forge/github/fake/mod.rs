@@ -15,7 +15,6 @@ mod oauth;
 mod rest;
 
 use std::collections::{BTreeMap, HashMap};
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use axum::body::{Body, Bytes};
@@ -27,6 +26,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde_json::{Value, json};
 
 use crate::engine::Change;
+use crate::forge::fake_server::FakeServer;
 
 /// A request the fake received.
 #[derive(Clone, Debug)]
@@ -151,14 +151,7 @@ pub(crate) type Shared = Arc<Mutex<FakeState>>;
 /// A running fake; it stops when dropped.
 pub struct FakeGithub {
     state: Shared,
-    addr: SocketAddr,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Drop for FakeGithub {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
+    server: FakeServer,
 }
 
 impl FakeGithub {
@@ -177,17 +170,13 @@ impl FakeGithub {
                 record_and_fault,
             ))
             .with_state(state.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let addr = listener.local_addr()?;
-        let task = tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
-        Ok(FakeGithub { state, addr, task })
+        let server = FakeServer::start(app).await?;
+        Ok(FakeGithub { state, server })
     }
 
     /// The REST root to give the client (GraphQL is at `/graphql`).
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
+        self.server.base_url()
     }
 
     /// The state, to set up or inspect.

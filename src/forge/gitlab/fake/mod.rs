@@ -15,7 +15,6 @@ mod api;
 pub mod events;
 
 use std::collections::{BTreeMap, HashMap};
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use axum::body::{Body, Bytes};
@@ -28,6 +27,7 @@ use serde_json::json;
 use sha1::{Digest, Sha1};
 
 use crate::engine::Commit;
+use crate::forge::fake_server::FakeServer;
 
 /// The token a fresh fake accepts; [`FakeGitlab::set_token`] changes it.
 pub const DEFAULT_TOKEN: &str = "glpat-warrant-fake";
@@ -212,14 +212,7 @@ pub(crate) type Shared = Arc<Mutex<FakeState>>;
 /// A running fake; it stops when dropped.
 pub struct FakeGitlab {
     state: Shared,
-    addr: SocketAddr,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Drop for FakeGitlab {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
+    server: FakeServer,
 }
 
 impl FakeGitlab {
@@ -232,17 +225,13 @@ impl FakeGitlab {
                 record_and_fault,
             ))
             .with_state(state.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let addr = listener.local_addr()?;
-        let task = tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
-        Ok(FakeGitlab { state, addr, task })
+        let server = FakeServer::start(app).await?;
+        Ok(FakeGitlab { state, server })
     }
 
     /// The web root to give the client (the API is at `/api/v4`).
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
+        self.server.base_url()
     }
 
     /// The state, to set up or inspect.
