@@ -100,6 +100,16 @@ pub(super) struct Shown {
     description: String,
 }
 
+impl From<&CommitStatus> for Shown {
+    /// What GitLab shows of `status`: its description as cut on sending.
+    fn from(status: &CommitStatus) -> Shown {
+        Shown {
+            state: status.state,
+            description: status_description(&status.description),
+        }
+    }
+}
+
 impl Shown {
     /// Whether GitLab can move this status to `next` in place. A pending
     /// or running status moves on to a finished state; it cannot go back
@@ -163,10 +173,7 @@ impl Adapter for Gitlab {
                 self.client
                     .set_commit_status(&t.repo, &t.head_sha, &running)
                     .await?;
-                Shown {
-                    state: running.state,
-                    description: running.description,
-                }
+                Shown::from(&running)
             }
         };
         let mut mr = self.client.fetch_merge_request(&t.repo, t.number).await?;
@@ -258,10 +265,7 @@ impl Adapter for Gitlab {
                 .respond_to_status_check(&t.repo, t.number, head, check, response)
                 .await?;
         }
-        Ok(Shown {
-            state: next.state,
-            description: status_description(&next.description),
-        })
+        Ok(Shown::from(&next))
     }
 
     async fn dismiss(&self, _t: &Target, _decision: &Decision) -> anyhow::Result<()> {

@@ -29,6 +29,7 @@ use tracing::Instrument;
 use crate::engine::Forge;
 use crate::forge::github::client::GithubClient;
 use crate::forge::gitlab::client::GitlabClient;
+use crate::forge::retry::ApiStats;
 use crate::metrics::Metrics;
 use crate::store::{ClaimedDelivery, Store};
 
@@ -58,10 +59,6 @@ impl Forges {
             github: None,
             gitlab: Some(client),
         }
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.github.is_none() && self.gitlab.is_none()
     }
 }
 
@@ -144,16 +141,24 @@ impl Worker {
         config: WorkerConfig,
     ) -> Arc<Worker> {
         if let Some(github) = &forges.github {
-            count_github_requests(github, &metrics);
+            count_requests(
+                &github.stats(),
+                &metrics,
+                Metrics::record_github_api_request,
+            );
+            let rate_metrics = metrics.clone();
+            github
+                .stats()
+                .set_rate_limit_hook(Arc::new(move |resource, remaining| {
+                    rate_metrics.set_github_rate_limit_remaining(resource, remaining);
+                }));
         }
         if let Some(gitlab) = &forges.gitlab {
-            let metrics = metrics.clone();
-            gitlab
-                .stats()
-                .set_hook(Arc::new(move |_, _, status, elapsed| {
-                    let status = (status != 0).then_some(status);
-                    metrics.record_gitlab_api_request(status, elapsed);
-                }));
+            count_requests(
+                &gitlab.stats(),
+                &metrics,
+                Metrics::record_gitlab_api_request,
+            );
         }
         let mut names = Vec::new();
         names.extend(forges.github.as_ref().map(|_| Forge::Github));
@@ -312,22 +317,17 @@ impl Worker {
     }
 }
 
-/// Every GitHub API attempt, retries included, is counted in the metrics,
-/// and the rate-limit budget left is kept per resource.
-fn count_github_requests(github: &GithubClient, metrics: &Metrics) {
-    let api_metrics = metrics.clone();
-    github
-        .stats()
-        .set_hook(Arc::new(move |_, _, status, elapsed| {
-            let status = (status != 0).then_some(status);
-            api_metrics.record_github_api_request(status, elapsed);
-        }));
-    let rate_metrics = metrics.clone();
-    github
-        .stats()
-        .set_rate_limit_hook(Arc::new(move |resource, remaining| {
-            rate_metrics.set_github_rate_limit_remaining(resource, remaining);
-        }));
+/// Every API attempt of a forge's client, retries included, is counted in
+/// the metrics by `record` (a status of 0 is no response).
+fn count_requests(
+    stats: &ApiStats,
+    metrics: &Metrics,
+    record: fn(&Metrics, Option<u16>, Duration),
+) {
+    let metrics = metrics.clone();
+    stats.set_hook(Arc::new(move |_, _, status, elapsed| {
+        record(&metrics, (status != 0).then_some(status), elapsed);
+    }));
 }
 
 /// `retry_base × 2^(attempts-1)`, capped: GitHub's outages last minutes,
