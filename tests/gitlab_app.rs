@@ -16,6 +16,12 @@ use warrant::store::audit::Chain;
 const AUDIT_URL: &str =
     "https://warrant.example.com/audit/gitlab/platform/payments/ledger/changes/1";
 
+/// The API path of merge request !1's diffs, as the client requests it.
+fn diffs_of_first() -> String {
+    let project = PROJECT.replace('/', "%2F");
+    format!("/api/v4/projects/{project}/merge_requests/1/diffs")
+}
+
 fn states(app: &GitlabApp, sha: &str) -> Vec<String> {
     app.statuses_on(sha).into_iter().map(|s| s.state).collect()
 }
@@ -342,10 +348,7 @@ async fn gitlab_errors_are_retried_until_the_status_is_posted() {
         app.put_policy(POLICY);
         // Seven failures: more than one attempt's client retries (five),
         // so the delivery itself is retried, and succeeds.
-        let diffs = format!(
-            "/api/v4/projects/{}/merge_requests/1/diffs",
-            PROJECT.replace('/', "%2F")
-        );
+        let diffs = diffs_of_first();
         app.fake.fail_next("GET", &diffs, 7, Fault::BadGateway);
         // Two attempts: the first ends in a retry.
         app.hook_and_wait(1, AGENT_BOT, HookAction::Open, 2).await;
@@ -369,10 +372,7 @@ async fn after_the_last_attempt_the_status_fails_closed() {
         let app = GitlabApp::start(&url).await;
         app.add_merge_request(1, AGENT_BOT, &["src/app.rs"], "Add a feature");
         app.put_policy(POLICY);
-        let diffs = format!(
-            "/api/v4/projects/{}/merge_requests/1/diffs",
-            PROJECT.replace('/', "%2F")
-        );
+        let diffs = diffs_of_first();
         app.fake.fail_next("GET", &diffs, 1_000, Fault::ServerError);
         // Three attempts, the worker's maximum in these tests.
         app.hook_and_wait(1, AGENT_BOT, HookAction::Open, 3).await;
