@@ -419,9 +419,20 @@ async fn events_arriving_together_share_one_check_run() {
 async fn a_head_pushed_since_the_event_gets_the_decision_and_the_old_run_is_closed() {
     on_each_backend(|url| async move {
         let app = App::start(&url).await;
-        // Another pull request first, so that the repository is known and
-        // the check run shows in progress before the pull request is read.
-        let first = setup(&app, 26, &["src/lib.rs"]);
+        // Another pull request first, at another head, so that the
+        // repository is known and the check run shows in progress before
+        // the pull request is read.
+        app.add_copilot_pull(26, &["src/lib.rs"]);
+        let elsewhere = sha(0x26);
+        let key = (REPO.to_owned(), 26);
+        app.fake
+            .state()
+            .pulls
+            .get_mut(&key)
+            .unwrap()
+            .change
+            .head_sha = elsewhere.clone();
+        let first = pull_request_event("opened", 26, base().as_str(), elsewhere.as_str());
         app.deliver_and_wait("pull_request", "d-19a", &first, 1)
             .await;
         let event = setup(&app, 16, &["src/lib.rs"]);

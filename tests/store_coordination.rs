@@ -1,5 +1,6 @@
 //! What workers share through the store, on SQLite and PostgreSQL: the
-//! teams of each repository's policies, and one lease per change.
+//! teams of each repository's policies, one lease per change and per head
+//! commit, and the open changes whose head a commit is.
 
 mod support_store;
 
@@ -159,6 +160,111 @@ async fn the_latest_approval_event_of_each_approver_wins_whatever_the_order_reco
             all,
             vec![seen("maria", "b2", true, 30), seen("omar", "b2", false, 31)]
         );
+    })
+    .await;
+}
+
+/// An evaluation of change `number` of `acme/app` at `head`.
+async fn evaluated(store: &Store, number: u64, head: &str, conclusion: &str) {
+    let evaluation = warrant::store::NewEvaluation {
+        forge: "github",
+        repo: "acme/app",
+        number,
+        head_sha: head,
+        base_sha: Some("base"),
+        check_run_id: None,
+        conclusion,
+        title: conclusion,
+        decision: None,
+        delivery_id: None,
+        evaluated_at: at(number as i64),
+    };
+    store.record_evaluation(&evaluation, &[]).await.unwrap();
+}
+
+#[tokio::test]
+async fn the_changes_at_a_head_are_the_open_ones_last_evaluated_there() {
+    use warrant::store::changes::{ChangeRecord, ChangeStatus};
+    on_each_backend(|url| async move {
+        let store = Store::connect(&url).await.unwrap();
+        evaluated(&store, 1, "h", "failure").await;
+        evaluated(&store, 2, "h", "neutral").await;
+        // 3 was at h, and moved on; 4 is at h but closed.
+        evaluated(&store, 3, "h", "failure").await;
+        evaluated(&store, 3, "h2", "success").await;
+        evaluated(&store, 4, "h", "failure").await;
+        let closed = ChangeRecord {
+            forge: "github".to_owned(),
+            repo: "acme/app".to_owned(),
+            number: 4,
+            title: "Closed".to_owned(),
+            author: None,
+            url: None,
+            state: ChangeStatus::Closed,
+            updated_at: at(50),
+        };
+        store.upsert_change(&closed).await.unwrap();
+
+        let at_head = store
+            .changes_at_head("github", "acme/app", "h")
+            .await
+            .unwrap();
+        let found: Vec<(u64, &str)> = at_head
+            .iter()
+            .map(|c| (c.number, c.conclusion.as_str()))
+            .collect();
+        assert_eq!(found, [(1, "failure"), (2, "neutral")]);
+        let elsewhere = store
+            .changes_at_head("github", "acme/app", "h2")
+            .await
+            .unwrap();
+        assert_eq!(elsewhere.len(), 1);
+        assert!(
+            store
+                .changes_at_head("gitlab", "acme/app", "h")
+                .await
+                .unwrap()
+                .is_empty()
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn one_worker_at_a_time_publishes_to_a_head_commit() {
+    on_each_backend(|url| async move {
+        let store = Store::connect(&url).await.unwrap();
+        let lease = Duration::from_secs(60);
+        let take = |owner: &'static str, now| {
+            let store = store.clone();
+            async move {
+                store
+                    .lease_head("github", "acme/app", "h", owner, lease, now)
+                    .await
+                    .unwrap()
+            }
+        };
+        assert!(take("a", at(0)).await);
+        assert!(!take("b", at(1)).await, "held by a");
+        assert!(take("a", at(2)).await, "a holds it again");
+        assert!(
+            store
+                .lease_head("github", "acme/app", "other", "b", lease, at(3))
+                .await
+                .unwrap(),
+            "another commit is free"
+        );
+        store
+            .release_head("github", "acme/app", "h", "b")
+            .await
+            .unwrap();
+        assert!(!take("b", at(4)).await, "only its holder releases it");
+        store
+            .release_head("github", "acme/app", "h", "a")
+            .await
+            .unwrap();
+        assert!(take("b", at(5)).await);
+        assert!(take("c", at(200)).await, "a lease runs out");
     })
     .await;
 }

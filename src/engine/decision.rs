@@ -51,6 +51,19 @@ impl Conclusion {
             Conclusion::ActionRequired => 3,
         }
     }
+
+    /// How strict a conclusion is, where one check stands for several
+    /// decisions: a failure blocks, waiting for approval blocks until
+    /// someone approves, success says the policy was met, and neutral
+    /// (observe mode, no policy) says nothing was enforced.
+    pub fn strictness(self) -> u8 {
+        match self {
+            Conclusion::Neutral => 0,
+            Conclusion::Success => 1,
+            Conclusion::ActionRequired => 2,
+            Conclusion::Failure => 3,
+        }
+    }
 }
 
 /// The decision on one change at one head commit.

@@ -1,6 +1,7 @@
 //! What workers share through the database rather than memory, so that
 //! replicas and restarts agree: the teams of each repository's policies
-//! (hints for the next query) and one lease per change being evaluated.
+//! (hints for the next query), one lease per change being evaluated and one
+//! per head commit being published to.
 
 use std::time::Duration;
 
@@ -82,25 +83,10 @@ impl Store {
         lease: Duration,
         now: DateTime<Utc>,
     ) -> anyhow::Result<bool> {
-        let now = to_millis(now);
-        let taken: Option<String> = sqlx::query_scalar(
-            "INSERT INTO change_leases (forge, repo, number, owner, expires_at)
-             VALUES ($1, $2, $3, $4, $5)
-             ON CONFLICT (forge, repo, number) DO UPDATE
-                 SET owner = excluded.owner, expires_at = excluded.expires_at
-                 WHERE change_leases.expires_at <= $6 OR change_leases.owner = excluded.owner
-             RETURNING owner",
-        )
-        .bind(forge)
-        .bind(repo)
-        .bind(as_i64(number)?)
-        .bind(owner)
-        .bind(now.saturating_add(duration_millis(lease)))
-        .bind(now)
-        .fetch_optional(&self.pool)
-        .await
-        .context("cannot lease a change")?;
-        Ok(taken.is_some())
+        let key = LeaseKey::Change(as_i64(number)?);
+        self.take_lease(forge, repo, key, owner, lease, now)
+            .await
+            .context("cannot lease a change")
     }
 
     /// Gives the lease on a change back, if `owner` still holds it.
@@ -111,16 +97,103 @@ impl Store {
         number: u64,
         owner: &str,
     ) -> anyhow::Result<()> {
-        sqlx::query(
-            "DELETE FROM change_leases WHERE forge = $1 AND repo = $2 AND number = $3 AND owner = $4",
-        )
-        .bind(forge)
-        .bind(repo)
-        .bind(as_i64(number)?)
-        .bind(owner)
-        .execute(&self.pool)
-        .await
-        .context("cannot release a change")?;
+        let key = LeaseKey::Change(as_i64(number)?);
+        self.give_lease_back(forge, repo, key, owner)
+            .await
+            .context("cannot release a change")
+    }
+
+    /// Takes the lease on `key`; see [`Store::lease_change`].
+    pub(super) async fn take_lease(
+        &self,
+        forge: &str,
+        repo: &str,
+        key: LeaseKey<'_>,
+        owner: &str,
+        lease: Duration,
+        now: DateTime<Utc>,
+    ) -> Result<bool, sqlx::Error> {
+        let now = to_millis(now);
+        let (table, column) = key.table();
+        let sql = format!(
+            "INSERT INTO {table} (forge, repo, {column}, owner, expires_at)
+             VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (forge, repo, {column}) DO UPDATE
+                 SET owner = excluded.owner, expires_at = excluded.expires_at
+                 WHERE {table}.expires_at <= $6 OR {table}.owner = excluded.owner
+             RETURNING owner"
+        );
+        let taken: Option<String> = key
+            .bind(sqlx::query_scalar(&sql).bind(forge).bind(repo))
+            .bind(owner)
+            .bind(now.saturating_add(duration_millis(lease)))
+            .bind(now)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(taken.is_some())
+    }
+
+    /// Deletes the lease on `key`, if `owner` holds it.
+    pub(super) async fn give_lease_back(
+        &self,
+        forge: &str,
+        repo: &str,
+        key: LeaseKey<'_>,
+        owner: &str,
+    ) -> Result<(), sqlx::Error> {
+        let (table, column) = key.table();
+        let sql = format!(
+            "DELETE FROM {table} WHERE forge = $1 AND repo = $2 AND {column} = $3 AND owner = $4"
+        );
+        key.bind_query(sqlx::query(&sql).bind(forge).bind(repo))
+            .bind(owner)
+            .execute(&self.pool)
+            .await?;
         Ok(())
+    }
+}
+
+/// What a lease is taken on: a change, or publishing to a head commit.
+#[derive(Clone, Copy, Debug)]
+pub(super) enum LeaseKey<'a> {
+    Change(i64),
+    Head(&'a str),
+}
+
+type AnyArgs<'q> = sqlx::any::AnyArguments<'q>;
+
+impl<'a> LeaseKey<'a> {
+    /// The table of such leases and the column naming the key.
+    fn table(self) -> (&'static str, &'static str) {
+        match self {
+            LeaseKey::Change(_) => ("change_leases", "number"),
+            LeaseKey::Head(_) => ("head_leases", "head_sha"),
+        }
+    }
+
+    fn bind<'q, O>(
+        self,
+        query: sqlx::query::QueryScalar<'q, sqlx::Any, O, AnyArgs<'q>>,
+    ) -> sqlx::query::QueryScalar<'q, sqlx::Any, O, AnyArgs<'q>>
+    where
+        'a: 'q,
+    {
+        match self {
+            LeaseKey::Change(number) => query.bind(number),
+            LeaseKey::Head(sha) => query.bind(sha),
+        }
+    }
+
+    fn bind_query<'q>(
+        self,
+        query: sqlx::query::Query<'q, sqlx::Any, AnyArgs<'q>>,
+    ) -> sqlx::query::Query<'q, sqlx::Any, AnyArgs<'q>>
+    where
+        'a: 'q,
+    {
+        match self {
+            LeaseKey::Change(number) => query.bind(number),
+            LeaseKey::Head(sha) => query.bind(sha),
+        }
     }
 }

@@ -130,17 +130,42 @@ impl Store {
         repo: &str,
         number: u64,
     ) -> anyhow::Result<Option<String>> {
-        let row: Option<Option<String>> = sqlx::query_scalar(
-            "SELECT base_sha FROM evaluations
-             WHERE forge = $1 AND repo = $2 AND number = $3 AND base_sha IS NOT NULL
-             ORDER BY id DESC LIMIT 1",
-        )
-        .bind(forge)
-        .bind(repo)
-        .bind(as_i64(number)?)
-        .fetch_optional(&self.pool)
-        .await
-        .context("cannot read the last base commit")?;
+        self.last_of_change("base_sha", forge, repo, number)
+            .await
+            .context("cannot read the last base commit")
+    }
+
+    /// The head commit of the last evaluation of a change.
+    pub async fn last_head_sha(
+        &self,
+        forge: &str,
+        repo: &str,
+        number: u64,
+    ) -> anyhow::Result<Option<String>> {
+        self.last_of_change("head_sha", forge, repo, number)
+            .await
+            .context("cannot read the last head commit")
+    }
+
+    /// `column` of the last evaluation of a change where it is set.
+    async fn last_of_change(
+        &self,
+        column: &'static str,
+        forge: &str,
+        repo: &str,
+        number: u64,
+    ) -> anyhow::Result<Option<String>> {
+        let sql = format!(
+            "SELECT {column} FROM evaluations
+             WHERE forge = $1 AND repo = $2 AND number = $3 AND {column} IS NOT NULL
+             ORDER BY id DESC LIMIT 1"
+        );
+        let row: Option<Option<String>> = sqlx::query_scalar(&sql)
+            .bind(forge)
+            .bind(repo)
+            .bind(as_i64(number)?)
+            .fetch_optional(&self.pool)
+            .await?;
         Ok(row.flatten())
     }
 }

@@ -37,6 +37,7 @@ pub mod changes;
 mod coordination;
 pub mod deliveries;
 pub mod evaluations;
+pub mod heads;
 pub mod reports;
 
 use std::pin::Pin;

@@ -45,7 +45,8 @@ pub(super) trait Adapter: Sync {
         t: &Target,
     ) -> anyhow::Result<(Option<Self::Run>, Self::Snapshot)>;
 
-    /// The check already published on `head`, if the forge keeps a handle.
+    /// The check already published on `head` (by any change whose head it
+    /// is), if the forge keeps a handle.
     async fn stored_run(
         &self,
         w: &Worker,
@@ -69,7 +70,9 @@ pub(super) trait Adapter: Sync {
     /// unregistered agent when the policy names none.
     async fn admins(&self, t: &Target) -> anyhow::Result<Vec<Login>>;
 
-    /// Shows `outcome` on `head`: completes `run`, or publishes anew.
+    /// Shows `outcome` on `head`: completes `run`, or publishes anew. The
+    /// check belongs to the commit: `outcome` stands for every open change
+    /// whose head it is.
     async fn publish(
         &self,
         w: &Worker,
@@ -78,6 +81,18 @@ pub(super) trait Adapter: Sync {
         run: Option<Self::Run>,
         outcome: &CheckOutcome,
     ) -> anyhow::Result<Self::Run>;
+
+    /// Answers for the change itself where the forge asks per change as
+    /// well as per commit (GitLab's external status checks), with the
+    /// change's own `outcome`. Nothing on GitHub.
+    async fn answer(
+        &self,
+        _t: &Target,
+        _head: &CommitSha,
+        _outcome: &CheckOutcome,
+    ) -> anyhow::Result<()> {
+        Ok(())
+    }
 
     /// Withdraws the agents' approvals the decision names (only called
     /// when [`Adapter::DISMISSES`]).

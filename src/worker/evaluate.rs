@@ -6,6 +6,7 @@
 
 use std::time::Instant;
 
+use anyhow::Context as _;
 use chrono::Utc;
 use tracing::Instrument;
 
@@ -18,6 +19,7 @@ use crate::forge::check::CheckOutcome;
 use crate::forge::github::client::InstallationId;
 use crate::ids::CommitSha;
 use crate::policy::{self, LoadedPolicy};
+use crate::store::heads::StandsFor;
 use crate::store::{ClaimedDelivery, NewEvaluation};
 
 /// The title of a check Warrant could not decide: it fails closed.
@@ -142,7 +144,7 @@ impl Worker {
         let started = Instant::now();
         let result = self
             .leased(
-                target,
+                Lease::Change(target),
                 claimed,
                 self.evaluate_in_span(forge, target, claimed),
             )
@@ -169,14 +171,12 @@ impl Worker {
         t: &Target,
         claimed: &ClaimedDelivery,
     ) -> anyhow::Result<Conclusion> {
-        let (mut run, snapshot) = forge.read(self, t).await?;
-        let head = &A::change(&snapshot).head_sha;
-        if !head.matches(&t.head_sha) {
-            if let Some(old) = run {
-                forge.supersede(t, old).await?;
-            }
-            run = forge.stored_run(self, t, head).await?;
-        }
+        let (run, snapshot) = forge.read(self, t).await?;
+        let head = A::change(&snapshot).head_sha.clone();
+        // The run shown while reading is on the event's head: when the
+        // change has moved on since, it is the old head's.
+        let moved = !head.matches(&t.head_sha);
+        let (run, old_run) = if moved { (None, run) } else { (run, None) };
         let at = Utc::now();
         let (outcome, decision) = match A::incomplete(&snapshot) {
             Some(why) => (cannot_evaluate(why), None),
@@ -189,62 +189,108 @@ impl Worker {
                 )
             }
         };
+        let previous = self
+            .store
+            .last_head_sha(t.forge_name(), &t.repo, t.number)
+            .await?
+            .and_then(|sha| CommitSha::parse(&sha).ok());
+        let published = Published {
+            head: &head,
+            run,
+            outcome: &outcome,
+            decision: decision.as_ref(),
+            change: A::change(&snapshot),
+        };
+        self.leased(
+            Lease::Head(t, &head),
+            claimed,
+            self.publish(forge, t, claimed, published),
+        )
+        .await?;
+        // The heads the change left: the check on each goes on standing
+        // for the other open changes whose head it still is.
+        let mut left = Vec::new();
+        if moved {
+            left.push((t.head_sha.clone(), old_run));
+        }
+        if let Some(previous) = previous.filter(|p| !p.matches(&head) && !p.matches(&t.head_sha)) {
+            left.push((previous, None));
+        }
+        for (old, run) in left {
+            self.leased(
+                Lease::Head(t, &old),
+                claimed,
+                self.left_head(forge, t, &old, run),
+            )
+            .await?;
+        }
+        Ok(outcome.conclusion)
+    }
+
+    /// Publishes on the change's head the strictest decision over the open
+    /// changes whose head it is, this one's fresh, and records this one's
+    /// decision with its audit events. Run holding the lease on the head.
+    async fn publish<A: Adapter>(
+        &self,
+        forge: &A,
+        t: &Target,
+        claimed: &ClaimedDelivery,
+        p: Published<'_, A::Run>,
+    ) -> anyhow::Result<()> {
         still_held(claimed)?;
-        let run = forge.publish(self, t, head, run, &outcome).await?;
-        if let Some(decision) = decision.as_ref().filter(|_| A::DISMISSES) {
+        // Another worker may have published on this head since the read.
+        let run = match p.run {
+            Some(run) => Some(run),
+            None => forge.stored_run(self, t, p.head).await?,
+        };
+        let combined = self
+            .combined(t, p.head, Some(p.outcome))
+            .await?
+            .context("the change itself stands at its head")?;
+        let run = forge
+            .publish(self, t, p.head, run, &combined.outcome)
+            .await?;
+        forge.answer(t, p.head, p.outcome).await?;
+        if let Some(decision) = p.decision.filter(|_| A::DISMISSES) {
             forge.dismiss(t, decision).await?;
         }
         let record = Recorded {
             run: A::run_id(&run),
-            outcome: &outcome,
-            decision: decision.as_ref(),
-            change: Some(A::change(&snapshot)),
+            outcome: p.outcome,
+            decision: p.decision,
+            change: Some(p.change),
         };
         let acting_as = forge.acting_as().await;
-        self.record(t, head, &claimed.delivery_id, acting_as, record)
+        self.record(t, p.head, &claimed.delivery_id, acting_as, record)
             .await?;
-        Ok(outcome.conclusion)
+        self.record_head_check(t, p.head, &combined.outcome, combined.stands_for)
+            .await
     }
 
-    /// Runs `work` holding the store's lease on the change, so that no other
-    /// replica evaluates it meanwhile. Waits a while for a lease held by
-    /// another worker; a lease of a crashed one runs out with its delivery's.
+    /// Runs `work` holding the store's `lease`, so that no other replica
+    /// evaluates the change (or publishes to the commit) meanwhile. Waits a
+    /// while for a lease held by another worker; a lease of a crashed one
+    /// runs out with its delivery's.
     async fn leased<T>(
         &self,
-        t: &Target,
+        lease: Lease<'_>,
         claimed: &ClaimedDelivery,
         work: impl Future<Output = anyhow::Result<T>>,
     ) -> anyhow::Result<T> {
         let owner = format!("{}/{}", self.config.name, claimed.id);
-        let forge = t.forge_name();
         let deadline = Instant::now() + CHANGE_LEASE_WAIT;
         loop {
-            let taken = self
-                .store
-                .lease_change(
-                    forge,
-                    &t.repo,
-                    t.number,
-                    &owner,
-                    self.config.lease,
-                    Utc::now(),
-                )
-                .await?;
-            if taken {
+            if lease.take(self, &owner).await? {
                 break;
             }
             if Instant::now() >= deadline {
-                anyhow::bail!("another worker is evaluating this change");
+                anyhow::bail!("another worker is {}", lease.busy());
             }
             tokio::time::sleep(CHANGE_LEASE_POLL).await;
         }
         let result = work.await;
-        if let Err(err) = self
-            .store
-            .release_change(forge, &t.repo, t.number, &owner)
-            .await
-        {
-            tracing::warn!(error = %format!("{err:#}"), "cannot release the change; its lease will run out");
+        if let Err(err) = lease.release(self, &owner).await {
+            tracing::warn!(error = %format!("{err:#}"), "cannot release a lease; it will run out");
         }
         result
     }
@@ -325,10 +371,11 @@ impl Worker {
             "Warrant met an error while reading or publishing this change and \
              gave up after several attempts. Re-run the check to try again.",
         );
-        let published = self.leased(t, claimed, async {
+        let published = self.leased(Lease::Change(t), claimed, async {
             still_held(claimed)?;
             let run = forge.stored_run(self, t, &t.head_sha).await?;
             let run = forge.publish(self, t, &t.head_sha, run, &outcome).await?;
+            forge.answer(t, &t.head_sha, &outcome).await?;
             let record = Recorded {
                 run: A::run_id(&run),
                 outcome: &outcome,
@@ -337,6 +384,14 @@ impl Worker {
             };
             let acting_as = forge.acting_as().await;
             self.record(t, &t.head_sha, &claimed.delivery_id, acting_as, record)
+                .await?;
+            // A failure is the strictest there is: it stands for every
+            // change at this head without asking the others.
+            let stands_for = vec![StandsFor {
+                number: t.number,
+                conclusion: outcome.conclusion.as_str().to_owned(),
+            }];
+            self.record_head_check(t, &t.head_sha, &outcome, stands_for)
                 .await
         });
         if let Err(err) = published.await {
@@ -402,13 +457,76 @@ impl Worker {
     /// `{WARRANT_PUBLIC_URL}/audit/{forge}/{repository}/changes/{number}`,
     /// the repository being a GitLab project's full path on GitLab.
     pub(super) fn audit_url(&self, t: &Target) -> Option<String> {
+        self.audit_url_of(t, t.number)
+    }
+
+    /// The audit page of change `number` of `t`'s repository.
+    pub(super) fn audit_url_of(&self, t: &Target, number: u64) -> Option<String> {
         let base = self.config.public_url.as_deref()?;
         Some(format!(
-            "{base}/audit/{}/{}/changes/{}",
+            "{base}/audit/{}/{}/changes/{number}",
             t.forge_name(),
             t.repo,
-            t.number
         ))
+    }
+}
+
+/// What one evaluation publishes on its head.
+struct Published<'a, R> {
+    head: &'a CommitSha,
+    /// The check already shown on the head, if any.
+    run: Option<R>,
+    /// The change's own outcome.
+    outcome: &'a CheckOutcome,
+    decision: Option<&'a Decision>,
+    change: &'a engine::Change,
+}
+
+/// What a worker holds while it works: a change (one evaluation of it at a
+/// time) or a head commit (one publication to it at a time).
+#[derive(Clone, Copy, Debug)]
+enum Lease<'a> {
+    Change(&'a Target),
+    Head(&'a Target, &'a CommitSha),
+}
+
+impl Lease<'_> {
+    async fn take(self, w: &Worker, owner: &str) -> anyhow::Result<bool> {
+        let (store, lease, now) = (&w.store, w.config.lease, Utc::now());
+        match self {
+            Lease::Change(t) => {
+                store
+                    .lease_change(t.forge_name(), &t.repo, t.number, owner, lease, now)
+                    .await
+            }
+            Lease::Head(t, head) => {
+                store
+                    .lease_head(t.forge_name(), &t.repo, head.as_str(), owner, lease, now)
+                    .await
+            }
+        }
+    }
+
+    async fn release(self, w: &Worker, owner: &str) -> anyhow::Result<()> {
+        match self {
+            Lease::Change(t) => {
+                w.store
+                    .release_change(t.forge_name(), &t.repo, t.number, owner)
+                    .await
+            }
+            Lease::Head(t, head) => {
+                w.store
+                    .release_head(t.forge_name(), &t.repo, head.as_str(), owner)
+                    .await
+            }
+        }
+    }
+
+    fn busy(self) -> &'static str {
+        match self {
+            Lease::Change(_) => "evaluating this change",
+            Lease::Head(..) => "publishing to this head commit",
+        }
     }
 }
 

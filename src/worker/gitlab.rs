@@ -182,25 +182,25 @@ impl Adapter for Gitlab {
         Ok((Some(shown), Snapshot { mr }))
     }
 
-    /// The status of `head`'s last stored decision, if it was decided.
+    /// The status last published on `head`, by any merge request whose
+    /// head it is (or, for a head published before Warrant recorded that,
+    /// this one's last decision there), if it was decided.
     async fn stored_run(
         &self,
         w: &Worker,
         t: &Target,
         head: &CommitSha,
     ) -> anyhow::Result<Option<Shown>> {
+        let published = w.store.head_check("gitlab", &t.repo, head.as_str()).await?;
+        if let Some(check) = published {
+            return Ok(Conclusion::parse(&check.conclusion).map(|c| shown(c, &check.title)));
+        }
         let evaluations = w.store.evaluations("gitlab", &t.repo, t.number).await?;
         let last = evaluations
             .iter()
             .rev()
             .find(|e| CommitSha::parse(&e.head_sha).is_ok_and(|sha| head.matches(&sha)));
-        Ok(last.and_then(|e| {
-            let conclusion = Conclusion::parse(&e.conclusion)?;
-            Some(Shown {
-                state: state_of(conclusion),
-                description: status_description(&e.title),
-            })
-        }))
+        Ok(last.and_then(|e| Some(shown(Conclusion::parse(&e.conclusion)?, &e.title))))
     }
 
     /// Cancels a status left pending or running on a commit that is no
@@ -259,13 +259,24 @@ impl Adapter for Gitlab {
                 .await?;
         }
         self.client.set_commit_status(&t.repo, head, &next).await?;
+        Ok(Shown::from(&next))
+    }
+
+    /// An external status check named `warrant` belongs to one merge
+    /// request: it gets the merge request's own decision.
+    async fn answer(
+        &self,
+        t: &Target,
+        head: &CommitSha,
+        outcome: &CheckOutcome,
+    ) -> anyhow::Result<()> {
         if let Some(check) = self.client.warrant_status_check(&t.repo, t.number).await? {
             let response = response_of(outcome.conclusion);
             self.client
                 .respond_to_status_check(&t.repo, t.number, head, check, response)
                 .await?;
         }
-        Ok(Shown::from(&next))
+        Ok(())
     }
 
     async fn dismiss(&self, _t: &Target, _decision: &Decision) -> anyhow::Result<()> {
@@ -274,6 +285,14 @@ impl Adapter for Gitlab {
 
     async fn acting_as(&self) -> Option<Login> {
         self.own_logins().await.into_iter().next()
+    }
+}
+
+/// The status GitLab shows for a published conclusion and title.
+fn shown(conclusion: Conclusion, title: &str) -> Shown {
+    Shown {
+        state: state_of(conclusion),
+        description: status_description(title),
     }
 }
 

@@ -15,6 +15,7 @@ mod adapter;
 mod evaluate;
 mod github;
 mod gitlab;
+mod heads;
 mod history;
 
 use std::collections::HashMap;

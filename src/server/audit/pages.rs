@@ -12,6 +12,7 @@ use super::{PageError, STYLE, page, readable};
 use crate::audit::rollback::Rollback;
 use crate::server::AppState;
 use crate::server::access::Viewer;
+use crate::store::reports::EvaluationRow;
 use crate::store::reports::{AgentSummary, ChangePage};
 
 /// One line of the list of changes.
@@ -125,6 +126,17 @@ struct ChangeDetailPage {
     notes: Vec<String>,
     timeline: Vec<TimelineEntry>,
     rollback: Rollback,
+    /// What the check on the head shows, when that is not this change's
+    /// decision alone.
+    head_check: Option<HeadCheckView>,
+}
+
+/// The check on a head commit that several changes share.
+struct HeadCheckView {
+    status: Status,
+    title: String,
+    /// Each change the check stands for: its name, page and conclusion.
+    changes: Vec<(String, String, String)>,
 }
 
 /// `GET /audit/{forge}/{repository}/changes/{number}`: a path that names no
@@ -154,6 +166,10 @@ pub(super) async fn change(
     let sentence = match latest {
         Some(e) => sentence_end(&e.check_title),
         None => "Warrant has not evaluated this change yet.".to_owned(),
+    };
+    let head_check = match latest {
+        Some(e) => head_check(&state, forge, &repo, number, e).await?,
+        None => None,
     };
     let record = report.record.as_ref();
     let body = ChangeDetailPage {
@@ -199,11 +215,54 @@ pub(super) async fn change(
             .unwrap_or_default(),
         timeline: view::timeline(&report),
         rollback: view::rollback_of(view::RollbackFacts::of(&report)),
+        head_check,
         terms: address::terms(forge),
         repo,
         number,
     };
     Ok(page(StatusCode::OK, &body))
+}
+
+/// The check on the head of `latest`, when it stands for other changes too
+/// or shows another conclusion than this change's own: the page then says
+/// what the check shows, so that it never disagrees with the forge.
+async fn head_check(
+    state: &AppState,
+    forge: &str,
+    repo: &str,
+    number: u64,
+    latest: &EvaluationRow,
+) -> Result<Option<HeadCheckView>, PageError> {
+    let check = state
+        .store()
+        .head_check(forge, repo, &latest.head_sha)
+        .await?;
+    let Some(check) = check else { return Ok(None) };
+    let alone = check.changes.iter().all(|c| c.number == number);
+    if alone && check.conclusion == latest.conclusion {
+        return Ok(None);
+    }
+    let sigil = address::terms(forge).sigil;
+    let shown = EvaluationRow {
+        conclusion: check.conclusion.clone(),
+        decision: None,
+        ..latest.clone()
+    };
+    Ok(Some(HeadCheckView {
+        status: view::status(&shown),
+        title: view::plain(&check.title),
+        changes: check
+            .changes
+            .iter()
+            .map(|c| {
+                (
+                    format!("{sigil}{}", c.number),
+                    address::audit_path(forge, repo, c.number),
+                    c.conclusion.clone(),
+                )
+            })
+            .collect(),
+    }))
 }
 
 /// The check's title as the end of a sentence.
