@@ -371,7 +371,7 @@ impl Worker {
             "Warrant met an error while reading or publishing this change and \
              gave up after several attempts. Re-run the check to try again.",
         );
-        let published = self.leased(Lease::Change(t), claimed, async {
+        let failed = async {
             still_held(claimed)?;
             let run = forge.stored_run(self, t, &t.head_sha).await?;
             let run = forge.publish(self, t, &t.head_sha, run, &outcome).await?;
@@ -393,7 +393,11 @@ impl Worker {
             }];
             self.record_head_check(t, &t.head_sha, &outcome, stands_for)
                 .await
-        });
+        };
+        // The lease on the commit too, so that no publication of another
+        // change at this head that misses this failure comes after it.
+        let on_head = self.leased(Lease::Head(t, &t.head_sha), claimed, failed);
+        let published = self.leased(Lease::Change(t), claimed, on_head);
         if let Err(err) = published.await {
             tracing::error!(error = %format!("{err:#}"), "cannot publish the failed check");
         }
