@@ -88,6 +88,25 @@ fn two_pulls(app: &App, first: &[&str], second: Base) {
     }
 }
 
+/// Pull request 1 (blocked) and pull request 2 (not configured) at the
+/// shared head, both decided, in that order.
+async fn both_decided(url: &str) -> App {
+    let app = App::start(url).await;
+    two_pulls(&app, &["docs/readme.md"], Base::Unconfigured);
+    app.deliver_and_wait("pull_request", "d-1", &opened(1), 1)
+        .await;
+    app.deliver_and_wait("pull_request", "d-2", &opened(2), 2)
+        .await;
+    app
+}
+
+/// Pull request `number` now has the head `sha` on GitHub.
+fn push_to(app: &App, number: u64, sha: &CommitSha) {
+    let mut state = app.fake.state();
+    let pull = state.pulls.get_mut(&(REPO.to_owned(), number)).unwrap();
+    pull.change.head_sha = sha.clone();
+}
+
 /// The check run on `sha`, completed.
 fn run_on(app: &App, sha: &str) -> CheckRun {
     let runs: Vec<CheckRun> = app
@@ -216,12 +235,7 @@ async fn both_events_at_once_still_show_the_strictest() {
 #[tokio::test]
 async fn a_stale_event_naming_an_old_head_does_not_lower_the_check() {
     on_each_backend(|url| async move {
-        let app = App::start(&url).await;
-        two_pulls(&app, &["docs/readme.md"], Base::Unconfigured);
-        app.deliver_and_wait("pull_request", "d-1", &opened(1), 1)
-            .await;
-        app.deliver_and_wait("pull_request", "d-2", &opened(2), 2)
-            .await;
+        let app = both_decided(&url).await;
         assert_eq!(
             run_on(&app, head().as_str()).conclusion.as_deref(),
             Some("failure")
@@ -230,13 +244,7 @@ async fn a_stale_event_naming_an_old_head_does_not_lower_the_check() {
         // Pull request 2 moves on; an event about it that still names the
         // shared head arrives late.
         let newer = sha(0x2e3e);
-        app.fake
-            .state()
-            .pulls
-            .get_mut(&(REPO.to_owned(), 2))
-            .unwrap()
-            .change
-            .head_sha = newer.clone();
+        push_to(&app, 2, &newer);
         let stale = review_event(
             2,
             base_of(2).as_str(),
@@ -263,23 +271,12 @@ async fn a_stale_event_naming_an_old_head_does_not_lower_the_check() {
 #[tokio::test]
 async fn a_head_left_by_the_strict_change_shows_the_others_decision() {
     on_each_backend(|url| async move {
-        let app = App::start(&url).await;
-        two_pulls(&app, &["docs/readme.md"], Base::Unconfigured);
-        app.deliver_and_wait("pull_request", "d-1", &opened(1), 1)
-            .await;
-        app.deliver_and_wait("pull_request", "d-2", &opened(2), 2)
-            .await;
+        let app = both_decided(&url).await;
 
         // Pull request 1 is pushed to: the shared head is now pull request
         // 2's alone, and its check says what pull request 2's decision is.
         let newer = sha(0x1e3e);
-        app.fake
-            .state()
-            .pulls
-            .get_mut(&(REPO.to_owned(), 1))
-            .unwrap()
-            .change
-            .head_sha = newer.clone();
+        push_to(&app, 1, &newer);
         let pushed = pull_request_event("synchronize", 1, base_of(1).as_str(), newer.as_str());
         app.deliver_and_wait("pull_request", "d-1-push", &pushed, 3)
             .await;
