@@ -290,7 +290,8 @@ struct SetupForm {
     setup: String,
 }
 
-/// `POST /`: the setup token's form.
+/// `POST /`: the setup token's form, from this server's own page (a
+/// browser on another site is refused, as for every form).
 async fn setup(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     let registration = &state.registration;
     if state.app_configured() || !registration.gate.is_open() {
@@ -359,12 +360,12 @@ fn setup_page(
     status: StatusCode,
     problem: Option<&'static str>,
 ) -> Response {
-    let page_ = SetupPage {
+    let asking = SetupPage {
         github_web_url: github_web_url(&registration.api_url),
         needs_public_url: registration.public_url.is_none(),
         problem,
     };
-    page(status, &page_)
+    page(status, &asking)
 }
 
 /// The registration forms, with states bound to `operator`'s browser.
