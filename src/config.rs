@@ -115,6 +115,13 @@ pub struct ServeArgs {
     #[arg(long, env = "WARRANT_GITHUB_APP_FILE")]
     pub github_app_file: Option<PathBuf>,
 
+    /// `false` turns the registration of a GitHub App at `/` off, `true`
+    /// turns it on (default: on, unless GitLab is configured). It is only
+    /// ever offered while no app is configured, and only to whoever
+    /// presents the setup token `warrant serve` logs at start.
+    #[arg(long, env = "WARRANT_GITHUB_REGISTRATION")]
+    pub github_registration: Option<String>,
+
     /// The GitHub API's base URL; set it for GitHub Enterprise Server.
     #[arg(long, env = "WARRANT_GITHUB_API_URL", default_value = DEFAULT_GITHUB_API_URL)]
     pub github_api_url: String,
@@ -192,6 +199,9 @@ pub struct ServeConfig {
     pub github: Option<GithubAppConfig>,
     /// Where an app registered at `/` is kept, and read from at start.
     pub github_app_file: PathBuf,
+    /// Whether `/` may register a GitHub App while none is configured
+    /// (see [`ServeConfig::offers_registration`]).
+    pub github_registration: bool,
     /// The GitHub API's base URL, also when no app is configured (the
     /// registration needs it). Absolute, without a trailing slash.
     pub github_api_url: String,
@@ -298,6 +308,11 @@ impl ServeArgs {
             Some(url) => http_url("WARRANT_GITHUB_URL", url)?,
             None => crate::server::register::github_web_url(&github_api_url),
         };
+        let gitlab = self.gitlab()?;
+        // A GitLab server has no use for a GitHub App unless its operator
+        // says so: the registration page would only be a door left open.
+        let github_registration = flag("WARRANT_GITHUB_REGISTRATION", &self.github_registration)?
+            .unwrap_or(gitlab.is_none());
         Ok(ServeConfig {
             listen,
             public_url,
@@ -305,12 +320,13 @@ impl ServeArgs {
             github,
             github_oauth: self.oauth(&github_app_file)?,
             github_app_file,
+            github_registration,
             github_api_url,
             log_format: self.log_format,
             github_url,
-            public_pages: self.public_pages()?,
+            public_pages: flag("WARRANT_PUBLIC_PAGES", &self.public_pages)?.unwrap_or(false),
             session_key: self.session_key()?,
-            gitlab: self.gitlab()?,
+            gitlab,
         })
     }
 
@@ -351,20 +367,6 @@ impl ServeArgs {
                         client_secret: Secret::new(c.client_secret),
                     }))
             }
-        }
-    }
-
-    fn public_pages(&self) -> Result<bool, ConfigError> {
-        let Some(value) = self.public_pages.as_deref() else {
-            return Ok(false);
-        };
-        match value.trim().to_ascii_lowercase().as_str() {
-            "true" | "1" | "yes" | "on" => Ok(true),
-            "false" | "0" | "no" | "off" | "" => Ok(false),
-            _ => Err(ConfigError::new(
-                "WARRANT_PUBLIC_PAGES",
-                format!("`{value}` is not true or false"),
-            )),
         }
     }
 
@@ -508,6 +510,31 @@ impl ServeArgs {
                 format!("not an RSA private key in PEM ({err}); use the .pem file GitHub gave for the app"),
             )
         })
+    }
+}
+
+impl ServeConfig {
+    /// Whether `/` offers to register a GitHub App: none is configured and
+    /// the operator did not turn registration off (nor runs GitLab alone).
+    pub fn offers_registration(&self) -> bool {
+        self.github.is_none() && self.github_registration
+    }
+}
+
+/// A yes-or-no setting: `None` when unset (or empty, as every setting),
+/// an error naming `variable` when it is neither.
+fn flag(variable: &str, value: &Option<String>) -> Result<Option<bool>, ConfigError> {
+    let Some(value) = value.as_deref() else {
+        return Ok(None);
+    };
+    match value.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "on" => Ok(Some(true)),
+        "false" | "0" | "no" | "off" => Ok(Some(false)),
+        "" => Ok(None),
+        _ => Err(ConfigError::new(
+            variable,
+            format!("`{value}` is not true or false"),
+        )),
     }
 }
 

@@ -297,6 +297,21 @@ fn public_pages_take_a_boolean() {
 }
 
 #[test]
+fn registration_is_offered_without_an_app_unless_turned_off_or_gitlab_runs_alone() {
+    let gitlab = ["--gitlab-token", "glpat-x", "--gitlab-webhook-secret", "s"];
+    assert!(validate(&[]).unwrap().offers_registration());
+    let off = validate(&["--github-registration", "false"]).unwrap();
+    assert!(!off.offers_registration());
+    assert!(!validate(&gitlab).unwrap().offers_registration());
+    let mut both = gitlab.to_vec();
+    both.extend(["--github-registration", "true"]);
+    assert!(validate(&both).unwrap().offers_registration());
+    assert!(!validate(&full_app("s")).unwrap().offers_registration());
+    let err = error(&["--github-registration", "maybe"]);
+    assert!(err.starts_with("WARRANT_GITHUB_REGISTRATION:"), "{err}");
+}
+
+#[test]
 fn a_short_session_key_is_refused_without_being_printed() {
     let err = error(&["--session-key", "hunter2hunter2"]);
     assert!(err.starts_with("WARRANT_SESSION_KEY: too short"), "{err}");

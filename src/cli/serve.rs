@@ -22,6 +22,7 @@ use crate::forge::github::oauth::OauthClient;
 use crate::forge::gitlab::client::GitlabClient;
 use crate::metrics::Metrics;
 use crate::server::auth::{Access, SessionKey};
+use crate::server::register::Registration;
 use crate::server::{self, AppState};
 use crate::store::Store;
 use crate::worker::{Forges, Worker, WorkerConfig};
@@ -70,7 +71,7 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         }
         None => Default::default(),
     };
-    let registration = server::register::Registration::from_config(&config);
+    let registration = registration(&config);
     let registered = registration.subscribe();
     let state = AppState::new(store.clone(), secrets, Metrics::new())
         .with_registration(registration)
@@ -122,6 +123,34 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     }
     store.close().await;
     served
+}
+
+/// What `/` offers: with no app configured and registration not turned
+/// off, registering one to whoever presents the setup token made here and
+/// logged, shown nowhere else. Each replica makes its own.
+fn registration(config: &ServeConfig) -> Registration {
+    let registration = Registration::from_config(config);
+    if !config.offers_registration() {
+        if config.github.is_none() {
+            tracing::info!(
+                "registering a GitHub App at / is off (WARRANT_GITHUB_REGISTRATION, \
+                 off by default when GitLab is configured)"
+            );
+        }
+        return registration;
+    }
+    let token = server::register::new_setup_token();
+    let open = match &config.public_url {
+        Some(url) => format!("{url}/?setup={}", token.expose()),
+        None => "/ once WARRANT_PUBLIC_URL is set".to_owned(),
+    };
+    tracing::warn!(
+        setup_token = token.expose(),
+        credentials_file = %config.github_app_file.display(),
+        "registering a GitHub App at / needs this setup token, valid on this \
+         replica until an app is registered: open {open}, or enter it on the page"
+    );
+    registration.with_setup_token(token)
 }
 
 /// Without an app configured, waits for one to be registered at `/` and

@@ -8,7 +8,7 @@
 //! | `GET /healthz` | 200 while the process runs |
 //! | `GET /readyz` | 200 when the database answers, else 503 |
 //! | `GET /metrics` | Prometheus text ([`crate::metrics`]) |
-//! | `GET /` | registers the GitHub App, or shows the status ([`register`]) |
+//! | `GET /`, `POST /` | registers the GitHub App for the holder of the setup token, or shows the status ([`register`]) |
 //! | `GET /github/manifest/callback` | GitHub's redirect after registering |
 //! | `GET /audit`, `/audit/...` | the auditors' pages and exports ([`audit`]) |
 //! | `/auth/...` | signing in with GitHub and out ([`auth`]) |
@@ -183,8 +183,7 @@ pub fn router(state: AppState) -> Router {
             "/webhooks/gitlab/status-check",
             post(gitlab_webhook::status_check),
         )
-        .route("/", get(register::root))
-        .route("/github/manifest/callback", get(register::callback))
+        .merge(register::routes())
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))

@@ -1,44 +1,60 @@
 //! Registering the GitHub App through the manifest flow, and the root page.
 //!
-//! With no app configured, `GET /` offers forms that POST Warrant's
-//! manifest (`app-manifest.yml`, with URLs under `WARRANT_PUBLIC_URL`) to
-//! GitHub, for a personal account or an organisation. GitHub creates the
-//! app and redirects to `GET /github/manifest/callback?code&state`; the
-//! code is exchanged for the app's credentials, which are written to the
-//! credentials file ([`app_file`]) and put in use at once: webhooks signed
-//! with the new secret are accepted without a restart.
+//! With no app configured, and registration not turned off, `GET /` asks
+//! for the setup token that `warrant serve` wrote to its log at start
+//! (entered in the page's form, or given as `?setup=`; see [`setup`]).
+//! The browser that presents it gets a cookie, and pages offering forms
+//! that POST Warrant's manifest (`app-manifest.yml`, with URLs under
+//! `WARRANT_PUBLIC_URL`) to GitHub, for a personal account or an
+//! organisation. GitHub creates the app and redirects to
+//! `GET /github/manifest/callback?code&state`; the code is exchanged for
+//! the app's credentials, which are written to the credentials file
+//! ([`app_file`]) and put in use at once: webhooks signed with the new
+//! secret are accepted without a restart, and the token is spent.
 //!
 //! `state` protects the callback from cross-site requests: a random token
-//! made for each page, kept in memory for an hour, and accepted once.
+//! made for each page, bound to the operator's cookie, kept in memory for
+//! an hour, and accepted once, with that cookie only.
 
-use std::collections::HashMap;
+mod setup;
+
 use std::path::PathBuf;
-use std::sync::{Mutex, RwLock};
-use std::time::{Duration, Instant};
+use std::sync::RwLock;
 
 use askama::Template;
-use axum::extract::{Query, State};
-use axum::http::StatusCode;
-use axum::response::Response;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
 
 use tokio::sync::watch;
 
+use super::auth::{cookie, same_origin};
 use super::{AppState, page};
-use crate::config::{GithubAppConfig, ServeConfig};
+use crate::config::{GithubAppConfig, Secret, ServeConfig};
 use crate::forge::github::app_file;
 use crate::forge::github::checks::AppCredentials;
 use crate::forge::github::client::GithubClient;
 
+pub use setup::new_token as new_setup_token;
+
+/// The setup token's form is one short field; anything longer is not it,
+/// and an anonymous request buffers no more.
+const MAX_SETUP_FORM: usize = 1024;
+
+/// `/` and GitHub's redirect back.
+pub(super) fn routes() -> Router<AppState> {
+    let setup = post(setup).layer(DefaultBodyLimit::max(MAX_SETUP_FORM));
+    Router::new()
+        .route("/", get(root).merge(setup))
+        .route("/github/manifest/callback", get(callback))
+}
+
 /// The manifest as the repository ships it; tests check it.
 pub const APP_MANIFEST_YML: &str = include_str!("../../app-manifest.yml");
-
-/// As long as GitHub's manifest code is valid: a state older than that
-/// cannot come back with a usable code.
-const STATE_LIFETIME: Duration = Duration::from_secs(60 * 60);
-
-/// Bounds the memory that loading `/` repeatedly can take.
-const MAX_PENDING_STATES: usize = 1_000;
 
 /// The app manifest's fields (GitHub's names).
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -90,22 +106,30 @@ pub struct Registration {
     app_file: PathBuf,
     /// The configured app's id, for the status page.
     app_id: RwLock<Option<u64>>,
-    /// Pending `state` tokens and when they were made.
-    states: Mutex<HashMap<String, Instant>>,
+    /// Who may register: closed unless [`Registration::with_setup_token`].
+    gate: setup::Gate,
     /// The app registered while running, for whatever acts as the app.
     registered: watch::Sender<Option<GithubAppConfig>>,
 }
 
 impl Registration {
+    /// Offers no registration until [`Registration::with_setup_token`].
     pub fn new(public_url: Option<String>, api_url: String, app_file: PathBuf) -> Registration {
         Registration {
             public_url,
             api_url,
             app_file,
             app_id: RwLock::new(None),
-            states: Mutex::new(HashMap::new()),
+            gate: setup::Gate::default(),
             registered: watch::Sender::new(None),
         }
+    }
+
+    /// Offers to register an app to whoever presents `token` (while no app
+    /// is configured). The caller logs it, and shows it nowhere else.
+    pub fn with_setup_token(mut self, token: Secret) -> Registration {
+        self.gate = setup::Gate::open(token);
+        self
     }
 
     /// Sees the app registered at `/` while the server runs (`None` until
@@ -115,6 +139,7 @@ impl Registration {
         self.registered.subscribe()
     }
 
+    /// Offers no registration: [`Registration::with_setup_token`] decides.
     pub fn from_config(config: &ServeConfig) -> Registration {
         let registration = Registration::new(
             config.public_url.clone(),
@@ -131,27 +156,22 @@ impl Registration {
         *self.app_id.read().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn new_state(&self) -> String {
-        let token = hex::encode(rand::random::<[u8; 32]>());
-        let now = Instant::now();
-        let mut states = self.states.lock().unwrap_or_else(|e| e.into_inner());
-        states.retain(|_, made| now.duration_since(*made) < STATE_LIFETIME);
-        if states.len() >= MAX_PENDING_STATES {
-            let oldest = states.iter().min_by_key(|(_, made)| **made);
-            if let Some(oldest) = oldest.map(|(token, _)| token.clone()) {
-                states.remove(&oldest);
-            }
-        }
-        states.insert(token.clone(), now);
-        token
+    /// Cookies are `Secure` (and `__Host-`) when browsers reach the server
+    /// over https.
+    fn secure(&self) -> bool {
+        self.public_url
+            .as_deref()
+            .is_some_and(|url| url.starts_with("https://"))
     }
 
-    /// Whether `token` was handed out, is fresh, and not yet used; uses it.
-    fn take_state(&self, token: &str) -> bool {
-        let mut states = self.states.lock().unwrap_or_else(|e| e.into_inner());
-        states
-            .remove(token)
-            .is_some_and(|made| made.elapsed() < STATE_LIFETIME)
+    fn cookie_name(&self) -> &'static str {
+        setup::cookie_name(self.secure())
+    }
+
+    /// The operator's cookie value, if the request carries one that
+    /// presented the setup token.
+    fn operator<'a>(&self, headers: &'a HeaderMap) -> Option<&'a str> {
+        cookie::read(headers, self.cookie_name()).filter(|value| self.gate.is_operator(value))
     }
 }
 
@@ -192,19 +212,26 @@ const STYLE: &str = include_str!("../../templates/style.css");
 #[template(path = "register.html")]
 struct RegisterPage {
     github_web_url: String,
-    app_file: String,
-    /// The manifest as JSON; `None` without a public URL.
-    manifest: Option<String>,
+    /// The manifest as JSON.
+    manifest: String,
     personal_action: String,
     org: String,
     org_action: Option<String>,
+}
+
+/// The page before the setup token: asks for it, or for a public URL.
+#[derive(Template)]
+#[template(path = "setup.html")]
+struct SetupPage {
+    github_web_url: String,
+    needs_public_url: bool,
+    problem: Option<&'static str>,
 }
 
 #[derive(Template)]
 #[template(path = "registered.html")]
 struct RegisteredPage {
     slug: String,
-    app_file: String,
     html_url: String,
     install_url: String,
 }
@@ -212,6 +239,8 @@ struct RegisteredPage {
 #[derive(Template)]
 #[template(path = "status.html")]
 struct StatusPage {
+    /// Whether a GitHub App is configured; its id when known.
+    github: bool,
     app_id: Option<u64>,
 }
 
@@ -226,50 +255,140 @@ fn failed(status: StatusCode, message: &'static str) -> Response {
 }
 
 #[derive(Deserialize)]
-pub(super) struct RootQuery {
+struct RootQuery {
     org: Option<String>,
+    /// The setup token, for a link the operator opens from the log.
+    setup: Option<String>,
 }
 
-/// `GET /`: the registration page, or a status page once an app is
-/// configured.
-pub(super) async fn root(
+/// `GET /`: a status page, unless this server offers to register an app;
+/// then the setup token's form, or to a browser that presented it, the
+/// registration forms.
+async fn root(
     State(state): State<AppState>,
     Query(query): Query<RootQuery>,
+    headers: HeaderMap,
 ) -> Response {
-    if state.app_configured() {
-        let app_id = state.registration.app_id();
-        return page(StatusCode::OK, &StatusPage { app_id });
-    }
     let registration = &state.registration;
+    if state.app_configured() || !registration.gate.is_open() {
+        return status_page(&state);
+    }
+    if registration.public_url.is_none() {
+        return setup_page(registration, StatusCode::OK, None);
+    }
+    if let Some(token) = query.setup {
+        return present_token(registration, &token);
+    }
+    match registration.operator(&headers) {
+        Some(operator) => register_page(registration, operator, query.org),
+        None => setup_page(registration, StatusCode::OK, None),
+    }
+}
+
+#[derive(Deserialize)]
+struct SetupForm {
+    setup: String,
+}
+
+/// `POST /`: the setup token's form, from this server's own page (a
+/// browser on another site is refused, as for every form).
+async fn setup(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let registration = &state.registration;
+    if state.app_configured() || !registration.gate.is_open() {
+        return status_page(&state);
+    }
+    if registration.public_url.is_none() {
+        return setup_page(registration, StatusCode::OK, None);
+    }
+    if !same_origin(&headers, registration.public_url.as_deref()) {
+        return setup_page(
+            registration,
+            StatusCode::FORBIDDEN,
+            Some("This form did not come from this server's page."),
+        );
+    }
+    match serde_urlencoded::from_bytes::<SetupForm>(&body) {
+        Ok(form) => present_token(registration, &form.setup),
+        Err(_) => setup_page(
+            registration,
+            StatusCode::BAD_REQUEST,
+            Some("Enter the setup token."),
+        ),
+    }
+}
+
+/// Lets the browser that presents the setup token register, through a
+/// cookie, and sends it back to `/` (so that the token leaves the address
+/// bar); any other token gets the form again.
+fn present_token(registration: &Registration, token: &str) -> Response {
+    if !registration.gate.admits(token.trim()) {
+        tracing::warn!("registration refused: not the setup token");
+        return setup_page(
+            registration,
+            StatusCode::FORBIDDEN,
+            Some("That is not the setup token of this server."),
+        );
+    }
+    let operator = registration.gate.admit();
+    tracing::info!("the setup token was presented: this browser may register the app");
+    let cookie = cookie::set(
+        registration.cookie_name(),
+        &operator,
+        "/",
+        setup::LIFETIME.as_secs(),
+        registration.secure(),
+    );
+    (
+        StatusCode::SEE_OTHER,
+        [
+            (header::LOCATION, "/".to_owned()),
+            (header::SET_COOKIE, cookie),
+            (header::CACHE_CONTROL, "private, no-store".to_owned()),
+        ],
+    )
+        .into_response()
+}
+
+fn status_page(state: &AppState) -> Response {
+    let github = state.app_configured();
+    let app_id = state.registration.app_id().filter(|_| github);
+    page(StatusCode::OK, &StatusPage { github, app_id })
+}
+
+fn setup_page(
+    registration: &Registration,
+    status: StatusCode,
+    problem: Option<&'static str>,
+) -> Response {
+    let asking = SetupPage {
+        github_web_url: github_web_url(&registration.api_url),
+        needs_public_url: registration.public_url.is_none(),
+        problem,
+    };
+    page(status, &asking)
+}
+
+/// The registration forms, with states bound to `operator`'s browser.
+fn register_page(registration: &Registration, operator: &str, org: Option<String>) -> Response {
     let web = github_web_url(&registration.api_url);
-    let org = query.org.unwrap_or_default().trim().to_owned();
-    let manifest = match registration
-        .public_url
-        .as_deref()
-        .map(AppManifest::for_server)
-    {
-        Some(Ok(manifest)) => Some(serde_json::to_string(&manifest).unwrap_or_default()),
-        Some(Err(err)) => {
+    let org = org.unwrap_or_default().trim().to_owned();
+    let public_url = registration.public_url.as_deref().unwrap_or_default();
+    let manifest = match AppManifest::for_server(public_url) {
+        Ok(manifest) => serde_json::to_string(&manifest).unwrap_or_default(),
+        Err(err) => {
             tracing::error!(error = format!("{err:#}"), "the shipped manifest is broken");
             return failed(StatusCode::INTERNAL_SERVER_ERROR, "Internal error.");
         }
-        None => None,
     };
-    let (personal_action, org_action) = if manifest.is_some() {
-        let token = registration.new_state();
-        let org_action = is_org_name(&org)
-            .then(|| format!("{web}/organizations/{org}/settings/apps/new?state={token}"));
-        (format!("{web}/settings/apps/new?state={token}"), org_action)
-    } else {
-        (String::new(), None)
-    };
+    let state = registration.gate.new_state(operator);
+    let org_action = is_org_name(&org)
+        .then(|| format!("{web}/organizations/{org}/settings/apps/new?state={state}"));
     page(
         StatusCode::OK,
         &RegisterPage {
+            personal_action: format!("{web}/settings/apps/new?state={state}"),
             github_web_url: web,
-            app_file: registration.app_file.display().to_string(),
             manifest,
-            personal_action,
             org,
             org_action,
         },
@@ -277,19 +396,28 @@ pub(super) async fn root(
 }
 
 #[derive(Deserialize)]
-pub(super) struct CallbackQuery {
+struct CallbackQuery {
     code: Option<String>,
     state: Option<String>,
 }
 
 /// `GET /github/manifest/callback`: GitHub's redirect after it created the
 /// app. Exchanges the code, keeps the credentials, and switches to them.
-pub(super) async fn callback(
+async fn callback(
     State(state): State<AppState>,
     Query(query): Query<CallbackQuery>,
+    headers: HeaderMap,
 ) -> Response {
     if state.app_configured() {
         return failed(StatusCode::CONFLICT, "A GitHub App is already configured.");
+    }
+    let registration = &state.registration;
+    if !registration.gate.is_open() {
+        tracing::warn!("manifest callback on a server that offers no registration");
+        return failed(
+            StatusCode::FORBIDDEN,
+            "This server does not register a GitHub App.",
+        );
     }
     let (Some(code), Some(token)) = (query.code, query.state) else {
         return failed(
@@ -297,32 +425,40 @@ pub(super) async fn callback(
             "GitHub's redirect must carry a code and a state.",
         );
     };
-    let registration = &state.registration;
-    if !registration.take_state(&token) {
-        tracing::warn!("manifest callback with an unknown, expired or used state");
+    let operator = cookie::read(&headers, registration.cookie_name());
+    if !registration.gate.take_state(&token, operator) {
+        tracing::warn!(
+            cookie = operator.is_some(),
+            "manifest callback with an unknown, expired or used state, or from another browser"
+        );
         return failed(
             StatusCode::FORBIDDEN,
-            "This registration was not started from this server's page, expired or was already completed.",
+            "This registration was not started from this server's page in this browser, expired or was already completed.",
         );
     }
     let (credentials, app) = match exchange_and_keep(registration, &code).await {
         Ok(registered) => registered,
         Err(response) => return response,
     };
-    tracing::info!(app_id = credentials.id, slug = %credentials.slug, file = %registration.app_file.display(), "GitHub App registered");
+    tracing::info!(app_id = credentials.id, slug = %credentials.slug, file = %registration.app_file.display(), "GitHub App registered: the setup token is spent");
     *write(&registration.app_id) = Some(credentials.id);
     *write(&state.github_secrets) = app.webhook_secrets.clone();
+    registration.gate.close();
     registration.registered.send_replace(Some(app));
     let html_url = credentials.html_url.trim_end_matches('/').to_owned();
-    page(
+    let mut response = page(
         StatusCode::OK,
         &RegisteredPage {
             slug: credentials.slug,
-            app_file: registration.app_file.display().to_string(),
             install_url: format!("{html_url}/installations/new"),
             html_url,
         },
-    )
+    );
+    let clear = cookie::clear(registration.cookie_name(), "/", registration.secure());
+    if let Ok(clear) = HeaderValue::from_str(&clear) {
+        response.headers_mut().append(header::SET_COOKIE, clear);
+    }
+    response
 }
 
 /// Exchanges the manifest code for the new app's credentials, checks them
@@ -388,14 +524,5 @@ mod tests {
         for bad in ["", "-a", "a-", "a--b", "a/b", "a?b", "<script>"] {
             assert!(!is_org_name(bad), "{bad}");
         }
-    }
-
-    #[test]
-    fn a_state_is_accepted_once() {
-        let registration = Registration::new(None, String::new(), PathBuf::new());
-        let token = registration.new_state();
-        assert!(registration.take_state(&token));
-        assert!(!registration.take_state(&token));
-        assert!(!registration.take_state("made-up"));
     }
 }

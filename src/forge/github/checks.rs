@@ -272,16 +272,86 @@ impl GithubClient {
     /// Unauthenticated: the code itself is the proof, valid once for an
     /// hour. Works on a client made with [`GithubClient::unauthenticated`].
     pub async fn convert_manifest(&self, code: &str) -> Result<AppCredentials, GithubError> {
-        if !code
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-        {
-            return Err(GithubError::Invalid(format!(
-                "`{code}` is not a manifest code"
-            )));
+        let well_formed = !code.is_empty()
+            && code
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        if !well_formed {
+            return Err(GithubError::Invalid(
+                "GitHub's redirect did not carry a manifest code".into(),
+            ));
         }
-        let path = format!("/app-manifests/{code}/conversions");
-        let req = self.http_post(&path);
-        self.send_json(Method::POST, &path, req).await
+        // The code is worth an app's credentials for an hour: the request
+        // is named without it in stats, errors and so in logs.
+        const NAMED: &str = "/app-manifests/{code}/conversions";
+        let req = self.http_post(&format!("/app-manifests/{code}/conversions"));
+        self.send_json(Method::POST, NAMED, req)
+            .await
+            .map_err(|err| without(err, code))
+    }
+}
+
+/// `err` with `secret` blotted out wherever it appears (a transport
+/// error quotes the URL it was sending to).
+fn without(err: GithubError, secret: &str) -> GithubError {
+    let blot = |text: String| text.replace(secret, "***");
+    match err {
+        GithubError::Status {
+            status,
+            method,
+            path,
+            message,
+        } => GithubError::Status {
+            status,
+            method,
+            path: blot(path),
+            message: blot(message),
+        },
+        GithubError::Transport {
+            method,
+            path,
+            message,
+        } => GithubError::Transport {
+            method,
+            path: blot(path),
+            message: blot(message),
+        },
+        GithubError::Decode { path, message } => GithubError::Decode {
+            path: blot(path),
+            message: blot(message),
+        },
+        GithubError::Graphql(message) => GithubError::Graphql(blot(message)),
+        GithubError::Key(message) => GithubError::Key(blot(message)),
+        GithubError::NotFound(message) => GithubError::NotFound(blot(message)),
+        GithubError::Invalid(message) => GithubError::Invalid(blot(message)),
+    }
+}
+
+#[cfg(test)]
+mod manifest_tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_exchange_never_quotes_the_code() {
+        let err = GithubError::Transport {
+            method: "POST".into(),
+            path: "/app-manifests/{code}/conversions".into(),
+            message: "error sending request for url (https://api.github.com/app-manifests/c0de-42/conversions)".into(),
+        };
+        let text = without(err, "c0de-42").to_string();
+        assert!(!text.contains("c0de-42"), "{text}");
+        assert!(text.contains("/app-manifests/***/conversions"), "{text}");
+    }
+
+    #[tokio::test]
+    async fn a_malformed_code_is_refused_without_being_quoted() {
+        let client = GithubClient::unauthenticated("http://127.0.0.1:9").unwrap();
+        for code in ["", "a/b", "<x>"] {
+            let err = client.convert_manifest(code).await.unwrap_err();
+            assert!(matches!(err, GithubError::Invalid(_)), "{err}");
+            if !code.is_empty() {
+                assert!(!err.to_string().contains(code), "{err}");
+            }
+        }
     }
 }

@@ -14,7 +14,7 @@
 //! cookie; the store keeps the id's SHA-256 and the user's GitHub token,
 //! which never reaches the browser. See `docs/access.md`.
 
-mod cookie;
+pub(crate) mod cookie;
 pub mod csrf;
 
 use std::collections::HashMap;
