@@ -462,3 +462,29 @@ async fn a_body_that_does_not_arrive_in_time_is_refused_with_408_and_its_budget_
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_signed_body_replayed_under_another_delivery_id_is_a_duplicate_and_not_queued() {
+    on_each_backend(|url| async move {
+        let server = TestServer::start(&url).await;
+        let first = server
+            .webhook("pull_request", "d-1", &opened())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(first.status(), StatusCode::ACCEPTED);
+
+        // The captured body and its signature, sent again as new deliveries.
+        for delivery in ["d-2", "d-3"] {
+            let replay = server
+                .webhook("pull_request", delivery, &opened())
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(replay.status(), StatusCode::OK, "{delivery}");
+            assert_eq!(json(replay).await["status"], "duplicate", "{delivery}");
+        }
+        assert_eq!(server.queue().await.queued, 1);
+    })
+    .await;
+}

@@ -20,6 +20,11 @@
 //! before any of the body is read: only a request that could be genuine
 //! costs memory, and that memory is bounded ([`super::body`]).
 //!
+//! A signed body already stored under another `X-GitHub-Delivery` is
+//! answered `duplicate` too: it can only be a captured delivery sent again,
+//! since GitHub's payloads differ from one event to the next (see
+//! [`crate::store::Store::enqueue`]).
+//!
 //! Ignored deliveries are not stored, so nothing is evaluated for them and
 //! the queue holds only work. A known event whose payload cannot be read is
 //! stored anyway: it is genuine (signed), and the worker records why it
