@@ -171,6 +171,13 @@ pub struct ServeArgs {
     #[arg(long, env = "WARRANT_SESSION_KEY", hide_env_values = true)]
     pub session_key: Option<Secret>,
 
+    /// The memory, in MiB, that webhook bodies being received may take at
+    /// once, for both forges together (default 64). A delivery that finds
+    /// it spent is answered 503 with `Retry-After`. At least 25, the largest
+    /// body a forge sends.
+    #[arg(long, env = "WARRANT_WEBHOOK_MEMORY_MB")]
+    pub webhook_memory_mb: Option<String>,
+
     /// How logs are written.
     #[arg(long, env = "WARRANT_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
@@ -216,6 +223,8 @@ pub struct ServeConfig {
     pub session_key: Option<Secret>,
     /// `None` when GitLab is not configured.
     pub gitlab: Option<GitlabConfig>,
+    /// Bytes of webhook bodies that may be held at once.
+    pub webhook_memory: usize,
 }
 
 /// A GitLab instance Warrant receives webhooks from and acts on.
@@ -327,7 +336,26 @@ impl ServeArgs {
             public_pages: flag("WARRANT_PUBLIC_PAGES", &self.public_pages)?.unwrap_or(false),
             session_key: self.session_key()?,
             gitlab,
+            webhook_memory: self.webhook_memory()?,
         })
+    }
+
+    /// `WARRANT_WEBHOOK_MEMORY_MB` in bytes: at least one body of the
+    /// largest size, or a chunked delivery could never be received; at most
+    /// 64 GiB, far beyond any need, so that a typo is caught.
+    fn webhook_memory(&self) -> Result<usize, ConfigError> {
+        const MIB: usize = 1024 * 1024;
+        let Some(value) = self.webhook_memory_mb.as_deref() else {
+            return Ok(crate::server::DEFAULT_BODY_BUDGET);
+        };
+        let least = crate::server::MAX_WEBHOOK_BODY.div_ceil(MIB);
+        match value.trim().parse::<usize>() {
+            Ok(mb) if (least..=65_536).contains(&mb) => Ok(mb * MIB),
+            _ => Err(ConfigError::new(
+                "WARRANT_WEBHOOK_MEMORY_MB",
+                format!("`{value}` is not a number of MiB from {least} to 65536"),
+            )),
+        }
     }
 
     /// The OAuth client: both variables, or neither and the credentials

@@ -312,6 +312,22 @@ fn registration_is_offered_without_an_app_unless_turned_off_or_gitlab_runs_alone
 }
 
 #[test]
+fn the_webhook_memory_is_in_mib_and_holds_at_least_one_largest_body() {
+    const MIB: usize = 1024 * 1024;
+    let default = validate(&[]).unwrap().webhook_memory;
+    assert_eq!(default, crate::server::DEFAULT_BODY_BUDGET);
+    let set = validate(&["--webhook-memory-mb", "128"]).unwrap();
+    assert_eq!(set.webhook_memory, 128 * MIB);
+    for wrong in ["24", "0", "lots", "65537"] {
+        let err = error(&["--webhook-memory-mb", wrong]);
+        assert!(
+            err.starts_with("WARRANT_WEBHOOK_MEMORY_MB:"),
+            "{wrong}: {err}"
+        );
+    }
+}
+
+#[test]
 fn a_short_session_key_is_refused_without_being_printed() {
     let err = error(&["--session-key", "hunter2hunter2"]);
     assert!(err.starts_with("WARRANT_SESSION_KEY: too short"), "{err}");

@@ -46,7 +46,8 @@ pub enum DeliveryOutcome {
     Duplicate,
     /// Verified but not stored: an event or action Warrant does not act on.
     Ignored,
-    /// Refused: bad or missing signature, missing headers, too large.
+    /// Refused: bad or missing signature, missing headers, too large, too
+    /// slow to arrive, or no room in the memory budget for its body.
     Rejected,
     /// Verified but could not be stored: answered 500 so GitHub can
     /// redeliver it.

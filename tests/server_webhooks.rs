@@ -5,12 +5,21 @@
 mod support_server;
 mod support_store;
 
+use std::time::Duration;
+
 use reqwest::StatusCode;
 use serde_json::Value;
-use support_server::{OLD_SECRET, TestServer, fixture, sign};
+use support_server::{OLD_SECRET, TestServer, fixture, sign, test_state};
 use support_store::on_each_backend;
+use warrant::config::WebhookSecrets;
 use warrant::engine::Forge;
-use warrant::server::MAX_WEBHOOK_BODY;
+use warrant::metrics::Metrics;
+use warrant::server::{AppState, BodyLimits, MAX_WEBHOOK_BODY};
+use warrant::store::Store;
+
+/// A well-formed signature that is no body's under the test secret: it
+/// passes the checks made before the body is read.
+const WRONG: &str = "sha256=0000000000000000000000000000000000000000000000000000000000000000";
 
 fn opened() -> Vec<u8> {
     fixture("pull_request", "opened.payload.json")
@@ -225,7 +234,7 @@ async fn a_body_announced_over_25_mb_is_refused_with_413_before_it_is_read() {
         let server = TestServer::start(&url).await;
         let head = format!(
             "POST /webhooks/github HTTP/1.1\r\nhost: x\r\nx-github-event: push\r\n\
-             x-github-delivery: d-1\r\nx-hub-signature-256: sha256=00\r\n\
+             x-github-delivery: d-1\r\nx-hub-signature-256: {WRONG}\r\n\
              content-length: {}",
             MAX_WEBHOOK_BODY + 1
         );
@@ -240,14 +249,16 @@ async fn a_body_announced_over_25_mb_is_refused_with_413_before_it_is_read() {
 async fn a_chunked_body_over_25_mb_is_refused_with_413() {
     on_each_backend(|url| async move {
         let server = TestServer::start(&url).await;
-        let head = "POST /webhooks/github HTTP/1.1\r\nhost: x\r\nx-github-event: push\r\n\
-                    x-github-delivery: d-1\r\nx-hub-signature-256: sha256=00\r\n\
-                    transfer-encoding: chunked";
+        let head = format!(
+            "POST /webhooks/github HTTP/1.1\r\nhost: x\r\nx-github-event: push\r\n\
+             x-github-delivery: d-1\r\nx-hub-signature-256: {WRONG}\r\n\
+             transfer-encoding: chunked"
+        );
         let size = MAX_WEBHOOK_BODY + 1;
         let mut body = format!("{size:x}\r\n").into_bytes();
         body.resize(body.len() + size, b' ');
         body.extend_from_slice(b"\r\n0\r\n\r\n");
-        let status = server.raw(head, body).await;
+        let status = server.raw(&head, body).await;
         assert!(status.contains(" 413 "), "{status}");
         assert_eq!(server.queue().await.queued, 0);
     })
@@ -313,6 +324,167 @@ async fn metrics_count_deliveries_by_outcome_and_show_the_queue() {
         ] {
             assert!(text.lines().any(|l| l == line), "missing `{line}` in\n{text}");
         }
+    })
+    .await;
+}
+
+/// The head of a GitHub delivery announcing `length` bytes and asking to be
+/// told (`100 Continue`) when the server starts reading them.
+fn announcing(signature: Option<&str>, length: usize) -> String {
+    let signature = signature
+        .map(|s| format!("\r\nx-hub-signature-256: {s}"))
+        .unwrap_or_default();
+    format!(
+        "POST /webhooks/github HTTP/1.1\r\nhost: x\r\nx-github-event: pull_request\r\n\
+         x-github-delivery: d-open\r\ncontent-length: {length}\r\nexpect: 100-continue{signature}"
+    )
+}
+
+async fn serve_with(url: &str, limits: BodyLimits) -> TestServer {
+    let store = Store::connect(url).await.expect("store connects");
+    TestServer::serve(test_state(&store).with_body_limits(limits)).await
+}
+
+#[tokio::test]
+async fn a_missing_or_malformed_signature_is_refused_before_the_body_is_read() {
+    on_each_backend(|url| async move {
+        let server = TestServer::start(&url).await;
+        let not_hex = format!("sha256={}", "z".repeat(64));
+        let too_long = format!("{WRONG}0");
+        let malformed = [
+            None,
+            Some("sha256=00"),
+            Some(not_hex.as_str()),
+            Some(too_long.as_str()),
+            Some("sha1=0000000000000000000000000000000000000000"),
+        ];
+        for signature in malformed {
+            // The body is announced and never sent: the answer cannot wait
+            // for it, and the server never asks for it (`100 Continue`).
+            let mut open = server
+                .open(&announcing(signature, MAX_WEBHOOK_BODY), b"")
+                .await;
+            let head = open.next_response().await;
+            assert!(head.starts_with("http/1.1 401 "), "{signature:?}: {head}");
+        }
+        assert_eq!(server.queue().await.queued, 0);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn without_a_webhook_secret_a_signature_is_refused_before_the_body_is_read() {
+    on_each_backend(|url| async move {
+        let store = Store::connect(&url).await.unwrap();
+        let state = AppState::new(store, WebhookSecrets::default(), Metrics::new());
+        let server = TestServer::serve(state).await;
+        let mut open = server.open(&announcing(Some(WRONG), 1000), b"").await;
+        let head = open.next_response().await;
+        assert!(head.starts_with("http/1.1 401 "), "{head}");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn bodies_beyond_the_memory_budget_get_503_and_the_budget_comes_back() {
+    on_each_backend(|url| async move {
+        const MIB: usize = 1024 * 1024;
+        let limits = BodyLimits::new(2 * MIB, Duration::from_secs(60));
+        let server = serve_with(&url, limits).await;
+
+        // Two senders hold the whole budget with bodies they do not finish.
+        let mut holding = Vec::new();
+        for _ in 0..2 {
+            let mut open = server.open(&announcing(Some(WRONG), MIB), b"").await;
+            let head = open.next_response().await;
+            assert!(head.starts_with("http/1.1 100 "), "reading begins: {head}");
+            holding.push(open);
+        }
+        // A third is turned away at once, announced or chunked.
+        let chunked = "POST /webhooks/github HTTP/1.1\r\nhost: x\r\n\
+                       x-github-event: pull_request\r\nx-github-delivery: d-3\r\n\
+                       transfer-encoding: chunked\r\nexpect: 100-continue";
+        for head in [
+            announcing(Some(WRONG), 1),
+            format!("{chunked}\r\nx-hub-signature-256: {WRONG}"),
+        ] {
+            let mut open = server.open(&head, b"").await;
+            let head = open.next_response().await;
+            assert!(head.starts_with("http/1.1 503 "), "{head}");
+            assert!(head.contains("\r\nretry-after: "), "{head}");
+        }
+
+        // Finished, the two bodies are read, refused, and their bytes given
+        // back: a genuine delivery then gets through.
+        for open in &mut holding {
+            open.send(&vec![b' '; MIB]).await;
+            let head = open.next_response().await;
+            assert!(head.starts_with("http/1.1 401 "), "{head}");
+        }
+        let response = server
+            .webhook("pull_request", "d-1", &opened())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::ACCEPTED);
+        assert_eq!(server.queue().await.queued, 1);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_body_that_does_not_arrive_in_time_is_refused_with_408_and_its_budget_freed() {
+    on_each_backend(|url| async move {
+        // The whole budget for one body, so that a body never freed would
+        // turn the next delivery away.
+        let limits = BodyLimits::new(MAX_WEBHOOK_BODY, Duration::from_millis(500));
+        let server = serve_with(&url, limits).await;
+        let head = format!(
+            "POST /webhooks/github HTTP/1.1\r\nhost: x\r\nx-github-event: pull_request\r\n\
+             x-github-delivery: d-slow\r\nx-hub-signature-256: {WRONG}"
+        );
+        // No `Content-Length`: the body takes the whole budget.
+        let mut open = server
+            .open(
+                &format!("{head}\r\ntransfer-encoding: chunked"),
+                b"5\r\n{\"a\":",
+            )
+            .await;
+        let answer = open.next_response().await;
+        assert!(answer.starts_with("http/1.1 408 "), "{answer}");
+
+        let response = server
+            .webhook("pull_request", "d-1", &opened())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::ACCEPTED);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_signed_body_replayed_under_another_delivery_id_is_a_duplicate_and_not_queued() {
+    on_each_backend(|url| async move {
+        let server = TestServer::start(&url).await;
+        let first = server
+            .webhook("pull_request", "d-1", &opened())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(first.status(), StatusCode::ACCEPTED);
+
+        // The captured body and its signature, sent again as new deliveries.
+        for delivery in ["d-2", "d-3"] {
+            let replay = server
+                .webhook("pull_request", delivery, &opened())
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(replay.status(), StatusCode::OK, "{delivery}");
+            assert_eq!(json(replay).await["status"], "duplicate", "{delivery}");
+        }
+        assert_eq!(server.queue().await.queued, 1);
     })
     .await;
 }

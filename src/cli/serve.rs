@@ -83,7 +83,11 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
                 .as_ref()
                 .map_or(DEFAULT_GITLAB_URL, |g| g.url.as_str()),
         )
-        .with_access(access(&config, &store).await?);
+        .with_access(access(&config, &store).await?)
+        .with_body_limits(server::BodyLimits::new(
+            config.webhook_memory,
+            server::DEFAULT_BODY_READ_TIMEOUT,
+        ));
     tracing::info!(
         %address,
         "listening on http://{address} (webhooks at /webhooks/github and /webhooks/gitlab, health at /healthz, /readyz, /metrics)"

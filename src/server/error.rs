@@ -4,7 +4,7 @@
 //! paths.
 
 use axum::Json;
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 #[derive(Debug, thiserror::Error)]
@@ -19,6 +19,13 @@ pub enum HttpError {
     BadRequest(&'static str),
     #[error("the request body is larger than the limit of 25 MB")]
     PayloadTooLarge,
+    /// Too many webhook bodies are being read at once (see
+    /// [`super::body`]): answered at once with `Retry-After`, not queued.
+    #[error("too many deliveries are being received at once; retry later")]
+    Busy,
+    /// The body did not arrive whole in time (see [`super::body`]).
+    #[error("the request body did not arrive in time")]
+    Timeout,
     /// A dependency (the database) does not answer; try again later.
     #[error("the service is unavailable")]
     Unavailable,
@@ -33,6 +40,8 @@ impl HttpError {
             HttpError::Unauthorized => StatusCode::UNAUTHORIZED,
             HttpError::BadRequest(_) => StatusCode::BAD_REQUEST,
             HttpError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            HttpError::Busy => StatusCode::SERVICE_UNAVAILABLE,
+            HttpError::Timeout => StatusCode::REQUEST_TIMEOUT,
             HttpError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             HttpError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -45,6 +54,11 @@ impl IntoResponse for HttpError {
             tracing::error!(error = format!("{err:#}"), "request failed");
         }
         let body = serde_json::json!({ "error": self.to_string() });
-        (self.status(), Json(body)).into_response()
+        let mut response = (self.status(), Json(body)).into_response();
+        if let HttpError::Busy = self {
+            let wait = HeaderValue::from(super::body::RETRY_AFTER_SECONDS);
+            response.headers_mut().insert(header::RETRY_AFTER, wait);
+        }
+        response
     }
 }

@@ -7,8 +7,13 @@
 //! | 200 `ignored` | a verified event or action Warrant does not act on | no |
 //! | 401 | missing or wrong `X-Gitlab-Token` | no |
 //! | 400 | missing `X-Gitlab-Event`, or both `Idempotency-Key` and `X-Gitlab-Event-UUID` | no |
-//! | 413 | a body over [`MAX_WEBHOOK_BODY`](super::webhook::MAX_WEBHOOK_BODY) | no |
+//! | 413 | a body over [`MAX_WEBHOOK_BODY`](super::MAX_WEBHOOK_BODY) | no |
+//! | 503 + `Retry-After` | too many bodies being read at once ([`super::body`]) | no |
+//! | 408 | the body did not arrive in time ([`super::body`]) | no |
 //! | 500 | the delivery could not be stored (GitLab may retry it) | no |
+//!
+//! The token is checked before any of the body is read, so a sender
+//! without it costs no memory.
 //!
 //! `POST /webhooks/gitlab/status-check` is the URL to give an external
 //! status check named `warrant` (Ultimate). GitLab notifies it of every
@@ -24,11 +29,11 @@
 
 use std::time::Instant;
 
-use axum::body::Bytes;
 use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
 
-use super::webhook::{Received, acknowledge, header_text, read_body};
+use super::body::{BufferedBody, read_body};
+use super::webhook::{Received, acknowledge, header_text};
 use super::{AppState, HttpError, signature};
 use crate::engine::Forge;
 use crate::forge::gitlab::webhook as events;
@@ -40,7 +45,8 @@ struct VerifiedGitlabDelivery {
     event: String,
     /// `Idempotency-Key`, else `X-Gitlab-Event-UUID`.
     delivery_id: String,
-    body: Bytes,
+    /// The body, with its share of the memory budget.
+    body: BufferedBody,
 }
 
 /// Checks the token first, so an unauthenticated sender learns nothing else.
@@ -52,7 +58,7 @@ async fn verify(req: Request, state: &AppState) -> Result<VerifiedGitlabDelivery
     if !signature::token_matches(&state.gitlab_secrets, token.as_bytes()) {
         return Err(HttpError::Unauthorized);
     }
-    let body = read_body(req.into_body(), &headers).await?;
+    let body = read_body(req.into_body(), &headers, &state.body_limits).await?;
     let event = event_name(&headers).ok_or(HttpError::BadRequest(
         "missing or malformed X-Gitlab-Event header",
     ))?;
@@ -98,14 +104,14 @@ pub(super) async fn gitlab(State(state): State<AppState>, req: Request) -> Respo
             return err.into_response();
         }
     };
-    let worth_storing = events::parse(&delivery.event, &delivery.body)
+    let worth_storing = events::parse(&delivery.event, &delivery.body.bytes)
         .map(|event| event.is_some_and(|e| e.needs_processing()))
         .map_err(|err| err.to_string());
     let received = Received {
         forge: Forge::Gitlab,
         delivery_id: &delivery.delivery_id,
         event: &delivery.event,
-        body: &delivery.body,
+        body: &delivery.body.bytes,
         worth_storing,
     };
     acknowledge(&state, received, started).await

@@ -16,6 +16,7 @@
 pub mod access;
 mod audit;
 pub mod auth;
+mod body;
 mod error;
 mod gitlab_webhook;
 mod ops;
@@ -35,8 +36,9 @@ use crate::config::WebhookSecrets;
 use crate::metrics::Metrics;
 use crate::store::Store;
 
+pub use body::{BodyLimits, DEFAULT_BODY_BUDGET, DEFAULT_BODY_READ_TIMEOUT, MAX_WEBHOOK_BODY};
 pub use error::HttpError;
-pub use webhook::{MAX_WEBHOOK_BODY, SignedGithubDelivery};
+pub use webhook::SignedGithubDelivery;
 
 /// What every handler may use. Secrets live here, read once from the
 /// config, never from the environment on the hot path; the registration
@@ -61,6 +63,9 @@ pub struct AppState {
     /// where the audit pages link a merge request whose address was not
     /// recorded.
     gitlab_url: Arc<str>,
+    /// The memory both webhook doors may hold in bodies at once, and how
+    /// long a body may take to arrive ([`body`]).
+    body_limits: BodyLimits,
 }
 
 impl AppState {
@@ -83,7 +88,16 @@ impl AppState {
                 auth::SessionKey::random_hex(),
             ))),
             gitlab_url: Arc::from(crate::config::DEFAULT_GITLAB_URL),
+            body_limits: BodyLimits::default(),
         }
+    }
+
+    /// How many bytes of webhook bodies may be held at once, and how long
+    /// one may take to arrive (by default [`DEFAULT_BODY_BUDGET`] and
+    /// [`DEFAULT_BODY_READ_TIMEOUT`]).
+    pub fn with_body_limits(mut self, limits: BodyLimits) -> AppState {
+        self.body_limits = limits;
+        self
     }
 
     /// GitLab's web address, `https://gitlab.com` unless this says

@@ -6,6 +6,15 @@ use sha2::Sha256;
 
 use crate::config::WebhookSecrets;
 
+/// Whether `header` has the shape of a signature: `sha256=` and the 64 hex
+/// digits of an HMAC-SHA256. Checked before the body is read, so that a
+/// header which cannot verify anything costs no memory.
+pub(crate) fn well_formed(header: &[u8]) -> bool {
+    header
+        .strip_prefix(b"sha256=")
+        .is_some_and(|hex| hex.len() == 64 && hex.iter().all(u8::is_ascii_hexdigit))
+}
+
 /// Whether `header` is a valid signature of `body` under any of `secrets`.
 ///
 /// The comparison is constant-time (`verify_slice`), and every secret is
@@ -76,6 +85,24 @@ mod tests {
     fn any_configured_secret_verifies() {
         let secrets = WebhookSecrets::parse_list("old,It's a Secret to Everybody");
         assert!(verify(&secrets, GITHUB_EXAMPLE, b"Hello, World!"));
+    }
+
+    #[test]
+    fn only_sha256_and_64_hex_digits_is_well_formed() {
+        assert!(well_formed(GITHUB_EXAMPLE));
+        let upper = String::from_utf8_lossy(&GITHUB_EXAMPLE[7..]).to_ascii_uppercase();
+        assert!(well_formed(format!("sha256={upper}").as_bytes()));
+        for header in [
+            &b""[..],
+            b"sha256=",
+            b"sha256=00",
+            b"sha1=757107ea0eb2509fc211221cce984b8a37570b6d",
+            &GITHUB_EXAMPLE[7..],
+            &[GITHUB_EXAMPLE, b"0"].concat(),
+            &[&GITHUB_EXAMPLE[..70], b"zz"].concat(),
+        ] {
+            assert!(!well_formed(header), "{}", String::from_utf8_lossy(header));
+        }
     }
 
     #[test]

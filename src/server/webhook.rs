@@ -8,10 +8,22 @@
 //! | 202 `queued` | a verified delivery of an event Warrant acts on | yes, once |
 //! | 200 `duplicate` | the same `X-GitHub-Delivery` was stored before | already |
 //! | 200 `ignored` | a verified `ping`, or an event or action Warrant does not act on | no |
-//! | 401 | missing or wrong `X-Hub-Signature-256` | no |
+//! | 401 | missing, malformed or wrong `X-Hub-Signature-256` | no |
 //! | 400 | missing `X-GitHub-Event` or `X-GitHub-Delivery` | no |
 //! | 413 | a body over [`MAX_WEBHOOK_BODY`] | no |
+//! | 503 + `Retry-After` | too many bodies being read at once ([`super::body`]) | no |
+//! | 408 | the body did not arrive in time ([`super::body`]) | no |
 //! | 500 | the delivery could not be stored (GitHub may redeliver it) | no |
+//!
+//! A missing or malformed signature header (anything but `sha256=` and 64
+//! hex digits), or a server with no secret to check against, is refused
+//! before any of the body is read: only a request that could be genuine
+//! costs memory, and that memory is bounded ([`super::body`]).
+//!
+//! A signed body already stored under another `X-GitHub-Delivery` is
+//! answered `duplicate` too: it can only be a captured delivery sent again,
+//! since GitHub's payloads differ from one event to the next (see
+//! [`crate::store::Store::enqueue`]).
 //!
 //! Ignored deliveries are not stored, so nothing is evaluated for them and
 //! the queue holds only work. A known event whose payload cannot be read is
@@ -23,20 +35,17 @@ use std::time::Instant;
 use axum::Json;
 use axum::body::{Body, Bytes};
 use axum::extract::{FromRequest, Request, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use tracing::Instrument;
 
+use super::body::{BufferedBody, read_body};
 use super::{AppState, HttpError, signature};
 use crate::engine::Forge;
 use crate::forge::github::webhook as events;
 use crate::metrics::DeliveryOutcome;
 use crate::store::{Enqueued, NewDelivery};
-
-/// GitHub caps webhook payloads at 25 MB and drops larger ones, so nothing
-/// genuine is bigger.
-pub const MAX_WEBHOOK_BODY: usize = 25 * 1024 * 1024;
 
 /// Longest accepted `X-GitHub-Delivery` (a GUID, 36 characters) and
 /// `X-GitHub-Event` (the longest name is under 40): generous, but bounded
@@ -52,13 +61,18 @@ pub struct SignedGithubDelivery {
     pub delivery_id: String,
     /// The body exactly as signed.
     pub body: Bytes,
+    /// When the request arrived, for the latency metric.
+    received: Instant,
+    /// The body's share of the memory budget, given back when the delivery
+    /// is dropped, after it has been answered.
+    _budget: BufferedBody,
 }
 
 impl FromRequest<AppState> for SignedGithubDelivery {
     type Rejection = HttpError;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, HttpError> {
-        let started = Instant::now();
+        let received = Instant::now();
         let headers = req.headers().clone();
         let event = header_text(&headers, "x-github-event");
         let delivery_id = header_text(&headers, "x-github-delivery");
@@ -73,7 +87,9 @@ impl FromRequest<AppState> for SignedGithubDelivery {
                     delivery_id: delivery_id.clone().ok_or(HttpError::BadRequest(
                         "missing or malformed X-GitHub-Delivery header",
                     ))?,
-                    body,
+                    body: body.bytes.clone(),
+                    received,
+                    _budget: body,
                 })
             });
         if let Err(err) = &delivery {
@@ -87,51 +103,37 @@ impl FromRequest<AppState> for SignedGithubDelivery {
             let outcome = DeliveryOutcome::Rejected;
             state
                 .metrics
-                .record_delivery(Forge::Github, event, outcome, started.elapsed());
+                .record_delivery(Forge::Github, event, outcome, received.elapsed());
         }
         delivery
     }
 }
 
-/// The body, if it is within the limit and signed with a configured secret.
-async fn verify(body: Body, headers: &HeaderMap, state: &AppState) -> Result<Bytes, HttpError> {
+/// The body, if it is signed with a configured secret. What cannot be
+/// genuine is refused before the body is read.
+async fn verify(
+    body: Body,
+    headers: &HeaderMap,
+    state: &AppState,
+) -> Result<BufferedBody, HttpError> {
     let signature = headers
         .get("x-hub-signature-256")
+        .map(|value| value.as_bytes())
+        .filter(|value| signature::well_formed(value))
         .ok_or(HttpError::Unauthorized)?;
-    let body = read_body(body, headers).await?;
+    if !state.app_configured() {
+        return Err(HttpError::Unauthorized);
+    }
+    let body = read_body(body, headers, &state.body_limits).await?;
     let secrets = state
         .github_secrets
         .read()
         .unwrap_or_else(|e| e.into_inner());
-    if signature::verify(&secrets, signature.as_bytes(), &body) {
+    if signature::verify(&secrets, signature, &body.bytes) {
         Ok(body)
     } else {
         Err(HttpError::Unauthorized)
     }
-}
-
-/// The body, if it is within [`MAX_WEBHOOK_BODY`]; shared with the GitLab
-/// endpoint, whose payloads GitLab caps at the same size.
-pub(super) async fn read_body(body: Body, headers: &HeaderMap) -> Result<Bytes, HttpError> {
-    // Refuse an announced oversize body before reading any of it.
-    let announced = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if announced.is_some_and(|len| len > MAX_WEBHOOK_BODY as u64) {
-        return Err(HttpError::PayloadTooLarge);
-    }
-    axum::body::to_bytes(body, MAX_WEBHOOK_BODY)
-        .await
-        .map_err(|err| {
-            let too_large = std::error::Error::source(&err)
-                .is_some_and(|source| source.is::<http_body_util::LengthLimitError>());
-            if too_large {
-                HttpError::PayloadTooLarge
-            } else {
-                HttpError::BadRequest("the request body could not be read")
-            }
-        })
 }
 
 /// A header's value if it is short, printable ASCII and not blank.
@@ -158,7 +160,7 @@ pub(super) async fn github(
         body: &delivery.body,
         worth_storing,
     };
-    acknowledge(&state, received, Instant::now()).await
+    acknowledge(&state, received, delivery.received).await
 }
 
 /// A verified delivery of either forge, and whether it is worth storing:
@@ -237,7 +239,9 @@ async fn accept(state: &AppState, delivery: &Received<'_>) -> Result<DeliveryOut
             Ok(DeliveryOutcome::Accepted)
         }
         Enqueued::Duplicate => {
-            tracing::info!("webhook redelivered; already queued");
+            tracing::info!(
+                "webhook already stored (a redelivery, or a replayed body); not queued again"
+            );
             Ok(DeliveryOutcome::Duplicate)
         }
     }

@@ -20,6 +20,14 @@
 //! - **Redeliveries.** `(forge, delivery_id)` is unique, so a redelivered
 //!   webhook is acknowledged as [`Enqueued::Duplicate`] and not queued again,
 //!   even when both copies arrive at once.
+//! - **Replays.** Each body's SHA-256 is stored with it, and is unique among
+//!   GitHub's deliveries: a signed body captured and sent again under a new
+//!   delivery id is a [`Enqueued::Duplicate`] too, for as long as the first
+//!   copy is kept. GitHub's payloads differ from one event to the next, so
+//!   only a replay repeats one. GitLab's are not deduplicated by body (its
+//!   token signs nothing, and it may send equal bodies for distinct events).
+//!   Both checks are the one insert's unique indexes, so they hold across
+//!   replicas.
 //!
 //! Worker names identify a claimant: they must be unique among the workers
 //! alive at once (host, process and task, say), since the lease is checked
@@ -30,6 +38,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
+use sha2::{Digest, Sha256};
 use sqlx::{Any, Executor, FromRow};
 
 use super::{Backend, Store, duration_millis, from_millis, to_millis};
@@ -106,7 +115,8 @@ pub struct QueueStats {
 
 impl Store {
     /// Stores a delivery unless the same one (same forge and delivery id) is
-    /// already stored. Safe to call concurrently with the same delivery.
+    /// already stored, or, from GitHub, the same body under another delivery
+    /// id (a replay). Safe to call concurrently with the same delivery.
     pub async fn enqueue(&self, delivery: &NewDelivery<'_>) -> anyhow::Result<Enqueued> {
         let inserted = insert_delivery(&self.pool, delivery)
             .await
@@ -222,13 +232,16 @@ impl Outcome<'_> {
     }
 }
 
+/// With no conflict target, `DO NOTHING` covers both unique indexes: the
+/// delivery id, and the body's hash among GitHub's deliveries.
 const INSERT_DELIVERY: &str = "
-INSERT INTO deliveries (forge, delivery_id, event, payload, received_at, next_attempt_at)
-VALUES ($1, $2, $3, $4, $5, $5)
-ON CONFLICT (forge, delivery_id) DO NOTHING
+INSERT INTO deliveries
+    (forge, delivery_id, event, payload, payload_sha256, received_at, next_attempt_at)
+VALUES ($1, $2, $3, $4, $5, $6, $6)
+ON CONFLICT DO NOTHING
 RETURNING id";
 
-/// Inserts a delivery; `None` when it was already there.
+/// Inserts a delivery; `None` when it, or its GitHub body, was already there.
 async fn insert_delivery<'e>(
     executor: impl Executor<'e, Database = Any>,
     delivery: &NewDelivery<'_>,
@@ -238,6 +251,7 @@ async fn insert_delivery<'e>(
         .bind(delivery.delivery_id)
         .bind(delivery.event)
         .bind(delivery.payload)
+        .bind(hex::encode(Sha256::digest(delivery.payload)))
         .bind(to_millis(delivery.received_at))
         .fetch_optional(executor)
         .await

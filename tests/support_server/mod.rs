@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
 use warrant::config::WebhookSecrets;
@@ -117,6 +118,66 @@ impl TestServer {
         }
         let text = String::from_utf8_lossy(&response);
         text.lines().next().unwrap().to_owned()
+    }
+}
+
+impl TestServer {
+    /// Sends `head` (request line and headers, without the blank line) and
+    /// the first `body` bytes over a raw connection, and sends no more until
+    /// told: a sender that has not finished its body, for as long as the
+    /// returned request lives.
+    pub async fn open(&self, head: &str, body: &[u8]) -> OpenRequest {
+        let stream = TcpStream::connect(self.address).await.unwrap();
+        let (read, write) = stream.into_split();
+        let mut open = OpenRequest {
+            read,
+            write,
+            received: Vec::new(),
+        };
+        open.send(format!("{head}\r\n\r\n").as_bytes()).await;
+        open.send(body).await;
+        open
+    }
+}
+
+/// A request sent in part over a raw connection ([`TestServer::open`]).
+pub struct OpenRequest {
+    read: OwnedReadHalf,
+    write: OwnedWriteHalf,
+    received: Vec<u8>,
+}
+
+impl OpenRequest {
+    /// How long [`OpenRequest::next_response`] waits: far longer than any
+    /// answer takes, only so that a server waiting for the rest of a body
+    /// fails the test instead of hanging it.
+    const PATIENCE: std::time::Duration = std::time::Duration::from_secs(15);
+
+    /// Sends more of the body.
+    pub async fn send(&mut self, bytes: &[u8]) {
+        self.write.write_all(bytes).await.unwrap();
+    }
+
+    /// The head (status line and headers) of the next response, interim
+    /// ones such as `100 Continue` included, lowercased. Panics when none
+    /// comes.
+    pub async fn next_response(&mut self) -> String {
+        tokio::time::timeout(Self::PATIENCE, self.read_head())
+            .await
+            .expect("the server answers without waiting for the rest of the body")
+    }
+
+    async fn read_head(&mut self) -> String {
+        let mut buf = [0; 4096];
+        loop {
+            if let Some(end) = self.received.windows(4).position(|w| w == b"\r\n\r\n") {
+                let head: Vec<u8> = self.received.drain(..end + 4).collect();
+                return String::from_utf8_lossy(&head).to_lowercase();
+            }
+            let n = self.read.read(&mut buf).await.unwrap();
+            assert!(n > 0, "connection closed without a response");
+            self.received.extend_from_slice(&buf[..n]);
+        }
     }
 }
 

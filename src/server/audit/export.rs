@@ -1,7 +1,11 @@
 //! Exports of the filtered list of changes and of the agents' inventory, as
 //! CSV and JSON Lines with one schema, documented in `docs/audit-export.md`.
 //! The field order of [`ExportRow`] and [`AgentRow`] is the column order:
-//! changing either is a new schema version.
+//! changing either is a new schema version. CSV cells that a spreadsheet
+//! would run as formulas are neutralised ([`neutralised`]); JSON Lines
+//! carry the text as written.
+
+use std::borrow::Cow;
 
 use axum::extract::{Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -146,13 +150,40 @@ fn respond<T: Serialize>(
     Ok(response)
 }
 
-/// CSV with a header line, every field quoted only when it must be.
+/// CSV with a header line, every field quoted only when it must be, and
+/// no cell that a spreadsheet would run as a formula ([`neutralised`]).
 fn csv_text<T: Serialize>(rows: &[T]) -> anyhow::Result<String> {
-    let mut writer = csv::Writer::from_writer(Vec::new());
+    let mut plain = csv::Writer::from_writer(Vec::new());
     for row in rows {
-        writer.serialize(row)?;
+        plain.serialize(row)?;
+    }
+    let plain = plain.into_inner()?;
+    // serde hands the writer a whole row, so the cells are neutralised on a
+    // second pass over the records written.
+    let mut records = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(plain.as_slice());
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    for record in records.records() {
+        let record = record?;
+        writer.write_record(record.iter().map(|cell| neutralised(cell).into_owned()))?;
     }
     Ok(String::from_utf8(writer.into_inner()?)?)
+}
+
+/// `cell`, with a `'` before it when it begins with a character that makes
+/// a spreadsheet read it as a formula (`=`, `+`, `-`, `@`, tab or carriage
+/// return), as OWASP advises against CSV injection: the titles, paths and
+/// names exported are written by whoever opens a change, and a title such
+/// as `=HYPERLINK(...)` would otherwise run on the auditor's machine. The
+/// cell still reads as written, after the quote (`'-1`).
+fn neutralised(cell: &str) -> Cow<'_, str> {
+    const FORMULA_STARTS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
+    if cell.starts_with(FORMULA_STARTS) {
+        Cow::Owned(format!("'{cell}"))
+    } else {
+        Cow::Borrowed(cell)
+    }
 }
 
 /// One compact JSON object per line, each line ending in `\n`.
