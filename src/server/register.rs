@@ -125,6 +125,11 @@ impl Registration {
         registration
     }
 
+    /// GitHub's web address, where the registration page's forms post.
+    pub(crate) fn github_web_url(&self) -> String {
+        github_web_url(&self.api_url)
+    }
+
     /// The configured app's id, when known (set through the variables or
     /// the file, or registered while running).
     fn app_id(&self) -> Option<u64> {
