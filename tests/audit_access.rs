@@ -45,6 +45,7 @@ struct Harness {
     store: Store,
     github: FakeGithub,
     client: reqwest::Client,
+    https: bool,
     _stop: oneshot::Sender<()>,
     _dir: Option<tempfile::TempDir>,
 }
@@ -117,6 +118,7 @@ impl Harness {
             store,
             github,
             client,
+            https: options.https,
             _stop: stop,
             _dir: None,
         }
@@ -133,6 +135,16 @@ impl Harness {
 
     fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
+    }
+
+    /// A cookie's name as this server names it: `__Host-` prefixed over
+    /// https.
+    fn cookie(&self, base: &str) -> String {
+        if self.https {
+            format!("__Host-{base}")
+        } else {
+            base.to_owned()
+        }
     }
 
     async fn get(&self, path: &str, cookie: Option<&str>) -> reqwest::Response {
@@ -167,7 +179,8 @@ impl Harness {
             .get(&format!("/auth/github/login?next={next}"), None)
             .await;
         assert_eq!(response.status(), StatusCode::SEE_OTHER);
-        let cookie = cookie_pair(response.headers(), "warrant_sign_in").expect("a sign-in cookie");
+        let cookie = cookie_pair(response.headers(), &self.cookie("warrant_sign_in"))
+            .expect("a sign-in cookie");
         (location(&response), cookie)
     }
 
@@ -197,7 +210,7 @@ impl Harness {
         let callback = self.authorise(&authorize).await;
         let response = self.callback(&callback, &sign_in_cookie).await;
         assert_eq!(response.status(), StatusCode::SEE_OTHER);
-        cookie_pair(response.headers(), "warrant_session").expect("a session cookie")
+        cookie_pair(response.headers(), &self.cookie("warrant_session")).expect("a session cookie")
     }
 }
 
@@ -313,13 +326,29 @@ async fn a_callback_with_a_wrong_missing_or_replayed_state_is_refused() {
     assert_eq!(cookie_pair(response.headers(), "warrant_session"), None);
 }
 
+const HTTPS: Options = Options {
+    public_pages: false,
+    https: true,
+};
+
+/// Asserts what a `__Host-` cookie needs: browsers drop it otherwise.
+#[track_caller]
+fn assert_host_cookie(header: &str) {
+    assert!(header.starts_with("__Host-"), "{header}");
+    assert!(header.contains("; Path=/;"), "{header}");
+    assert!(header.ends_with("; Secure"), "{header}");
+    assert!(!header.to_ascii_lowercase().contains("domain="), "{header}");
+}
+
 #[tokio::test]
-async fn the_session_cookie_is_secure_when_the_public_url_is_https() {
-    let h = Harness::sqlite(Options {
-        public_pages: false,
-        https: true,
-    })
-    .await;
+async fn over_https_both_cookies_are_host_prefixed_secure_and_on_the_whole_site() {
+    let h = Harness::sqlite(HTTPS).await;
+    let response = h.get("/auth/github/login?next=/audit", None).await;
+    let header =
+        set_cookie(response.headers(), "__Host-warrant_sign_in").expect("a sign-in cookie");
+    assert_host_cookie(&header);
+    assert_eq!(set_cookie(response.headers(), "warrant_sign_in"), None);
+
     let (authorize, sign_in_cookie) = h.start_sign_in("/audit").await;
     assert!(
         query_param(&authorize, "redirect_uri").unwrap()
@@ -328,8 +357,37 @@ async fn the_session_cookie_is_secure_when_the_public_url_is_https() {
     let callback = h.authorise(&authorize).await;
     let response = h.callback(&callback, &sign_in_cookie).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
-    let header = set_cookie(response.headers(), "warrant_session").unwrap();
-    assert!(header.ends_with("; Secure"), "{header}");
+    let header = set_cookie(response.headers(), "__Host-warrant_session").unwrap();
+    assert_host_cookie(&header);
+    let cleared = set_cookie(response.headers(), "__Host-warrant_sign_in").unwrap();
+    assert!(cleared.contains("Max-Age=0"), "{cleared}");
+}
+
+#[tokio::test]
+async fn over_https_a_session_cookie_without_the_host_prefix_is_ignored() {
+    let h = Harness::sqlite(HTTPS).await;
+    let session = h.sign_in().await;
+    let (status, body) = h.probe("octo-org/readable", Some(&session), None).await;
+    assert_eq!(
+        (status, body.as_str()),
+        (StatusCode::OK, "user:alice may-read")
+    );
+    // The same signed value under the plain name, as a sibling host or a
+    // plain-http answer could plant it: not read.
+    let planted = session.strip_prefix("__Host-").unwrap();
+    let (status, _) = h.probe("octo-org/readable", Some(planted), None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{planted}");
+}
+
+#[tokio::test]
+async fn over_plain_http_both_cookies_keep_their_plain_names() {
+    let h = Harness::sqlite(PRIVATE).await;
+    let response = h.get("/auth/github/login?next=/audit", None).await;
+    let header = set_cookie(response.headers(), "warrant_sign_in").expect("a sign-in cookie");
+    assert!(header.contains("; Path=/;"), "{header}");
+    assert!(!header.contains("Secure"), "{header}");
+    let session = h.sign_in().await;
+    assert!(session.starts_with("warrant_session="), "{session}");
 }
 
 #[tokio::test]

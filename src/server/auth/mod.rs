@@ -162,7 +162,7 @@ impl Access {
         state: &AppState,
         headers: &HeaderMap,
     ) -> anyhow::Result<Option<(String, Session)>> {
-        let Some(cookie) = cookie::read(headers, cookie::SESSION_COOKIE) else {
+        let Some(cookie) = cookie::read(headers, cookie::SESSION_COOKIE, self.secure()) else {
             return Ok(None);
         };
         let Some(id) = self.key.open(cookie::SESSION_COOKIE, cookie) else {
@@ -291,7 +291,6 @@ async fn login(State(state): State<AppState>, Query(query): Query<NextQuery>) ->
     let cookie = cookie::set(
         cookie::SIGN_IN_COOKIE,
         &access.key.signed_value(cookie::SIGN_IN_COOKIE, &value),
-        "/auth/github",
         SIGN_IN_LIFETIME.as_secs(),
         access.secure(),
     );
@@ -315,7 +314,7 @@ async fn callback(
     let Some((oauth, callback)) = access.sign_in() else {
         return signin(&state, DEFAULT_NEXT, StatusCode::SERVICE_UNAVAILABLE, None);
     };
-    let clear = cookie::clear(cookie::SIGN_IN_COOKIE, "/auth/github", access.secure());
+    let clear = cookie::clear(cookie::SIGN_IN_COOKIE, access.secure());
     let Some(next) = sign_in_cookie(access, &headers, query.state.as_deref()) else {
         tracing::warn!("sign-in callback with a missing, expired or wrong state");
         let mut response = signin(
@@ -354,7 +353,7 @@ async fn callback(
 fn sign_in_cookie(access: &Access, headers: &HeaderMap, state: Option<&str>) -> Option<String> {
     let value = access.key.open(
         cookie::SIGN_IN_COOKIE,
-        cookie::read(headers, cookie::SIGN_IN_COOKIE)?,
+        cookie::read(headers, cookie::SIGN_IN_COOKIE, access.secure())?,
     )?;
     let mut fields = value.splitn(3, '.');
     let (expected, expires, next) = (fields.next()?, fields.next()?, fields.next()?);
@@ -397,7 +396,6 @@ async fn start_session(
     Ok(cookie::set(
         cookie::SESSION_COOKIE,
         &access.key.signed_value(cookie::SESSION_COOKIE, &id),
-        "/",
         SESSION_LIFETIME.as_secs(),
         access.secure(),
     ))
@@ -419,7 +417,7 @@ async fn logout(State(state): State<AppState>, form: CsrfForm<LogoutForm>) -> Re
         }
         tracing::info!(%login, "signed out");
     }
-    let clear = cookie::clear(cookie::SESSION_COOKIE, "/", state.access.secure());
+    let clear = cookie::clear(cookie::SESSION_COOKIE, state.access.secure());
     redirect_setting("/auth/signin", &[clear])
 }
 
