@@ -297,6 +297,21 @@ fn public_pages_take_a_boolean() {
 }
 
 #[test]
+fn a_token_key_is_32_bytes_of_hex_and_never_printed() {
+    assert!(validate(&[]).unwrap().token_key.is_none());
+    let err = error(&["--token-key", "hunter2hunter2"]);
+    assert!(
+        err.starts_with("WARRANT_TOKEN_KEY: not 32 bytes in hex"),
+        "{err}"
+    );
+    assert!(!err.contains("hunter2"), "{err}");
+    let key = "0f".repeat(32);
+    let config = validate(&["--token-key", &key]).unwrap();
+    assert!(config.token_key.is_some());
+    assert!(!format!("{config:?}").contains(&key));
+}
+
+#[test]
 fn a_short_session_key_is_refused_without_being_printed() {
     let err = error(&["--session-key", "hunter2hunter2"]);
     assert!(err.starts_with("WARRANT_SESSION_KEY: too short"), "{err}");

@@ -26,7 +26,7 @@ use warrant::forge::github::fake::FakeGithub;
 use warrant::forge::github::oauth::OauthClient;
 use warrant::metrics::Metrics;
 use warrant::server::access::Viewer;
-use warrant::server::auth::{Access, SessionKey};
+use warrant::server::auth::{Access, SessionKey, TokenKey};
 use warrant::server::{self, AppState};
 use warrant::store::Store;
 use warrant::store::access::NewSession;
@@ -54,12 +54,22 @@ struct Harness {
 struct Options {
     public_pages: bool,
     https: bool,
+    /// Whether `WARRANT_TOKEN_KEY` is set ([`TOKEN_KEY`]).
+    token_key: bool,
 }
 
 const PRIVATE: Options = Options {
     public_pages: false,
     https: false,
+    token_key: true,
 };
+
+/// `WARRANT_TOKEN_KEY`, when a test sets it.
+const TOKEN_KEY: &str = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+
+fn token_key() -> TokenKey {
+    TokenKey::from_hex(TOKEN_KEY).unwrap()
+}
 
 /// `GET /probe/{owner}/{repo}`: who the viewer is, and whether they may
 /// read the repository.
@@ -101,8 +111,11 @@ impl Harness {
             Secret::new(CLIENT_SECRET),
         )
         .unwrap();
-        let access =
+        let mut access =
             Access::new(SessionKey::new(SESSION_KEY)).with_github(oauth, Some(public_url.clone()));
+        if options.token_key {
+            access = access.with_token_key(token_key());
+        }
         let state = AppState::new(store.clone(), WebhookSecrets::default(), Metrics::new())
             .with_public_pages(options.public_pages)
             .with_access(access);
@@ -329,6 +342,7 @@ async fn a_callback_with_a_wrong_missing_or_replayed_state_is_refused() {
 const HTTPS: Options = Options {
     public_pages: false,
     https: true,
+    token_key: true,
 };
 
 /// Asserts what a `__Host-` cookie needs: browsers drop it otherwise.
@@ -518,7 +532,7 @@ async fn an_expired_session_is_refused() {
                     id_hash: &id_hash,
                     login: "alice",
                     user_id: 101,
-                    github_token: "ghu_unused",
+                    sealed_token: Some(&token_key().seal("ghu_unused", &id_hash)),
                     created_at: now - Duration::hours(9),
                     expires_at,
                 })
@@ -675,7 +689,7 @@ async fn anonymous_readers_sign_in_first_unless_pages_are_public() {
 
     let public = Harness::sqlite(Options {
         public_pages: true,
-        https: false,
+        ..PRIVATE
     })
     .await;
     let (status, body) = public.probe("octo-org/hidden", None, None).await;
@@ -755,6 +769,83 @@ async fn replicas_share_the_first_session_key_stored() {
         let second = Store::connect(&url).await.unwrap();
         assert_eq!(first.session_key_or("key-a").await.unwrap(), "key-a");
         assert_eq!(second.session_key_or("key-b").await.unwrap(), "key-a");
+    })
+    .await;
+}
+
+/// Everything the database holds, as text: the SQLite files byte for byte,
+/// or every session row on PostgreSQL.
+async fn database_text(url: &str) -> String {
+    use sqlx::{Connection, Row};
+    if let Some(file) = url.strip_prefix("sqlite://") {
+        return ["", "-wal", "-shm"]
+            .iter()
+            .filter_map(|suffix| std::fs::read(format!("{file}{suffix}")).ok())
+            .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+            .collect();
+    }
+    let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
+    let rows = sqlx::query("SELECT s::text AS row FROM sessions s")
+        .fetch_all(&mut conn)
+        .await
+        .unwrap();
+    assert!(!rows.is_empty(), "a session is stored");
+    rows.iter().map(|row| row.get::<String, _>("row")).collect()
+}
+
+#[tokio::test]
+async fn the_database_never_holds_a_users_github_token_in_clear() {
+    for token_key in [true, false] {
+        on_each_backend(move |url| async move {
+            let h = Harness::start(
+                &url,
+                Options {
+                    token_key,
+                    ..PRIVATE
+                },
+            )
+            .await;
+            let session = h.sign_in().await;
+            let (_, body) = h.probe("octo-org/readable", Some(&session), None).await;
+            assert_eq!(body, "user:alice may-read", "the token is still used");
+            // The fake GitHub hands out `ghu_N` tokens.
+            let stored = database_text(&url).await;
+            assert!(!stored.contains("ghu_"), "token key set: {token_key}");
+        })
+        .await;
+    }
+}
+
+#[tokio::test]
+async fn a_session_whose_token_is_in_clear_or_sealed_with_another_key_reads_as_signed_out() {
+    on_each_backend(|url| async move {
+        let h = Harness::start(&url, PRIVATE).await;
+        let now = Utc::now();
+        let other_key = TokenKey::from_hex(&"9".repeat(64)).unwrap();
+        for (id, sealed) in [
+            ("in-clear", "ghu_from_an_older_warrant".to_owned()),
+            (
+                "other-key",
+                other_key.seal("ghu_x", &hex::encode(Sha256::digest(b"other-key"))),
+            ),
+        ] {
+            let id_hash = hex::encode(Sha256::digest(id.as_bytes()));
+            h.store
+                .create_session(&NewSession {
+                    id_hash: &id_hash,
+                    login: "alice",
+                    user_id: 101,
+                    sealed_token: Some(&sealed),
+                    created_at: now,
+                    expires_at: now + Duration::hours(1),
+                })
+                .await
+                .unwrap();
+            let (status, _) = h
+                .probe("octo-org/readable", Some(&signed_session_cookie(id)), None)
+                .await;
+            assert_eq!(status, StatusCode::UNAUTHORIZED, "{id}");
+        }
     })
     .await;
 }

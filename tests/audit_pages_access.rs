@@ -26,7 +26,7 @@ use warrant::engine::Decision;
 use warrant::forge::github::fake::FakeGithub;
 use warrant::forge::github::oauth::OauthClient;
 use warrant::metrics::Metrics;
-use warrant::server::auth::{Access, SessionKey, sha256_hex};
+use warrant::server::auth::{Access, SessionKey, TokenKey, sha256_hex};
 use warrant::server::{self, AppState};
 use warrant::store::changes::{ChangeRecord, ChangeStatus};
 use warrant::store::{NewEvaluation, Store};
@@ -217,8 +217,9 @@ impl Harness {
             Secret::new(CLIENT_SECRET),
         )
         .unwrap();
-        let access =
-            Access::new(SessionKey::new(SESSION_KEY)).with_github(oauth, Some(base.clone()));
+        let access = Access::new(SessionKey::new(SESSION_KEY))
+            .with_github(oauth, Some(base.clone()))
+            .with_token_key(TokenKey::from_hex(&"5a".repeat(32)).unwrap());
         let state = AppState::new(store.clone(), WebhookSecrets::default(), Metrics::new())
             .with_public_pages(false)
             .with_access(access);

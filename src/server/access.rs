@@ -71,12 +71,12 @@ impl std::fmt::Debug for Session {
 }
 
 impl Session {
-    pub(crate) fn new(key: &SessionKey, id: &str, user_id: u64, github_token: String) -> Session {
+    pub(crate) fn new(key: &SessionKey, id: &str, user_id: u64, github_token: Secret) -> Session {
         Session {
             csrf: key.sign("csrf", id),
             id: Secret::new(id),
             user_id,
-            github_token: Secret::new(github_token),
+            github_token,
         }
     }
 
@@ -269,9 +269,9 @@ mod tests {
     #[test]
     fn a_csrf_token_belongs_to_its_session_and_key() {
         let key = SessionKey::new(b"k".repeat(32));
-        let session = Session::new(&key, "session-1", 7, "ghu_x".into());
+        let session = Session::new(&key, "session-1", 7, Secret::new("ghu_x"));
         assert!(session.check_csrf(&key, session.csrf_token()));
-        let other = Session::new(&key, "session-2", 7, "ghu_x".into());
+        let other = Session::new(&key, "session-2", 7, Secret::new("ghu_x"));
         assert!(!session.check_csrf(&key, other.csrf_token()));
         assert!(!session.check_csrf(&SessionKey::new(b"j".repeat(32)), session.csrf_token()));
         assert!(!session.check_csrf(&key, ""));
@@ -280,7 +280,7 @@ mod tests {
     #[test]
     fn a_session_never_shows_its_secrets() {
         let key = SessionKey::new(b"k".repeat(32));
-        let session = Session::new(&key, "the-session-id", 7, "ghu_secret".into());
+        let session = Session::new(&key, "the-session-id", 7, Secret::new("ghu_secret"));
         let debug = format!("{session:?}");
         assert!(
             !debug.contains("the-session-id") && !debug.contains("ghu_secret"),

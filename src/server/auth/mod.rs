@@ -11,11 +11,14 @@
 //! (with where to go next) and sent to GitHub; the callback accepts a code
 //! only with the state of the cookie in the same browser, and clears the
 //! cookie, so a state serves once. The session is a random id in a signed
-//! cookie; the store keeps the id's SHA-256 and the user's GitHub token,
-//! which never reaches the browser. See `docs/access.md`.
+//! cookie; the store keeps the id's SHA-256 and the user's GitHub token
+//! sealed with `WARRANT_TOKEN_KEY`, or none without a key ([`tokens`]);
+//! the token never reaches the browser. See `docs/access.md`.
 
 mod cookie;
 pub mod csrf;
+mod token_key;
+mod tokens;
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -37,6 +40,7 @@ use crate::store::access::NewSession;
 
 pub use cookie::{SessionKey, sha256_hex};
 pub use csrf::{CSRF_FIELD, CsrfForm, same_origin};
+pub use token_key::{BadTokenKey, TokenKey};
 
 /// How long a session lasts: a working day. Signing in again is one click
 /// while the app stays authorised on GitHub.
@@ -73,6 +77,8 @@ pub struct Access {
     /// a callback replayed with a copied cookie is refused too (on this
     /// replica; GitHub refuses the spent code on any).
     used_states: Mutex<HashMap<String, Instant>>,
+    /// The signed-in users' GitHub tokens.
+    tokens: tokens::UserTokens,
 }
 
 impl Access {
@@ -84,7 +90,21 @@ impl Access {
             public_url: None,
             readable: Mutex::new(HashMap::new()),
             used_states: Mutex::new(HashMap::new()),
+            tokens: tokens::UserTokens::default(),
         }
+    }
+
+    /// Seals users' GitHub tokens with `key` before they are stored, so
+    /// that sessions outlive a restart and work on every replica. Without
+    /// a key, tokens are kept in this process's memory only.
+    pub fn with_token_key(mut self, key: TokenKey) -> Access {
+        self.tokens = tokens::UserTokens::new(Some(key));
+        self
+    }
+
+    /// Whether users' tokens are sealed into the database.
+    pub fn seals_tokens(&self) -> bool {
+        self.tokens.sealed()
     }
 
     /// Signs people in with the app's OAuth client; `public_url` (absolute,
@@ -169,11 +189,23 @@ impl Access {
             tracing::warn!("a session cookie with a wrong signature was refused");
             return Ok(None);
         };
-        let stored = state.store().session(&sha256_hex(id), Utc::now()).await?;
-        Ok(stored.map(|stored| {
-            let session = Session::new(&self.key, id, stored.user_id, stored.github_token);
-            (stored.login, session)
-        }))
+        let id_hash = sha256_hex(id);
+        let Some(stored) = state.store().session(&id_hash, Utc::now()).await? else {
+            return Ok(None);
+        };
+        let Some(token) = self.tokens.token(&id_hash, stored.sealed_token.as_deref()) else {
+            // Fail closed: a session whose token cannot be read cannot be
+            // checked against GitHub.
+            tracing::warn!(
+                login = %stored.login,
+                "a session whose GitHub token this server cannot read (started on another \
+                 replica without WARRANT_TOKEN_KEY, before a restart, or sealed with another key) \
+                 reads as signed out"
+            );
+            return Ok(None);
+        };
+        let session = Session::new(&self.key, id, stored.user_id, token);
+        Ok(Some((stored.login, session)))
     }
 }
 
@@ -379,16 +411,18 @@ async fn start_session(
     let user = oauth.user(token.expose()).await?;
     let id = cookie::random_id();
     let now = Utc::now();
+    let expires_at = now + SESSION_LIFETIME;
     let id_hash = sha256_hex(&id);
+    let sealed = state.access.tokens.keep(&id_hash, &token, expires_at);
     state
         .store()
         .create_session(&NewSession {
             id_hash: &id_hash,
             login: &user.login,
             user_id: user.id,
-            github_token: token.expose(),
+            sealed_token: sealed.as_deref(),
             created_at: now,
-            expires_at: now + SESSION_LIFETIME,
+            expires_at,
         })
         .await?;
     tracing::info!(login = %user.login, "signed in");
@@ -407,11 +441,9 @@ pub(super) struct LogoutForm {}
 /// `POST /auth/logout`: ends the session, with a CSRF-checked form.
 async fn logout(State(state): State<AppState>, form: CsrfForm<LogoutForm>) -> Response {
     if let Viewer::User { session, login } = &form.viewer {
-        if let Err(err) = state
-            .store()
-            .delete_session(&sha256_hex(session.id()))
-            .await
-        {
+        let id_hash = sha256_hex(session.id());
+        state.access.tokens.forget(&id_hash);
+        if let Err(err) = state.store().delete_session(&id_hash).await {
             tracing::error!(error = format!("{err:#}"), "cannot end a session");
             return StatusCode::SERVICE_UNAVAILABLE.into_response();
         }
