@@ -97,6 +97,13 @@ impl Harness {
         github.add_user("alice", 101, &["octo-org/readable"]);
         github.sign_in_as("alice");
         let store = Store::connect(database_url).await.unwrap();
+        // Warrant has a trail of both, as their webhooks recorded them.
+        for repo in ["octo-org/readable", "octo-org/hidden"] {
+            store
+                .record_repository("github", repo, github.repo_id(repo), Utc::now())
+                .await
+                .unwrap();
+        }
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let public_url = if options.https {
@@ -846,6 +853,85 @@ async fn a_session_whose_token_is_in_clear_or_sealed_with_another_key_reads_as_s
                 .await;
             assert_eq!(status, StatusCode::UNAUTHORIZED, "{id}");
         }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_new_repository_under_the_name_of_an_old_trail_does_not_open_it() {
+    on_each_backend(|url| async move {
+        let h = Harness::start(&url, PRIVATE).await;
+        // `acme/app` (id 1) had a trail; it was deleted, and someone made a
+        // new `acme/app` (id 2) that alice reads.
+        h.store
+            .record_repository("github", "acme/app", 1, Utc::now())
+            .await
+            .unwrap();
+        h.github
+            .add_user("alice", 101, &["acme/app", "acme/kept", "acme/untracked"]);
+        h.github.set_repo_id("acme/app", 2);
+        // `acme/kept` (id 7) is still the repository it was.
+        h.store
+            .record_repository("github", "acme/kept", 7, Utc::now())
+            .await
+            .unwrap();
+        h.github.set_repo_id("acme/kept", 7);
+        let session = h.sign_in().await;
+
+        let (_, body) = h.probe("acme/app", Some(&session), None).await;
+        assert_eq!(body, "user:alice may-not-read", "a reused name");
+        let (_, body) = h.probe("acme/kept", Some(&session), None).await;
+        assert_eq!(body, "user:alice may-read", "the same repository");
+        // No id recorded (a trail from before ids were): nobody signed in.
+        let (_, body) = h.probe("acme/untracked", Some(&session), None).await;
+        assert_eq!(body, "user:alice may-not-read", "no recorded id");
+        // A token still reads every trail.
+        let token = format!("wrt_{}", "3".repeat(64));
+        let hash = hex::encode(Sha256::digest(token.as_bytes()));
+        h.store
+            .create_api_token("auditor", &hash, Utc::now(), None)
+            .await
+            .unwrap();
+        let (_, body) = h.probe("acme/app", None, Some(&token)).await;
+        assert_eq!(body, "token:auditor may-read");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_first_id_recorded_for_a_repository_name_is_kept() {
+    on_each_backend(|url| async move {
+        let store = Store::connect(&url).await.unwrap();
+        assert_eq!(
+            store.repository_id("github", "acme/app").await.unwrap(),
+            None
+        );
+        let now = Utc::now();
+        assert_eq!(
+            store
+                .record_repository("github", "acme/app", 1, now)
+                .await
+                .unwrap(),
+            1
+        );
+        assert_eq!(
+            store
+                .record_repository("github", "acme/app", 2, now)
+                .await
+                .unwrap(),
+            1
+        );
+        assert_eq!(
+            store.repository_id("github", "acme/app").await.unwrap(),
+            Some(1)
+        );
+        assert_eq!(
+            store
+                .record_repository("gitlab", "acme/app", 3, now)
+                .await
+                .unwrap(),
+            3
+        );
     })
     .await;
 }

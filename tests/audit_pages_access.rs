@@ -208,6 +208,12 @@ impl Harness {
         github.sign_in_as("alice");
         let store = Store::connect(database_url).await.unwrap();
         seed(&store).await;
+        for repo in [OPEN, SECRET] {
+            store
+                .record_repository("github", repo, github.repo_id(repo), at(10))
+                .await
+                .unwrap();
+        }
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let oauth = OauthClient::new(

@@ -107,8 +107,9 @@ impl Session {
 impl Viewer {
     /// Whether this viewer may read the audit trail of `repo` on `forge`.
     /// A signed-in user reads a GitHub repository their GitHub token reads,
-    /// and nothing else: not a GitLab project (fail closed, see the module's
-    /// documentation), nor a forge Warrant does not know.
+    /// if it is still the repository the trail was recorded for (the same
+    /// id), and nothing else: not a GitLab project (fail closed, see the
+    /// module's documentation), nor a forge Warrant does not know.
     pub async fn may_read(
         &self,
         state: &AppState,
@@ -120,7 +121,15 @@ impl Viewer {
             // Public pages are public to signed-in users too.
             Viewer::User { .. } if state.public_pages => Ok(true),
             Viewer::User { session, .. } => match forge {
-                "github" if is_repo_name(repo) => state.access.user_may_read(session, repo).await,
+                "github" if is_repo_name(repo) => {
+                    // Granted by id: the name may now be another
+                    // repository's. A trail with no recorded id is shown
+                    // to no signed-in user (fail closed).
+                    let Some(id) = state.store().repository_id(forge, repo).await? else {
+                        return Ok(false);
+                    };
+                    state.access.user_may_read(session, repo, id).await
+                }
                 _ => Ok(false),
             },
         }

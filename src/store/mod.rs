@@ -38,6 +38,7 @@ mod coordination;
 pub mod deliveries;
 pub mod evaluations;
 pub mod reports;
+mod repositories;
 mod sqlite_file;
 
 use std::pin::Pin;

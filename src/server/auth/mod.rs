@@ -72,7 +72,8 @@ pub struct Access {
     pub(crate) key: SessionKey,
     oauth: Option<OauthClient>,
     public_url: Option<String>,
-    readable: Mutex<HashMap<(u64, String), (bool, Instant)>>,
+    /// What users may read: by GitHub user id and repository id.
+    readable: Mutex<HashMap<(u64, u64), (bool, Instant)>>,
     /// OAuth states already used, until their cookie would have expired:
     /// a callback replayed with a copied cookie is refused too (on this
     /// replica; GitHub refuses the spent code on any).
@@ -134,14 +135,19 @@ impl Access {
         Some((oauth, format!("{public_url}/auth/github/callback")))
     }
 
-    /// Whether `session`'s user may read `repo` on GitHub, from the cache
-    /// or from GitHub with the user's token.
+    /// Whether `session`'s user may read the repository with id `id`,
+    /// recorded under the name `repo`, from the cache or from GitHub with
+    /// the user's token: GitHub must show the user a repository under that
+    /// name, and it must be the one with that id (not a new repository
+    /// that took the name). Cached by id, so a renamed repository is not
+    /// asked about twice.
     pub(crate) async fn user_may_read(
         &self,
         session: &Session,
         repo: &str,
+        id: u64,
     ) -> anyhow::Result<bool> {
-        let key = (session.user_id(), repo.to_ascii_lowercase());
+        let key = (session.user_id(), id);
         let now = Instant::now();
         if let Some((answer, at)) = self.lock_readable().get(&key) {
             if now.duration_since(*at) < READ_CACHE_LIFETIME {
@@ -151,7 +157,15 @@ impl Access {
         let Some(oauth) = &self.oauth else {
             return Ok(false);
         };
-        let answer = oauth.can_read_repo(session.github_token(), repo).await?;
+        let shown = oauth.readable_repo_id(session.github_token(), repo).await?;
+        if shown.is_some_and(|shown| shown != id) {
+            tracing::warn!(
+                repo,
+                recorded = id,
+                "the repository's name now belongs to another repository: its trail is not shown"
+            );
+        }
+        let answer = shown == Some(id);
         let mut cache = self.lock_readable();
         if cache.len() >= READ_CACHE_MAX {
             cache.retain(|_, (_, at)| now.duration_since(*at) < READ_CACHE_LIFETIME);
@@ -171,7 +185,7 @@ impl Access {
         used.insert(state.to_owned(), now).is_none()
     }
 
-    fn lock_readable(&self) -> std::sync::MutexGuard<'_, HashMap<(u64, String), (bool, Instant)>> {
+    fn lock_readable(&self) -> std::sync::MutexGuard<'_, HashMap<(u64, u64), (bool, Instant)>> {
         self.readable.lock().unwrap_or_else(|e| e.into_inner())
     }
 
