@@ -17,6 +17,7 @@ use std::str::FromStr;
 use jsonwebtoken::EncodingKey;
 
 use crate::forge::github::checks::AppCredentials;
+use crate::server::auth::TokenKey;
 use crate::store::DEFAULT_DATABASE_URL;
 
 /// Where the GitHub API is, unless `WARRANT_GITHUB_API_URL` says otherwise
@@ -177,6 +178,12 @@ pub struct ServeArgs {
     /// body a forge sends.
     #[arg(long, env = "WARRANT_WEBHOOK_MEMORY_MB")]
     pub webhook_memory_mb: Option<String>,
+    /// The key that seals signed-in users' GitHub tokens in the database:
+    /// 32 bytes in hex (`openssl rand -hex 32`). When unset, tokens are
+    /// kept in memory only: a restart signs everyone out, and several
+    /// replicas need the key.
+    #[arg(long, env = "WARRANT_TOKEN_KEY", hide_env_values = true)]
+    pub token_key: Option<Secret>,
 
     /// How logs are written.
     #[arg(long, env = "WARRANT_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
@@ -221,6 +228,8 @@ pub struct ServeConfig {
     pub public_pages: bool,
     /// The configured session key; `None`: the one kept in the database.
     pub session_key: Option<Secret>,
+    /// The key sealing users' GitHub tokens; `None`: tokens stay in memory.
+    pub token_key: Option<TokenKey>,
     /// `None` when GitLab is not configured.
     pub gitlab: Option<GitlabConfig>,
     /// Bytes of webhook bodies that may be held at once.
@@ -337,6 +346,7 @@ impl ServeArgs {
             session_key: self.session_key()?,
             gitlab,
             webhook_memory: self.webhook_memory()?,
+            token_key: self.token_key()?,
         })
     }
 
@@ -414,6 +424,14 @@ impl ServeArgs {
             ));
         }
         Ok(Some(Secret::new(key)))
+    }
+
+    fn token_key(&self) -> Result<Option<TokenKey>, ConfigError> {
+        self.token_key
+            .as_ref()
+            .map(|key| TokenKey::from_hex(key.expose()))
+            .transpose()
+            .map_err(|err| ConfigError::new("WARRANT_TOKEN_KEY", err))
     }
 
     /// GitLab, if its token or webhook secret is given; then both must be.

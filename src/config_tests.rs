@@ -328,6 +328,21 @@ fn the_webhook_memory_is_in_mib_and_holds_at_least_one_largest_body() {
 }
 
 #[test]
+fn a_token_key_is_32_bytes_of_hex_and_never_printed() {
+    assert!(validate(&[]).unwrap().token_key.is_none());
+    let err = error(&["--token-key", "hunter2hunter2"]);
+    assert!(
+        err.starts_with("WARRANT_TOKEN_KEY: not 32 bytes in hex"),
+        "{err}"
+    );
+    assert!(!err.contains("hunter2"), "{err}");
+    let key = "0f".repeat(32);
+    let config = validate(&["--token-key", &key]).unwrap();
+    assert!(config.token_key.is_some());
+    assert!(!format!("{config:?}").contains(&key));
+}
+
+#[test]
 fn a_short_session_key_is_refused_without_being_printed() {
     let err = error(&["--session-key", "hunter2hunter2"]);
     assert!(err.starts_with("WARRANT_SESSION_KEY: too short"), "{err}");

@@ -26,7 +26,7 @@ use warrant::forge::github::fake::FakeGithub;
 use warrant::forge::github::oauth::OauthClient;
 use warrant::metrics::Metrics;
 use warrant::server::access::Viewer;
-use warrant::server::auth::{Access, SessionKey};
+use warrant::server::auth::{Access, SessionKey, TokenKey};
 use warrant::server::{self, AppState};
 use warrant::store::Store;
 use warrant::store::access::NewSession;
@@ -45,6 +45,7 @@ struct Harness {
     store: Store,
     github: FakeGithub,
     client: reqwest::Client,
+    https: bool,
     _stop: oneshot::Sender<()>,
     _dir: Option<tempfile::TempDir>,
 }
@@ -53,12 +54,22 @@ struct Harness {
 struct Options {
     public_pages: bool,
     https: bool,
+    /// Whether `WARRANT_TOKEN_KEY` is set ([`TOKEN_KEY`]).
+    token_key: bool,
 }
 
 const PRIVATE: Options = Options {
     public_pages: false,
     https: false,
+    token_key: true,
 };
+
+/// `WARRANT_TOKEN_KEY`, when a test sets it.
+const TOKEN_KEY: &str = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+
+fn token_key() -> TokenKey {
+    TokenKey::from_hex(TOKEN_KEY).unwrap()
+}
 
 /// `GET /probe/{owner}/{repo}`: who the viewer is, and whether they may
 /// read the repository.
@@ -86,6 +97,13 @@ impl Harness {
         github.add_user("alice", 101, &["octo-org/readable"]);
         github.sign_in_as("alice");
         let store = Store::connect(database_url).await.unwrap();
+        // Warrant has a trail of both, as their webhooks recorded them.
+        for repo in ["octo-org/readable", "octo-org/hidden"] {
+            store
+                .record_repository("github", repo, github.repo_id(repo), Utc::now())
+                .await
+                .unwrap();
+        }
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let public_url = if options.https {
@@ -100,8 +118,11 @@ impl Harness {
             Secret::new(CLIENT_SECRET),
         )
         .unwrap();
-        let access =
+        let mut access =
             Access::new(SessionKey::new(SESSION_KEY)).with_github(oauth, Some(public_url.clone()));
+        if options.token_key {
+            access = access.with_token_key(token_key());
+        }
         let state = AppState::new(store.clone(), WebhookSecrets::default(), Metrics::new())
             .with_public_pages(options.public_pages)
             .with_access(access);
@@ -117,6 +138,7 @@ impl Harness {
             store,
             github,
             client,
+            https: options.https,
             _stop: stop,
             _dir: None,
         }
@@ -133,6 +155,16 @@ impl Harness {
 
     fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
+    }
+
+    /// A cookie's name as this server names it: `__Host-` prefixed over
+    /// https.
+    fn cookie(&self, base: &str) -> String {
+        if self.https {
+            format!("__Host-{base}")
+        } else {
+            base.to_owned()
+        }
     }
 
     async fn get(&self, path: &str, cookie: Option<&str>) -> reqwest::Response {
@@ -167,7 +199,8 @@ impl Harness {
             .get(&format!("/auth/github/login?next={next}"), None)
             .await;
         assert_eq!(response.status(), StatusCode::SEE_OTHER);
-        let cookie = cookie_pair(response.headers(), "warrant_sign_in").expect("a sign-in cookie");
+        let cookie = cookie_pair(response.headers(), &self.cookie("warrant_sign_in"))
+            .expect("a sign-in cookie");
         (location(&response), cookie)
     }
 
@@ -197,7 +230,7 @@ impl Harness {
         let callback = self.authorise(&authorize).await;
         let response = self.callback(&callback, &sign_in_cookie).await;
         assert_eq!(response.status(), StatusCode::SEE_OTHER);
-        cookie_pair(response.headers(), "warrant_session").expect("a session cookie")
+        cookie_pair(response.headers(), &self.cookie("warrant_session")).expect("a session cookie")
     }
 }
 
@@ -313,13 +346,30 @@ async fn a_callback_with_a_wrong_missing_or_replayed_state_is_refused() {
     assert_eq!(cookie_pair(response.headers(), "warrant_session"), None);
 }
 
+const HTTPS: Options = Options {
+    public_pages: false,
+    https: true,
+    token_key: true,
+};
+
+/// Asserts what a `__Host-` cookie needs: browsers drop it otherwise.
+#[track_caller]
+fn assert_host_cookie(header: &str) {
+    assert!(header.starts_with("__Host-"), "{header}");
+    assert!(header.contains("; Path=/;"), "{header}");
+    assert!(header.ends_with("; Secure"), "{header}");
+    assert!(!header.to_ascii_lowercase().contains("domain="), "{header}");
+}
+
 #[tokio::test]
-async fn the_session_cookie_is_secure_when_the_public_url_is_https() {
-    let h = Harness::sqlite(Options {
-        public_pages: false,
-        https: true,
-    })
-    .await;
+async fn over_https_both_cookies_are_host_prefixed_secure_and_on_the_whole_site() {
+    let h = Harness::sqlite(HTTPS).await;
+    let response = h.get("/auth/github/login?next=/audit", None).await;
+    let header =
+        set_cookie(response.headers(), "__Host-warrant_sign_in").expect("a sign-in cookie");
+    assert_host_cookie(&header);
+    assert_eq!(set_cookie(response.headers(), "warrant_sign_in"), None);
+
     let (authorize, sign_in_cookie) = h.start_sign_in("/audit").await;
     assert!(
         query_param(&authorize, "redirect_uri").unwrap()
@@ -328,8 +378,37 @@ async fn the_session_cookie_is_secure_when_the_public_url_is_https() {
     let callback = h.authorise(&authorize).await;
     let response = h.callback(&callback, &sign_in_cookie).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
-    let header = set_cookie(response.headers(), "warrant_session").unwrap();
-    assert!(header.ends_with("; Secure"), "{header}");
+    let header = set_cookie(response.headers(), "__Host-warrant_session").unwrap();
+    assert_host_cookie(&header);
+    let cleared = set_cookie(response.headers(), "__Host-warrant_sign_in").unwrap();
+    assert!(cleared.contains("Max-Age=0"), "{cleared}");
+}
+
+#[tokio::test]
+async fn over_https_a_session_cookie_without_the_host_prefix_is_ignored() {
+    let h = Harness::sqlite(HTTPS).await;
+    let session = h.sign_in().await;
+    let (status, body) = h.probe("octo-org/readable", Some(&session), None).await;
+    assert_eq!(
+        (status, body.as_str()),
+        (StatusCode::OK, "user:alice may-read")
+    );
+    // The same signed value under the plain name, as a sibling host or a
+    // plain-http answer could plant it: not read.
+    let planted = session.strip_prefix("__Host-").unwrap();
+    let (status, _) = h.probe("octo-org/readable", Some(planted), None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{planted}");
+}
+
+#[tokio::test]
+async fn over_plain_http_both_cookies_keep_their_plain_names() {
+    let h = Harness::sqlite(PRIVATE).await;
+    let response = h.get("/auth/github/login?next=/audit", None).await;
+    let header = set_cookie(response.headers(), "warrant_sign_in").expect("a sign-in cookie");
+    assert!(header.contains("; Path=/;"), "{header}");
+    assert!(!header.contains("Secure"), "{header}");
+    let session = h.sign_in().await;
+    assert!(session.starts_with("warrant_session="), "{session}");
 }
 
 #[tokio::test]
@@ -460,7 +539,7 @@ async fn an_expired_session_is_refused() {
                     id_hash: &id_hash,
                     login: "alice",
                     user_id: 101,
-                    github_token: "ghu_unused",
+                    sealed_token: Some(&token_key().seal("ghu_unused", &id_hash)),
                     created_at: now - Duration::hours(9),
                     expires_at,
                 })
@@ -617,7 +696,7 @@ async fn anonymous_readers_sign_in_first_unless_pages_are_public() {
 
     let public = Harness::sqlite(Options {
         public_pages: true,
-        https: false,
+        ..PRIVATE
     })
     .await;
     let (status, body) = public.probe("octo-org/hidden", None, None).await;
@@ -697,6 +776,162 @@ async fn replicas_share_the_first_session_key_stored() {
         let second = Store::connect(&url).await.unwrap();
         assert_eq!(first.session_key_or("key-a").await.unwrap(), "key-a");
         assert_eq!(second.session_key_or("key-b").await.unwrap(), "key-a");
+    })
+    .await;
+}
+
+/// Everything the database holds, as text: the SQLite files byte for byte,
+/// or every session row on PostgreSQL.
+async fn database_text(url: &str) -> String {
+    use sqlx::{Connection, Row};
+    if let Some(file) = url.strip_prefix("sqlite://") {
+        return ["", "-wal", "-shm"]
+            .iter()
+            .filter_map(|suffix| std::fs::read(format!("{file}{suffix}")).ok())
+            .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+            .collect();
+    }
+    let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
+    let rows = sqlx::query("SELECT s::text AS row FROM sessions s")
+        .fetch_all(&mut conn)
+        .await
+        .unwrap();
+    assert!(!rows.is_empty(), "a session is stored");
+    rows.iter().map(|row| row.get::<String, _>("row")).collect()
+}
+
+#[tokio::test]
+async fn the_database_never_holds_a_users_github_token_in_clear() {
+    for token_key in [true, false] {
+        on_each_backend(move |url| async move {
+            let h = Harness::start(
+                &url,
+                Options {
+                    token_key,
+                    ..PRIVATE
+                },
+            )
+            .await;
+            let session = h.sign_in().await;
+            let (_, body) = h.probe("octo-org/readable", Some(&session), None).await;
+            assert_eq!(body, "user:alice may-read", "the token is still used");
+            // The fake GitHub hands out `ghu_N` tokens.
+            let stored = database_text(&url).await;
+            assert!(!stored.contains("ghu_"), "token key set: {token_key}");
+        })
+        .await;
+    }
+}
+
+#[tokio::test]
+async fn a_session_whose_token_is_in_clear_or_sealed_with_another_key_reads_as_signed_out() {
+    on_each_backend(|url| async move {
+        let h = Harness::start(&url, PRIVATE).await;
+        let now = Utc::now();
+        let other_key = TokenKey::from_hex(&"9".repeat(64)).unwrap();
+        for (id, sealed) in [
+            ("in-clear", "ghu_from_an_older_warrant".to_owned()),
+            (
+                "other-key",
+                other_key.seal("ghu_x", &hex::encode(Sha256::digest(b"other-key"))),
+            ),
+        ] {
+            let id_hash = hex::encode(Sha256::digest(id.as_bytes()));
+            h.store
+                .create_session(&NewSession {
+                    id_hash: &id_hash,
+                    login: "alice",
+                    user_id: 101,
+                    sealed_token: Some(&sealed),
+                    created_at: now,
+                    expires_at: now + Duration::hours(1),
+                })
+                .await
+                .unwrap();
+            let (status, _) = h
+                .probe("octo-org/readable", Some(&signed_session_cookie(id)), None)
+                .await;
+            assert_eq!(status, StatusCode::UNAUTHORIZED, "{id}");
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_new_repository_under_the_name_of_an_old_trail_does_not_open_it() {
+    on_each_backend(|url| async move {
+        let h = Harness::start(&url, PRIVATE).await;
+        // `acme/app` (id 1) had a trail; it was deleted, and someone made a
+        // new `acme/app` (id 2) that alice reads.
+        h.store
+            .record_repository("github", "acme/app", 1, Utc::now())
+            .await
+            .unwrap();
+        h.github
+            .add_user("alice", 101, &["acme/app", "acme/kept", "acme/untracked"]);
+        h.github.set_repo_id("acme/app", 2);
+        // `acme/kept` (id 7) is still the repository it was.
+        h.store
+            .record_repository("github", "acme/kept", 7, Utc::now())
+            .await
+            .unwrap();
+        h.github.set_repo_id("acme/kept", 7);
+        let session = h.sign_in().await;
+
+        let (_, body) = h.probe("acme/app", Some(&session), None).await;
+        assert_eq!(body, "user:alice may-not-read", "a reused name");
+        let (_, body) = h.probe("acme/kept", Some(&session), None).await;
+        assert_eq!(body, "user:alice may-read", "the same repository");
+        // No id recorded (a trail from before ids were): nobody signed in.
+        let (_, body) = h.probe("acme/untracked", Some(&session), None).await;
+        assert_eq!(body, "user:alice may-not-read", "no recorded id");
+        // A token still reads every trail.
+        let token = format!("wrt_{}", "3".repeat(64));
+        let hash = hex::encode(Sha256::digest(token.as_bytes()));
+        h.store
+            .create_api_token("auditor", &hash, Utc::now(), None)
+            .await
+            .unwrap();
+        let (_, body) = h.probe("acme/app", None, Some(&token)).await;
+        assert_eq!(body, "token:auditor may-read");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_first_id_recorded_for_a_repository_name_is_kept() {
+    on_each_backend(|url| async move {
+        let store = Store::connect(&url).await.unwrap();
+        assert_eq!(
+            store.repository_id("github", "acme/app").await.unwrap(),
+            None
+        );
+        let now = Utc::now();
+        assert_eq!(
+            store
+                .record_repository("github", "acme/app", 1, now)
+                .await
+                .unwrap(),
+            1
+        );
+        assert_eq!(
+            store
+                .record_repository("github", "acme/app", 2, now)
+                .await
+                .unwrap(),
+            1
+        );
+        assert_eq!(
+            store.repository_id("github", "acme/app").await.unwrap(),
+            Some(1)
+        );
+        assert_eq!(
+            store
+                .record_repository("gitlab", "acme/app", 3, now)
+                .await
+                .unwrap(),
+            3
+        );
     })
     .await;
 }

@@ -26,7 +26,7 @@ use warrant::engine::Decision;
 use warrant::forge::github::fake::FakeGithub;
 use warrant::forge::github::oauth::OauthClient;
 use warrant::metrics::Metrics;
-use warrant::server::auth::{Access, SessionKey, sha256_hex};
+use warrant::server::auth::{Access, SessionKey, TokenKey, sha256_hex};
 use warrant::server::{self, AppState};
 use warrant::store::changes::{ChangeRecord, ChangeStatus};
 use warrant::store::{NewEvaluation, Store};
@@ -208,6 +208,12 @@ impl Harness {
         github.sign_in_as("alice");
         let store = Store::connect(database_url).await.unwrap();
         seed(&store).await;
+        for repo in [OPEN, SECRET] {
+            store
+                .record_repository("github", repo, github.repo_id(repo), at(10))
+                .await
+                .unwrap();
+        }
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let oauth = OauthClient::new(
@@ -217,8 +223,9 @@ impl Harness {
             Secret::new(CLIENT_SECRET),
         )
         .unwrap();
-        let access =
-            Access::new(SessionKey::new(SESSION_KEY)).with_github(oauth, Some(base.clone()));
+        let access = Access::new(SessionKey::new(SESSION_KEY))
+            .with_github(oauth, Some(base.clone()))
+            .with_token_key(TokenKey::from_hex(&"5a".repeat(32)).unwrap());
         let state = AppState::new(store.clone(), WebhookSecrets::default(), Metrics::new())
             .with_public_pages(false)
             .with_access(access);
@@ -626,4 +633,100 @@ async fn an_api_token_reads_gitlab_projects() {
         );
     })
     .await;
+}
+
+/// Asserts the security headers every response carries.
+#[track_caller]
+fn assert_security_headers(what: &str, response: &reqwest::Response) {
+    let header = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_else(|| panic!("{what}: no {name}"))
+            .to_owned()
+    };
+    let csp = header("content-security-policy");
+    for directive in [
+        "default-src 'none'",
+        "style-src 'sha256-",
+        "frame-ancestors 'none'",
+    ] {
+        assert!(csp.contains(directive), "{what}: {csp}");
+    }
+    assert!(!csp.contains("unsafe-inline"), "{what}: {csp}");
+    assert_eq!(header("x-frame-options"), "DENY", "{what}");
+    assert_eq!(header("x-content-type-options"), "nosniff", "{what}");
+    assert_eq!(header("referrer-policy"), "same-origin", "{what}");
+}
+
+#[tokio::test]
+async fn every_page_export_error_and_webhook_answer_forbids_framing_scripts_and_sniffing() {
+    let dir = tempfile::tempdir().unwrap();
+    let h = Harness::start(&format!("sqlite://{}", dir.path().join("w.db").display())).await;
+    let session = h.sign_in().await;
+    let token = h.token().await;
+    for (what, response) in [
+        ("a page", h.get("/audit", Some(&session)).await),
+        ("the sign-in page", h.get("/auth/signin", None).await),
+        (
+            "a missing change",
+            h.get("/audit/github/acme/open/changes/99", Some(&session))
+                .await,
+        ),
+        ("an unknown route", h.get("/nowhere", None).await),
+        (
+            "an anonymous export",
+            h.get("/audit/export.csv", None).await,
+        ),
+        (
+            "an export",
+            h.client
+                .get(h.url("/audit/export.csv"))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .unwrap(),
+        ),
+        (
+            "the webhook door",
+            h.client
+                .post(h.url("/webhooks/github"))
+                .header("x-github-event", "ping")
+                .body("{}")
+                .send()
+                .await
+                .unwrap(),
+        ),
+        ("the health check", h.get("/healthz", None).await),
+    ] {
+        assert_security_headers(what, &response);
+    }
+}
+
+#[tokio::test]
+async fn the_policy_allows_exactly_the_stylesheet_the_pages_inline() {
+    use base64::Engine as _;
+    use sha2::{Digest, Sha256};
+    let dir = tempfile::tempdir().unwrap();
+    let h = Harness::start(&format!("sqlite://{}", dir.path().join("w.db").display())).await;
+    let session = h.sign_in().await;
+    for path in ["/audit", "/auth/signin"] {
+        let response = h.get(path, Some(&session)).await;
+        let csp = response.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        let page = response.text().await.unwrap();
+        let style = page
+            .split_once("<style>")
+            .and_then(|(_, rest)| rest.split_once("</style>"))
+            .map(|(style, _)| style)
+            .expect("an inline stylesheet");
+        let hash = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(style));
+        assert!(
+            csp.contains(&format!("style-src 'sha256-{hash}'")),
+            "{path}: {csp}"
+        );
+    }
 }

@@ -331,6 +331,27 @@ async fn no_page_has_a_script() {
     .await;
 }
 
+#[tokio::test]
+async fn the_content_security_policy_lets_every_pages_own_stylesheet_apply() {
+    with_demo(|browser, base| async move {
+        for path in pages() {
+            browser.goto(&format!("{base}{path}")).await.unwrap();
+            wait_for(&browser, "//h1").await;
+            // `max-width: 60rem` on the body comes only from the inline
+            // stylesheet; a policy that blocked it leaves `none`.
+            let width = browser
+                .execute(
+                    "return getComputedStyle(document.body).maxWidth;",
+                    Vec::new(),
+                )
+                .await
+                .unwrap();
+            assert_eq!(width.as_str(), Some("960px"), "{path}");
+        }
+    })
+    .await;
+}
+
 /// The words a status starts with, on any page.
 const STATUS_WORDS: &[&str] = &[
     "Allowed",

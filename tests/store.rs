@@ -75,6 +75,53 @@ async fn a_missing_sqlite_file_is_created_in_wal_mode() {
     assert!(dir.path().join("new.db-wal").exists());
 }
 
+/// The permission bits of each of the database's three files.
+#[cfg(unix)]
+fn modes(dir: &std::path::Path, name: &str) -> Vec<(String, u32)> {
+    use std::os::unix::fs::PermissionsExt;
+    ["", "-wal", "-shm"]
+        .iter()
+        .map(|suffix| {
+            let file = format!("{name}{suffix}");
+            let meta = std::fs::metadata(dir.join(&file)).expect("the file exists");
+            (file, meta.permissions().mode() & 0o777)
+        })
+        .collect()
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn a_new_sqlite_database_and_its_wal_files_are_readable_by_their_owner_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::connect(&format!("sqlite://{}", dir.path().join("w.db").display()))
+        .await
+        .unwrap();
+    accept(&store, delivery("d1", at(0))).await;
+    for (file, mode) in modes(dir.path(), "w.db") {
+        assert_eq!(mode, 0o600, "{file} has mode {mode:o}");
+    }
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn an_sqlite_database_readable_by_others_is_restricted_to_its_owner_when_opened() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("w.db").display());
+    let first = Store::connect(&url).await.unwrap();
+    accept(&first, delivery("d1", at(0))).await;
+    // As an older Warrant, or a careless copy, left them.
+    for (file, _) in modes(dir.path(), "w.db") {
+        std::fs::set_permissions(dir.path().join(file), PermissionsExt::from_mode(0o644)).unwrap();
+    }
+
+    let second = Store::connect(&url).await.unwrap();
+    accept(&second, delivery("d2", at(0))).await;
+    for (file, mode) in modes(dir.path(), "w.db") {
+        assert_eq!(mode, 0o600, "{file} has mode {mode:o}");
+    }
+}
+
 #[tokio::test]
 async fn a_redelivery_is_acknowledged_as_a_duplicate() {
     on_each_backend(|url| async move {

@@ -197,7 +197,10 @@ async fn access(config: &ServeConfig, store: &Store) -> anyhow::Result<Access> {
         Some(key) => SessionKey::new(key.expose()),
         None => SessionKey::new(store.session_key_or(&SessionKey::random_hex()).await?),
     };
-    let access = Access::new(key);
+    let mut access = Access::new(key);
+    if let Some(token_key) = &config.token_key {
+        access = access.with_token_key(token_key.clone());
+    }
     if config.public_pages {
         tracing::warn!("WARRANT_PUBLIC_PAGES is on: the audit pages are readable by anyone");
     }
@@ -216,6 +219,13 @@ async fn access(config: &ServeConfig, store: &Store) -> anyhow::Result<Access> {
     )
     .context("cannot set up the GitHub sign-in client")?;
     tracing::info!(github = %config.github_url, "signing in with GitHub is on");
+    if !access.seals_tokens() {
+        tracing::warn!(
+            "WARRANT_TOKEN_KEY is not set: signed-in users' GitHub tokens are kept in memory, \
+             not in the database, so a restart signs everyone out and sessions do not carry \
+             over between replicas; set it to 32 random bytes in hex (`openssl rand -hex 32`)"
+        );
+    }
     Ok(access.with_github(client, config.public_url.clone()))
 }
 

@@ -71,12 +71,12 @@ impl std::fmt::Debug for Session {
 }
 
 impl Session {
-    pub(crate) fn new(key: &SessionKey, id: &str, user_id: u64, github_token: String) -> Session {
+    pub(crate) fn new(key: &SessionKey, id: &str, user_id: u64, github_token: Secret) -> Session {
         Session {
             csrf: key.sign("csrf", id),
             id: Secret::new(id),
             user_id,
-            github_token: Secret::new(github_token),
+            github_token,
         }
     }
 
@@ -107,8 +107,9 @@ impl Session {
 impl Viewer {
     /// Whether this viewer may read the audit trail of `repo` on `forge`.
     /// A signed-in user reads a GitHub repository their GitHub token reads,
-    /// and nothing else: not a GitLab project (fail closed, see the module's
-    /// documentation), nor a forge Warrant does not know.
+    /// if it is still the repository the trail was recorded for (the same
+    /// id), and nothing else: not a GitLab project (fail closed, see the
+    /// module's documentation), nor a forge Warrant does not know.
     pub async fn may_read(
         &self,
         state: &AppState,
@@ -120,7 +121,15 @@ impl Viewer {
             // Public pages are public to signed-in users too.
             Viewer::User { .. } if state.public_pages => Ok(true),
             Viewer::User { session, .. } => match forge {
-                "github" if is_repo_name(repo) => state.access.user_may_read(session, repo).await,
+                "github" if is_repo_name(repo) => {
+                    // Granted by id: the name may now be another
+                    // repository's. A trail with no recorded id is shown
+                    // to no signed-in user (fail closed).
+                    let Some(id) = state.store().repository_id(forge, repo).await? else {
+                        return Ok(false);
+                    };
+                    state.access.user_may_read(session, repo, id).await
+                }
                 _ => Ok(false),
             },
         }
@@ -269,9 +278,9 @@ mod tests {
     #[test]
     fn a_csrf_token_belongs_to_its_session_and_key() {
         let key = SessionKey::new(b"k".repeat(32));
-        let session = Session::new(&key, "session-1", 7, "ghu_x".into());
+        let session = Session::new(&key, "session-1", 7, Secret::new("ghu_x"));
         assert!(session.check_csrf(&key, session.csrf_token()));
-        let other = Session::new(&key, "session-2", 7, "ghu_x".into());
+        let other = Session::new(&key, "session-2", 7, Secret::new("ghu_x"));
         assert!(!session.check_csrf(&key, other.csrf_token()));
         assert!(!session.check_csrf(&SessionKey::new(b"j".repeat(32)), session.csrf_token()));
         assert!(!session.check_csrf(&key, ""));
@@ -280,7 +289,7 @@ mod tests {
     #[test]
     fn a_session_never_shows_its_secrets() {
         let key = SessionKey::new(b"k".repeat(32));
-        let session = Session::new(&key, "the-session-id", 7, "ghu_secret".into());
+        let session = Session::new(&key, "the-session-id", 7, Secret::new("ghu_secret"));
         let debug = format!("{session:?}");
         assert!(
             !debug.contains("the-session-id") && !debug.contains("ghu_secret"),

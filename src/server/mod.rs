@@ -19,6 +19,7 @@ pub mod auth;
 mod body;
 mod error;
 mod gitlab_webhook;
+mod headers;
 mod ops;
 pub mod register;
 mod signature;
@@ -188,8 +189,10 @@ fn page(
     }
 }
 
-/// Every route, ready to serve.
+/// Every route, ready to serve, each response with the security headers
+/// of [`headers`].
 pub fn router(state: AppState) -> Router {
+    let security = headers::SecurityHeaders::new(&state.registration.github_web_url());
     Router::new()
         .route("/webhooks/github", post(webhook::github))
         .route("/webhooks/gitlab", post(gitlab_webhook::gitlab))
@@ -204,6 +207,10 @@ pub fn router(state: AppState) -> Router {
         .merge(audit::routes())
         .merge(auth::routes())
         .with_state(state)
+        .layer(axum::middleware::from_fn_with_state(
+            security,
+            headers::apply,
+        ))
 }
 
 /// Serves [`router`] on `listener` until `shutdown` resolves, then lets

@@ -150,6 +150,11 @@ impl Registration {
         registration
     }
 
+    /// GitHub's web address, where the registration page's forms post.
+    pub(crate) fn github_web_url(&self) -> String {
+        github_web_url(&self.api_url)
+    }
+
     /// The configured app's id, when known (set through the variables or
     /// the file, or registered while running).
     fn app_id(&self) -> Option<u64> {
@@ -164,14 +169,10 @@ impl Registration {
             .is_some_and(|url| url.starts_with("https://"))
     }
 
-    fn cookie_name(&self) -> &'static str {
-        setup::cookie_name(self.secure())
-    }
-
     /// The operator's cookie value, if the request carries one that
     /// presented the setup token.
     fn operator<'a>(&self, headers: &'a HeaderMap) -> Option<&'a str> {
-        cookie::read(headers, self.cookie_name()).filter(|value| self.gate.is_operator(value))
+        cookie::read(headers, setup::COOKIE, self.secure()).filter(|value| self.gate.is_operator(value))
     }
 }
 
@@ -332,9 +333,8 @@ fn present_token(registration: &Registration, token: &str) -> Response {
     let operator = registration.gate.admit();
     tracing::info!("the setup token was presented: this browser may register the app");
     let cookie = cookie::set(
-        registration.cookie_name(),
+        setup::COOKIE,
         &operator,
-        "/",
         setup::LIFETIME.as_secs(),
         registration.secure(),
     );
@@ -425,7 +425,7 @@ async fn callback(
             "GitHub's redirect must carry a code and a state.",
         );
     };
-    let operator = cookie::read(&headers, registration.cookie_name());
+    let operator = cookie::read(&headers, setup::COOKIE, registration.secure());
     if !registration.gate.take_state(&token, operator) {
         tracing::warn!(
             cookie = operator.is_some(),
@@ -454,7 +454,7 @@ async fn callback(
             html_url,
         },
     );
-    let clear = cookie::clear(registration.cookie_name(), "/", registration.secure());
+    let clear = cookie::clear(setup::COOKIE, registration.secure());
     if let Ok(clear) = HeaderValue::from_str(&clear) {
         response.headers_mut().append(header::SET_COOKIE, clear);
     }

@@ -2,8 +2,9 @@
 //! and API tokens (see `crate::server::access`).
 //!
 //! The store never sees a session id or an API token, only their SHA-256
-//! (hex), computed by the caller: a copy of the database lets no one sign
-//! in. Expiry is decided here, against the `now` the caller passes, so that
+//! (hex), computed by the caller, nor a user's GitHub token, only what the
+//! caller sealed of it: a copy of the database lets no one sign in nor act
+//! as a user on GitHub. Expiry is decided here, against the `now` the caller passes, so that
 //! an expired or revoked credential is never returned.
 
 use anyhow::Context;
@@ -23,17 +24,20 @@ pub struct NewSession<'a> {
     pub id_hash: &'a str,
     pub login: &'a str,
     pub user_id: u64,
-    pub github_token: &'a str,
+    /// The user's GitHub token sealed by the caller (never in clear), or
+    /// `None` when it is kept out of the database.
+    pub sealed_token: Option<&'a str>,
     pub created_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
 }
 
-/// A live session. `Debug` leaves the GitHub token out.
+/// A live session. `Debug` leaves the sealed token out.
 #[derive(Clone, PartialEq, Eq)]
 pub struct StoredSession {
     pub login: String,
     pub user_id: u64,
-    pub github_token: String,
+    /// As [`NewSession::sealed_token`].
+    pub sealed_token: Option<String>,
     pub expires_at: DateTime<Utc>,
 }
 
@@ -91,13 +95,13 @@ impl Store {
             .await
             .context("cannot delete expired sessions")?;
         sqlx::query(
-            "INSERT INTO sessions (id_hash, login, user_id, github_token, created_at, expires_at)
+            "INSERT INTO sessions (id_hash, login, user_id, sealed_token, created_at, expires_at)
              VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(session.id_hash)
         .bind(session.login)
         .bind(i64::try_from(session.user_id).context("user id out of range")?)
-        .bind(session.github_token)
+        .bind(session.sealed_token)
         .bind(to_millis(session.created_at))
         .bind(to_millis(session.expires_at))
         .execute(&self.pool)
@@ -113,7 +117,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> anyhow::Result<Option<StoredSession>> {
         let row = sqlx::query(
-            "SELECT login, user_id, github_token, expires_at FROM sessions
+            "SELECT login, user_id, sealed_token, expires_at FROM sessions
              WHERE id_hash = $1 AND expires_at > $2",
         )
         .bind(id_hash)
@@ -126,7 +130,7 @@ impl Store {
                 login: row.try_get("login")?,
                 user_id: u64::try_from(row.try_get::<i64, _>("user_id")?)
                     .context("stored user id is negative")?,
-                github_token: row.try_get("github_token")?,
+                sealed_token: row.try_get("sealed_token")?,
                 expires_at: from_millis(row.try_get("expires_at")?)?,
             })
         })

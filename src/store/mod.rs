@@ -39,6 +39,8 @@ pub mod deliveries;
 pub mod evaluations;
 pub mod heads;
 pub mod reports;
+mod repositories;
+mod sqlite_file;
 
 use std::pin::Pin;
 use std::time::Duration;
@@ -123,7 +125,8 @@ pub struct Store {
 impl Store {
     /// Connects to `url` (`sqlite://path`, `sqlite:path`, `postgres://...` or
     /// `postgresql://...`) and applies the migrations that have not been
-    /// applied yet. An SQLite file is created if it is missing.
+    /// applied yet. An SQLite file is created if it is missing, readable by
+    /// its owner only (see [`sqlite_file`]).
     ///
     /// Several replicas may connect at once: on PostgreSQL sqlx serialises
     /// migrations with an advisory lock.
@@ -131,11 +134,19 @@ impl Store {
         let backend = Backend::of_url(url)?;
         install_default_drivers();
         let options = AnyPoolOptions::new().acquire_timeout(ACQUIRE_TIMEOUT);
+        let sqlite_url = sqlite_creating_file(url);
+        let file = match backend {
+            Backend::Sqlite => owned_file(&sqlite_url)?,
+            Backend::Postgres => None,
+        };
+        if let Some(file) = &file {
+            sqlite_file::secure(file)?;
+        }
         let pool = match backend {
             Backend::Sqlite => {
                 options
                     .after_connect(set_sqlite_pragmas)
-                    .connect(&sqlite_creating_file(url))
+                    .connect(&sqlite_url)
                     .await
             }
             Backend::Postgres => options.connect(url).await,
@@ -146,6 +157,10 @@ impl Store {
             .run(&pool)
             .await
             .with_context(|| format!("cannot migrate the database at {}", redacted(url)))?;
+        // WAL mode has made its `-wal` and `-shm` files by now.
+        if let Some(file) = &file {
+            sqlite_file::secure(file)?;
+        }
         Ok(Store { pool, backend })
     }
 
@@ -183,6 +198,18 @@ fn sqlite_creating_file(url: &str) -> String {
         Some(_) => format!("{url}&mode=rwc"),
         None => format!("{url}?mode=rwc"),
     }
+}
+
+/// The SQLite file Warrant creates and so owns (`mode=rwc`, the default):
+/// `None` for one opened read-only or read-write as it is, or in memory.
+fn owned_file(url: &str) -> anyhow::Result<Option<std::path::PathBuf>> {
+    let creates = url
+        .split_once('?')
+        .is_some_and(|(_, query)| query.split('&').any(|pair| pair == "mode=rwc"));
+    if !creates {
+        return Ok(None);
+    }
+    sqlite_file::database_path(url)
 }
 
 /// The URL without its password, fit for an error message or a log line.

@@ -306,6 +306,10 @@ impl Worker {
             Ok(None) => return Ok(()),
             Err(err) => return Err(Failure::Permanent(err.to_string())),
         };
+        if let Some((repo, id)) = events::repository_identity(&delivery.payload) {
+            self.record_repository("github", &repo, id, delivery)
+                .await?;
+        }
         if delivery.attempts == 1
             && let Some(about) = subject(&event)
         {

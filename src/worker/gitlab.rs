@@ -360,6 +360,10 @@ impl Worker {
             Ok(None) => return Ok(()),
             Err(err) => return Err(Failure::Permanent(err.to_string())),
         };
+        if let Some((project, id)) = project_identity(&event) {
+            self.record_repository("gitlab", project, id, delivery)
+                .await?;
+        }
         if delivery.attempts == 1 {
             self.store
                 .append_audit(&[receipt(delivery, subject(&event))])
@@ -498,5 +502,14 @@ fn subject(event: &GitlabEvent) -> Subject<'_> {
             head: Some(&push.after),
             action: None,
         },
+    }
+}
+
+/// The project an event is about, by full path and GitLab's id, when the
+/// payload says.
+fn project_identity(event: &GitlabEvent) -> Option<(&str, u64)> {
+    match event {
+        GitlabEvent::MergeRequest(mr) => Some((mr.project.as_str(), mr.project_id?)),
+        GitlabEvent::Push(push) => Some((push.project.as_str(), push.project_id?)),
     }
 }

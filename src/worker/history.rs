@@ -48,6 +48,37 @@ impl PolicyPush<'_> {
 }
 
 impl Worker {
+    /// Records the forge's id of the repository a delivery is about, the
+    /// first time its name is seen, so that the audit pages grant access
+    /// by id ([`crate::server::access`]). A later delivery under the same
+    /// name with another id (the name was taken by a new repository) keeps
+    /// the first, and is logged: the trail under that name began with it.
+    pub(super) async fn record_repository(
+        &self,
+        forge: &str,
+        repo: &str,
+        id: u64,
+        delivery: &ClaimedDelivery,
+    ) -> Result<(), super::Failure> {
+        let recorded = self
+            .store
+            .record_repository(forge, repo, id, delivery.received_at)
+            .await
+            .map_err(super::Failure::retry)?;
+        if recorded != id {
+            tracing::warn!(
+                forge,
+                repo,
+                recorded,
+                reported = id,
+                delivery = %delivery.delivery_id,
+                "a repository name Warrant has a trail of now names another repository: \
+                 signed-in users are not shown that trail"
+            );
+        }
+        Ok(())
+    }
+
     /// Records a merge (with its method, for the revert command) or a
     /// close, in the merges table and the audit trail.
     pub(super) async fn record_close(&self, c: &Closed<'_>, delivery: &str) -> anyhow::Result<()> {

@@ -1,6 +1,6 @@
 //! Signing people in with GitHub: the app's OAuth web flow, and the two
-//! questions Warrant asks with a user's token (who are you, may you read
-//! this repository).
+//! questions Warrant asks with a user's token (who are you, which
+//! repository may you read under this name).
 //!
 //! The flow's endpoints live on GitHub's web host (`https://github.com`,
 //! or `https://HOST` on GitHub Enterprise Server), the questions on its API
@@ -116,18 +116,32 @@ impl OauthClient {
         json(response, "GET", "/user").await
     }
 
-    /// `GET /repos/{repo}` as the user: `true` when GitHub shows it (200),
-    /// `false` when it hides it (404), refuses (403), or no longer takes
-    /// the token (401: revoked by the user, or expired).
-    pub async fn can_read_repo(&self, token: &str, repo: &str) -> Result<bool, GithubError> {
+    /// `GET /repos/{repo}` as the user: the repository's id when GitHub
+    /// shows it (200), `None` when it hides it (404), refuses (403), or no
+    /// longer takes the token (401: revoked by the user, or expired). The
+    /// id tells which repository answers to the name today: a name can be
+    /// reused once a repository is deleted or renamed.
+    pub async fn readable_repo_id(
+        &self,
+        token: &str,
+        repo: &str,
+    ) -> Result<Option<u64>, GithubError> {
+        /// The one field Warrant reads.
+        #[derive(Deserialize)]
+        struct Repository {
+            id: u64,
+        }
         let path = format!("/repos/{repo}");
         let response = self.get(&path, token).await?;
         match response.status() {
-            StatusCode::OK => Ok(true),
-            StatusCode::NOT_FOUND | StatusCode::FORBIDDEN => Ok(false),
+            StatusCode::OK => {
+                let repository: Repository = json(response, "GET", &path).await?;
+                Ok(Some(repository.id))
+            }
+            StatusCode::NOT_FOUND | StatusCode::FORBIDDEN => Ok(None),
             StatusCode::UNAUTHORIZED => {
                 tracing::warn!("GitHub no longer takes a signed-in user's token");
-                Ok(false)
+                Ok(None)
             }
             status => Err(GithubError::Status {
                 status: status.as_u16(),

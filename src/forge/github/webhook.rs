@@ -298,6 +298,25 @@ pub fn parse(event: &str, payload: &[u8]) -> Result<Option<GithubEvent>, Webhook
     })
 }
 
+/// The repository a delivery is about: its `owner/name` and GitHub's id,
+/// which, unlike the name, is never given to another repository. `None`
+/// for a delivery about no one repository (an installation).
+pub fn repository_identity(payload: &[u8]) -> Option<(String, u64)> {
+    #[derive(Deserialize)]
+    struct Payload {
+        repository: Option<Repository>,
+    }
+    #[derive(Deserialize)]
+    struct Repository {
+        full_name: String,
+        id: u64,
+    }
+    let repository = serde_json::from_slice::<Payload>(payload)
+        .ok()?
+        .repository?;
+    Some((repository.full_name, repository.id))
+}
+
 /// Dispatches on the event name; `None` for an event Warrant ignores.
 fn parse_known(event: &str, payload: &[u8]) -> serde_json::Result<Option<GithubEvent>> {
     match event {

@@ -81,8 +81,25 @@ pub fn sha256_hex(secret: &str) -> String {
     hex::encode(Sha256::digest(secret.as_bytes()))
 }
 
-/// The value of the cookie `name` in the request, if sent.
-pub(crate) fn read<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+/// The name a cookie goes by: `__Host-` and `base` when browsers reach the
+/// server over https, `base` otherwise. Browsers accept a `__Host-` cookie
+/// only if it is `Secure`, has `Path=/` and no `Domain`, so no page of a
+/// sibling host (`evil.example.com` beside `warrant.example.com`) and no
+/// plain-http answer can plant or shadow it. Plain http cannot carry the
+/// prefix: browsers drop a `__Host-` cookie that is not `Secure`.
+pub(crate) fn name(base: &str, secure: bool) -> String {
+    if secure {
+        format!("__Host-{base}")
+    } else {
+        base.to_owned()
+    }
+}
+
+/// The value of the cookie `base` (under its [`name`]) in the request, if
+/// sent. Over https a cookie without the prefix is ignored: anyone able to
+/// set a cookie for the domain could have set it.
+pub(crate) fn read<'a>(headers: &'a HeaderMap, base: &str, secure: bool) -> Option<&'a str> {
+    let name = name(base, secure);
     headers
         .get_all(COOKIE)
         .iter()
@@ -93,17 +110,19 @@ pub(crate) fn read<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .map(|(_, value)| value)
 }
 
-/// A `Set-Cookie` value: HttpOnly (no script reads it), SameSite=Lax (not
-/// sent on cross-site POSTs, still sent when GitHub redirects back), and
-/// Secure when the server is reached over https.
-pub(crate) fn set(name: &str, value: &str, path: &str, max_age_secs: u64, secure: bool) -> String {
+/// A `Set-Cookie` value for the cookie `base`: path `/`, no `Domain`,
+/// HttpOnly (no script reads it), SameSite=Lax (not sent on cross-site
+/// POSTs, still sent when GitHub redirects back), and Secure with the
+/// `__Host-` prefix when the server is reached over https.
+pub(crate) fn set(base: &str, value: &str, max_age_secs: u64, secure: bool) -> String {
+    let name = name(base, secure);
     let secure = if secure { "; Secure" } else { "" };
-    format!("{name}={value}; Path={path}; Max-Age={max_age_secs}; HttpOnly; SameSite=Lax{secure}")
+    format!("{name}={value}; Path=/; Max-Age={max_age_secs}; HttpOnly; SameSite=Lax{secure}")
 }
 
 /// A `Set-Cookie` value that deletes the cookie.
-pub(crate) fn clear(name: &str, path: &str, secure: bool) -> String {
-    set(name, "", path, 0, secure)
+pub(crate) fn clear(base: &str, secure: bool) -> String {
+    set(base, "", 0, secure)
 }
 
 #[cfg(test)]
@@ -144,19 +163,36 @@ mod tests {
                 .parse()
                 .unwrap(),
         );
-        assert_eq!(read(&headers, SESSION_COOKIE), Some("3"));
-        assert_eq!(read(&headers, "b"), None);
+        assert_eq!(read(&headers, SESSION_COOKIE, false), Some("3"));
+        assert_eq!(read(&headers, "b", false), None);
     }
 
     #[test]
-    fn cookies_are_http_only_lax_and_secure_on_https() {
-        let cookie = set("n", "v", "/", 60, true);
+    fn over_https_only_the_host_prefixed_cookie_is_read() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            COOKIE,
+            "warrant_session=planted; __Host-warrant_session=own"
+                .parse()
+                .unwrap(),
+        );
+        assert_eq!(read(&headers, SESSION_COOKIE, true), Some("own"));
+        headers.insert(COOKIE, "warrant_session=planted".parse().unwrap());
+        assert_eq!(read(&headers, SESSION_COOKIE, true), None);
+    }
+
+    #[test]
+    fn cookies_are_http_only_lax_and_host_prefixed_and_secure_on_https() {
+        let cookie = set("n", "v", 60, true);
         assert_eq!(
             cookie,
-            "n=v; Path=/; Max-Age=60; HttpOnly; SameSite=Lax; Secure"
+            "__Host-n=v; Path=/; Max-Age=60; HttpOnly; SameSite=Lax; Secure"
         );
-        assert!(!set("n", "v", "/", 60, false).contains("Secure"));
-        assert!(clear("n", "/", false).contains("Max-Age=0"));
+        assert_eq!(
+            set("n", "v", 60, false),
+            "n=v; Path=/; Max-Age=60; HttpOnly; SameSite=Lax"
+        );
+        assert!(clear("n", false).contains("Max-Age=0"));
     }
 
     #[test]

@@ -11,11 +11,14 @@
 //! (with where to go next) and sent to GitHub; the callback accepts a code
 //! only with the state of the cookie in the same browser, and clears the
 //! cookie, so a state serves once. The session is a random id in a signed
-//! cookie; the store keeps the id's SHA-256 and the user's GitHub token,
-//! which never reaches the browser. See `docs/access.md`.
+//! cookie; the store keeps the id's SHA-256 and the user's GitHub token
+//! sealed with `WARRANT_TOKEN_KEY`, or none without a key ([`tokens`]);
+//! the token never reaches the browser. See `docs/access.md`.
 
 pub(crate) mod cookie;
 pub mod csrf;
+mod token_key;
+mod tokens;
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -37,6 +40,7 @@ use crate::store::access::NewSession;
 
 pub use cookie::{SessionKey, sha256_hex};
 pub use csrf::{CSRF_FIELD, CsrfForm, same_origin};
+pub use token_key::{BadTokenKey, TokenKey};
 
 /// How long a session lasts: a working day. Signing in again is one click
 /// while the app stays authorised on GitHub.
@@ -68,11 +72,14 @@ pub struct Access {
     pub(crate) key: SessionKey,
     oauth: Option<OauthClient>,
     public_url: Option<String>,
-    readable: Mutex<HashMap<(u64, String), (bool, Instant)>>,
+    /// What users may read: by GitHub user id and repository id.
+    readable: Mutex<HashMap<(u64, u64), (bool, Instant)>>,
     /// OAuth states already used, until their cookie would have expired:
     /// a callback replayed with a copied cookie is refused too (on this
     /// replica; GitHub refuses the spent code on any).
     used_states: Mutex<HashMap<String, Instant>>,
+    /// The signed-in users' GitHub tokens.
+    tokens: tokens::UserTokens,
 }
 
 impl Access {
@@ -84,7 +91,21 @@ impl Access {
             public_url: None,
             readable: Mutex::new(HashMap::new()),
             used_states: Mutex::new(HashMap::new()),
+            tokens: tokens::UserTokens::default(),
         }
+    }
+
+    /// Seals users' GitHub tokens with `key` before they are stored, so
+    /// that sessions outlive a restart and work on every replica. Without
+    /// a key, tokens are kept in this process's memory only.
+    pub fn with_token_key(mut self, key: TokenKey) -> Access {
+        self.tokens = tokens::UserTokens::new(Some(key));
+        self
+    }
+
+    /// Whether users' tokens are sealed into the database.
+    pub fn seals_tokens(&self) -> bool {
+        self.tokens.sealed()
     }
 
     /// Signs people in with the app's OAuth client; `public_url` (absolute,
@@ -114,14 +135,19 @@ impl Access {
         Some((oauth, format!("{public_url}/auth/github/callback")))
     }
 
-    /// Whether `session`'s user may read `repo` on GitHub, from the cache
-    /// or from GitHub with the user's token.
+    /// Whether `session`'s user may read the repository with id `id`,
+    /// recorded under the name `repo`, from the cache or from GitHub with
+    /// the user's token: GitHub must show the user a repository under that
+    /// name, and it must be the one with that id (not a new repository
+    /// that took the name). Cached by id, so a renamed repository is not
+    /// asked about twice.
     pub(crate) async fn user_may_read(
         &self,
         session: &Session,
         repo: &str,
+        id: u64,
     ) -> anyhow::Result<bool> {
-        let key = (session.user_id(), repo.to_ascii_lowercase());
+        let key = (session.user_id(), id);
         let now = Instant::now();
         if let Some((answer, at)) = self.lock_readable().get(&key) {
             if now.duration_since(*at) < READ_CACHE_LIFETIME {
@@ -131,7 +157,15 @@ impl Access {
         let Some(oauth) = &self.oauth else {
             return Ok(false);
         };
-        let answer = oauth.can_read_repo(session.github_token(), repo).await?;
+        let shown = oauth.readable_repo_id(session.github_token(), repo).await?;
+        if shown.is_some_and(|shown| shown != id) {
+            tracing::warn!(
+                repo,
+                recorded = id,
+                "the repository's name now belongs to another repository: its trail is not shown"
+            );
+        }
+        let answer = shown == Some(id);
         let mut cache = self.lock_readable();
         if cache.len() >= READ_CACHE_MAX {
             cache.retain(|_, (_, at)| now.duration_since(*at) < READ_CACHE_LIFETIME);
@@ -151,7 +185,7 @@ impl Access {
         used.insert(state.to_owned(), now).is_none()
     }
 
-    fn lock_readable(&self) -> std::sync::MutexGuard<'_, HashMap<(u64, String), (bool, Instant)>> {
+    fn lock_readable(&self) -> std::sync::MutexGuard<'_, HashMap<(u64, u64), (bool, Instant)>> {
         self.readable.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -162,18 +196,30 @@ impl Access {
         state: &AppState,
         headers: &HeaderMap,
     ) -> anyhow::Result<Option<(String, Session)>> {
-        let Some(cookie) = cookie::read(headers, cookie::SESSION_COOKIE) else {
+        let Some(cookie) = cookie::read(headers, cookie::SESSION_COOKIE, self.secure()) else {
             return Ok(None);
         };
         let Some(id) = self.key.open(cookie::SESSION_COOKIE, cookie) else {
             tracing::warn!("a session cookie with a wrong signature was refused");
             return Ok(None);
         };
-        let stored = state.store().session(&sha256_hex(id), Utc::now()).await?;
-        Ok(stored.map(|stored| {
-            let session = Session::new(&self.key, id, stored.user_id, stored.github_token);
-            (stored.login, session)
-        }))
+        let id_hash = sha256_hex(id);
+        let Some(stored) = state.store().session(&id_hash, Utc::now()).await? else {
+            return Ok(None);
+        };
+        let Some(token) = self.tokens.token(&id_hash, stored.sealed_token.as_deref()) else {
+            // Fail closed: a session whose token cannot be read cannot be
+            // checked against GitHub.
+            tracing::warn!(
+                login = %stored.login,
+                "a session whose GitHub token this server cannot read (started on another \
+                 replica without WARRANT_TOKEN_KEY, before a restart, or sealed with another key) \
+                 reads as signed out"
+            );
+            return Ok(None);
+        };
+        let session = Session::new(&self.key, id, stored.user_id, token);
+        Ok(Some((stored.login, session)))
     }
 }
 
@@ -291,7 +337,6 @@ async fn login(State(state): State<AppState>, Query(query): Query<NextQuery>) ->
     let cookie = cookie::set(
         cookie::SIGN_IN_COOKIE,
         &access.key.signed_value(cookie::SIGN_IN_COOKIE, &value),
-        "/auth/github",
         SIGN_IN_LIFETIME.as_secs(),
         access.secure(),
     );
@@ -315,7 +360,7 @@ async fn callback(
     let Some((oauth, callback)) = access.sign_in() else {
         return signin(&state, DEFAULT_NEXT, StatusCode::SERVICE_UNAVAILABLE, None);
     };
-    let clear = cookie::clear(cookie::SIGN_IN_COOKIE, "/auth/github", access.secure());
+    let clear = cookie::clear(cookie::SIGN_IN_COOKIE, access.secure());
     let Some(next) = sign_in_cookie(access, &headers, query.state.as_deref()) else {
         tracing::warn!("sign-in callback with a missing, expired or wrong state");
         let mut response = signin(
@@ -354,7 +399,7 @@ async fn callback(
 fn sign_in_cookie(access: &Access, headers: &HeaderMap, state: Option<&str>) -> Option<String> {
     let value = access.key.open(
         cookie::SIGN_IN_COOKIE,
-        cookie::read(headers, cookie::SIGN_IN_COOKIE)?,
+        cookie::read(headers, cookie::SIGN_IN_COOKIE, access.secure())?,
     )?;
     let mut fields = value.splitn(3, '.');
     let (expected, expires, next) = (fields.next()?, fields.next()?, fields.next()?);
@@ -380,16 +425,18 @@ async fn start_session(
     let user = oauth.user(token.expose()).await?;
     let id = cookie::random_id();
     let now = Utc::now();
+    let expires_at = now + SESSION_LIFETIME;
     let id_hash = sha256_hex(&id);
+    let sealed = state.access.tokens.keep(&id_hash, &token, expires_at);
     state
         .store()
         .create_session(&NewSession {
             id_hash: &id_hash,
             login: &user.login,
             user_id: user.id,
-            github_token: token.expose(),
+            sealed_token: sealed.as_deref(),
             created_at: now,
-            expires_at: now + SESSION_LIFETIME,
+            expires_at,
         })
         .await?;
     tracing::info!(login = %user.login, "signed in");
@@ -397,7 +444,6 @@ async fn start_session(
     Ok(cookie::set(
         cookie::SESSION_COOKIE,
         &access.key.signed_value(cookie::SESSION_COOKIE, &id),
-        "/",
         SESSION_LIFETIME.as_secs(),
         access.secure(),
     ))
@@ -409,17 +455,15 @@ pub(super) struct LogoutForm {}
 /// `POST /auth/logout`: ends the session, with a CSRF-checked form.
 async fn logout(State(state): State<AppState>, form: CsrfForm<LogoutForm>) -> Response {
     if let Viewer::User { session, login } = &form.viewer {
-        if let Err(err) = state
-            .store()
-            .delete_session(&sha256_hex(session.id()))
-            .await
-        {
+        let id_hash = sha256_hex(session.id());
+        state.access.tokens.forget(&id_hash);
+        if let Err(err) = state.store().delete_session(&id_hash).await {
             tracing::error!(error = format!("{err:#}"), "cannot end a session");
             return StatusCode::SERVICE_UNAVAILABLE.into_response();
         }
         tracing::info!(%login, "signed out");
     }
-    let clear = cookie::clear(cookie::SESSION_COOKIE, "/", state.access.secure());
+    let clear = cookie::clear(cookie::SESSION_COOKIE, state.access.secure());
     redirect_setting("/auth/signin", &[clear])
 }
 

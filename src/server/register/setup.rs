@@ -29,18 +29,10 @@ pub(super) const LIFETIME: Duration = Duration::from_secs(60 * 60);
 /// Bounds the memory that loading `/` repeatedly can take.
 const MAX_PENDING: usize = 1_000;
 
-/// The operator's cookie over http, as on a laptop.
-const COOKIE: &str = "warrant_setup";
-
-/// Over https: `__Host-` makes browsers refuse the cookie unless it is
-/// `Secure`, for `/`, and set by this host itself (not a sibling domain).
-const HOST_COOKIE: &str = "__Host-warrant_setup";
-
-/// The name of the operator's cookie; `secure` when browsers reach the
-/// server over https.
-pub(super) fn cookie_name(secure: bool) -> &'static str {
-    if secure { HOST_COOKIE } else { COOKIE }
-}
+/// The operator's cookie, named `__Host-warrant_setup` over https (see
+/// [`crate::server::auth::cookie::name`]): browsers then refuse it unless
+/// it is `Secure`, for `/`, and set by this host itself.
+pub(super) const COOKIE: &str = "warrant_setup";
 
 /// A fresh setup token: 32 random bytes, hex-encoded, beyond guessing.
 pub fn new_token() -> Secret {
@@ -231,11 +223,5 @@ mod tests {
         assert!(!gate.admits("the-token"));
         assert!(!gate.is_operator(&operator));
         assert!(!gate.take_state(&state, Some(&operator)));
-    }
-
-    #[test]
-    fn the_cookie_is_host_only_over_https() {
-        assert_eq!(cookie_name(true), "__Host-warrant_setup");
-        assert_eq!(cookie_name(false), "warrant_setup");
     }
 }

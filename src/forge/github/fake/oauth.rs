@@ -26,6 +26,8 @@ pub struct OauthFake {
     pub client_secret: String,
     /// Users by login: id and the repositories (`owner/name`) they read.
     pub users: HashMap<String, (u64, BTreeSet<String>)>,
+    /// Repository ids by lower-case `owner/name`, where a test set one.
+    pub repo_ids: HashMap<String, u64>,
     /// Who is signed in to GitHub in the browser.
     pub signed_in: Option<String>,
     /// Codes handed out and not yet exchanged: login and redirect URI.
@@ -51,6 +53,18 @@ impl FakeGithub {
             .insert(login.to_owned(), (id, repos));
     }
 
+    /// Says that `repo` (`owner/name`) is, from now on, the repository with
+    /// id `id`: as when a name is taken by a new repository.
+    pub fn set_repo_id(&self, repo: &str, id: u64) {
+        self.state().oauth.repo_ids.insert(repo.to_lowercase(), id);
+    }
+
+    /// The id `GET /repos/{repo}` answers with: the one set, or one made
+    /// from the name (so that distinct names have distinct ids).
+    pub fn repo_id(&self, repo: &str) -> u64 {
+        self.state().oauth.id_of(repo)
+    }
+
     /// The user signed in to GitHub in the browser that will authorise.
     pub fn sign_in_as(&self, login: &str) {
         self.state().oauth.signed_in = Some(login.to_owned());
@@ -60,6 +74,19 @@ impl FakeGithub {
     /// does.
     pub fn revoke_user_tokens(&self) {
         self.state().oauth.tokens.clear();
+    }
+}
+
+impl OauthFake {
+    fn id_of(&self, repo: &str) -> u64 {
+        let name = repo.to_lowercase();
+        self.repo_ids.get(&name).copied().unwrap_or_else(|| {
+            // FNV-1a: stable across runs, unlike the standard hasher.
+            let hash = name.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+                (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+            });
+            hash >> 12
+        })
     }
 }
 
@@ -177,5 +204,6 @@ async fn repo(
     if !readable {
         return error(StatusCode::NOT_FOUND, "Not Found");
     }
-    Json(json!({ "full_name": full_name, "private": true })).into_response()
+    let id = s.oauth.id_of(&full_name);
+    Json(json!({ "id": id, "full_name": full_name, "private": true })).into_response()
 }
