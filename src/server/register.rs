@@ -172,7 +172,8 @@ impl Registration {
     /// The operator's cookie value, if the request carries one that
     /// presented the setup token.
     fn operator<'a>(&self, headers: &'a HeaderMap) -> Option<&'a str> {
-        cookie::read(headers, setup::COOKIE, self.secure()).filter(|value| self.gate.is_operator(value))
+        cookie::read(headers, setup::COOKIE, self.secure())
+            .filter(|value| self.gate.is_operator(value))
     }
 }
 
