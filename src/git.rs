@@ -258,7 +258,7 @@ impl Repo {
         base: &CommitSha,
         head: &CommitSha,
     ) -> anyhow::Result<(Change, PolicyAtRev)> {
-        let change = Change {
+        let mut change = Change {
             forge: Forge::Local,
             repository: self.repository_name()?,
             number: 0,
@@ -272,6 +272,7 @@ impl Repo {
             files: self.changed_files(base, head)?,
             reviews: Vec::new(),
         };
+        change.link_noreply_accounts();
         Ok((change, self.policy_at(base)?))
     }
 

@@ -295,6 +295,58 @@ impl fmt::Display for TrailerPattern {
     }
 }
 
+/// Trailer keys by which a commit declares that an AI tool wrote or helped
+/// write it: the AI-assistance trailers projects adopt (the Linux kernel's
+/// and LLVM's `Assisted-by:`, `Generated-by:`) and the session links agents
+/// append (`Agent-Logs-Url:`, `Claude-Session:`, `Replit-Commit-Session-Id:`).
+/// Whatever tool they name, the commit says an agent took part.
+pub const DECLARED_KEYS: &[&str] = &[
+    "assisted-by",
+    "generated-by",
+    "agent-logs-url",
+    "claude-session",
+    "replit-commit-session-id",
+];
+
+/// Whether a trailer is one of the [`DECLARED_KEYS`].
+pub fn is_declaration(trailer: &Trailer) -> bool {
+    DECLARED_KEYS
+        .iter()
+        .any(|k| trailer.key.eq_ignore_ascii_case(k))
+}
+
+/// The tool a declaration names, as a slug: `Assisted-by: Claude Code`,
+/// `Assisted-by: Crush:glm-5` (the kernel's `AGENT:MODEL`), `Assisted-by:
+/// GLM 4.7 via Crush <crush@charm.land>` (a model via a tool) all name the
+/// tool before any model, address or tool list. A session link names the
+/// host it links to, or failing that its key.
+pub fn declared_tool(trailer: &Trailer) -> Option<String> {
+    if !is_declaration(trailer) {
+        return None;
+    }
+    let value = trailer.value.trim();
+    if let Some(rest) = value.split_once("://").map(|(_, rest)| rest) {
+        let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+        return Some(slug(host)).filter(|s| !s.is_empty());
+    }
+    if !trailer.key.to_ascii_lowercase().ends_with("-by") {
+        return Some(slug(&trailer.key));
+    }
+    let tool = value.rsplit_once(" via ").map_or(value, |(_, tool)| tool);
+    let end = tool.find([':', '(', '<', '[']).unwrap_or(tool.len());
+    Some(slug(&tool[..end])).filter(|s| !s.is_empty())
+}
+
+/// Lower case, runs of anything but letters and digits as one `-`.
+fn slug(text: &str) -> String {
+    let lower = text.to_lowercase();
+    let words: Vec<&str> = lower
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect();
+    words.join("-")
+}
+
 /// Everything that identifies one agent. Registered agents get theirs from
 /// `match:` in the policy (plus a catalog entry with `builtin`); catalog
 /// entries carry their own.
@@ -311,8 +363,15 @@ pub struct Signals {
     pub names: Vec<TextGlob>,
     /// Commit trailers.
     pub trailers: Vec<TrailerPattern>,
-    /// Globs on single lines of the change body.
+    /// Globs on single lines of the change body and of commit messages.
     pub body_markers: Vec<TextGlob>,
+    /// Globs on a whole commit message, subject included, for a product
+    /// whose mark is the shape of the message rather than one line (aider's
+    /// `aider: ` subject over its chat transcript). Catalog only.
+    pub messages: Vec<TextGlob>,
+    /// The product's tool names, as slugs, in AI-assistance trailers
+    /// (`Assisted-by: Claude Code` names `claude-code`). Catalog only.
+    pub tools: Vec<String>,
 }
 
 impl Signals {
@@ -323,6 +382,8 @@ impl Signals {
             && self.names.is_empty()
             && self.trailers.is_empty()
             && self.body_markers.is_empty()
+            && self.messages.is_empty()
+            && self.tools.is_empty()
     }
 
     /// Adds another set's signals (a catalog entry's, for `builtin`).
@@ -333,6 +394,8 @@ impl Signals {
         self.names.extend(other.names.iter().cloned());
         self.trailers.extend(other.trailers.iter().cloned());
         self.body_markers.extend(other.body_markers.iter().cloned());
+        self.messages.extend(other.messages.iter().cloned());
+        self.tools.extend(other.tools.iter().cloned());
     }
 
     pub fn login(&self, login: &Login) -> Option<&LoginPattern> {
@@ -353,6 +416,16 @@ impl Signals {
 
     pub fn trailer(&self, trailer: &Trailer) -> Option<&TrailerPattern> {
         self.trailers.iter().find(|p| p.matches(trailer))
+    }
+
+    /// The tool an AI-assistance trailer declares, when it is one of ours.
+    pub fn tool(&self, trailer: &Trailer) -> Option<&str> {
+        let slug = declared_tool(trailer)?;
+        self.tools.iter().find(|t| **t == slug).map(String::as_str)
+    }
+
+    pub fn message(&self, message: &str) -> Option<&TextGlob> {
+        self.messages.iter().find(|g| g.matches(message))
     }
 
     /// The first body line a marker matches, with the marker.

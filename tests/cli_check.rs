@@ -318,3 +318,32 @@ fn a_submodule_update_is_a_changed_path() {
     run.assert_code(1);
     assert!(run.stdout.contains("vendor/lib"), "{run}");
 }
+
+/// A bot that commits with its GitHub noreply address is the account that
+/// address names: registered by `logins:`, it is recognised on a local
+/// range exactly as the app recognises it on the pull request.
+#[test]
+fn a_noreply_commit_address_names_the_account_registered_by_login() {
+    const HOUSE_BOT: common::Who = common::Who {
+        name: "House Bot",
+        email: "4242+house-bot@users.noreply.github.com",
+    };
+    let policy = POLICY.replace(
+        "agents:\n",
+        "agents:\n  house-bot:\n    role: feature-dev\n    owner: alice\n    match:\n      logins: [\"house-bot\"]\n",
+    );
+    let repo = Repo::new();
+    repo.write(".github/warrant.yml", &policy)
+        .write("src/lib.rs", "pub fn hello() {}\n");
+    repo.commit(ALICE, "Initial commit");
+    repo.branch("feature")
+        .write("src/lib.rs", "pub fn hello() { println!(\"hi\"); }\n");
+    repo.commit(HOUSE_BOT, "Say hello");
+
+    let (run, json) = check_json(&repo, &[]);
+    run.assert_code(0);
+    let agents = json["agents"].as_array().unwrap();
+    assert_eq!(agents.len(), 1, "{run}");
+    assert_eq!(agents[0]["id"], "house-bot", "{run}");
+    assert_eq!(agents[0]["status"]["kind"], "registered", "{run}");
+}

@@ -112,6 +112,10 @@ struct EntryDocument {
     trailers: Vec<String>,
     #[serde(default)]
     body_markers: Vec<String>,
+    #[serde(default)]
+    messages: Vec<String>,
+    #[serde(default)]
+    tools: Vec<String>,
 }
 
 /// Parses and checks catalog text. Separate from [`builtin`] so that tests
@@ -150,6 +154,8 @@ fn compile(doc: EntryDocument) -> Result<CatalogEntry, String> {
         names: globs(&doc.names),
         trailers,
         body_markers: globs(&doc.body_markers),
+        messages: globs(&doc.messages),
+        tools: doc.tools,
     };
     if signals.is_empty() {
         return Err(format!("catalog `{id}` has no signal"));

@@ -34,7 +34,8 @@ pub(crate) fn run(args: Args) -> Result<ExitCode, CliError> {
     let contents = std::fs::read(&args.policy)
         .with_context(|| format!("cannot read the policy file `{shown_as}`"))
         .map_err(CliError::Usage)?;
-    let (change, context) = read_change_file(&args.change).map_err(CliError::Usage)?;
+    let (mut change, context) = read_change_file(&args.change).map_err(CliError::Usage)?;
+    change.link_noreply_accounts();
     let file = PolicyFile {
         path: policy_file::recorded_path(&args.policy),
         shown_as,

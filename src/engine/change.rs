@@ -74,6 +74,22 @@ pub struct Change {
 }
 
 impl Change {
+    /// Links each commit's author and committer to the GitHub account
+    /// their noreply address names, as GitHub does on a pull request: a
+    /// change read from git or from a change file then names the same
+    /// accounts, and `logins:` match there as they do on the forge. GitLab
+    /// links commits itself and has other addresses, so its changes are
+    /// left as they are.
+    pub fn link_noreply_accounts(&mut self) {
+        if self.forge != Forge::Gitlab {
+            self.commits
+                .iter_mut()
+                .for_each(Commit::link_noreply_accounts);
+        }
+    }
+}
+
+impl Change {
     /// Every path the change touches: each file's path, and a renamed file's
     /// old path too (moving a file out of `infra/` touches `infra/`).
     pub fn touched_paths(&self) -> impl Iterator<Item = &RepoPath> {
@@ -100,6 +116,45 @@ impl Account {
     pub fn is_bot(&self) -> bool {
         self.kind == AccountKind::Bot || self.login.has_bot_suffix()
     }
+
+    /// The GitHub account a noreply address names: GitHub gives every
+    /// account `<id>+<login>@users.noreply.github.com` (older ones
+    /// `<login>@...`) and links commits to the account by it, so a local
+    /// range names the same account the forge would. Only a `[bot]` login
+    /// is a bot: the address says nothing else about the account.
+    pub fn from_noreply(email: &str) -> Option<Account> {
+        let login = noreply_login(email)?;
+        let kind = if login.has_bot_suffix() {
+            AccountKind::Bot
+        } else {
+            AccountKind::User
+        };
+        let id = bare_email(email)
+            .split_once('+')
+            .and_then(|(id, _)| id.parse().ok());
+        Some(Account { login, kind, id })
+    }
+}
+
+/// GitHub's noreply domain: `<id>+<login>@` or (older) `<login>@` it.
+const GITHUB_NOREPLY_SUFFIX: &str = "@users.noreply.github.com";
+
+/// An address as written, without the quotes (sometimes escaped,
+/// `<\"1+name@users.noreply.github.com\">`) some tools put around it.
+pub(crate) fn bare_email(email: &str) -> &str {
+    email.trim().trim_matches(['"', '\\'])
+}
+
+/// The GitHub login a noreply address belongs to.
+pub(crate) fn noreply_login(email: &str) -> Option<Login> {
+    let email = bare_email(email);
+    let split = email.len().checked_sub(GITHUB_NOREPLY_SUFFIX.len())?;
+    let (local, domain) = (email.get(..split)?, email.get(split..)?);
+    if !domain.eq_ignore_ascii_case(GITHUB_NOREPLY_SUFFIX) {
+        return None;
+    }
+    let login = local.split_once('+').map_or(local, |(_, login)| login);
+    Login::parse(login).ok()
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -126,6 +181,17 @@ pub struct Commit {
 impl Commit {
     pub fn trailers(&self) -> Vec<Trailer> {
         Trailer::parse_all(&self.message)
+    }
+
+    /// Links the author and committer to the accounts their GitHub noreply
+    /// addresses name, where nothing linked them yet: what GitHub does for
+    /// a pull request, done for a local range or a change file.
+    pub fn link_noreply_accounts(&mut self) {
+        for person in [&mut self.author, &mut self.committer] {
+            if person.account.is_none() {
+                person.account = Account::from_noreply(&person.email);
+            }
+        }
     }
 }
 

@@ -165,4 +165,8 @@ pub fn is_agent_account(policy: &Policy, account: &Account, context: &Context) -
 }
 
 #[cfg(test)]
+mod corpus_tests;
+#[cfg(test)]
+mod declared_tests;
+#[cfg(test)]
 mod tests;

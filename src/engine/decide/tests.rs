@@ -409,6 +409,31 @@ fn rule_7_agent_approvals_are_recorded_ignored_and_dismissed() {
     assert_eq!(d.conclusion, Conclusion::ActionRequired);
 }
 
+/// Agent reviewers: AI review accounts approve pull requests (and GitHub
+/// can be set to count Copilot's approvals); whatever kind of account the
+/// forge reports, Warrant never counts them.
+#[test]
+fn rule_7_agent_reviewer_accounts_never_count_whatever_their_kind() {
+    let reviewers = [
+        "copilot-pull-request-reviewer[bot]",
+        "Copilot",
+        "chatgpt-codex-connector[bot]",
+        "gemini-code-assist[bot]",
+        "cursor[bot]",
+        "coderabbitai[bot]",
+        "GitLabDuo",
+    ];
+    for reviewer in reviewers {
+        let mut c = change(human("dana"), CLAUDE, &["infra/db/x.sql"]);
+        // A user account, so that only the catalog can tell it is an agent.
+        c.reviews = vec![review(9, human(reviewer), ReviewState::Approved, HEAD, 1)];
+        let d = run(&c);
+        let refused = &d.requirements[0].not_counted;
+        assert_eq!(refused.len(), 1, "{reviewer}");
+        assert_eq!(refused[0].reason, RefusalReason::Agent, "{reviewer}");
+    }
+}
+
 #[test]
 fn rule_9_observe_mode_is_neutral_keeps_would_conclude_and_never_dismisses() {
     let text = BASE_POLICY.replace("version: 1", "version: 1\nmode: observe");

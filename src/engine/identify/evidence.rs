@@ -1,7 +1,7 @@
 //! What a change shows about who wrote it, one observation per thing seen,
 //! and how a set of [`Signals`] matches those observations.
 
-use crate::engine::change::{Account, Change, Commit, Forge, Person};
+use crate::engine::change::{Account, Change, Commit, Forge, Person, bare_email};
 use crate::engine::decision::{SignalKind, SignalMatch};
 use crate::ids::Login;
 use crate::signals::{Signals, Trailer};
@@ -30,6 +30,14 @@ pub(super) enum Probe<'c> {
     Name(&'c str),
     Trailer(Trailer),
     BodyLine(&'c str),
+    /// A line of a commit message outside its trailer block; `closing`
+    /// when it is in the message's last paragraph.
+    MessageLine {
+        line: &'c str,
+        closing: bool,
+    },
+    /// A whole commit message.
+    Message(&'c str),
 }
 
 /// The key under which a registered agent *claims* evidence (see the module
@@ -98,7 +106,9 @@ pub(super) fn observe(change: &Change) -> Vec<Observation<'_>> {
         for (person, role) in commit_people(commit) {
             observe_person(&mut seen, person, person_source(commit, role), index);
         }
-        for trailer in commit.trailers() {
+        let trailers = commit.trailers();
+        observe_message(&mut seen, commit, &trailers, index);
+        for trailer in trailers {
             let short = commit.sha.short();
             let (source, value) = (format!("commit {short} trailer"), trailer.to_string());
             seen.push(Observation::new(
@@ -121,6 +131,56 @@ pub(super) fn observe(change: &Change) -> Vec<Observation<'_>> {
         ));
     }
     seen
+}
+
+/// A commit message, whole and line by line, but for the lines of its
+/// trailer block, which are observed as trailers. Agents write their marks
+/// into the message too: a "Generated with" line, a session link, or a
+/// `Co-authored-by:` line in a last paragraph that also holds prose (which
+/// git does not read as a trailer block, but GitHub credits). Only the last
+/// paragraph is read for such `Key: value` lines: one in the middle of the
+/// body is quoted prose, such as a revert naming what it reverts.
+fn observe_message<'c>(
+    seen: &mut Vec<Observation<'c>>,
+    commit: &'c Commit,
+    trailers: &[Trailer],
+    index: usize,
+) {
+    let source = format!("commit {} message", commit.sha.short());
+    let lines: Vec<&'c str> = commit.message.lines().map(str::trim).collect();
+    let subject = lines.first().copied().unwrap_or_default().to_owned();
+    let (kind, whole) = (SignalKind::Body, Probe::Message(&commit.message));
+    seen.push(Observation::new(
+        kind,
+        source.clone(),
+        subject,
+        Some(index),
+        whole,
+    ));
+    let in_block = |line: &str| Trailer::parse_line(line).is_some_and(|t| trailers.contains(&t));
+    let end = lines
+        .iter()
+        .rposition(|l| !l.is_empty())
+        .map_or(0, |i| i + 1);
+    let closing = lines[..end]
+        .iter()
+        .rposition(|l| l.is_empty())
+        .map_or(0, |i| i + 1);
+    for (at, &line) in lines.iter().enumerate() {
+        if line.is_empty() || in_block(line) {
+            continue;
+        }
+        let closing = closing > 0 && at >= closing;
+        let probe = Probe::MessageLine { line, closing };
+        let value = line.to_owned();
+        seen.push(Observation::new(
+            kind,
+            source.clone(),
+            value,
+            Some(index),
+            probe,
+        ));
+    }
 }
 
 /// A commit's author and committer, with the role each plays.
@@ -207,14 +267,15 @@ impl Matcher {
     fn pattern(self, signals: &Signals, probe: &Probe<'_>) -> Option<String> {
         match probe {
             Probe::Account(account) => self.account(signals, account),
-            Probe::Email(email) => signals.email(email).map(ToString::to_string),
+            Probe::Email(email) => signals.email(bare_email(email)).map(ToString::to_string),
             Probe::Name(name) => signals.name(name).map(ToString::to_string),
             Probe::Trailer(trailer) => trailer_pattern(signals, trailer),
-            Probe::BodyLine(line) => signals
-                .body_markers
-                .iter()
-                .find(|g| g.matches(line))
-                .map(ToString::to_string),
+            Probe::BodyLine(line) => body_marker(signals, line),
+            Probe::MessageLine { line, closing } => body_marker(signals, line).or_else(|| {
+                let trailer = Trailer::parse_line(line).filter(|_| *closing)?;
+                trailer_pattern(signals, &trailer)
+            }),
+            Probe::Message(message) => signals.message(message).map(ToString::to_string),
         }
     }
 
@@ -230,7 +291,16 @@ impl Matcher {
     }
 }
 
-/// A trailer pattern, else for a `Co-authored-by` trailer the co-author's
+fn body_marker(signals: &Signals, line: &str) -> Option<String> {
+    signals
+        .body_markers
+        .iter()
+        .find(|g| g.matches(line))
+        .map(ToString::to_string)
+}
+
+/// A trailer pattern, or the product's tool named by an AI-assistance
+/// trailer, else for a `Co-authored-by` trailer the co-author's
 /// address or name: squash merges credit an agent as
 /// `Co-authored-by: some-agent[bot] <id+some-agent[bot]@users.noreply.github.com>`,
 /// which is that agent's commit email.
@@ -238,7 +308,11 @@ fn trailer_pattern(signals: &Signals, trailer: &Trailer) -> Option<String> {
     if let Some(pattern) = signals.trailer(trailer) {
         return Some(pattern.to_string());
     }
+    if let Some(tool) = signals.tool(trailer) {
+        return Some(format!("{}: {tool}", trailer.key));
+    }
     let (name, email) = co_author(trailer)?;
+    let email = bare_email(email);
     let email = (!email.is_empty()).then(|| signals.email(email)).flatten();
     let name = || (!name.is_empty()).then(|| signals.name(name)).flatten();
     email.or_else(name).map(ToString::to_string)
@@ -262,27 +336,23 @@ pub(super) fn co_author(trailer: &Trailer) -> Option<(&str, &str)> {
         .then(|| split_address(&trailer.value))
 }
 
-/// `Name <email>` into its parts; a value without `<...>` is all name.
+/// `Name <email>` into its parts. Some tools leave out the angle brackets
+/// (`OpenHands-Gemini openhands@all-hands.dev`): then a last word with an
+/// `@` is the address. Any other value is all name.
 pub(super) fn split_address(value: &str) -> (&str, &str) {
     let value = value.trim();
-    match value.strip_suffix('>').and_then(|v| v.rsplit_once('<')) {
-        Some((name, email)) => (name.trim(), email.trim()),
-        None => (value, ""),
+    if let Some((name, email)) = value.strip_suffix('>').and_then(|v| v.rsplit_once('<')) {
+        return (name.trim(), email.trim());
+    }
+    match value.rsplit_once(' ') {
+        Some((name, email)) if email.contains('@') => (name.trim(), email),
+        _ => (value, ""),
     }
 }
 
-/// GitHub's noreply domain: `<id>+<login>@` or (older) `<login>@` it.
-const GITHUB_NOREPLY_SUFFIX: &str = "@users.noreply.github.com";
-
 /// The GitHub login a noreply address belongs to.
 pub(super) fn noreply_login(email: &str) -> Option<Login> {
-    let split = email.len().checked_sub(GITHUB_NOREPLY_SUFFIX.len())?;
-    let (local, domain) = (email.get(..split)?, email.get(split..)?);
-    if !domain.eq_ignore_ascii_case(GITHUB_NOREPLY_SUFFIX) {
-        return None;
-    }
-    let login = local.split_once('+').map_or(local, |(_, login)| login);
-    Login::parse(login).ok()
+    crate::engine::change::noreply_login(email)
 }
 
 /// GitHub's web-flow committer (`GitHub <noreply@github.com>`), which signs

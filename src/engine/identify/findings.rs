@@ -10,7 +10,9 @@ use crate::engine::change::Context;
 use crate::engine::decision::{AgentFinding, Registration, SignalKind, SignalMatch};
 use crate::policy::{Agent, Policy};
 
-use super::evidence::{Matcher, Observation, is_web_flow_login};
+use crate::signals::{Trailer, declared_tool};
+
+use super::evidence::{Matcher, Observation, Probe, is_web_flow_login};
 
 /// Matches, each with the index of the observation it matched.
 type Matches = Vec<(usize, SignalMatch)>;
@@ -88,6 +90,7 @@ pub(super) fn find(
     }
     drafts.retain(|d| !d.matches.is_empty());
     drafts.extend(unclaimed);
+    drafts.extend(declared_tools(seen, &mut matched));
     drafts.extend(unknown_bots(seen, &matched, context));
     finish(drafts, seen, matched)
 }
@@ -197,6 +200,47 @@ fn unknown_bots(seen: &[Observation<'_>], matched: &[bool], context: &Context) -
             .iter_mut()
             .find(|d| d.finding.id.eq_ignore_ascii_case(&id))
         {
+            Some(draft) => draft.matches.push((index, signal)),
+            None => drafts.push(Draft::new(bot_finding(id), vec![(index, signal)])),
+        }
+    }
+    drafts
+}
+
+/// AI-assistance and session-link trailers (see
+/// [`crate::signals::DECLARED_KEYS`]) that no policy agent or catalog entry
+/// matched: each names a tool that is an agent all the same, reported as
+/// `declared:<tool>` and unregistered, so that a product the catalog does
+/// not know yet is not waved through. They count as matched for the people
+/// rules: the trailer names a tool, not a person.
+fn declared_tools(seen: &[Observation<'_>], matched: &mut [bool]) -> Vec<Draft> {
+    let mut drafts: Vec<Draft> = Vec::new();
+    for (index, obs) in seen.iter().enumerate() {
+        let trailer = match obs.probe {
+            Probe::Trailer(ref trailer) => Some(trailer.clone()),
+            Probe::MessageLine {
+                line,
+                closing: true,
+            } => Trailer::parse_line(line),
+            _ => None,
+        };
+        let Some(tool) = trailer
+            .filter(|_| !matched[index])
+            .as_ref()
+            .and_then(declared_tool)
+        else {
+            continue;
+        };
+        matched[index] = true;
+        let id = format!("declared:{tool}");
+        let signal = SignalMatch {
+            kind: obs.kind,
+            verified: false,
+            source: obs.source.clone(),
+            value: obs.value.clone(),
+            pattern: "an AI-assistance trailer".to_owned(),
+        };
+        match drafts.iter_mut().find(|d| d.finding.id == id) {
             Some(draft) => draft.matches.push((index, signal)),
             None => drafts.push(Draft::new(bot_finding(id), vec![(index, signal)])),
         }
