@@ -5,6 +5,7 @@ use crate::engine::{Change, Context, Decision};
 use crate::forge::PolicyFile;
 use crate::forge::check::CheckOutcome;
 use crate::ids::{CommitSha, Login, TeamName};
+use crate::store::ClaimedDelivery;
 
 use super::Worker;
 use super::evaluate::Target;
@@ -39,10 +40,13 @@ pub(super) trait Adapter: Sync {
 
     /// Reads the change, showing the check as running meanwhile where that
     /// is worth its request; returns that check, if one was shown.
+    /// Whatever it shows on the head is written holding the commit's lease
+    /// ([`Worker::on_head`]), as every write to the check is.
     async fn read(
         &self,
         w: &Worker,
         t: &Target,
+        claimed: &ClaimedDelivery,
     ) -> anyhow::Result<(Option<Self::Run>, Self::Snapshot)>;
 
     /// The check already published on `head` (by any change whose head it

@@ -171,7 +171,7 @@ impl Worker {
         t: &Target,
         claimed: &ClaimedDelivery,
     ) -> anyhow::Result<Conclusion> {
-        let (run, snapshot) = forge.read(self, t).await?;
+        let (run, snapshot) = forge.read(self, t, claimed).await?;
         let head = A::change(&snapshot).head_sha.clone();
         // The run shown while reading is on the event's head: when the
         // change has moved on since, it is the old head's.
@@ -293,6 +293,17 @@ impl Worker {
             tracing::warn!(error = %format!("{err:#}"), "cannot release a lease; it will run out");
         }
         result
+    }
+
+    /// Runs `work` holding the lease on publishing to `head`.
+    pub(super) async fn on_head<T>(
+        &self,
+        t: &Target,
+        head: &CommitSha,
+        claimed: &ClaimedDelivery,
+        work: impl Future<Output = anyhow::Result<T>>,
+    ) -> anyhow::Result<T> {
+        self.leased(Lease::Head(t, head), claimed, work).await
     }
 
     /// The lock serialising evaluations of `t`'s change in this process.

@@ -178,11 +178,17 @@ impl Adapter for Github {
         &self,
         w: &Worker,
         t: &Target,
+        claimed: &ClaimedDelivery,
     ) -> anyhow::Result<(Option<CheckRunId>, PullRequestSnapshot)> {
         let hints = self.hints(w, &t.repo).await?;
         let run = match self.recorded_run(w, t, &t.head_sha).await? {
             Some(run) => Some(run),
-            None if hints.is_some() => Some(self.check_run(w, t, &t.head_sha).await?),
+            // Under the commit's lease: another change at this head may be
+            // creating its run, and a commit must have one run only.
+            None if hints.is_some() => {
+                let created = self.check_run(w, t, &t.head_sha);
+                Some(w.on_head(t, &t.head_sha, claimed, created).await?)
+            }
             None => None,
         };
         let base = match &t.base_sha {

@@ -92,6 +92,19 @@ impl Gitlab {
             git_ref: t.branch.clone(),
         }
     }
+
+    /// The status last published on the target's head, else `running`
+    /// shown there now.
+    async fn running(&self, w: &Worker, t: &Target) -> anyhow::Result<Shown> {
+        if let Some(shown) = self.stored_run(w, t, &t.head_sha).await? {
+            return Ok(shown);
+        }
+        let running = self.status(w, t, StatusState::Running, EVALUATING);
+        self.client
+            .set_commit_status(&t.repo, &t.head_sha, &running)
+            .await?;
+        Ok(Shown::from(&running))
+    }
 }
 
 /// The `warrant` status Warrant last showed on a commit.
@@ -165,17 +178,15 @@ impl Adapter for Gitlab {
     /// decision (a head evaluated before keeps its status until the new
     /// decision); then reads the merge request and fills its reviews from
     /// the approvals.
-    async fn read(&self, w: &Worker, t: &Target) -> anyhow::Result<(Option<Shown>, Snapshot)> {
-        let shown = match self.stored_run(w, t, &t.head_sha).await? {
-            Some(shown) => shown,
-            None => {
-                let running = self.status(w, t, StatusState::Running, EVALUATING);
-                self.client
-                    .set_commit_status(&t.repo, &t.head_sha, &running)
-                    .await?;
-                Shown::from(&running)
-            }
-        };
+    async fn read(
+        &self,
+        w: &Worker,
+        t: &Target,
+        claimed: &ClaimedDelivery,
+    ) -> anyhow::Result<(Option<Shown>, Snapshot)> {
+        let shown = w
+            .on_head(t, &t.head_sha, claimed, self.running(w, t))
+            .await?;
         let mut mr = self.client.fetch_merge_request(&t.repo, t.number).await?;
         let seen = w.store.approvals_seen("gitlab", &t.repo, t.number).await?;
         mr.change.reviews = reviews(&mr, &seen);
