@@ -77,6 +77,21 @@ async fn a_delivery_with_the_token_is_queued_once_as_gitlab() {
 }
 
 #[tokio::test]
+async fn a_body_with_the_token_that_is_not_json_is_refused_with_400() {
+    on_each_backend(|url| async move {
+        let server = start(&url).await;
+        let request = untokened(&server, "Merge Request Hook", "k-1", b"<xml/>")
+            .header("x-gitlab-token", TOKEN);
+        let (status, body) = send(request).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        let reason = body["error"].as_str().unwrap();
+        assert!(reason.starts_with("the body is not JSON: "), "{reason}");
+        assert_eq!(server.queue().await.queued, 0);
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn a_repeated_idempotency_key_is_acknowledged_and_not_queued_again() {
     on_each_backend(|url| async move {
         let server = start(&url).await;

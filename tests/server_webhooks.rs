@@ -229,6 +229,30 @@ async fn a_known_event_with_an_unreadable_payload_is_stored_for_the_worker_to_fa
 }
 
 #[tokio::test]
+async fn a_signed_body_that_is_not_json_is_refused_with_400_and_a_reason() {
+    on_each_backend(|url| async move {
+        let server = TestServer::start(&url).await;
+        // A known event and an unknown one: neither can ever be evaluated.
+        for (n, event) in ["pull_request", "deployment_review"].iter().enumerate() {
+            let response = server
+                .webhook(event, &format!("d-{n}"), b"action=opened&number=1")
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{event}");
+            let reason = json(response).await["error"].as_str().unwrap().to_owned();
+            assert!(reason.starts_with("the body is not JSON: "), "{reason}");
+            assert!(reason.contains("line 1 column 1"), "{reason}");
+        }
+        assert_eq!(server.queue().await.queued, 0);
+        let metrics = server.get("/metrics").await.text().await.unwrap();
+        let counted = "warrant_webhook_deliveries_total{forge=\"github\",event=\"pull_request\",outcome=\"rejected\"} 1";
+        assert!(metrics.contains(counted), "{metrics}");
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn a_body_announced_over_25_mb_is_refused_with_413_before_it_is_read() {
     on_each_backend(|url| async move {
         let server = TestServer::start(&url).await;

@@ -17,6 +17,11 @@ pub enum HttpError {
     /// written for it and holds no internal detail.
     #[error("{0}")]
     BadRequest(&'static str),
+    /// A signed body that is not JSON: no retry can make it evaluable.
+    /// The parser's position (line and column) helps the sender, and
+    /// names nothing of Warrant's.
+    #[error("the body is not JSON: {0}")]
+    NotJson(String),
     #[error("the request body is larger than the limit of 25 MB")]
     PayloadTooLarge,
     /// Too many webhook bodies are being read at once (see
@@ -38,7 +43,7 @@ impl HttpError {
     pub fn status(&self) -> StatusCode {
         match self {
             HttpError::Unauthorized => StatusCode::UNAUTHORIZED,
-            HttpError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            HttpError::BadRequest(_) | HttpError::NotJson(_) => StatusCode::BAD_REQUEST,
             HttpError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             HttpError::Busy => StatusCode::SERVICE_UNAVAILABLE,
             HttpError::Timeout => StatusCode::REQUEST_TIMEOUT,

@@ -187,9 +187,19 @@ pub(super) async fn acknowledge(
         delivery = %delivery.delivery_id,
         event = %delivery.event,
     );
-    let result = accept(state, &delivery).instrument(span.clone()).await;
+    let result = match json_syntax(delivery.body) {
+        Ok(()) => accept(state, &delivery).instrument(span.clone()).await,
+        Err(err) => Err(err),
+    };
     let _entered = span.enter();
-    let outcome = result.as_ref().copied().unwrap_or(DeliveryOutcome::Failed);
+    let outcome = match &result {
+        Ok(outcome) => *outcome,
+        Err(HttpError::NotJson(err)) => {
+            tracing::warn!(error = %err, "webhook refused: the signed body is not JSON");
+            DeliveryOutcome::Rejected
+        }
+        Err(_) => DeliveryOutcome::Failed,
+    };
     state
         .metrics
         .record_delivery(delivery.forge, delivery.event, outcome, started.elapsed());
@@ -207,6 +217,15 @@ pub(super) async fn acknowledge(
         Ok(_) => Json(status("ignored", "nothing for Warrant to do")).into_response(),
         Err(err) => err.into_response(),
     }
+}
+
+/// Refuses a body that is not JSON, whatever its event: both forges send
+/// JSON only, so such a delivery could never be evaluated, and queueing it
+/// would only fail later where its sender cannot see why.
+fn json_syntax(body: &[u8]) -> Result<(), HttpError> {
+    serde_json::from_slice::<serde::de::IgnoredAny>(body)
+        .map(drop)
+        .map_err(|err| HttpError::NotJson(err.to_string()))
 }
 
 pub(super) fn status(status: &str, message: &str) -> serde_json::Value {
