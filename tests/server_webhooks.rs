@@ -33,11 +33,7 @@ async fn json(response: reqwest::Response) -> Value {
 async fn a_signed_delivery_is_queued_once_and_answered_202() {
     on_each_backend(|url| async move {
         let server = TestServer::start(&url).await;
-        let response = server
-            .webhook("pull_request", "d-1", &opened())
-            .send()
-            .await
-            .unwrap();
+        let response = server.deliver("pull_request", "d-1", &opened()).await;
         assert_eq!(response.status(), StatusCode::ACCEPTED);
         assert_eq!(json(response).await["status"], "queued");
         assert_eq!(server.queue().await.queued, 1);
@@ -91,17 +87,9 @@ async fn a_delivery_signed_with_the_secret_being_rotated_out_is_accepted() {
 async fn a_redelivery_is_acknowledged_and_not_queued_again() {
     on_each_backend(|url| async move {
         let server = TestServer::start(&url).await;
-        let first = server
-            .webhook("pull_request", "d-1", &opened())
-            .send()
-            .await
-            .unwrap();
+        let first = server.deliver("pull_request", "d-1", &opened()).await;
         assert_eq!(first.status(), StatusCode::ACCEPTED);
-        let again = server
-            .webhook("pull_request", "d-1", &opened())
-            .send()
-            .await
-            .unwrap();
+        let again = server.deliver("pull_request", "d-1", &opened()).await;
         assert_eq!(again.status(), StatusCode::OK);
         let body = json(again).await;
         assert_eq!(body["status"], "duplicate");
@@ -199,11 +187,7 @@ async fn unknown_events_pings_and_ignored_actions_are_acknowledged_and_not_store
             ("push", fixture("push", "with-new-branch.payload.json")),
         ];
         for (n, (event, body)) in deliveries.into_iter().enumerate() {
-            let response = server
-                .webhook(event, &format!("d-{n}"), &body)
-                .send()
-                .await
-                .unwrap();
+            let response = server.deliver(event, &format!("d-{n}"), &body).await;
             assert_eq!(response.status(), StatusCode::OK, "{event}");
             assert_eq!(json(response).await["status"], "ignored", "{event}");
         }
@@ -217,11 +201,7 @@ async fn a_known_event_with_an_unreadable_payload_is_stored_for_the_worker_to_fa
     on_each_backend(|url| async move {
         let server = TestServer::start(&url).await;
         let body = br#"{"action":"opened"}"#;
-        let response = server
-            .webhook("pull_request", "d-1", body)
-            .send()
-            .await
-            .unwrap();
+        let response = server.deliver("pull_request", "d-1", body).await;
         assert_eq!(response.status(), StatusCode::ACCEPTED);
         assert_eq!(server.queue().await.queued, 1);
     })
@@ -234,11 +214,7 @@ async fn a_signed_body_that_is_not_json_is_refused_with_400_and_a_reason() {
         let server = TestServer::start(&url).await;
         // A known event and an unknown one: neither can ever be evaluated.
         for (n, event) in ["pull_request", "deployment_review"].iter().enumerate() {
-            let response = server
-                .webhook(event, &format!("d-{n}"), b"action=opened&number=1")
-                .send()
-                .await
-                .unwrap();
+            let response = server.deliver(event, &format!("d-{n}"), b"action=opened&number=1").await;
             assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{event}");
             let reason = json(response).await["error"].as_str().unwrap().to_owned();
             assert!(reason.starts_with("the body is not JSON: "), "{reason}");
@@ -294,11 +270,7 @@ async fn a_delivery_that_cannot_be_stored_is_a_500_without_detail() {
     on_each_backend(|url| async move {
         let server = TestServer::start(&url).await;
         server.store.close().await;
-        let response = server
-            .webhook("pull_request", "d-1", &opened())
-            .send()
-            .await
-            .unwrap();
+        let response = server.deliver("pull_request", "d-1", &opened()).await;
         assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
         assert_eq!(
             json(response).await,
@@ -328,8 +300,8 @@ async fn healthz_answers_while_readyz_follows_the_database() {
 async fn metrics_count_deliveries_by_outcome_and_show_the_queue() {
     on_each_backend(|url| async move {
         let server = TestServer::start(&url).await;
-        server.webhook("pull_request", "d-1", &opened()).send().await.unwrap();
-        server.webhook("pull_request", "d-1", &opened()).send().await.unwrap();
+        server.deliver("pull_request", "d-1", &opened()).await;
+        server.deliver("pull_request", "d-1", &opened()).await;
         server.unsigned("made_up", "d-2", b"{}").send().await.unwrap();
 
         let response = server.get("/metrics").await;
@@ -445,11 +417,7 @@ async fn bodies_beyond_the_memory_budget_get_503_and_the_budget_comes_back() {
             let head = open.next_response().await;
             assert!(head.starts_with("http/1.1 401 "), "{head}");
         }
-        let response = server
-            .webhook("pull_request", "d-1", &opened())
-            .send()
-            .await
-            .unwrap();
+        let response = server.deliver("pull_request", "d-1", &opened()).await;
         assert_eq!(response.status(), StatusCode::ACCEPTED);
         assert_eq!(server.queue().await.queued, 1);
     })
@@ -477,11 +445,7 @@ async fn a_body_that_does_not_arrive_in_time_is_refused_with_408_and_its_budget_
         let answer = open.next_response().await;
         assert!(answer.starts_with("http/1.1 408 "), "{answer}");
 
-        let response = server
-            .webhook("pull_request", "d-1", &opened())
-            .send()
-            .await
-            .unwrap();
+        let response = server.deliver("pull_request", "d-1", &opened()).await;
         assert_eq!(response.status(), StatusCode::ACCEPTED);
     })
     .await;
@@ -491,20 +455,12 @@ async fn a_body_that_does_not_arrive_in_time_is_refused_with_408_and_its_budget_
 async fn a_signed_body_replayed_under_another_delivery_id_is_a_duplicate_and_not_queued() {
     on_each_backend(|url| async move {
         let server = TestServer::start(&url).await;
-        let first = server
-            .webhook("pull_request", "d-1", &opened())
-            .send()
-            .await
-            .unwrap();
+        let first = server.deliver("pull_request", "d-1", &opened()).await;
         assert_eq!(first.status(), StatusCode::ACCEPTED);
 
         // The captured body and its signature, sent again as new deliveries.
         for delivery in ["d-2", "d-3"] {
-            let replay = server
-                .webhook("pull_request", delivery, &opened())
-                .send()
-                .await
-                .unwrap();
+            let replay = server.deliver("pull_request", delivery, &opened()).await;
             assert_eq!(replay.status(), StatusCode::OK, "{delivery}");
             assert_eq!(json(replay).await["status"], "duplicate", "{delivery}");
         }

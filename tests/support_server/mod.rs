@@ -80,6 +80,14 @@ impl TestServer {
             .header("x-hub-signature-256", sign(SECRET, body))
     }
 
+    /// Sends a signed webhook and returns the answer.
+    pub async fn deliver(&self, event: &str, delivery: &str, body: &[u8]) -> reqwest::Response {
+        self.webhook(event, delivery, body)
+            .send()
+            .await
+            .expect("the server answers")
+    }
+
     pub async fn get(&self, path: &str) -> reqwest::Response {
         self.client
             .get(self.url(path))
