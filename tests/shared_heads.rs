@@ -292,6 +292,20 @@ async fn a_head_left_by_the_strict_change_shows_the_others_decision() {
 }
 
 #[tokio::test]
+async fn closing_the_strict_change_frees_the_others_at_once() {
+    on_each_backend(|url| async move {
+        let app = both_decided(&url).await;
+        let closed = pull_request_event("closed", 1, base_of(1).as_str(), head().as_str());
+        app.deliver_and_wait("pull_request", "d-1-closed", &closed, 3)
+            .await;
+        let run = run_on(&app, head().as_str());
+        assert_eq!(run.conclusion.as_deref(), Some("neutral"), "{run:#?}");
+        assert!(!run.title.unwrap().starts_with("#1: "));
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn the_change_page_says_what_the_check_on_its_head_shows() {
     on_each_backend(|url| async move {
         let app = App::start(&url).await;
@@ -376,4 +390,19 @@ async fn gitlab_merge_requests_sharing_a_head_show_the_strictest_status_in_every
         })
         .await;
     }
+}
+
+#[tokio::test]
+async fn gitlab_closing_the_strict_merge_request_frees_the_other_at_once() {
+    on_each_backend(|url| async move {
+        let app = GitlabApp::start(&url).await;
+        two_merge_requests(&app);
+        app.hook_and_wait(1, AGENT_BOT, HookAction::Open, 1).await;
+        app.hook_and_wait(2, AGENT_BOT, HookAction::Open, 2).await;
+        assert_eq!(app.last_status(HEAD).state, "failed");
+        app.hook_and_wait(1, AGENT_BOT, HookAction::Close, 3).await;
+        let status = app.last_status(HEAD);
+        assert_eq!(status.state, "success", "{status:#?}");
+    })
+    .await;
 }

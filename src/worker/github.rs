@@ -332,7 +332,7 @@ impl Worker {
         }
         let targets = match event {
             GithubEvent::PullRequest(pr) if pr.action == PullRequestAction::Closed => {
-                return self.github_closed(github, &pr, &delivery.delivery_id).await;
+                return self.github_closed(github, &pr, delivery).await;
             }
             GithubEvent::PullRequest(pr) => {
                 let target = Target::github(pr.installation_id, &pr.repo, pr.number, &pr.head_sha)?;
@@ -375,8 +375,9 @@ impl Worker {
         &self,
         github: &Github,
         pr: &events::PullRequestEvent,
-        delivery: &str,
+        claimed: &ClaimedDelivery,
     ) -> Result<(), Failure> {
+        let delivery = claimed.delivery_id.as_str();
         let merge = pr.merge_commit_sha.as_ref().filter(|_| pr.merged);
         let method = match (merge, pr.installation_id) {
             (Some(sha), Some(id)) => Some(
@@ -402,7 +403,11 @@ impl Worker {
         };
         self.record_close(&closed, delivery)
             .await
-            .map_err(Failure::retry)
+            .map_err(Failure::retry)?;
+        match Target::github(pr.installation_id, &pr.repo, pr.number, &pr.head_sha) {
+            Ok(target) => self.closed_at_head(github, &target, claimed).await,
+            Err(_) => Ok(()),
+        }
     }
 
     /// The policy changed on the default branch: read it at the pushed

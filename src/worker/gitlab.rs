@@ -398,7 +398,7 @@ impl Worker {
             MergeRequestAction::Approval | MergeRequestAction::Approved => Some(true),
             MergeRequestAction::Unapproval | MergeRequestAction::Unapproved => Some(false),
             MergeRequestAction::Merge | MergeRequestAction::Close => {
-                return self.gitlab_closed(&mr, &delivery.delivery_id).await;
+                return self.gitlab_closed(gitlab, &mr, delivery).await;
             }
             _ => None,
         };
@@ -423,9 +423,11 @@ impl Worker {
     /// method is then left unrecorded.
     async fn gitlab_closed(
         &self,
+        gitlab: &Gitlab,
         mr: &events::MergeRequestEvent,
-        delivery: &str,
+        claimed: &ClaimedDelivery,
     ) -> Result<(), Failure> {
+        let delivery = claimed.delivery_id.as_str();
         let merged = mr.action == MergeRequestAction::Merge;
         let closed = Closed {
             forge: Forge::Gitlab,
@@ -441,7 +443,9 @@ impl Worker {
         };
         self.record_close(&closed, delivery)
             .await
-            .map_err(Failure::retry)
+            .map_err(Failure::retry)?;
+        let target = Target::gitlab(&mr.project, mr.iid, &mr.head_sha, &mr.source_branch);
+        self.closed_at_head(gitlab, &target, claimed).await
     }
 
     /// The policy changed on the default branch: read it at the pushed

@@ -15,12 +15,13 @@ use std::fmt::Write as _;
 
 use chrono::Utc;
 
-use super::Worker;
 use super::adapter::Adapter;
 use super::evaluate::{Target, cannot_evaluate};
+use super::{Failure, Worker};
 use crate::engine::{Conclusion, Decision, Forge};
 use crate::forge::check::CheckOutcome;
 use crate::ids::CommitSha;
+use crate::store::ClaimedDelivery;
 use crate::store::heads::{AtHead, HeadCheck, StandsFor};
 
 /// One change's decision, as a part of the check on its head commit.
@@ -209,6 +210,21 @@ impl Worker {
         forge.publish(self, t, old, run, &combined.outcome).await?;
         self.record_head_check(t, old, &combined.outcome, combined.stands_for)
             .await
+    }
+
+    /// `t`'s change was closed or merged: the check on its head goes on
+    /// standing for the other open changes whose head it still is, at
+    /// once, so that none of them stays blocked by a change that is gone.
+    pub(super) async fn closed_at_head<A: Adapter>(
+        &self,
+        forge: &A,
+        t: &Target,
+        claimed: &ClaimedDelivery,
+    ) -> Result<(), Failure> {
+        let head = &t.head_sha;
+        self.on_head(t, head, claimed, self.left_head(forge, t, head, None))
+            .await
+            .map_err(Failure::retry)
     }
 
     /// Whether the check on `head` already shows `combined`.
