@@ -424,27 +424,13 @@ async fn a_head_pushed_since_the_event_gets_the_decision_and_the_old_run_is_clos
         // the pull request is read.
         app.add_copilot_pull(26, &["src/lib.rs"]);
         let elsewhere = sha(0x26);
-        let key = (REPO.to_owned(), 26);
-        app.fake
-            .state()
-            .pulls
-            .get_mut(&key)
-            .unwrap()
-            .change
-            .head_sha = elsewhere.clone();
+        app.push_to(26, &elsewhere);
         let first = pull_request_event("opened", 26, base().as_str(), elsewhere.as_str());
         app.deliver_and_wait("pull_request", "d-19a", &first, 1)
             .await;
         let event = setup(&app, 16, &["src/lib.rs"]);
         let newer = sha(0x4eaf);
-        let key = (REPO.to_owned(), 16);
-        app.fake
-            .state()
-            .pulls
-            .get_mut(&key)
-            .unwrap()
-            .change
-            .head_sha = newer.clone();
+        app.push_to(16, &newer);
         app.deliver_and_wait("pull_request", "d-19", &event, 2)
             .await;
 

@@ -100,13 +100,6 @@ async fn both_decided(url: &str) -> App {
     app
 }
 
-/// Pull request `number` now has the head `sha` on GitHub.
-fn push_to(app: &App, number: u64, sha: &CommitSha) {
-    let mut state = app.fake.state();
-    let pull = state.pulls.get_mut(&(REPO.to_owned(), number)).unwrap();
-    pull.change.head_sha = sha.clone();
-}
-
 /// The check run on `sha`, completed.
 fn run_on(app: &App, sha: &str) -> CheckRun {
     let runs: Vec<CheckRun> = app
@@ -244,7 +237,7 @@ async fn a_stale_event_naming_an_old_head_does_not_lower_the_check() {
         // Pull request 2 moves on; an event about it that still names the
         // shared head arrives late.
         let newer = sha(0x2e3e);
-        push_to(&app, 2, &newer);
+        app.push_to(2, &newer);
         let stale = review_event(
             2,
             base_of(2).as_str(),
@@ -276,7 +269,7 @@ async fn a_head_left_by_the_strict_change_shows_the_others_decision() {
         // Pull request 1 is pushed to: the shared head is now pull request
         // 2's alone, and its check says what pull request 2's decision is.
         let newer = sha(0x1e3e);
-        push_to(&app, 1, &newer);
+        app.push_to(1, &newer);
         let pushed = pull_request_event("synchronize", 1, base_of(1).as_str(), newer.as_str());
         app.deliver_and_wait("pull_request", "d-1-push", &pushed, 3)
             .await;

@@ -16,7 +16,6 @@ use super::{Store, from_millis, to_millis};
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AtHead {
     pub number: u64,
-    pub base_sha: Option<String>,
     pub conclusion: String,
     pub title: String,
     /// The decision as JSON; `None` when none was reached.
@@ -54,7 +53,7 @@ impl Store {
         head_sha: &str,
     ) -> anyhow::Result<Vec<AtHead>> {
         let rows = sqlx::query(
-            "SELECT e.number, e.base_sha, e.conclusion, e.title, e.decision
+            "SELECT e.number, e.conclusion, e.title, e.decision
              FROM evaluations e
              WHERE e.forge = $1 AND e.repo = $2 AND e.head_sha = $3
                AND e.id = (SELECT MAX(l.id) FROM evaluations l
@@ -75,7 +74,6 @@ impl Store {
                 let number: i64 = row.try_get("number")?;
                 Ok(AtHead {
                     number: u64::try_from(number).context("a negative change number")?,
-                    base_sha: row.try_get("base_sha")?,
                     conclusion: row.try_get("conclusion")?,
                     title: row.try_get("title")?,
                     decision: row.try_get("decision")?,

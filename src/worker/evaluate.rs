@@ -201,8 +201,9 @@ impl Worker {
             decision: decision.as_ref(),
             change: A::change(&snapshot),
         };
-        self.leased(
-            Lease::Head(t, &head),
+        self.on_head(
+            t,
+            &head,
             claimed,
             self.publish(forge, t, claimed, published),
         )
@@ -217,12 +218,8 @@ impl Worker {
             left.push((previous, None));
         }
         for (old, run) in left {
-            self.leased(
-                Lease::Head(t, &old),
-                claimed,
-                self.left_head(forge, t, &old, run),
-            )
-            .await?;
+            self.on_head(t, &old, claimed, self.left_head(forge, t, &old, run))
+                .await?;
         }
         Ok(outcome.conclusion)
     }
@@ -407,7 +404,7 @@ impl Worker {
         };
         // The lease on the commit too, so that no publication of another
         // change at this head that misses this failure comes after it.
-        let on_head = self.leased(Lease::Head(t, &t.head_sha), claimed, failed);
+        let on_head = self.on_head(t, &t.head_sha, claimed, failed);
         let published = self.leased(Lease::Change(t), claimed, on_head);
         if let Err(err) = published.await {
             tracing::error!(error = %format!("{err:#}"), "cannot publish the failed check");

@@ -353,7 +353,6 @@ mod tests {
     fn an_unreadable_stored_decision_fails_closed() {
         let at = AtHead {
             number: 3,
-            base_sha: None,
             conclusion: "bogus".to_owned(),
             title: "?".to_owned(),
             decision: Some("not json".to_owned()),

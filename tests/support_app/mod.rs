@@ -228,6 +228,14 @@ impl App {
         self.put_policy(crate::support_github::base().as_str(), POLICY);
     }
 
+    /// Pull request `number` now has the head `sha` on the fake GitHub,
+    /// as after a push its webhook has not told yet.
+    pub fn push_to(&self, number: u64, sha: &CommitSha) {
+        let mut state = self.fake.state();
+        let pull = state.pulls.get_mut(&(REPO.to_owned(), number)).unwrap();
+        pull.change.head_sha = sha.clone();
+    }
+
     pub fn put_policy(&self, base: &str, text: &str) {
         self.fake.put_file(REPO, base, ".github/warrant.yml", text);
     }
