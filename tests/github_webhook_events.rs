@@ -170,3 +170,44 @@ fn snapshot_installation_repositories_added() {
 fn snapshot_ping() {
     insta::assert_yaml_snapshot!(parsed("ping", "with-app_id.payload.json"));
 }
+
+#[test]
+fn snapshot_merge_group_checks_requested() {
+    insta::assert_yaml_snapshot!(parsed("merge_group", "checks_requested.payload.json"));
+}
+
+#[test]
+fn a_merge_group_names_its_base_branch_and_its_last_pull_request() {
+    let GithubEvent::MergeGroup(group) = parsed("merge_group", "checks_requested.payload.json")
+    else {
+        panic!("not a merge group");
+    };
+    assert_eq!(group.base_branch(), "main");
+    // `gh-readonly-queue/main/pr-104-<sha>`: pull request 104 is the last.
+    assert_eq!(group.last_pull_request(), Some(104));
+}
+
+#[test]
+fn a_destroyed_merge_group_keeps_its_reason() {
+    let mut body: serde_json::Value =
+        serde_json::from_slice(&payload("merge_group", "checks_requested.payload.json")).unwrap();
+    body["action"] = "destroyed".into();
+    body["reason"] = "dequeued".into();
+    let event = parse("merge_group", &serde_json::to_vec(&body).unwrap())
+        .unwrap()
+        .unwrap();
+    let GithubEvent::MergeGroup(group) = event else {
+        panic!("not a merge group");
+    };
+    assert_eq!(
+        group.action,
+        warrant::forge::github::webhook::MergeGroupAction::Destroyed
+    );
+    assert_eq!(group.reason.as_deref(), Some("dequeued"));
+    // Any other action of the event is not Warrant's.
+    body["action"] = "something_new".into();
+    assert_eq!(
+        parse("merge_group", &serde_json::to_vec(&body).unwrap()).unwrap(),
+        None
+    );
+}

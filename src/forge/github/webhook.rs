@@ -18,8 +18,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::ids::{CommitSha, Login};
 use payloads::{
-    action, check_run, check_suite, installation, installation_repositories, ping, pull_request,
-    push, review,
+    action, check_run, check_suite, installation, installation_repositories, merge_group, ping,
+    pull_request, push, review,
 };
 
 /// The events Warrant reads. Any other event is acknowledged and ignored;
@@ -30,6 +30,7 @@ pub const EVENTS: &[&str] = &[
     "check_run",
     "check_suite",
     "push",
+    "merge_group",
     "installation",
     "installation_repositories",
     "ping",
@@ -54,6 +55,7 @@ pub enum GithubEvent {
     CheckRun(CheckRunEvent),
     CheckSuite(CheckSuiteEvent),
     Push(PushEvent),
+    MergeGroup(MergeGroupEvent),
     Installation(InstallationEvent),
     InstallationRepositories(InstallationRepositoriesEvent),
     Ping(PingEvent),
@@ -240,6 +242,53 @@ impl PushEvent {
     }
 }
 
+/// What happened to a merge group.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MergeGroupAction {
+    /// GitHub asks for the required checks on the group's head commit.
+    ChecksRequested,
+    /// The group is gone: merged, invalidated or dequeued (see
+    /// [`MergeGroupEvent::reason`]).
+    Destroyed,
+}
+
+/// A `merge_group` delivery: a merge queue built a commit that merges the
+/// pull requests ahead in the queue, and the last one, onto the base.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct MergeGroupEvent {
+    pub action: MergeGroupAction,
+    pub installation_id: Option<u64>,
+    pub repo: String,
+    /// The commit GitHub asks the `warrant` check for.
+    pub head_sha: CommitSha,
+    /// `refs/heads/gh-readonly-queue/{base}/pr-{number}-{sha}`.
+    pub head_ref: String,
+    /// The tip of the base branch the group is built on: its policy
+    /// decides the group.
+    pub base_sha: CommitSha,
+    /// `refs/heads/{base}`.
+    pub base_ref: String,
+    /// Why a destroyed group went: `merged`, `invalidated` or `dequeued`.
+    pub reason: Option<String>,
+}
+
+impl MergeGroupEvent {
+    /// The base branch's name, without `refs/heads/`.
+    pub fn base_branch(&self) -> &str {
+        self.base_ref
+            .strip_prefix("refs/heads/")
+            .unwrap_or(&self.base_ref)
+    }
+
+    /// The pull request the head ref names: the last one in the group.
+    pub fn last_pull_request(&self) -> Option<u64> {
+        let name = self.head_ref.rsplit('/').next()?;
+        let rest = name.strip_prefix("pr-")?;
+        rest.split('-').next()?.parse().ok()
+    }
+}
+
 /// What happened to an installation of the app.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -329,6 +378,9 @@ fn parse_known(event: &str, payload: &[u8]) -> serde_json::Result<Option<GithubE
         "check_run" => check_run(payload),
         "check_suite" => check_suite(payload),
         "push" => push(payload).map(Some),
+        "merge_group" => action(payload)?
+            .map(|action| merge_group(action, payload))
+            .transpose(),
         "installation" => action(payload)?
             .map(|action| installation(action, payload))
             .transpose(),

@@ -7,8 +7,9 @@ use serde::Deserialize;
 
 use super::{
     CheckRunAction, CheckRunEvent, CheckSuiteEvent, GithubEvent, InstallationAction,
-    InstallationEvent, InstallationRepositoriesAction, InstallationRepositoriesEvent, PingEvent,
-    PullRequestAction, PullRequestEvent, PushEvent, ReviewAction, ReviewEvent, ReviewState,
+    InstallationEvent, InstallationRepositoriesAction, InstallationRepositoriesEvent,
+    MergeGroupAction, MergeGroupEvent, PingEvent, PullRequestAction, PullRequestEvent, PushEvent,
+    ReviewAction, ReviewEvent, ReviewState,
 };
 use crate::forge::push::{PushCommit, changed_paths};
 use crate::ids::{CommitSha, Login};
@@ -289,6 +290,39 @@ pub(super) fn push(payload: &[u8]) -> serde_json::Result<GithubEvent> {
         after: p.after,
         pusher: p.pusher.map(|p| p.name),
         changed_paths,
+    }))
+}
+
+pub(super) fn merge_group(
+    action: MergeGroupAction,
+    payload: &[u8],
+) -> serde_json::Result<GithubEvent> {
+    #[derive(Deserialize)]
+    struct MergeGroup {
+        head_sha: CommitSha,
+        head_ref: String,
+        base_sha: CommitSha,
+        base_ref: String,
+    }
+    #[derive(Deserialize)]
+    struct Payload {
+        installation: Option<Installation>,
+        repository: Repository,
+        merge_group: MergeGroup,
+        #[serde(default)]
+        reason: Option<String>,
+    }
+    let p: Payload = serde_json::from_slice(payload)?;
+    let group = p.merge_group;
+    Ok(GithubEvent::MergeGroup(MergeGroupEvent {
+        action,
+        installation_id: p.installation.map(|i| i.id),
+        repo: p.repository.full_name,
+        head_sha: group.head_sha,
+        head_ref: group.head_ref,
+        base_sha: group.base_sha,
+        base_ref: group.base_ref,
+        reason: p.reason,
     }))
 }
 
