@@ -82,6 +82,7 @@ async fn evaluate(
                 conclusion,
                 title,
                 decision: Some(&decision),
+                input: None,
                 delivery_id: None,
                 evaluated_at: when,
             },

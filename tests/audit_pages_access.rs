@@ -116,6 +116,7 @@ async fn evaluate_on(
                 conclusion: "success",
                 title,
                 decision: Some(&decision),
+                input: None,
                 delivery_id: None,
                 evaluated_at: at(day),
             },

@@ -82,6 +82,7 @@ async fn evaluate(store: &Store, forge: &str, repo: &str, number: u64, agent: &s
                 conclusion: "success",
                 title: &format!("Allowed: {agent}"),
                 decision: Some(&decision),
+                input: None,
                 delivery_id: None,
                 evaluated_at: at(day),
             },

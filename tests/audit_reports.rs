@@ -131,6 +131,7 @@ async fn lists_and_counts_leave_out_repositories_the_reader_may_not_read() {
                         conclusion: "success",
                         title: "Allowed",
                         decision: None,
+                        input: None,
                         delivery_id: None,
                         evaluated_at: at(number as u32),
                     },

@@ -176,6 +176,7 @@ async fn evaluated(store: &Store, number: u64, head: &str, conclusion: &str) {
         conclusion,
         title: conclusion,
         decision: None,
+        input: None,
         delivery_id: None,
         evaluated_at: at(number as i64),
     };

@@ -54,10 +54,16 @@ pub enum EventKind {
     ChangeMerged,
     /// The change was closed without merging.
     ChangeClosed,
+    /// The change was decided again in a merge group, under the policy at
+    /// the group's base (`detail.group_head`, `detail.group_conclusion`).
+    MergeGroupChecked,
+    /// A merge group went (`detail.reason`: `merged`, `invalidated`,
+    /// `dequeued`).
+    MergeGroupDestroyed,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 10] = [
+    pub const ALL: [EventKind; 12] = [
         EventKind::DeliveryReceived,
         EventKind::AgentIdentified,
         EventKind::DecisionMade,
@@ -68,6 +74,8 @@ impl EventKind {
         EventKind::PolicyChanged,
         EventKind::ChangeMerged,
         EventKind::ChangeClosed,
+        EventKind::MergeGroupChecked,
+        EventKind::MergeGroupDestroyed,
     ];
 
     /// The stored name, `snake_case`.
@@ -83,6 +91,8 @@ impl EventKind {
             EventKind::PolicyChanged => "policy_changed",
             EventKind::ChangeMerged => "change_merged",
             EventKind::ChangeClosed => "change_closed",
+            EventKind::MergeGroupChecked => "merge_group_checked",
+            EventKind::MergeGroupDestroyed => "merge_group_destroyed",
         }
     }
 

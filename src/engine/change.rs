@@ -31,6 +31,23 @@ impl Forge {
         }
     }
 
+    /// How the forge writes a change's number: `!12` on GitLab, `#12`
+    /// elsewhere.
+    pub fn change_sigil(self) -> char {
+        match self {
+            Forge::Gitlab => '!',
+            Forge::Github | Forge::Local => '#',
+        }
+    }
+
+    /// What the forge calls its changes, in the plural.
+    pub fn change_noun_plural(self) -> &'static str {
+        match self {
+            Forge::Gitlab => "merge requests",
+            Forge::Github | Forge::Local => "pull requests",
+        }
+    }
+
     /// The policy file paths on this forge, in the order they are tried.
     pub fn policy_paths(self) -> &'static [&'static str] {
         match self {

@@ -23,8 +23,20 @@ pub struct NewEvaluation<'a> {
     pub title: &'a str,
     /// The decision as JSON; `None` when none was reached.
     pub decision: Option<&'a str>,
+    /// The change as decided (`engine::Change` as JSON); `None` when the
+    /// change could not be read.
+    pub input: Option<&'a str>,
     pub delivery_id: Option<&'a str>,
     pub evaluated_at: DateTime<Utc>,
+}
+
+/// What an evaluation decided, as recorded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecordedInput {
+    /// The head commit it was decided at.
+    pub head_sha: String,
+    /// `engine::Change` as JSON.
+    pub input: String,
 }
 
 /// A stored evaluation, as tests and pages read it back.
@@ -147,6 +159,29 @@ impl Store {
             .context("cannot read the last head commit")
     }
 
+    /// The input of the last evaluation of a change that reached a
+    /// decision: the change as it was decided, to decide it again.
+    pub async fn last_input(
+        &self,
+        forge: &str,
+        repo: &str,
+        number: u64,
+    ) -> anyhow::Result<Option<RecordedInput>> {
+        let row: Option<(String, String)> = sqlx::query_as(
+            "SELECT head_sha, input FROM evaluations
+             WHERE forge = $1 AND repo = $2 AND number = $3
+               AND input IS NOT NULL AND decision IS NOT NULL
+             ORDER BY id DESC LIMIT 1",
+        )
+        .bind(forge)
+        .bind(repo)
+        .bind(as_i64(number)?)
+        .fetch_optional(&self.pool)
+        .await
+        .context("cannot read the input of the last evaluation")?;
+        Ok(row.map(|(head_sha, input)| RecordedInput { head_sha, input }))
+    }
+
     /// `column` of the last evaluation of a change where it is set.
     async fn last_of_change(
         &self,
@@ -172,8 +207,8 @@ impl Store {
 
 const INSERT_EVALUATION: &str = "
 INSERT INTO evaluations (forge, repo, number, head_sha, base_sha, check_run_id, conclusion,
-                         title, decision, delivery_id, evaluated_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
+                         title, decision, input, delivery_id, evaluated_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
 
 async fn insert_evaluation<'e>(
     executor: impl Executor<'e, Database = Any>,
@@ -191,6 +226,7 @@ async fn insert_evaluation<'e>(
         .bind(e.conclusion)
         .bind(e.title)
         .bind(e.decision)
+        .bind(e.input)
         .bind(e.delivery_id)
         .bind(to_millis(e.evaluated_at))
         .execute(executor)

@@ -300,7 +300,21 @@ impl Worker {
         claimed: &ClaimedDelivery,
         work: impl Future<Output = anyhow::Result<T>>,
     ) -> anyhow::Result<T> {
-        self.leased(Lease::Head(t, head), claimed, work).await
+        self.on_commit(t.forge, &t.repo, head, claimed, work).await
+    }
+
+    /// Runs `work` holding the lease on publishing to commit `head` of
+    /// `repo`, which may be no change's head (a merge group's).
+    pub(super) async fn on_commit<T>(
+        &self,
+        forge: Forge,
+        repo: &str,
+        head: &CommitSha,
+        claimed: &ClaimedDelivery,
+        work: impl Future<Output = anyhow::Result<T>>,
+    ) -> anyhow::Result<T> {
+        self.leased(Lease::Head(forge, repo, head), claimed, work)
+            .await
     }
 
     /// The lock serialising evaluations of `t`'s change in this process.
@@ -320,50 +334,37 @@ impl Worker {
         at: chrono::DateTime<Utc>,
     ) -> anyhow::Result<Decision> {
         let change = A::change(snapshot);
-        let Some(file) = A::policy(snapshot) else {
-            return Ok(engine::not_configured(change, at));
+        let loaded = match loaded_policy(change, A::policy(snapshot), at) {
+            Ok(loaded) => loaded,
+            Err(decision) => return Ok(*decision),
         };
-        let loaded = match policy::load(file.path.as_str(), &file.text) {
-            Ok(policy) => LoadedPolicy {
-                path: file.path.clone(),
-                blob_id: file.blob_id.clone(),
-                policy,
-            },
-            Err(errors) => {
-                return Ok(engine::invalid_policy(
-                    change,
-                    &file.path,
-                    &file.blob_id,
-                    &errors,
-                    at,
-                ));
-            }
-        };
+        self.record_policy_teams(t, &loaded, at).await?;
         let teams = loaded.policy.teams();
-        let names: Vec<String> = teams.iter().map(|t| t.as_str().to_owned()).collect();
-        self.store
-            .record_policy_teams(t.forge_name(), &t.repo, &file.blob_id, &names, at)
-            .await?;
-        let mut context = forge.context(t, &teams, snapshot).await?;
-        let decide = |context: &engine::Context| {
-            engine::decide(&Evaluation {
-                policy: &loaded,
-                change,
-                context,
-                at,
-            })
-        };
-        let mut decision = decide(&context);
-        // The admins cost a request: read them only for a decision that
-        // needs them, and decide again with them (deciding is cheap).
-        if admins_needed(&loaded.policy, &decision) {
-            context.repository_admins = forge.admins(t).await?;
-            decision = decide(&context);
-        }
+        let context = forge.context(t, &teams, snapshot).await?;
+        let mut decision = decide_with(&loaded, change, context, || forge.admins(t), at).await?;
         if !A::DISMISSES {
             not_dismissed(&loaded.policy, &mut decision);
         }
         Ok(decision)
+    }
+
+    /// Keeps the teams a policy names among the repository's hints, so
+    /// that the next read resolves them in its own query.
+    pub(super) async fn record_policy_teams(
+        &self,
+        t: &Target,
+        loaded: &LoadedPolicy,
+        at: chrono::DateTime<Utc>,
+    ) -> anyhow::Result<()> {
+        let names: Vec<String> = loaded
+            .policy
+            .teams()
+            .iter()
+            .map(|t| t.as_str().to_owned())
+            .collect();
+        self.store
+            .record_policy_teams(t.forge_name(), &t.repo, &loaded.blob_id, &names, at)
+            .await
     }
 
     /// After the last attempt: the check concludes `failure` with a
@@ -449,6 +450,11 @@ impl Worker {
             }
         };
         let decision = r.decision.map(serde_json::to_string).transpose()?;
+        let input = r
+            .decision
+            .and(r.change)
+            .map(serde_json::to_string)
+            .transpose()?;
         let base = r.change.map(|c| c.base_sha.as_str());
         let evaluation = NewEvaluation {
             forge,
@@ -460,6 +466,7 @@ impl Worker {
             conclusion: r.outcome.conclusion.as_str(),
             title: &r.outcome.title,
             decision: decision.as_deref(),
+            input: input.as_deref(),
             delivery_id: Some(delivery),
             evaluated_at: at,
         };
@@ -499,7 +506,7 @@ struct Published<'a, R> {
 #[derive(Clone, Copy, Debug)]
 enum Lease<'a> {
     Change(&'a Target),
-    Head(&'a Target, &'a CommitSha),
+    Head(Forge, &'a str, &'a CommitSha),
 }
 
 impl Lease<'_> {
@@ -511,9 +518,9 @@ impl Lease<'_> {
                     .lease_change(t.forge_name(), &t.repo, t.number, owner, lease, now)
                     .await
             }
-            Lease::Head(t, head) => {
+            Lease::Head(forge, repo, head) => {
                 store
-                    .lease_head(t.forge_name(), &t.repo, head.as_str(), owner, lease, now)
+                    .lease_head(forge.as_str(), repo, head.as_str(), owner, lease, now)
                     .await
             }
         }
@@ -526,9 +533,9 @@ impl Lease<'_> {
                     .release_change(t.forge_name(), &t.repo, t.number, owner)
                     .await
             }
-            Lease::Head(t, head) => {
+            Lease::Head(forge, repo, head) => {
                 w.store
-                    .release_head(t.forge_name(), &t.repo, head.as_str(), owner)
+                    .release_head(forge.as_str(), repo, head.as_str(), owner)
                     .await
             }
         }
@@ -548,6 +555,62 @@ struct Recorded<'a> {
     outcome: &'a CheckOutcome,
     decision: Option<&'a Decision>,
     change: Option<&'a engine::Change>,
+}
+
+/// The policy of `file` ready to apply, or, without one, the decision
+/// already made: `neutral` when there is no policy, `failure` when it does
+/// not load.
+pub(super) fn loaded_policy(
+    change: &engine::Change,
+    file: Option<&crate::forge::PolicyFile>,
+    at: chrono::DateTime<Utc>,
+) -> Result<LoadedPolicy, Box<Decision>> {
+    let Some(file) = file else {
+        return Err(Box::new(engine::not_configured(change, at)));
+    };
+    match policy::load(file.path.as_str(), &file.text) {
+        Ok(policy) => Ok(LoadedPolicy {
+            path: file.path.clone(),
+            blob_id: file.blob_id.clone(),
+            policy,
+        }),
+        Err(errors) => Err(Box::new(engine::invalid_policy(
+            change,
+            &file.path,
+            &file.blob_id,
+            &errors,
+            at,
+        ))),
+    }
+}
+
+/// Decides `change` under `loaded` with `context`; the admins cost a
+/// request, so they are read (`admins`) only for a decision that needs
+/// them, and the change decided again with them (deciding is cheap).
+pub(super) async fn decide_with<F>(
+    loaded: &LoadedPolicy,
+    change: &engine::Change,
+    mut context: engine::Context,
+    admins: impl FnOnce() -> F,
+    at: chrono::DateTime<Utc>,
+) -> anyhow::Result<Decision>
+where
+    F: Future<Output = anyhow::Result<Vec<crate::ids::Login>>>,
+{
+    let decide = |context: &engine::Context| {
+        engine::decide(&Evaluation {
+            policy: loaded,
+            change,
+            context,
+            at,
+        })
+    };
+    let decision = decide(&context);
+    if !admins_needed(&loaded.policy, &decision) {
+        return Ok(decision);
+    }
+    context.repository_admins = admins().await?;
+    Ok(decide(&context))
 }
 
 /// Whether a decision asks for the repository's admins: an unregistered
@@ -580,7 +643,7 @@ fn not_dismissed(policy: &crate::policy::Policy, decision: &mut Decision) {
 /// Refuses to publish once the lease ran out: another worker may hold the
 /// delivery now, and its result must not be overwritten by an older one.
 /// The check stays running (never open) and the attempt is retried.
-fn still_held(claimed: &ClaimedDelivery) -> anyhow::Result<()> {
+pub(super) fn still_held(claimed: &ClaimedDelivery) -> anyhow::Result<()> {
     if Utc::now() >= claimed.lease_expires_at {
         anyhow::bail!(
             "the lease on the delivery ran out at {}: not publishing",

@@ -5,6 +5,8 @@
 //! Three requests on a first evaluation (create, fetch, complete), two on
 //! a re-evaluation whose check run id is stored; see `docs/github-api.md`.
 
+mod merge_group;
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -356,6 +358,9 @@ impl Worker {
                 &suite.pull_requests,
                 &suite.head_sha,
             )?,
+            GithubEvent::MergeGroup(group) => {
+                return self.github_merge_group(github, &group, delivery).await;
+            }
             GithubEvent::Push(push) if push.changes_policy_on_default_branch() => {
                 return self
                     .github_policy_push(github, &push, &delivery.delivery_id)
@@ -487,6 +492,12 @@ fn subject(event: &GithubEvent) -> Option<Subject<'_>> {
             change: suite.pull_requests.first().copied(),
             head: Some(&suite.head_sha),
             action: None,
+        },
+        GithubEvent::MergeGroup(group) => Subject {
+            repo: &group.repo,
+            change: group.last_pull_request(),
+            head: Some(&group.head_sha),
+            action: Some(json!(group.action)),
         },
         GithubEvent::Push(push) => Subject {
             repo: &push.repo,

@@ -46,12 +46,7 @@ pub(super) struct Combined {
 /// it is when there is one; with several, its title names the change it
 /// comes from and its summary lists each of them. `None` for no change.
 pub(super) fn combine(forge: Forge, mut standings: Vec<Standing>) -> Option<Combined> {
-    standings.sort_by_key(|s| {
-        (
-            std::cmp::Reverse(s.outcome.conclusion.strictness()),
-            s.number,
-        )
-    });
+    strictest_first(&mut standings);
     let stands_for = standings
         .iter()
         .map(|s| StandsFor {
@@ -66,17 +61,39 @@ pub(super) fn combine(forge: Forge, mut standings: Vec<Standing>) -> Option<Comb
             stands_for,
         });
     }
-    let (noun, sigil) = match forge {
-        Forge::Gitlab => ("merge requests", '!'),
-        _ => ("pull requests", '#'),
-    };
-    let mut summary = format!(
-        "This commit is the head of {} open {noun}. Each is decided under the policy of \
+    let intro = format!(
+        "This commit is the head of {} open {}. Each is decided under the policy of \
          its own base, and the check shows the strictest decision, so that none passes on \
-         another's account.\n\n| Change | Conclusion | Decision |\n|---|---|---|\n",
-        standings.len()
+         another's account.",
+        standings.len(),
+        forge.change_noun_plural()
     );
-    for s in &standings {
+    Some(Combined {
+        outcome: listed(forge, &standings, &intro)?,
+        stands_for,
+    })
+}
+
+/// Sorts `standings` strictest first, the lowest number first among
+/// equals.
+pub(super) fn strictest_first(standings: &mut [Standing]) {
+    standings.sort_by_key(|s| {
+        (
+            std::cmp::Reverse(s.outcome.conclusion.strictness()),
+            s.number,
+        )
+    });
+}
+
+/// One check for several changes' `standings`, strictest first: the
+/// strictest conclusion, a title naming the change it comes from, and a
+/// summary of `intro`, a table of each change with its conclusion, and the
+/// strictest one's full report. `None` for no change.
+pub(super) fn listed(forge: Forge, standings: &[Standing], intro: &str) -> Option<CheckOutcome> {
+    let strictest = standings.first()?;
+    let sigil = forge.change_sigil();
+    let mut summary = format!("{intro}\n\n| Change | Conclusion | Decision |\n|---|---|---|\n");
+    for s in standings {
         let change = match &s.url {
             Some(url) => format!("[{sigil}{}]({url})", s.number),
             None => format!("{sigil}{}", s.number),
@@ -93,14 +110,11 @@ pub(super) fn combine(forge: Forge, mut standings: Vec<Standing>) -> Option<Comb
         "\n## {sigil}{}\n\n{}",
         strictest.number, strictest.outcome.summary
     );
-    Some(Combined {
-        outcome: CheckOutcome {
-            conclusion: strictest.outcome.conclusion,
-            title: format!("{sigil}{}: {}", strictest.number, strictest.outcome.title),
-            summary,
-            annotations: strictest.outcome.annotations.clone(),
-        },
-        stands_for,
+    Some(CheckOutcome {
+        conclusion: strictest.outcome.conclusion,
+        title: format!("{sigil}{}: {}", strictest.number, strictest.outcome.title),
+        summary,
+        annotations: strictest.outcome.annotations.clone(),
     })
 }
 

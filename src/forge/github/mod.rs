@@ -14,6 +14,7 @@ pub mod checks;
 pub mod client;
 pub mod fake;
 mod graphql;
+pub mod merge_queue;
 pub mod merges;
 pub mod oauth;
 pub mod pulls;

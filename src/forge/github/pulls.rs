@@ -306,7 +306,7 @@ fn build(
 }
 
 /// The first candidate path whose blob exists at the base.
-fn policy(policies: &HashMap<String, Value>) -> Option<PolicyFile> {
+pub(super) fn policy(policies: &HashMap<String, Value>) -> Option<PolicyFile> {
     GITHUB_POLICY_PATHS
         .iter()
         .enumerate()

@@ -365,6 +365,8 @@ fn event_entry(e: &AuditEvent) -> TimelineEntry {
         EventKind::PolicyChanged => "Policy changed",
         EventKind::ChangeMerged => "Merged",
         EventKind::ChangeClosed => "Closed without merging",
+        EventKind::MergeGroupChecked => "Decided again in a merge group",
+        EventKind::MergeGroupDestroyed => "Merge group ended",
     };
     let who = [ev.actor.as_deref(), ev.agent.as_deref()]
         .into_iter()

@@ -130,6 +130,75 @@ pub fn check_run_rerequested(
     })
 }
 
+/// A merge group: the commit a merge queue built on `base_sha` of
+/// `base_ref` for the entries up to pull request `last`.
+#[derive(Clone, Debug)]
+pub struct MergeGroup {
+    pub repo: String,
+    /// The base branch's name (`main`).
+    pub base_ref: String,
+    pub base_sha: CommitSha,
+    pub head_sha: CommitSha,
+    /// The last pull request of the group, which its head ref names.
+    pub last: u64,
+}
+
+/// A `merge_group` `checks_requested` delivery: GitHub asks for the
+/// required checks on the group's head commit.
+pub fn merge_group_checks_requested(
+    group: &MergeGroup,
+    installation: u64,
+    sender: &Account,
+) -> Value {
+    merge_group_event("checks_requested", group, installation, sender)
+}
+
+/// A `merge_group` `destroyed` delivery, for `reason` (`merged`,
+/// `invalidated` or `dequeued`).
+pub fn merge_group_destroyed(
+    group: &MergeGroup,
+    installation: u64,
+    sender: &Account,
+    reason: &str,
+) -> Value {
+    let mut payload = merge_group_event("destroyed", group, installation, sender);
+    payload["reason"] = json!(reason);
+    payload
+}
+
+fn merge_group_event(
+    action: &str,
+    group: &MergeGroup,
+    installation: u64,
+    sender: &Account,
+) -> Value {
+    let committer = json!({ "name": "GitHub", "email": "noreply@github.com" });
+    json!({
+        "action": action,
+        "merge_group": {
+            "head_sha": group.head_sha.as_str(),
+            "head_ref": format!(
+                "refs/heads/gh-readonly-queue/{}/pr-{}-{}",
+                group.base_ref, group.last, group.base_sha.as_str()
+            ),
+            "base_sha": group.base_sha.as_str(),
+            "base_ref": format!("refs/heads/{}", group.base_ref),
+            "head_commit": {
+                "id": group.head_sha.as_str(),
+                "tree_id": hex::encode(Sha1::digest(group.head_sha.as_str().as_bytes())),
+                "message": format!("Merge pull request #{} into {}", group.last, group.base_ref),
+                "timestamp": timestamp(Utc::now()),
+                "author": committer,
+                "committer": committer,
+            },
+        },
+        "repository": repository(&group.repo, &group.base_ref),
+        "organization": { "login": group.repo.split('/').next().unwrap_or_default() },
+        "sender": user(sender),
+        "installation": installation_json(installation),
+    })
+}
+
 /// `sha256=<hex>`: GitHub's `X-Hub-Signature-256` of `body` under
 /// `secret`.
 pub fn signature(secret: &str, body: &[u8]) -> String {
@@ -371,6 +440,38 @@ mod tests {
     fn parse(event: &str, payload: &Value) -> GithubEvent {
         let bytes = serde_json::to_vec(payload).unwrap();
         webhook::parse(event, &bytes).unwrap().unwrap()
+    }
+
+    #[test]
+    fn a_merge_group_reads_back_as_warrant_parses_it() {
+        let group = MergeGroup {
+            repo: "acme/payments".into(),
+            base_ref: "main".into(),
+            base_sha: sha('b'),
+            head_sha: sha('c'),
+            last: 12,
+        };
+        let sender = account("priya", AccountKind::User);
+        let GithubEvent::MergeGroup(event) = parse(
+            "merge_group",
+            &merge_group_checks_requested(&group, 5, &sender),
+        ) else {
+            panic!("not a merge group");
+        };
+        assert_eq!(event.action, webhook::MergeGroupAction::ChecksRequested);
+        assert_eq!(event.installation_id, Some(5));
+        assert_eq!(event.repo, "acme/payments");
+        assert_eq!((&event.head_sha, &event.base_sha), (&sha('c'), &sha('b')));
+        assert_eq!(event.base_branch(), "main");
+        assert_eq!(event.last_pull_request(), Some(12));
+        let GithubEvent::MergeGroup(gone) = parse(
+            "merge_group",
+            &merge_group_destroyed(&group, 5, &sender, "merged"),
+        ) else {
+            panic!("not a merge group");
+        };
+        assert_eq!(gone.action, webhook::MergeGroupAction::Destroyed);
+        assert_eq!(gone.reason.as_deref(), Some("merged"));
     }
 
     #[test]

@@ -48,6 +48,7 @@ pub(super) async fn answer(
         Some("WarrantPullRequest") => pull_request(&s, vars, &mut errors),
         Some("WarrantTeams") => teams(&s, vars, &mut errors),
         Some("WarrantPolicy") => policy_blobs(&s, vars),
+        Some("WarrantMergeQueue") => merge_queue(&s, vars),
         Some("WarrantTeamMembers") => {
             json!({ "organization": organization(&s, vars, "org", "slug", vars.get("after")) })
         }
@@ -160,6 +161,35 @@ fn policy_blobs(s: &FakeState, vars: &Map<String, Value>) -> Value {
         })
         .collect();
     json!({ "repository": repository })
+}
+
+/// `mergeQueue(branch:)` beside the `policyN` blobs: `null` for a branch
+/// without a queue, as GitHub answers for a branch whose protection asks
+/// for none.
+fn merge_queue(s: &FakeState, vars: &Map<String, Value>) -> Value {
+    let mut data = policy_blobs(s, vars);
+    let repo = format!("{}/{}", var(vars, "owner"), var(vars, "name"));
+    let key = (repo.clone(), var(vars, "branch").to_owned());
+    let queue = s.merge_queues.get(&key).map(|entries| {
+        let nodes: Vec<Value> = entries
+            .iter()
+            .enumerate()
+            .map(|(i, e)| {
+                let pull = s.pulls.get(&(repo.clone(), e.number)).map(
+                    |p| json!({ "number": e.number, "headRefOid": p.change.head_sha.as_str() }),
+                );
+                json!({
+                    "position": i + 1,
+                    "state": "AWAITING_CHECKS",
+                    "headCommit": { "oid": e.head_commit },
+                    "pullRequest": pull,
+                })
+            })
+            .collect();
+        json!({ "entries": { "nodes": nodes } })
+    });
+    data["repository"]["mergeQueue"] = queue.unwrap_or(Value::Null);
+    data
 }
 
 /// `object(expression: "<sha>:<path>")`: the blob, or null.

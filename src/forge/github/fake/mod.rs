@@ -105,6 +105,14 @@ pub struct PullRequest {
     pub total_commits: Option<u64>,
 }
 
+/// An entry of a merge queue: a pull request and the commit the queue
+/// built for it (the base, the entries ahead and this one, merged).
+#[derive(Clone, Debug)]
+pub struct QueuedEntry {
+    pub number: u64,
+    pub head_commit: String,
+}
+
 /// Everything the fake knows and has recorded.
 #[derive(Default)]
 pub struct FakeState {
@@ -135,6 +143,8 @@ pub struct FakeState {
     /// Commits by `owner/name` and sha: their parents' shas and message
     /// (merge commits, for the merge method).
     pub commits: HashMap<(String, String), (Vec<String>, String)>,
+    /// Merge queues by `owner/name` and base branch, next to merge first.
+    pub merge_queues: BTreeMap<(String, String), Vec<QueuedEntry>>,
     faults: Vec<FaultRule>,
     next_id: u64,
 }
@@ -195,6 +205,29 @@ impl FakeGithub {
     pub fn add_pull_request(&self, pull: PullRequest) {
         let key = (pull.change.repository.clone(), pull.change.number);
         self.state().pulls.insert(key, pull);
+    }
+
+    /// Puts pull request `number` at the end of `branch`'s merge queue,
+    /// the queue having built `head_commit` for it.
+    pub fn enqueue(&self, repo: &str, branch: &str, number: u64, head_commit: &str) {
+        let key = (repo.to_owned(), branch.to_owned());
+        self.state()
+            .merge_queues
+            .entry(key)
+            .or_default()
+            .push(QueuedEntry {
+                number,
+                head_commit: head_commit.to_owned(),
+            });
+    }
+
+    /// Takes pull request `number` out of `branch`'s merge queue (merged
+    /// or removed).
+    pub fn dequeue(&self, repo: &str, branch: &str, number: u64) {
+        let key = (repo.to_owned(), branch.to_owned());
+        if let Some(queue) = self.state().merge_queues.get_mut(&key) {
+            queue.retain(|e| e.number != number);
+        }
     }
 
     pub fn put_file(&self, repo: &str, commit: &str, path: &str, text: &str) {
