@@ -187,8 +187,28 @@ async fn the_script_leaves_its_evaluations_check_runs_dismissals_and_merge() {
         let queue = store.stats(Utc::now()).await.unwrap();
         assert_eq!((queue.queued, queue.running, queue.failed), (0, 0, 0));
 
-        // Every check run is completed, one per pull request.
-        assert_eq!(runs.len(), EXPECTED.len());
+        // The merge group of #101 and #106: decided again under `main`'s
+        // policy, on the group's head commit.
+        let group_head = script::scenes(Utc::now())
+            .into_iter()
+            .flat_map(|s| s.steps)
+            .find_map(|step| match step {
+                Step::Queue { head, .. } => Some(head.as_str().to_owned()),
+                _ => None,
+            })
+            .unwrap();
+        let group = runs.iter().find(|r| r.head_sha == group_head).unwrap();
+        assert_eq!(group.conclusion.as_deref(), Some("success"), "{group:#?}");
+        let summary = group.summary.as_deref().unwrap_or_default();
+        assert!(summary.contains("#101 and #106"), "{summary}");
+        assert!(
+            merged_trail_has_group(&audit(106).await.unwrap()),
+            "the merge group is on #106's trail"
+        );
+
+        // Every check run is completed, one per pull request and the
+        // merge group's.
+        assert_eq!(runs.len(), EXPECTED.len() + 1);
         assert!(runs.iter().all(|r| r.status == "completed"), "{runs:#?}");
         demo.stop().await.unwrap();
     })
@@ -217,6 +237,13 @@ async fn a_database_that_holds_a_demo_already_is_refused() {
     assert!(err.to_string().contains("holds a demo already"), "{err:#}");
 }
 
+fn merged_trail_has_group(trail: &[warrant::audit::AuditEvent]) -> bool {
+    trail.iter().any(|e| {
+        e.event.kind == EventKind::MergeGroupChecked
+            && e.event.decision.as_deref() == Some("success")
+    })
+}
+
 /// Every field the demo's payloads carry is one GitHub sends, with the
 /// same JSON type (compared with the octokit examples).
 #[test]
@@ -233,8 +260,24 @@ fn the_demo_s_webhooks_have_the_shape_of_github_s() {
         })
         .unwrap();
     let merge = &scenes[5];
-    let Step::Merge { by, commit } = &merge.steps[1] else {
+    let Some((by, commit)) = merge.steps.iter().find_map(|step| match step {
+        Step::Merge { by, commit } => Some((by, commit)),
+        _ => None,
+    }) else {
         panic!("the last scene merges");
+    };
+    let Some(group_head) = merge.steps.iter().find_map(|step| match step {
+        Step::Queue { head, .. } => Some(head.clone()),
+        _ => None,
+    }) else {
+        panic!("the last scene goes through the merge queue");
+    };
+    let group = events::MergeGroup {
+        repo: REPOSITORY.to_owned(),
+        base_ref: "main".to_owned(),
+        base_sha: script::base_sha(),
+        head_sha: group_head,
+        last: merge.number(),
     };
     let run = warrant::forge::github::fake::CheckRun {
         id: 4,
@@ -265,6 +308,11 @@ fn the_demo_s_webhooks_have_the_shape_of_github_s() {
             events::pull_request_merged(&merge.pull, 1, by, commit, Utc::now()),
             "pull_request",
             "closed.payload.json",
+        ),
+        (
+            events::merge_group_checks_requested(&group, 1, by),
+            "merge_group",
+            "checks_requested.payload.json",
         ),
         (
             events::review_submitted(&reviewed.0, 1, &reviewed.1),

@@ -212,6 +212,13 @@ impl Demo {
                     let payload = events::review_submitted(&pull, INSTALLATION, review);
                     ("pull_request_review", payload)
                 }
+                Step::Queue { ahead, head } => {
+                    let group = self.enqueue(&scene.pull, ahead, head);
+                    let sender = scene.pull.change.assignees.first().context("no assignee")?;
+                    let payload =
+                        events::merge_group_checks_requested(&group, INSTALLATION, sender);
+                    ("merge_group", payload)
+                }
                 Step::Merge { by, commit } => {
                     self.add_merge_commit(&scene.pull, commit);
                     let payload = events::pull_request_merged(
@@ -229,6 +236,26 @@ impl Demo {
                 .with_context(|| format!("pull request #{number}: {event}"))?;
         }
         Ok(())
+    }
+
+    /// Puts the pull requests `ahead` and `pull` in the base branch's merge
+    /// queue, in that order, the last entry built as `head`.
+    fn enqueue(&self, pull: &PullRequest, ahead: &[u64], head: &CommitSha) -> events::MergeGroup {
+        let branch = &pull.base_ref;
+        for number in ahead {
+            let built = script::queue_commit(*number);
+            self.fake
+                .enqueue(REPOSITORY, branch, *number, built.as_str());
+        }
+        self.fake
+            .enqueue(REPOSITORY, branch, pull.change.number, head.as_str());
+        events::MergeGroup {
+            repo: REPOSITORY.to_owned(),
+            base_ref: branch.clone(),
+            base_sha: pull.change.base_sha.clone(),
+            head_sha: head.clone(),
+            last: pull.change.number,
+        }
     }
 
     /// The commit a merge creates, as the "Create a merge commit" button

@@ -53,8 +53,18 @@ pub enum Step {
     Open,
     /// A review is submitted on the head commit.
     Review(Review),
+    /// The pull request joins the merge queue behind the pull requests
+    /// `ahead`; the queue builds `head` for the group of them all, and asks
+    /// for the `warrant` check on it.
+    Queue { ahead: Vec<u64>, head: CommitSha },
     /// The pull request is merged by `by`, creating `commit`.
     Merge { by: Account, commit: CommitSha },
+}
+
+/// The commit a merge queue builds for pull request `number`'s entry
+/// when it is not the last of its group.
+pub fn queue_commit(number: u64) -> CommitSha {
+    sha(&format!("acme/payments merge queue #{number}"))
 }
 
 /// The base branch's commit, where the policy is read.
@@ -229,8 +239,9 @@ fn shadow_agent() -> Scene {
     }
 }
 
-/// Copilot fixes a message; the check passes and maria merges it, so its
-/// audit page can say how to revert it.
+/// Copilot fixes a message; the check passes, maria puts it in the merge
+/// queue behind #101 (the group is checked again under `main`'s policy),
+/// and it merges, so its audit page can say how to revert it.
 fn merged() -> Scene {
     let pull = copilot_pull(
         106,
@@ -242,11 +253,15 @@ fn merged() -> Scene {
         "Name the reason a refund was declined",
     );
     Scene {
-        shows: "Copilot's change, passed and merged: its audit page shows the revert",
+        shows: "Copilot's change, passed, checked again in a merge group with #101, and merged: its audit page shows the revert",
         expected: Conclusion::Success,
         pull,
         steps: vec![
             Step::Open,
+            Step::Queue {
+                ahead: vec![101],
+                head: sha("acme/payments merge group #101 #106"),
+            },
             Step::Merge {
                 by: user("maria", 1004),
                 commit: sha("acme/payments#106 merge"),
