@@ -18,7 +18,6 @@ mod audit;
 pub mod auth;
 mod body;
 mod error;
-mod gitlab_webhook;
 mod headers;
 mod ops;
 pub mod register;
@@ -39,7 +38,7 @@ use crate::store::Store;
 
 pub use body::{BodyLimits, DEFAULT_BODY_BUDGET, DEFAULT_BODY_READ_TIMEOUT, MAX_WEBHOOK_BODY};
 pub use error::HttpError;
-pub use webhook::SignedGithubDelivery;
+pub use webhook::github::SignedGithubDelivery;
 
 /// What every handler may use. Secrets live here, read once from the
 /// config, never from the environment on the hot path; the registration
@@ -194,11 +193,17 @@ fn page(
 pub fn router(state: AppState) -> Router {
     let security = headers::SecurityHeaders::new(&state.registration.github_web_url());
     Router::new()
-        .route("/webhooks/github", post(webhook::github))
-        .route("/webhooks/gitlab", post(gitlab_webhook::gitlab))
+        .route(
+            "/webhooks/github",
+            post(webhook::receive::<webhook::github::Github>),
+        )
+        .route(
+            "/webhooks/gitlab",
+            post(webhook::receive::<webhook::gitlab::Gitlab>),
+        )
         .route(
             "/webhooks/gitlab/status-check",
-            post(gitlab_webhook::status_check),
+            post(webhook::gitlab::status_check),
         )
         .merge(register::routes())
         .route("/healthz", get(ops::healthz))

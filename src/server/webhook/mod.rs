@@ -1,39 +1,51 @@
-//! `POST /webhooks/github`: verify, store, acknowledge.
+//! The webhook doors, `POST /webhooks/github` and `POST /webhooks/gitlab`:
+//! verify, store, acknowledge, the same way for both forges.
 //!
-//! [`SignedGithubDelivery`] does the checking, so the handler only decides
+//! What differs by forge is a [`Door`] ([`github`], [`gitlab`]): how a
+//! sender proves itself (an HMAC of the body, a shared token) and which
+//! headers name the event and the delivery. [`Signed`] extracts a verified
+//! delivery for any door, so the handler ([`receive`]) only decides
 //! whether to store. Answers:
 //!
 //! | Status | When | Stored |
 //! |---|---|---|
 //! | 202 `queued` | a verified delivery of an event Warrant acts on | yes, once |
-//! | 200 `duplicate` | the same `X-GitHub-Delivery` was stored before | already |
+//! | 200 `duplicate` | the same delivery id (or the same signed body) was stored before | already |
 //! | 200 `ignored` | a verified `ping`, or an event or action Warrant does not act on | no |
-//! | 401 | missing, malformed or wrong `X-Hub-Signature-256` | no |
-//! | 400 | missing `X-GitHub-Event` or `X-GitHub-Delivery` | no |
-//! | 413 | a body over [`MAX_WEBHOOK_BODY`] | no |
+//! | 401 | a missing, malformed or wrong signature or token | no |
+//! | 400 | a missing event or delivery header, or a signed body that is not JSON | no |
+//! | 413 | a body over [`MAX_WEBHOOK_BODY`](super::MAX_WEBHOOK_BODY) | no |
 //! | 503 + `Retry-After` | too many bodies being read at once ([`super::body`]) | no |
 //! | 408 | the body did not arrive in time ([`super::body`]) | no |
-//! | 500 | the delivery could not be stored (GitHub may redeliver it) | no |
+//! | 500 | the delivery could not be stored (the forge may send it again) | no |
 //!
-//! A missing or malformed signature header (anything but `sha256=` and 64
-//! hex digits), or a server with no secret to check against, is refused
-//! before any of the body is read: only a request that could be genuine
-//! costs memory, and that memory is bounded ([`super::body`]).
+//! A sender that cannot be genuine (no or a malformed signature, a wrong
+//! token, a server with no secret to check against) is refused before any
+//! of the body is read: only a request that could be genuine costs memory,
+//! and that memory is bounded ([`super::body`]).
 //!
-//! A signed body already stored under another `X-GitHub-Delivery` is
-//! answered `duplicate` too: it can only be a captured delivery sent again,
-//! since GitHub's payloads differ from one event to the next (see
+//! A signed GitHub body already stored under another `X-GitHub-Delivery`
+//! is answered `duplicate` too: it can only be a captured delivery sent
+//! again, since GitHub's payloads differ from one event to the next (see
 //! [`crate::store::Store::enqueue`]).
 //!
 //! Ignored deliveries are not stored, so nothing is evaluated for them and
 //! the queue holds only work. A known event whose payload cannot be read is
 //! stored anyway: it is genuine (signed), and the worker records why it
 //! failed, where an operator can see it and have it evaluated again.
+//!
+//! Every delivery, refused or not, is measured from the moment the request
+//! arrives to its answer, body read and verification included, in the
+//! same histogram for both forges.
 
+pub(super) mod github;
+pub(super) mod gitlab;
+
+use std::marker::PhantomData;
 use std::time::Instant;
 
 use axum::Json;
-use axum::body::{Body, Bytes};
+use axum::body::Bytes;
 use axum::extract::{FromRequest, Request, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -41,132 +53,143 @@ use chrono::Utc;
 use tracing::Instrument;
 
 use super::body::{BufferedBody, read_body};
-use super::{AppState, HttpError, signature};
+use super::{AppState, HttpError};
 use crate::engine::Forge;
-use crate::forge::github::webhook as events;
 use crate::metrics::DeliveryOutcome;
 use crate::store::{Enqueued, NewDelivery};
 
-/// Longest accepted `X-GitHub-Delivery` (a GUID, 36 characters) and
-/// `X-GitHub-Event` (the longest name is under 40): generous, but bounded
+/// Longest accepted delivery id and event name (GitHub's GUID is 36
+/// characters, the longest event name under 40): generous, but bounded
 /// before they reach the database and the logs.
 const MAX_HEADER_LEN: usize = 128;
 
-/// A webhook delivery whose signature was verified over its raw body.
+/// What differs between the forges' webhook doors.
+pub(super) trait Door: Send + 'static {
+    const FORGE: Forge;
+    /// Why a delivery without its event header is refused.
+    const NO_EVENT: &'static str;
+    /// Why a delivery without its delivery id is refused.
+    const NO_DELIVERY: &'static str;
+
+    /// What a sender shows before its body is read, if it could be
+    /// genuine; otherwise the refusal (`401`).
+    fn admit(headers: &HeaderMap, state: &AppState) -> Result<Admitted, HttpError>;
+
+    /// Whether the body read after admission is the sender's (`401` if
+    /// not).
+    fn verify(admitted: &Admitted, body: &[u8], state: &AppState) -> Result<(), HttpError>;
+
+    /// The event's name, from its header.
+    fn event(headers: &HeaderMap) -> Option<String>;
+
+    /// The delivery's id, the same when the forge sends it again.
+    fn delivery_id(headers: &HeaderMap) -> Option<String>;
+
+    /// Whether a delivery is worth storing: `Err` for a known event whose
+    /// payload cannot be read, stored anyway for the worker to say why.
+    fn worth_storing(event: &str, body: &[u8]) -> Result<bool, String>;
+}
+
+/// What a door admitted before reading the body: the signature to check
+/// over it, if the door signs bodies.
+pub(super) struct Admitted {
+    pub signature: Option<Vec<u8>>,
+}
+
+/// A webhook delivery whose sender was verified.
 #[derive(Debug)]
-pub struct SignedGithubDelivery {
-    /// `X-GitHub-Event`.
+pub struct Signed<D> {
+    /// The event's name (`X-GitHub-Event`, `X-Gitlab-Event`).
     pub event: String,
-    /// `X-GitHub-Delivery`, the same on a redelivery.
+    /// The delivery's id, the same when the forge sends it again.
     pub delivery_id: String,
-    /// The body exactly as signed.
+    /// The body exactly as received.
     pub body: Bytes,
     /// When the request arrived, for the latency metric.
     received: Instant,
     /// The body's share of the memory budget, given back when the delivery
     /// is dropped, after it has been answered.
     _budget: BufferedBody,
+    _door: PhantomData<D>,
 }
 
-impl FromRequest<AppState> for SignedGithubDelivery {
+impl<D: Door> FromRequest<AppState> for Signed<D> {
     type Rejection = HttpError;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, HttpError> {
         let received = Instant::now();
         let headers = req.headers().clone();
-        let event = header_text(&headers, "x-github-event");
-        let delivery_id = header_text(&headers, "x-github-delivery");
-        // The signature first: an unauthenticated sender learns nothing else.
-        let delivery = verify(req.into_body(), &headers, state)
-            .await
-            .and_then(|body| {
-                Ok(SignedGithubDelivery {
-                    event: event.clone().ok_or(HttpError::BadRequest(
-                        "missing or malformed X-GitHub-Event header",
-                    ))?,
-                    delivery_id: delivery_id.clone().ok_or(HttpError::BadRequest(
-                        "missing or malformed X-GitHub-Delivery header",
-                    ))?,
-                    body: body.bytes.clone(),
-                    received,
-                    _budget: body,
-                })
-            });
+        let event = D::event(&headers);
+        let delivery_id = D::delivery_id(&headers);
+        // The sender first: an unauthenticated one learns nothing else.
+        let delivery: Result<Self, HttpError> = async {
+            let admitted = D::admit(&headers, state)?;
+            let body = read_body(req.into_body(), &headers, &state.body_limits).await?;
+            D::verify(&admitted, &body.bytes, state)?;
+            Ok(Signed {
+                event: event.clone().ok_or(HttpError::BadRequest(D::NO_EVENT))?,
+                delivery_id: delivery_id
+                    .clone()
+                    .ok_or(HttpError::BadRequest(D::NO_DELIVERY))?,
+                body: body.bytes.clone(),
+                received,
+                _budget: body,
+                _door: PhantomData,
+            })
+        }
+        .await;
         if let Err(err) = &delivery {
             let event = event.as_deref().unwrap_or_default();
             tracing::warn!(
+                forge = D::FORGE.as_str(),
                 event,
                 delivery = delivery_id.as_deref().unwrap_or_default(),
                 status = err.status().as_u16(),
                 "webhook refused: {err}"
             );
-            let outcome = DeliveryOutcome::Rejected;
-            state
-                .metrics
-                .record_delivery(Forge::Github, event, outcome, received.elapsed());
+            state.metrics.record_delivery(
+                D::FORGE,
+                event,
+                DeliveryOutcome::Rejected,
+                received.elapsed(),
+            );
         }
         delivery
     }
 }
 
-/// The body, if it is signed with a configured secret. What cannot be
-/// genuine is refused before the body is read.
-async fn verify(
-    body: Body,
-    headers: &HeaderMap,
-    state: &AppState,
-) -> Result<BufferedBody, HttpError> {
-    let signature = headers
-        .get("x-hub-signature-256")
-        .map(|value| value.as_bytes())
-        .filter(|value| signature::well_formed(value))
-        .ok_or(HttpError::Unauthorized)?;
-    if !state.app_configured() {
-        return Err(HttpError::Unauthorized);
-    }
-    let body = read_body(body, headers, &state.body_limits).await?;
-    let secrets = state
-        .github_secrets
-        .read()
-        .unwrap_or_else(|e| e.into_inner());
-    if signature::verify(&secrets, signature, &body.bytes) {
-        Ok(body)
-    } else {
-        Err(HttpError::Unauthorized)
-    }
-}
-
-/// A header's value if it is short, printable ASCII and not blank.
-pub(super) fn header_text(headers: &HeaderMap, name: &str) -> Option<String> {
-    let value = headers.get(name)?.to_str().ok()?.trim();
-    let ok = !value.is_empty()
-        && value.len() <= MAX_HEADER_LEN
-        && value.bytes().all(|b| b.is_ascii_graphic());
-    ok.then(|| value.to_owned())
-}
-
-/// The handler: stores a delivery worth evaluating and acknowledges it.
-pub(super) async fn github(
+/// The handler of every door: stores a delivery worth processing and
+/// acknowledges it.
+pub(super) async fn receive<D: Door>(
     State(state): State<AppState>,
-    delivery: SignedGithubDelivery,
+    delivery: Signed<D>,
 ) -> Response {
-    let worth_storing = events::parse(&delivery.event, &delivery.body)
-        .map(|event| event.is_some_and(|e| e.needs_processing()))
-        .map_err(|err| err.to_string());
     let received = Received {
-        forge: Forge::Github,
+        forge: D::FORGE,
         delivery_id: &delivery.delivery_id,
         event: &delivery.event,
         body: &delivery.body,
-        worth_storing,
+        worth_storing: D::worth_storing(&delivery.event, &delivery.body),
     };
     acknowledge(&state, received, delivery.received).await
+}
+
+/// A header's value if it is short, printable ASCII (with inner spaces
+/// when `spaces`) and not blank.
+fn header_value(headers: &HeaderMap, name: &str, spaces: bool) -> Option<String> {
+    let value = headers.get(name)?.to_str().ok()?.trim();
+    let ok = !value.is_empty()
+        && value.len() <= MAX_HEADER_LEN
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_graphic() || (spaces && b == b' '));
+    ok.then(|| value.to_owned())
 }
 
 /// A verified delivery of either forge, and whether it is worth storing:
 /// `Err` for a known event whose payload cannot be read, which is stored
 /// anyway for the worker to record why it failed.
-pub(super) struct Received<'a> {
+struct Received<'a> {
     pub forge: Forge,
     pub delivery_id: &'a str,
     pub event: &'a str,
@@ -176,11 +199,7 @@ pub(super) struct Received<'a> {
 
 /// Stores a delivery worth processing, records the metrics and answers:
 /// the part of every webhook endpoint that follows verification.
-pub(super) async fn acknowledge(
-    state: &AppState,
-    delivery: Received<'_>,
-    started: Instant,
-) -> Response {
+async fn acknowledge(state: &AppState, delivery: Received<'_>, started: Instant) -> Response {
     let span = tracing::info_span!(
         "webhook",
         forge = delivery.forge.as_str(),
@@ -228,7 +247,7 @@ fn json_syntax(body: &[u8]) -> Result<(), HttpError> {
         .map_err(|err| HttpError::NotJson(err.to_string()))
 }
 
-pub(super) fn status(status: &str, message: &str) -> serde_json::Value {
+fn status(status: &str, message: &str) -> serde_json::Value {
     serde_json::json!({ "status": status, "message": message })
 }
 
