@@ -7,6 +7,7 @@ pub mod check;
 pub mod fake_server;
 pub mod github;
 pub mod gitlab;
+pub(crate) mod http;
 pub mod push;
 pub mod retry;
 

@@ -9,16 +9,16 @@
 //! ones.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use reqwest::{Method, RequestBuilder, Response, StatusCode};
+use reqwest::{Method, RequestBuilder, Response};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use super::auth::{AppKey, InstallationToken, InstallationTokens};
 use super::teams::TeamCache;
-use crate::forge::retry::{self, ApiStats, RetryPolicy};
+use crate::forge::http::{self, Failed, HttpCore};
+use crate::forge::retry::{ApiStats, RetryPolicy};
 
 /// A GitHub App installation, as webhooks name it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -74,19 +74,14 @@ pub(crate) struct TokenReply {
 /// A client for one GitHub App on one GitHub (github.com or an Enterprise
 /// Server).
 pub struct GithubClient {
-    http: reqwest::Client,
+    core: HttpCore,
     rest_base: String,
     graphql_url: String,
     /// `None` before the app exists (manifest registration).
     app: Option<AppKey>,
     tokens: InstallationTokens,
     pub(crate) teams: TeamCache,
-    retry: RetryPolicy,
-    stats: Arc<ApiStats>,
 }
-
-/// The user agent GitHub requires on every request.
-const USER_AGENT: &str = concat!("agent-warrant/", env!("CARGO_PKG_VERSION"));
 
 impl GithubClient {
     /// `api_base_url` is the REST root: `https://api.github.com`, or
@@ -112,29 +107,21 @@ impl GithubClient {
     /// A client with no app identity, for the manifest exchange that
     /// creates the app.
     pub fn unauthenticated(api_base_url: &str) -> Result<Self, GithubError> {
-        let http = reqwest::Client::builder()
-            .user_agent(USER_AGENT)
-            // A hung connection must not hold a worker: 30 s is well past
-            // GitHub's own 10 s limit on a GraphQL query.
-            .timeout(Duration::from_secs(30))
-            .build()
-            .map_err(|e| GithubError::Key(format!("HTTP client: {e}")))?;
+        let core = HttpCore::new().map_err(|e| GithubError::Key(format!("HTTP client: {e}")))?;
         let rest_base = api_base_url.trim_end_matches('/').to_owned();
         Ok(GithubClient {
-            http,
+            core,
             graphql_url: graphql_url(&rest_base),
             rest_base,
             app: None,
             tokens: InstallationTokens::default(),
             teams: TeamCache::default(),
-            retry: RetryPolicy::default(),
-            stats: Arc::new(ApiStats::new()),
         })
     }
 
     /// Replaces the retry policy (tests use millisecond delays).
     pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
-        self.retry = retry;
+        self.core.retry = retry;
         self
     }
 
@@ -146,7 +133,7 @@ impl GithubClient {
 
     /// Request counters and the last rate-limit budget seen.
     pub fn stats(&self) -> Arc<ApiStats> {
-        self.stats.clone()
+        self.core.stats.clone()
     }
 
     /// The app's id, when the client has the app's key.
@@ -182,7 +169,7 @@ impl GithubClient {
             .as_ref()
             .ok_or_else(|| GithubError::Key("no app id and private key configured".into()))?;
         let jwt = app.jwt(Utc::now())?;
-        let req = self.http.post(self.url(&path)).bearer_auth(jwt);
+        let req = self.core.http.post(self.url(&path)).bearer_auth(jwt);
         let token: TokenReply = self.send_json(Method::POST, &path, req).await.map_err(
             |e| match e {
                 GithubError::Status {
@@ -213,6 +200,7 @@ impl GithubClient {
             .as_ref()
             .ok_or_else(|| GithubError::Key("no app id and private key configured".into()))?;
         let req = self
+            .core
             .http
             .get(self.url("/app"))
             .bearer_auth(app.jwt(Utc::now())?);
@@ -221,7 +209,7 @@ impl GithubClient {
     }
 
     pub(crate) fn http_post(&self, path: &str) -> RequestBuilder {
-        self.http.post(self.url(path))
+        self.core.http.post(self.url(path))
     }
 
     pub(crate) fn url(&self, path: &str) -> String {
@@ -254,7 +242,11 @@ impl GithubClient {
     ) -> Result<T, GithubError> {
         for _ in 0..2 {
             let token = self.installation_token(installation).await?;
-            let mut req = self.http.request(method.clone(), url).bearer_auth(token);
+            let mut req = self
+                .core
+                .http
+                .request(method.clone(), url)
+                .bearer_auth(token);
             if let Some(body) = body {
                 req = req.json(body);
             }
@@ -304,14 +296,7 @@ impl GithubClient {
         req: RequestBuilder,
     ) -> Result<T, GithubError> {
         let resp = self.send(&method, path, req).await?;
-        let bytes = resp.bytes().await.map_err(|e| GithubError::Decode {
-            path: path.to_owned(),
-            message: e.to_string(),
-        })?;
-        serde_json::from_slice(&bytes).map_err(|e| GithubError::Decode {
-            path: path.to_owned(),
-            message: e.to_string(),
-        })
+        http::json(resp).await.map_err(|f| failed(&method, path, f))
     }
 
     /// Sends with retries; a non-success final answer is an error.
@@ -323,13 +308,11 @@ impl GithubClient {
     ) -> Result<Response, GithubError> {
         let req = req
             .header("accept", "application/vnd.github+json")
-            .header("x-github-api-version", "2022-11-28")
-            .build()
-            .map_err(|e| transport(method, path, e))?;
-        let resp = retry::send(&self.http, &self.retry, &self.stats, method, path, req)
+            .header("x-github-api-version", "2022-11-28");
+        self.core
+            .send(method, path, req)
             .await
-            .map_err(|e| transport(method, path, e))?;
-        finish(method, path, resp).await
+            .map_err(|f| failed(method, path, f))
     }
 }
 
@@ -345,38 +328,23 @@ fn is_missing_organization(error: &serde_json::Value) -> bool {
             .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
 }
 
-fn transport(method: &Method, path: &str, e: reqwest::Error) -> GithubError {
-    GithubError::Transport {
-        method: method.to_string(),
-        path: path.to_owned(),
-        message: e.to_string(),
-    }
-}
-
-/// A success as is; otherwise the status with GitHub's `message`.
-async fn finish(method: &Method, path: &str, resp: Response) -> Result<Response, GithubError> {
-    let status = resp.status();
-    if status.is_success() {
-        return Ok(resp);
-    }
-    #[derive(Deserialize)]
-    struct Message {
-        message: String,
-    }
-    let text = resp.text().await.unwrap_or_default();
-    let message = serde_json::from_str::<Message>(&text)
-        .map(|m| m.message)
-        .unwrap_or_else(|_| text.chars().take(200).collect());
-    Err(GithubError::Status {
-        status: status.as_u16(),
-        method: method.to_string(),
-        path: path.to_owned(),
-        message: if status == StatusCode::NOT_FOUND && message.is_empty() {
-            "not found".into()
-        } else {
-            message
+/// A request's failure, in GitHub's terms.
+fn failed(method: &Method, path: &str, failure: Failed) -> GithubError {
+    let (method, path) = (method.to_string(), path.to_owned());
+    match failure {
+        Failed::Transport(message) => GithubError::Transport {
+            method,
+            path,
+            message,
         },
-    })
+        Failed::Status { status, message } => GithubError::Status {
+            status,
+            method,
+            path,
+            message,
+        },
+        Failed::Decode(message) => GithubError::Decode { path, message },
+    }
 }
 
 /// The GraphQL endpoint for a REST root: `https://api.github.com` →

@@ -12,14 +12,15 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use reqwest::{Method, RequestBuilder, Response, StatusCode};
+use reqwest::{Method, RequestBuilder, Response};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use super::members::MemberCache;
 use crate::engine::{Account, AccountKind};
 use crate::forge::cache::TtlCache;
-use crate::forge::retry::{self, ApiStats, RetryPolicy};
+use crate::forge::http::{self, Failed, HttpCore};
+use crate::forge::retry::{ApiStats, RetryPolicy};
 use crate::ids::Login;
 
 /// Why a GitLab call failed. The messages are for logs, not for people on
@@ -68,11 +69,9 @@ impl GitlabError {
 /// A client for one GitLab (gitlab.com or a self-managed instance), acting
 /// as the account whose token it holds.
 pub struct GitlabClient {
-    http: reqwest::Client,
+    core: HttpCore,
     api_base: String,
     token: String,
-    retry: RetryPolicy,
-    stats: Arc<ApiStats>,
     /// Whether each user id is a bot. An account does not become a bot or
     /// stop being one, so this is kept for the life of the process.
     bots: Mutex<HashMap<u64, bool>>,
@@ -80,9 +79,6 @@ pub struct GitlabClient {
     /// The `warrant` external status check of each merge request, if any.
     pub(crate) status_checks: TtlCache<Option<u64>>,
 }
-
-/// The user agent, the same as the GitHub client's.
-const USER_AGENT: &str = concat!("agent-warrant/", env!("CARGO_PKG_VERSION"));
 
 /// Items per page: GitLab's maximum, so a list costs as few requests as it
 /// can.
@@ -103,19 +99,12 @@ impl GitlabClient {
         if token.trim().is_empty() {
             return Err(GitlabError::Invalid("the GitLab token is empty".into()));
         }
-        let http = reqwest::Client::builder()
-            .user_agent(USER_AGENT)
-            // A hung connection must not hold a worker; GitLab answers
-            // its slowest calls (large diffs) in a few seconds.
-            .timeout(Duration::from_secs(30))
-            .build()
-            .map_err(|e| GitlabError::Invalid(format!("HTTP client: {e}")))?;
+        let core =
+            HttpCore::new().map_err(|e| GitlabError::Invalid(format!("HTTP client: {e}")))?;
         Ok(GitlabClient {
-            http,
+            core,
             api_base: format!("{}/api/v4", base_url.trim_end_matches('/')),
             token: token.to_owned(),
-            retry: RetryPolicy::default(),
-            stats: Arc::new(ApiStats::new()),
             bots: Mutex::default(),
             members: MemberCache::default(),
             status_checks: TtlCache::new(super::statuses::STATUS_CHECK_TTL),
@@ -124,7 +113,7 @@ impl GitlabClient {
 
     /// Replaces the retry policy (tests use millisecond delays).
     pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
-        self.retry = retry;
+        self.core.retry = retry;
         self
     }
 
@@ -136,7 +125,7 @@ impl GitlabClient {
 
     /// Request counters and the last rate-limit budget seen.
     pub fn stats(&self) -> Arc<ApiStats> {
-        self.stats.clone()
+        self.core.stats.clone()
     }
 
     /// `{base_url}/api/v4`.
@@ -185,6 +174,7 @@ impl GitlabClient {
         body: Option<&serde_json::Value>,
     ) -> Result<Response, GitlabError> {
         let mut req: RequestBuilder = self
+            .core
             .http
             .request(method.clone(), format!("{}{path}", self.api_base))
             .header("PRIVATE-TOKEN", &self.token)
@@ -192,11 +182,10 @@ impl GitlabClient {
         if let Some(body) = body {
             req = req.json(body);
         }
-        let req = req.build().map_err(|e| transport(&method, path, e))?;
-        let resp = retry::send(&self.http, &self.retry, &self.stats, &method, path, req)
+        self.core
+            .send(&method, path, req)
             .await
-            .map_err(|e| transport(&method, path, e))?;
-        finish(&method, path, resp).await
+            .map_err(|f| failed(&method, path, f))
     }
 
     /// Whether user `id` is a bot: from the cache, else `GET /users/:id`
@@ -319,60 +308,27 @@ pub(crate) async fn json<T: DeserializeOwned>(
     path: &str,
     resp: Response,
 ) -> Result<T, GitlabError> {
-    let bytes = resp
-        .bytes()
+    http::json(resp)
         .await
-        .map_err(|e| GitlabError::decode(path, e))?;
-    serde_json::from_slice(&bytes).map_err(|e| GitlabError::decode(path, e))
+        .map_err(|f| failed(&Method::GET, path, f))
 }
 
-fn transport(method: &Method, path: &str, e: reqwest::Error) -> GitlabError {
-    // reqwest's message names the URL, never the headers.
-    GitlabError::Transport {
-        method: method.to_string(),
-        path: path.to_owned(),
-        message: e.to_string(),
-    }
-}
-
-/// A success as is; otherwise the status with GitLab's message.
-async fn finish(method: &Method, path: &str, resp: Response) -> Result<Response, GitlabError> {
-    let status = resp.status();
-    if status.is_success() {
-        return Ok(resp);
-    }
-    let text = resp.text().await.unwrap_or_default();
-    let message = error_message(&text);
-    Err(GitlabError::Status {
-        status: status.as_u16(),
-        method: method.to_string(),
-        path: path.to_owned(),
-        message: if status == StatusCode::NOT_FOUND && message.is_empty() {
-            "not found".into()
-        } else {
-            message
+/// A request's failure, in GitLab's terms.
+fn failed(method: &Method, path: &str, failure: Failed) -> GitlabError {
+    let (method, path) = (method.to_string(), path.to_owned());
+    match failure {
+        Failed::Transport(message) => GitlabError::Transport {
+            method,
+            path,
+            message,
         },
-    })
-}
-
-/// GitLab's error bodies: `{"message": "404 Project Not Found"}`, a
-/// `message` that is an object of field errors (`{"message": {"name":
-/// ["is too long"]}}`), or OAuth's `{"error": "invalid_token",
-/// "error_description": ...}`. Anything else: the start of the text.
-pub(crate) fn error_message(text: &str) -> String {
-    let Ok(value) = serde_json::from_str::<serde_json::Value>(text) else {
-        return text.chars().take(200).collect();
-    };
-    match (&value["message"], &value["error"]) {
-        (serde_json::Value::String(m), _) => m.clone(),
-        (serde_json::Value::Null, serde_json::Value::String(e)) => {
-            match value["error_description"].as_str() {
-                Some(d) => format!("{e}: {d}"),
-                None => e.clone(),
-            }
-        }
-        (serde_json::Value::Null, _) => text.chars().take(200).collect(),
-        (m, _) => m.to_string(),
+        Failed::Status { status, message } => GitlabError::Status {
+            status,
+            method,
+            path,
+            message,
+        },
+        Failed::Decode(message) => GitlabError::Decode { path, message },
     }
 }
 
@@ -427,22 +383,5 @@ mod tests {
         assert_eq!(decode_base64("aGVs\nbG8h").unwrap(), b"hello!");
         assert_eq!(decode_base64("").unwrap(), b"");
         assert!(decode_base64("IyA9PSBTY2hlbWEgSW5mb3...").is_none());
-    }
-
-    #[test]
-    fn error_messages_are_read_from_each_of_gitlabs_shapes() {
-        assert_eq!(
-            error_message(r#"{"message":"404 Project Not Found"}"#),
-            "404 Project Not Found"
-        );
-        assert_eq!(
-            error_message(r#"{"message":{"name":["is too long"]}}"#),
-            r#"{"name":["is too long"]}"#
-        );
-        assert_eq!(
-            error_message(r#"{"error":"invalid_token","error_description":"Token was revoked"}"#),
-            "invalid_token: Token was revoked"
-        );
-        assert_eq!(error_message("Bad Gateway"), "Bad Gateway");
     }
 }
