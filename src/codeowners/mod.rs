@@ -462,3 +462,73 @@ fn globs(pattern: &str) -> Vec<String> {
         vec![base, below]
     }
 }
+
+/// The CODEOWNERS file at the base commit, as an evaluation receives it.
+/// Read only for a policy that names `codeowners`; otherwise `Absent`.
+#[derive(Clone, Debug, Default)]
+pub enum CodeownersFile {
+    /// No file in any of the forge's places (or not read).
+    #[default]
+    Absent,
+    Parsed {
+        codeowners: Codeowners,
+        /// The git blob id of its contents, recorded with the decision.
+        blob_id: String,
+    },
+    /// It does not parse: a decision that needs it fails closed.
+    Invalid {
+        error: CodeownersError,
+        path: RepoPath,
+        blob_id: String,
+    },
+}
+
+impl CodeownersFile {
+    /// Parses the file found at `path` with contents `text`.
+    pub fn read(path: &RepoPath, flavour: Flavour, text: &str) -> CodeownersFile {
+        let blob_id = crate::policy::blob_id(text.as_bytes());
+        match Codeowners::parse(path, flavour, text) {
+            Ok(codeowners) => CodeownersFile::Parsed {
+                codeowners,
+                blob_id,
+            },
+            Err(error) => CodeownersError::into_file(error, path, blob_id),
+        }
+    }
+
+    pub fn parsed(&self) -> Option<&Codeowners> {
+        match self {
+            CodeownersFile::Parsed { codeowners, .. } => Some(codeowners),
+            _ => None,
+        }
+    }
+
+    /// Where it was read from and its blob id, if there is a file.
+    pub fn source(&self) -> Option<(&RepoPath, &str)> {
+        match self {
+            CodeownersFile::Absent => None,
+            CodeownersFile::Parsed {
+                codeowners,
+                blob_id,
+            } => Some((&codeowners.path, blob_id)),
+            CodeownersFile::Invalid { path, blob_id, .. } => Some((path, blob_id)),
+        }
+    }
+
+    /// The teams that own any of `paths`.
+    pub fn teams_owning<'a>(&self, paths: impl IntoIterator<Item = &'a RepoPath>) -> Vec<TeamName> {
+        self.parsed()
+            .map(|c| c.teams_owning(paths))
+            .unwrap_or_default()
+    }
+}
+
+impl CodeownersError {
+    fn into_file(self, path: &RepoPath, blob_id: String) -> CodeownersFile {
+        CodeownersFile::Invalid {
+            error: self,
+            path: path.clone(),
+            blob_id,
+        }
+    }
+}

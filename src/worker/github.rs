@@ -242,6 +242,7 @@ impl Adapter for Github {
             teams: members,
             repository_admins: Vec::new(),
             app_logins: self.app_logins().await,
+            codeowners: Default::default(),
         })
     }
 

@@ -242,6 +242,7 @@ impl Adapter for Gitlab {
             teams: self.client.group_members(teams).await?,
             repository_admins: Vec::new(),
             app_logins: self.own_logins().await,
+            codeowners: Default::default(),
         })
     }
 

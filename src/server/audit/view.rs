@@ -71,6 +71,9 @@ pub(super) fn violation_words(kind: ViolationKind) -> &'static str {
         ViolationKind::LapsedRegistration => "registration expired",
         ViolationKind::AgentApprovalIgnored => "agent approval ignored",
         ViolationKind::InvalidPolicy => "invalid policy",
+        ViolationKind::InvalidCodeowners => "invalid CODEOWNERS",
+        ViolationKind::UnownedPaths => "paths without code owners",
+        ViolationKind::UnsupportedCodeowners => "unsupported code owners",
     }
 }
 
