@@ -496,6 +496,20 @@ impl CodeownersFile {
         }
     }
 
+    /// A file the forge returned only in part: it cannot be applied.
+    pub fn truncated(path: &RepoPath, blob_id: &str) -> CodeownersFile {
+        CodeownersFile::Invalid {
+            error: CodeownersError {
+                file: path.to_string(),
+                line: 1,
+                column: 1,
+                reason: "the file is too long for the forge to return it whole".to_owned(),
+            },
+            path: path.clone(),
+            blob_id: blob_id.to_owned(),
+        }
+    }
+
     pub fn parsed(&self) -> Option<&Codeowners> {
         match self {
             CodeownersFile::Parsed { codeowners, .. } => Some(codeowners),

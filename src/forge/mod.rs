@@ -10,9 +10,11 @@ pub mod gitlab;
 pub mod push;
 pub mod retry;
 
+use crate::codeowners::CodeownersFile;
+use crate::engine::Forge;
 use crate::ids::RepoPath;
 
-/// A policy file read from the base commit.
+/// A policy (or CODEOWNERS) file read from the base commit.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PolicyFile {
     pub path: RepoPath,
@@ -23,4 +25,22 @@ pub struct PolicyFile {
     /// at most about 512 kB of a blob's text): a truncated policy is
     /// refused, not applied.
     pub truncated: bool,
+}
+
+/// The CODEOWNERS file the forge found beside the policy at `policy`,
+/// parsed in the forge's syntax. A file the forge returned only in part
+/// is refused (the decision fails closed), as a truncated policy is.
+pub fn read_codeowners(
+    file: Option<&PolicyFile>,
+    forge: Forge,
+    policy: &RepoPath,
+) -> CodeownersFile {
+    let Some(file) = file else {
+        return CodeownersFile::Absent;
+    };
+    let flavour = forge.codeowners_flavour(&file.path, policy);
+    if file.truncated {
+        return CodeownersFile::truncated(&file.path, &file.blob_id);
+    }
+    CodeownersFile::read(&file.path, flavour, &file.text)
 }

@@ -339,12 +339,26 @@ impl Worker {
                 ));
             }
         };
-        let teams = loaded.policy.teams();
+        let codeowners = match loaded.policy.uses_codeowners() {
+            true => {
+                let found = forge.codeowners(t, snapshot).await?;
+                crate::forge::read_codeowners(found.as_ref(), change.forge, &file.path)
+            }
+            false => Default::default(),
+        };
+        // The teams owning the touched paths are resolved like the
+        // policy's, and remembered with them.
+        let owning = codeowners.teams_owning(change.touched_paths());
+        let mut teams = loaded.policy.teams();
+        teams.extend(&owning);
+        teams.sort();
+        teams.dedup();
         let names: Vec<String> = teams.iter().map(|t| t.as_str().to_owned()).collect();
         self.store
             .record_policy_teams(t.forge_name(), &t.repo, &file.blob_id, &names, at)
             .await?;
         let mut context = forge.context(t, &teams, snapshot).await?;
+        context.codeowners = codeowners;
         let decide = |context: &engine::Context| {
             engine::decide(&Evaluation {
                 policy: &loaded,
