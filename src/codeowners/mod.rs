@@ -496,14 +496,39 @@ impl CodeownersFile {
         }
     }
 
+    /// Parses raw contents: bytes that are not UTF-8 make the file invalid.
+    pub fn from_bytes(path: &RepoPath, flavour: Flavour, contents: &[u8]) -> CodeownersFile {
+        match std::str::from_utf8(contents) {
+            Ok(text) => CodeownersFile::read(path, flavour, text),
+            Err(e) => {
+                let valid = &contents[..e.valid_up_to()];
+                let line = valid.iter().filter(|b| **b == b'\n').count() + 1;
+                let reason = "the file is not UTF-8 text";
+                let blob_id = crate::policy::blob_id(contents);
+                CodeownersFile::unreadable(path, &blob_id, line, reason)
+            }
+        }
+    }
+
     /// A file the forge returned only in part: it cannot be applied.
     pub fn truncated(path: &RepoPath, blob_id: &str) -> CodeownersFile {
+        let reason = "the file is too long for the forge to return it whole";
+        CodeownersFile::unreadable(path, blob_id, 1, reason)
+    }
+
+    /// A file that cannot be read as CODEOWNERS, for `reason`.
+    pub fn unreadable(
+        path: &RepoPath,
+        blob_id: &str,
+        line: usize,
+        reason: impl Into<String>,
+    ) -> CodeownersFile {
         CodeownersFile::Invalid {
             error: CodeownersError {
                 file: path.to_string(),
-                line: 1,
+                line,
                 column: 1,
-                reason: "the file is too long for the forge to return it whole".to_owned(),
+                reason: reason.into(),
             },
             path: path.clone(),
             blob_id: blob_id.to_owned(),
