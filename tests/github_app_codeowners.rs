@@ -124,6 +124,16 @@ async fn an_agent_change_to_owned_code_waits_for_its_code_owner_within_the_reque
         assert_eq!(requests.len(), 2, "{requests:?}");
         assert_eq!(requests[0], "POST /graphql WarrantPullRequest");
         assert!(requests[1].starts_with(&format!("PATCH /repos/{REPO}/check-runs/")));
+        // Every team CODEOWNERS names is remembered and comes with the
+        // query from now on, whatever a later change touches (the security
+        // team is in the client's cache since the first evaluation).
+        let resolved = app
+            .fake
+            .requests()
+            .iter()
+            .filter(|r| r.operation.as_deref() == Some("WarrantPullRequest"))
+            .all(|r| r.body.contains("maintainers"));
+        assert!(resolved, "the other team is asked for in the query");
 
         submit(&app, 1, review(22, user("sam", 22), ReviewState::Approved, head()), 3).await;
         let run = app.the_check_run();

@@ -191,6 +191,22 @@ impl Codeowners {
             .collect()
     }
 
+    /// Every team the file names.
+    pub fn teams(&self) -> Vec<TeamName> {
+        let mut teams: Vec<TeamName> = self
+            .rules
+            .iter()
+            .flat_map(|r| &r.owners)
+            .filter_map(|o| match o {
+                Owner::Team(t) => Some(t.clone()),
+                _ => None,
+            })
+            .collect();
+        teams.sort();
+        teams.dedup();
+        teams
+    }
+
     /// The teams that own any of `paths`, so that a forge adapter can
     /// resolve their members before the evaluation.
     pub fn teams_owning<'a>(&self, paths: impl IntoIterator<Item = &'a RepoPath>) -> Vec<TeamName> {
@@ -552,6 +568,11 @@ impl CodeownersFile {
             } => Some((&codeowners.path, blob_id)),
             CodeownersFile::Invalid { path, blob_id, .. } => Some((path, blob_id)),
         }
+    }
+
+    /// Every team the file names (none without a file that parses).
+    pub fn teams(&self) -> Vec<TeamName> {
+        self.parsed().map(Codeowners::teams).unwrap_or_default()
     }
 
     /// The teams that own any of `paths`.

@@ -165,6 +165,22 @@ fn gitlab_groups_may_be_nested_and_roles_are_unsupported() {
 }
 
 #[test]
+fn the_teams_named_are_those_of_every_line_or_only_those_owning_some_paths() {
+    let file = github(
+        "* @org/all
+/src/ @org/dev @alice
+/docs/ @org/docs
+",
+    );
+    let team = |t: &str| TeamName::parse(t).unwrap();
+    assert_eq!(
+        file.teams(),
+        [team("org/all"), team("org/dev"), team("org/docs")]
+    );
+    assert_eq!(file.teams_owning([&path("src/a.rs")]), [team("org/dev")]);
+}
+
+#[test]
 fn errors_name_the_line_and_column() {
     let e = error(Flavour::Github, "*.rs @ok\n\n  docs/ owner-without-at\n");
     assert_eq!((e.line, e.column), (3, 9), "{e}");

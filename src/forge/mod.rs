@@ -11,8 +11,9 @@ pub mod push;
 pub mod retry;
 
 use crate::codeowners::CodeownersFile;
-use crate::engine::Forge;
-use crate::ids::RepoPath;
+use crate::engine::{Change, Forge};
+use crate::ids::{RepoPath, TeamName};
+use crate::policy::Policy;
 
 /// A policy (or CODEOWNERS) file read from the base commit.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -43,4 +44,34 @@ pub fn read_codeowners(
         return CodeownersFile::truncated(&file.path, &file.blob_id);
     }
     CodeownersFile::read(&file.path, flavour, &file.text)
+}
+
+/// The teams of one evaluation.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Teams {
+    /// Resolved before deciding: the policy's, and those owning a touched
+    /// path in CODEOWNERS.
+    pub resolve: Vec<TeamName>,
+    /// Remembered as the repository's hints: the policy's and every team
+    /// CODEOWNERS names, so that the next evaluation, whatever it touches,
+    /// resolves its teams in the query that reads the change.
+    pub remember: Vec<String>,
+}
+
+impl Teams {
+    pub fn of(policy: &Policy, codeowners: &CodeownersFile, change: &Change) -> Teams {
+        let named = policy.teams();
+        let mut resolve: Vec<TeamName> = named.iter().map(|t| (*t).clone()).collect();
+        resolve.extend(codeowners.teams_owning(change.touched_paths()));
+        resolve.sort();
+        resolve.dedup();
+        let mut remember: Vec<TeamName> = named.into_iter().cloned().collect();
+        remember.extend(codeowners.teams());
+        remember.sort();
+        remember.dedup();
+        Teams {
+            resolve,
+            remember: remember.iter().map(|t| t.as_str().to_owned()).collect(),
+        }
+    }
 }

@@ -17,7 +17,7 @@ use crate::audit::{self, EventKind, NewAuditEvent};
 use crate::engine::{self, Conclusion, Decision, Evaluation, Forge};
 use crate::forge::check::CheckOutcome;
 use crate::forge::github::client::InstallationId;
-use crate::ids::CommitSha;
+use crate::ids::{CommitSha, TeamName};
 use crate::policy::{self, LoadedPolicy};
 use crate::store::heads::StandsFor;
 use crate::store::{ClaimedDelivery, NewEvaluation};
@@ -346,18 +346,12 @@ impl Worker {
             }
             false => Default::default(),
         };
-        // The teams owning the touched paths are resolved like the
-        // policy's, and remembered with them.
-        let owning = codeowners.teams_owning(change.touched_paths());
-        let mut teams = loaded.policy.teams();
-        teams.extend(&owning);
-        teams.sort();
-        teams.dedup();
-        let names: Vec<String> = teams.iter().map(|t| t.as_str().to_owned()).collect();
+        let teams = crate::forge::Teams::of(&loaded.policy, &codeowners, change);
         self.store
-            .record_policy_teams(t.forge_name(), &t.repo, &file.blob_id, &names, at)
+            .record_policy_teams(t.forge_name(), &t.repo, &file.blob_id, &teams.remember, at)
             .await?;
-        let mut context = forge.context(t, &teams, snapshot).await?;
+        let resolve: Vec<&TeamName> = teams.resolve.iter().collect();
+        let mut context = forge.context(t, &resolve, snapshot).await?;
         context.codeowners = codeowners;
         let decide = |context: &engine::Context| {
             engine::decide(&Evaluation {
