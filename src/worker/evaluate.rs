@@ -339,12 +339,12 @@ impl Worker {
                 ));
             }
         };
-        let codeowners = match loaded.policy.uses_codeowners() {
-            true => {
-                let found = forge.codeowners(t, snapshot).await?;
-                crate::forge::read_codeowners(found.as_ref(), change.forge, &file.path)
-            }
-            false => Default::default(),
+        // CODEOWNERS matters only to a policy that names `codeowners`.
+        let codeowners = if loaded.policy.uses_codeowners() {
+            let found = forge.codeowners(t, snapshot).await?;
+            crate::forge::read_codeowners(found.as_ref(), change.forge, &file.path)
+        } else {
+            Default::default()
         };
         let teams = crate::forge::Teams::of(&loaded.policy, &codeowners, change);
         self.store
