@@ -86,6 +86,9 @@ fn patterns_follow_the_documented_gitignore_rules() {
     assert!(owners(&star, "src/x/a.rs").is_empty());
     assert_eq!(owners(&star, "lib/x/y/a.rs").len(), 1);
     assert_eq!(owners(&star, "lib/a.rs").len(), 1);
+    let all = github("/ @root\n/vendor/** @vendor\n");
+    assert_eq!(owners(&all, "vendor/x/y.c"), ["-: @vendor (line 2)"]);
+    assert_eq!(owners(&all, "a/b.c"), ["-: @root (line 1)"]);
 }
 
 #[test]
