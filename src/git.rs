@@ -18,6 +18,7 @@ use std::process::Command;
 
 use anyhow::{Context as _, anyhow, bail, ensure};
 
+use crate::codeowners::LOCAL_CODEOWNERS_PATHS;
 use crate::engine::{Change, ChangedFile, Commit, Forge, Person};
 use crate::ids::{CommitSha, RepoPath};
 use crate::policy::LOCAL_POLICY_PATHS;
@@ -49,10 +50,10 @@ pub(crate) struct Repo {
     dir: PathBuf,
 }
 
-/// The policy file found at a commit.
+/// The policy (or CODEOWNERS) file found at a commit.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum PolicyAtRev {
-    /// None of [`LOCAL_POLICY_PATHS`] exists there.
+    /// None of the candidate paths exists there.
     Absent,
     /// A regular file, with its git blob id.
     File {
@@ -190,14 +191,24 @@ impl Repo {
 
     /// The policy file at `rev`: the first of [`LOCAL_POLICY_PATHS`] there.
     pub(crate) fn policy_at(&self, rev: &CommitSha) -> anyhow::Result<PolicyAtRev> {
+        self.first_file_at(rev, LOCAL_POLICY_PATHS)
+            .with_context(|| format!("looking for the policy file at {rev}"))
+    }
+
+    /// The CODEOWNERS file at `rev`: the first of
+    /// [`LOCAL_CODEOWNERS_PATHS`] there.
+    pub(crate) fn codeowners_at(&self, rev: &CommitSha) -> anyhow::Result<PolicyAtRev> {
+        self.first_file_at(rev, LOCAL_CODEOWNERS_PATHS)
+            .with_context(|| format!("looking for the CODEOWNERS file at {rev}"))
+    }
+
+    /// The first of `candidates` at `rev`, read if it is a regular file.
+    fn first_file_at(&self, rev: &CommitSha, candidates: &[&str]) -> anyhow::Result<PolicyAtRev> {
         let mut args = vec!["ls-tree", "-z", "--full-tree", rev.as_str(), "--"];
-        args.extend(LOCAL_POLICY_PATHS);
-        let out = self
-            .run(args)
-            .with_context(|| format!("looking for the policy file at {rev}"))?;
-        let entries =
-            parse_ls_tree(&out).with_context(|| format!("looking for the policy file at {rev}"))?;
-        let Some(entry) = LOCAL_POLICY_PATHS
+        args.extend(candidates);
+        let out = self.run(args)?;
+        let entries = parse_ls_tree(&out)?;
+        let Some(entry) = candidates
             .iter()
             .find_map(|p| entries.iter().find(|e| e.path.as_str() == *p))
         else {

@@ -26,6 +26,7 @@
 pub mod audit;
 pub mod catalog;
 pub mod cli;
+pub mod codeowners;
 pub mod config;
 pub mod demo;
 pub mod engine;

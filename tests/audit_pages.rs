@@ -368,6 +368,50 @@ async fn the_change_page_states_the_decision_evidence_and_rollback() {
 }
 
 #[tokio::test]
+async fn the_change_page_says_per_path_who_owns_it_and_who_approved() {
+    on_each_backend(|url| async move {
+        let store = Store::connect(&url).await.expect("store connects");
+        let owned = serde_json::json!({
+            "requirements": [{"id": "sensitive:auth", "label": "authentication",
+                "paths": ["src/auth/login.rs", "src/auth/old.rs"],
+                "approvers": ["codeowners"], "min_approvals": 1,
+                "approved_by": ["alice"], "not_counted": [], "satisfied": false,
+                "owned_paths": [{"path": "src/auth/login.rs", "line": 4,
+                    "owners": ["@acme/security"], "required": 1, "approved_by": ["alice"]}],
+                "unowned": [{"path": "src/auth/old.rs",
+                    "unsupported": ["sec@example.com"], "approved_by": []}]}]
+        });
+        evaluate(
+            &store,
+            "acme/auth",
+            7,
+            "failure",
+            "Unowned",
+            at(21, 10),
+            owned,
+        )
+        .await;
+        let server = TestServer::serve(test_state(&store).with_public_pages(true)).await;
+        let page = html(&server, "/audit/github/acme/auth/changes/7").await;
+        assert!(
+            page.contains(
+                "<li><code>src/auth/login.rs</code> — owned by <code>@acme/security</code> \
+                 (CODEOWNERS line 4) — approved by <code>@alice</code></li>"
+            ),
+            "{page}"
+        );
+        assert!(
+            page.contains(
+                "<li><code>src/auth/old.rs</code> — no code owner; unsupported owners ignored: \
+                 <code>sec@example.com</code> — nobody else may approve it</li>"
+            ),
+            "{page}"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn audit_events_appear_on_the_timeline() {
     on_each_backend(|url| async move {
         let server = started(&url).await;

@@ -347,3 +347,69 @@ fn a_noreply_commit_address_names_the_account_registered_by_login() {
     assert_eq!(agents[0]["id"], "house-bot", "{run}");
     assert_eq!(agents[0]["status"]["kind"], "registered", "{run}");
 }
+
+/// [`POLICY`] with the infrastructure's approvers taken from CODEOWNERS;
+/// the agent may edit CODEOWNERS (which never changes its own decision).
+fn codeowners_policy() -> String {
+    POLICY
+        .replace(r#"approvers: ["octo-org/sre"]"#, "approvers: [codeowners]")
+        .replace(
+            r#"allow: ["src/**", "tests/**", "infra/**"]"#,
+            r#"allow: ["src/**", "tests/**", "infra/**", ".github/CODEOWNERS"]"#,
+        )
+}
+
+#[test]
+fn codeowners_are_read_at_the_base_revision_not_at_the_head() {
+    let repo = Repo::new();
+    repo.write(".github/warrant.yml", &codeowners_policy())
+        .write(".github/CODEOWNERS", "*  @alice\n/infra/  @octo-org/sre\n")
+        .write("src/lib.rs", "pub fn hello() {}\n");
+    repo.commit(ALICE, "Initial commit");
+    repo.branch("feature");
+    // The change tries to hand the infrastructure to someone else.
+    repo.write(".github/CODEOWNERS", "*  @alice\n/infra/  @mallory\n")
+        .write("infra/main.tf", "resource {}\n");
+    repo.commit_by_claude("Add infrastructure");
+
+    let (run, json) = check_json(&repo, &[]);
+    run.assert_code(3);
+    assert_eq!(json["conclusion"], "action_required", "{run}");
+    assert_eq!(json["codeowners"]["path"], ".github/CODEOWNERS", "{run}");
+    let owned = &json["requirements"][0]["owned_paths"][0];
+    assert_eq!(owned["path"], "infra/main.tf", "{run}");
+    assert_eq!(
+        owned["owners"],
+        serde_json::json!(["@octo-org/sre"]),
+        "{run}"
+    );
+    assert_eq!(owned["line"], 2, "{run}");
+
+    let text = check(&repo, &[]);
+    assert!(
+        text.stdout.contains(
+            "infra/main.tf — owned by @octo-org/sre (CODEOWNERS line 2) — not approved yet"
+        ),
+        "{text}"
+    );
+}
+
+#[test]
+fn an_invalid_codeowners_file_at_the_base_fails_with_its_line() {
+    let repo = Repo::new();
+    repo.write(".github/warrant.yml", &codeowners_policy())
+        .write("CODEOWNERS", "/infra/ sre-team\n")
+        .write("src/lib.rs", "pub fn hello() {}\n");
+    repo.commit(ALICE, "Initial commit");
+    repo.branch("feature");
+    repo.write("src/lib.rs", "pub fn hello() { println!(\"hi\"); }\n");
+    repo.commit_by_claude("Say hello");
+
+    let run = check(&repo, &[]);
+    run.assert_code(1);
+    assert!(
+        run.stdout
+            .contains("Invalid CODEOWNERS: CODEOWNERS:1:9: sre-team is not an owner"),
+        "{run}"
+    );
+}

@@ -219,3 +219,58 @@ fn paths_not_in_normal_form_are_refused_never_matched() {
         assert!(out.stderr.contains("not in normal form"), "{bad}: {out}");
     }
 }
+
+/// The example's infrastructure approved by its code owners instead of a
+/// listed team: the policy in a temporary directory, beside `codeowners`.
+fn evaluate_with_codeowners(codeowners: Option<&str>) -> common::Run {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = fs::read_to_string(crate_dir().join(POLICY))
+        .unwrap()
+        .replace(r#"approvers: ["octo-org/sre"]"#, "approvers: [codeowners]");
+    fs::write(dir.path().join("warrant.yml"), policy).unwrap();
+    let change = crate_dir().join(CHANGE);
+    let mut args = vec![
+        "evaluate",
+        "--policy",
+        "warrant.yml",
+        "--change",
+        change.to_str().unwrap(),
+        "--at",
+        AT,
+        "--format",
+        "json",
+    ];
+    if let Some(text) = codeowners {
+        fs::write(dir.path().join("CODEOWNERS"), text).unwrap();
+        args.extend(["--codeowners", "CODEOWNERS"]);
+    }
+    let out = run(dir.path(), &args);
+    drop(dir);
+    out
+}
+
+#[test]
+fn codeowners_given_as_a_file_approve_the_paths_they_own() {
+    let out = evaluate_with_codeowners(Some("/infra/ @octo-org/sre\n"));
+    out.assert_code(0);
+    let json = out.json();
+    assert_eq!(json["conclusion"], "success", "{out}");
+    assert_eq!(json["codeowners"]["path"], "CODEOWNERS");
+    let owned = json["requirements"][0]["owned_paths"].as_array().unwrap();
+    // The renamed file's old path is touched too.
+    let paths: Vec<&str> = owned.iter().map(|o| o["path"].as_str().unwrap()).collect();
+    assert_eq!(paths, ["infra/queue.tf", "infra/old-queue.tf"], "{out}");
+    assert_eq!(owned[0]["approved_by"], serde_json::json!(["bob"]));
+}
+
+#[test]
+fn without_codeowners_the_paths_are_unowned_and_the_check_fails() {
+    let out = evaluate_with_codeowners(None);
+    out.assert_code(1);
+    let json = out.json();
+    assert_eq!(json["conclusion"], "failure", "{out}");
+    let unowned = &json["requirements"][0]["unowned"][0]["path"];
+    assert_eq!(unowned, "infra/queue.tf");
+    let title = json["title"].as_str().unwrap();
+    assert!(title.contains("no CODEOWNERS file"), "{title}");
+}

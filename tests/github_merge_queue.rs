@@ -376,3 +376,83 @@ async fn a_destroyed_group_is_recorded_on_its_last_pull_request() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn code_owners_at_the_group_s_base_must_have_approved_as_recorded() {
+    on_each_backend(|url| async move {
+        let app = App::start(&url).await;
+        evaluated(&app, 1, &["src/billing/export.rs"], 1).await;
+        // Since, `main` hands billing to its code owners.
+        let owned = POLICY.replace(
+            "paths: [\"src/payments/**\"]\n    approvers: [\"octo-org/sre\"]",
+            "paths: [\"src/billing/**\"]\n    approvers: [codeowners]",
+        );
+        assert_ne!(owned, POLICY);
+        let new_base = sha(0xba5e3);
+        app.put_policy(new_base.as_str(), &owned);
+        app.fake.put_file(
+            REPO,
+            new_base.as_str(),
+            ".github/CODEOWNERS",
+            "/src/billing/ @octo-org/billing\n",
+        );
+        app.fake.set_team("octo-org/billing", &["dana"]);
+        let group = enqueue(&app, &[1], &new_base);
+        checks_requested(&app, &group, 2).await;
+        let run = group_check(&app, &group);
+        assert_eq!(
+            run.conclusion.as_deref(),
+            Some("action_required"),
+            "{run:#?}"
+        );
+        assert!(
+            summary(&run).contains("@octo-org/billing"),
+            "{}",
+            summary(&run)
+        );
+
+        // dana, a code owner, approves: the pull request's own evaluation
+        // records the review, and the group decided again counts it.
+        let approval = support_github::review(
+            21,
+            user("dana", 21),
+            warrant::engine::ReviewState::Approved,
+            head_of(1),
+        );
+        app.fake
+            .state()
+            .pulls
+            .get_mut(&(REPO.to_owned(), 1))
+            .unwrap()
+            .change
+            .reviews
+            .push(approval);
+        let reviewed = support_app::review_event(
+            1,
+            base().as_str(),
+            head_of(1).as_str(),
+            (21, "dana", "approved"),
+        );
+        app.deliver_and_wait("pull_request_review", "r-21", &reviewed, 3)
+            .await;
+        let again = MergeGroup {
+            head_sha: sha(0x6e77),
+            ..group
+        };
+        app.fake.dequeue(REPO, "main", 1);
+        app.fake.enqueue(REPO, "main", 1, again.head_sha.as_str());
+        app.fake.clear_requests();
+        checks_requested(&app, &again, 4).await;
+        let run = group_check(&app, &again);
+        assert_eq!(run.conclusion.as_deref(), Some("success"), "{run:#?}");
+        // The team was resolved for the first group and is cached.
+        assert_eq!(
+            app.api_requests(),
+            [
+                "POST /graphql WarrantMergeQueue".to_owned(),
+                format!("POST /repos/{REPO}/check-runs"),
+            ]
+        );
+    })
+    .await;
+}

@@ -8,9 +8,10 @@ use std::process::ExitCode;
 
 use anyhow::anyhow;
 
-use crate::engine::{self, Context};
+use crate::codeowners::CodeownersFile;
+use crate::engine::{self, Context, Forge};
 use crate::git::{PolicyAtRev, Repo};
-use crate::ids::CommitSha;
+use crate::ids::{CommitSha, RepoPath};
 use crate::policy::{PolicyError, PolicyErrors};
 
 use super::CliError;
@@ -45,7 +46,10 @@ pub(crate) fn run(args: Args) -> Result<ExitCode, CliError> {
         .read_change(&base, &head)
         .map_err(|e| CliError::Evaluation(with_shallow_hint(&repo, e)))?;
     let at = args.output.at();
-    let context = Context::default();
+    let mut context = Context::default();
+    if let PolicyAtRev::File { path, .. } = &policy {
+        context.codeowners = codeowners_at(&repo, &base, path)?;
+    }
     let decision = match policy {
         PolicyAtRev::Absent => engine::not_configured(&change, at),
         PolicyAtRev::File {
@@ -80,6 +84,37 @@ pub(crate) fn run(args: Args) -> Result<ExitCode, CliError> {
         }
     };
     print_decision(&decision, args.output.format)
+}
+
+/// The CODEOWNERS file at the base, beside the policy at `policy` (read
+/// whatever the policy says: the engine applies it only for `codeowners`).
+fn codeowners_at(
+    repo: &Repo,
+    base: &CommitSha,
+    policy: &RepoPath,
+) -> Result<CodeownersFile, CliError> {
+    let found = repo.codeowners_at(base).map_err(CliError::Evaluation)?;
+    Ok(match found {
+        PolicyAtRev::Absent => CodeownersFile::Absent,
+        PolicyAtRev::File { path, contents, .. } => {
+            let flavour = Forge::Local.codeowners_flavour(&path, policy);
+            CodeownersFile::from_bytes(&path, flavour, &contents)
+        }
+        PolicyAtRev::NotAFile {
+            path,
+            object_id,
+            what,
+        } => CodeownersFile::unreadable(
+            &path,
+            &object_id,
+            1,
+            format!(
+                "the CODEOWNERS file is {what} at the base commit {}; Warrant reads it only \
+                 from a regular file",
+                base.short()
+            ),
+        ),
+    })
 }
 
 fn resolve(repo: &Repo, option: &str, rev: &str) -> Result<CommitSha, CliError> {

@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use serde::Deserialize;
 
+use crate::codeowners::CodeownersFile;
 use crate::engine::{Change, Context};
 use crate::policy;
 
@@ -25,6 +26,12 @@ pub(crate) struct Args {
     /// or a bare change object (see docs/cli.md); `-` reads standard input.
     #[arg(long, value_name = "FILE")]
     change: PathBuf,
+    /// The CODEOWNERS file at the change's base, for a policy that names
+    /// `codeowners`; read in GitLab's syntax when the change's forge is
+    /// `gitlab` (or the file is `.gitlab/CODEOWNERS`). Without it, no path
+    /// has a code owner.
+    #[arg(long, value_name = "FILE")]
+    codeowners: Option<PathBuf>,
     #[command(flatten)]
     pub(crate) output: DecisionOptions,
 }
@@ -34,10 +41,19 @@ pub(crate) fn run(args: Args) -> Result<ExitCode, CliError> {
     let contents = std::fs::read(&args.policy)
         .with_context(|| format!("cannot read the policy file `{shown_as}`"))
         .map_err(CliError::Usage)?;
-    let (mut change, context) = read_change_file(&args.change).map_err(CliError::Usage)?;
+    let (mut change, mut context) = read_change_file(&args.change).map_err(CliError::Usage)?;
     change.link_noreply_accounts();
+    let policy_path = policy_file::recorded_path(&args.policy);
+    if let Some(given) = &args.codeowners {
+        let contents = std::fs::read(given)
+            .with_context(|| format!("cannot read the CODEOWNERS file `{}`", given.display()))
+            .map_err(CliError::Usage)?;
+        let path = policy_file::recorded_path(given);
+        let flavour = change.forge.codeowners_flavour(&path, &policy_path);
+        context.codeowners = CodeownersFile::from_bytes(&path, flavour, &contents);
+    }
     let file = PolicyFile {
-        path: policy_file::recorded_path(&args.policy),
+        path: policy_path,
         shown_as,
         blob_id: policy::blob_id(&contents),
         contents,

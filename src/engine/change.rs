@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::codeowners::{CodeownersFile, Flavour};
 use crate::ids::{CommitSha, Login, RepoPath, TeamName};
 use crate::signals::Trailer;
 
@@ -54,6 +55,28 @@ impl Forge {
             Forge::Github => crate::policy::GITHUB_POLICY_PATHS,
             Forge::Gitlab => crate::policy::GITLAB_POLICY_PATHS,
             Forge::Local => crate::policy::LOCAL_POLICY_PATHS,
+        }
+    }
+
+    /// Where the forge looks for a CODEOWNERS file, in order.
+    pub fn codeowners_paths(self) -> &'static [&'static str] {
+        match self {
+            Forge::Github => crate::codeowners::GITHUB_CODEOWNERS_PATHS,
+            Forge::Gitlab => crate::codeowners::GITLAB_CODEOWNERS_PATHS,
+            Forge::Local => crate::codeowners::LOCAL_CODEOWNERS_PATHS,
+        }
+    }
+
+    /// The syntax of a CODEOWNERS file found at `path` on this forge: a
+    /// local checkout's file under `.gitlab/`, or beside a policy under
+    /// `.gitlab/`, is GitLab's.
+    pub fn codeowners_flavour(self, path: &RepoPath, policy: &RepoPath) -> Flavour {
+        let gitlab = |p: &RepoPath| p.as_str().starts_with(".gitlab/");
+        match self {
+            Forge::Github => Flavour::Github,
+            Forge::Gitlab => Flavour::Gitlab,
+            Forge::Local if gitlab(path) || gitlab(policy) => Flavour::Gitlab,
+            Forge::Local => Flavour::Github,
         }
     }
 }
@@ -273,6 +296,12 @@ pub struct Context {
     /// Warrant's own accounts, which are never unregistered agents.
     #[serde(default)]
     pub app_logins: Vec<Login>,
+    /// The CODEOWNERS file at the base commit, for a policy that names
+    /// `codeowners`. Read beside the policy, never from a change file
+    /// (`warrant evaluate` takes it as `--codeowners FILE`).
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub codeowners: CodeownersFile,
 }
 
 impl Context {

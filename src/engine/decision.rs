@@ -86,6 +86,9 @@ pub struct Decision {
     pub base_sha: CommitSha,
     /// The policy applied: its file and git blob id.
     pub policy: Option<PolicySource>,
+    /// The CODEOWNERS file applied, for a policy that names `codeowners`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub codeowners: Option<PolicySource>,
     /// Errors of an invalid policy (the decision then fails closed).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub policy_errors: Vec<PolicyErrorView>,
@@ -194,13 +197,70 @@ pub struct Requirement {
     /// Approvals that did not count, each with its reason.
     pub not_counted: Vec<RefusedApproval>,
     pub satisfied: bool,
+    /// With `codeowners` among the approvers: for each covered path (and,
+    /// on GitLab, each section owning it), its code owners and who of them
+    /// approved. Absent in decisions recorded before CODEOWNERS support.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub owned_paths: Vec<PathOwnership>,
+    /// Covered paths that no CODEOWNERS line owns: the other approvers
+    /// listed may approve them, and with none they cannot be approved.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unowned: Vec<UnownedPath>,
 }
 
 impl Requirement {
+    /// Approvals still needed: overall, or on the path that lacks most.
     pub fn missing(&self) -> u32 {
-        self.min_approvals
-            .saturating_sub(self.approved_by.len() as u32)
+        let overall = self
+            .min_approvals
+            .saturating_sub(self.approved_by.len() as u32);
+        let owned = self.owned_paths.iter().map(PathOwnership::missing);
+        let unowned = self
+            .unowned
+            .iter()
+            .map(|u| u32::from(u.approved_by.is_empty()));
+        owned.chain(unowned).fold(overall, u32::max)
     }
+}
+
+/// Who owns a covered path (in one CODEOWNERS section) and who approved.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PathOwnership {
+    pub path: RepoPath,
+    /// The CODEOWNERS line that decided it (1-based).
+    pub line: usize,
+    /// The GitLab section, when the line is in a named one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub section: Option<String>,
+    /// Owners as written (`@alice`, `@octo-org/security`).
+    pub owners: Vec<String>,
+    /// Owners Warrant cannot check an approval against (email addresses,
+    /// GitLab roles): reported, never counted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unsupported: Vec<String>,
+    /// Approvals needed from these owners: GitLab's `[Section][N]`, else
+    /// 1; 0 in an optional section when a required one owns the path too.
+    pub required: u32,
+    /// Eligible approvals from these owners.
+    pub approved_by: Vec<Login>,
+}
+
+impl PathOwnership {
+    pub fn missing(&self) -> u32 {
+        self.required.saturating_sub(self.approved_by.len() as u32)
+    }
+}
+
+/// A covered path that no CODEOWNERS line owns.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnownedPath {
+    pub path: RepoPath,
+    /// Owners named only as email addresses or roles, which Warrant
+    /// cannot check (the path is then treated as unowned).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unsupported: Vec<String>,
+    /// Eligible approvals from the list's other approvers.
+    pub approved_by: Vec<Login>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -267,6 +327,13 @@ pub enum ViolationKind {
     LapsedRegistration,
     AgentApprovalIgnored,
     InvalidPolicy,
+    /// The CODEOWNERS file a policy relies on does not parse (blocking).
+    InvalidCodeowners,
+    /// Paths no code owner owns, in a requirement that lists no other
+    /// approvers: it cannot be met (blocking).
+    UnownedPaths,
+    /// Code owners Warrant cannot check (email addresses, roles).
+    UnsupportedCodeowners,
 }
 
 /// An elevation that allowed paths during its window.

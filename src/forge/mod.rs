@@ -11,9 +11,12 @@ pub(crate) mod http;
 pub mod push;
 pub mod retry;
 
-use crate::ids::RepoPath;
+use crate::codeowners::CodeownersFile;
+use crate::engine::{Change, Forge};
+use crate::ids::{RepoPath, TeamName};
+use crate::policy::Policy;
 
-/// A policy file read from the base commit.
+/// A policy (or CODEOWNERS) file read from the base commit.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PolicyFile {
     pub path: RepoPath,
@@ -24,4 +27,52 @@ pub struct PolicyFile {
     /// at most about 512 kB of a blob's text): a truncated policy is
     /// refused, not applied.
     pub truncated: bool,
+}
+
+/// The CODEOWNERS file the forge found beside the policy at `policy`,
+/// parsed in the forge's syntax. A file the forge returned only in part
+/// is refused (the decision fails closed), as a truncated policy is.
+pub fn read_codeowners(
+    file: Option<&PolicyFile>,
+    forge: Forge,
+    policy: &RepoPath,
+) -> CodeownersFile {
+    let Some(file) = file else {
+        return CodeownersFile::Absent;
+    };
+    let flavour = forge.codeowners_flavour(&file.path, policy);
+    if file.truncated {
+        return CodeownersFile::truncated(&file.path, &file.blob_id);
+    }
+    CodeownersFile::read(&file.path, flavour, &file.text)
+}
+
+/// The teams of one evaluation.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Teams {
+    /// Resolved before deciding: the policy's, and those owning a touched
+    /// path in CODEOWNERS.
+    pub resolve: Vec<TeamName>,
+    /// Remembered as the repository's hints: the policy's and every team
+    /// CODEOWNERS names, so that the next evaluation, whatever it touches,
+    /// resolves its teams in the query that reads the change.
+    pub remember: Vec<String>,
+}
+
+impl Teams {
+    pub fn of(policy: &Policy, codeowners: &CodeownersFile, change: &Change) -> Teams {
+        let named = policy.teams();
+        let mut resolve: Vec<TeamName> = named.iter().map(|t| (*t).clone()).collect();
+        resolve.extend(codeowners.teams_owning(change.touched_paths()));
+        resolve.sort();
+        resolve.dedup();
+        let mut remember: Vec<TeamName> = named.into_iter().cloned().collect();
+        remember.extend(codeowners.teams());
+        remember.sort();
+        remember.dedup();
+        Teams {
+            resolve,
+            remember: remember.iter().map(|t| t.as_str().to_owned()).collect(),
+        }
+    }
 }

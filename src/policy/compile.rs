@@ -518,6 +518,10 @@ impl Compiler {
                     OwnerWord::Allowed => approvers.push(Approver::Owner),
                     OwnerWord::Refused(why) => self.report(value, &path, why),
                 }
+            } else if value.trim().eq_ignore_ascii_case("codeowners") {
+                // Every list accepts it: the code owners of each touched
+                // path, from the CODEOWNERS file at the base.
+                approvers.push(Approver::CodeOwners);
             } else if let Some(principal) = self.principal(&path, value) {
                 approvers.push(Approver::Principal(principal));
             }

@@ -142,9 +142,10 @@ pub struct RoleDocument {
     /// `max_files` files) does.
     #[serde(default)]
     pub out_of_scope: OutOfScope,
-    /// Who approves escalated out-of-scope changes: logins, `org/team`, or
-    /// the word `owner`. Default: the agent's owner. Used with
-    /// `out_of_scope: escalate`.
+    /// Who approves escalated out-of-scope changes: logins, `org/team`,
+    /// the word `owner`, or the word `codeowners` (the code owners of each
+    /// path, from the CODEOWNERS file at the base). Default: the agent's
+    /// owner. Used with `out_of_scope: escalate`.
     #[serde(default)]
     #[schemars(with = "Option<Vec<String>>")]
     pub escalate_to: Option<Spanned<Vec<Spanned<String>>>>,
@@ -179,8 +180,9 @@ pub struct SensitiveDocument {
     /// Path globs that make up the area.
     #[schemars(with = "Vec<String>")]
     pub paths: Spanned<Vec<Spanned<String>>>,
-    /// Who may approve: logins, `org/team`, or the word `owner` (the owner
-    /// of each agent involved).
+    /// Who may approve: logins, `org/team`, the word `owner` (the owner of
+    /// each agent involved), or the word `codeowners` (the code owners of
+    /// each touched path, from the CODEOWNERS file at the base).
     #[schemars(with = "Vec<String>")]
     pub approvers: Spanned<Vec<Spanned<String>>>,
     /// How many distinct eligible approvals a change needs.
@@ -201,7 +203,8 @@ pub struct UnregisteredAgentsDocument {
     /// (audit only), `warn`, `escalate` (needs one approval) or `block`.
     #[serde(default)]
     pub action: UnregisteredAction,
-    /// Who approves with `escalate`: logins or `org/team`. Default:
+    /// Who approves with `escalate`: logins, `org/team`, or the word
+    /// `codeowners` (the code owners of each touched path). Default:
     /// `policy_file.approvers`, else the repository's admins.
     #[serde(default)]
     #[schemars(with = "Vec<String>")]
@@ -249,8 +252,9 @@ fn yes() -> bool {
 #[derive(Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PolicyFileDocument {
-    /// Who approves a human's change to the policy file: logins or
-    /// `org/team`. Default: nobody (such changes are only audited). A change
+    /// Who approves a human's change to the policy file: logins,
+    /// `org/team`, or the word `codeowners` (the code owners of the policy
+    /// file). Default: nobody (such changes are only audited). A change
     /// to the policy file that involves an agent always fails.
     #[serde(default)]
     #[schemars(with = "Vec<String>")]

@@ -319,6 +319,49 @@ fn the_word_owner_is_an_approver_in_sensitive_areas() {
     assert_eq!(area.min_approvals, 2);
 }
 
+#[test]
+fn the_word_codeowners_is_an_approver_in_every_list() {
+    let p = ok(&with(&[
+        "    out_of_scope: escalate",
+        "    escalate_to: [codeowners]",
+        "sensitive:",
+        "  - name: auth",
+        "    paths: [\"src/auth/**\"]",
+        "    approvers: [CodeOwners, octo-org/security]",
+        "    min_approvals: 2",
+        "unregistered_agents:",
+        "  approvers: [codeowners]",
+        "policy_file:",
+        "  approvers: [codeowners, bob]",
+    ]));
+    let role = p.roles.values().next().unwrap();
+    assert_eq!(role.escalate_to, Some(vec![Approver::CodeOwners]));
+    assert_eq!(
+        p.sensitive[0].approvers,
+        [Approver::CodeOwners, team("octo-org/security")]
+    );
+    assert_eq!(p.unregistered_agents.approvers, [Approver::CodeOwners]);
+    assert_eq!(p.policy_file.approvers, [Approver::CodeOwners, user("bob")]);
+    assert!(p.uses_codeowners());
+    assert_eq!(Approver::CodeOwners.to_string(), "codeowners");
+    // Not a team to resolve: the file names the teams.
+    assert_eq!(p.teams().len(), 1);
+    assert!(!ok(&with(&[])).uses_codeowners());
+}
+
+#[test]
+fn codeowners_alone_may_need_more_approvals_than_people_listed() {
+    // How many code owners there are is known only from the file.
+    let p = ok(&with(&[
+        "sensitive:",
+        "  - name: auth",
+        "    paths: [\"src/auth/**\"]",
+        "    approvers: [codeowners]",
+        "    min_approvals: 3",
+    ]));
+    assert_eq!(p.sensitive[0].min_approvals, 3);
+}
+
 const SPEC_EXAMPLE: &str = include_str!("../../fixtures/policies/spec-example.yml");
 
 #[test]

@@ -79,7 +79,7 @@ impl Policy {
             .flatten()
             .filter_map(|a| match a {
                 Approver::Principal(p) => Some(p),
-                Approver::Owner => None,
+                Approver::Owner | Approver::CodeOwners => None,
             });
         let mut teams: Vec<_> = owners
             .chain(approvers)
@@ -91,6 +91,21 @@ impl Policy {
         teams.sort();
         teams.dedup();
         teams
+    }
+
+    /// Whether any approvers list names `codeowners`: only then is the
+    /// CODEOWNERS file read and applied.
+    pub fn uses_codeowners(&self) -> bool {
+        self.roles
+            .values()
+            .filter_map(|r| r.escalate_to.as_deref())
+            .chain(self.sensitive.iter().map(|s| s.approvers.as_slice()))
+            .chain([
+                self.unregistered_agents.approvers.as_slice(),
+                self.policy_file.approvers.as_slice(),
+            ])
+            .flatten()
+            .any(|a| *a == Approver::CodeOwners)
     }
 }
 
@@ -187,6 +202,9 @@ pub enum Approver {
     Principal(Principal),
     /// The word `owner`: the owner of each agent involved.
     Owner,
+    /// The word `codeowners`: the code owners of each touched path, from
+    /// the CODEOWNERS file at the base commit.
+    CodeOwners,
 }
 
 impl std::fmt::Display for Approver {
@@ -194,6 +212,7 @@ impl std::fmt::Display for Approver {
         match self {
             Approver::Principal(p) => p.fmt(f),
             Approver::Owner => f.write_str("owner"),
+            Approver::CodeOwners => f.write_str("codeowners"),
         }
     }
 }

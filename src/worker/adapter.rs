@@ -31,6 +31,15 @@ pub(super) trait Adapter: Sync {
     /// The policy file at the base commit, if there is one.
     fn policy(snapshot: &Self::Snapshot) -> Option<&PolicyFile>;
 
+    /// The CODEOWNERS file at the base commit, if there is one. Asked for
+    /// only when the policy names `codeowners`: GitHub reads it with the
+    /// change, GitLab with one more request per candidate path.
+    async fn codeowners(
+        &self,
+        t: &Target,
+        snapshot: &Self::Snapshot,
+    ) -> anyhow::Result<Option<PolicyFile>>;
+
     /// Why the snapshot cannot be decided on (a listing cut short by the
     /// forge, a truncated policy), if it cannot: Warrant then fails closed.
     fn incomplete(snapshot: &Self::Snapshot) -> Option<&'static str>;

@@ -17,7 +17,7 @@ use crate::audit::{self, EventKind, NewAuditEvent};
 use crate::engine::{self, Conclusion, Decision, Evaluation, Forge};
 use crate::forge::check::CheckOutcome;
 use crate::forge::github::client::InstallationId;
-use crate::ids::CommitSha;
+use crate::ids::{CommitSha, TeamName};
 use crate::policy::{self, LoadedPolicy};
 use crate::store::heads::StandsFor;
 use crate::store::{ClaimedDelivery, NewEvaluation};
@@ -338,9 +338,14 @@ impl Worker {
             Ok(loaded) => loaded,
             Err(decision) => return Ok(*decision),
         };
-        self.record_policy_teams(t, &loaded, at).await?;
-        let teams = loaded.policy.teams();
-        let context = forge.context(t, &teams, snapshot).await?;
+        let codeowners = self
+            .codeowners_of(forge, t, snapshot, &loaded, change)
+            .await?;
+        let teams = crate::forge::Teams::of(&loaded.policy, &codeowners, change);
+        self.record_team_hints(t, &loaded, &teams, at).await?;
+        let resolve: Vec<&TeamName> = teams.resolve.iter().collect();
+        let mut context = forge.context(t, &resolve, snapshot).await?;
+        context.codeowners = codeowners;
         let mut decision = decide_with(&loaded, change, context, || forge.admins(t), at).await?;
         if !A::DISMISSES {
             not_dismissed(&loaded.policy, &mut decision);
@@ -348,22 +353,44 @@ impl Worker {
         Ok(decision)
     }
 
-    /// Keeps the teams a policy names among the repository's hints, so
+    /// The CODEOWNERS file at the base, parsed: read only for a policy
+    /// that names `codeowners`.
+    async fn codeowners_of<A: Adapter>(
+        &self,
+        forge: &A,
+        t: &Target,
+        snapshot: &A::Snapshot,
+        loaded: &LoadedPolicy,
+        change: &engine::Change,
+    ) -> anyhow::Result<crate::codeowners::CodeownersFile> {
+        if !loaded.policy.uses_codeowners() {
+            return Ok(Default::default());
+        }
+        let found = forge.codeowners(t, snapshot).await?;
+        Ok(crate::forge::read_codeowners(
+            found.as_ref(),
+            change.forge,
+            &loaded.path,
+        ))
+    }
+
+    /// Keeps the teams of an evaluation among the repository's hints, so
     /// that the next read resolves them in its own query.
-    pub(super) async fn record_policy_teams(
+    pub(super) async fn record_team_hints(
         &self,
         t: &Target,
         loaded: &LoadedPolicy,
+        teams: &crate::forge::Teams,
         at: chrono::DateTime<Utc>,
     ) -> anyhow::Result<()> {
-        let names: Vec<String> = loaded
-            .policy
-            .teams()
-            .iter()
-            .map(|t| t.as_str().to_owned())
-            .collect();
         self.store
-            .record_policy_teams(t.forge_name(), &t.repo, &loaded.blob_id, &names, at)
+            .record_policy_teams(
+                t.forge_name(),
+                &t.repo,
+                &loaded.blob_id,
+                &teams.remember,
+                at,
+            )
             .await
     }
 

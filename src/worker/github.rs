@@ -148,6 +148,15 @@ impl Adapter for Github {
         snapshot.policy.as_ref()
     }
 
+    /// Read in the pull request's query: no request of its own.
+    async fn codeowners(
+        &self,
+        _t: &Target,
+        snapshot: &PullRequestSnapshot,
+    ) -> anyhow::Result<Option<PolicyFile>> {
+        Ok(snapshot.codeowners.clone())
+    }
+
     /// A file or commit past GitHub's listing limits, or a policy too long
     /// to read whole, could change the decision.
     fn incomplete(snapshot: &PullRequestSnapshot) -> Option<&'static str> {
@@ -244,6 +253,7 @@ impl Adapter for Github {
             teams: members,
             repository_admins: Vec::new(),
             app_logins: self.app_logins().await,
+            codeowners: Default::default(),
         })
     }
 

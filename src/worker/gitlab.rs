@@ -158,6 +158,16 @@ impl Adapter for Gitlab {
         snapshot.mr.policy.as_ref()
     }
 
+    /// One request per candidate path tried, at the base commit.
+    async fn codeowners(
+        &self,
+        t: &Target,
+        snapshot: &Snapshot,
+    ) -> anyhow::Result<Option<PolicyFile>> {
+        let base = &snapshot.mr.change.base_sha;
+        Ok(self.client.codeowners_at(&t.repo, base).await?)
+    }
+
     fn incomplete(snapshot: &Snapshot) -> Option<&'static str> {
         if !snapshot.mr.files_complete {
             Some("GitLab did not list every changed file of this merge request.")
@@ -242,6 +252,7 @@ impl Adapter for Gitlab {
             teams: self.client.group_members(teams).await?,
             repository_admins: Vec::new(),
             app_logins: self.own_logins().await,
+            codeowners: Default::default(),
         })
     }
 

@@ -2,11 +2,11 @@
 
 use std::collections::BTreeMap;
 
-use crate::ids::Principal;
+use crate::ids::{Principal, RepoPath};
 use crate::policy::{AgentReviews, Policy};
 
 use super::super::identify::{Identification, is_agent_account};
-use super::Draft;
+use super::{Draft, codeowners};
 use crate::engine::{
     Account, Change, Context, Dismissal, Evaluation, RefusalReason, RefusedApproval, Review,
     ReviewState, ViolationKind,
@@ -17,28 +17,44 @@ pub(crate) const DISMISSAL_MESSAGE: &str = "Dismissed by Warrant: approvals by a
      (this repository's policy sets `approvals.agent_reviews: dismiss`). A human approver must review.";
 
 /// One reviewer's standing approval, or why they have none that counts.
-struct Standing<'a> {
-    review: &'a Review,
+pub(super) struct Standing<'a> {
+    pub(super) review: &'a Review,
     /// `None`: eligible, if the reviewer is one of a requirement's approvers.
-    refusal: Option<RefusalReason>,
+    pub(super) refusal: Option<RefusalReason>,
 }
 
 /// Counts approvals against every requirement in `draft`, records agent
-/// approvals (rule 7), and returns the reviews to dismiss.
+/// approvals (rule 7), and returns the reviews to dismiss. `touched` are
+/// the change's paths: what `codeowners` covers in a requirement without
+/// paths of its own.
 pub(super) fn count(
     evaluation: &Evaluation,
     ident: &Identification,
+    touched: &[RepoPath],
     draft: &mut Draft,
 ) -> Vec<Dismissal> {
     let policy = &evaluation.policy.policy;
+    let context = evaluation.context;
     let standings = standings(evaluation, ident);
+    let mut unmeetable = Vec::new();
     for (requirement, approvers) in draft.requirements.iter_mut().zip(&draft.approvers) {
+        let covered = match (approvers.codeowners, requirement.paths.is_empty()) {
+            (false, _) => Vec::new(),
+            (true, true) => touched.to_vec(),
+            (true, false) => requirement.paths.clone(),
+        };
+        let owners = approvers
+            .codeowners
+            .then(|| codeowners::Owners::of(&context.codeowners, &covered));
         for standing in &standings {
             let reviewer = &standing.review.reviewer;
-            let refusal = standing.refusal.or_else(|| {
-                (!is_approver(approvers, reviewer, evaluation.context))
-                    .then_some(RefusalReason::NotAnApprover)
-            });
+            let may_approve = is_approver(&approvers.listed, reviewer, context)
+                || owners
+                    .as_ref()
+                    .is_some_and(|o| o.include(reviewer, context));
+            let refusal = standing
+                .refusal
+                .or_else(|| (!may_approve).then_some(RefusalReason::NotAnApprover));
             match refusal {
                 None => requirement.approved_by.push(reviewer.login.clone()),
                 Some(reason) => requirement.not_counted.push(RefusedApproval {
@@ -48,8 +64,19 @@ pub(super) fn count(
                 }),
             }
         }
-        requirement.satisfied = requirement.approved_by.len() as u32 >= requirement.min_approvals;
+        let enough = requirement.approved_by.len() as u32 >= requirement.min_approvals;
+        requirement.satisfied = match owners {
+            None => enough,
+            Some(owners) => {
+                let each_path = owners.record(requirement, &approvers.listed, &standings, context);
+                if !requirement.unowned.is_empty() && approvers.listed.is_empty() {
+                    unmeetable.push(requirement.id.clone());
+                }
+                enough && each_path
+            }
+        };
     }
+    codeowners::report(&context.codeowners, &unmeetable, draft);
     agent_approvals(policy, evaluation.change, evaluation.context, draft)
 }
 
@@ -134,7 +161,7 @@ fn refusal(
     }
 }
 
-fn is_approver(approvers: &[Principal], reviewer: &Account, context: &Context) -> bool {
+pub(super) fn is_approver(approvers: &[Principal], reviewer: &Account, context: &Context) -> bool {
     approvers.iter().any(|p| match p {
         Principal::User(login) => login.same_as(&reviewer.login),
         Principal::Team(team) => context.is_member(team, &reviewer.login),

@@ -5,6 +5,7 @@
 //! against every requirement, and the conclusion follows from what is left.
 
 mod approvals;
+mod codeowners;
 mod scope;
 mod title;
 
@@ -52,8 +53,12 @@ pub fn decide(evaluation: &Evaluation) -> Decision {
     policy_file(policy, change, &paths, any_agent, &mut draft);
     // Rule 5: unregistered agents, lapsed registrations included.
     unregistered(policy, context, &ident, &mut draft);
+    // A CODEOWNERS file the policy relies on must parse.
+    if policy.uses_codeowners() {
+        codeowners::check_file(&context.codeowners, &mut draft);
+    }
     // Rules 6 and 7: approvals.
-    let dismissals = approvals::count(evaluation, &ident, &mut draft);
+    let dismissals = approvals::count(evaluation, &ident, &paths, &mut draft);
 
     // Rule 8.
     let would_conclude = if draft.violations.iter().any(|v| v.blocking) {
@@ -80,6 +85,14 @@ pub fn decide(evaluation: &Evaluation) -> Decision {
         title,
         mode: Some(policy.mode),
         policy: Some(source(loaded)),
+        codeowners: policy
+            .uses_codeowners()
+            .then(|| context.codeowners.source())
+            .flatten()
+            .map(|(path, blob_id)| PolicySource {
+                path: path.clone(),
+                blob_id: blob_id.to_owned(),
+            }),
         agents: ident.agents,
         requesters: ident.requesters.iter().map(|r| r.display()).collect(),
         requirements: draft.requirements,
@@ -159,7 +172,7 @@ pub fn invalid_policy(
 struct Draft {
     requirements: Vec<Requirement>,
     /// Who may approve each requirement, in the same order.
-    approvers: Vec<Vec<Principal>>,
+    approvers: Vec<Approvers>,
     violations: Vec<Violation>,
     elevations: Vec<super::ElevationUse>,
     notes: Vec<String>,
@@ -171,18 +184,20 @@ impl Draft {
         id: String,
         label: String,
         paths: Vec<RepoPath>,
-        approvers: Vec<Principal>,
+        approvers: Approvers,
         min: u32,
     ) {
         self.requirements.push(Requirement {
             id,
             label,
             paths,
-            approvers: names(&approvers),
+            approvers: approvers.names(),
             min_approvals: min,
             approved_by: Vec::new(),
             not_counted: Vec::new(),
             satisfied: false,
+            owned_paths: Vec::new(),
+            unowned: Vec::new(),
         });
         self.approvers.push(approvers);
     }
@@ -218,6 +233,7 @@ fn skeleton(change: &Change, at: DateTime<Utc>) -> Decision {
         head_sha: change.head_sha.clone(),
         base_sha: change.base_sha.clone(),
         policy: None,
+        codeowners: None,
         policy_errors: Vec::new(),
         agents: Vec::new(),
         requesters: Vec::new(),
@@ -263,31 +279,50 @@ fn unregistered_findings(ident: &Identification) -> impl Iterator<Item = &AgentF
         .filter(|a| a.status != Registration::Registered)
 }
 
+/// Who may approve a requirement: the people and teams listed (`owner`
+/// resolved), and whether the code owners of its paths may too.
+#[derive(Clone, Debug, Default)]
+struct Approvers {
+    listed: Vec<Principal>,
+    /// The list names `codeowners`.
+    codeowners: bool,
+}
+
+impl Approvers {
+    fn listed(listed: Vec<Principal>) -> Approvers {
+        Approvers {
+            listed,
+            codeowners: false,
+        }
+    }
+
+    /// As the requirement shows them: `codeowners` stays a word.
+    fn names(&self) -> Vec<String> {
+        let listed = self.listed.iter().map(ToString::to_string);
+        let word = self.codeowners.then(|| Approver::CodeOwners.to_string());
+        listed.chain(word).collect()
+    }
+}
+
 /// Resolves an approvers list for display and matching: `owner` becomes
-/// the owners of the registered agents involved.
-fn resolve_approvers(
-    approvers: &[Approver],
-    policy: &Policy,
-    ident: &Identification,
-) -> Vec<Principal> {
-    let mut out: Vec<Principal> = Vec::new();
+/// the owners of the registered agents involved; `codeowners` is resolved
+/// per path when approvals are counted.
+fn resolve_approvers(approvers: &[Approver], policy: &Policy, ident: &Identification) -> Approvers {
+    let mut out = Approvers::default();
     for approver in approvers {
         match approver {
-            Approver::Principal(p) => out.push(p.clone()),
-            Approver::Owner => out.extend(
+            Approver::Principal(p) => out.listed.push(p.clone()),
+            Approver::Owner => out.listed.extend(
                 registered(ident)
                     .filter_map(|f| policy.agents.iter().find(|a| a.id.as_str() == f.id))
                     .map(|a| a.owner.clone()),
             ),
+            Approver::CodeOwners => out.codeowners = true,
         }
     }
     let mut seen = std::collections::HashSet::new();
-    out.retain(|p| seen.insert(p.clone()));
+    out.listed.retain(|p| seen.insert(p.clone()));
     out
-}
-
-fn names(principals: &[Principal]) -> Vec<String> {
-    principals.iter().map(ToString::to_string).collect()
 }
 
 fn sensitive_areas(
@@ -431,19 +466,21 @@ fn unregistered(
 
 /// `unregistered_agents.approvers`, else `policy_file.approvers`, else the
 /// repository's admins.
-fn unregistered_approvers(policy: &Policy, context: &super::Context) -> Vec<Principal> {
+fn unregistered_approvers(policy: &Policy, context: &super::Context) -> Approvers {
     let listed = if !policy.unregistered_agents.approvers.is_empty() {
         &policy.unregistered_agents.approvers
     } else {
         &policy.policy_file.approvers
     };
     if listed.is_empty() {
-        context
-            .repository_admins
-            .iter()
-            .cloned()
-            .map(Principal::User)
-            .collect()
+        Approvers::listed(
+            context
+                .repository_admins
+                .iter()
+                .cloned()
+                .map(Principal::User)
+                .collect(),
+        )
     } else {
         resolve_approvers(listed, policy, &Identification::default())
     }

@@ -2,10 +2,10 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::ids::{Principal, RepoPath};
+use crate::ids::RepoPath;
 use crate::policy::{Agent, Approver, OutOfScope, Policy};
 
-use super::{Draft, title::plural};
+use super::{Approvers, Draft, title::plural};
 use crate::engine::{Change, ElevationUse, ViolationKind};
 
 /// Checks one registered agent's scope: the role's `allow` and `deny`, the
@@ -96,18 +96,19 @@ pub(super) fn check(
 
 /// `escalate_to`, else the agent's owner; `owner` in the list is this
 /// agent's owner.
-fn escalation_approvers(agent: &Agent, escalate_to: Option<&[Approver]>) -> Vec<Principal> {
+fn escalation_approvers(agent: &Agent, escalate_to: Option<&[Approver]>) -> Approvers {
     match escalate_to {
-        None => vec![agent.owner.clone()],
+        None => Approvers::listed(vec![agent.owner.clone()]),
         Some(list) => {
-            let mut out: Vec<Principal> = list
-                .iter()
-                .map(|a| match a {
-                    Approver::Principal(p) => p.clone(),
-                    Approver::Owner => agent.owner.clone(),
-                })
-                .collect();
-            out.dedup();
+            let mut out = Approvers::default();
+            for approver in list {
+                match approver {
+                    Approver::Principal(p) => out.listed.push(p.clone()),
+                    Approver::Owner => out.listed.push(agent.owner.clone()),
+                    Approver::CodeOwners => out.codeowners = true,
+                }
+            }
+            out.listed.dedup();
             out
         }
     }

@@ -527,3 +527,5 @@ fn summary_snapshot_of_an_invalid_policy() {
     let d = crate::engine::invalid_policy(&c, &path, "0123456789abcdef", &errors, at());
     insta::assert_snapshot!(crate::engine::render::markdown(&d, None));
 }
+
+mod codeowners;

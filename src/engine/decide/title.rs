@@ -61,7 +61,10 @@ fn waiting(draft: &Draft) -> String {
     let unmet: Vec<&Requirement> = draft.requirements.iter().filter(|r| !r.satisfied).collect();
     let first = unmet[0];
     let missing = first.missing() as usize;
-    let from = if first.approvers.is_empty() {
+    let unapproved = first.owned_paths.iter().find(|o| o.missing() > 0);
+    let from = if let Some(owned) = unapproved {
+        format!("the code owners of {}", owned.path)
+    } else if first.approvers.is_empty() {
         "an approver (none is configured)".to_owned()
     } else {
         first.approvers.join(" or ")

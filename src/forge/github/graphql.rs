@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::codeowners::GITHUB_CODEOWNERS_PATHS;
 use crate::policy::GITHUB_POLICY_PATHS;
 
 /// The operation name; the fake GitHub recognises the query by it.
@@ -16,8 +17,9 @@ pub const PULL_REQUEST_OPERATION: &str = "WarrantPullRequest";
 /// The query. Each connection can be skipped (`@include`) so that a
 /// further page asks only for the connections that have more; the policy
 /// blobs (one alias per candidate path, `policyN`, read at the base
-/// commit) and the pull request's own fields come with every page because
-/// they are cheap. `teams` teams are resolved in the first page too
+/// commit), the CODEOWNERS blobs likewise (`codeownersN`: a policy may
+/// name `codeowners`, and reading them here costs no request) and the pull
+/// request's own fields come with every page because they are cheap. `teams` teams are resolved in the first page too
 /// (aliases `tN`), so that an evaluation needs no separate team query.
 pub fn pull_request_query(teams: usize) -> String {
     // GraphQL refuses a declared variable that the query does not use.
@@ -26,16 +28,7 @@ pub fn pull_request_query(teams: usize) -> String {
         n => format!(", $teams: Boolean!{}", super::teams::team_params(n)),
     };
     let team_fields = super::teams::team_fields(teams, " @include(if: $teams)");
-    let policy_params: String = (0..GITHUB_POLICY_PATHS.len())
-        .map(|i| format!(", $policy{i}: String!"))
-        .collect();
-    let policy_fields: String = (0..GITHUB_POLICY_PATHS.len())
-        .map(|i| {
-            format!(
-                "    policy{i}: object(expression: $policy{i}) {{ ... on Blob {{ oid text isTruncated }} }}\n"
-            )
-        })
-        .collect();
+    let (policy_params, policy_fields) = base_blobs();
     format!(
         "query {PULL_REQUEST_OPERATION}($owner: String!, $name: String!, $number: Int!{policy_params},
   $commits: Boolean!, $commitsAfter: String, $files: Boolean!, $filesAfter: String,
@@ -63,6 +56,31 @@ pub fn pull_request_query(teams: usize) -> String {
   }}
 }}"
     )
+}
+
+/// `, $policyN: String!` for each of `n` candidate paths.
+/// The parameters and fields of every file an evaluation reads at the
+/// base commit: the policy (`policyN`) and CODEOWNERS (`codeownersN`), one
+/// alias per candidate path, set by `pulls::base_blob_vars`.
+pub(crate) fn base_blobs() -> (String, String) {
+    let params = blob_params("policy", GITHUB_POLICY_PATHS.len())
+        + &blob_params("codeowners", GITHUB_CODEOWNERS_PATHS.len());
+    let fields = blob_fields("policy", GITHUB_POLICY_PATHS.len())
+        + &blob_fields("codeowners", GITHUB_CODEOWNERS_PATHS.len());
+    (params, fields)
+}
+
+fn blob_params(alias: &str, n: usize) -> String {
+    (0..n).map(|i| format!(", ${alias}{i}: String!")).collect()
+}
+
+/// One blob alias per candidate path, read from its `$aliasN` expression.
+fn blob_fields(alias: &str, n: usize) -> String {
+    (0..n)
+        .map(|i| {
+            format!("    {alias}{i}: object(expression: ${alias}{i}) {{ ... on Blob {{ oid text isTruncated }} }}\n")
+        })
+        .collect()
 }
 
 /// The operation reading only the policy file at a commit.
@@ -109,7 +127,7 @@ pub(crate) struct Data {
 pub(crate) struct Repository {
     #[serde(rename = "pullRequest")]
     pub pull_request: Option<PullRequest>,
-    /// `policyN` aliases.
+    /// `policyN` and `codeownersN` aliases.
     #[serde(flatten)]
     pub policies: HashMap<String, Value>,
 }

@@ -1,6 +1,6 @@
 //! A merge queue, as a merge group's check reads it: which pull requests
-//! the group holds, and the policy at the group's base commit, in one
-//! GraphQL query.
+//! the group holds, and the policy and CODEOWNERS at the group's base
+//! commit, in one GraphQL query.
 //!
 //! GitHub's `merge_group` webhook names the group's head and base commits
 //! and, in its head ref (`gh-readonly-queue/{base}/pr-{number}-{sha}`), the
@@ -13,9 +13,9 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::client::{GithubClient, GithubError, InstallationId};
-use super::pulls::policy;
+use super::graphql::base_blobs;
+use super::pulls::{base_blob_vars, base_files};
 use crate::ids::CommitSha;
-use crate::policy::GITHUB_POLICY_PATHS;
 
 pub use crate::forge::PolicyFile;
 
@@ -54,6 +54,8 @@ pub struct MergeQueueSnapshot {
     pub entries: Vec<QueueEntry>,
     /// The policy file at the group's base commit, if there is one.
     pub policy: Option<PolicyFile>,
+    /// The CODEOWNERS file there, if there is one.
+    pub codeowners: Option<PolicyFile>,
 }
 
 impl MergeQueueSnapshot {
@@ -76,17 +78,10 @@ impl MergeQueueSnapshot {
     }
 }
 
-/// The query: the queue's entries and the policy blobs at the base (one
-/// alias per candidate path, `policyN`, as in the pull request's query).
+/// The query: the queue's entries and the policy and CODEOWNERS blobs at
+/// the base (one alias per candidate path, as in the pull request's query).
 pub fn merge_queue_query() -> String {
-    let params: String = (0..GITHUB_POLICY_PATHS.len())
-        .map(|i| format!(", $policy{i}: String!"))
-        .collect();
-    let fields: String = (0..GITHUB_POLICY_PATHS.len())
-        .map(|i| {
-            format!("    policy{i}: object(expression: $policy{i}) {{ ... on Blob {{ oid text isTruncated }} }}\n")
-        })
-        .collect();
+    let (params, fields) = base_blobs();
     format!(
         "query {MERGE_QUEUE_OPERATION}($owner: String!, $name: String!, $branch: String!{params}) {{
   repository(owner: $owner, name: $name) {{
@@ -159,9 +154,7 @@ impl GithubClient {
             .split_once('/')
             .ok_or_else(|| GithubError::Invalid(format!("`{repo}` is not owner/name")))?;
         let mut vars = json!({ "owner": owner, "name": name, "branch": branch });
-        for (i, path) in GITHUB_POLICY_PATHS.iter().enumerate() {
-            vars[format!("policy{i}")] = json!(format!("{}:{path}", base_sha.as_str()));
-        }
+        base_blob_vars(&mut vars, base_sha);
         let data: Data = self
             .graphql(installation, &merge_queue_query(), vars)
             .await?;
@@ -195,9 +188,11 @@ impl GithubClient {
             });
         }
         entries.sort_by_key(|e| e.position);
+        let (policy, codeowners) = base_files(&repository.policies);
         Ok(MergeQueueSnapshot {
             entries,
-            policy: policy(&repository.policies),
+            policy,
+            codeowners,
         })
     }
 }
@@ -225,6 +220,7 @@ mod tests {
         MergeQueueSnapshot {
             entries,
             policy: None,
+            codeowners: None,
         }
     }
 
@@ -257,10 +253,11 @@ mod tests {
     #[test]
     fn the_query_declares_what_it_uses() {
         let q = merge_queue_query();
-        for i in 0..GITHUB_POLICY_PATHS.len() {
+        for i in 0..crate::policy::GITHUB_POLICY_PATHS.len() {
             assert!(q.contains(&format!("$policy{i}: String!")));
             assert!(q.contains(&format!("expression: $policy{i}")));
         }
         assert!(q.contains("mergeQueue(branch: $branch)"));
+        assert!(q.contains("expression: $codeowners0"));
     }
 }

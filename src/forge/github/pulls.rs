@@ -17,6 +17,7 @@ use serde_json::{Value, json};
 use super::client::{GithubClient, GithubError, InstallationId};
 use super::graphql::{self, Actor, Blob, GitActor, PageInfo, PullRequest};
 use super::teams::team_vars;
+use crate::codeowners::GITHUB_CODEOWNERS_PATHS;
 use crate::engine::{
     Account, AccountKind, Change, ChangedFile, Commit, Forge, Person, Review, ReviewState,
 };
@@ -32,6 +33,9 @@ pub struct PullRequestSnapshot {
     /// The policy file at the base commit: the first of
     /// `GITHUB_POLICY_PATHS` that exists; `None` when none does.
     pub policy: Option<PolicyFile>,
+    /// The CODEOWNERS file at the base commit, likewise: the first of
+    /// `GITHUB_CODEOWNERS_PATHS`.
+    pub codeowners: Option<PolicyFile>,
     pub is_draft: bool,
     pub base_ref: String,
     pub head_ref: String,
@@ -145,7 +149,11 @@ impl GithubClient {
         let repository = data
             .repository
             .ok_or_else(|| GithubError::NotFound(format!("repository {repo}")))?;
-        Ok(policy(&repository.policies))
+        Ok(first_blob(
+            &repository.policies,
+            "policy",
+            GITHUB_POLICY_PATHS,
+        ))
     }
 
     /// Runs the query until every connection is complete.
@@ -160,9 +168,7 @@ impl GithubClient {
             "owner": owner, "name": name, "number": number,
             "commits": true, "files": true, "reviews": true,
         });
-        for (i, path) in GITHUB_POLICY_PATHS.iter().enumerate() {
-            vars[format!("policy{i}")] = json!(format!("{}:{path}", base.as_str()));
-        }
+        base_blob_vars(&mut vars, base);
         if let (Value::Object(map), false) = (&mut vars, teams.is_empty()) {
             map.insert("teams".into(), json!(true));
             team_vars(teams, map);
@@ -224,6 +230,29 @@ impl GithubClient {
         }
         Ok(renames)
     }
+}
+
+/// Sets the variables of [`graphql::base_blobs`]: each candidate path of
+/// the policy and CODEOWNERS at `base`.
+pub(super) fn base_blob_vars(vars: &mut Value, base: &CommitSha) {
+    for (alias, paths) in [
+        ("policy", GITHUB_POLICY_PATHS),
+        ("codeowners", GITHUB_CODEOWNERS_PATHS),
+    ] {
+        for (i, path) in paths.iter().enumerate() {
+            vars[format!("{alias}{i}")] = json!(format!("{}:{path}", base.as_str()));
+        }
+    }
+}
+
+/// The policy and CODEOWNERS files of a query's answer.
+pub(super) fn base_files(
+    blobs: &HashMap<String, Value>,
+) -> (Option<PolicyFile>, Option<PolicyFile>) {
+    (
+        first_blob(blobs, "policy", GITHUB_POLICY_PATHS),
+        first_blob(blobs, "codeowners", GITHUB_CODEOWNERS_PATHS),
+    )
 }
 
 /// Moves one page of a connection into `into`; sets the variables for the
@@ -293,9 +322,11 @@ fn build(
         files: files.collect::<Result<_, _>>()?,
         reviews: pages.reviews.nodes.into_iter().filter_map(review).collect(),
     };
+    let (policy, codeowners) = base_files(&policies);
     Ok(PullRequestSnapshot {
         change,
-        policy: policy(&policies),
+        policy,
+        codeowners,
         is_draft: pr.is_draft,
         base_ref: pr.base_ref_name,
         head_ref: pr.head_ref_name,
@@ -305,21 +336,18 @@ fn build(
     })
 }
 
-/// The first candidate path whose blob exists at the base.
-pub(super) fn policy(policies: &HashMap<String, Value>) -> Option<PolicyFile> {
-    GITHUB_POLICY_PATHS
-        .iter()
-        .enumerate()
-        .find_map(|(i, path)| {
-            let value = policies.get(&format!("policy{i}"))?;
-            let blob: Blob = serde_json::from_value(value.clone()).ok()?;
-            Some(PolicyFile {
-                path: RepoPath::parse(path).ok()?,
-                text: blob.text.unwrap_or_default(),
-                blob_id: blob.oid,
-                truncated: blob.is_truncated,
-            })
+/// The first candidate path whose blob (alias `{alias}N`) exists.
+fn first_blob(blobs: &HashMap<String, Value>, alias: &str, paths: &[&str]) -> Option<PolicyFile> {
+    paths.iter().enumerate().find_map(|(i, path)| {
+        let value = blobs.get(&format!("{alias}{i}"))?;
+        let blob: Blob = serde_json::from_value(value.clone()).ok()?;
+        Some(PolicyFile {
+            path: RepoPath::parse(path).ok()?,
+            text: blob.text.unwrap_or_default(),
+            blob_id: blob.oid,
+            truncated: blob.is_truncated,
         })
+    })
 }
 
 /// GraphQL names a GitHub App's bot by its slug (`dependabot`), REST and

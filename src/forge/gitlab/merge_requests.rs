@@ -11,6 +11,7 @@ use serde::Deserialize;
 use super::client::{
     GitlabClient, GitlabError, UserRef, decode_base64, encode_segment, project_path,
 };
+use crate::codeowners::GITLAB_CODEOWNERS_PATHS;
 use crate::engine::{Account, Change, ChangedFile, Commit, Forge, Person};
 use crate::forge::PolicyFile;
 use crate::ids::{CommitSha, RepoPath};
@@ -244,8 +245,29 @@ impl GitlabClient {
         project: &str,
         sha: &CommitSha,
     ) -> Result<Option<PolicyFile>, GitlabError> {
+        self.first_file_at(project, sha, GITLAB_POLICY_PATHS).await
+    }
+
+    /// The CODEOWNERS file at `sha`: the first of
+    /// `GITLAB_CODEOWNERS_PATHS` there, in GitLab's own order (one request
+    /// per path tried). Read only for a policy that names `codeowners`.
+    pub async fn codeowners_at(
+        &self,
+        project: &str,
+        sha: &CommitSha,
+    ) -> Result<Option<PolicyFile>, GitlabError> {
+        self.first_file_at(project, sha, GITLAB_CODEOWNERS_PATHS)
+            .await
+    }
+
+    async fn first_file_at(
+        &self,
+        project: &str,
+        sha: &CommitSha,
+        candidates: &[&str],
+    ) -> Result<Option<PolicyFile>, GitlabError> {
         let project_root = project_path(project)?;
-        for candidate in GITLAB_POLICY_PATHS {
+        for candidate in candidates {
             let path = format!(
                 "{project_root}/repository/files/{}?ref={}",
                 encode_segment(candidate),
@@ -349,7 +371,7 @@ fn policy_file(path: &str, candidate: &str, reply: FileReply) -> Result<PolicyFi
         }
     };
     let text = String::from_utf8(bytes)
-        .map_err(|_| GitlabError::decode(path, "the policy file is not UTF-8"))?;
+        .map_err(|_| GitlabError::decode(path, format!("`{candidate}` is not UTF-8")))?;
     Ok(PolicyFile {
         path: repo_path(path, candidate)?,
         text,

@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 
 use crate::audit::rollback::{ChangeState, MergeMethod, Rollback, rollback};
 use crate::audit::{AuditEvent, EventKind};
+use crate::engine::render::{OwnershipLine, ownership};
 use crate::engine::{
     AgentFinding, Conclusion, Decision, Registration, Requirement, SignalKind, Violation,
     ViolationKind,
@@ -71,6 +72,9 @@ pub(super) fn violation_words(kind: ViolationKind) -> &'static str {
         ViolationKind::LapsedRegistration => "registration expired",
         ViolationKind::AgentApprovalIgnored => "agent approval ignored",
         ViolationKind::InvalidPolicy => "invalid policy",
+        ViolationKind::InvalidCodeowners => "invalid CODEOWNERS",
+        ViolationKind::UnownedPaths => "paths without code owners",
+        ViolationKind::UnsupportedCodeowners => "unsupported code owners",
     }
 }
 
@@ -262,6 +266,9 @@ pub(super) struct RequirementView {
     pub counted: Vec<String>,
     /// `(reviewer, why it did not count)`.
     pub refused: Vec<(String, &'static str)>,
+    /// With `codeowners` among the approvers: per path, who owns it and
+    /// who of them approved.
+    pub owners: Vec<OwnershipLine>,
 }
 
 pub(super) fn requirements(decision: &Decision) -> Vec<RequirementView> {
@@ -294,6 +301,7 @@ fn requirement(r: &Requirement) -> RequirementView {
             .iter()
             .map(|n| (n.reviewer.as_str().to_owned(), n.reason.describe()))
             .collect(),
+        owners: ownership(r),
     }
 }
 

@@ -22,6 +22,8 @@ use crate::forge::github::checks::CheckRunId;
 use crate::forge::github::client::InstallationId;
 use crate::forge::github::merge_queue::{MergeQueueSnapshot, QueuedPull};
 use crate::forge::github::webhook::{MergeGroupAction, MergeGroupEvent};
+use crate::forge::{Teams, read_codeowners};
+use crate::ids::TeamName;
 use crate::store::ClaimedDelivery;
 use crate::worker::adapter::Adapter;
 use crate::worker::evaluate::{
@@ -95,11 +97,10 @@ impl Worker {
         let decided = match queue.group(&group.head_sha, group.last_pull_request()) {
             Some(entries) if entries.iter().all(|e| e.pull.is_some()) => {
                 let mut decided = Vec::new();
-                let mut context = None;
                 for entry in entries {
                     let Some(pull) = &entry.pull else { continue };
                     let outcome = self
-                        .decide_queued(github, installation, group, &queue, pull, &mut context, at)
+                        .decide_queued(github, installation, group, &queue, pull, at)
                         .await?;
                     decided.push(Decided {
                         pull: pull.clone(),
@@ -123,9 +124,9 @@ impl Worker {
         self.store.append_audit(&events).await.map(drop)
     }
 
-    /// Decides one pull request of the group under the policy at the
-    /// group's base; `context` holds the policy's teams once read.
-    #[allow(clippy::too_many_arguments)]
+    /// Decides one pull request of the group under the policy (and
+    /// CODEOWNERS) at the group's base. The teams it needs come from the
+    /// client's cache after the first pull request.
     async fn decide_queued(
         &self,
         github: &Github,
@@ -133,7 +134,6 @@ impl Worker {
         group: &MergeGroupEvent,
         queue: &MergeQueueSnapshot,
         pull: &QueuedPull,
-        context: &mut Option<Context>,
         at: chrono::DateTime<Utc>,
     ) -> anyhow::Result<CheckOutcome> {
         let t = Target::github(Some(installation.0), &group.repo, pull.number, &pull.head)?
@@ -147,19 +147,19 @@ impl Worker {
         let decision = match loaded_policy(&change, queue.policy.as_ref(), at) {
             Err(decision) => *decision,
             Ok(loaded) => {
-                let context = match context {
-                    Some(context) => context.clone(),
-                    None => {
-                        self.record_policy_teams(&t, &loaded, at).await?;
-                        let teams = loaded.policy.teams();
-                        let members = github.client.team_members(installation, &teams).await?;
-                        let read = Context {
-                            teams: members,
-                            repository_admins: Vec::new(),
-                            app_logins: github.app_logins().await,
-                        };
-                        context.insert(read).clone()
-                    }
+                let codeowners = if loaded.policy.uses_codeowners() {
+                    read_codeowners(queue.codeowners.as_ref(), Forge::Github, &loaded.path)
+                } else {
+                    Default::default()
+                };
+                let teams = Teams::of(&loaded.policy, &codeowners, &change);
+                self.record_team_hints(&t, &loaded, &teams, at).await?;
+                let resolve: Vec<&TeamName> = teams.resolve.iter().collect();
+                let context = Context {
+                    teams: github.client.team_members(installation, &resolve).await?,
+                    repository_admins: Vec::new(),
+                    app_logins: github.app_logins().await,
+                    codeowners,
                 };
                 decide_with(&loaded, &change, context, || github.admins(&t), at).await?
             }

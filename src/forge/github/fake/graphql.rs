@@ -124,10 +124,11 @@ fn pull_request(s: &FakeState, vars: &Map<String, Value>, errors: &mut Vec<Value
     let repo = format!("{}/{}", var(vars, "owner"), var(vars, "name"));
     let number = vars.get("number").and_then(Value::as_u64).unwrap_or(0);
     let mut repository = Map::new();
+    // The policy's and CODEOWNERS' candidate blobs at the base.
     for (name, value) in vars {
-        if let Some(i) = name.strip_prefix("policy") {
+        if name.starts_with("policy") || name.starts_with("codeowners") {
             repository.insert(
-                format!("policy{i}"),
+                name.clone(),
                 blob(s, &repo, value.as_str().unwrap_or_default()),
             );
         }
@@ -152,7 +153,7 @@ fn policy_blobs(s: &FakeState, vars: &Map<String, Value>) -> Value {
     let repo = format!("{}/{}", var(vars, "owner"), var(vars, "name"));
     let repository: Map<String, Value> = vars
         .iter()
-        .filter(|(name, _)| name.starts_with("policy"))
+        .filter(|(name, _)| name.starts_with("policy") || name.starts_with("codeowners"))
         .map(|(name, value)| {
             (
                 name.clone(),
