@@ -1,21 +1,28 @@
 //! Warrant governs AI coding agents on pull requests and merge requests.
 //!
-//! The library is layered so that each layer can be read and tested alone:
+//! The library is layered so that each layer can be read and tested alone
+//! (`docs/architecture.md` walks through them and the life of a delivery):
 //!
 //! - [`policy`]: the policy language (`.github/warrant.yml`), parsed and
 //!   validated with errors that point at file, line and column.
+//! - [`codeowners`]: CODEOWNERS files in GitHub's and GitLab's syntax, for
+//!   the `codeowners` approvers.
 //! - [`catalog`]: the built-in signatures of known coding agents.
 //! - [`signals`]: the matching primitives shared by the policy and the catalog.
 //! - [`engine`]: pure functions from a forge-neutral [`engine::Change`] to a
 //!   [`engine::Decision`]. No I/O, no clock: the evaluation time is an input.
 //! - [`audit`]: the hash-chained audit trail of governance events.
-//! - [`store`]: durable state in SQLite or PostgreSQL, starting with the
-//!   queue of webhook deliveries that workers evaluate.
-//! - [`forge`]: GitHub (and later GitLab) payloads and APIs, turned into
-//!   Warrant's own types at the edge.
-//! - [`server`]: HTTP only: the webhook endpoint, which verifies and stores
-//!   deliveries, the health and metrics endpoints ([`metrics`]), and the
-//!   auditors' pages and exports under `/audit`.
+//! - [`store`]: durable state in SQLite or PostgreSQL: the delivery queue,
+//!   evaluations and the changes they decided, the audit trail, leases
+//!   between replicas, sessions and tokens.
+//! - [`forge`]: GitHub's and GitLab's payloads and APIs, turned into
+//!   Warrant's own types at the edge, over one HTTP core.
+//! - [`worker`]: claims deliveries from the queue and acts on them: each
+//!   evaluation written once over an adapter per forge, the check published
+//!   on the commit, merge groups, merges and policy pushes recorded.
+//! - [`server`]: HTTP only: the webhook doors, which verify and store
+//!   deliveries, the health and metrics endpoints ([`metrics`]), the app's
+//!   registration, and the auditors' pages and exports under `/audit`.
 //! - [`config`]: the settings of `warrant serve`, from flags or `WARRANT_*`
 //!   variables.
 //! - [`demo`]: `warrant demo`, the whole product offline against a

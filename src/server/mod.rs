@@ -4,7 +4,9 @@
 //!
 //! | Route | |
 //! |---|---|
-//! | `POST /webhooks/github` | GitHub webhooks ([`SignedGithubDelivery`]) |
+//! | `POST /webhooks/github` | GitHub webhooks ([`SignedGithubDelivery`], see [`webhook`]) |
+//! | `POST /webhooks/gitlab` | GitLab webhooks (the same door, GitLab's token) |
+//! | `POST /webhooks/gitlab/status-check` | GitLab's external status check notifications, acknowledged |
 //! | `GET /healthz` | 200 while the process runs |
 //! | `GET /readyz` | 200 when the database answers, else 503 |
 //! | `GET /metrics` | Prometheus text ([`crate::metrics`]) |

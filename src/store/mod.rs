@@ -1,5 +1,10 @@
 //! Durable state, in SQL and nothing else: the queue of webhook deliveries
-//! (see [`deliveries`]), with more tables to come.
+//! ([`deliveries`]), evaluations with the decision and the change each
+//! decided ([`evaluations`]), the changes and merges ([`changes`]), the
+//! checks on head commits ([`heads`]), the hash-chained audit trail
+//! ([`audit`]), leases between replicas, the repositories' ids, and the
+//! audit pages' sessions and tokens ([`access`]). `docs/storage.md` lists
+//! every table.
 //!
 //! # Two databases, one pool type
 //!
