@@ -1,14 +1,17 @@
 //! What differs between forges in an evaluation, behind one trait: the
 //! evaluation itself (`evaluate`) is written once, above the adapters.
 
+use crate::audit::rollback::MergeMethod;
 use crate::engine::{Change, Context, Decision};
 use crate::forge::PolicyFile;
 use crate::forge::check::CheckOutcome;
 use crate::ids::{CommitSha, Login, TeamName};
 use crate::store::ClaimedDelivery;
 
-use super::Worker;
-use super::evaluate::Target;
+use super::history::Closed;
+use super::target::Target;
+use super::work::Work;
+use super::{Failure, Worker};
 
 /// A forge as the evaluation sees it: read a change, resolve who is who,
 /// publish the `warrant` check.
@@ -25,6 +28,30 @@ pub(super) trait Adapter: Sync {
 
     /// What one read of a change returns.
     type Snapshot: Send + Sync;
+
+    /// How the forge addresses a repository for a request about no one
+    /// change (GitHub: the app installation; GitLab: nothing beyond the
+    /// project's path).
+    type Address: Send + Sync;
+
+    /// What only this forge does with a delivery (GitHub: merge groups).
+    type Own: Send;
+
+    /// A delivery, in the forge's webhook terms.
+    type Event: Send + Sync;
+
+    /// Reads a stored delivery: `None` for what Warrant does not act on,
+    /// an error (a permanent failure) for a payload it cannot read.
+    fn parse(event: &str, payload: &[u8]) -> Result<Option<Self::Event>, String>;
+
+    /// What the delivery asks of the worker.
+    fn work<'a>(
+        &self,
+        event: &'a Self::Event,
+        delivery: &'a ClaimedDelivery,
+    ) -> Result<Work<'a, Self>, Failure>
+    where
+        Self: Sized;
 
     fn change(snapshot: &Self::Snapshot) -> &Change;
 
@@ -110,6 +137,31 @@ pub(super) trait Adapter: Sync {
     /// Withdraws the agents' approvals the decision names (only called
     /// when [`Adapter::DISMISSES`]).
     async fn dismiss(&self, t: &Target, decision: &Decision) -> anyhow::Result<()>;
+
+    /// The policy file at commit `sha` of `repo`, if there is one: a push
+    /// that changed it is recorded with it.
+    async fn policy_at(
+        &self,
+        at: &Self::Address,
+        repo: &str,
+        sha: &CommitSha,
+    ) -> anyhow::Result<Option<PolicyFile>>;
+
+    /// How a merged change was merged, where the forge needs a request to
+    /// tell; `None` to keep what its event said.
+    async fn merge_method(
+        &self,
+        t: &Target,
+        closed: &Closed<'_>,
+    ) -> anyhow::Result<Option<MergeMethod>>;
+
+    /// Does what only this forge does.
+    async fn act_own(
+        &self,
+        w: &Worker,
+        own: Self::Own,
+        delivery: &ClaimedDelivery,
+    ) -> Result<(), Failure>;
 
     /// The account Warrant acts as on this forge, for the audit trail;
     /// `None` while the forge does not say.

@@ -12,11 +12,12 @@ use tracing::Instrument;
 
 use super::Worker;
 use super::adapter::Adapter;
+use super::lease::Lease;
+use super::target::Target;
 use crate::audit::record::Evaluated;
 use crate::audit::{self, EventKind, NewAuditEvent};
-use crate::engine::{self, Conclusion, Decision, Evaluation, Forge};
+use crate::engine::{self, Conclusion, Decision, Evaluation};
 use crate::forge::check::CheckOutcome;
-use crate::forge::github::client::InstallationId;
 use crate::ids::{CommitSha, TeamName};
 use crate::policy::{self, LoadedPolicy};
 use crate::store::heads::StandsFor;
@@ -31,95 +32,6 @@ pub const SUPERSEDED: &str = "Superseded by a newer commit";
 /// Why an agent's approval stays on a GitLab merge request.
 pub const NOT_DISMISSED: &str = "GitLab does not let another account withdraw an approval: \
      the agents' approvals are ignored and recorded, not revoked.";
-
-/// How long a worker waits for another to finish with a change before
-/// retrying the delivery later, and how often it looks meanwhile.
-const CHANGE_LEASE_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
-const CHANGE_LEASE_POLL: std::time::Duration = std::time::Duration::from_millis(200);
-
-/// A delivery that names no installation: sent to a repository webhook,
-/// not to the app, so Warrant cannot act as the app on it.
-#[derive(Debug, thiserror::Error)]
-#[error("the payload names no app installation")]
-pub struct NotAnApp;
-
-/// A change to evaluate at a head commit.
-#[derive(Clone, Debug)]
-pub struct Target {
-    pub forge: Forge,
-    /// The GitHub App installation to act as; `None` on GitLab.
-    pub installation: Option<InstallationId>,
-    /// `owner/name` on GitHub, the project's full path on GitLab.
-    pub repo: String,
-    pub number: u64,
-    pub head_sha: CommitSha,
-    /// The base commit, when the event names it.
-    pub base_sha: Option<CommitSha>,
-    /// The source branch, when the event names it: GitLab ties a commit
-    /// status to the pipeline of a branch.
-    pub branch: Option<String>,
-}
-
-impl Target {
-    /// A GitHub pull request, as the app installation `installation_id`.
-    pub(super) fn github(
-        installation_id: Option<u64>,
-        repo: &str,
-        number: u64,
-        head_sha: &CommitSha,
-    ) -> Result<Target, NotAnApp> {
-        let installation = installation_id.map(InstallationId).ok_or(NotAnApp)?;
-        Ok(Target {
-            forge: Forge::Github,
-            installation: Some(installation),
-            repo: repo.to_owned(),
-            number,
-            head_sha: head_sha.clone(),
-            base_sha: None,
-            branch: None,
-        })
-    }
-
-    /// A GitLab merge request `!iid` of `project`, from `branch`.
-    pub(super) fn gitlab(project: &str, iid: u64, head_sha: &CommitSha, branch: &str) -> Target {
-        Target {
-            forge: Forge::Gitlab,
-            installation: None,
-            repo: project.to_owned(),
-            number: iid,
-            head_sha: head_sha.clone(),
-            base_sha: None,
-            branch: Some(branch.to_owned()),
-        }
-    }
-
-    pub(super) fn with_base(mut self, base: CommitSha) -> Target {
-        self.base_sha = Some(base);
-        self
-    }
-
-    /// One GitHub target per pull request of a check run or suite.
-    pub(super) fn each(
-        installation_id: Option<u64>,
-        repo: &str,
-        numbers: &[u64],
-        head_sha: &CommitSha,
-    ) -> Result<Vec<Target>, NotAnApp> {
-        numbers
-            .iter()
-            .map(|n| Target::github(installation_id, repo, *n, head_sha))
-            .collect()
-    }
-
-    /// The installation of a GitHub target.
-    pub(super) fn installation(&self) -> Result<InstallationId, NotAnApp> {
-        self.installation.ok_or(NotAnApp)
-    }
-
-    fn forge_name(&self) -> &'static str {
-        self.forge.as_str()
-    }
-}
 
 impl Worker {
     /// Evaluates a change and publishes the decision, inside a span naming
@@ -261,59 +173,6 @@ impl Worker {
         self.record(t, p.head, &claimed.delivery_id, acting_as, record)
             .await?;
         self.record_head_check(t, p.head, &combined.outcome, combined.stands_for)
-            .await
-    }
-
-    /// Runs `work` holding the store's `lease`, so that no other replica
-    /// evaluates the change (or publishes to the commit) meanwhile. Waits a
-    /// while for a lease held by another worker; a lease of a crashed one
-    /// runs out with its delivery's.
-    async fn leased<T>(
-        &self,
-        lease: Lease<'_>,
-        claimed: &ClaimedDelivery,
-        work: impl Future<Output = anyhow::Result<T>>,
-    ) -> anyhow::Result<T> {
-        let owner = format!("{}/{}", self.config.name, claimed.id);
-        let deadline = Instant::now() + CHANGE_LEASE_WAIT;
-        loop {
-            if lease.take(self, &owner).await? {
-                break;
-            }
-            if Instant::now() >= deadline {
-                anyhow::bail!("another worker is {}", lease.busy());
-            }
-            tokio::time::sleep(CHANGE_LEASE_POLL).await;
-        }
-        let result = work.await;
-        if let Err(err) = lease.release(self, &owner).await {
-            tracing::warn!(error = %format!("{err:#}"), "cannot release a lease; it will run out");
-        }
-        result
-    }
-
-    /// Runs `work` holding the lease on publishing to `head`.
-    pub(super) async fn on_head<T>(
-        &self,
-        t: &Target,
-        head: &CommitSha,
-        claimed: &ClaimedDelivery,
-        work: impl Future<Output = anyhow::Result<T>>,
-    ) -> anyhow::Result<T> {
-        self.on_commit(t.forge, &t.repo, head, claimed, work).await
-    }
-
-    /// Runs `work` holding the lease on publishing to commit `head` of
-    /// `repo`, which may be no change's head (a merge group's).
-    pub(super) async fn on_commit<T>(
-        &self,
-        forge: Forge,
-        repo: &str,
-        head: &CommitSha,
-        claimed: &ClaimedDelivery,
-        work: impl Future<Output = anyhow::Result<T>>,
-    ) -> anyhow::Result<T> {
-        self.leased(Lease::Head(forge, repo, head), claimed, work)
             .await
     }
 
@@ -526,54 +385,6 @@ struct Published<'a, R> {
     outcome: &'a CheckOutcome,
     decision: Option<&'a Decision>,
     change: &'a engine::Change,
-}
-
-/// What a worker holds while it works: a change (one evaluation of it at a
-/// time) or a head commit (one publication to it at a time).
-#[derive(Clone, Copy, Debug)]
-enum Lease<'a> {
-    Change(&'a Target),
-    Head(Forge, &'a str, &'a CommitSha),
-}
-
-impl Lease<'_> {
-    async fn take(self, w: &Worker, owner: &str) -> anyhow::Result<bool> {
-        let (store, lease, now) = (&w.store, w.config.lease, Utc::now());
-        match self {
-            Lease::Change(t) => {
-                store
-                    .lease_change(t.forge_name(), &t.repo, t.number, owner, lease, now)
-                    .await
-            }
-            Lease::Head(forge, repo, head) => {
-                store
-                    .lease_head(forge.as_str(), repo, head.as_str(), owner, lease, now)
-                    .await
-            }
-        }
-    }
-
-    async fn release(self, w: &Worker, owner: &str) -> anyhow::Result<()> {
-        match self {
-            Lease::Change(t) => {
-                w.store
-                    .release_change(t.forge_name(), &t.repo, t.number, owner)
-                    .await
-            }
-            Lease::Head(forge, repo, head) => {
-                w.store
-                    .release_head(forge.as_str(), repo, head.as_str(), owner)
-                    .await
-            }
-        }
-    }
-
-    fn busy(self) -> &'static str {
-        match self {
-            Lease::Change(_) => "evaluating this change",
-            Lease::Head(..) => "publishing to this head commit",
-        }
-    }
 }
 
 /// What one evaluation published.

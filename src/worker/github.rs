@@ -15,9 +15,12 @@ use chrono::Utc;
 use serde_json::json;
 
 use super::adapter::Adapter;
-use super::evaluate::{Target, superseded};
-use super::history::{Closed, PolicyPush, Subject, receipt};
+use super::evaluate::superseded;
+use super::history::{Closed, PolicyPush, Subject};
+use super::target::Target;
+use super::work::{Action, Work};
 use super::{Failure, Worker};
+use crate::audit::rollback::MergeMethod;
 use crate::engine::{Change, Context, Decision, Forge};
 use crate::forge::PolicyFile;
 use crate::forge::check::CheckOutcome;
@@ -139,6 +142,23 @@ impl Adapter for Github {
     const DISMISSES: bool = true;
     type Run = CheckRunId;
     type Snapshot = PullRequestSnapshot;
+    type Event = GithubEvent;
+    /// The app installation, when the delivery names one.
+    type Address = Option<InstallationId>;
+    /// Merge groups: GitHub's alone.
+    type Own = events::MergeGroupEvent;
+
+    fn parse(event: &str, payload: &[u8]) -> Result<Option<GithubEvent>, String> {
+        events::parse(event, payload).map_err(|err| err.to_string())
+    }
+
+    fn work<'a>(
+        &self,
+        event: &'a GithubEvent,
+        delivery: &'a ClaimedDelivery,
+    ) -> Result<Work<'a, Github>, Failure> {
+        self.read_work(event, delivery)
+    }
 
     fn change(snapshot: &PullRequestSnapshot) -> &Change {
         &snapshot.change
@@ -310,150 +330,139 @@ impl Adapter for Github {
     async fn acting_as(&self) -> Option<Login> {
         self.app_logins().await.into_iter().next()
     }
-}
 
-impl Worker {
-    /// What to do for a GitHub delivery.
-    pub(super) async fn act_github(
+    /// One small query at the pushed commit; nothing without an
+    /// installation to ask as.
+    async fn policy_at(
         &self,
-        github: &Github,
+        at: &Option<InstallationId>,
+        repo: &str,
+        sha: &CommitSha,
+    ) -> anyhow::Result<Option<PolicyFile>> {
+        match at {
+            Some(installation) => Ok(self.client.policy_at(*installation, repo, sha).await?),
+            None => Ok(None),
+        }
+    }
+
+    /// Read from the merge commit: one request, for a merged pull request
+    /// only.
+    async fn merge_method(
+        &self,
+        t: &Target,
+        closed: &Closed<'_>,
+    ) -> anyhow::Result<Option<MergeMethod>> {
+        let Some(sha) = closed.merge_commit.filter(|_| closed.merged) else {
+            return Ok(None);
+        };
+        let method = self
+            .client
+            .merge_method(
+                t.installation()?,
+                t.repo.as_str(),
+                sha,
+                closed.number,
+                closed.commits,
+            )
+            .await?;
+        Ok(Some(method))
+    }
+
+    async fn act_own(
+        &self,
+        w: &Worker,
+        group: events::MergeGroupEvent,
         delivery: &ClaimedDelivery,
     ) -> Result<(), Failure> {
-        let event = match events::parse(&delivery.event, &delivery.payload) {
-            Ok(Some(event)) => event,
-            Ok(None) => return Ok(()),
-            Err(err) => return Err(Failure::Permanent(err.to_string())),
-        };
-        if let Some((repo, id)) = events::repository_identity(&delivery.payload) {
-            self.record_repository("github", &repo, id, delivery)
-                .await?;
-        }
-        if delivery.attempts == 1
-            && let Some(about) = subject(&event)
-        {
-            self.store
-                .append_audit(&[receipt(delivery, about)])
-                .await
-                .map_err(Failure::retry)?;
-        }
-        if let GithubEvent::PullRequest(pr) = &event {
-            self.store
-                .upsert_change(&change_record(pr, delivery))
-                .await
-                .map_err(Failure::retry)?;
-        }
-        let targets = match event {
-            GithubEvent::PullRequest(pr) if pr.action == PullRequestAction::Closed => {
-                return self.github_closed(github, &pr, delivery).await;
-            }
+        w.github_merge_group(self, &group, delivery).await
+    }
+}
+
+impl Github {
+    /// A GitHub delivery in Warrant's terms.
+    fn read_work<'a>(
+        &self,
+        event: &'a GithubEvent,
+        delivery: &'a ClaimedDelivery,
+    ) -> Result<Work<'a, Github>, Failure> {
+        let action = match event {
+            GithubEvent::PullRequest(pr) if pr.action == PullRequestAction::Closed => closed(pr),
             GithubEvent::PullRequest(pr) => {
                 let target = Target::github(pr.installation_id, &pr.repo, pr.number, &pr.head_sha)?;
-                vec![target.with_base(pr.base_sha)]
+                Action::Evaluate(vec![target.with_base(pr.base_sha.clone())])
             }
             GithubEvent::Review(r) => {
                 let target = Target::github(r.installation_id, &r.repo, r.number, &r.head_sha)?;
-                vec![target.with_base(r.base_sha)]
+                Action::Evaluate(vec![target.with_base(r.base_sha.clone())])
             }
-            GithubEvent::CheckRun(run) if run.name == CHECK_NAME && github.is_ours(run.app_id) => {
-                Target::each(
+            GithubEvent::CheckRun(run) if run.name == CHECK_NAME && self.is_ours(run.app_id) => {
+                Action::Evaluate(Target::each(
                     run.installation_id,
                     &run.repo,
                     &run.pull_requests,
                     &run.head_sha,
-                )?
+                )?)
             }
-            GithubEvent::CheckSuite(suite) if github.is_ours(suite.app_id) => Target::each(
-                suite.installation_id,
-                &suite.repo,
-                &suite.pull_requests,
-                &suite.head_sha,
-            )?,
-            GithubEvent::MergeGroup(group) => {
-                return self.github_merge_group(github, &group, delivery).await;
+            GithubEvent::CheckSuite(suite) if self.is_ours(suite.app_id) => {
+                Action::Evaluate(Target::each(
+                    suite.installation_id,
+                    &suite.repo,
+                    &suite.pull_requests,
+                    &suite.head_sha,
+                )?)
             }
             GithubEvent::Push(push) if push.changes_policy_on_default_branch() => {
-                return self
-                    .github_policy_push(github, &push, &delivery.delivery_id)
-                    .await;
+                Action::PolicyPush {
+                    push: PolicyPush {
+                        forge: Forge::Github,
+                        repo: &push.repo,
+                        git_ref: &push.git_ref,
+                        before: &push.before,
+                        after: &push.after,
+                        pusher: push.pusher.as_deref(),
+                        changed_paths: &push.changed_paths,
+                    },
+                    at: push.installation_id.map(InstallationId),
+                }
             }
+            GithubEvent::MergeGroup(group) => Action::Own(group.clone()),
             // Installations span repositories and have no chain of their
             // own (their deliveries stay in the queue's history); the rest
             // is not Warrant's.
-            _ => return Ok(()),
+            _ => Action::Nothing,
         };
-        self.evaluate_all(github, targets, delivery).await
-    }
-
-    /// A pull request closed: merged (with the method read from the merge
-    /// commit) or not.
-    async fn github_closed(
-        &self,
-        github: &Github,
-        pr: &events::PullRequestEvent,
-        claimed: &ClaimedDelivery,
-    ) -> Result<(), Failure> {
-        let delivery = claimed.delivery_id.as_str();
-        let merge = pr.merge_commit_sha.as_ref().filter(|_| pr.merged);
-        let method = match (merge, pr.installation_id) {
-            (Some(sha), Some(id)) => Some(
-                github
-                    .client
-                    .merge_method(InstallationId(id), &pr.repo, sha, pr.number, pr.commits)
-                    .await
-                    .map_err(|err| Failure::retry(err.into()))?,
-            ),
+        let change = match event {
+            GithubEvent::PullRequest(pr) => Some(change_record(pr, delivery)),
             _ => None,
         };
-        let closed = Closed {
-            forge: Forge::Github,
-            repo: &pr.repo,
-            number: pr.number,
-            head_sha: &pr.head_sha,
-            base_sha: Some(&pr.base_sha),
-            actor: pr.merged_by.as_ref().map(Login::as_str),
-            merged: pr.merged,
-            merge_commit: merge,
-            method,
-            commits: pr.commits,
-        };
-        self.record_close(&closed, delivery)
-            .await
-            .map_err(Failure::retry)?;
-        match Target::github(pr.installation_id, &pr.repo, pr.number, &pr.head_sha) {
-            Ok(target) => self.closed_at_head(github, &target, claimed).await,
-            Err(_) => Ok(()),
-        }
+        Ok(Work {
+            repository: events::repository_identity(&delivery.payload),
+            subject: subject(event),
+            change,
+            approval: None,
+            action,
+        })
     }
+}
 
-    /// The policy changed on the default branch: read it at the pushed
-    /// commit (one small query) and record it.
-    async fn github_policy_push(
-        &self,
-        github: &Github,
-        push: &events::PushEvent,
-        delivery: &str,
-    ) -> Result<(), Failure> {
-        let pushed = PolicyPush {
-            forge: Forge::Github,
-            repo: &push.repo,
-            git_ref: &push.git_ref,
-            before: &push.before,
-            after: &push.after,
-            pusher: push.pusher.as_deref(),
-            changed_paths: &push.changed_paths,
-        };
-        let file = match push.installation_id {
-            Some(id) if !pushed.deletes_branch() => github
-                .client
-                .policy_at(InstallationId(id), &push.repo, &push.after)
-                .await
-                .map_err(|err| Failure::retry(err.into()))?,
-            _ => None,
-        };
-        self.record_policy_change(&pushed, file.as_ref(), delivery)
-            .await
-            .map_err(Failure::retry)
-    }
+/// A pull request closed, merged or not; the merge method is read from
+/// the merge commit (see [`Adapter::merge_method`]).
+fn closed(pr: &events::PullRequestEvent) -> Action<'_, Github> {
+    let merge = pr.merge_commit_sha.as_ref().filter(|_| pr.merged);
+    let closed = Closed {
+        forge: Forge::Github,
+        repo: &pr.repo,
+        number: pr.number,
+        head_sha: &pr.head_sha,
+        base_sha: Some(&pr.base_sha),
+        actor: pr.merged_by.as_ref().map(Login::as_str),
+        merged: pr.merged,
+        merge_commit: merge,
+        method: None,
+        commits: pr.commits,
+    };
+    let target = Target::github(pr.installation_id, &pr.repo, pr.number, &pr.head_sha).ok();
+    Action::Close { closed, target }
 }
 
 /// The pull request's own facts, for the audit pages.

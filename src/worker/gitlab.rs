@@ -18,8 +18,10 @@ use chrono::Utc;
 use serde_json::json;
 
 use super::adapter::Adapter;
-use super::evaluate::{SUPERSEDED, Target};
-use super::history::{Closed, PolicyPush, Subject, receipt};
+use super::evaluate::SUPERSEDED;
+use super::history::{Closed, PolicyPush, Subject};
+use super::target::Target;
+use super::work::{Action, Work};
 use super::{Failure, Worker};
 use crate::audit::rollback::MergeMethod;
 use crate::engine::{Change, Conclusion, Context, Decision, Forge, Review, ReviewState};
@@ -149,6 +151,50 @@ impl Adapter for Gitlab {
     const DISMISSES: bool = false;
     type Run = Shown;
     type Snapshot = Snapshot;
+    type Event = GitlabEvent;
+    /// A project's path is all GitLab needs.
+    type Address = ();
+    /// GitLab has nothing of its own to do.
+    type Own = std::convert::Infallible;
+
+    fn parse(event: &str, payload: &[u8]) -> Result<Option<GitlabEvent>, String> {
+        events::parse(event, payload).map_err(|err| err.to_string())
+    }
+
+    fn work<'a>(
+        &self,
+        event: &'a GitlabEvent,
+        delivery: &'a ClaimedDelivery,
+    ) -> Result<Work<'a, Gitlab>, Failure> {
+        Ok(self.read_work(event, delivery))
+    }
+
+    async fn policy_at(
+        &self,
+        _at: &(),
+        repo: &str,
+        sha: &CommitSha,
+    ) -> anyhow::Result<Option<PolicyFile>> {
+        Ok(self.client.policy_at(repo, sha).await?)
+    }
+
+    /// The event said it: a merge commit, or none (fast-forward).
+    async fn merge_method(
+        &self,
+        _t: &Target,
+        _closed: &Closed<'_>,
+    ) -> anyhow::Result<Option<MergeMethod>> {
+        Ok(None)
+    }
+
+    async fn act_own(
+        &self,
+        _w: &Worker,
+        own: std::convert::Infallible,
+        _delivery: &ClaimedDelivery,
+    ) -> Result<(), Failure> {
+        match own {}
+    }
 
     fn change(snapshot: &Snapshot) -> &Change {
         &snapshot.mr.change
@@ -370,124 +416,92 @@ fn reviews(mr: &MergeRequestSnapshot, seen: &[SeenApproval]) -> Vec<Review> {
         .collect()
 }
 
-impl Worker {
-    /// What to do for a GitLab delivery.
-    pub(super) async fn act_gitlab(
+impl Gitlab {
+    /// A GitLab delivery in Warrant's terms. An approval event records the
+    /// head it was seen at, since GitLab's API does not say which commit
+    /// an approval was given on.
+    fn read_work<'a>(
         &self,
-        gitlab: &Gitlab,
-        delivery: &ClaimedDelivery,
-    ) -> Result<(), Failure> {
-        let event = match events::parse(&delivery.event, &delivery.payload) {
-            Ok(Some(event)) => event,
-            Ok(None) => return Ok(()),
-            Err(err) => return Err(Failure::Permanent(err.to_string())),
-        };
-        if let Some((project, id)) = project_identity(&event) {
-            self.record_repository("gitlab", project, id, delivery)
-                .await?;
-        }
-        if delivery.attempts == 1 {
-            self.store
-                .append_audit(&[receipt(delivery, subject(&event))])
-                .await
-                .map_err(Failure::retry)?;
-        }
+        event: &'a GitlabEvent,
+        delivery: &'a ClaimedDelivery,
+    ) -> Work<'a, Gitlab> {
+        let repository = project_identity(event).map(|(p, id)| (p.to_owned(), id));
+        let subject = Some(subject(event));
         let mr = match event {
             GitlabEvent::MergeRequest(mr) => mr,
-            GitlabEvent::Push(push) if push.changes_policy_on_default_branch() => {
-                return self
-                    .gitlab_policy_push(gitlab, &push, &delivery.delivery_id)
-                    .await;
+            GitlabEvent::Push(push) => {
+                let action = if push.changes_policy_on_default_branch() {
+                    Action::PolicyPush {
+                        push: PolicyPush {
+                            forge: Forge::Gitlab,
+                            repo: &push.project,
+                            git_ref: &push.git_ref,
+                            before: &push.before,
+                            after: &push.after,
+                            pusher: push.user.as_deref(),
+                            changed_paths: &push.changed_paths,
+                        },
+                        at: (),
+                    }
+                } else {
+                    Action::Nothing
+                };
+                return Work {
+                    repository,
+                    subject,
+                    change: None,
+                    approval: None,
+                    action,
+                };
             }
-            GitlabEvent::Push(_) => return Ok(()),
         };
-        self.store
-            .upsert_change(&change_record(&mr, delivery))
-            .await
-            .map_err(Failure::retry)?;
         let approved = match mr.action {
             MergeRequestAction::Approval | MergeRequestAction::Approved => Some(true),
             MergeRequestAction::Unapproval | MergeRequestAction::Unapproved => Some(false),
-            MergeRequestAction::Merge | MergeRequestAction::Close => {
-                return self.gitlab_closed(gitlab, &mr, delivery).await;
-            }
             _ => None,
         };
-        if let (Some(approved), Some(actor)) = (approved, &mr.actor) {
+        let approval = approved.zip(mr.actor.as_ref()).map(|(approved, actor)| {
             let seen = SeenApproval {
                 approver: actor.clone(),
                 head_sha: mr.head_sha.as_str().to_owned(),
                 approved,
                 at: delivery.received_at,
             };
-            self.store
-                .record_approval_seen("gitlab", &mr.project, mr.iid, &seen)
-                .await
-                .map_err(Failure::retry)?;
+            (mr.project.as_str(), mr.iid, seen)
+        });
+        let target = Target::gitlab(&mr.project, mr.iid, &mr.head_sha, &mr.source_branch);
+        let action = match mr.action {
+            MergeRequestAction::Merge | MergeRequestAction::Close => Action::Close {
+                closed: closed(mr),
+                target: Some(target),
+            },
+            _ => Action::Evaluate(vec![target]),
+        };
+        Work {
+            repository,
+            subject,
+            change: Some(change_record(mr, delivery)),
+            approval,
+            action,
         }
-        let target = Target::gitlab(&mr.project, mr.iid, &mr.head_sha, &mr.source_branch);
-        self.evaluate_all(gitlab, vec![target], delivery).await
     }
+}
 
-    /// A merge request merged or closed. GitLab's event names the merge
-    /// commit when one was made; a fast-forward merge makes none, and its
-    /// method is then left unrecorded.
-    async fn gitlab_closed(
-        &self,
-        gitlab: &Gitlab,
-        mr: &events::MergeRequestEvent,
-        claimed: &ClaimedDelivery,
-    ) -> Result<(), Failure> {
-        let delivery = claimed.delivery_id.as_str();
-        let merged = mr.action == MergeRequestAction::Merge;
-        let closed = Closed {
-            forge: Forge::Gitlab,
-            repo: &mr.project,
-            number: mr.iid,
-            head_sha: &mr.head_sha,
-            base_sha: None,
-            actor: mr.actor.as_deref(),
-            merged,
-            merge_commit: mr.merge_commit_sha.as_ref(),
-            method: mr.merge_commit_sha.as_ref().map(|_| MergeMethod::Merge),
-            commits: None,
-        };
-        self.record_close(&closed, delivery)
-            .await
-            .map_err(Failure::retry)?;
-        let target = Target::gitlab(&mr.project, mr.iid, &mr.head_sha, &mr.source_branch);
-        self.closed_at_head(gitlab, &target, claimed).await
-    }
-
-    /// The policy changed on the default branch: read it at the pushed
-    /// commit and record it.
-    async fn gitlab_policy_push(
-        &self,
-        gitlab: &Gitlab,
-        push: &events::PushEvent,
-        delivery: &str,
-    ) -> Result<(), Failure> {
-        let pushed = PolicyPush {
-            forge: Forge::Gitlab,
-            repo: &push.project,
-            git_ref: &push.git_ref,
-            before: &push.before,
-            after: &push.after,
-            pusher: push.user.as_deref(),
-            changed_paths: &push.changed_paths,
-        };
-        let file = if pushed.deletes_branch() {
-            None
-        } else {
-            gitlab
-                .client
-                .policy_at(&push.project, &push.after)
-                .await
-                .map_err(|err| Failure::retry(err.into()))?
-        };
-        self.record_policy_change(&pushed, file.as_ref(), delivery)
-            .await
-            .map_err(Failure::retry)
+/// A merge request merged or closed. GitLab's event names the merge commit
+/// when one was made; a fast-forward merge makes none, and its method is
+/// then left unrecorded.
+fn closed(mr: &events::MergeRequestEvent) -> Closed<'_> {
+    Closed {
+        forge: Forge::Gitlab,
+        repo: &mr.project,
+        number: mr.iid,
+        head_sha: &mr.head_sha,
+        base_sha: None,
+        actor: mr.actor.as_deref(),
+        merged: mr.action == MergeRequestAction::Merge,
+        merge_commit: mr.merge_commit_sha.as_ref(),
+        method: mr.merge_commit_sha.as_ref().map(|_| MergeMethod::Merge),
+        commits: None,
     }
 }
 

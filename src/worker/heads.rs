@@ -16,7 +16,8 @@ use std::fmt::Write as _;
 use chrono::Utc;
 
 use super::adapter::Adapter;
-use super::evaluate::{Target, cannot_evaluate};
+use super::evaluate::cannot_evaluate;
+use super::target::Target;
 use super::{Failure, Worker};
 use crate::engine::{Conclusion, Decision, Forge};
 use crate::forge::check::CheckOutcome;

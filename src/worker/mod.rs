@@ -17,6 +17,9 @@ mod github;
 mod gitlab;
 mod heads;
 mod history;
+mod lease;
+mod target;
+mod work;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -34,9 +37,9 @@ use crate::forge::retry::ApiStats;
 use crate::metrics::Metrics;
 use crate::store::{ClaimedDelivery, Store};
 
-pub use evaluate::Target;
 use github::Github;
 use gitlab::Gitlab;
+pub use target::Target;
 
 /// The forges a worker speaks to; it claims only their deliveries.
 #[derive(Clone, Default)]
@@ -293,8 +296,8 @@ impl Worker {
     /// of a forge this worker does not speak to is never claimed.
     async fn act(&self, delivery: &ClaimedDelivery) -> Result<(), Failure> {
         match (delivery.forge.as_str(), &self.github, &self.gitlab) {
-            ("github", Some(github), _) => self.act_github(github, delivery).await,
-            ("gitlab", _, Some(gitlab)) => self.act_gitlab(gitlab, delivery).await,
+            ("github", Some(github), _) => self.act_with(github, delivery).await,
+            ("gitlab", _, Some(gitlab)) => self.act_with(gitlab, delivery).await,
             (forge, _, _) => Err(Failure::Permanent(format!(
                 "this worker does not speak to {forge}"
             ))),
@@ -360,8 +363,8 @@ impl Failure {
     }
 }
 
-impl From<evaluate::NotAnApp> for Failure {
-    fn from(err: evaluate::NotAnApp) -> Self {
+impl From<target::NotAnApp> for Failure {
+    fn from(err: target::NotAnApp) -> Self {
         Failure::Permanent(err.to_string())
     }
 }

@@ -26,10 +26,9 @@ use crate::forge::{Teams, read_codeowners};
 use crate::ids::TeamName;
 use crate::store::ClaimedDelivery;
 use crate::worker::adapter::Adapter;
-use crate::worker::evaluate::{
-    NotAnApp, Target, cannot_evaluate, decide_with, loaded_policy, still_held,
-};
+use crate::worker::evaluate::{cannot_evaluate, decide_with, loaded_policy, still_held};
 use crate::worker::heads::{Standing, listed, strictest_first};
+use crate::worker::target::{NotAnApp, Target};
 use crate::worker::{Failure, Worker};
 
 /// The title of a merge group's check when Warrant cannot tell which pull
