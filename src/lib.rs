@@ -27,6 +27,8 @@
 //!   variables.
 //! - [`demo`]: `warrant demo`, the whole product offline against a
 //!   simulated GitHub.
+//! - [`urls`]: percent-encoding, and the one address of a change's audit
+//!   page.
 //! - [`cli`]: the `warrant` command line, including `warrant check` on a local
 //!   git range (see [`git`]) and `warrant serve`.
 
@@ -45,4 +47,5 @@ pub mod policy;
 pub mod server;
 pub mod signals;
 pub mod store;
+pub mod urls;
 pub mod worker;

@@ -368,11 +368,8 @@ impl Worker {
     /// The audit page of change `number` of `t`'s repository.
     pub(super) fn audit_url_of(&self, t: &Target, number: u64) -> Option<String> {
         let base = self.config.public_url.as_deref()?;
-        Some(format!(
-            "{base}/audit/{}/{}/changes/{number}",
-            t.forge_name(),
-            t.repo,
-        ))
+        let page = crate::urls::change_page(t.forge_name(), &t.repo, number);
+        Some(format!("{base}{page}"))
     }
 }
 

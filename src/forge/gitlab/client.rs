@@ -272,20 +272,6 @@ pub fn reserved_bot_username(username: &str) -> bool {
     })
 }
 
-/// A project's full path (`group/sub/project`) or a file path as one URL
-/// segment, as GitLab's API requires: `group%2Fsub%2Fproject`.
-pub fn encode_segment(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
 /// `/projects/group%2Fsub%2Fproject`.
 pub(crate) fn project_path(project: &str) -> Result<String, GitlabError> {
     let ok = project.contains('/') && project.split('/').all(|part| !part.is_empty());
@@ -294,7 +280,7 @@ pub(crate) fn project_path(project: &str) -> Result<String, GitlabError> {
             "`{project}` is not a project's full path (`group/project`)"
         )));
     }
-    Ok(format!("/projects/{}", encode_segment(project)))
+    Ok(format!("/projects/{}", crate::urls::encode(project)))
 }
 
 /// Whether GitLab says there is a next page: `x-next-page` is empty on the
@@ -351,12 +337,10 @@ mod tests {
 
     #[test]
     fn a_nested_project_path_is_one_segment() {
-        assert_eq!(encode_segment("group/sub/project"), "group%2Fsub%2Fproject");
         assert_eq!(
-            encode_segment(".gitlab/warrant.yml"),
-            ".gitlab%2Fwarrant.yml"
+            project_path("group/sub/project").unwrap(),
+            "/projects/group%2Fsub%2Fproject"
         );
-        assert_eq!(encode_segment("a b+c"), "a%20b%2Bc");
         assert!(project_path("noslash").is_err());
         assert!(project_path("group//project").is_err());
     }

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use super::client::{GitlabClient, GitlabError, encode_segment, project_path};
+use super::client::{GitlabClient, GitlabError, project_path};
 use crate::ids::{Login, TeamName};
 
 pub use crate::forge::cache::DEFAULT_PEOPLE_TTL as DEFAULT_MEMBER_TTL;
@@ -62,7 +62,10 @@ impl GitlabClient {
             let members = match self.members.get(&key) {
                 Some(members) => members,
                 None => {
-                    let path = format!("/groups/{}/members/all", encode_segment(group.as_str()));
+                    let path = format!(
+                        "/groups/{}/members/all",
+                        crate::urls::encode(group.as_str())
+                    );
                     let members = self.active_members(&path, 0).await?;
                     self.members.put(key, members.clone());
                     members

@@ -8,9 +8,7 @@
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
-use super::client::{
-    GitlabClient, GitlabError, UserRef, decode_base64, encode_segment, project_path,
-};
+use super::client::{GitlabClient, GitlabError, UserRef, decode_base64, project_path};
 use crate::codeowners::GITLAB_CODEOWNERS_PATHS;
 use crate::engine::{Account, Change, ChangedFile, Commit, Forge, Person};
 use crate::forge::PolicyFile;
@@ -270,7 +268,7 @@ impl GitlabClient {
         for candidate in candidates {
             let path = format!(
                 "{project_root}/repository/files/{}?ref={}",
-                encode_segment(candidate),
+                crate::urls::encode(candidate),
                 sha.as_str()
             );
             let reply: FileReply = match self.get(&path).await {

@@ -8,7 +8,6 @@
 //! then the word `changes`, then the repository. Anything else is not a
 //! change's page, and is answered like a missing change.
 
-use super::filter::encode;
 use crate::engine::Forge;
 
 /// One change, as its page's address names it.
@@ -66,12 +65,8 @@ fn is_segment(segment: &str) -> bool {
 }
 
 /// The page of a change: the form [`ChangeAddress::parse`] reads, for one
-/// repository segment or many. Each segment is percent-encoded, which leaves
-/// every name a forge allows as it is.
-pub(super) fn audit_path(forge: &str, repo: &str, number: u64) -> String {
-    let repo = repo.split('/').map(encode).collect::<Vec<_>>().join("/");
-    format!("/audit/{}/{repo}/changes/{number}", encode(forge))
-}
+/// repository segment or many.
+pub(super) use crate::urls::change_page as audit_path;
 
 /// How the pages name a change on its forge.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -2,6 +2,7 @@
 //! checked field by field, so that a wrong value is answered with a 400
 //! that says which field and why.
 
+pub(super) use crate::urls::encode;
 use chrono::{DateTime, Days, NaiveDate, Utc};
 use serde::Deserialize;
 
@@ -182,20 +183,6 @@ fn time(text: &str, field: &str, end: bool) -> Result<DateTime<Utc>, PageError> 
                  2026-11-24T09:30:00Z."
             ))
         })
-}
-
-/// Percent-encodes a query value: everything but unreserved characters.
-pub(super) fn encode(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for byte in value.bytes() {
-        match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                out.push(byte as char)
-            }
-            _ => out.push_str(&format!("%{byte:02X}")),
-        }
-    }
-    out
 }
 
 #[cfg(test)]

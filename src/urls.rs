@@ -1,0 +1,55 @@
+//! Addresses Warrant builds: one percent-encoding for every path segment
+//! and query value it puts in a URL (the forges' APIs, the audit pages),
+//! and the one address of a change's audit page, which the check's details
+//! link, the pages and the exports all use.
+
+/// Percent-encodes `value` for a URL path segment or query value: every
+/// byte but the unreserved ones (`A-Z a-z 0-9 - _ . ~`), so a GitLab
+/// project's path (`group/sub/project`) or a file path becomes one segment
+/// (`group%2Fsub%2Fproject`), and every name a forge allows stays as it is.
+pub fn encode(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for byte in value.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(byte as char)
+            }
+            _ => out.push_str(&format!("%{byte:02X}")),
+        }
+    }
+    out
+}
+
+/// The path of a change's audit page:
+/// `/audit/{forge}/{repository}/changes/{number}`, each segment of the
+/// repository (`owner/name`, or a GitLab project's full path) encoded on
+/// its own.
+pub fn change_page(forge: &str, repo: &str, number: u64) -> String {
+    let repo = repo.split('/').map(encode).collect::<Vec<_>>().join("/");
+    format!("/audit/{}/{repo}/changes/{number}", encode(forge))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn segments_are_encoded_and_names_kept() {
+        assert_eq!(encode("group/sub/project"), "group%2Fsub%2Fproject");
+        assert_eq!(encode(".gitlab/warrant.yml"), ".gitlab%2Fwarrant.yml");
+        assert_eq!(encode("a b+c"), "a%20b%2Bc");
+        assert_eq!(encode("Octo-Org_x.y~z"), "Octo-Org_x.y~z");
+    }
+
+    #[test]
+    fn a_change_page_encodes_each_segment_of_its_repository() {
+        assert_eq!(
+            change_page("gitlab", "group/sub/project", 7),
+            "/audit/gitlab/group/sub/project/changes/7"
+        );
+        assert_eq!(
+            change_page("github", "acme/a b", 12),
+            "/audit/github/acme/a%20b/changes/12"
+        );
+    }
+}
