@@ -9,6 +9,7 @@ use crate::ids::{CommitSha, Login, TeamName};
 use crate::store::ClaimedDelivery;
 
 use super::history::Closed;
+use super::shown::{Known, Stored};
 use super::target::Target;
 use super::work::Work;
 use super::{Failure, Worker};
@@ -74,25 +75,25 @@ pub(super) trait Adapter: Sync {
     /// The run's number for the audit trail, if it has one.
     fn run_id(run: &Self::Run) -> Option<u64>;
 
-    /// Reads the change, showing the check as running meanwhile where that
-    /// is worth its request; returns that check, if one was shown.
-    /// Whatever it shows on the head is written holding the commit's lease
-    /// ([`Worker::on_head`]), as every write to the check is.
-    async fn read(
-        &self,
-        w: &Worker,
-        t: &Target,
-        claimed: &ClaimedDelivery,
-    ) -> anyhow::Result<(Option<Self::Run>, Self::Snapshot)>;
+    /// Whether the forge names a published check by an id the store keeps
+    /// (GitHub's check runs); otherwise what a commit shows is rebuilt
+    /// from what Warrant last published there.
+    const RUN_HAS_ID: bool;
 
-    /// The check already published on `head` (by any change whose head it
-    /// is), if the forge keeps a handle.
-    async fn stored_run(
-        &self,
-        w: &Worker,
-        t: &Target,
-        head: &CommitSha,
-    ) -> anyhow::Result<Option<Self::Run>>;
+    /// The check the store says is shown on a commit, in the forge's terms.
+    fn stored(stored: &Stored) -> Option<Self::Run>;
+
+    /// Whether to show the check running while the change is read, given
+    /// what the store knows of it.
+    fn shows_running(known: &Known) -> bool;
+
+    /// Shows the check running on the target's head, linking to
+    /// `details`. The evaluation calls it holding the commit's lease, as
+    /// every write to the check is.
+    async fn show_running(&self, t: &Target, details: Option<&str>) -> anyhow::Result<Self::Run>;
+
+    /// Reads the change, with what the store knows of it.
+    async fn read(&self, t: &Target, known: &Known) -> anyhow::Result<Self::Snapshot>;
 
     /// Closes the check of a commit that is no longer the head.
     async fn supersede(&self, t: &Target, run: Self::Run) -> anyhow::Result<()>;
@@ -115,11 +116,11 @@ pub(super) trait Adapter: Sync {
     /// whose head it is.
     async fn publish(
         &self,
-        w: &Worker,
         t: &Target,
         head: &CommitSha,
         run: Option<Self::Run>,
         outcome: &CheckOutcome,
+        details: Option<&str>,
     ) -> anyhow::Result<Self::Run>;
 
     /// Answers for the change itself where the forge asks per change as

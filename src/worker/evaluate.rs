@@ -83,7 +83,13 @@ impl Worker {
         t: &Target,
         claimed: &ClaimedDelivery,
     ) -> anyhow::Result<Conclusion> {
-        let (run, snapshot) = forge.read(self, t, claimed).await?;
+        let known = self.known(t).await?;
+        let run = match self.stored_run::<A>(t, &t.head_sha).await? {
+            Some(run) => Some(run),
+            None if A::shows_running(&known) => Some(self.show_running(forge, t, claimed).await?),
+            None => None,
+        };
+        let snapshot = forge.read(t, &known).await?;
         let head = A::change(&snapshot).head_sha.clone();
         // The run shown while reading is on the event's head: when the
         // change has moved on since, it is the old head's.
@@ -150,14 +156,14 @@ impl Worker {
         // Another worker may have published on this head since the read.
         let run = match p.run {
             Some(run) => Some(run),
-            None => forge.stored_run(self, t, p.head).await?,
+            None => self.stored_run::<A>(t, p.head).await?,
         };
         let combined = self
             .combined(t, p.head, Some(p.outcome))
             .await?
             .context("the change itself stands at its head")?;
-        let run = forge
-            .publish(self, t, p.head, run, &combined.outcome)
+        let run = self
+            .publish_run(forge, t, p.head, run, &combined.outcome)
             .await?;
         forge.answer(t, p.head, p.outcome).await?;
         if let Some(decision) = p.decision.filter(|_| A::DISMISSES) {
@@ -268,8 +274,10 @@ impl Worker {
         );
         let failed = async {
             still_held(claimed)?;
-            let run = forge.stored_run(self, t, &t.head_sha).await?;
-            let run = forge.publish(self, t, &t.head_sha, run, &outcome).await?;
+            let run = self.stored_run::<A>(t, &t.head_sha).await?;
+            let run = self
+                .publish_run(forge, t, &t.head_sha, run, &outcome)
+                .await?;
             forge.answer(t, &t.head_sha, &outcome).await?;
             let record = Recorded {
                 run: A::run_id(&run),

@@ -11,12 +11,12 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use chrono::Utc;
 use serde_json::json;
 
 use super::adapter::Adapter;
 use super::evaluate::superseded;
 use super::history::{Closed, PolicyPush, Subject};
+use super::shown::{Known, Stored};
 use super::target::Target;
 use super::work::{Action, Work};
 use super::{Failure, Worker};
@@ -31,10 +31,6 @@ use crate::forge::github::webhook::{self as events, GithubEvent, PullRequestActi
 use crate::ids::{CommitSha, Login, TeamName};
 use crate::store::ClaimedDelivery;
 use crate::store::changes::{ChangeRecord, ChangeStatus};
-
-/// How long the teams of a policy stay among the hints after its last use:
-/// pull requests against older bases still apply older policies.
-const HINT_WINDOW: chrono::Duration = chrono::Duration::days(30);
 
 /// Warrant on GitHub, as one app.
 pub(super) struct Github {
@@ -55,66 +51,6 @@ impl Github {
     /// may be called `warrant` too, and re-running it is not ours to act on.
     fn is_ours(&self, app_id: Option<u64>) -> bool {
         app_id.is_none_or(|id| Some(id) == self.client.app_id())
-    }
-
-    /// The check run recorded for `head`, if any.
-    async fn recorded_run(
-        &self,
-        w: &Worker,
-        t: &Target,
-        head: &CommitSha,
-    ) -> anyhow::Result<Option<CheckRunId>> {
-        let id = w
-            .store
-            .check_run_id("github", &t.repo, head.as_str())
-            .await?;
-        Ok(id.map(CheckRunId))
-    }
-
-    /// The check run of `head`: recorded, else created in progress (and
-    /// recorded before anything can fail, so that a retry updates it).
-    async fn check_run(
-        &self,
-        w: &Worker,
-        t: &Target,
-        head: &CommitSha,
-    ) -> anyhow::Result<CheckRunId> {
-        if let Some(id) = self.recorded_run(w, t, head).await? {
-            return Ok(id);
-        }
-        let url = w.audit_url(t);
-        let id = self
-            .client
-            .create_check_run(t.installation()?, &t.repo, head, url.as_deref())
-            .await?;
-        w.store
-            .record_check_run("github", &t.repo, head.as_str(), id.0)
-            .await?;
-        // Another worker may have recorded one first: use the recorded one.
-        Ok(self.recorded_run(w, t, head).await?.unwrap_or(id))
-    }
-
-    /// The base of the last evaluation, or the head as a guess that costs
-    /// one more query when wrong (the fetch follows the real base).
-    async fn last_base(&self, w: &Worker, t: &Target) -> anyhow::Result<CommitSha> {
-        let stored = w.store.last_base_sha("github", &t.repo, t.number).await?;
-        Ok(stored
-            .and_then(|s| CommitSha::parse(&s).ok())
-            .unwrap_or_else(|| t.head_sha.clone()))
-    }
-
-    /// The teams named by the policies `repo` applied in the last
-    /// [`HINT_WINDOW`], or `None` for a repository never evaluated. Stored,
-    /// so that replicas and restarts share them.
-    async fn hints(&self, w: &Worker, repo: &str) -> anyhow::Result<Option<Vec<TeamName>>> {
-        let since = Utc::now() - HINT_WINDOW;
-        let names = w.store.policy_team_hints("github", repo, since).await?;
-        Ok(names.map(|names| {
-            names
-                .iter()
-                .filter_map(|name| TeamName::parse(name).ok())
-                .collect()
-        }))
     }
 
     /// Warrant's own bot, asked of GitHub once per process. While GitHub
@@ -140,6 +76,7 @@ impl Github {
 
 impl Adapter for Github {
     const DISMISSES: bool = true;
+    const RUN_HAS_ID: bool = true;
     type Run = CheckRunId;
     type Snapshot = PullRequestSnapshot;
     type Event = GithubEvent;
@@ -199,49 +136,41 @@ impl Adapter for Github {
         Some(run.0)
     }
 
+    /// A check run is named by its id.
+    fn stored(stored: &Stored) -> Option<CheckRunId> {
+        stored.check_run_id.map(CheckRunId)
+    }
+
     /// A run shows `in_progress` while Warrant reads the pull request,
     /// unless the repository was never evaluated: then its policy's teams
     /// are unknown and may cost a query of their own, so the run is
     /// created once the decision is known, in one request instead of two.
-    /// The fetch asks for the members of the teams of the repository's
-    /// recent policies in the same query.
-    async fn read(
-        &self,
-        w: &Worker,
-        t: &Target,
-        claimed: &ClaimedDelivery,
-    ) -> anyhow::Result<(Option<CheckRunId>, PullRequestSnapshot)> {
-        let hints = self.hints(w, &t.repo).await?;
-        let run = match self.recorded_run(w, t, &t.head_sha).await? {
-            Some(run) => Some(run),
-            // Under the commit's lease: another change at this head may be
-            // creating its run, and a commit must have one run only.
-            None if hints.is_some() => {
-                let created = self.check_run(w, t, &t.head_sha);
-                Some(w.on_head(t, &t.head_sha, claimed, created).await?)
-            }
-            None => None,
-        };
-        let base = match &t.base_sha {
-            Some(base) => base.clone(),
-            None => self.last_base(w, t).await?,
-        };
-        let hints = hints.unwrap_or_default();
-        let hints: Vec<&TeamName> = hints.iter().collect();
-        let snapshot = self
-            .client
-            .fetch_pull_request(t.installation()?, &t.repo, t.number, &base, &hints)
-            .await?;
-        Ok((run, snapshot))
+    fn shows_running(known: &Known) -> bool {
+        known.team_hints.is_some()
     }
 
-    async fn stored_run(
-        &self,
-        w: &Worker,
-        t: &Target,
-        head: &CommitSha,
-    ) -> anyhow::Result<Option<CheckRunId>> {
-        self.recorded_run(w, t, head).await
+    async fn show_running(&self, t: &Target, details: Option<&str>) -> anyhow::Result<CheckRunId> {
+        Ok(self
+            .client
+            .create_check_run(t.installation()?, &t.repo, &t.head_sha, details)
+            .await?)
+    }
+
+    /// One query at the base the event named (else the last evaluation's,
+    /// else the head as a guess that costs one more query when wrong: the
+    /// fetch follows the real base), asking for the members of the teams
+    /// of the repository's recent policies in the same query.
+    async fn read(&self, t: &Target, known: &Known) -> anyhow::Result<PullRequestSnapshot> {
+        let base = t
+            .base_sha
+            .clone()
+            .or_else(|| known.last_base.clone())
+            .unwrap_or_else(|| t.head_sha.clone());
+        let hints: Vec<&TeamName> = known.team_hints.iter().flatten().collect();
+        Ok(self
+            .client
+            .fetch_pull_request(t.installation()?, &t.repo, t.number, &base, &hints)
+            .await?)
     }
 
     async fn supersede(&self, t: &Target, run: CheckRunId) -> anyhow::Result<()> {
@@ -287,11 +216,11 @@ impl Adapter for Github {
     /// Completes `run`, or creates the run of `head` already completed.
     async fn publish(
         &self,
-        w: &Worker,
         t: &Target,
         head: &CommitSha,
         run: Option<CheckRunId>,
         outcome: &CheckOutcome,
+        details: Option<&str>,
     ) -> anyhow::Result<CheckRunId> {
         let installation = t.installation()?;
         if let Some(run) = run {
@@ -300,15 +229,10 @@ impl Adapter for Github {
                 .await?;
             return Ok(run);
         }
-        let url = w.audit_url(t);
-        let id = self
+        Ok(self
             .client
-            .create_completed_check_run(installation, &t.repo, head, url.as_deref(), outcome)
-            .await?;
-        w.store
-            .record_check_run("github", &t.repo, head.as_str(), id.0)
-            .await?;
-        Ok(id)
+            .create_completed_check_run(installation, &t.repo, head, details, outcome)
+            .await?)
     }
 
     async fn dismiss(&self, t: &Target, decision: &Decision) -> anyhow::Result<()> {

@@ -20,6 +20,7 @@ use serde_json::json;
 use super::adapter::Adapter;
 use super::evaluate::SUPERSEDED;
 use super::history::{Closed, PolicyPush, Subject};
+use super::shown::{Known, Stored};
 use super::target::Target;
 use super::work::{Action, Work};
 use super::{Failure, Worker};
@@ -78,34 +79,20 @@ impl Gitlab {
             }
         }
     }
+}
 
-    /// A `warrant` status linking to the change's audit page.
-    fn status(
-        &self,
-        w: &Worker,
-        t: &Target,
-        state: StatusState,
-        description: &str,
-    ) -> CommitStatus {
-        CommitStatus {
-            state,
-            description: description.to_owned(),
-            target_url: w.audit_url(t),
-            git_ref: t.branch.clone(),
-        }
-    }
-
-    /// The status last published on the target's head, else `running`
-    /// shown there now.
-    async fn running(&self, w: &Worker, t: &Target) -> anyhow::Result<Shown> {
-        if let Some(shown) = self.stored_run(w, t, &t.head_sha).await? {
-            return Ok(shown);
-        }
-        let running = self.status(w, t, StatusState::Running, EVALUATING);
-        self.client
-            .set_commit_status(&t.repo, &t.head_sha, &running)
-            .await?;
-        Ok(Shown::from(&running))
+/// A `warrant` status linking to `details`, the change's audit page.
+fn status(
+    t: &Target,
+    state: StatusState,
+    description: &str,
+    details: Option<&str>,
+) -> CommitStatus {
+    CommitStatus {
+        state,
+        description: description.to_owned(),
+        target_url: details.map(str::to_owned),
+        git_ref: t.branch.clone(),
     }
 }
 
@@ -149,6 +136,7 @@ pub(super) struct Snapshot {
 
 impl Adapter for Gitlab {
     const DISMISSES: bool = false;
+    const RUN_HAS_ID: bool = false;
     type Run = Shown;
     type Snapshot = Snapshot;
     type Event = GitlabEvent;
@@ -229,45 +217,35 @@ impl Adapter for Gitlab {
         None
     }
 
-    /// Shows `running` on a head evaluated for the first time, so that a
-    /// merge request is never mergeable on Warrant's account before its
-    /// decision (a head evaluated before keeps its status until the new
-    /// decision); then reads the merge request and fills its reviews from
-    /// the approvals.
-    async fn read(
-        &self,
-        w: &Worker,
-        t: &Target,
-        claimed: &ClaimedDelivery,
-    ) -> anyhow::Result<(Option<Shown>, Snapshot)> {
-        let shown = w
-            .on_head(t, &t.head_sha, claimed, self.running(w, t))
-            .await?;
-        let mut mr = self.client.fetch_merge_request(&t.repo, t.number).await?;
-        let seen = w.store.approvals_seen("gitlab", &t.repo, t.number).await?;
-        mr.change.reviews = reviews(&mr, &seen);
-        Ok((Some(shown), Snapshot { mr }))
+    /// A status is named by its commit: what it shows is what Warrant
+    /// last published there, if it was decided.
+    fn stored(stored: &Stored) -> Option<Shown> {
+        let (conclusion, title) = stored.shown.as_ref()?;
+        Some(shown(*conclusion, title))
     }
 
-    /// The status last published on `head`, by any merge request whose
-    /// head it is (or, for a head published before Warrant recorded that,
-    /// this one's last decision there), if it was decided.
-    async fn stored_run(
-        &self,
-        w: &Worker,
-        t: &Target,
-        head: &CommitSha,
-    ) -> anyhow::Result<Option<Shown>> {
-        let published = w.store.head_check("gitlab", &t.repo, head.as_str()).await?;
-        if let Some(check) = published {
-            return Ok(Conclusion::parse(&check.conclusion).map(|c| shown(c, &check.title)));
-        }
-        let evaluations = w.store.evaluations("gitlab", &t.repo, t.number).await?;
-        let last = evaluations
-            .iter()
-            .rev()
-            .find(|e| CommitSha::parse(&e.head_sha).is_ok_and(|sha| head.matches(&sha)));
-        Ok(last.and_then(|e| Some(shown(Conclusion::parse(&e.conclusion)?, &e.title))))
+    /// Always: `running` on a head evaluated for the first time, so that a
+    /// merge request is never mergeable on Warrant's account before its
+    /// decision (a head evaluated before keeps its status until the new
+    /// decision).
+    fn shows_running(_known: &Known) -> bool {
+        true
+    }
+
+    async fn show_running(&self, t: &Target, details: Option<&str>) -> anyhow::Result<Shown> {
+        let running = status(t, StatusState::Running, EVALUATING, details);
+        self.client
+            .set_commit_status(&t.repo, &t.head_sha, &running)
+            .await?;
+        Ok(Shown::from(&running))
+    }
+
+    /// Reads the merge request and fills its reviews from the approvals,
+    /// each on the head it was seen given at.
+    async fn read(&self, t: &Target, known: &Known) -> anyhow::Result<Snapshot> {
+        let mut mr = self.client.fetch_merge_request(&t.repo, t.number).await?;
+        mr.change.reviews = reviews(&mr, &known.approvals_seen);
+        Ok(Snapshot { mr })
     }
 
     /// Cancels a status left pending or running on a commit that is no
@@ -313,15 +291,15 @@ impl Adapter for Gitlab {
     /// new one starts afresh.
     async fn publish(
         &self,
-        w: &Worker,
         t: &Target,
         head: &CommitSha,
         shown: Option<Shown>,
         outcome: &CheckOutcome,
+        details: Option<&str>,
     ) -> anyhow::Result<Shown> {
-        let next = self.status(w, t, state_of(outcome.conclusion), &outcome.title);
+        let next = status(t, state_of(outcome.conclusion), &outcome.title, details);
         if shown.is_some_and(|shown| !shown.moves_to(&next)) {
-            let cancel = self.status(w, t, StatusState::Canceled, REDECIDED);
+            let cancel = status(t, StatusState::Canceled, REDECIDED, details);
             self.client
                 .set_commit_status(&t.repo, head, &cancel)
                 .await?;

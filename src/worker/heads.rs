@@ -220,9 +220,10 @@ impl Worker {
         }
         let run = match run {
             Some(run) => Some(run),
-            None => forge.stored_run(self, t, old).await?,
+            None => self.stored_run::<A>(t, old).await?,
         };
-        forge.publish(self, t, old, run, &combined.outcome).await?;
+        self.publish_run(forge, t, old, run, &combined.outcome)
+            .await?;
         self.record_head_check(t, old, &combined.outcome, combined.stands_for)
             .await
     }

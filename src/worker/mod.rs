@@ -18,6 +18,7 @@ mod gitlab;
 mod heads;
 mod history;
 mod lease;
+mod shown;
 mod target;
 mod work;
 

@@ -267,9 +267,8 @@ impl Worker {
             group.last_pull_request().unwrap_or_default(),
             &group.head_sha,
         )?;
-        let run = github.stored_run(self, &last, &group.head_sha).await?;
-        github
-            .publish(self, &last, &group.head_sha, run, outcome)
+        let run = self.stored_run::<Github>(&last, &group.head_sha).await?;
+        self.publish_run(github, &last, &group.head_sha, run, outcome)
             .await
     }
 
