@@ -12,13 +12,16 @@
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 
 use jsonwebtoken::EncodingKey;
 
 use crate::forge::github::checks::AppCredentials;
 use crate::server::auth::TokenKey;
 use crate::store::DEFAULT_DATABASE_URL;
+
+mod secrets;
+
+pub use secrets::{Secret, WebhookSecrets};
 
 /// Where the GitHub API is, unless `WARRANT_GITHUB_API_URL` says otherwise
 /// (GitHub Enterprise Server: `https://ghe.example.com/api/v3`).
@@ -27,34 +30,6 @@ pub const DEFAULT_GITHUB_API_URL: &str = "https://api.github.com";
 /// Where GitLab is, unless `WARRANT_GITLAB_URL` says otherwise (a
 /// self-managed instance).
 pub const DEFAULT_GITLAB_URL: &str = "https://gitlab.com";
-
-/// A value that must not reach logs: `Debug` shows `***`.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(value: impl Into<String>) -> Secret {
-        Secret(value.into())
-    }
-
-    /// The secret itself, for the one place that uses it.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(***)")
-    }
-}
-
-impl FromStr for Secret {
-    type Err = std::convert::Infallible;
-    fn from_str(s: &str) -> Result<Secret, Self::Err> {
-        Ok(Secret(s.to_owned()))
-    }
-}
 
 /// How logs are written: `text` for people, `json` for log collectors.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
@@ -268,33 +243,6 @@ pub struct GithubAppConfig {
     pub webhook_secrets: WebhookSecrets,
     /// Absolute `http(s)` URL without a trailing slash.
     pub api_url: String,
-}
-
-/// The accepted webhook secrets, in the order given; never empty when built
-/// from a config.
-#[derive(Clone, Debug, Default)]
-pub struct WebhookSecrets(Vec<Secret>);
-
-impl WebhookSecrets {
-    /// Secrets from a comma-separated list; blanks around commas are
-    /// dropped, and so are empty entries (a trailing comma).
-    pub fn parse_list(list: &str) -> WebhookSecrets {
-        WebhookSecrets(
-            list.split(',')
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(Secret::new)
-                .collect(),
-        )
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    pub fn iter(&self) -> impl Iterator<Item = &Secret> {
-        self.0.iter()
-    }
 }
 
 impl ServeArgs {
@@ -639,5 +587,4 @@ fn http_url(variable: &str, url: &str) -> Result<String, ConfigError> {
 }
 
 #[cfg(test)]
-#[path = "config_tests.rs"]
 mod tests;

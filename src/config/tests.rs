@@ -3,7 +3,7 @@ use clap::Parser;
 use super::*;
 
 /// A throwaway RSA key, shared with the GitHub client's tests.
-const APP_KEY: &str = include_str!("../fixtures/github-app/app-key.pem");
+const APP_KEY: &str = include_str!("../../fixtures/github-app/app-key.pem");
 
 #[derive(Parser)]
 struct Cli {
