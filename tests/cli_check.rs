@@ -44,6 +44,11 @@ fn a_repository_without_a_policy_at_base_is_neutral() {
             .contains("Warrant is not configured for this repository"),
         "{run}"
     );
+    // Claude's commit is still seen, by the built-in catalog.
+    assert!(
+        run.stdout.contains("1 agent seen: catalog:claude-code."),
+        "{run}"
+    );
 }
 
 #[test]

@@ -306,6 +306,32 @@ async fn a_repository_without_a_policy_gets_a_neutral_check() {
             run.title.as_deref(),
             Some("Warrant is not configured for this repository")
         );
+        // Visibility before policy: Copilot is seen, named and recorded.
+        let summary = run.summary.as_deref().unwrap_or_default();
+        assert!(
+            summary.contains("1 agent seen: catalog:copilot."),
+            "{summary}"
+        );
+        let trail = app
+            .store
+            .audit_events_of_change("github", REPO, 4)
+            .await
+            .unwrap();
+        let seen: Vec<_> = trail
+            .iter()
+            .filter(|e| e.event.kind == warrant::audit::EventKind::AgentIdentified)
+            .map(|e| e.event.agent.clone().unwrap_or_default())
+            .collect();
+        assert_eq!(seen, ["catalog:copilot"], "{trail:#?}");
+        // And in the inventory of agents.
+        let readable = warrant::store::reports::Readable(
+            [("github".to_owned(), REPO.to_owned())]
+                .into_iter()
+                .collect(),
+        );
+        let agents = app.store.agents_inventory(&readable).await.unwrap();
+        let copilot = agents.iter().find(|a| a.id == "catalog:copilot");
+        assert_eq!(copilot.map(|a| a.registration), Some("unregistered"));
     })
     .await;
 }

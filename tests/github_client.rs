@@ -770,7 +770,11 @@ async fn a_revoked_token_is_replaced_once() {
 #[tokio::test]
 async fn a_decision_becomes_the_checks_outcome_with_its_audit_link() {
     use warrant::engine::{Violation, ViolationKind};
-    let mut decision = warrant::engine::not_configured(&change(7, 2, 1), chrono::Utc::now());
+    let mut decision = warrant::engine::not_configured(
+        &change(7, 2, 1),
+        &warrant::engine::Context::default(),
+        chrono::Utc::now(),
+    );
     decision.violations.push(Violation {
         kind: ViolationKind::OutOfScope,
         agent: Some("copilot".into()),

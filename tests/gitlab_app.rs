@@ -252,7 +252,21 @@ async fn without_a_policy_the_status_succeeds_saying_so() {
             status.description.as_deref(),
             Some("Warrant is not configured for this repository")
         );
-        assert_eq!(app.evaluations(1).await[0].conclusion, "neutral");
+        let evaluation = &app.evaluations(1).await[0];
+        assert_eq!(evaluation.conclusion, "neutral");
+        // Visibility before policy: the bot is seen and recorded.
+        let decision: serde_json::Value =
+            serde_json::from_str(evaluation.decision.as_deref().unwrap()).unwrap();
+        assert_eq!(
+            decision["agents"].as_array().map(Vec::len),
+            Some(1),
+            "{decision}"
+        );
+        let agent = &decision["agents"][0];
+        assert_eq!(agent["status"]["kind"], "unregistered", "{decision}");
+        assert_eq!(agent["id"], "bot:project_42_bot_7f3a", "{decision}");
+        let notes = decision["notes"].to_string();
+        assert!(notes.contains("1 agent seen"), "{notes}");
     })
     .await;
 }

@@ -51,7 +51,7 @@ pub(crate) fn run(args: Args) -> Result<ExitCode, CliError> {
         context.codeowners = codeowners_at(&repo, &base, path)?;
     }
     let decision = match policy {
-        PolicyAtRev::Absent => engine::not_configured(&change, at),
+        PolicyAtRev::Absent => engine::not_configured(&change, &context, at),
         PolicyAtRev::File {
             path,
             blob_id,

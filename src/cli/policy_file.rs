@@ -28,7 +28,7 @@ pub(crate) fn decide(
     at: DateTime<Utc>,
 ) -> Decision {
     let Some(file) = file else {
-        return engine::not_configured(change, at);
+        return engine::not_configured(change, context, at);
     };
     match load(&file.shown_as, &file.contents) {
         Ok(policy) => {

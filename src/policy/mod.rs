@@ -54,6 +54,17 @@ pub struct Policy {
 }
 
 impl Policy {
+    /// The policy of a repository with none: nothing registered, nothing
+    /// sensitive. Identification still runs under it, so that every agent
+    /// a change shows is seen (and unregistered) before anyone writes a
+    /// policy.
+    pub fn none() -> &'static Policy {
+        static NONE: std::sync::LazyLock<Policy> = std::sync::LazyLock::new(|| {
+            load("(no policy)", "version: 1\n").expect("the empty policy is valid")
+        });
+        &NONE
+    }
+
     pub fn agent(&self, id: &AgentId) -> Option<&Agent> {
         self.agents.iter().find(|a| &a.id == id)
     }

@@ -199,7 +199,13 @@ impl Worker {
         at: chrono::DateTime<Utc>,
     ) -> anyhow::Result<Decision> {
         let change = A::change(snapshot);
-        let loaded = match loaded_policy(change, A::policy(snapshot), at) {
+        let Some(file) = A::policy(snapshot) else {
+            // No request: no team to resolve, and the own accounts are
+            // read once per process.
+            let context = forge.context(t, &[], snapshot).await?;
+            return Ok(engine::not_configured(change, &context, at));
+        };
+        let loaded = match loaded_policy(change, file, at) {
             Ok(loaded) => loaded,
             Err(decision) => return Ok(*decision),
         };
@@ -400,17 +406,13 @@ struct Recorded<'a> {
     change: Option<&'a engine::Change>,
 }
 
-/// The policy of `file` ready to apply, or, without one, the decision
-/// already made: `neutral` when there is no policy, `failure` when it does
-/// not load.
+/// The policy of `file` ready to apply, or the decision already made when
+/// it does not load: `failure`, naming its errors.
 pub(super) fn loaded_policy(
     change: &engine::Change,
-    file: Option<&crate::forge::PolicyFile>,
+    file: &crate::forge::PolicyFile,
     at: chrono::DateTime<Utc>,
 ) -> Result<LoadedPolicy, Box<Decision>> {
-    let Some(file) = file else {
-        return Err(Box::new(engine::not_configured(change, at)));
-    };
     match policy::load(file.path.as_str(), &file.text) {
         Ok(policy) => Ok(LoadedPolicy {
             path: file.path.clone(),

@@ -104,12 +104,29 @@ pub fn decide(evaluation: &Evaluation) -> Decision {
     }
 }
 
-/// The decision when the base commit has no policy file: `neutral`.
-pub fn not_configured(change: &Change, at: DateTime<Utc>) -> Decision {
+/// The decision when the base commit has no policy file: `neutral`, yet
+/// with the agents the change shows identified by the built-in catalog and
+/// bot accounts (all of them unregistered), recorded like any decision's
+/// and named in the summary: visibility before policy.
+pub fn not_configured(change: &Change, context: &super::Context, at: DateTime<Utc>) -> Decision {
+    let ident = identify(Policy::none(), change, context, at);
+    let mut notes = Vec::new();
+    if !ident.agents.is_empty() {
+        let ids: Vec<&str> = ident.agents.iter().map(|a| a.id.as_str()).collect();
+        notes.push(format!(
+            "{} {} seen: {}. Nothing is enforced until the repository (or its organisation) has a policy.",
+            ids.len(),
+            title::plural(ids.len(), "agent", "agents"),
+            ids.join(", ")
+        ));
+    }
     Decision {
         conclusion: Conclusion::Neutral,
         would_conclude: Conclusion::Neutral,
         title: "Warrant is not configured for this repository".into(),
+        requesters: ident.requesters.iter().map(|r| r.display()).collect(),
+        agents: ident.agents,
+        notes,
         ..skeleton(change, at)
     }
 }

@@ -487,9 +487,56 @@ fn invalid_policy_fails_closed_naming_file_line_and_column() {
 
 #[test]
 fn not_configured_is_neutral_with_the_spec_title() {
-    let d = crate::engine::not_configured(&change(human("dana"), "x", &["a"]), at());
+    let d = crate::engine::not_configured(
+        &change(human("dana"), "x", &["a"]),
+        &Context::default(),
+        at(),
+    );
     assert_eq!(d.conclusion, Conclusion::Neutral);
     assert_eq!(d.title, "Warrant is not configured for this repository");
+}
+
+#[test]
+fn without_a_policy_the_agents_are_still_seen_and_named() {
+    // Copilot's pull request, with a Cursor trailer and Warrant's own bot
+    // among the commits: two agents seen, never Warrant itself.
+    let mut c = change(
+        bot("copilot-swe-agent[bot]"),
+        "Fix\n\nCo-authored-by: Cursor Agent <cursoragent@cursor.com>",
+        &["src/a.rs"],
+    );
+    c.assignees = vec![human("priya")];
+    let mut own = c.commits[0].clone();
+    own.author.account = Some(bot("warrant[bot]"));
+    c.commits.push(own);
+    let context = Context {
+        app_logins: vec![login("warrant[bot]")],
+        ..Context::default()
+    };
+    let d = crate::engine::not_configured(&c, &context, at());
+    assert_eq!(d.conclusion, Conclusion::Neutral);
+    assert_eq!(d.title, "Warrant is not configured for this repository");
+    let ids: Vec<&str> = d.agents.iter().map(|a| a.id.as_str()).collect();
+    assert!(ids.contains(&"catalog:copilot"), "{ids:?}");
+    assert!(ids.contains(&"catalog:cursor"), "{ids:?}");
+    assert!(!ids.iter().any(|id| id.contains("warrant")), "{ids:?}");
+    assert!(
+        d.agents
+            .iter()
+            .all(|a| a.status == crate::engine::Registration::Unregistered)
+    );
+    assert_eq!(
+        d.notes,
+        [format!(
+            "{} agents seen: {}. Nothing is enforced until the repository (or its organisation) has a policy.",
+            ids.len(),
+            ids.join(", ")
+        )]
+    );
+    // Nothing is required or violated: there is no policy to break.
+    assert!(d.requirements.is_empty() && d.violations.is_empty());
+    let summary = crate::engine::render::markdown(&d, None);
+    assert!(summary.contains("catalog:cursor"), "{summary}");
 }
 
 #[test]

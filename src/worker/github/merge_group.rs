@@ -16,7 +16,7 @@ use chrono::Utc;
 
 use super::Github;
 use crate::audit::{EventKind, NewAuditEvent};
-use crate::engine::{Change, Context, Forge};
+use crate::engine::{self, Change, Context, Forge};
 use crate::forge::check::CheckOutcome;
 use crate::forge::github::checks::CheckRunId;
 use crate::forge::github::client::InstallationId;
@@ -143,9 +143,20 @@ impl Worker {
         };
         // Decided under the group's base, whatever base it was checked on.
         change.base_sha = group.base_sha.clone();
-        let decision = match loaded_policy(&change, queue.policy.as_ref(), at) {
-            Err(decision) => *decision,
-            Ok(loaded) => {
+        let loaded = queue
+            .policy
+            .as_ref()
+            .map(|file| loaded_policy(&change, file, at));
+        let decision = match loaded {
+            None => {
+                let context = Context {
+                    app_logins: github.app_logins().await,
+                    ..Context::default()
+                };
+                engine::not_configured(&change, &context, at)
+            }
+            Some(Err(decision)) => *decision,
+            Some(Ok(loaded)) => {
                 let codeowners = if loaded.policy.uses_codeowners() {
                     read_codeowners(queue.codeowners.as_ref(), Forge::Github, &loaded.path)
                 } else {
