@@ -45,3 +45,30 @@ pub fn changes_policy(
             .iter()
             .any(|path| policy_paths.contains(&path.as_str()))
 }
+
+/// The methods both forges' push events answer, written once: `$event`
+/// has the fields `git_ref`, `default_branch` and `changed_paths`, and
+/// `$policy_paths` are where its forge keeps the policy.
+macro_rules! push_event_methods {
+    ($event:ty, $policy_paths:expr) => {
+        impl $event {
+            /// Whether the push is to the default branch, where the policy
+            /// in force lives.
+            pub fn is_to_default_branch(&self) -> bool {
+                $crate::forge::push::is_default_branch(&self.git_ref, &self.default_branch)
+            }
+
+            /// Whether the push changes one of the policy files on the
+            /// default branch: an event for the audit trail.
+            pub fn changes_policy_on_default_branch(&self) -> bool {
+                $crate::forge::push::changes_policy(
+                    &self.git_ref,
+                    &self.default_branch,
+                    &self.changed_paths,
+                    $policy_paths,
+                )
+            }
+        }
+    };
+}
+pub(crate) use push_event_methods;

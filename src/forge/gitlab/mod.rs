@@ -5,11 +5,13 @@
 //! retries (through [`crate::forge::retry`], shared with GitHub), fetches a
 //! merge request for an evaluation ([`merge_requests`]), resolves groups
 //! and maintainers ([`members`]) and writes the commit status
-//! ([`statuses`]). [`fake`] is a stateful GitLab that tests run against.
+//! ([`statuses`]). `fake` is a stateful GitLab that tests run against,
+//! compiled only with the `fake-gitlab` feature (the tests turn it on).
 //! The webhook side: [`webhook`] turns deliveries into Warrant's own
 //! events.
 
 pub mod client;
+#[cfg(any(test, feature = "fake-gitlab"))]
 pub mod fake;
 pub mod members;
 pub mod merge_requests;

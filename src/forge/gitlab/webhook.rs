@@ -140,24 +140,7 @@ pub struct PushEvent {
     pub changed_paths: Vec<String>,
 }
 
-impl PushEvent {
-    /// Whether the push is to the default branch, where the policy in force
-    /// lives.
-    pub fn is_to_default_branch(&self) -> bool {
-        crate::forge::push::is_default_branch(&self.git_ref, &self.default_branch)
-    }
-
-    /// Whether the push changes one of the policy files on the default
-    /// branch: an event for the audit trail.
-    pub fn changes_policy_on_default_branch(&self) -> bool {
-        crate::forge::push::changes_policy(
-            &self.git_ref,
-            &self.default_branch,
-            &self.changed_paths,
-            crate::policy::GITLAB_POLICY_PATHS,
-        )
-    }
-}
+crate::forge::push::push_event_methods!(PushEvent, crate::policy::GITLAB_POLICY_PATHS);
 
 /// Reads a delivery. `Ok(None)` for events and actions Warrant ignores; an
 /// error for a relevant event whose payload cannot be read.

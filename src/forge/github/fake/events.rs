@@ -17,6 +17,7 @@ use sha2::Sha256;
 
 use super::{CheckRun, PullRequest};
 use crate::engine::{Account, Review, ReviewState};
+use crate::forge::fake_server::guid;
 use crate::ids::CommitSha;
 
 /// A `pull_request` delivery (`opened`, `synchronize`, `reopened`,
@@ -254,15 +255,7 @@ impl WebhookSender {
 /// A delivery id shaped like GitHub's (a GUID), the same for the same
 /// `seed`, so that a replayed script is recognised as a redelivery.
 pub fn delivery_id(seed: &str) -> String {
-    let h = hex::encode(Sha1::digest(seed.as_bytes()));
-    format!(
-        "{}-{}-{}-{}-{}",
-        &h[0..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..32]
-    )
+    guid(&hex::encode(Sha1::digest(seed.as_bytes())))
 }
 
 /// What every pull request and review delivery shares.

@@ -15,30 +15,17 @@ mod oauth;
 mod rest;
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 
-use axum::body::{Body, Bytes};
-use axum::extract::{Request, State};
-use axum::http::StatusCode;
-use axum::middleware::Next;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{Value, json};
 
 use crate::engine::Change;
-use crate::forge::fake_server::FakeServer;
+use crate::forge::fake_server::{Fake, FakeForge, RequestLog, set_headers};
 
-/// A request the fake received.
-#[derive(Clone, Debug)]
-pub struct RecordedRequest {
-    pub method: String,
-    /// The path with its query string.
-    pub path: String,
-    pub body: String,
-    pub at: DateTime<Utc>,
-    /// For GraphQL, the operation name.
-    pub operation: Option<String>,
-}
+pub use crate::forge::fake_server::RecordedRequest;
 
 /// A check run as written, with each create or update request's body.
 #[derive(Clone, Debug)]
@@ -80,13 +67,6 @@ pub enum Fault {
     RateLimited {
         reset_epoch: u64,
     },
-}
-
-struct FaultRule {
-    method: String,
-    path_prefix: String,
-    remaining: u32,
-    fault: Fault,
 }
 
 /// A pull request: the change as Warrant will read it back, plus what
@@ -135,7 +115,7 @@ pub struct FakeState {
     pub manifests: HashMap<String, Value>,
     /// The app's OAuth client and the users who sign in with it.
     pub oauth: oauth::OauthFake,
-    pub requests: Vec<RecordedRequest>,
+    log: RequestLog<Fault>,
     pub check_runs: Vec<CheckRun>,
     pub dismissals: Vec<Dismissal>,
     /// Administrators by `owner/name`.
@@ -145,7 +125,6 @@ pub struct FakeState {
     pub commits: HashMap<(String, String), (Vec<String>, String)>,
     /// Merge queues by `owner/name` and base branch, next to merge first.
     pub merge_queues: BTreeMap<(String, String), Vec<QueuedEntry>>,
-    faults: Vec<FaultRule>,
     next_id: u64,
 }
 
@@ -158,40 +137,19 @@ impl FakeState {
 
 pub(crate) type Shared = Arc<Mutex<FakeState>>;
 
-/// A running fake; it stops when dropped.
-pub struct FakeGithub {
-    state: Shared,
-    server: FakeServer,
-}
+/// A running fake GitHub; it stops when dropped.
+pub type FakeGithub = Fake<FakeState>;
 
 impl FakeGithub {
     /// Serves on a free local port.
     pub async fn start() -> std::io::Result<FakeGithub> {
-        let state: Shared = Arc::new(Mutex::new(FakeState {
+        let state = FakeState {
             app_id: 1,
             app_slug: "warrant".to_owned(),
             token_lifetime: Some(Duration::hours(1)),
             ..Default::default()
-        }));
-        let app = rest::router()
-            .merge(oauth::router())
-            .layer(axum::middleware::from_fn_with_state(
-                state.clone(),
-                record_and_fault,
-            ))
-            .with_state(state.clone());
-        let server = FakeServer::start(app).await?;
-        Ok(FakeGithub { state, server })
-    }
-
-    /// The REST root to give the client (GraphQL is at `/graphql`).
-    pub fn base_url(&self) -> String {
-        self.server.base_url()
-    }
-
-    /// The state, to set up or inspect.
-    pub fn state(&self) -> MutexGuard<'_, FakeState> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+        };
+        Fake::serve(state, rest::router().merge(oauth::router())).await
     }
 
     /// Registers the app (id and public key) and an installation.
@@ -240,28 +198,9 @@ impl FakeGithub {
         self.state().teams.insert(team.to_lowercase(), members);
     }
 
-    /// The next `times` requests with this method and path prefix fail.
-    pub fn fail_next(&self, method: &str, path_prefix: &str, times: u32, fault: Fault) {
-        self.state().faults.push(FaultRule {
-            method: method.to_owned(),
-            path_prefix: path_prefix.to_owned(),
-            remaining: times,
-            fault,
-        });
-    }
-
     /// Revokes every installation token, as reinstalling the app does.
     pub fn revoke_tokens(&self) {
         self.state().tokens.clear();
-    }
-
-    pub fn requests(&self) -> Vec<RecordedRequest> {
-        self.state().requests.clone()
-    }
-
-    /// Forgets the recorded requests, to count those of one step.
-    pub fn clear_requests(&self) {
-        self.state().requests.clear();
     }
 
     pub fn check_runs(&self) -> Vec<CheckRun> {
@@ -273,95 +212,59 @@ impl FakeGithub {
     }
 }
 
-/// Records every request, then answers with an injected fault if one
-/// matches.
-async fn record_and_fault(State(state): State<Shared>, req: Request, next: Next) -> Response {
-    let (parts, body) = req.into_parts();
-    let bytes = axum::body::to_bytes(body, 64 << 20)
-        .await
-        .unwrap_or_else(|_| Bytes::new());
-    let method = parts.method.to_string();
-    let path = parts
-        .uri
-        .path_and_query()
-        .map(|p| p.to_string())
-        .unwrap_or_default();
-    let fault = {
-        let mut s = state.lock().unwrap_or_else(|e| e.into_inner());
-        s.requests.push(RecordedRequest {
-            method: method.clone(),
-            path: path.clone(),
-            body: String::from_utf8_lossy(&bytes).into_owned(),
-            at: Utc::now(),
-            operation: graphql::operation_name(&bytes),
-        });
-        take_fault(&mut s, &method, &path)
-    };
-    match fault {
-        Some(fault) => fault_response(fault),
-        None => {
-            let mut resp = next
-                .run(Request::from_parts(parts, Body::from(bytes)))
-                .await;
-            let used = state
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .requests
-                .len();
-            rate_limit_headers(resp.headers_mut(), used, path == "/graphql");
-            resp
+impl FakeForge for FakeState {
+    type Fault = Fault;
+
+    fn log(&mut self) -> &mut RequestLog<Fault> {
+        &mut self.log
+    }
+
+    fn operation(body: &[u8]) -> Option<String> {
+        graphql::operation_name(body)
+    }
+
+    fn fault_response(fault: Fault) -> Response {
+        match fault {
+            Fault::ServerError => error(StatusCode::INTERNAL_SERVER_ERROR, "Server Error"),
+            Fault::TooManyRequests { retry_after } => (
+                StatusCode::TOO_MANY_REQUESTS,
+                [("retry-after", retry_after.to_string())],
+                axum::Json(json!({ "message": "You have exceeded a secondary rate limit." })),
+            )
+                .into_response(),
+            Fault::RateLimited { reset_epoch } => (
+                StatusCode::FORBIDDEN,
+                [
+                    ("x-ratelimit-remaining", "0".to_owned()),
+                    ("x-ratelimit-reset", reset_epoch.to_string()),
+                ],
+                axum::Json(json!({ "message": "API rate limit exceeded for installation." })),
+            )
+                .into_response(),
         }
     }
-}
 
-/// GitHub reports the rate limit on every response; the fake's limit is
-/// 5,000 an hour, less the requests it has received.
-fn rate_limit_headers(headers: &mut axum::http::HeaderMap, used: usize, graphql: bool) {
-    let reset = (Utc::now() + Duration::hours(1)).timestamp();
-    let resource = if graphql { "graphql" } else { "core" };
-    let values = [
-        ("x-ratelimit-resource", resource.to_owned()),
-        ("x-ratelimit-limit", "5000".to_owned()),
-        (
-            "x-ratelimit-remaining",
-            5000usize.saturating_sub(used).to_string(),
-        ),
-        ("x-ratelimit-reset", reset.to_string()),
-    ];
-    for (name, value) in values {
-        if let Ok(value) = value.parse() {
-            headers.insert(name, value);
-        }
-    }
-}
-
-fn take_fault(s: &mut FakeState, method: &str, path: &str) -> Option<Fault> {
-    let rule = s
-        .faults
-        .iter_mut()
-        .find(|r| r.remaining > 0 && r.method == method && path.starts_with(&r.path_prefix))?;
-    rule.remaining -= 1;
-    Some(rule.fault.clone())
-}
-
-fn fault_response(fault: Fault) -> Response {
-    match fault {
-        Fault::ServerError => error(StatusCode::INTERNAL_SERVER_ERROR, "Server Error"),
-        Fault::TooManyRequests { retry_after } => (
-            StatusCode::TOO_MANY_REQUESTS,
-            [("retry-after", retry_after.to_string())],
-            axum::Json(json!({ "message": "You have exceeded a secondary rate limit." })),
-        )
-            .into_response(),
-        Fault::RateLimited { reset_epoch } => (
-            StatusCode::FORBIDDEN,
+    /// GitHub reports the rate limit on every response; the fake's limit
+    /// is 5,000 an hour, less the requests it has received.
+    fn rate_limit_headers(headers: &mut HeaderMap, used: usize, path: &str) {
+        let reset = (Utc::now() + Duration::hours(1)).timestamp();
+        let resource = if path == "/graphql" {
+            "graphql"
+        } else {
+            "core"
+        };
+        set_headers(
+            headers,
             [
-                ("x-ratelimit-remaining", "0".to_owned()),
-                ("x-ratelimit-reset", reset_epoch.to_string()),
+                ("x-ratelimit-resource", resource.to_owned()),
+                ("x-ratelimit-limit", "5000".to_owned()),
+                (
+                    "x-ratelimit-remaining",
+                    5000usize.saturating_sub(used).to_string(),
+                ),
+                ("x-ratelimit-reset", reset.to_string()),
             ],
-            axum::Json(json!({ "message": "API rate limit exceeded for installation." })),
-        )
-            .into_response(),
+        );
     }
 }
 

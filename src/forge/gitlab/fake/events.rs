@@ -7,6 +7,7 @@
 use serde_json::{Value, json};
 
 use super::{FakeMergeRequest, FakeUser};
+use crate::forge::fake_server::guid;
 
 /// What happened to the merge request, as GitLab's `object_attributes.action`
 /// says it.
@@ -247,15 +248,7 @@ fn event_uuid() -> String {
     let mut b: [u8; 16] = rand::random();
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
-    let h = hex::encode(b);
-    format!(
-        "{}-{}-{}-{}-{}",
-        &h[0..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..32]
-    )
+    guid(&hex::encode(b))
 }
 
 #[cfg(test)]

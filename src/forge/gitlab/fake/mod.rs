@@ -15,19 +15,19 @@ mod api;
 pub mod events;
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 
-use axum::body::{Body, Bytes};
-use axum::extract::{Request, State};
-use axum::http::StatusCode;
-use axum::middleware::Next;
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use serde_json::json;
 use sha1::{Digest, Sha1};
 
 use crate::engine::Commit;
-use crate::forge::fake_server::FakeServer;
+use crate::forge::fake_server::{Fake, FakeForge, RequestLog, set_headers};
+
+pub use crate::forge::fake_server::RecordedRequest;
 
 /// The token a fresh fake accepts; [`FakeGitlab::set_token`] changes it.
 pub const DEFAULT_TOKEN: &str = "glpat-warrant-fake";
@@ -35,16 +35,6 @@ pub const DEFAULT_TOKEN: &str = "glpat-warrant-fake";
 /// The rate limit the fake reports on every response (GitLab.com's
 /// authenticated API limit is 2,000 a minute).
 const RATE_LIMIT: usize = 2000;
-
-/// A request the fake received.
-#[derive(Clone, Debug)]
-pub struct RecordedRequest {
-    pub method: String,
-    /// The path with its query string, as sent (`%2F` left encoded).
-    pub path: String,
-    pub body: String,
-    pub at: DateTime<Utc>,
-}
 
 /// A GitLab user.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -131,13 +121,6 @@ pub enum Fault {
     },
 }
 
-struct FaultRule {
-    method: String,
-    path_prefix: String,
-    remaining: u32,
-    fault: Fault,
-}
-
 /// Everything the fake knows and has recorded.
 pub struct FakeState {
     /// The one token accepted in `PRIVATE-TOKEN`.
@@ -155,13 +138,12 @@ pub struct FakeState {
     pub groups: BTreeMap<String, Vec<String>>,
     /// Project members by project: username and access level.
     pub project_members: HashMap<String, Vec<(String, u32)>>,
-    pub requests: Vec<RecordedRequest>,
+    log: RequestLog<Fault>,
     pub statuses: Vec<FakeStatus>,
     /// External status checks (Ultimate) by project: id and name. A
     /// project without an entry answers as a GitLab without the feature.
     pub status_checks: HashMap<String, Vec<(u64, String)>>,
     pub check_responses: Vec<FakeCheckResponse>,
-    faults: Vec<FaultRule>,
     next_id: u64,
 }
 
@@ -181,11 +163,10 @@ impl Default for FakeState {
             files: HashMap::new(),
             groups: BTreeMap::new(),
             project_members: HashMap::new(),
-            requests: Vec::new(),
+            log: RequestLog::default(),
             statuses: Vec::new(),
             status_checks: HashMap::new(),
             check_responses: Vec::new(),
-            faults: Vec::new(),
             next_id: 0,
         }
     }
@@ -209,34 +190,13 @@ impl FakeState {
 
 pub(crate) type Shared = Arc<Mutex<FakeState>>;
 
-/// A running fake; it stops when dropped.
-pub struct FakeGitlab {
-    state: Shared,
-    server: FakeServer,
-}
+/// A running fake GitLab; it stops when dropped.
+pub type FakeGitlab = Fake<FakeState>;
 
 impl FakeGitlab {
     /// Serves on a free local port.
     pub async fn start() -> std::io::Result<FakeGitlab> {
-        let state: Shared = Arc::new(Mutex::new(FakeState::default()));
-        let app = api::router()
-            .layer(axum::middleware::from_fn_with_state(
-                state.clone(),
-                record_and_fault,
-            ))
-            .with_state(state.clone());
-        let server = FakeServer::start(app).await?;
-        Ok(FakeGitlab { state, server })
-    }
-
-    /// The web root to give the client (the API is at `/api/v4`).
-    pub fn base_url(&self) -> String {
-        self.server.base_url()
-    }
-
-    /// The state, to set up or inspect.
-    pub fn state(&self) -> MutexGuard<'_, FakeState> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+        Fake::serve(FakeState::default(), api::router()).await
     }
 
     pub fn add_user(&self, id: u64, username: &str, bot: bool) {
@@ -298,26 +258,6 @@ impl FakeGitlab {
         self.state().token = token.to_owned();
     }
 
-    /// The next `times` requests with this method and path prefix fail
-    /// (`/projects/...` or `/api/v4/projects/...`).
-    pub fn fail_next(&self, method: &str, path_prefix: &str, times: u32, fault: Fault) {
-        self.state().faults.push(FaultRule {
-            method: method.to_owned(),
-            path_prefix: path_prefix.to_owned(),
-            remaining: times,
-            fault,
-        });
-    }
-
-    pub fn requests(&self) -> Vec<RecordedRequest> {
-        self.state().requests.clone()
-    }
-
-    /// Forgets the recorded requests, to count those of one step.
-    pub fn clear_requests(&self) {
-        self.state().requests.clear();
-    }
-
     /// Gives `project` the external status check `id` named `name`, as a
     /// project on Ultimate can have.
     pub fn add_status_check(&self, project: &str, id: u64, name: &str) {
@@ -346,107 +286,69 @@ pub fn git_blob_id(text: &str) -> String {
     hex::encode(hasher.finalize())
 }
 
-/// Records every request, checks the token, then answers with an injected
-/// fault if one matches.
-async fn record_and_fault(State(state): State<Shared>, req: Request, next: Next) -> Response {
-    let (parts, body) = req.into_parts();
-    let bytes = axum::body::to_bytes(body, 64 << 20)
-        .await
-        .unwrap_or_else(|_| Bytes::new());
-    let method = parts.method.to_string();
-    let path = parts
-        .uri
-        .path_and_query()
-        .map(|p| p.to_string())
-        .unwrap_or_default();
-    let token = parts
-        .headers
-        .get("private-token")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
-    let (authorised, fault) = {
-        let mut s = state.lock().unwrap_or_else(|e| e.into_inner());
-        s.requests.push(RecordedRequest {
-            method: method.clone(),
-            path: path.clone(),
-            body: String::from_utf8_lossy(&bytes).into_owned(),
-            at: Utc::now(),
-        });
-        (s.token == token, take_fault(&mut s, &method, &path))
-    };
-    if !authorised {
-        return error(StatusCode::UNAUTHORIZED, "401 Unauthorized");
-    }
-    if let Some(fault) = fault {
-        return fault_response(fault);
-    }
-    let mut resp = next
-        .run(Request::from_parts(parts, Body::from(bytes)))
-        .await;
-    let used = state
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .requests
-        .len();
-    rate_limit_headers(resp.headers_mut(), RATE_LIMIT.saturating_sub(used));
-    resp
-}
+impl FakeForge for FakeState {
+    type Fault = Fault;
 
-/// GitLab's `RateLimit-*` headers: the budget left, and when it resets
-/// (the next minute).
-fn rate_limit_headers(headers: &mut axum::http::HeaderMap, remaining: usize) {
-    let reset = Utc::now().timestamp() + 60;
-    let values = [
-        ("ratelimit-limit", RATE_LIMIT.to_string()),
-        ("ratelimit-remaining", remaining.to_string()),
-        ("ratelimit-reset", reset.to_string()),
-    ];
-    for (name, value) in values {
-        if let Ok(value) = value.parse() {
-            headers.insert(name, value);
+    const API_ROOT: &'static str = "/api/v4";
+
+    fn log(&mut self) -> &mut RequestLog<Fault> {
+        &mut self.log
+    }
+
+    /// Any token but the one accepted answers 401.
+    fn refuse(&self, request: &Parts) -> Option<Response> {
+        let token = request
+            .headers
+            .get("private-token")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        (self.token != token).then(|| error(StatusCode::UNAUTHORIZED, "401 Unauthorized"))
+    }
+
+    fn fault_response(fault: Fault) -> Response {
+        match fault {
+            Fault::ServerError => error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "500 Internal Server Error",
+            ),
+            Fault::BadGateway => (StatusCode::BAD_GATEWAY, "Bad Gateway").into_response(),
+            Fault::TooManyRequests { retry_after } => (
+                StatusCode::TOO_MANY_REQUESTS,
+                [
+                    ("retry-after", retry_after.to_string()),
+                    ("ratelimit-remaining", "0".to_owned()),
+                ],
+                "Retry later\n",
+            )
+                .into_response(),
+            Fault::RateLimited { reset_epoch } => (
+                StatusCode::TOO_MANY_REQUESTS,
+                [
+                    ("ratelimit-limit", RATE_LIMIT.to_string()),
+                    ("ratelimit-remaining", "0".to_owned()),
+                    ("ratelimit-reset", reset_epoch.to_string()),
+                ],
+                "Retry later\n",
+            )
+                .into_response(),
         }
     }
-}
 
-/// The first rule left for this request; a prefix may be written with or
-/// without `/api/v4`.
-fn take_fault(s: &mut FakeState, method: &str, path: &str) -> Option<Fault> {
-    let api_path = path.strip_prefix("/api/v4").unwrap_or(path);
-    let rule = s.faults.iter_mut().find(|r| {
-        r.remaining > 0
-            && r.method == method
-            && (api_path.starts_with(&r.path_prefix) || path.starts_with(&r.path_prefix))
-    })?;
-    rule.remaining -= 1;
-    Some(rule.fault.clone())
-}
-
-fn fault_response(fault: Fault) -> Response {
-    match fault {
-        Fault::ServerError => error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "500 Internal Server Error",
-        ),
-        Fault::BadGateway => (StatusCode::BAD_GATEWAY, "Bad Gateway").into_response(),
-        Fault::TooManyRequests { retry_after } => (
-            StatusCode::TOO_MANY_REQUESTS,
-            [
-                ("retry-after", retry_after.to_string()),
-                ("ratelimit-remaining", "0".to_owned()),
-            ],
-            "Retry later\n",
-        )
-            .into_response(),
-        Fault::RateLimited { reset_epoch } => (
-            StatusCode::TOO_MANY_REQUESTS,
+    /// GitLab's `RateLimit-*` headers: the budget left, and when it
+    /// resets (the next minute).
+    fn rate_limit_headers(headers: &mut HeaderMap, used: usize, _path: &str) {
+        let reset = Utc::now().timestamp() + 60;
+        set_headers(
+            headers,
             [
                 ("ratelimit-limit", RATE_LIMIT.to_string()),
-                ("ratelimit-remaining", "0".to_owned()),
-                ("ratelimit-reset", reset_epoch.to_string()),
+                (
+                    "ratelimit-remaining",
+                    RATE_LIMIT.saturating_sub(used).to_string(),
+                ),
+                ("ratelimit-reset", reset.to_string()),
             ],
-            "Retry later\n",
-        )
-            .into_response(),
+        );
     }
 }
 
