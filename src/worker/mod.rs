@@ -261,25 +261,14 @@ impl Worker {
                 tracing::error!(%error, "delivery failed");
                 self.store.fail(id, worker, &error).await?
             }
-            Err(Failure::Retry(error, _)) if delivery.attempts < self.config.max_attempts => {
+            Err(Failure::Retry(error)) if !self.last_attempt(delivery) => {
                 let wait = self.backoff(delivery.attempts);
                 tracing::warn!(%error, retry_in = ?wait, "evaluation failed; retrying");
                 let not_before = Utc::now() + chrono::Duration::from_std(wait)?;
                 self.store.retry(id, worker, not_before, &error).await?
             }
-            Err(Failure::Retry(error, targets)) => {
-                tracing::error!(%error, "evaluation failed for good; failing the check");
-                for target in &targets {
-                    match (target.forge, &self.github, &self.gitlab) {
-                        (Forge::Github, Some(github), _) => {
-                            self.give_up(github, target, delivery).await;
-                        }
-                        (Forge::Gitlab, _, Some(gitlab)) => {
-                            self.give_up(gitlab, target, delivery).await;
-                        }
-                        _ => {}
-                    }
-                }
+            Err(Failure::Retry(error)) => {
+                tracing::error!(%error, "delivery failed for good after its last attempt");
                 self.store.fail(id, worker, &error).await?
             }
         };
@@ -291,6 +280,12 @@ impl Worker {
 
     fn backoff(&self, attempts: u32) -> Duration {
         backoff(&self.config, attempts)
+    }
+
+    /// Whether this attempt is the delivery's last: a failure now fails
+    /// the checks it was about (closed), rather than waiting for another.
+    fn last_attempt(&self, delivery: &ClaimedDelivery) -> bool {
+        delivery.attempts >= self.config.max_attempts
     }
 
     /// What to do for a delivery: its forge's adapter reads it. A delivery
@@ -306,7 +301,8 @@ impl Worker {
     }
 
     /// Evaluates each target; the first error retries the delivery (the
-    /// targets done already are simply evaluated again).
+    /// targets done already are simply evaluated again), and on the last
+    /// attempt fails every target's check closed.
     async fn evaluate_all<A: adapter::Adapter>(
         &self,
         forge: &A,
@@ -314,9 +310,16 @@ impl Worker {
         delivery: &ClaimedDelivery,
     ) -> Result<(), Failure> {
         for target in &targets {
-            if let Err(err) = self.evaluate(forge, target, delivery).await {
-                return Err(Failure::Retry(format!("{err:#}"), targets));
+            let Err(err) = self.evaluate(forge, target, delivery).await else {
+                continue;
+            };
+            if self.last_attempt(delivery) {
+                tracing::error!(error = %format!("{err:#}"), "evaluation failed for good; failing the check");
+                for target in &targets {
+                    self.give_up(forge, target, delivery).await;
+                }
             }
+            return Err(Failure::retry(err));
         }
         Ok(())
     }
@@ -351,16 +354,15 @@ enum Failure {
     /// Another attempt cannot help (an unreadable payload, a delivery not
     /// addressed to an app).
     Permanent(String),
-    /// A forge or store error: retried, and after the last attempt the
-    /// targets' checks conclude `failure`.
-    Retry(String, Vec<Target>),
+    /// A forge or store error: retried (after the last attempt, the checks
+    /// it was about have concluded `failure` already).
+    Retry(String),
 }
 
 impl Failure {
-    /// A store or forge error outside an evaluation: retried, with no
-    /// check to fail at the end.
+    /// A store or forge error: retried.
     fn retry(err: anyhow::Error) -> Failure {
-        Failure::Retry(format!("{err:#}"), Vec::new())
+        Failure::Retry(format!("{err:#}"))
     }
 }
 

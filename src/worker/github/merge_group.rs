@@ -67,7 +67,7 @@ impl Worker {
         let Err(err) = checked else {
             return Ok(());
         };
-        if claimed.attempts >= self.config.max_attempts {
+        if self.last_attempt(claimed) {
             self.group_gives_up(github, installation, group, claimed)
                 .await;
         }
