@@ -77,6 +77,14 @@ fn group_check(app: &App, group: &MergeGroup) -> CheckRun {
     run
 }
 
+/// The completed check run on the group's head commit, asserting its
+/// conclusion.
+fn concluded(app: &App, group: &MergeGroup, conclusion: &str) -> CheckRun {
+    let run = group_check(app, group);
+    assert_eq!(run.conclusion.as_deref(), Some(conclusion), "{run:#?}");
+    run
+}
+
 fn summary(run: &CheckRun) -> &str {
     run.summary.as_deref().unwrap_or_default()
 }
@@ -92,8 +100,7 @@ async fn a_group_of_passing_pull_requests_passes_in_two_requests() {
 
         checks_requested(&app, &group, 3).await;
 
-        let run = group_check(&app, &group);
-        assert_eq!(run.conclusion.as_deref(), Some("success"), "{run:#?}");
+        let run = concluded(&app, &group, "success");
         let summary = summary(&run);
         assert!(
             summary.contains("2 pull requests, in this order, #1 and #2"),
@@ -154,12 +161,7 @@ async fn the_policy_at_the_group_s_base_decides_not_the_one_each_was_checked_und
 
         checks_requested(&app, &group, 2).await;
 
-        let run = group_check(&app, &group);
-        assert_eq!(
-            run.conclusion.as_deref(),
-            Some("action_required"),
-            "{run:#?}"
-        );
+        let run = concluded(&app, &group, "action_required");
         let title = run.title.as_deref().unwrap_or_default();
         assert!(title.starts_with("#1: "), "{title}");
         assert!(
@@ -202,8 +204,7 @@ async fn the_group_concludes_the_strictest_and_names_where_it_comes_from() {
 
         checks_requested(&app, &group, 4).await;
 
-        let run = group_check(&app, &group);
-        assert_eq!(run.conclusion.as_deref(), Some("failure"), "{run:#?}");
+        let run = concluded(&app, &group, "failure");
         let title = run.title.as_deref().unwrap_or_default();
         assert!(title.starts_with("#2: "), "{title}");
         let summary = summary(&run);
@@ -235,8 +236,7 @@ async fn a_pull_request_never_evaluated_is_read_and_one_that_cannot_be_decided_f
         let group = enqueue(&app, &[1, 2], &base());
         app.fake.clear_requests();
         checks_requested(&app, &group, 2).await;
-        let run = group_check(&app, &group);
-        assert_eq!(run.conclusion.as_deref(), Some("success"), "{run:#?}");
+        concluded(&app, &group, "success");
         let requests = app.api_requests();
         assert_eq!(
             requests
@@ -262,8 +262,7 @@ async fn a_pull_request_never_evaluated_is_read_and_one_that_cannot_be_decided_f
             ..group
         };
         checks_requested(&app, &bigger, 3).await;
-        let run = group_check(&app, &bigger);
-        assert_eq!(run.conclusion.as_deref(), Some("failure"), "{run:#?}");
+        let run = concluded(&app, &bigger, "failure");
         let title = run.title.as_deref().unwrap_or_default();
         assert!(
             title.starts_with("#3: Warrant could not evaluate"),
@@ -284,8 +283,7 @@ async fn a_group_the_queue_does_not_list_fails_closed() {
         let mut group = enqueue(&app, &[1], &base());
         group.head_sha = group_head(9);
         checks_requested(&app, &group, 2).await;
-        let run = group_check(&app, &group);
-        assert_eq!(run.conclusion.as_deref(), Some("failure"), "{run:#?}");
+        let run = concluded(&app, &group, "failure");
         assert_eq!(
             run.title.as_deref(),
             Some("Warrant cannot tell which pull requests this merge group holds")
@@ -297,8 +295,7 @@ async fn a_group_the_queue_does_not_list_fails_closed() {
             ..group
         };
         checks_requested(&app, &wrong, 3).await;
-        let run = group_check(&app, &wrong);
-        assert_eq!(run.conclusion.as_deref(), Some("failure"), "{run:#?}");
+        concluded(&app, &wrong, "failure");
     })
     .await;
 }
@@ -314,8 +311,7 @@ async fn an_outage_is_retried_and_the_last_attempt_fails_the_group() {
         app.fake
             .fail_next("POST", "/graphql", 2, Fault::ServerError);
         checks_requested(&app, &group, 3).await;
-        let run = group_check(&app, &group);
-        assert_eq!(run.conclusion.as_deref(), Some("success"), "{run:#?}");
+        concluded(&app, &group, "success");
 
         let again = MergeGroup {
             head_sha: sha(0x6e99),
@@ -326,8 +322,7 @@ async fn an_outage_is_retried_and_the_last_attempt_fails_the_group() {
             .fail_next("POST", "/graphql", 100, Fault::ServerError);
         // Three attempts, the last of which gives up.
         checks_requested(&app, &again, 6).await;
-        let run = group_check(&app, &again);
-        assert_eq!(run.conclusion.as_deref(), Some("failure"), "{run:#?}");
+        let run = concluded(&app, &again, "failure");
         assert_eq!(
             run.title.as_deref(),
             Some("Warrant could not evaluate this change")
@@ -399,12 +394,7 @@ async fn code_owners_at_the_group_s_base_must_have_approved_as_recorded() {
         app.fake.set_team("octo-org/billing", &["dana"]);
         let group = enqueue(&app, &[1], &new_base);
         checks_requested(&app, &group, 2).await;
-        let run = group_check(&app, &group);
-        assert_eq!(
-            run.conclusion.as_deref(),
-            Some("action_required"),
-            "{run:#?}"
-        );
+        let run = concluded(&app, &group, "action_required");
         assert!(
             summary(&run).contains("@octo-org/billing"),
             "{}",
@@ -443,8 +433,7 @@ async fn code_owners_at_the_group_s_base_must_have_approved_as_recorded() {
         app.fake.enqueue(REPO, "main", 1, again.head_sha.as_str());
         app.fake.clear_requests();
         checks_requested(&app, &again, 4).await;
-        let run = group_check(&app, &again);
-        assert_eq!(run.conclusion.as_deref(), Some("success"), "{run:#?}");
+        concluded(&app, &again, "success");
         // The team was resolved for the first group and is cached.
         assert_eq!(
             app.api_requests(),

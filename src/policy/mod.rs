@@ -74,12 +74,10 @@ impl Policy {
         &self.roles[id]
     }
 
-    /// Every team the policy names, so that a forge adapter can resolve their
-    /// members before the (pure) evaluation.
-    pub fn teams(&self) -> Vec<&crate::ids::TeamName> {
-        let owners = self.agents.iter().map(|a| &a.owner);
-        let approvers = self
-            .roles
+    /// Every entry of every approvers list: `escalate_to`, the sensitive
+    /// areas', `unregistered_agents`' and `policy_file`'s.
+    fn approvers(&self) -> impl Iterator<Item = &Approver> {
+        self.roles
             .values()
             .filter_map(|r| r.escalate_to.as_deref())
             .chain(self.sensitive.iter().map(|s| s.approvers.as_slice()))
@@ -88,10 +86,16 @@ impl Policy {
                 self.policy_file.approvers.as_slice(),
             ])
             .flatten()
-            .filter_map(|a| match a {
-                Approver::Principal(p) => Some(p),
-                Approver::Owner | Approver::CodeOwners => None,
-            });
+    }
+
+    /// Every team the policy names, so that a forge adapter can resolve their
+    /// members before the (pure) evaluation.
+    pub fn teams(&self) -> Vec<&crate::ids::TeamName> {
+        let owners = self.agents.iter().map(|a| &a.owner);
+        let approvers = self.approvers().filter_map(|a| match a {
+            Approver::Principal(p) => Some(p),
+            Approver::Owner | Approver::CodeOwners => None,
+        });
         let mut teams: Vec<_> = owners
             .chain(approvers)
             .filter_map(|p| match p {
@@ -107,16 +111,7 @@ impl Policy {
     /// Whether any approvers list names `codeowners`: only then is the
     /// CODEOWNERS file read and applied.
     pub fn uses_codeowners(&self) -> bool {
-        self.roles
-            .values()
-            .filter_map(|r| r.escalate_to.as_deref())
-            .chain(self.sensitive.iter().map(|s| s.approvers.as_slice()))
-            .chain([
-                self.unregistered_agents.approvers.as_slice(),
-                self.policy_file.approvers.as_slice(),
-            ])
-            .flatten()
-            .any(|a| *a == Approver::CodeOwners)
+        self.approvers().any(|a| *a == Approver::CodeOwners)
     }
 }
 
