@@ -30,6 +30,11 @@ pub(super) trait Adapter: Sync {
     /// What one read of a change returns.
     type Snapshot: Send + Sync;
 
+    /// How the forge addresses a change beyond its repository and number
+    /// (GitHub: the app installation to act as; GitLab: the source branch,
+    /// to which a commit status is tied).
+    type At: Clone + std::fmt::Debug + Send + Sync;
+
     /// How the forge addresses a repository for a request about no one
     /// change (GitHub: the app installation; GitLab: nothing beyond the
     /// project's path).
@@ -64,7 +69,7 @@ pub(super) trait Adapter: Sync {
     /// change, GitLab with one more request per candidate path.
     async fn codeowners(
         &self,
-        t: &Target,
+        t: &Target<Self::At>,
         snapshot: &Self::Snapshot,
     ) -> anyhow::Result<Option<PolicyFile>>;
 
@@ -90,33 +95,37 @@ pub(super) trait Adapter: Sync {
     /// Shows the check running on the target's head, linking to
     /// `details`. The evaluation calls it holding the commit's lease, as
     /// every write to the check is.
-    async fn show_running(&self, t: &Target, details: Option<&str>) -> anyhow::Result<Self::Run>;
+    async fn show_running(
+        &self,
+        t: &Target<Self::At>,
+        details: Option<&str>,
+    ) -> anyhow::Result<Self::Run>;
 
     /// Reads the change, with what the store knows of it.
-    async fn read(&self, t: &Target, known: &Known) -> anyhow::Result<Self::Snapshot>;
+    async fn read(&self, t: &Target<Self::At>, known: &Known) -> anyhow::Result<Self::Snapshot>;
 
     /// Closes the check of a commit that is no longer the head.
-    async fn supersede(&self, t: &Target, run: Self::Run) -> anyhow::Result<()>;
+    async fn supersede(&self, t: &Target<Self::At>, run: Self::Run) -> anyhow::Result<()>;
 
     /// Members of `teams` (`org/team` on GitHub, `group/subgroup` on GitLab)
     /// and Warrant's own accounts.
     async fn context(
         &self,
-        t: &Target,
+        t: &Target<Self::At>,
         teams: &[&TeamName],
         snapshot: &Self::Snapshot,
     ) -> anyhow::Result<Context>;
 
     /// Who administers the repository: the last approvers of an
     /// unregistered agent when the policy names none.
-    async fn admins(&self, t: &Target) -> anyhow::Result<Vec<Login>>;
+    async fn admins(&self, t: &Target<Self::At>) -> anyhow::Result<Vec<Login>>;
 
     /// Shows `outcome` on `head`: completes `run`, or publishes anew. The
     /// check belongs to the commit: `outcome` stands for every open change
     /// whose head it is.
     async fn publish(
         &self,
-        t: &Target,
+        t: &Target<Self::At>,
         head: &CommitSha,
         run: Option<Self::Run>,
         outcome: &CheckOutcome,
@@ -128,7 +137,7 @@ pub(super) trait Adapter: Sync {
     /// change's own `outcome`. Nothing on GitHub.
     async fn answer(
         &self,
-        _t: &Target,
+        _t: &Target<Self::At>,
         _head: &CommitSha,
         _outcome: &CheckOutcome,
     ) -> anyhow::Result<()> {
@@ -137,7 +146,7 @@ pub(super) trait Adapter: Sync {
 
     /// Withdraws the agents' approvals the decision names (only called
     /// when [`Adapter::DISMISSES`]).
-    async fn dismiss(&self, t: &Target, decision: &Decision) -> anyhow::Result<()>;
+    async fn dismiss(&self, t: &Target<Self::At>, decision: &Decision) -> anyhow::Result<()>;
 
     /// The policy file at commit `sha` of `repo`, if there is one: a push
     /// that changed it is recorded with it.
@@ -152,7 +161,7 @@ pub(super) trait Adapter: Sync {
     /// tell; `None` to keep what its event said.
     async fn merge_method(
         &self,
-        t: &Target,
+        t: &Target<Self::At>,
         closed: &Closed<'_>,
     ) -> anyhow::Result<Option<MergeMethod>>;
 

@@ -39,7 +39,7 @@ impl Worker {
     pub(super) async fn evaluate<A: Adapter>(
         &self,
         forge: &A,
-        target: &Target,
+        target: &Target<A::At>,
         claimed: &ClaimedDelivery,
     ) -> anyhow::Result<()> {
         let delivery = claimed.delivery_id.as_str();
@@ -56,7 +56,7 @@ impl Worker {
         let started = Instant::now();
         let result = self
             .leased(
-                Lease::Change(target),
+                Lease::Change(target.forge, &target.repo, target.number),
                 claimed,
                 self.evaluate_in_span(forge, target, claimed),
             )
@@ -80,7 +80,7 @@ impl Worker {
     async fn evaluate_in_span<A: Adapter>(
         &self,
         forge: &A,
-        t: &Target,
+        t: &Target<A::At>,
         claimed: &ClaimedDelivery,
     ) -> anyhow::Result<Conclusion> {
         let known = self.known(t).await?;
@@ -148,7 +148,7 @@ impl Worker {
     async fn publish<A: Adapter>(
         &self,
         forge: &A,
-        t: &Target,
+        t: &Target<A::At>,
         claimed: &ClaimedDelivery,
         p: Published<'_, A::Run>,
     ) -> anyhow::Result<()> {
@@ -183,7 +183,7 @@ impl Worker {
     }
 
     /// The lock serialising evaluations of `t`'s change in this process.
-    fn change_lock(&self, t: &Target) -> super::ChangeLock {
+    fn change_lock<X>(&self, t: &Target<X>) -> super::ChangeLock {
         let mut changes = self.changes.lock().unwrap_or_else(|e| e.into_inner());
         let key = (t.forge, t.repo.clone(), t.number);
         changes.entry(key).or_default().clone()
@@ -194,7 +194,7 @@ impl Worker {
     async fn decide<A: Adapter>(
         &self,
         forge: &A,
-        t: &Target,
+        t: &Target<A::At>,
         snapshot: &A::Snapshot,
         at: chrono::DateTime<Utc>,
     ) -> anyhow::Result<Decision> {
@@ -229,7 +229,7 @@ impl Worker {
     async fn codeowners_of<A: Adapter>(
         &self,
         forge: &A,
-        t: &Target,
+        t: &Target<A::At>,
         snapshot: &A::Snapshot,
         loaded: &LoadedPolicy,
         change: &engine::Change,
@@ -247,9 +247,9 @@ impl Worker {
 
     /// Keeps the teams of an evaluation among the repository's hints, so
     /// that the next read resolves them in its own query.
-    pub(super) async fn record_team_hints(
+    pub(super) async fn record_team_hints<X>(
         &self,
-        t: &Target,
+        t: &Target<X>,
         loaded: &LoadedPolicy,
         teams: &crate::forge::Teams,
         at: chrono::DateTime<Utc>,
@@ -271,7 +271,7 @@ impl Worker {
     pub(super) async fn give_up<A: Adapter>(
         &self,
         forge: &A,
-        t: &Target,
+        t: &Target<A::At>,
         claimed: &ClaimedDelivery,
     ) {
         let outcome = cannot_evaluate(
@@ -306,16 +306,16 @@ impl Worker {
         // The lease on the commit too, so that no publication of another
         // change at this head that misses this failure comes after it.
         let on_head = self.on_head(t, &t.head_sha, claimed, failed);
-        let published = self.leased(Lease::Change(t), claimed, on_head);
+        let published = self.leased(Lease::Change(t.forge, &t.repo, t.number), claimed, on_head);
         if let Err(err) = published.await {
             tracing::error!(error = %format!("{err:#}"), "cannot publish the failed check");
         }
     }
 
     /// Stores the evaluation with its audit events, in one transaction.
-    async fn record(
+    async fn record<X>(
         &self,
-        t: &Target,
+        t: &Target<X>,
         head: &CommitSha,
         delivery: &str,
         acting_as: Option<crate::ids::Login>,
@@ -375,12 +375,12 @@ impl Worker {
 
     /// `{WARRANT_PUBLIC_URL}/audit/{forge}/{repository}/changes/{number}`,
     /// the repository being a GitLab project's full path on GitLab.
-    pub(super) fn audit_url(&self, t: &Target) -> Option<String> {
+    pub(super) fn audit_url<X>(&self, t: &Target<X>) -> Option<String> {
         self.audit_url_of(t, t.number)
     }
 
     /// The audit page of change `number` of `t`'s repository.
-    pub(super) fn audit_url_of(&self, t: &Target, number: u64) -> Option<String> {
+    pub(super) fn audit_url_of<X>(&self, t: &Target<X>, number: u64) -> Option<String> {
         let base = self.config.public_url.as_deref()?;
         let page = crate::urls::change_page(t.forge_name(), &t.repo, number);
         Some(format!("{base}{page}"))

@@ -17,7 +17,7 @@ use super::adapter::Adapter;
 use super::evaluate::superseded;
 use super::history::{Closed, PolicyPush, Subject};
 use super::shown::{Known, Stored};
-use super::target::Target;
+use super::target::{NotAnApp, Target};
 use super::work::{Action, Work};
 use super::{Failure, Worker};
 use crate::audit::rollback::MergeMethod;
@@ -79,6 +79,8 @@ impl Adapter for Github {
     const RUN_HAS_ID: bool = true;
     type Run = CheckRunId;
     type Snapshot = PullRequestSnapshot;
+    /// The app installation to act as.
+    type At = InstallationId;
     type Event = GithubEvent;
     /// The app installation, when the delivery names one.
     type Address = Option<InstallationId>;
@@ -108,7 +110,7 @@ impl Adapter for Github {
     /// Read in the pull request's query: no request of its own.
     async fn codeowners(
         &self,
-        _t: &Target,
+        _t: &Target<InstallationId>,
         snapshot: &PullRequestSnapshot,
     ) -> anyhow::Result<Option<PolicyFile>> {
         Ok(snapshot.codeowners.clone())
@@ -149,10 +151,14 @@ impl Adapter for Github {
         known.team_hints.is_some()
     }
 
-    async fn show_running(&self, t: &Target, details: Option<&str>) -> anyhow::Result<CheckRunId> {
+    async fn show_running(
+        &self,
+        t: &Target<InstallationId>,
+        details: Option<&str>,
+    ) -> anyhow::Result<CheckRunId> {
         Ok(self
             .client
-            .create_check_run(t.installation()?, &t.repo, &t.head_sha, details)
+            .create_check_run(t.at, &t.repo, &t.head_sha, details)
             .await?)
     }
 
@@ -160,7 +166,11 @@ impl Adapter for Github {
     /// else the head as a guess that costs one more query when wrong: the
     /// fetch follows the real base), asking for the members of the teams
     /// of the repository's recent policies in the same query.
-    async fn read(&self, t: &Target, known: &Known) -> anyhow::Result<PullRequestSnapshot> {
+    async fn read(
+        &self,
+        t: &Target<InstallationId>,
+        known: &Known,
+    ) -> anyhow::Result<PullRequestSnapshot> {
         let base = t
             .base_sha
             .clone()
@@ -169,13 +179,13 @@ impl Adapter for Github {
         let hints: Vec<&TeamName> = known.team_hints.iter().flatten().collect();
         Ok(self
             .client
-            .fetch_pull_request(t.installation()?, &t.repo, t.number, &base, &hints)
+            .fetch_pull_request(t.at, &t.repo, t.number, &base, &hints)
             .await?)
     }
 
-    async fn supersede(&self, t: &Target, run: CheckRunId) -> anyhow::Result<()> {
+    async fn supersede(&self, t: &Target<InstallationId>, run: CheckRunId) -> anyhow::Result<()> {
         self.client
-            .complete_check_run(t.installation()?, &t.repo, run, &superseded())
+            .complete_check_run(t.at, &t.repo, run, &superseded())
             .await?;
         Ok(())
     }
@@ -184,7 +194,7 @@ impl Adapter for Github {
     /// from the client's team cache (or one query).
     async fn context(
         &self,
-        t: &Target,
+        t: &Target<InstallationId>,
         teams: &[&TeamName],
         snapshot: &PullRequestSnapshot,
     ) -> anyhow::Result<Context> {
@@ -195,7 +205,7 @@ impl Adapter for Github {
             .collect();
         let mut members: BTreeMap<String, Vec<Login>> = snapshot.teams.clone();
         if !missing.is_empty() {
-            let installation = t.installation()?;
+            let installation = t.at;
             members.extend(self.client.team_members(installation, &missing).await?);
         }
         Ok(Context {
@@ -206,23 +216,20 @@ impl Adapter for Github {
         })
     }
 
-    async fn admins(&self, t: &Target) -> anyhow::Result<Vec<Login>> {
-        Ok(self
-            .client
-            .repository_admins(t.installation()?, &t.repo)
-            .await?)
+    async fn admins(&self, t: &Target<InstallationId>) -> anyhow::Result<Vec<Login>> {
+        Ok(self.client.repository_admins(t.at, &t.repo).await?)
     }
 
     /// Completes `run`, or creates the run of `head` already completed.
     async fn publish(
         &self,
-        t: &Target,
+        t: &Target<InstallationId>,
         head: &CommitSha,
         run: Option<CheckRunId>,
         outcome: &CheckOutcome,
         details: Option<&str>,
     ) -> anyhow::Result<CheckRunId> {
-        let installation = t.installation()?;
+        let installation = t.at;
         if let Some(run) = run {
             self.client
                 .complete_check_run(installation, &t.repo, run, outcome)
@@ -235,16 +242,10 @@ impl Adapter for Github {
             .await?)
     }
 
-    async fn dismiss(&self, t: &Target, decision: &Decision) -> anyhow::Result<()> {
+    async fn dismiss(&self, t: &Target<InstallationId>, decision: &Decision) -> anyhow::Result<()> {
         for d in &decision.dismissals {
             self.client
-                .dismiss_review(
-                    t.installation()?,
-                    &t.repo,
-                    t.number,
-                    d.review_id,
-                    &d.message,
-                )
+                .dismiss_review(t.at, &t.repo, t.number, d.review_id, &d.message)
                 .await
                 .with_context(|| format!("cannot dismiss review {}", d.review_id))?;
         }
@@ -273,7 +274,7 @@ impl Adapter for Github {
     /// only.
     async fn merge_method(
         &self,
-        t: &Target,
+        t: &Target<InstallationId>,
         closed: &Closed<'_>,
     ) -> anyhow::Result<Option<MergeMethod>> {
         let Some(sha) = closed.merge_commit.filter(|_| closed.merged) else {
@@ -281,13 +282,7 @@ impl Adapter for Github {
         };
         let method = self
             .client
-            .merge_method(
-                t.installation()?,
-                t.repo.as_str(),
-                sha,
-                closed.number,
-                closed.commits,
-            )
+            .merge_method(t.at, t.repo.as_str(), sha, closed.number, closed.commits)
             .await?;
         Ok(Some(method))
     }
@@ -312,15 +307,15 @@ impl Github {
         let action = match event {
             GithubEvent::PullRequest(pr) if pr.action == PullRequestAction::Closed => closed(pr),
             GithubEvent::PullRequest(pr) => {
-                let target = Target::github(pr.installation_id, &pr.repo, pr.number, &pr.head_sha)?;
+                let target = target(pr.installation_id, &pr.repo, pr.number, &pr.head_sha)?;
                 Action::Evaluate(vec![target.with_base(pr.base_sha.clone())])
             }
             GithubEvent::Review(r) => {
-                let target = Target::github(r.installation_id, &r.repo, r.number, &r.head_sha)?;
+                let target = target(r.installation_id, &r.repo, r.number, &r.head_sha)?;
                 Action::Evaluate(vec![target.with_base(r.base_sha.clone())])
             }
             GithubEvent::CheckRun(run) if run.name == CHECK_NAME && self.is_ours(run.app_id) => {
-                Action::Evaluate(Target::each(
+                Action::Evaluate(targets(
                     run.installation_id,
                     &run.repo,
                     &run.pull_requests,
@@ -328,7 +323,7 @@ impl Github {
                 )?)
             }
             GithubEvent::CheckSuite(suite) if self.is_ours(suite.app_id) => {
-                Action::Evaluate(Target::each(
+                Action::Evaluate(targets(
                     suite.installation_id,
                     &suite.repo,
                     &suite.pull_requests,
@@ -369,6 +364,37 @@ impl Github {
     }
 }
 
+/// Pull request `number` of `repo` at `head_sha`, acted on as the app
+/// installation the delivery names.
+pub(super) fn target(
+    installation_id: Option<u64>,
+    repo: &str,
+    number: u64,
+    head_sha: &CommitSha,
+) -> Result<Target<InstallationId>, NotAnApp> {
+    Ok(Target {
+        forge: Forge::Github,
+        repo: repo.to_owned(),
+        number,
+        head_sha: head_sha.clone(),
+        base_sha: None,
+        at: installation_id.map(InstallationId).ok_or(NotAnApp)?,
+    })
+}
+
+/// One target per pull request of a check run or suite.
+fn targets(
+    installation_id: Option<u64>,
+    repo: &str,
+    numbers: &[u64],
+    head_sha: &CommitSha,
+) -> Result<Vec<Target<InstallationId>>, NotAnApp> {
+    numbers
+        .iter()
+        .map(|n| target(installation_id, repo, *n, head_sha))
+        .collect()
+}
+
 /// A pull request closed, merged or not; the merge method is read from
 /// the merge commit (see [`Adapter::merge_method`]).
 fn closed(pr: &events::PullRequestEvent) -> Action<'_, Github> {
@@ -385,7 +411,7 @@ fn closed(pr: &events::PullRequestEvent) -> Action<'_, Github> {
         method: None,
         commits: pr.commits,
     };
-    let target = Target::github(pr.installation_id, &pr.repo, pr.number, &pr.head_sha).ok();
+    let target = target(pr.installation_id, &pr.repo, pr.number, &pr.head_sha).ok();
     Action::Close { closed, target }
 }
 

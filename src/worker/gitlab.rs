@@ -83,7 +83,7 @@ impl Gitlab {
 
 /// A `warrant` status linking to `details`, the change's audit page.
 fn status(
-    t: &Target,
+    t: &Target<String>,
     state: StatusState,
     description: &str,
     details: Option<&str>,
@@ -92,7 +92,7 @@ fn status(
         state,
         description: description.to_owned(),
         target_url: details.map(str::to_owned),
-        git_ref: t.branch.clone(),
+        git_ref: Some(t.at.clone()),
     }
 }
 
@@ -139,6 +139,8 @@ impl Adapter for Gitlab {
     const RUN_HAS_ID: bool = false;
     type Run = Shown;
     type Snapshot = Snapshot;
+    /// The source branch, to which a commit status is tied.
+    type At = String;
     type Event = GitlabEvent;
     /// A project's path is all GitLab needs.
     type Address = ();
@@ -169,7 +171,7 @@ impl Adapter for Gitlab {
     /// The event said it: a merge commit, or none (fast-forward).
     async fn merge_method(
         &self,
-        _t: &Target,
+        _t: &Target<String>,
         _closed: &Closed<'_>,
     ) -> anyhow::Result<Option<MergeMethod>> {
         Ok(None)
@@ -195,7 +197,7 @@ impl Adapter for Gitlab {
     /// One request per candidate path tried, at the base commit.
     async fn codeowners(
         &self,
-        t: &Target,
+        t: &Target<String>,
         snapshot: &Snapshot,
     ) -> anyhow::Result<Option<PolicyFile>> {
         let base = &snapshot.mr.change.base_sha;
@@ -232,7 +234,11 @@ impl Adapter for Gitlab {
         true
     }
 
-    async fn show_running(&self, t: &Target, details: Option<&str>) -> anyhow::Result<Shown> {
+    async fn show_running(
+        &self,
+        t: &Target<String>,
+        details: Option<&str>,
+    ) -> anyhow::Result<Shown> {
         let running = status(t, StatusState::Running, EVALUATING, details);
         self.client
             .set_commit_status(&t.repo, &t.head_sha, &running)
@@ -242,7 +248,7 @@ impl Adapter for Gitlab {
 
     /// Reads the merge request and fills its reviews from the approvals,
     /// each on the head it was seen given at.
-    async fn read(&self, t: &Target, known: &Known) -> anyhow::Result<Snapshot> {
+    async fn read(&self, t: &Target<String>, known: &Known) -> anyhow::Result<Snapshot> {
         let mut mr = self.client.fetch_merge_request(&t.repo, t.number).await?;
         mr.change.reviews = reviews(&mr, &known.approvals_seen);
         Ok(Snapshot { mr })
@@ -250,7 +256,7 @@ impl Adapter for Gitlab {
 
     /// Cancels a status left pending or running on a commit that is no
     /// longer the head; a finished one stays as it is.
-    async fn supersede(&self, t: &Target, shown: Shown) -> anyhow::Result<()> {
+    async fn supersede(&self, t: &Target<String>, shown: Shown) -> anyhow::Result<()> {
         if shown.state.is_finished() {
             return Ok(());
         }
@@ -258,7 +264,7 @@ impl Adapter for Gitlab {
             state: StatusState::Canceled,
             description: SUPERSEDED.to_owned(),
             target_url: None,
-            git_ref: t.branch.clone(),
+            git_ref: Some(t.at.clone()),
         };
         self.client
             .set_commit_status(&t.repo, &t.head_sha, &status)
@@ -268,7 +274,7 @@ impl Adapter for Gitlab {
 
     async fn context(
         &self,
-        _t: &Target,
+        _t: &Target<String>,
         teams: &[&TeamName],
         _snapshot: &Snapshot,
     ) -> anyhow::Result<Context> {
@@ -281,7 +287,7 @@ impl Adapter for Gitlab {
     }
 
     /// The project's Maintainers and Owners.
-    async fn admins(&self, t: &Target) -> anyhow::Result<Vec<Login>> {
+    async fn admins(&self, t: &Target<String>) -> anyhow::Result<Vec<Login>> {
         Ok(self.client.project_maintainers(&t.repo).await?)
     }
 
@@ -291,7 +297,7 @@ impl Adapter for Gitlab {
     /// new one starts afresh.
     async fn publish(
         &self,
-        t: &Target,
+        t: &Target<String>,
         head: &CommitSha,
         shown: Option<Shown>,
         outcome: &CheckOutcome,
@@ -312,7 +318,7 @@ impl Adapter for Gitlab {
     /// request: it gets the merge request's own decision.
     async fn answer(
         &self,
-        t: &Target,
+        t: &Target<String>,
         head: &CommitSha,
         outcome: &CheckOutcome,
     ) -> anyhow::Result<()> {
@@ -325,7 +331,7 @@ impl Adapter for Gitlab {
         Ok(())
     }
 
-    async fn dismiss(&self, _t: &Target, _decision: &Decision) -> anyhow::Result<()> {
+    async fn dismiss(&self, _t: &Target<String>, _decision: &Decision) -> anyhow::Result<()> {
         Ok(())
     }
 
@@ -447,7 +453,7 @@ impl Gitlab {
             };
             (mr.project.as_str(), mr.iid, seen)
         });
-        let target = Target::gitlab(&mr.project, mr.iid, &mr.head_sha, &mr.source_branch);
+        let target = target(&mr.project, mr.iid, &mr.head_sha, &mr.source_branch);
         let action = match mr.action {
             MergeRequestAction::Merge | MergeRequestAction::Close => Action::Close {
                 closed: closed(mr),
@@ -462,6 +468,18 @@ impl Gitlab {
             approval,
             action,
         }
+    }
+}
+
+/// Merge request `!iid` of `project` at `head_sha`, from `branch`.
+fn target(project: &str, iid: u64, head_sha: &CommitSha, branch: &str) -> Target<String> {
+    Target {
+        forge: Forge::Gitlab,
+        repo: project.to_owned(),
+        number: iid,
+        head_sha: head_sha.clone(),
+        base_sha: None,
+        at: branch.to_owned(),
     }
 }
 

@@ -148,9 +148,9 @@ impl Worker {
     /// The check on `head` for the open changes whose head it is, with
     /// `own` standing for `t`'s change (decided just now) when given.
     /// Read from the store: call it holding the lease on `head`.
-    pub(super) async fn combined(
+    pub(super) async fn combined<X>(
         &self,
-        t: &Target,
+        t: &Target<X>,
         head: &CommitSha,
         own: Option<&CheckOutcome>,
     ) -> anyhow::Result<Option<Combined>> {
@@ -174,9 +174,9 @@ impl Worker {
     }
 
     /// Records what the check on `head` shows now.
-    pub(super) async fn record_head_check(
+    pub(super) async fn record_head_check<X>(
         &self,
-        t: &Target,
+        t: &Target<X>,
         head: &CommitSha,
         outcome: &CheckOutcome,
         stands_for: Vec<StandsFor>,
@@ -202,7 +202,7 @@ impl Worker {
     pub(super) async fn left_head<A: Adapter>(
         &self,
         forge: &A,
-        t: &Target,
+        t: &Target<A::At>,
         old: &CommitSha,
         run: Option<A::Run>,
     ) -> anyhow::Result<()> {
@@ -234,7 +234,7 @@ impl Worker {
     pub(super) async fn closed_at_head<A: Adapter>(
         &self,
         forge: &A,
-        t: &Target,
+        t: &Target<A::At>,
         claimed: &ClaimedDelivery,
     ) -> Result<(), Failure> {
         let head = &t.head_sha;
@@ -244,9 +244,9 @@ impl Worker {
     }
 
     /// Whether the check on `head` already shows `combined`.
-    async fn shows(
+    async fn shows<X>(
         &self,
-        t: &Target,
+        t: &Target<X>,
         head: &CommitSha,
         combined: &Combined,
     ) -> anyhow::Result<bool> {

@@ -48,9 +48,9 @@ impl Worker {
     }
 
     /// Runs `work` holding the lease on publishing to `head`.
-    pub(super) async fn on_head<T>(
+    pub(super) async fn on_head<X, T>(
         &self,
-        t: &Target,
+        t: &Target<X>,
         head: &CommitSha,
         claimed: &ClaimedDelivery,
         work: impl Future<Output = anyhow::Result<T>>,
@@ -77,7 +77,7 @@ impl Worker {
 /// time) or a head commit (one publication to it at a time).
 #[derive(Clone, Copy, Debug)]
 pub(super) enum Lease<'a> {
-    Change(&'a Target),
+    Change(Forge, &'a str, u64),
     Head(Forge, &'a str, &'a CommitSha),
 }
 
@@ -85,9 +85,9 @@ impl Lease<'_> {
     async fn take(self, w: &Worker, owner: &str) -> anyhow::Result<bool> {
         let (store, lease, now) = (&w.store, w.config.lease, Utc::now());
         match self {
-            Lease::Change(t) => {
+            Lease::Change(forge, repo, number) => {
                 store
-                    .lease_change(t.forge_name(), &t.repo, t.number, owner, lease, now)
+                    .lease_change(forge.as_str(), repo, number, owner, lease, now)
                     .await
             }
             Lease::Head(forge, repo, head) => {
@@ -100,9 +100,9 @@ impl Lease<'_> {
 
     async fn release(self, w: &Worker, owner: &str) -> anyhow::Result<()> {
         match self {
-            Lease::Change(t) => {
+            Lease::Change(forge, repo, number) => {
                 w.store
-                    .release_change(t.forge_name(), &t.repo, t.number, owner)
+                    .release_change(forge.as_str(), repo, number, owner)
                     .await
             }
             Lease::Head(forge, repo, head) => {
@@ -115,7 +115,7 @@ impl Lease<'_> {
 
     fn busy(self) -> &'static str {
         match self {
-            Lease::Change(_) => "evaluating this change",
+            Lease::Change(..) => "evaluating this change",
             Lease::Head(..) => "publishing to this head commit",
         }
     }

@@ -306,7 +306,7 @@ impl Worker {
     async fn evaluate_all<A: adapter::Adapter>(
         &self,
         forge: &A,
-        targets: Vec<Target>,
+        targets: Vec<Target<A::At>>,
         delivery: &ClaimedDelivery,
     ) -> Result<(), Failure> {
         for target in &targets {

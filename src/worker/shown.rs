@@ -45,7 +45,7 @@ pub(super) struct Stored {
 
 impl Worker {
     /// What the store knows of `t`'s change, for the adapter's read.
-    pub(super) async fn known(&self, t: &Target) -> anyhow::Result<Known> {
+    pub(super) async fn known<X>(&self, t: &Target<X>) -> anyhow::Result<Known> {
         let forge = t.forge_name();
         let since = Utc::now() - HINT_WINDOW;
         let hints = self.store.policy_team_hints(forge, &t.repo, since).await?;
@@ -71,7 +71,7 @@ impl Worker {
     /// is), if the store keeps a handle on it.
     pub(super) async fn stored_run<A: Adapter>(
         &self,
-        t: &Target,
+        t: &Target<A::At>,
         head: &CommitSha,
     ) -> anyhow::Result<Option<A::Run>> {
         let forge = t.forge_name();
@@ -102,7 +102,7 @@ impl Worker {
     pub(super) async fn show_running<A: Adapter>(
         &self,
         forge: &A,
-        t: &Target,
+        t: &Target<A::At>,
         claimed: &ClaimedDelivery,
     ) -> anyhow::Result<A::Run> {
         let head = &t.head_sha;
@@ -123,7 +123,7 @@ impl Worker {
     pub(super) async fn publish_run<A: Adapter>(
         &self,
         forge: &A,
-        t: &Target,
+        t: &Target<A::At>,
         head: &CommitSha,
         run: Option<A::Run>,
         outcome: &CheckOutcome,
@@ -140,7 +140,7 @@ impl Worker {
     /// Records a run's id on its commit, where the forge names runs by id.
     async fn record_run<A: Adapter>(
         &self,
-        t: &Target,
+        t: &Target<A::At>,
         head: &CommitSha,
         run: &A::Run,
     ) -> anyhow::Result<()> {

@@ -39,13 +39,13 @@ pub(super) enum Action<'a, A: Adapter> {
     /// Nothing more than what [`Work`] records.
     Nothing,
     /// Evaluate each change at its head.
-    Evaluate(Vec<Target>),
+    Evaluate(Vec<Target<A::At>>),
     /// A change closed, merged or not: recorded, and the check on its head
     /// recomputed for the changes still there (when the forge lets
     /// Warrant act on it: `target`).
     Close {
         closed: Closed<'a>,
-        target: Option<Target>,
+        target: Option<Target<A::At>>,
     },
     /// The policy changed on the default branch: read at the pushed
     /// commit, where `at` addresses it on the forge, and recorded.
@@ -130,7 +130,7 @@ impl Worker {
         &self,
         forge: &A,
         mut closed: Closed<'_>,
-        target: Option<Target>,
+        target: Option<Target<A::At>>,
         delivery: &ClaimedDelivery,
     ) -> Result<(), Failure> {
         if let Some(t) = &target {

@@ -135,7 +135,7 @@ impl Worker {
         pull: &QueuedPull,
         at: chrono::DateTime<Utc>,
     ) -> anyhow::Result<CheckOutcome> {
-        let t = Target::github(Some(installation.0), &group.repo, pull.number, &pull.head)?
+        let t = super::target(Some(installation.0), &group.repo, pull.number, &pull.head)?
             .with_base(group.base_sha.clone());
         let mut change = match self.queued_change(github, &t, pull).await? {
             Ok(change) => change,
@@ -184,7 +184,7 @@ impl Worker {
     async fn queued_change(
         &self,
         github: &Github,
-        t: &Target,
+        t: &Target<InstallationId>,
         pull: &QueuedPull,
     ) -> anyhow::Result<Result<Change, &'static str>> {
         let recorded = self
@@ -206,7 +206,7 @@ impl Worker {
             .unwrap_or_else(|| pull.head.clone());
         let snapshot = github
             .client
-            .fetch_pull_request(t.installation()?, &t.repo, pull.number, &base, &[])
+            .fetch_pull_request(t.at, &t.repo, pull.number, &base, &[])
             .await?;
         if let Some(why) = Github::incomplete(&snapshot) {
             return Ok(Err(why));
@@ -234,7 +234,7 @@ impl Worker {
             .map(|d| Standing {
                 number: d.pull.number,
                 outcome: d.outcome.clone(),
-                url: Target::github(
+                url: super::target(
                     Some(installation.0),
                     &group.repo,
                     d.pull.number,
@@ -272,7 +272,7 @@ impl Worker {
         group: &MergeGroupEvent,
         outcome: &CheckOutcome,
     ) -> anyhow::Result<CheckRunId> {
-        let last = Target::github(
+        let last = super::target(
             Some(installation.0),
             &group.repo,
             group.last_pull_request().unwrap_or_default(),
