@@ -116,7 +116,7 @@ fn a_push_to_the_default_branch_touching_the_policy_needs_processing() {
     else {
         panic!("not a push");
     };
-    assert!(push.is_to_default_branch());
+    assert!(push.push.is_to_default_branch());
     assert!(!push.changes_policy_on_default_branch());
 
     body["commits"][0]["modified"] = serde_json::json!([".github/warrant.yml"]);

@@ -153,10 +153,10 @@ fn push_example_is_read_and_needs_no_processing() {
         panic!("not a push: {event:?}")
     };
     assert_eq!(push.project, "mike/diaspora");
-    assert_eq!(push.git_ref, "refs/heads/master");
-    assert!(push.is_to_default_branch());
-    assert_eq!(push.user.as_deref(), Some("jsmith"));
-    assert!(push.changed_paths.contains(&"CHANGELOG".to_owned()));
+    assert_eq!(push.push.git_ref, "refs/heads/master");
+    assert!(push.push.is_to_default_branch());
+    assert_eq!(push.push.pusher.as_deref(), Some("jsmith"));
+    assert!(push.push.changed_paths.contains(&"CHANGELOG".to_owned()));
     assert!(
         !event.needs_processing(),
         "the example changes no policy file"

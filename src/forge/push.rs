@@ -2,7 +2,9 @@
 //! added, modified and removed paths, and Warrant cares about a push only
 //! when it changes a policy file on the default branch.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+
+use crate::ids::CommitSha;
 
 /// A pushed commit as both forges list it, paths only.
 #[derive(Deserialize)]
@@ -46,29 +48,40 @@ pub fn changes_policy(
             .any(|path| policy_paths.contains(&path.as_str()))
 }
 
-/// The methods both forges' push events answer, written once: `$event`
-/// has the fields `git_ref`, `default_branch` and `changed_paths`, and
-/// `$policy_paths` are where its forge keeps the policy.
-macro_rules! push_event_methods {
-    ($event:ty, $policy_paths:expr) => {
-        impl $event {
-            /// Whether the push is to the default branch, where the policy
-            /// in force lives.
-            pub fn is_to_default_branch(&self) -> bool {
-                $crate::forge::push::is_default_branch(&self.git_ref, &self.default_branch)
-            }
-
-            /// Whether the push changes one of the policy files on the
-            /// default branch: an event for the audit trail.
-            pub fn changes_policy_on_default_branch(&self) -> bool {
-                $crate::forge::push::changes_policy(
-                    &self.git_ref,
-                    &self.default_branch,
-                    &self.changed_paths,
-                    $policy_paths,
-                )
-            }
-        }
-    };
+/// What both forges' push events say of a push, in Warrant's terms.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Push {
+    pub default_branch: String,
+    /// The full ref: `refs/heads/main`, `refs/tags/v1`.
+    pub git_ref: String,
+    /// All zeros when the ref was created.
+    pub before: CommitSha,
+    /// All zeros when the ref was deleted.
+    pub after: CommitSha,
+    /// Who pushed: a GitHub login, a GitLab username.
+    pub pusher: Option<String>,
+    /// Every path added, modified or removed by the listed commits, sorted
+    /// and without repeats. The forges list only so many commits (GitHub
+    /// 2048, GitLab 20) and none for a force push that only drops commits,
+    /// so an empty list does not prove nothing changed.
+    pub changed_paths: Vec<String>,
 }
-pub(crate) use push_event_methods;
+
+impl Push {
+    /// Whether the push is to the default branch, where the policy in
+    /// force lives.
+    pub fn is_to_default_branch(&self) -> bool {
+        is_default_branch(&self.git_ref, &self.default_branch)
+    }
+
+    /// Whether the push changes one of `policy_paths` (its forge's) on the
+    /// default branch: an event for the audit trail.
+    pub fn changes_policy_on_default_branch(&self, policy_paths: &[&str]) -> bool {
+        changes_policy(
+            &self.git_ref,
+            &self.default_branch,
+            &self.changed_paths,
+            policy_paths,
+        )
+    }
+}

@@ -335,11 +335,7 @@ impl Github {
                     push: PolicyPush {
                         forge: Forge::Github,
                         repo: &push.repo,
-                        git_ref: &push.git_ref,
-                        before: &push.before,
-                        after: &push.after,
-                        pusher: push.pusher.as_deref(),
-                        changed_paths: &push.changed_paths,
+                        push: &push.push,
                     },
                     at: push.installation_id.map(InstallationId),
                 }
@@ -471,7 +467,7 @@ fn subject(event: &GithubEvent) -> Option<Subject<'_>> {
         GithubEvent::Push(push) => Subject {
             repo: &push.repo,
             change: None,
-            head: Some(&push.after),
+            head: Some(&push.push.after),
             action: None,
         },
         _ => return None,

@@ -419,11 +419,7 @@ impl Gitlab {
                         push: PolicyPush {
                             forge: Forge::Gitlab,
                             repo: &push.project,
-                            git_ref: &push.git_ref,
-                            before: &push.before,
-                            after: &push.after,
-                            pusher: push.user.as_deref(),
-                            changed_paths: &push.changed_paths,
+                            push: &push.push,
                         },
                         at: (),
                     }
@@ -535,7 +531,7 @@ fn subject(event: &GitlabEvent) -> Subject<'_> {
         GitlabEvent::Push(push) => Subject {
             repo: &push.project,
             change: None,
-            head: Some(&push.after),
+            head: Some(&push.push.after),
             action: None,
         },
     }

@@ -9,6 +9,7 @@ use crate::audit::rollback::MergeMethod;
 use crate::audit::{EventKind, NewAuditEvent};
 use crate::engine::Forge;
 use crate::forge::PolicyFile;
+use crate::forge::push::Push;
 use crate::ids::CommitSha;
 use crate::store::ClaimedDelivery;
 use crate::store::changes::NewMerge;
@@ -33,17 +34,13 @@ pub(super) struct Closed<'a> {
 pub(super) struct PolicyPush<'a> {
     pub forge: Forge,
     pub repo: &'a str,
-    pub git_ref: &'a str,
-    pub before: &'a CommitSha,
-    pub after: &'a CommitSha,
-    pub pusher: Option<&'a str>,
-    pub changed_paths: &'a [String],
+    pub push: &'a Push,
 }
 
 impl PolicyPush<'_> {
     /// Whether the push deleted the branch (nothing to read at `after`).
     pub fn deletes_branch(&self) -> bool {
-        self.after.as_str().bytes().all(|b| b == b'0')
+        self.push.after.as_str().bytes().all(|b| b == b'0')
     }
 }
 
@@ -132,10 +129,11 @@ impl Worker {
         let at = Utc::now();
         let forge = push.forge.as_str();
         let mut event = NewAuditEvent::new(forge, push.repo, EventKind::PolicyChanged, at);
-        event.head_sha = Some(push.after.as_str().to_owned());
-        event.base_sha = Some(push.before.as_str().to_owned());
-        event.actor = push.pusher.map(str::to_owned);
+        event.head_sha = Some(push.push.after.as_str().to_owned());
+        event.base_sha = Some(push.push.before.as_str().to_owned());
+        event.actor = push.push.pusher.clone();
         event.paths = push
+            .push
             .changed_paths
             .iter()
             .filter(|p| push.forge.policy_paths().contains(&p.as_str()))
@@ -143,7 +141,7 @@ impl Worker {
             .collect();
         let mut event = event
             .with_detail("delivery", delivery)
-            .with_detail("ref", push.git_ref);
+            .with_detail("ref", push.push.git_ref.as_str());
         match file {
             None => event = event.with_detail("policy", "removed"),
             Some(file) => {

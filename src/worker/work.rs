@@ -111,7 +111,7 @@ impl Worker {
                     None
                 } else {
                     forge
-                        .policy_at(&at, push.repo, push.after)
+                        .policy_at(&at, push.repo, &push.push.after)
                         .await
                         .map_err(Failure::retry)?
                 };

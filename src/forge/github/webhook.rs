@@ -16,6 +16,7 @@ mod payloads;
 
 use serde::{Deserialize, Serialize};
 
+use crate::forge::push::Push;
 use crate::ids::{CommitSha, Login};
 use payloads::{
     action, check_run, check_suite, installation, installation_repositories, merge_group, ping,
@@ -208,22 +209,16 @@ pub struct CheckSuiteEvent {
 pub struct PushEvent {
     pub installation_id: Option<u64>,
     pub repo: String,
-    pub default_branch: String,
-    /// The full ref: `refs/heads/main`, `refs/tags/v1`.
-    pub git_ref: String,
-    /// All zeros when the ref was created.
-    pub before: CommitSha,
-    /// All zeros when the ref was deleted.
-    pub after: CommitSha,
-    pub pusher: Option<String>,
-    /// Every path added, modified or removed by the listed commits, sorted
-    /// and without repeats. GitHub lists at most 2048 commits per push and
-    /// none for a force push that only drops commits, so an empty list does
-    /// not prove nothing changed.
-    pub changed_paths: Vec<String>,
+    #[serde(flatten)]
+    pub push: Push,
 }
 
-crate::forge::push::push_event_methods!(PushEvent, crate::policy::GITHUB_POLICY_PATHS);
+impl PushEvent {
+    /// Whether the push changes the policy on the default branch.
+    pub fn changes_policy_on_default_branch(&self) -> bool {
+        (self.push).changes_policy_on_default_branch(crate::policy::GITHUB_POLICY_PATHS)
+    }
+}
 
 /// What happened to a merge group.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -9,7 +9,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::forge::push::{PushCommit, changed_paths};
+use crate::forge::push::{Push, PushCommit, changed_paths};
 use crate::ids::CommitSha;
 
 /// The `X-Gitlab-Event` names Warrant reads; any other event is
@@ -124,23 +124,18 @@ pub struct PushEvent {
     /// `group/subgroup/project`.
     pub project: String,
     pub project_id: Option<u64>,
-    pub default_branch: String,
-    /// The full ref: `refs/heads/main`.
-    pub git_ref: String,
-    /// All zeros when the branch was created.
-    pub before: CommitSha,
-    /// All zeros when the branch was deleted.
-    pub after: CommitSha,
-    /// The pusher's username.
-    pub user: Option<String>,
-    /// Every path added, modified or removed by the listed commits, sorted
-    /// and without repeats. GitLab lists at most 20 commits per push
-    /// (`total_commits_count` says how many there were), so an empty list
-    /// does not prove nothing changed.
-    pub changed_paths: Vec<String>,
+    /// GitLab lists at most 20 commits of a push (`total_commits_count`
+    /// says how many there were).
+    #[serde(flatten)]
+    pub push: Push,
 }
 
-crate::forge::push::push_event_methods!(PushEvent, crate::policy::GITLAB_POLICY_PATHS);
+impl PushEvent {
+    /// Whether the push changes the policy on the default branch.
+    pub fn changes_policy_on_default_branch(&self) -> bool {
+        (self.push).changes_policy_on_default_branch(crate::policy::GITLAB_POLICY_PATHS)
+    }
+}
 
 /// Reads a delivery. `Ok(None)` for events and actions Warrant ignores; an
 /// error for a relevant event whose payload cannot be read.
@@ -248,12 +243,14 @@ fn push(payload: &[u8]) -> serde_json::Result<GitlabEvent> {
     Ok(GitlabEvent::Push(PushEvent {
         project: push.project.path_with_namespace,
         project_id: push.project.id,
-        default_branch: push.project.default_branch.unwrap_or_default(),
-        git_ref: push.git_ref,
-        before: push.before,
-        after: push.after,
-        user: push.user_username,
-        changed_paths,
+        push: Push {
+            default_branch: push.project.default_branch.unwrap_or_default(),
+            git_ref: push.git_ref,
+            before: push.before,
+            after: push.after,
+            pusher: push.user_username,
+            changed_paths,
+        },
     }))
 }
 

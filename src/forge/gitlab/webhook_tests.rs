@@ -135,8 +135,8 @@ fn push(git_ref: &str, modified: &str) -> PushEvent {
 #[test]
 fn push_paths_are_merged_sorted_and_unique() {
     let event = push("refs/heads/main", "README.md");
-    assert_eq!(event.changed_paths, ["README.md", "a.txt", "b.txt"]);
-    assert_eq!(event.user.as_deref(), Some("jsmith"));
+    assert_eq!(event.push.changed_paths, ["README.md", "a.txt", "b.txt"]);
+    assert_eq!(event.push.pusher.as_deref(), Some("jsmith"));
 }
 
 #[test]

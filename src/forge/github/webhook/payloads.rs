@@ -11,7 +11,7 @@ use super::{
     MergeGroupAction, MergeGroupEvent, PingEvent, PullRequestAction, PullRequestEvent, PushEvent,
     ReviewAction, ReviewEvent, ReviewState,
 };
-use crate::forge::push::{PushCommit, changed_paths};
+use crate::forge::push::{Push, PushCommit, changed_paths};
 use crate::ids::{CommitSha, Login};
 
 /// The payload's `action`, if it is one of `A`'s: read before the rest so
@@ -283,13 +283,15 @@ pub(super) fn push(payload: &[u8]) -> serde_json::Result<GithubEvent> {
     let changed_paths = changed_paths(p.commits.unwrap_or_default());
     Ok(GithubEvent::Push(PushEvent {
         installation_id: p.installation.map(|i| i.id),
-        default_branch: p.repository.default_branch(),
+        push: Push {
+            default_branch: p.repository.default_branch(),
+            git_ref: p.git_ref,
+            before: p.before,
+            after: p.after,
+            pusher: p.pusher.map(|p| p.name),
+            changed_paths,
+        },
         repo: p.repository.full_name,
-        git_ref: p.git_ref,
-        before: p.before,
-        after: p.after,
-        pusher: p.pusher.map(|p| p.name),
-        changed_paths,
     }))
 }
 

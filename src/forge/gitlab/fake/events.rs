@@ -349,8 +349,8 @@ mod tests {
         let GitlabEvent::Push(push) = event else {
             panic!("not a push")
         };
-        assert_eq!(push.changed_paths, [".gitlab/warrant.yml"]);
-        assert_eq!(push.user.as_deref(), Some("alice"));
+        assert_eq!(push.push.changed_paths, [".gitlab/warrant.yml"]);
+        assert_eq!(push.push.pusher.as_deref(), Some("alice"));
     }
 
     #[test]
