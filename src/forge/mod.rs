@@ -16,6 +16,16 @@ use crate::engine::{Change, Forge};
 use crate::ids::{RepoPath, TeamName};
 use crate::policy::Policy;
 
+/// A payload Warrant should understand but could not read. The message names
+/// the event and serde's reason; it is meant for logs, not for the sender.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot read the `{event}` webhook payload: {source}")]
+pub struct WebhookPayloadError {
+    pub(crate) event: String,
+    #[source]
+    pub(crate) source: serde_json::Error,
+}
+
 /// A policy (or CODEOWNERS) file read from the base commit.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PolicyFile {

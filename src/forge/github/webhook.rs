@@ -37,15 +37,7 @@ pub const EVENTS: &[&str] = &[
     "ping",
 ];
 
-/// A payload Warrant should understand but could not read. The message names
-/// the event and serde's reason; it is meant for logs, not for the sender.
-#[derive(Debug, thiserror::Error)]
-#[error("cannot read the `{event}` webhook payload: {source}")]
-pub struct WebhookPayloadError {
-    event: String,
-    #[source]
-    source: serde_json::Error,
-}
+pub use crate::forge::WebhookPayloadError;
 
 /// A webhook event Warrant acts on, in Warrant's terms.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

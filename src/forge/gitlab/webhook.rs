@@ -16,15 +16,7 @@ use crate::ids::CommitSha;
 /// acknowledged and ignored.
 pub const EVENTS: &[&str] = &["Merge Request Hook", "Push Hook"];
 
-/// A payload Warrant should understand but could not read. The message names
-/// the event and serde's reason; it is meant for logs, not for the sender.
-#[derive(Debug, thiserror::Error)]
-#[error("cannot read the `{event}` webhook payload: {source}")]
-pub struct WebhookPayloadError {
-    event: String,
-    #[source]
-    source: serde_json::Error,
-}
+pub use crate::forge::WebhookPayloadError;
 
 /// A GitLab webhook event Warrant acts on, in Warrant's terms.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
