@@ -9,7 +9,7 @@ use crate::ids::{CommitSha, Login, TeamName};
 use crate::store::ClaimedDelivery;
 
 use super::history::Closed;
-use super::shown::{Known, Stored};
+use super::shown::{Known, Needs, Stored};
 use super::target::Target;
 use super::work::Work;
 use super::{Failure, Worker};
@@ -84,6 +84,9 @@ pub(super) trait Adapter: Sync {
     /// (GitHub's check runs); otherwise what a commit shows is rebuilt
     /// from what Warrant last published there.
     const RUN_HAS_ID: bool;
+
+    /// What of the store's [`Known`] the read uses.
+    const NEEDS: Needs;
 
     /// The check the store says is shown on a commit, in the forge's terms.
     fn stored(stored: &Stored) -> Option<Self::Run>;

@@ -83,7 +83,7 @@ impl Worker {
         t: &Target<A::At>,
         claimed: &ClaimedDelivery,
     ) -> anyhow::Result<Conclusion> {
-        let known = self.known(t).await?;
+        let known = self.known::<A>(t).await?;
         let run = match self.stored_run::<A>(t, &t.head_sha).await? {
             Some(run) => Some(run),
             None if A::shows_running(&known) => Some(self.show_running(forge, t, claimed).await?),

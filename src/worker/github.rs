@@ -16,7 +16,7 @@ use serde_json::json;
 use super::adapter::Adapter;
 use super::evaluate::superseded;
 use super::history::{Closed, PolicyPush, Subject};
-use super::shown::{Known, Stored};
+use super::shown::{Known, Needs, Stored};
 use super::target::{NotAnApp, Target};
 use super::work::{Action, Work};
 use super::{Failure, Worker};
@@ -77,6 +77,13 @@ impl Github {
 impl Adapter for Github {
     const DISMISSES: bool = true;
     const RUN_HAS_ID: bool = true;
+    /// The teams to ask for in the one query, and the base to read the
+    /// policy at when the event does not name it.
+    const NEEDS: Needs = Needs {
+        team_hints: true,
+        last_base: true,
+        approvals_seen: false,
+    };
     type Run = CheckRunId;
     type Snapshot = PullRequestSnapshot;
     /// The app installation to act as.

@@ -20,7 +20,7 @@ use serde_json::json;
 use super::adapter::Adapter;
 use super::evaluate::SUPERSEDED;
 use super::history::{Closed, PolicyPush, Subject};
-use super::shown::{Known, Stored};
+use super::shown::{Known, Needs, Stored};
 use super::target::Target;
 use super::work::{Action, Work};
 use super::{Failure, Worker};
@@ -137,6 +137,12 @@ pub(super) struct Snapshot {
 impl Adapter for Gitlab {
     const DISMISSES: bool = false;
     const RUN_HAS_ID: bool = false;
+    /// The approvals seen, each on the head it was given at.
+    const NEEDS: Needs = Needs {
+        team_hints: false,
+        last_base: false,
+        approvals_seen: true,
+    };
     type Run = Shown;
     type Snapshot = Snapshot;
     /// The source branch, to which a commit status is tied.

@@ -34,6 +34,16 @@ pub(super) struct Known {
     pub approvals_seen: Vec<SeenApproval>,
 }
 
+/// Which parts of [`Known`] an adapter's read uses: the others are not
+/// read from the store (they cost a query on every evaluation).
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Needs {
+    pub team_hints: bool,
+    /// Only read when the event did not name the base.
+    pub last_base: bool,
+    pub approvals_seen: bool,
+}
+
 /// What the store says Warrant last showed on a commit.
 #[derive(Clone, Debug, Default)]
 pub(super) struct Stored {
@@ -44,27 +54,32 @@ pub(super) struct Stored {
 }
 
 impl Worker {
-    /// What the store knows of `t`'s change, for the adapter's read.
-    pub(super) async fn known<X>(&self, t: &Target<X>) -> anyhow::Result<Known> {
-        let forge = t.forge_name();
-        let since = Utc::now() - HINT_WINDOW;
-        let hints = self.store.policy_team_hints(forge, &t.repo, since).await?;
-        let last_base = self
-            .store
-            .last_base_sha(forge, &t.repo, t.number)
-            .await?
-            .and_then(|s| CommitSha::parse(&s).ok());
-        let approvals_seen = self.store.approvals_seen(forge, &t.repo, t.number).await?;
-        Ok(Known {
-            team_hints: hints.map(|names| {
+    /// What the store knows of `t`'s change that the adapter's read uses
+    /// ([`Adapter::NEEDS`]).
+    pub(super) async fn known<A: Adapter>(&self, t: &Target<A::At>) -> anyhow::Result<Known> {
+        let (forge, needs) = (t.forge_name(), A::NEEDS);
+        let mut known = Known::default();
+        if needs.team_hints {
+            let since = Utc::now() - HINT_WINDOW;
+            let hints = self.store.policy_team_hints(forge, &t.repo, since).await?;
+            known.team_hints = hints.map(|names| {
                 names
                     .iter()
                     .filter_map(|name| TeamName::parse(name).ok())
                     .collect()
-            }),
-            last_base,
-            approvals_seen,
-        })
+            });
+        }
+        if needs.last_base && t.base_sha.is_none() {
+            known.last_base = self
+                .store
+                .last_base_sha(forge, &t.repo, t.number)
+                .await?
+                .and_then(|s| CommitSha::parse(&s).ok());
+        }
+        if needs.approvals_seen {
+            known.approvals_seen = self.store.approvals_seen(forge, &t.repo, t.number).await?;
+        }
+        Ok(known)
     }
 
     /// The check already published on `head` (by any change whose head it
