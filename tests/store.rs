@@ -144,24 +144,37 @@ async fn a_redelivery_is_acknowledged_as_a_duplicate() {
     .await;
 }
 
+/// Ten enqueues at once on two replicas, the `n`-th with the delivery id
+/// `id(n)` and the body `body`; how many were accepted.
+async fn accepted_of_ten_at_once(url: &str, id: fn(usize) -> String, body: &'static [u8]) -> usize {
+    let replicas = [
+        Store::connect(url).await.unwrap(),
+        Store::connect(url).await.unwrap(),
+    ];
+    let mut tasks = JoinSet::new();
+    for n in 0..10 {
+        let store = replicas[n % 2].clone();
+        tasks.spawn(async move {
+            let id = id(n);
+            let delivery = NewDelivery {
+                payload: body,
+                ..delivery(&id, at(0))
+            };
+            store.enqueue(&delivery).await.unwrap()
+        });
+    }
+    let outcomes = tasks.join_all().await;
+    outcomes
+        .iter()
+        .filter(|o| matches!(o, Enqueued::Accepted(_)))
+        .count()
+}
+
 #[tokio::test]
 async fn concurrent_redeliveries_are_stored_once() {
     on_each_backend(|url| async move {
-        let replicas = [
-            Store::connect(&url).await.unwrap(),
-            Store::connect(&url).await.unwrap(),
-        ];
-        let mut tasks = JoinSet::new();
-        for n in 0..10 {
-            let store = replicas[n % 2].clone();
-            tasks.spawn(async move { store.enqueue(&delivery("same", at(0))).await.unwrap() });
-        }
-        let outcomes = tasks.join_all().await;
-        let accepted = outcomes
-            .iter()
-            .filter(|o| matches!(o, Enqueued::Accepted(_)))
-            .count();
-        assert_eq!(accepted, 1, "{outcomes:?}");
+        let accepted = accepted_of_ten_at_once(&url, |_| "same".to_owned(), b"same").await;
+        assert_eq!(accepted, 1);
     })
     .await;
 }
@@ -209,28 +222,8 @@ async fn a_github_body_replayed_under_another_delivery_id_is_a_duplicate() {
 #[tokio::test]
 async fn concurrent_replays_of_one_body_on_two_replicas_are_stored_once() {
     on_each_backend(|url| async move {
-        let replicas = [
-            Store::connect(&url).await.unwrap(),
-            Store::connect(&url).await.unwrap(),
-        ];
-        let mut tasks = JoinSet::new();
-        for n in 0..10 {
-            let store = replicas[n % 2].clone();
-            tasks.spawn(async move {
-                let id = format!("replay-{n}");
-                let replay = NewDelivery {
-                    payload: b"{}",
-                    ..delivery(&id, at(0))
-                };
-                store.enqueue(&replay).await.unwrap()
-            });
-        }
-        let outcomes = tasks.join_all().await;
-        let accepted = outcomes
-            .iter()
-            .filter(|o| matches!(o, Enqueued::Accepted(_)))
-            .count();
-        assert_eq!(accepted, 1, "{outcomes:?}");
+        let accepted = accepted_of_ten_at_once(&url, |n| format!("replay-{n}"), b"{}").await;
+        assert_eq!(accepted, 1);
     })
     .await;
 }
