@@ -776,6 +776,7 @@ async fn a_decision_becomes_the_checks_outcome_with_its_audit_link() {
         chrono::Utc::now(),
     );
     decision.violations.push(Violation {
+        from: Default::default(),
         kind: ViolationKind::OutOfScope,
         agent: Some("copilot".into()),
         message: "outside the scope of `copilot`".into(),

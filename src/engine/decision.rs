@@ -84,8 +84,18 @@ pub struct Decision {
     pub number: u64,
     pub head_sha: CommitSha,
     pub base_sha: CommitSha,
-    /// The policy applied: its file and git blob id.
+    /// The repository's policy applied: its file and git blob id.
     pub policy: Option<PolicySource>,
+    /// The organisation's policy applied, when the organisation keeps one:
+    /// its repository, file and blob id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub org_policy: Option<PolicySource>,
+    /// Under an organisation policy, each policy decided on the change,
+    /// the organisation's first: its mode and what it alone concludes (a
+    /// policy in observe mode contributes `neutral`). Empty for a
+    /// repository policy alone, whose `mode` and `would_conclude` say it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub applied: Vec<Applied>,
     /// The CODEOWNERS file applied, for a policy that names `codeowners`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub codeowners: Option<PolicySource>,
@@ -109,8 +119,45 @@ pub struct Decision {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PolicySource {
+    /// The repository the file was read from, for an organisation policy
+    /// (`acme/.github`); absent for the change's own repository.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repository: Option<String>,
     pub path: RepoPath,
     pub blob_id: String,
+}
+
+/// Which policy a requirement or violation comes from.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Origin {
+    /// The change's repository's policy (absent in recorded decisions).
+    #[default]
+    Repository,
+    /// The organisation policy.
+    Organisation,
+}
+
+impl Origin {
+    pub fn is_repository(&self) -> bool {
+        *self == Origin::Repository
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Origin::Repository => "repository",
+            Origin::Organisation => "organisation",
+        }
+    }
+}
+
+/// One policy decided on a change under an organisation policy.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Applied {
+    pub from: Origin,
+    pub mode: Mode,
+    /// What this policy alone concludes, before its mode.
+    pub would_conclude: Conclusion,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -186,6 +233,9 @@ pub struct Requirement {
     /// Stable within a decision: `scope:<agent>`, `sensitive:<name>`,
     /// `policy-file`, `unregistered-agents`.
     pub id: String,
+    /// The policy that raised it (the organisation's, when both raise it).
+    #[serde(default, skip_serializing_if = "Origin::is_repository")]
+    pub from: Origin,
     /// Why it is needed, in a sentence fragment ("infrastructure").
     pub label: String,
     pub paths: Vec<RepoPath>,
@@ -309,6 +359,9 @@ impl RefusalReason {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Violation {
     pub kind: ViolationKind,
+    /// The policy it comes from.
+    #[serde(default, skip_serializing_if = "Origin::is_repository")]
+    pub from: Origin,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agent: Option<String>,
     pub message: String,

@@ -37,7 +37,7 @@ use chrono::{DateTime, Utc};
 
 use crate::catalog;
 use crate::ids::Login;
-use crate::policy::Policy;
+use crate::policy::Registry;
 use crate::signals::Signals;
 
 use super::{Account, AgentFinding, Change, Context, Person};
@@ -123,16 +123,23 @@ impl Identity {
 
 /// Finds the agents in a change, and the humans who asked for it and wrote
 /// it, under the policy's registrations as they stand at `at`.
-pub fn identify(
-    policy: &Policy,
+pub fn identify<'a>(
+    registry: impl Into<Registry<'a>>,
     change: &Change,
     context: &Context,
     at: DateTime<Utc>,
 ) -> Identification {
+    let registry = registry.into();
     let seen = evidence::observe(change);
-    let found = findings::find(policy, &seen, Matcher::for_forge(change.forge), context, at);
+    let found = findings::find(
+        registry,
+        &seen,
+        Matcher::for_forge(change.forge),
+        context,
+        at,
+    );
     let facts = Facts {
-        policy,
+        registry,
         change,
         context,
         seen: &seen,
@@ -152,12 +159,16 @@ pub fn identify(
 ///
 /// Ids are compared whatever the forge: this decides whose approvals never
 /// count, and a false match there only refuses one more approval.
-pub fn is_agent_account(policy: &Policy, account: &Account, context: &Context) -> bool {
+pub fn is_agent_account<'a>(
+    registry: impl Into<Registry<'a>>,
+    account: &Account,
+    context: &Context,
+) -> bool {
     let _ = context;
     let matcher = Matcher { compare_ids: true };
     let names = |signals: &Signals| matcher.account(signals, account).is_some();
     account.is_bot()
-        || policy.agents.iter().any(|a| names(&a.signals))
+        || registry.into().agents().any(|a| names(&a.signals))
         || catalog::builtin()
             .entries()
             .iter()

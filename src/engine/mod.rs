@@ -13,7 +13,9 @@ pub mod render;
 pub use change::{
     Account, AccountKind, Change, ChangedFile, Commit, Context, Forge, Person, Review, ReviewState,
 };
-pub use decide::{decide, invalid_policy, not_configured};
+pub use decide::{
+    Policies, decide, decide_under, invalid_org_policy, invalid_policy, not_configured,
+};
 pub use decision::*;
 pub use identify::{Identification, Identity, identify, is_agent_account};
 

@@ -27,6 +27,9 @@ pub fn markdown(decision: &Decision, audit_url: Option<&str>) -> String {
     if let Some(would) = observe_note(decision) {
         let _ = writeln!(out, "{would}\n");
     }
+    for observed in observed_parts(decision) {
+        let _ = writeln!(out, "{observed}\n");
+    }
     errors_md(&mut out, decision);
     violations_md(&mut out, decision, true);
     requirements_md(&mut out, decision);
@@ -53,6 +56,14 @@ pub fn text(decision: &Decision) -> String {
     if let Some(would) = observe_note(decision) {
         let _ = writeln!(out, "{}", would.replace("**", "").replace('`', ""));
     }
+    for observed in observed_parts(decision) {
+        let _ = writeln!(out, "{}", observed.replace("**", ""));
+    }
+    if decision.org_policy.is_some() {
+        for p in sources(decision) {
+            let _ = writeln!(out, "  {}", p.replace('`', ""));
+        }
+    }
     for e in &decision.policy_errors {
         let _ = writeln!(
             out,
@@ -72,12 +83,14 @@ pub fn text(decision: &Decision) -> String {
             let _ = writeln!(out, "    {} {}: {}", trust_word(s), s.source, s.value);
         }
     }
+    let org = decision.org_policy.is_some();
     for r in &decision.requirements {
         let _ = writeln!(
             out,
-            "  {} {}: {} of {} from {}{}",
+            "  {} {}{}: {} of {} from {}{}",
             if r.satisfied { "approved" } else { "waiting" },
             r.label,
+            from_text(org, r.from),
             r.approved_by.len(),
             r.min_approvals,
             approvers(r),
@@ -98,9 +111,10 @@ pub fn text(decision: &Decision) -> String {
     for v in &decision.violations {
         let _ = writeln!(
             out,
-            "  {} {}",
+            "  {} {}{}",
             if v.blocking { "blocked:" } else { "recorded:" },
-            v.message.replace('`', "")
+            v.message.replace('`', ""),
+            from_text(org, v.from)
         );
         for p in v.paths.iter().take(MAX_LISTED_PATHS) {
             let _ = writeln!(out, "    {p}");
@@ -137,11 +151,78 @@ fn observe_note(decision: &Decision) -> Option<String> {
     })
 }
 
+/// Under an organisation policy, each policy in observe mode whose verdict
+/// the check does not show: what it would conclude, enforced.
+fn observed_parts(decision: &Decision) -> Vec<String> {
+    if decision.conclusion == Conclusion::Neutral {
+        // The observe note says it for the whole check.
+        return Vec::new();
+    }
+    decision
+        .applied
+        .iter()
+        .filter(|a| a.mode == crate::policy::Mode::Observe)
+        .map(|a| {
+            format!(
+                "The {} policy is in observe mode: it does not block. Enforced, it would conclude **{}**.",
+                a.from.as_str(),
+                a.would_conclude.as_str()
+            )
+        })
+        .collect()
+}
+
+/// "(organisation policy)" after a requirement or violation, when a
+/// decision combines policies.
+fn from_text(combined: bool, from: super::Origin) -> String {
+    if combined {
+        format!(" ({} policy)", from.as_str())
+    } else {
+        String::new()
+    }
+}
+
+/// The policies a decision applied, each in a phrase: "Organisation policy
+/// `warrant-org.yml` in `acme/.github` (blob `abc1234`)".
+fn sources(decision: &Decision) -> Vec<String> {
+    let org = decision.org_policy.as_ref().map(|p| {
+        let place = match &p.repository {
+            Some(repo) => format!(" in {}", code(repo)),
+            None => String::new(),
+        };
+        format!(
+            "Organisation policy {}{place} (blob {})",
+            code(p.path.as_str()),
+            code(short(&p.blob_id))
+        )
+    });
+    let repo = decision.policy.as_ref().map(|p| {
+        let what = if decision.org_policy.is_some() {
+            "Repository policy"
+        } else {
+            "Policy"
+        };
+        format!(
+            "{what} {} (blob {})",
+            code(p.path.as_str()),
+            code(short(&p.blob_id))
+        )
+    });
+    org.into_iter().chain(repo).collect()
+}
+
 fn errors_md(out: &mut String, decision: &Decision) {
     if decision.policy_errors.is_empty() {
         return;
     }
-    out.push_str("### The policy file is invalid\n\nWarrant fails closed until it is fixed:\n\n");
+    let which = match decision.violations.first().map(|v| v.from) {
+        Some(super::Origin::Organisation) => "### The organisation policy is invalid",
+        _ => "### The policy file is invalid",
+    };
+    let _ = write!(
+        out,
+        "{which}\n\nWarrant fails closed until it is fixed:\n\n"
+    );
     for e in &decision.policy_errors {
         let _ = writeln!(
             out,
@@ -167,8 +248,9 @@ fn violations_md(out: &mut String, decision: &Decision, blocking: bool) {
     } else {
         "### Recorded\n\n"
     });
+    let org = decision.org_policy.is_some();
     for v in list {
-        let _ = writeln!(out, "- {}", inline(&v.message));
+        let _ = writeln!(out, "- {}{}", inline(&v.message), from_text(org, v.from));
         paths_md(out, &v.paths, "  ");
     }
     out.push('\n');
@@ -178,13 +260,15 @@ fn requirements_md(out: &mut String, decision: &Decision) {
     if decision.requirements.is_empty() {
         return;
     }
+    let org = decision.org_policy.is_some();
     out.push_str("### Approvals\n\n| Status | For | Needs | Who can approve | Approved by |\n|---|---|---|---|---|\n");
     for r in &decision.requirements {
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} | {} |",
+            "| {} | {}{} | {} | {} | {} |",
             if r.satisfied { "Approved" } else { "Waiting" },
             cell(&r.label),
+            from_text(org, r.from),
             r.min_approvals,
             if r.approvers.is_empty() {
                 "nobody is configured".to_owned()
@@ -431,14 +515,7 @@ fn elevations_md(out: &mut String, decision: &Decision) {
 
 fn footer_md(out: &mut String, decision: &Decision, audit_url: Option<&str>) {
     out.push_str("---\n");
-    let mut facts = Vec::new();
-    if let Some(p) = &decision.policy {
-        facts.push(format!(
-            "Policy {} (blob {})",
-            code(p.path.as_str()),
-            code(short(&p.blob_id))
-        ));
-    }
+    let mut facts = sources(decision);
     if let Some(c) = &decision.codeowners {
         facts.push(format!(
             "code owners {} (blob {})",

@@ -16,11 +16,19 @@ use std::sync::OnceLock;
 use marked_yaml::{LoadError, LoaderOptions, Node};
 
 use super::issue::{Issue, into_errors, suggestion};
-use super::{Policy, PolicyDocument, PolicyErrors, compile, shape};
+use super::{Policy, PolicyDocument, PolicyErrors, compile, org, shape};
 
 /// Parses and validates a policy. `file` is the name errors are reported under.
 pub fn load(file: &str, text: &str) -> Result<Policy, PolicyErrors> {
-    load_issues(text).map_err(|issues| into_errors(file, issues))
+    load_under(file, text, None)
+}
+
+/// Parses and validates a repository policy under its organisation's
+/// policy, when there is one: the organisation's agents may only be given
+/// a role, and the keys the file leaves out take the organisation's values
+/// (see [`super::org`]).
+pub fn load_under(file: &str, text: &str, org: Option<&Policy>) -> Result<Policy, PolicyErrors> {
+    load_issues(text, org).map_err(|issues| into_errors(file, issues))
 }
 
 /// The JSON Schema of the policy file, generated from [`PolicyDocument`]
@@ -63,7 +71,7 @@ fn drop_null(schema: &mut serde_json::Value) {
     }
 }
 
-fn load_issues(text: &str) -> Result<Policy, Vec<Issue>> {
+fn load_issues(text: &str, org: Option<&Policy>) -> Result<Policy, Vec<Issue>> {
     // Some Windows editors start a UTF-8 file with a byte order mark, which
     // the YAML parser would read as part of the first key; editors do not
     // count it as a column.
@@ -74,8 +82,15 @@ fn load_issues(text: &str) -> Result<Policy, Vec<Issue>> {
             "the policy file is empty: it needs at least `version: 1`",
         )]);
     }
+    let (under, mut issues) = match org {
+        Some(org) => {
+            let (under, issues) = org::detach(&mut node, org);
+            (Some(under), issues)
+        }
+        None => (None, Vec::new()),
+    };
     let shape = shape::check(&node, cached_schema());
-    let mut issues = shape.issues.clone();
+    issues.extend(shape.issues.iter().cloned());
     let Some(cut) = shape.repair(&mut node) else {
         return Err(issues);
     };
@@ -90,7 +105,11 @@ fn load_issues(text: &str) -> Result<Policy, Vec<Issue>> {
             return Err(issues);
         }
     };
-    match compile::compile(&document, &cut) {
+    let compiled = compile::compile(&document, &cut).and_then(|policy| match under {
+        Some(under) => under.complete(policy),
+        None => Ok(policy),
+    });
+    match compiled {
         Ok(policy) if issues.is_empty() => Ok(policy),
         Ok(_) => Err(issues),
         Err(more) => {

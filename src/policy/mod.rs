@@ -12,6 +12,9 @@ mod issue;
 mod load;
 #[cfg(test)]
 mod load_tests;
+mod org;
+#[cfg(test)]
+mod org_tests;
 mod paths;
 mod shape;
 mod values;
@@ -26,7 +29,7 @@ use crate::signals::Signals;
 
 pub use document::PolicyDocument;
 pub use error::{PolicyError, PolicyErrors};
-pub use load::{load, schema};
+pub use load::{load, load_under, schema};
 pub use paths::{GlobIndex, PathCandidate, PathGlobs};
 
 /// Where the policy may live, per forge, in the order they are tried: the
@@ -286,6 +289,57 @@ pub struct LoadedPolicy {
     /// The git blob id of the file's contents, recorded with each decision.
     pub blob_id: String,
     pub policy: Policy,
+}
+
+/// The organisation policy as the engine receives it: the repository it
+/// was read from (`acme/.github`, or GitLab's `acme/gitlab-profile`; none
+/// for a file given on the command line) and the file there.
+#[derive(Clone, Debug)]
+pub struct OrgPolicy {
+    pub repository: Option<String>,
+    pub loaded: LoadedPolicy,
+}
+
+/// The agents a change is identified against: one registry, the
+/// repository's agents (the organisation's given a role there among them)
+/// before the rest of the organisation's.
+#[derive(Clone, Copy, Debug)]
+pub struct Registry<'a> {
+    first: &'a [Agent],
+    then: &'a [Agent],
+}
+
+impl<'a> Registry<'a> {
+    /// The organisation's agents and a repository's, under an organisation.
+    pub fn of(repository: &'a Policy, organisation: &'a Policy) -> Registry<'a> {
+        Registry {
+            first: &repository.agents,
+            then: &organisation.agents,
+        }
+    }
+
+    /// Every agent, each id once.
+    pub fn agents(self) -> impl Iterator<Item = &'a Agent> {
+        let first = self.first;
+        first.iter().chain(
+            self.then
+                .iter()
+                .filter(move |a| !first.iter().any(|f| f.id == a.id)),
+        )
+    }
+
+    pub fn agent(self, id: &str) -> Option<&'a Agent> {
+        self.agents().find(|a| a.id.as_str() == id)
+    }
+}
+
+impl<'a> From<&'a Policy> for Registry<'a> {
+    fn from(policy: &'a Policy) -> Registry<'a> {
+        Registry {
+            first: &policy.agents,
+            then: &[],
+        }
+    }
 }
 
 /// The git blob id of some contents (`git hash-object`), so that a decision

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use crate::ids::{Principal, RepoPath};
-use crate::policy::{AgentReviews, Policy};
+use crate::policy::{AgentReviews, Policy, Registry};
 
 use super::super::identify::{Identification, is_agent_account};
 use super::{Draft, codeowners};
@@ -29,13 +29,14 @@ pub(super) struct Standing<'a> {
 /// paths of its own.
 pub(super) fn count(
     evaluation: &Evaluation,
+    registry: Registry,
     ident: &Identification,
     touched: &[RepoPath],
     draft: &mut Draft,
 ) -> Vec<Dismissal> {
     let policy = &evaluation.policy.policy;
     let context = evaluation.context;
-    let standings = standings(evaluation, ident);
+    let standings = standings(evaluation, registry, ident);
     let mut unmeetable = Vec::new();
     for (requirement, approvers) in draft.requirements.iter_mut().zip(&draft.approvers) {
         let covered = match (approvers.codeowners, requirement.paths.is_empty()) {
@@ -77,12 +78,22 @@ pub(super) fn count(
         };
     }
     codeowners::report(&context.codeowners, &unmeetable, draft);
-    agent_approvals(policy, evaluation.change, evaluation.context, draft)
+    agent_approvals(
+        policy,
+        registry,
+        evaluation.change,
+        evaluation.context,
+        draft,
+    )
 }
 
 /// Each reviewer's latest decisive review (approval, changes requested or
 /// dismissal), for reviewers who approved at some point.
-fn standings<'a>(evaluation: &Evaluation<'a>, ident: &Identification) -> Vec<Standing<'a>> {
+fn standings<'a>(
+    evaluation: &Evaluation<'a>,
+    registry: Registry,
+    ident: &Identification,
+) -> Vec<Standing<'a>> {
     let change = evaluation.change;
     let mut by_reviewer: BTreeMap<String, Vec<&Review>> = BTreeMap::new();
     for review in &change.reviews {
@@ -110,7 +121,7 @@ fn standings<'a>(evaluation: &Evaluation<'a>, ident: &Identification) -> Vec<Sta
         let refusal = if latest.state != ReviewState::Approved {
             Some(RefusalReason::Withdrawn)
         } else {
-            refusal(evaluation, ident, latest)
+            refusal(evaluation, registry, ident, latest)
         };
         out.push(Standing {
             review: if refusal == Some(RefusalReason::Withdrawn) {
@@ -129,6 +140,7 @@ fn standings<'a>(evaluation: &Evaluation<'a>, ident: &Identification) -> Vec<Sta
 /// requirement.
 fn refusal(
     evaluation: &Evaluation,
+    registry: Registry,
     ident: &Identification,
     review: &Review,
 ) -> Option<RefusalReason> {
@@ -142,7 +154,7 @@ fn refusal(
     let login = &review.reviewer.login;
     // An agent's approval never counts, on any commit: say so first, as
     // the reason that holds whatever else changes.
-    if is_agent_account(&policy.policy, &review.reviewer, context) {
+    if is_agent_account(registry, &review.reviewer, context) {
         Some(RefusalReason::Agent)
     } else if rules.stale_on_push && !review.commit_sha.matches(&change.head_sha) {
         Some(RefusalReason::Stale)
@@ -172,6 +184,7 @@ pub(super) fn is_approver(approvers: &[Principal], reviewer: &Account, context: 
 /// dismissed when the policy says so.
 fn agent_approvals(
     policy: &Policy,
+    registry: Registry,
     change: &Change,
     context: &Context,
     draft: &mut Draft,
@@ -179,7 +192,7 @@ fn agent_approvals(
     let mut dismissals = Vec::new();
     for review in &change.reviews {
         if review.state != ReviewState::Approved
-            || !is_agent_account(policy, &review.reviewer, context)
+            || !is_agent_account(registry, &review.reviewer, context)
         {
             continue;
         }

@@ -6,24 +6,71 @@
 
 mod approvals;
 mod codeowners;
+mod combine;
 mod scope;
 mod title;
+
+pub use combine::{Policies, decide_under};
 
 use chrono::{DateTime, Utc};
 
 use crate::ids::{Principal, RepoPath};
 use crate::policy::{
-    Approver, LoadedPolicy, Mode, PathCandidate, Policy, PolicyErrors, UnregisteredAction,
+    Approver, LoadedPolicy, Mode, PathCandidate, Policy, PolicyErrors, Registry, UnregisteredAction,
 };
 
 use super::identify::{Identification, identify};
 use super::{
-    AgentFinding, Change, Conclusion, Decision, Evaluation, PolicyErrorView, PolicySource,
+    AgentFinding, Change, Conclusion, Decision, Evaluation, Origin, PolicyErrorView, PolicySource,
     Registration, Requirement, Violation, ViolationKind,
 };
 
-/// Decides a change under a valid policy.
+/// Decides a change under a valid repository policy, alone.
 pub fn decide(evaluation: &Evaluation) -> Decision {
+    let loaded = evaluation.policy;
+    let registry = Registry::from(&loaded.policy);
+    let ident = identify(
+        registry,
+        evaluation.change,
+        evaluation.context,
+        evaluation.at,
+    );
+    let part = apply(evaluation, registry, &ident, Origin::Repository, None);
+    alone(part, evaluation, ident, source(loaded, None))
+}
+
+/// One policy's rules applied to a change, before the check's conclusion.
+struct Part {
+    from: Origin,
+    mode: Mode,
+    /// What this policy alone concludes (rule 8).
+    would: Conclusion,
+    draft: Draft,
+    dismissals: Vec<super::Dismissal>,
+    /// Whether the policy names `codeowners` anywhere.
+    codeowners: bool,
+}
+
+impl Part {
+    /// What it contributes to the check (rule 9): observe mode, `neutral`.
+    fn contributes(&self) -> Conclusion {
+        match self.mode {
+            Mode::Enforce => self.would,
+            Mode::Observe => Conclusion::Neutral,
+        }
+    }
+}
+
+/// Rules 2 to 8 of one policy. `also_governed` is a policy file it
+/// governs besides the repository's own (the organisation's file, in the
+/// organisation's repository).
+fn apply(
+    evaluation: &Evaluation,
+    registry: Registry,
+    ident: &Identification,
+    from: Origin,
+    also_governed: Option<&RepoPath>,
+) -> Part {
     let Evaluation {
         policy: loaded,
         change,
@@ -31,15 +78,18 @@ pub fn decide(evaluation: &Evaluation) -> Decision {
         at,
     } = *evaluation;
     let policy = &loaded.policy;
-    let ident = identify(policy, change, context, at);
     let paths = touched_paths(change);
     let candidates: Vec<PathCandidate> = paths.iter().map(PathCandidate::new).collect();
     let touched: Vec<Touched> = paths.iter().zip(candidates).collect();
-    let mut draft = Draft::default();
+    let mut draft = Draft {
+        from,
+        ..Draft::default()
+    };
 
-    // Rule 2: each registered agent's scope. Rule 0 (lapsed registrations)
-    // is applied by identification, which marks them `Lapsed`.
-    for finding in registered(&ident) {
+    // Rule 2: each registered agent's scope, under this policy's role for
+    // it. Rule 0 (lapsed registrations) is applied by identification,
+    // which marks them `Lapsed`.
+    for finding in registered(ident) {
         if let Some(agent) = policy.agents.iter().find(|a| a.id.as_str() == finding.id) {
             scope::check(agent, policy, change, &touched, at, &mut draft);
         }
@@ -47,61 +97,98 @@ pub fn decide(evaluation: &Evaluation) -> Decision {
     let any_agent = !ident.agents.is_empty();
     // Rule 3: sensitive areas, in a change that involves any agent.
     if any_agent {
-        sensitive_areas(policy, &ident, &touched, &mut draft);
+        sensitive_areas(policy, registry, ident, &touched, &mut draft);
     }
     // Rule 4: the policy file.
-    policy_file(policy, change, &paths, any_agent, &mut draft);
+    policy_file(policy, change, also_governed, &paths, any_agent, &mut draft);
     // Rule 5: unregistered agents, lapsed registrations included.
-    unregistered(policy, context, &ident, &mut draft);
+    unregistered(policy, context, ident, &mut draft);
     // A CODEOWNERS file the policy relies on must parse.
     if policy.uses_codeowners() {
         codeowners::check_file(&context.codeowners, &mut draft);
     }
     // Rules 6 and 7: approvals.
-    let dismissals = approvals::count(evaluation, &ident, &paths, &mut draft);
+    let dismissals = approvals::count(evaluation, registry, ident, &paths, &mut draft);
 
     // Rule 8.
-    let would_conclude = if draft.violations.iter().any(|v| v.blocking) {
+    let would = if draft.violations.iter().any(|v| v.blocking) {
         Conclusion::Failure
     } else if draft.requirements.iter().any(|r| !r.satisfied) {
         Conclusion::ActionRequired
     } else {
         Conclusion::Success
     };
-    let rule_title = title::title(would_conclude, &ident, &draft);
-    // Rule 9.
-    let (conclusion, title, dismissals) = match policy.mode {
-        Mode::Enforce => (would_conclude, rule_title, dismissals),
+    Part {
+        from,
+        mode: policy.mode,
+        would,
+        draft,
+        dismissals,
+        codeowners: policy.uses_codeowners(),
+    }
+}
+
+/// The decision of one policy alone (rule 9 applied).
+fn alone(
+    part: Part,
+    evaluation: &Evaluation,
+    ident: Identification,
+    source: PolicySource,
+) -> Decision {
+    let rule_title = title::title(part.would, &ident, &part.draft);
+    let (conclusion, title, dismissals) = match part.mode {
+        Mode::Enforce => (part.would, rule_title, part.dismissals),
         Mode::Observe => (
             Conclusion::Neutral,
-            title::observe(would_conclude, &rule_title),
+            title::observe(part.would, &rule_title),
             Vec::new(),
         ),
     };
-
+    let (policy, org_policy, applied) = match part.from {
+        Origin::Repository => (Some(source), None, Vec::new()),
+        Origin::Organisation => (
+            None,
+            Some(source),
+            vec![super::Applied {
+                from: part.from,
+                mode: part.mode,
+                would_conclude: part.would,
+            }],
+        ),
+    };
+    let context = evaluation.context;
     Decision {
         conclusion,
-        would_conclude,
+        would_conclude: part.would,
         title,
-        mode: Some(policy.mode),
-        policy: Some(source(loaded)),
-        codeowners: policy
-            .uses_codeowners()
-            .then(|| context.codeowners.source())
-            .flatten()
-            .map(|(path, blob_id)| PolicySource {
-                path: path.clone(),
-                blob_id: blob_id.to_owned(),
-            }),
+        mode: Some(part.mode),
+        policy,
+        org_policy,
+        applied,
+        codeowners: part
+            .codeowners
+            .then(|| codeowners_source(context))
+            .flatten(),
         agents: ident.agents,
         requesters: ident.requesters.iter().map(|r| r.display()).collect(),
-        requirements: draft.requirements,
-        violations: draft.violations,
-        elevations: draft.elevations,
+        requirements: part.draft.requirements,
+        violations: part.draft.violations,
+        elevations: part.draft.elevations,
         dismissals,
-        notes: draft.notes,
-        ..skeleton(change, at)
+        notes: part.draft.notes,
+        ..skeleton(evaluation.change, evaluation.at)
     }
+}
+
+fn codeowners_source(context: &super::Context) -> Option<PolicySource> {
+    context
+        .codeowners
+        .source()
+        .map(|(path, blob_id)| PolicySource {
+            repository: None,
+            path: path.clone(),
+            blob_id: blob_id.to_owned(),
+        })
 }
 
 /// The decision when the base commit has no policy file: `neutral`, yet
@@ -131,12 +218,40 @@ pub fn not_configured(change: &Change, context: &super::Context, at: DateTime<Ut
     }
 }
 
-/// The decision when the policy file does not parse or validate: `failure`
-/// (fail closed), naming the file, line, column and reason.
+/// The decision when the repository's policy file does not parse or
+/// validate: `failure` (fail closed), naming the file, line, column and
+/// reason.
 pub fn invalid_policy(
     change: &Change,
     path: &RepoPath,
     blob_id: &str,
+    errors: &PolicyErrors,
+    at: DateTime<Utc>,
+) -> Decision {
+    let source = PolicySource {
+        repository: None,
+        path: path.clone(),
+        blob_id: blob_id.to_owned(),
+    };
+    invalid(change, Origin::Repository, source, errors, at)
+}
+
+/// The decision when the organisation's policy does not parse or
+/// validate: every check in the organisation fails closed, "Invalid
+/// organisation policy: warrant-org.yml:LINE:COL: reason".
+pub fn invalid_org_policy(
+    change: &Change,
+    source: PolicySource,
+    errors: &PolicyErrors,
+    at: DateTime<Utc>,
+) -> Decision {
+    invalid(change, Origin::Organisation, source, errors, at)
+}
+
+fn invalid(
+    change: &Change,
+    from: Origin,
+    source: PolicySource,
     errors: &PolicyErrors,
     at: DateTime<Utc>,
 ) -> Decision {
@@ -150,11 +265,15 @@ pub fn invalid_policy(
             message: e.message.clone(),
         })
         .collect();
+    let what = match from {
+        Origin::Repository => "Invalid policy",
+        Origin::Organisation => "Invalid organisation policy",
+    };
     let title = match views.as_slice() {
-        [] => format!("Invalid policy in {path}"),
-        [only] => format!("Invalid policy: {}", title::located(only)),
+        [] => format!("{what} in {}", source.path),
+        [only] => format!("{what}: {}", title::located(only)),
         [first, rest @ ..] => format!(
-            "Invalid policy: {} (and {} more {})",
+            "{what}: {} (and {} more {})",
             title::located(first),
             rest.len(),
             title::plural(rest.len(), "error", "errors")
@@ -164,20 +283,23 @@ pub fn invalid_policy(
         .iter()
         .map(|e| Violation {
             kind: ViolationKind::InvalidPolicy,
+            from,
             agent: None,
             message: title::located(e),
-            paths: vec![path.clone()],
+            paths: vec![source.path.clone()],
             blocking: true,
         })
         .collect();
+    let (policy, org_policy) = match from {
+        Origin::Repository => (Some(source), None),
+        Origin::Organisation => (None, Some(source)),
+    };
     Decision {
         conclusion: Conclusion::Failure,
         would_conclude: Conclusion::Failure,
         title,
-        policy: Some(PolicySource {
-            path: path.clone(),
-            blob_id: blob_id.to_owned(),
-        }),
+        policy,
+        org_policy,
         policy_errors: views,
         violations,
         ..skeleton(change, at)
@@ -187,6 +309,8 @@ pub fn invalid_policy(
 /// What the rules build up before the conclusion.
 #[derive(Default)]
 struct Draft {
+    /// The policy whose rules fill it.
+    from: Origin,
     requirements: Vec<Requirement>,
     /// Who may approve each requirement, in the same order.
     approvers: Vec<Approvers>,
@@ -206,6 +330,7 @@ impl Draft {
     ) {
         self.requirements.push(Requirement {
             id,
+            from: self.from,
             label,
             paths,
             approvers: approvers.names(),
@@ -229,6 +354,7 @@ impl Draft {
     ) {
         self.violations.push(Violation {
             kind,
+            from: self.from,
             agent: agent.map(str::to_owned),
             message,
             paths,
@@ -250,6 +376,8 @@ fn skeleton(change: &Change, at: DateTime<Utc>) -> Decision {
         head_sha: change.head_sha.clone(),
         base_sha: change.base_sha.clone(),
         policy: None,
+        org_policy: None,
+        applied: Vec::new(),
         codeowners: None,
         policy_errors: Vec::new(),
         agents: Vec::new(),
@@ -262,8 +390,9 @@ fn skeleton(change: &Change, at: DateTime<Utc>) -> Decision {
     }
 }
 
-fn source(loaded: &LoadedPolicy) -> PolicySource {
+fn source(loaded: &LoadedPolicy, repository: Option<&str>) -> PolicySource {
     PolicySource {
+        repository: repository.map(str::to_owned),
         path: loaded.path.clone(),
         blob_id: loaded.blob_id.clone(),
     }
@@ -324,14 +453,18 @@ impl Approvers {
 /// Resolves an approvers list for display and matching: `owner` becomes
 /// the owners of the registered agents involved; `codeowners` is resolved
 /// per path when approvals are counted.
-fn resolve_approvers(approvers: &[Approver], policy: &Policy, ident: &Identification) -> Approvers {
+fn resolve_approvers(
+    approvers: &[Approver],
+    registry: Registry,
+    ident: &Identification,
+) -> Approvers {
     let mut out = Approvers::default();
     for approver in approvers {
         match approver {
             Approver::Principal(p) => out.listed.push(p.clone()),
             Approver::Owner => out.listed.extend(
                 registered(ident)
-                    .filter_map(|f| policy.agents.iter().find(|a| a.id.as_str() == f.id))
+                    .filter_map(|f| registry.agent(&f.id))
                     .map(|a| a.owner.clone()),
             ),
             Approver::CodeOwners => out.codeowners = true,
@@ -344,6 +477,7 @@ fn resolve_approvers(approvers: &[Approver], policy: &Policy, ident: &Identifica
 
 fn sensitive_areas(
     policy: &Policy,
+    registry: Registry,
     ident: &Identification,
     touched: &[Touched],
     draft: &mut Draft,
@@ -362,7 +496,7 @@ fn sensitive_areas(
         if hit.is_empty() {
             continue;
         }
-        let approvers = resolve_approvers(&area.approvers, policy, ident);
+        let approvers = resolve_approvers(&area.approvers, registry, ident);
         draft.require(
             format!("sensitive:{}", area.name),
             area.name.clone(),
@@ -376,6 +510,7 @@ fn sensitive_areas(
 fn policy_file(
     policy: &Policy,
     change: &Change,
+    also_governed: Option<&RepoPath>,
     paths: &[RepoPath],
     any_agent: bool,
     draft: &mut Draft,
@@ -383,7 +518,7 @@ fn policy_file(
     let candidates = change.forge.policy_paths();
     let hit: Vec<RepoPath> = paths
         .iter()
-        .filter(|p| candidates.contains(&p.as_str()))
+        .filter(|p| candidates.contains(&p.as_str()) || also_governed == Some(*p))
         .cloned()
         .collect();
     if hit.is_empty() {
@@ -404,7 +539,7 @@ fn policy_file(
     } else {
         let approvers = resolve_approvers(
             &policy.policy_file.approvers,
-            policy,
+            Registry::from(policy),
             &Identification::default(),
         );
         draft.require(
@@ -499,7 +634,7 @@ fn unregistered_approvers(policy: &Policy, context: &super::Context) -> Approver
                 .collect(),
         )
     } else {
-        resolve_approvers(listed, policy, &Identification::default())
+        resolve_approvers(listed, Registry::from(policy), &Identification::default())
     }
 }
 

@@ -576,3 +576,4 @@ fn summary_snapshot_of_an_invalid_policy() {
 }
 
 mod codeowners;
+mod org;

@@ -14,6 +14,7 @@ use serde::Deserialize;
 use super::*;
 use crate::engine::{Commit, Forge};
 use crate::ids::CommitSha;
+use crate::policy::Policy;
 
 /// The share of each product's labelled commits that must be found.
 const MIN_RECALL: f64 = 0.95;

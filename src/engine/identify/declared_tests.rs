@@ -7,6 +7,7 @@ use chrono::TimeZone;
 use super::*;
 use crate::engine::{AccountKind, Commit, Forge, Registration};
 use crate::ids::CommitSha;
+use crate::policy::Policy;
 
 const NOBODY: &str = "version: 1\nunregistered_agents:\n  action: warn\n";
 

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use crate::catalog::{self, CatalogEntry};
 use crate::engine::change::Context;
 use crate::engine::decision::{AgentFinding, Registration, SignalKind, SignalMatch};
-use crate::policy::{Agent, Policy};
+use crate::policy::{Agent, Registry};
 
 use crate::signals::{Trailer, declared_tool};
 
@@ -57,7 +57,7 @@ impl Draft {
 }
 
 pub(super) fn find(
-    policy: &Policy,
+    registry: Registry<'_>,
     seen: &[Observation<'_>],
     matcher: Matcher,
     context: &Context,
@@ -67,7 +67,7 @@ pub(super) fn find(
     let mut mark = |matches: &Matches| matches.iter().for_each(|(i, _)| matched[*i] = true);
 
     let mut drafts: Vec<Draft> = Vec::new();
-    for agent in &policy.agents {
+    for agent in registry.agents() {
         let matches = matcher.match_all(&agent.signals, seen);
         mark(&matches);
         if !matches.is_empty() {

@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use crate::engine::change::{Account, AccountKind, Change, Context, Person};
 use crate::engine::decision::SignalKind;
 use crate::ids::Login;
-use crate::policy::Policy;
+use crate::policy::Registry;
 
 use super::evidence::{self, Observation, Probe, co_author, is_web_flow, noreply_login};
 use super::findings::Found;
@@ -14,7 +14,7 @@ use super::{Identity, is_agent_account};
 
 /// What the people rules read.
 pub(super) struct Facts<'a, 'c> {
-    pub policy: &'a Policy,
+    pub registry: Registry<'a>,
     pub change: &'c Change,
     pub context: &'a Context,
     pub seen: &'a [Observation<'c>],
@@ -34,13 +34,13 @@ pub(super) fn requesters(facts: &Facts<'_, '_>) -> Vec<Identity> {
         .change
         .author
         .as_ref()
-        .filter(|author| !is_agent_account(facts.policy, author, facts.context));
+        .filter(|author| !is_agent_account(facts.registry, author, facts.context));
     if let Some(author) = human_author {
         people.add(Identity::login(author.login.clone()));
         return people.0;
     }
     for assignee in &facts.change.assignees {
-        if !is_agent_account(facts.policy, assignee, facts.context) {
+        if !is_agent_account(facts.registry, assignee, facts.context) {
             people.add(Identity::login(assignee.login.clone()));
         }
     }
@@ -111,7 +111,8 @@ impl Facts<'_, '_> {
     fn is_human_person(&self, person: &Person) -> bool {
         let empty = person.name.is_empty() && person.email.is_empty() && person.account.is_none();
         let account = person.account.as_ref();
-        let agent_account = account.is_some_and(|a| is_agent_account(self.policy, a, self.context));
+        let agent_account =
+            account.is_some_and(|a| is_agent_account(self.registry, a, self.context));
         let agent_noreply = noreply_login(&person.email).is_some_and(|l| !self.is_human_login(&l));
         !empty && !is_web_flow(person) && !agent_account && !agent_noreply
     }
@@ -122,7 +123,7 @@ impl Facts<'_, '_> {
             kind: AccountKind::User,
             id: None,
         };
-        !is_agent_account(self.policy, &account, self.context)
+        !is_agent_account(self.registry, &account, self.context)
     }
 }
 

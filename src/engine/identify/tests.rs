@@ -5,6 +5,7 @@ use chrono::TimeZone;
 use super::*;
 use crate::engine::{AccountKind, Commit, Forge, Registration, SignalKind, SignalMatch};
 use crate::ids::{AgentId, CommitSha, Principal, RoleId};
+use crate::policy::Policy;
 use crate::policy::{
     Agent, AgentReviews, ApprovalRules, Mode, OutOfScope, PathGlobs, PolicyFileRules, Role,
     UnregisteredAction, UnregisteredAgents,
