@@ -71,3 +71,19 @@ fn the_policy_docs_name_every_key() {
         assert!(named, "docs/policy.md does not describe the key `{name}`");
     }
 }
+
+#[test]
+fn the_organisation_example_loads_and_the_repository_example_loads_under_it() {
+    let org = blocks(DOCS, "yaml warrant-org.yml");
+    let repo = blocks(DOCS, "yaml .github/warrant.yml");
+    assert_eq!((org.len(), repo.len()), (1, 1), "one example of each");
+    let org = warrant::policy::load("warrant-org.yml", &org[0].1)
+        .unwrap_or_else(|errors| panic!("{errors}"));
+    let under = warrant::policy::load_under(".github/warrant.yml", &repo[0].1, Some(&org))
+        .unwrap_or_else(|errors| panic!("{errors}"));
+    let copilot = under.agents.iter().find(|a| a.id.as_str() == "copilot");
+    assert_eq!(copilot.unwrap().role.as_str(), "payments-dev");
+    // Alone, the repository's example is not a valid policy: its Copilot
+    // entry is only a role.
+    assert!(warrant::policy::load(".github/warrant.yml", &repo[0].1).is_err());
+}

@@ -31,12 +31,21 @@ pub(crate) struct Args {
     /// The tip of the change.
     #[arg(long, value_name = "REV", default_value = "HEAD")]
     pub(crate) head: String,
+    /// The organisation's policy (`warrant-org.yml`), decided beside the
+    /// repository's as the app does: see "Organisation policy" in
+    /// docs/policy.md.
+    #[arg(long = "org-policy", value_name = "FILE")]
+    pub(crate) org_policy: Option<PathBuf>,
     #[command(flatten)]
     pub(crate) output: DecisionOptions,
 }
 
 pub(crate) fn run(args: Args) -> Result<ExitCode, CliError> {
     let repo = Repo::open(&args.repo).map_err(CliError::Usage)?;
+    let org = (args.org_policy.as_deref())
+        .map(PolicyFile::read)
+        .transpose()
+        .map_err(CliError::Usage)?;
     let head = resolve(&repo, "--head", &args.head)?;
     let base = match &args.base {
         Some(rev) => resolve(&repo, "--base", rev)?,
@@ -47,11 +56,18 @@ pub(crate) fn run(args: Args) -> Result<ExitCode, CliError> {
         .map_err(|e| CliError::Evaluation(with_shallow_hint(&repo, e)))?;
     let at = args.output.at();
     let mut context = Context::default();
-    if let PolicyAtRev::File { path, .. } = &policy {
-        context.codeowners = codeowners_at(&repo, &base, path)?;
+    match &policy {
+        PolicyAtRev::File { path, .. } => context.codeowners = codeowners_at(&repo, &base, path)?,
+        // The organisation's policy may name `codeowners` too; the file's
+        // own place then says its syntax.
+        PolicyAtRev::Absent if org.is_some() => {
+            let nowhere = RepoPath::parse("warrant-org.yml").expect("a valid path");
+            context.codeowners = codeowners_at(&repo, &base, &nowhere)?;
+        }
+        _ => {}
     }
     let decision = match policy {
-        PolicyAtRev::Absent => engine::not_configured(&change, &context, at),
+        PolicyAtRev::Absent => policy_file::decide(None, org.as_ref(), &change, &context, at),
         PolicyAtRev::File {
             path,
             blob_id,
@@ -63,7 +79,7 @@ pub(crate) fn run(args: Args) -> Result<ExitCode, CliError> {
                 blob_id,
                 contents,
             };
-            policy_file::decide(Some(file), &change, &context, at)
+            policy_file::decide(Some(file), org.as_ref(), &change, &context, at)
         }
         PolicyAtRev::NotAFile {
             path,

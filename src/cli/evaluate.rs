@@ -11,7 +11,6 @@ use serde::Deserialize;
 
 use crate::codeowners::CodeownersFile;
 use crate::engine::{Change, Context};
-use crate::policy;
 
 use super::CliError;
 use super::output::{DecisionOptions, print_decision};
@@ -22,6 +21,11 @@ pub(crate) struct Args {
     /// The policy file to apply (YAML).
     #[arg(long, value_name = "FILE")]
     policy: PathBuf,
+    /// The organisation's policy (`warrant-org.yml`), decided beside the
+    /// repository's as the app does: see "Organisation policy" in
+    /// docs/policy.md.
+    #[arg(long = "org-policy", value_name = "FILE")]
+    org_policy: Option<PathBuf>,
     /// The change to decide: a JSON file, `{"change": ..., "context": ...}`
     /// or a bare change object (see docs/cli.md); `-` reads standard input.
     #[arg(long, value_name = "FILE")]
@@ -37,13 +41,14 @@ pub(crate) struct Args {
 }
 
 pub(crate) fn run(args: Args) -> Result<ExitCode, CliError> {
-    let shown_as = args.policy.display().to_string();
-    let contents = std::fs::read(&args.policy)
-        .with_context(|| format!("cannot read the policy file `{shown_as}`"))
+    let file = PolicyFile::read(&args.policy).map_err(CliError::Usage)?;
+    let org = (args.org_policy.as_deref())
+        .map(PolicyFile::read)
+        .transpose()
         .map_err(CliError::Usage)?;
     let (mut change, mut context) = read_change_file(&args.change).map_err(CliError::Usage)?;
     change.link_noreply_accounts();
-    let policy_path = policy_file::recorded_path(&args.policy);
+    let policy_path = file.path.clone();
     if let Some(given) = &args.codeowners {
         let contents = std::fs::read(given)
             .with_context(|| format!("cannot read the CODEOWNERS file `{}`", given.display()))
@@ -52,13 +57,8 @@ pub(crate) fn run(args: Args) -> Result<ExitCode, CliError> {
         let flavour = change.forge.codeowners_flavour(&path, &policy_path);
         context.codeowners = CodeownersFile::from_bytes(&path, flavour, &contents);
     }
-    let file = PolicyFile {
-        path: policy_path,
-        shown_as,
-        blob_id: policy::blob_id(&contents),
-        contents,
-    };
-    let decision = policy_file::decide(Some(file), &change, &context, args.output.at());
+    let at = args.output.at();
+    let decision = policy_file::decide(Some(file), org.as_ref(), &change, &context, at);
     print_decision(&decision, args.output.format)
 }
 

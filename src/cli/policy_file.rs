@@ -3,9 +3,9 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::engine::{self, Change, Context, Decision, Evaluation};
+use crate::engine::{self, Change, Context, Decision, Policies, PolicySource};
 use crate::ids::RepoPath;
-use crate::policy::{self, LoadedPolicy, Policy, PolicyError, PolicyErrors};
+use crate::policy::{self, LoadedPolicy, OrgPolicy, Policy, PolicyError, PolicyErrors};
 
 /// The contents of a policy file and where they came from.
 #[derive(Clone, Debug)]
@@ -19,41 +19,107 @@ pub(crate) struct PolicyFile {
     pub(crate) contents: Vec<u8>,
 }
 
-/// Decides a change under a policy file: `not_configured` without one,
-/// `invalid_policy` (fail closed) when it does not load.
+impl PolicyFile {
+    /// Reads a policy file named on the command line.
+    pub(crate) fn read(given: &std::path::Path) -> anyhow::Result<PolicyFile> {
+        use anyhow::Context as _;
+        let shown_as = given.display().to_string();
+        let contents = std::fs::read(given)
+            .with_context(|| format!("cannot read the policy file `{shown_as}`"))?;
+        Ok(PolicyFile {
+            path: recorded_path(given),
+            shown_as,
+            blob_id: policy::blob_id(&contents),
+            contents,
+        })
+    }
+
+    fn source(&self) -> PolicySource {
+        PolicySource {
+            repository: None,
+            path: self.path.clone(),
+            blob_id: self.blob_id.clone(),
+        }
+    }
+}
+
+/// Decides a change under a repository policy file and an organisation
+/// policy file (`--org-policy`), either of which may be absent: visibility
+/// only without both, `failure` (fail closed) when one does not load.
 pub(crate) fn decide(
     file: Option<PolicyFile>,
+    org: Option<&PolicyFile>,
     change: &Change,
     context: &Context,
     at: DateTime<Utc>,
 ) -> Decision {
-    let Some(file) = file else {
-        return engine::not_configured(change, context, at);
-    };
-    match load(&file.shown_as, &file.contents) {
-        Ok(policy) => {
-            let loaded = LoadedPolicy {
-                path: file.path,
-                blob_id: file.blob_id,
+    let org = match org.map(|f| (f, load(&f.shown_as, &f.contents))) {
+        None => None,
+        Some((f, Err(errors))) => return engine::invalid_org_policy(change, f.source(), &errors, at),
+        Some((f, Ok(policy))) => Some(OrgPolicy {
+            repository: None,
+            loaded: LoadedPolicy {
+                path: f.path.clone(),
+                blob_id: f.blob_id.clone(),
                 policy,
-            };
-            engine::decide(&Evaluation {
-                policy: &loaded,
-                change,
-                context,
-                at,
-            })
+            },
+        }),
+    };
+    let repo = match file {
+        None => None,
+        Some(file) => {
+            let under = org.as_ref().map(|o| &o.loaded.policy);
+            match load_under(&file.shown_as, &file.contents, under) {
+                Ok(policy) => Some(LoadedPolicy {
+                    path: file.path,
+                    blob_id: file.blob_id,
+                    policy,
+                }),
+                Err(errors) => {
+                    let mut decision =
+                        engine::invalid_policy(change, &file.path, &file.blob_id, &errors, at);
+                    decision.org_policy = org_file_source(&org);
+                    return decision;
+                }
+            }
         }
-        Err(errors) => engine::invalid_policy(change, &file.path, &file.blob_id, &errors, at),
-    }
+    };
+    let policies = Policies {
+        org: org.as_ref(),
+        repo: repo.as_ref(),
+    };
+    engine::decide_under(policies, change, context, at)
+}
+
+fn org_file_source(org: &Option<OrgPolicy>) -> Option<PolicySource> {
+    org.as_ref().map(|o| PolicySource {
+        repository: o.repository.clone(),
+        path: o.loaded.path.clone(),
+        blob_id: o.loaded.blob_id.clone(),
+    })
+}
+
+/// Loads a policy from raw bytes, under an organisation's policy when one
+/// is given (see [`policy::load_under`]).
+pub(crate) fn load_under(
+    shown_as: &str,
+    contents: &[u8],
+    org: Option<&Policy>,
+) -> Result<Policy, PolicyErrors> {
+    let text = utf8(shown_as, contents)?;
+    policy::load_under(shown_as, text, org)
 }
 
 /// Loads a policy from raw bytes. Bytes that are not UTF-8 are a policy
 /// error at the first bad byte, like any other error in the file, so that
 /// `check` fails closed on them rather than refusing to decide.
 pub(crate) fn load(shown_as: &str, contents: &[u8]) -> Result<Policy, PolicyErrors> {
+    load_under(shown_as, contents, None)
+}
+
+fn utf8<'a>(shown_as: &str, contents: &'a [u8]) -> Result<&'a str, PolicyErrors> {
     match std::str::from_utf8(contents) {
-        Ok(text) => policy::load(shown_as, text),
+        Ok(text) => Ok(text),
         Err(e) => {
             let valid = &contents[..e.valid_up_to()];
             let line = valid.iter().filter(|b| **b == b'\n').count() + 1;

@@ -18,6 +18,11 @@ pub(crate) struct Args {
     /// .gitlab/warrant.yml and .warrant.yml in the current directory]
     #[arg(value_name = "FILE")]
     pub(crate) file: Option<PathBuf>,
+    /// The organisation's policy (`warrant-org.yml`) the file is read
+    /// under: checked first, then the file against it (an agent the
+    /// organisation registered may only be given a role).
+    #[arg(long = "org-policy", value_name = "ORG_FILE")]
+    pub(crate) org_policy: Option<PathBuf>,
 }
 
 /// Exit 0 with a one-line summary when the policy is valid; 1 with every
@@ -27,15 +32,42 @@ pub(crate) fn run(args: Args) -> Result<ExitCode, CliError> {
         Some(file) => file,
         None => find_policy(Path::new(".")).map_err(CliError::Usage)?,
     };
+    let org = match &args.org_policy {
+        None => None,
+        Some(given) => match read_and_load(given, None)? {
+            Ok(org) => Some(org),
+            Err(code) => return Ok(code),
+        },
+    };
     let shown_as = file.display().to_string();
-    let contents = std::fs::read(&file)
-        .with_context(|| format!("cannot read the policy file `{shown_as}`"))
-        .map_err(CliError::Usage)?;
-    match policy_file::load(&shown_as, &contents) {
+    match read_and_load(&file, org.as_ref())? {
         Ok(policy) => {
-            write_stdout(&format!("{shown_as}: valid ({})\n", summary(&policy)))?;
+            let under = match &args.org_policy {
+                Some(given) => format!(" under {}", given.display()),
+                None => String::new(),
+            };
+            write_stdout(&format!(
+                "{shown_as}: valid{under} ({})\n",
+                summary(&policy)
+            ))?;
             Ok(ExitCode::SUCCESS)
         }
+        Err(code) => Ok(code),
+    }
+}
+
+/// Reads and loads the policy file `given` (under `org`); when it is
+/// invalid, prints every error on standard error and gives the exit code.
+fn read_and_load(
+    given: &Path,
+    org: Option<&Policy>,
+) -> Result<Result<Policy, ExitCode>, CliError> {
+    let shown_as = given.display().to_string();
+    let contents = std::fs::read(given)
+        .with_context(|| format!("cannot read the policy file `{shown_as}`"))
+        .map_err(CliError::Usage)?;
+    Ok(match policy_file::load_under(&shown_as, &contents, org) {
+        Ok(policy) => Ok(policy),
         Err(errors) => {
             for error in &errors.0 {
                 eprintln!("{error}");
@@ -43,9 +75,9 @@ pub(crate) fn run(args: Args) -> Result<ExitCode, CliError> {
             if errors.0.is_empty() {
                 eprintln!("{shown_as}: invalid policy");
             }
-            Ok(ExitCode::FAILURE)
+            Err(ExitCode::FAILURE)
         }
-    }
+    })
 }
 
 /// The first policy file that exists in `dir`, in the order a forge looks
