@@ -55,7 +55,9 @@ pub(crate) fn decide(
 ) -> Decision {
     let org = match org.map(|f| (f, load(&f.shown_as, &f.contents))) {
         None => None,
-        Some((f, Err(errors))) => return engine::invalid_org_policy(change, f.source(), &errors, at),
+        Some((f, Err(errors))) => {
+            return engine::invalid_org_policy(change, f.source(), &errors, at);
+        }
         Some((f, Ok(policy))) => Some(OrgPolicy {
             repository: None,
             loaded: LoadedPolicy {

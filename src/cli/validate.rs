@@ -58,10 +58,7 @@ pub(crate) fn run(args: Args) -> Result<ExitCode, CliError> {
 
 /// Reads and loads the policy file `given` (under `org`); when it is
 /// invalid, prints every error on standard error and gives the exit code.
-fn read_and_load(
-    given: &Path,
-    org: Option<&Policy>,
-) -> Result<Result<Policy, ExitCode>, CliError> {
+fn read_and_load(given: &Path, org: Option<&Policy>) -> Result<Result<Policy, ExitCode>, CliError> {
     let shown_as = given.display().to_string();
     let contents = std::fs::read(given)
         .with_context(|| format!("cannot read the policy file `{shown_as}`"))
