@@ -39,6 +39,22 @@ pub struct PolicyFile {
     pub truncated: bool,
 }
 
+/// The organisation policy as a forge read it: the organisation's
+/// repository (`acme/.github`) and the file at the head of its default
+/// branch.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OrgPolicyFile {
+    pub repository: String,
+    pub file: PolicyFile,
+}
+
+/// The organisation's repository for `repo` (`owner/name`, or a GitLab
+/// project's full path): `<owner or top-level group>/<name>`.
+pub fn org_repository(repo: &str, name: &str) -> Option<String> {
+    let (org, _) = repo.split_once('/')?;
+    Some(format!("{org}/{name}"))
+}
+
 /// The CODEOWNERS file the forge found beside the policy at `policy`,
 /// parsed in the forge's syntax. A file the forge returned only in part
 /// is refused (the decision fails closed), as a truncated policy is.

@@ -36,6 +36,14 @@ pub use paths::{GlobIndex, PathCandidate, PathGlobs};
 /// first file found wins.
 pub const GITHUB_POLICY_PATHS: &[&str] = &[".github/warrant.yml", ".warrant.yml"];
 pub const GITLAB_POLICY_PATHS: &[&str] = &[".gitlab/warrant.yml", ".warrant.yml"];
+/// The organisation policy's file name, at the root of the default branch
+/// of the organisation's repository.
+pub const ORG_POLICY_FILE: &str = "warrant-org.yml";
+/// The organisation's repository, by default: GitHub's home for
+/// organisation-wide files (`<org>/.github`), GitLab's for group-wide ones
+/// (`<top-level group>/gitlab-profile`).
+pub const GITHUB_ORG_REPOSITORY: &str = ".github";
+pub const GITLAB_ORG_REPOSITORY: &str = "gitlab-profile";
 /// A local checkout may be mirrored from either forge.
 pub const LOCAL_POLICY_PATHS: &[&str] =
     &[".github/warrant.yml", ".gitlab/warrant.yml", ".warrant.yml"];

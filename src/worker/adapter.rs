@@ -3,8 +3,8 @@
 
 use crate::audit::rollback::MergeMethod;
 use crate::engine::{Change, Context, Decision};
-use crate::forge::PolicyFile;
 use crate::forge::check::CheckOutcome;
+use crate::forge::{OrgPolicyFile, PolicyFile};
 use crate::ids::{CommitSha, Login, TeamName};
 use crate::store::ClaimedDelivery;
 
@@ -63,6 +63,14 @@ pub(super) trait Adapter: Sync {
 
     /// The policy file at the base commit, if there is one.
     fn policy(snapshot: &Self::Snapshot) -> Option<&PolicyFile>;
+
+    /// The organisation policy, at the head of the default branch of the
+    /// organisation's repository, if there is one.
+    async fn org_policy(
+        &self,
+        t: &Target<Self::At>,
+        snapshot: &Self::Snapshot,
+    ) -> anyhow::Result<Option<OrgPolicyFile>>;
 
     /// The CODEOWNERS file at the base commit, if there is one. Asked for
     /// only when the policy names `codeowners`: GitHub reads it with the

@@ -13,13 +13,13 @@ use tracing::Instrument;
 use super::Worker;
 use super::adapter::Adapter;
 use super::lease::Lease;
+use super::policies::{self, Applicable};
 use super::target::Target;
 use crate::audit::record::Evaluated;
 use crate::audit::{self, EventKind, NewAuditEvent};
-use crate::engine::{self, Conclusion, Decision, Evaluation};
+use crate::engine::{self, Conclusion, Decision};
 use crate::forge::check::CheckOutcome;
 use crate::ids::{CommitSha, TeamName};
-use crate::policy::{self, LoadedPolicy};
 use crate::store::heads::StandsFor;
 use crate::store::{ClaimedDelivery, NewEvaluation};
 
@@ -199,27 +199,35 @@ impl Worker {
         at: chrono::DateTime<Utc>,
     ) -> anyhow::Result<Decision> {
         let change = A::change(snapshot);
-        let Some(file) = A::policy(snapshot) else {
+        let org = forge.org_policy(t, snapshot).await?;
+        let loaded = policies::load(
+            &self.org_policies,
+            change,
+            org.as_ref(),
+            A::policy(snapshot),
+            at,
+        );
+        let loaded = match loaded {
+            Ok(loaded) => loaded,
+            Err(decision) => return Ok(*decision),
+        };
+        if loaded.is_empty() {
             // No request: no team to resolve, and the own accounts are
             // read once per process.
             let context = forge.context(t, &[], snapshot).await?;
             return Ok(engine::not_configured(change, &context, at));
-        };
-        let loaded = match loaded_policy(change, file, at) {
-            Ok(loaded) => loaded,
-            Err(decision) => return Ok(*decision),
-        };
+        }
         let codeowners = self
             .codeowners_of(forge, t, snapshot, &loaded, change)
             .await?;
-        let teams = crate::forge::Teams::of(&loaded.policy, &codeowners, change);
+        let teams = loaded.teams(&codeowners, change);
         self.record_team_hints(t, &loaded, &teams, at).await?;
         let resolve: Vec<&TeamName> = teams.resolve.iter().collect();
         let mut context = forge.context(t, &resolve, snapshot).await?;
         context.codeowners = codeowners;
         let mut decision = decide_with(&loaded, change, context, || forge.admins(t), at).await?;
         if !A::DISMISSES {
-            not_dismissed(&loaded.policy, &mut decision);
+            not_dismissed(&loaded, &mut decision);
         }
         Ok(decision)
     }
@@ -231,17 +239,17 @@ impl Worker {
         forge: &A,
         t: &Target<A::At>,
         snapshot: &A::Snapshot,
-        loaded: &LoadedPolicy,
+        loaded: &Applicable,
         change: &engine::Change,
     ) -> anyhow::Result<crate::codeowners::CodeownersFile> {
-        if !loaded.policy.uses_codeowners() {
+        let Some(anchor) = loaded.anchor().filter(|_| loaded.uses_codeowners()) else {
             return Ok(Default::default());
-        }
+        };
         let found = forge.codeowners(t, snapshot).await?;
         Ok(crate::forge::read_codeowners(
             found.as_ref(),
             change.forge,
-            &loaded.path,
+            anchor,
         ))
     }
 
@@ -250,7 +258,7 @@ impl Worker {
     pub(super) async fn record_team_hints<X>(
         &self,
         t: &Target<X>,
-        loaded: &LoadedPolicy,
+        loaded: &Applicable,
         teams: &crate::forge::Teams,
         at: chrono::DateTime<Utc>,
     ) -> anyhow::Result<()> {
@@ -258,7 +266,7 @@ impl Worker {
             .record_policy_teams(
                 t.forge_name(),
                 &t.repo,
-                &loaded.blob_id,
+                loaded.blob_id(),
                 &teams.remember,
                 at,
             )
@@ -406,34 +414,11 @@ struct Recorded<'a> {
     change: Option<&'a engine::Change>,
 }
 
-/// The policy of `file` ready to apply, or the decision already made when
-/// it does not load: `failure`, naming its errors.
-pub(super) fn loaded_policy(
-    change: &engine::Change,
-    file: &crate::forge::PolicyFile,
-    at: chrono::DateTime<Utc>,
-) -> Result<LoadedPolicy, Box<Decision>> {
-    match policy::load(file.path.as_str(), &file.text) {
-        Ok(policy) => Ok(LoadedPolicy {
-            path: file.path.clone(),
-            blob_id: file.blob_id.clone(),
-            policy,
-        }),
-        Err(errors) => Err(Box::new(engine::invalid_policy(
-            change,
-            &file.path,
-            &file.blob_id,
-            &errors,
-            at,
-        ))),
-    }
-}
-
 /// Decides `change` under `loaded` with `context`; the admins cost a
 /// request, so they are read (`admins`) only for a decision that needs
 /// them, and the change decided again with them (deciding is cheap).
 pub(super) async fn decide_with<F>(
-    loaded: &LoadedPolicy,
+    loaded: &Applicable,
     change: &engine::Change,
     mut context: engine::Context,
     admins: impl FnOnce() -> F,
@@ -442,45 +427,26 @@ pub(super) async fn decide_with<F>(
 where
     F: Future<Output = anyhow::Result<Vec<crate::ids::Login>>>,
 {
-    let decide = |context: &engine::Context| {
-        engine::decide(&Evaluation {
-            policy: loaded,
-            change,
-            context,
-            at,
-        })
-    };
+    let decide =
+        |context: &engine::Context| engine::decide_under(loaded.policies(), change, context, at);
     let decision = decide(&context);
-    if !admins_needed(&loaded.policy, &decision) {
+    if !loaded.admins_needed(&decision) {
         return Ok(decision);
     }
     context.repository_admins = admins().await?;
     Ok(decide(&context))
 }
 
-/// Whether a decision asks for the repository's admins: an unregistered
-/// agent escalated, with no approvers named under `unregistered_agents`
-/// nor `policy_file`, so that the default chain ends at the admins.
-fn admins_needed(policy: &crate::policy::Policy, decision: &Decision) -> bool {
-    policy.unregistered_agents.action == crate::policy::UnregisteredAction::Escalate
-        && policy.unregistered_agents.approvers.is_empty()
-        && policy.policy_file.approvers.is_empty()
-        && decision
-            .agents
-            .iter()
-            .any(|a| a.status == engine::Registration::Unregistered)
-}
-
 /// On a forge that cannot withdraw another account's approval, a policy
 /// asking to dismiss agents' approvals gets them ignored instead, and the
 /// decision says so where one was ignored.
-fn not_dismissed(policy: &crate::policy::Policy, decision: &mut Decision) {
+fn not_dismissed(loaded: &Applicable, decision: &mut Decision) {
     decision.dismissals.clear();
     let ignored = decision
         .violations
         .iter()
         .any(|v| v.kind == engine::ViolationKind::AgentApprovalIgnored);
-    if ignored && policy.approvals.agent_reviews == crate::policy::AgentReviews::Dismiss {
+    if ignored && loaded.dismisses() {
         decision.notes.push(NOT_DISMISSED.to_owned());
     }
 }

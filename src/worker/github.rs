@@ -22,12 +22,12 @@ use super::work::{Action, Work};
 use super::{Failure, Worker};
 use crate::audit::rollback::MergeMethod;
 use crate::engine::{Change, Context, Decision, Forge};
-use crate::forge::PolicyFile;
 use crate::forge::check::CheckOutcome;
 use crate::forge::github::checks::{CHECK_NAME, CheckRunId};
 use crate::forge::github::client::{GithubClient, InstallationId};
 use crate::forge::github::pulls::PullRequestSnapshot;
 use crate::forge::github::webhook::{self as events, GithubEvent, PullRequestAction};
+use crate::forge::{OrgPolicyFile, PolicyFile};
 use crate::ids::{CommitSha, Login, TeamName};
 use crate::store::ClaimedDelivery;
 use crate::store::changes::{ChangeRecord, ChangeStatus};
@@ -112,6 +112,15 @@ impl Adapter for Github {
 
     fn policy(snapshot: &PullRequestSnapshot) -> Option<&PolicyFile> {
         snapshot.policy.as_ref()
+    }
+
+    /// Read in the pull request's query: no request of its own.
+    async fn org_policy(
+        &self,
+        _t: &Target<InstallationId>,
+        snapshot: &PullRequestSnapshot,
+    ) -> anyhow::Result<Option<OrgPolicyFile>> {
+        Ok(snapshot.org_policy.clone())
     }
 
     /// Read in the pull request's query: no request of its own.

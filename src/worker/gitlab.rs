@@ -26,7 +26,6 @@ use super::work::{Action, Work};
 use super::{Failure, Worker};
 use crate::audit::rollback::MergeMethod;
 use crate::engine::{Change, Conclusion, Context, Decision, Forge, Review, ReviewState};
-use crate::forge::PolicyFile;
 use crate::forge::check::CheckOutcome;
 use crate::forge::gitlab::client::GitlabClient;
 use crate::forge::gitlab::merge_requests::MergeRequestSnapshot;
@@ -34,6 +33,7 @@ use crate::forge::gitlab::statuses::{
     CheckResponse, CommitStatus, StatusState, status_description,
 };
 use crate::forge::gitlab::webhook::{self as events, GitlabEvent, MergeRequestAction};
+use crate::forge::{OrgPolicyFile, PolicyFile};
 use crate::ids::{CommitSha, Login, TeamName};
 use crate::store::ClaimedDelivery;
 use crate::store::approvals::SeenApproval;
@@ -198,6 +198,15 @@ impl Adapter for Gitlab {
 
     fn policy(snapshot: &Snapshot) -> Option<&PolicyFile> {
         snapshot.mr.policy.as_ref()
+    }
+
+    /// Not read on GitLab yet.
+    async fn org_policy(
+        &self,
+        _t: &Target<String>,
+        _snapshot: &Snapshot,
+    ) -> anyhow::Result<Option<OrgPolicyFile>> {
+        Ok(None)
     }
 
     /// One request per candidate path tried, at the base commit.

@@ -18,6 +18,7 @@ mod gitlab;
 mod heads;
 mod history;
 mod lease;
+mod policies;
 mod shown;
 mod target;
 mod work;
@@ -133,6 +134,8 @@ pub struct Worker {
     /// recorded would stay in progress. Across replicas, the store's change
     /// lease does the same (see `evaluate`).
     changes: Mutex<HashMap<(Forge, String, u64), ChangeLock>>,
+    /// Organisation policies parsed, by blob id.
+    org_policies: policies::OrgPolicies,
     /// Deliveries ended so far: a signal tests (and future admin pages)
     /// wait on instead of sleeping.
     ended: watch::Sender<u64>,
@@ -176,6 +179,7 @@ impl Worker {
             metrics,
             config,
             changes: Mutex::default(),
+            org_policies: Default::default(),
             ended: watch::channel(0).0,
         })
     }

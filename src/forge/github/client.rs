@@ -81,6 +81,9 @@ pub struct GithubClient {
     app: Option<AppKey>,
     tokens: InstallationTokens,
     pub(crate) teams: TeamCache,
+    /// The name of the organisation's repository that keeps
+    /// `warrant-org.yml` (`.github` unless the operator names another).
+    pub(crate) org_repository: String,
 }
 
 impl GithubClient {
@@ -116,6 +119,7 @@ impl GithubClient {
             app: None,
             tokens: InstallationTokens::default(),
             teams: TeamCache::default(),
+            org_repository: crate::policy::GITHUB_ORG_REPOSITORY.to_owned(),
         })
     }
 
@@ -128,6 +132,13 @@ impl GithubClient {
     /// Replaces the team cache (its lifetime).
     pub fn with_team_cache(mut self, teams: TeamCache) -> Self {
         self.teams = teams;
+        self
+    }
+
+    /// Names the organisation's repository that keeps the organisation
+    /// policy, in place of `.github`.
+    pub fn with_org_repository(mut self, name: &str) -> Self {
+        self.org_repository = name.to_owned();
         self
     }
 
@@ -279,7 +290,9 @@ impl GithubClient {
         let mut reply: Reply<T> = self
             .as_installation(installation, Method::POST, url, "/graphql", Some(&body))
             .await?;
-        reply.errors.retain(|e| !is_missing_organization(e));
+        reply
+            .errors
+            .retain(|e| !is_missing_organization(e) && !is_missing_org_repository(e));
         match (reply.data, reply.errors.is_empty()) {
             (Some(data), true) => Ok(data),
             (_, false) => Err(GithubError::Graphql(
@@ -314,6 +327,13 @@ impl GithubClient {
             .await
             .map_err(|f| failed(method, path, f))
     }
+}
+
+/// The organisation's repository (`orgPolicy`) that does not exist or
+/// that the installation cannot see: no organisation policy, not a failed
+/// query.
+fn is_missing_org_repository(error: &serde_json::Value) -> bool {
+    error["type"] == "NOT_FOUND" && error["path"] == serde_json::json!(["orgPolicy"])
 }
 
 /// A team alias (`tN`) whose organization does not exist: GitHub answers

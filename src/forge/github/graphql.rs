@@ -32,8 +32,8 @@ pub fn pull_request_query(teams: usize) -> String {
     format!(
         "query {PULL_REQUEST_OPERATION}($owner: String!, $name: String!, $number: Int!{policy_params},
   $commits: Boolean!, $commitsAfter: String, $files: Boolean!, $filesAfter: String,
-  $reviews: Boolean!, $reviewsAfter: String{team_params}) {{
-{team_fields}  repository(owner: $owner, name: $name) {{
+  $reviews: Boolean!, $reviewsAfter: String{team_params}{ORG_PARAMS}) {{
+{team_fields}{ORG_FIELDS}  repository(owner: $owner, name: $name) {{
 {policy_fields}    pullRequest(number: $number) {{
       number title body isDraft changedFiles baseRefName headRefName baseRefOid headRefOid
       author {{ {ACTOR} }}
@@ -57,6 +57,18 @@ pub fn pull_request_query(teams: usize) -> String {
 }}"
     )
 }
+
+/// The organisation policy, read in the same query as the change: the
+/// blob at the head of the default branch of the organisation's
+/// repository (`$orgPolicy` is `HEAD:warrant-org.yml`). A repository that
+/// does not exist, or that the installation cannot see, answers `null`
+/// with a `NOT_FOUND` error, which the client takes for "no organisation
+/// policy".
+pub(crate) const ORG_PARAMS: &str = ", $orgRepository: String!, $orgPolicy: String!";
+pub(crate) const ORG_FIELDS: &str = "  orgPolicy: repository(owner: $owner, name: $orgRepository) {
+    object(expression: $orgPolicy) { ... on Blob { oid text isTruncated } }
+  }
+";
 
 /// `, $policyN: String!` for each of `n` candidate paths.
 /// The parameters and fields of every file an evaluation reads at the
@@ -118,6 +130,9 @@ pub(crate) struct PageInfo {
 #[derive(Deserialize)]
 pub(crate) struct Data {
     pub repository: Option<Repository>,
+    /// The organisation's repository, with the policy blob.
+    #[serde(rename = "orgPolicy", default)]
+    pub org_policy: Option<Value>,
     /// `tN` team aliases.
     #[serde(flatten)]
     pub teams: HashMap<String, Value>,

@@ -13,7 +13,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::client::{GithubClient, GithubError, InstallationId};
-use super::graphql::base_blobs;
+use super::graphql::{ORG_FIELDS, ORG_PARAMS, base_blobs};
 use super::pulls::{base_blob_vars, base_files};
 use crate::ids::CommitSha;
 
@@ -54,6 +54,8 @@ pub struct MergeQueueSnapshot {
     pub entries: Vec<QueueEntry>,
     /// The policy file at the group's base commit, if there is one.
     pub policy: Option<PolicyFile>,
+    /// The organisation policy, read in the same query.
+    pub org_policy: Option<crate::forge::OrgPolicyFile>,
     /// The CODEOWNERS file there, if there is one.
     pub codeowners: Option<PolicyFile>,
 }
@@ -83,8 +85,8 @@ impl MergeQueueSnapshot {
 pub fn merge_queue_query() -> String {
     let (params, fields) = base_blobs();
     format!(
-        "query {MERGE_QUEUE_OPERATION}($owner: String!, $name: String!, $branch: String!{params}) {{
-  repository(owner: $owner, name: $name) {{
+        "query {MERGE_QUEUE_OPERATION}($owner: String!, $name: String!, $branch: String!{params}{ORG_PARAMS}) {{
+{ORG_FIELDS}  repository(owner: $owner, name: $name) {{
 {fields}    mergeQueue(branch: $branch) {{
       entries(first: {ENTRIES}) {{
         nodes {{ position headCommit {{ oid }} pullRequest {{ number headRefOid }} }}
@@ -98,6 +100,8 @@ pub fn merge_queue_query() -> String {
 #[derive(Deserialize)]
 struct Data {
     repository: Option<Repository>,
+    #[serde(rename = "orgPolicy", default)]
+    org_policy: Option<Value>,
 }
 
 #[derive(Deserialize)]
@@ -155,9 +159,11 @@ impl GithubClient {
             .ok_or_else(|| GithubError::Invalid(format!("`{repo}` is not owner/name")))?;
         let mut vars = json!({ "owner": owner, "name": name, "branch": branch });
         base_blob_vars(&mut vars, base_sha);
+        self.org_vars(&mut vars);
         let data: Data = self
             .graphql(installation, &merge_queue_query(), vars)
             .await?;
+        let org_policy = self.org_policy_of(owner, data.org_policy.as_ref());
         let repository = data
             .repository
             .ok_or_else(|| GithubError::NotFound(format!("repository {repo}")))?;
@@ -193,6 +199,7 @@ impl GithubClient {
             entries,
             policy,
             codeowners,
+            org_policy,
         })
     }
 }
@@ -220,6 +227,7 @@ mod tests {
         MergeQueueSnapshot {
             entries,
             policy: None,
+            org_policy: None,
             codeowners: None,
         }
     }

@@ -22,9 +22,9 @@ use crate::engine::{
     Account, AccountKind, Change, ChangedFile, Commit, Forge, Person, Review, ReviewState,
 };
 use crate::ids::{CommitSha, Login, RepoPath, TeamName};
-use crate::policy::GITHUB_POLICY_PATHS;
+use crate::policy::{GITHUB_POLICY_PATHS, ORG_POLICY_FILE};
 
-pub use crate::forge::PolicyFile;
+pub use crate::forge::{OrgPolicyFile, PolicyFile};
 
 /// What an evaluation reads about a pull request.
 #[derive(Clone, Debug)]
@@ -36,6 +36,10 @@ pub struct PullRequestSnapshot {
     /// The CODEOWNERS file at the base commit, likewise: the first of
     /// `GITHUB_CODEOWNERS_PATHS`.
     pub codeowners: Option<PolicyFile>,
+    /// The organisation policy, at the head of the default branch of the
+    /// organisation's repository; `None` when there is none (or the app
+    /// cannot see that repository).
+    pub org_policy: Option<OrgPolicyFile>,
     pub is_draft: bool,
     pub base_ref: String,
     pub head_ref: String,
@@ -62,6 +66,7 @@ pub(crate) struct RestFile {
 struct Fetched {
     pr: PullRequest,
     policies: HashMap<String, Value>,
+    org_policy: Option<OrgPolicyFile>,
     teams: HashMap<String, Value>,
     pages: Pages,
 }
@@ -168,6 +173,7 @@ impl GithubClient {
             "owner": owner, "name": name, "number": number,
             "commits": true, "files": true, "reviews": true,
         });
+        self.org_vars(&mut vars);
         base_blob_vars(&mut vars, base);
         if let (Value::Object(map), false) = (&mut vars, teams.is_empty()) {
             map.insert("teams".into(), json!(true));
@@ -175,9 +181,13 @@ impl GithubClient {
         }
         let mut pages = Pages::default();
         let mut first_teams = None;
+        let mut org_policy = None;
         loop {
             let data: graphql::Data = self.graphql(installation, &query, vars.clone()).await?;
             first_teams.get_or_insert(data.teams);
+            if org_policy.is_none() {
+                org_policy = Some(self.org_policy_of(owner, data.org_policy.as_ref()));
+            }
             if !teams.is_empty() {
                 vars["teams"] = json!(false);
             }
@@ -196,11 +206,36 @@ impl GithubClient {
                 return Ok(Fetched {
                     pr,
                     policies: repo.policies,
+                    org_policy: org_policy.flatten(),
                     teams: first_teams.unwrap_or_default(),
                     pages,
                 });
             }
         }
+    }
+
+    /// Sets the variables of the organisation policy's field.
+    pub(super) fn org_vars(&self, vars: &mut Value) {
+        vars["orgRepository"] = json!(self.org_repository);
+        vars["orgPolicy"] = json!(format!("HEAD:{ORG_POLICY_FILE}"));
+    }
+
+    /// The organisation policy of the query's `orgPolicy` field.
+    pub(super) fn org_policy_of(
+        &self,
+        owner: &str,
+        found: Option<&Value>,
+    ) -> Option<OrgPolicyFile> {
+        let blob: Blob = serde_json::from_value(found?.get("object")?.clone()).ok()?;
+        Some(OrgPolicyFile {
+            repository: format!("{owner}/{}", self.org_repository),
+            file: PolicyFile {
+                path: RepoPath::parse(ORG_POLICY_FILE).expect("a valid path"),
+                text: blob.text.unwrap_or_default(),
+                blob_id: blob.oid,
+                truncated: blob.is_truncated,
+            },
+        })
     }
 
     /// Previous paths of renamed files, from the REST file list; no request
@@ -298,6 +333,7 @@ fn build(
     let Fetched {
         pr,
         policies,
+        org_policy,
         pages,
         ..
     } = fetched;
@@ -327,6 +363,7 @@ fn build(
         change,
         policy,
         codeowners,
+        org_policy,
         is_draft: pr.is_draft,
         base_ref: pr.base_ref_name,
         head_ref: pr.head_ref_name,

@@ -22,12 +22,13 @@ use crate::forge::github::checks::CheckRunId;
 use crate::forge::github::client::InstallationId;
 use crate::forge::github::merge_queue::{MergeQueueSnapshot, QueuedPull};
 use crate::forge::github::webhook::{MergeGroupAction, MergeGroupEvent};
-use crate::forge::{Teams, read_codeowners};
+use crate::forge::read_codeowners;
 use crate::ids::TeamName;
 use crate::store::ClaimedDelivery;
 use crate::worker::adapter::Adapter;
-use crate::worker::evaluate::{cannot_evaluate, decide_with, loaded_policy, still_held};
+use crate::worker::evaluate::{cannot_evaluate, decide_with, still_held};
 use crate::worker::heads::{Standing, listed, strictest_first};
+use crate::worker::policies;
 use crate::worker::target::{NotAnApp, Target};
 use crate::worker::{Failure, Worker};
 
@@ -143,26 +144,30 @@ impl Worker {
         };
         // Decided under the group's base, whatever base it was checked on.
         change.base_sha = group.base_sha.clone();
-        let loaded = queue
-            .policy
-            .as_ref()
-            .map(|file| loaded_policy(&change, file, at));
+        let loaded = policies::load(
+            &self.org_policies,
+            &change,
+            queue.org_policy.as_ref(),
+            queue.policy.as_ref(),
+            at,
+        );
         let decision = match loaded {
-            None => {
+            Err(decision) => *decision,
+            Ok(loaded) if loaded.is_empty() => {
                 let context = Context {
                     app_logins: github.app_logins().await,
                     ..Context::default()
                 };
                 engine::not_configured(&change, &context, at)
             }
-            Some(Err(decision)) => *decision,
-            Some(Ok(loaded)) => {
-                let codeowners = if loaded.policy.uses_codeowners() {
-                    read_codeowners(queue.codeowners.as_ref(), Forge::Github, &loaded.path)
-                } else {
-                    Default::default()
+            Ok(loaded) => {
+                let codeowners = match loaded.anchor().filter(|_| loaded.uses_codeowners()) {
+                    Some(anchor) => {
+                        read_codeowners(queue.codeowners.as_ref(), Forge::Github, anchor)
+                    }
+                    None => Default::default(),
                 };
-                let teams = Teams::of(&loaded.policy, &codeowners, &change);
+                let teams = loaded.teams(&codeowners, &change);
                 self.record_team_hints(&t, &loaded, &teams, at).await?;
                 let resolve: Vec<&TeamName> = teams.resolve.iter().collect();
                 let context = Context {

@@ -48,7 +48,7 @@ pub(super) async fn answer(
         Some("WarrantPullRequest") => pull_request(&s, vars, &mut errors),
         Some("WarrantTeams") => teams(&s, vars, &mut errors),
         Some("WarrantPolicy") => policy_blobs(&s, vars),
-        Some("WarrantMergeQueue") => merge_queue(&s, vars),
+        Some("WarrantMergeQueue") => merge_queue(&s, vars, &mut errors),
         Some("WarrantTeamMembers") => {
             json!({ "organization": organization(&s, vars, "org", "slug", vars.get("after")) })
         }
@@ -140,12 +140,34 @@ fn pull_request(s: &FakeState, vars: &Map<String, Value>, errors: &mut Vec<Value
     );
     let mut data = Map::new();
     data.insert("repository".into(), Value::Object(repository));
+    if let Some(org) = org_policy(s, vars, errors) {
+        data.insert("orgPolicy".into(), org);
+    }
     if flag(vars, "teams") {
         if let Value::Object(teams) = teams(s, vars, errors) {
             data.extend(teams);
         }
     }
     Value::Object(data)
+}
+
+/// The `orgPolicy` field, for a query that asks for it: the organisation
+/// repository's blob, or `null` with GitHub's `NOT_FOUND` error when the
+/// fake holds no file of that repository.
+fn org_policy(s: &FakeState, vars: &Map<String, Value>, errors: &mut Vec<Value>) -> Option<Value> {
+    if !vars.contains_key("orgRepository") {
+        return None;
+    }
+    let org = format!("{}/{}", var(vars, "owner"), var(vars, "orgRepository"));
+    if s.files.keys().any(|(repo, _, _)| *repo == org) {
+        return Some(json!({ "object": blob(s, &org, var(vars, "orgPolicy")) }));
+    }
+    errors.push(json!({
+        "type": "NOT_FOUND",
+        "path": ["orgPolicy"],
+        "message": format!("Could not resolve to a Repository with the name '{org}'."),
+    }));
+    Some(Value::Null)
 }
 
 /// The `policyN` blobs of a repository, alone.
@@ -167,8 +189,11 @@ fn policy_blobs(s: &FakeState, vars: &Map<String, Value>) -> Value {
 /// `mergeQueue(branch:)` beside the `policyN` blobs: `null` for a branch
 /// without a queue, as GitHub answers for a branch whose protection asks
 /// for none.
-fn merge_queue(s: &FakeState, vars: &Map<String, Value>) -> Value {
+fn merge_queue(s: &FakeState, vars: &Map<String, Value>, errors: &mut Vec<Value>) -> Value {
     let mut data = policy_blobs(s, vars);
+    if let Some(org) = org_policy(s, vars, errors) {
+        data["orgPolicy"] = org;
+    }
     let repo = format!("{}/{}", var(vars, "owner"), var(vars, "name"));
     let key = (repo.clone(), var(vars, "branch").to_owned());
     let queue = s.merge_queues.get(&key).map(|entries| {
@@ -193,7 +218,8 @@ fn merge_queue(s: &FakeState, vars: &Map<String, Value>) -> Value {
     data
 }
 
-/// `object(expression: "<sha>:<path>")`: the blob, or null.
+/// `object(expression: "<sha>:<path>")`: the blob, or null. `HEAD` stands
+/// for the head of the default branch (see `FakeGithub::put_default_file`).
 fn blob(s: &FakeState, repo: &str, expression: &str) -> Value {
     let Some((sha, path)) = expression.split_once(':') else {
         return Value::Null;

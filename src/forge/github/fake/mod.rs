@@ -193,6 +193,12 @@ impl FakeGithub {
         self.state().files.insert(key, text.to_owned());
     }
 
+    /// A file at the head of `repo`'s default branch (the commit `HEAD`),
+    /// as the organisation policy is read.
+    pub fn put_default_file(&self, repo: &str, path: &str, text: &str) {
+        self.put_file(repo, "HEAD", path, text);
+    }
+
     pub fn set_team(&self, team: &str, members: &[&str]) {
         let members = members.iter().map(|m| m.to_string()).collect();
         self.state().teams.insert(team.to_lowercase(), members);
