@@ -98,7 +98,7 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     match &config.github {
         Some(app) => {
             let forges = Forges {
-                github: Some(github_client(app)?),
+                github: Some(github_client(app, &config.org_repositories.github)?),
                 gitlab,
             };
             workers.extend(start_workers(forges, &config, &store, &state, stopping));
@@ -177,7 +177,7 @@ async fn workers_once_registered(
         app_id = app.app_id,
         "GitHub App registered: starting the workers"
     );
-    match github_client(&app) {
+    match github_client(&app, &config.org_repositories.github) {
         Ok(github) => {
             let forges = Forges::github(github);
             for worker in start_workers(forges, &config, &store, &state, stop) {
@@ -230,11 +230,11 @@ async fn access(config: &ServeConfig, store: &Store) -> anyhow::Result<Access> {
 }
 
 /// The GitHub App's client.
-fn github_client(app: &GithubAppConfig) -> anyhow::Result<Arc<GithubClient>> {
+fn github_client(app: &GithubAppConfig, org_repository: &str) -> anyhow::Result<Arc<GithubClient>> {
     let key = AppKey::from_key(app.app_id, app.private_key.clone());
     let github =
         GithubClient::with_app_key(&app.api_url, key).context("cannot set up the GitHub client")?;
-    Ok(Arc::new(github))
+    Ok(Arc::new(github.with_org_repository(org_repository)))
 }
 
 /// The GitLab client, when GitLab is configured.
@@ -243,7 +243,8 @@ fn gitlab_client(config: &ServeConfig) -> anyhow::Result<Option<Arc<GitlabClient
         return Ok(None);
     };
     let client = GitlabClient::new(&gitlab.url, gitlab.token.expose())
-        .context("cannot set up the GitLab client")?;
+        .context("cannot set up the GitLab client")?
+        .with_org_repository(&config.org_repositories.gitlab);
     Ok(Some(Arc::new(client)))
 }
 

@@ -15,10 +15,10 @@ use std::path::{Path, PathBuf};
 
 use jsonwebtoken::EncodingKey;
 
-use crate::forge::github::checks::AppCredentials;
 use crate::server::auth::TokenKey;
 use crate::store::DEFAULT_DATABASE_URL;
 
+mod app;
 mod secrets;
 
 pub use secrets::{Secret, WebhookSecrets};
@@ -118,6 +118,16 @@ pub struct ServeArgs {
     #[arg(long, env = "WARRANT_GITHUB_URL")]
     pub github_url: Option<String>,
 
+    /// The repository of each GitHub organisation that keeps its
+    /// organisation policy, `warrant-org.yml`.
+    #[arg(long, env = "WARRANT_GITHUB_ORG_REPOSITORY", default_value = crate::policy::GITHUB_ORG_REPOSITORY)]
+    pub github_org_repository: String,
+
+    /// The project of each GitLab top-level group that keeps its
+    /// organisation policy, `warrant-org.yml`.
+    #[arg(long, env = "WARRANT_GITLAB_ORG_PROJECT", default_value = crate::policy::GITLAB_ORG_REPOSITORY)]
+    pub gitlab_org_project: String,
+
     /// GitLab's web URL: `https://gitlab.com`, or `https://HOST` for a
     /// self-managed instance.
     #[arg(long, env = "WARRANT_GITLAB_URL", default_value = DEFAULT_GITLAB_URL)]
@@ -209,6 +219,17 @@ pub struct ServeConfig {
     pub gitlab: Option<GitlabConfig>,
     /// Bytes of webhook bodies that may be held at once.
     pub webhook_memory: usize,
+    /// The organisation's repository (GitHub) and the top-level group's
+    /// project (GitLab) that keep `warrant-org.yml`.
+    pub org_repositories: OrgRepositories,
+}
+
+/// Where each forge's organisation policy lives: a repository directly
+/// under the organisation or top-level group.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OrgRepositories {
+    pub github: String,
+    pub gitlab: String,
 }
 
 /// A GitLab instance Warrant receives webhooks from and acts on.
@@ -268,7 +289,7 @@ impl ServeArgs {
         });
         let github = match self.github()? {
             Some(app) => Some(app),
-            None => registered_app(&github_app_file, &github_api_url)?,
+            None => app::registered(&github_app_file, &github_api_url)?,
         };
         let github_url = match &self.github_url {
             Some(url) => http_url("WARRANT_GITHUB_URL", url)?,
@@ -295,6 +316,16 @@ impl ServeArgs {
             gitlab,
             webhook_memory: self.webhook_memory()?,
             token_key: self.token_key()?,
+            org_repositories: OrgRepositories {
+                github: app::repository_name(
+                    "WARRANT_GITHUB_ORG_REPOSITORY",
+                    &self.github_org_repository,
+                )?,
+                gitlab: app::repository_name(
+                    "WARRANT_GITLAB_ORG_PROJECT",
+                    &self.gitlab_org_project,
+                )?,
+            },
         })
     }
 
@@ -529,42 +560,6 @@ fn flag(variable: &str, value: &Option<String>) -> Result<Option<bool>, ConfigEr
             variable,
             format!("`{value}` is not true or false"),
         )),
-    }
-}
-
-/// The app registered at `/` in an earlier run, if its file exists.
-fn registered_app(file: &Path, api_url: &str) -> Result<Option<GithubAppConfig>, ConfigError> {
-    const VARIABLE: &str = "WARRANT_GITHUB_APP_FILE";
-    let credentials = crate::forge::github::app_file::load(file)
-        .map_err(|err| ConfigError::new(VARIABLE, format!("{err:#}")))?;
-    let Some(credentials) = credentials else {
-        return Ok(None);
-    };
-    GithubAppConfig::from_credentials(&credentials, api_url)
-        .map(Some)
-        .map_err(|problem| ConfigError::new(VARIABLE, format!("{}: {problem}", file.display())))
-}
-
-impl GithubAppConfig {
-    /// The app GitHub created through the manifest flow; the error says
-    /// what is wrong without quoting a secret.
-    pub fn from_credentials(
-        credentials: &AppCredentials,
-        api_url: &str,
-    ) -> Result<GithubAppConfig, String> {
-        let secret = credentials.webhook_secret.as_deref().unwrap_or_default();
-        let webhook_secrets = WebhookSecrets::parse_list(secret);
-        if webhook_secrets.is_empty() {
-            return Err("no webhook secret".into());
-        }
-        let private_key = EncodingKey::from_rsa_pem(credentials.pem.trim().as_bytes())
-            .map_err(|err| format!("no RSA private key in PEM ({err})"))?;
-        Ok(GithubAppConfig {
-            app_id: credentials.id,
-            private_key,
-            webhook_secrets,
-            api_url: api_url.to_owned(),
-        })
     }
 }
 

@@ -419,3 +419,27 @@ fn the_gitlab_token_never_shows_in_debug_output() {
         "{debug}"
     );
 }
+
+#[test]
+fn the_organisations_policy_repositories_default_to_each_forges_home() {
+    let config = validate(&[]).unwrap();
+    assert_eq!(config.org_repositories.github, ".github");
+    assert_eq!(config.org_repositories.gitlab, "gitlab-profile");
+    let config = validate(&[
+        "--github-org-repository",
+        "governance",
+        "--gitlab-org-project",
+        " policies ",
+    ])
+    .unwrap();
+    assert_eq!(config.org_repositories.github, "governance");
+    assert_eq!(config.org_repositories.gitlab, "policies");
+}
+
+#[test]
+fn an_organisation_repository_is_a_name_without_an_owner() {
+    let err = error(&["--github-org-repository", "acme/.github"]);
+    assert!(err.starts_with("WARRANT_GITHUB_ORG_REPOSITORY:"), "{err}");
+    let err = error(&["--gitlab-org-project", ""]);
+    assert!(err.starts_with("WARRANT_GITLAB_ORG_PROJECT:"), "{err}");
+}

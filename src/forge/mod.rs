@@ -48,11 +48,12 @@ pub struct OrgPolicyFile {
     pub file: PolicyFile,
 }
 
-/// The organisation's repository for `repo` (`owner/name`, or a GitLab
-/// project's full path): `<owner or top-level group>/<name>`.
-pub fn org_repository(repo: &str, name: &str) -> Option<String> {
-    let (org, _) = repo.split_once('/')?;
-    Some(format!("{org}/{name}"))
+/// Whether `repo` (`owner/name`, or a GitLab project's full path) is the
+/// organisation's repository named `name`: directly under the owner or
+/// top-level group.
+pub fn is_org_repository(repo: &str, name: &str) -> bool {
+    repo.split_once('/')
+        .is_some_and(|(_, rest)| rest.eq_ignore_ascii_case(name))
 }
 
 /// The CODEOWNERS file the forge found beside the policy at `policy`,

@@ -166,6 +166,7 @@ pub(super) trait Adapter: Sync {
         at: &Self::Address,
         repo: &str,
         sha: &CommitSha,
+        paths: &[&str],
     ) -> anyhow::Result<Option<PolicyFile>>;
 
     /// How a merged change was merged, where the forge needs a request to

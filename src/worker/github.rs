@@ -27,7 +27,7 @@ use crate::forge::github::checks::{CHECK_NAME, CheckRunId};
 use crate::forge::github::client::{GithubClient, InstallationId};
 use crate::forge::github::pulls::PullRequestSnapshot;
 use crate::forge::github::webhook::{self as events, GithubEvent, PullRequestAction};
-use crate::forge::{OrgPolicyFile, PolicyFile};
+use crate::forge::{OrgPolicyFile, PolicyFile, is_org_repository};
 use crate::ids::{CommitSha, Login, TeamName};
 use crate::store::ClaimedDelivery;
 use crate::store::changes::{ChangeRecord, ChangeStatus};
@@ -279,9 +279,13 @@ impl Adapter for Github {
         at: &Option<InstallationId>,
         repo: &str,
         sha: &CommitSha,
+        paths: &[&str],
     ) -> anyhow::Result<Option<PolicyFile>> {
         match at {
-            Some(installation) => Ok(self.client.policy_at(*installation, repo, sha).await?),
+            Some(installation) => Ok(self
+                .client
+                .policy_at(*installation, repo, sha, paths)
+                .await?),
             None => Ok(None),
         }
     }
@@ -346,14 +350,14 @@ impl Github {
                     &suite.head_sha,
                 )?)
             }
-            GithubEvent::Push(push) if push.changes_policy_on_default_branch() => {
-                Action::PolicyPush {
-                    push: PolicyPush {
-                        forge: Forge::Github,
-                        repo: &push.repo,
-                        push: &push.push,
+            GithubEvent::Push(push) => {
+                let org = is_org_repository(&push.repo, &self.client.org_repository);
+                match PolicyPush::of(Forge::Github, &push.repo, &push.push, org) {
+                    Some(push_) => Action::PolicyPush {
+                        push: push_,
+                        at: push.installation_id.map(InstallationId),
                     },
-                    at: push.installation_id.map(InstallationId),
+                    None => Action::Nothing,
                 }
             }
             GithubEvent::MergeGroup(group) => Action::Own(group.clone()),

@@ -33,7 +33,7 @@ use crate::forge::gitlab::statuses::{
     CheckResponse, CommitStatus, StatusState, status_description,
 };
 use crate::forge::gitlab::webhook::{self as events, GitlabEvent, MergeRequestAction};
-use crate::forge::{OrgPolicyFile, PolicyFile};
+use crate::forge::{OrgPolicyFile, PolicyFile, is_org_repository};
 use crate::ids::{CommitSha, Login, TeamName};
 use crate::store::ClaimedDelivery;
 use crate::store::approvals::SeenApproval;
@@ -170,8 +170,9 @@ impl Adapter for Gitlab {
         _at: &(),
         repo: &str,
         sha: &CommitSha,
+        paths: &[&str],
     ) -> anyhow::Result<Option<PolicyFile>> {
-        Ok(self.client.policy_at(repo, sha).await?)
+        Ok(self.client.file_at(repo, sha.as_str(), paths).await?)
     }
 
     /// The event said it: a merge commit, or none (fast-forward).
@@ -429,17 +430,10 @@ impl Gitlab {
         let mr = match event {
             GitlabEvent::MergeRequest(mr) => mr,
             GitlabEvent::Push(push) => {
-                let action = if push.changes_policy_on_default_branch() {
-                    Action::PolicyPush {
-                        push: PolicyPush {
-                            forge: Forge::Gitlab,
-                            repo: &push.project,
-                            push: &push.push,
-                        },
-                        at: (),
-                    }
-                } else {
-                    Action::Nothing
+                let org = is_org_repository(&push.project, &self.client.org_repository);
+                let action = match PolicyPush::of(Forge::Gitlab, &push.project, &push.push, org) {
+                    Some(push) => Action::PolicyPush { push, at: () },
+                    None => Action::Nothing,
                 };
                 return Work {
                     repository,

@@ -7,10 +7,11 @@ use chrono::Utc;
 use super::Worker;
 use crate::audit::rollback::MergeMethod;
 use crate::audit::{EventKind, NewAuditEvent};
-use crate::engine::Forge;
+use crate::engine::{Forge, Origin};
 use crate::forge::PolicyFile;
 use crate::forge::push::Push;
 use crate::ids::CommitSha;
+use crate::policy::ORG_POLICY_FILE;
 use crate::store::ClaimedDelivery;
 use crate::store::changes::NewMerge;
 
@@ -30,14 +31,53 @@ pub(super) struct Closed<'a> {
     pub commits: Option<u64>,
 }
 
-/// A push to the default branch that changed a policy file.
+/// A push to the default branch that changed a policy file: the
+/// repository's, or, in the organisation's repository, the organisation
+/// policy (or both).
 pub(super) struct PolicyPush<'a> {
     pub forge: Forge,
     pub repo: &'a str,
     pub push: &'a Push,
+    /// Whether `repo` is the organisation's repository (where
+    /// `warrant-org.yml` is the organisation policy).
+    pub org_repository: bool,
 }
 
-impl PolicyPush<'_> {
+impl<'a> PolicyPush<'a> {
+    /// The push as a policy push, when it is to the default branch and
+    /// changes a policy file (`org_repository`: `repo` is the
+    /// organisation's repository).
+    pub fn of(
+        forge: Forge,
+        repo: &'a str,
+        push: &'a Push,
+        org_repository: bool,
+    ) -> Option<PolicyPush<'a>> {
+        let policy_push = PolicyPush {
+            forge,
+            repo,
+            push,
+            org_repository,
+        };
+        (push.is_to_default_branch() && !policy_push.changed().is_empty()).then_some(policy_push)
+    }
+
+    /// The files of the policies the push changed, each with what it is.
+    pub fn changed(&self) -> Vec<(Origin, &'static [&'static str])> {
+        let own = self.forge.policy_paths();
+        let org: &'static [&'static str] = &[ORG_POLICY_FILE];
+        let touches =
+            |paths: &[&str]| (self.push.changed_paths.iter()).any(|p| paths.contains(&p.as_str()));
+        let mut changed = Vec::new();
+        if self.org_repository && touches(org) {
+            changed.push((Origin::Organisation, org));
+        }
+        if touches(own) {
+            changed.push((Origin::Repository, own));
+        }
+        changed
+    }
+
     /// Whether the push deleted the branch (nothing to read at `after`).
     pub fn deletes_branch(&self) -> bool {
         self.push.after.as_str().bytes().all(|b| b == b'0')
@@ -123,6 +163,7 @@ impl Worker {
     pub(super) async fn record_policy_change(
         &self,
         push: &PolicyPush<'_>,
+        (origin, paths): (Origin, &[&str]),
         file: Option<&PolicyFile>,
         delivery: &str,
     ) -> anyhow::Result<()> {
@@ -136,12 +177,18 @@ impl Worker {
             .push
             .changed_paths
             .iter()
-            .filter(|p| push.forge.policy_paths().contains(&p.as_str()))
+            .filter(|p| paths.contains(&p.as_str()))
             .cloned()
             .collect();
         let mut event = event
             .with_detail("delivery", delivery)
             .with_detail("ref", push.push.git_ref.as_str());
+        if origin == Origin::Organisation {
+            // Every repository of the organisation decides under it from
+            // now on: the head of the default branch is read with each
+            // change.
+            event = event.with_detail("scope", origin.as_str());
+        }
         match file {
             None => event = event.with_detail("policy", "removed"),
             Some(file) => {
@@ -154,9 +201,11 @@ impl Worker {
                             .iter()
                             .map(|t| t.as_str().to_owned())
                             .collect();
-                        self.store
-                            .record_policy_teams(forge, push.repo, &file.blob_id, &teams, at)
-                            .await?;
+                        if origin == Origin::Repository {
+                            self.store
+                                .record_policy_teams(forge, push.repo, &file.blob_id, &teams, at)
+                                .await?;
+                        }
                         event = event
                             .with_detail("policy", "valid")
                             .with_detail("teams", teams);

@@ -107,17 +107,20 @@ impl Worker {
             Action::Evaluate(targets) => self.evaluate_all(forge, targets, delivery).await,
             Action::Close { closed, target } => self.close(forge, closed, target, delivery).await,
             Action::PolicyPush { push, at } => {
-                let file = if push.deletes_branch() {
-                    None
-                } else {
-                    forge
-                        .policy_at(&at, push.repo, &push.push.after)
+                for changed in push.changed() {
+                    let file = if push.deletes_branch() {
+                        None
+                    } else {
+                        forge
+                            .policy_at(&at, push.repo, &push.push.after, changed.1)
+                            .await
+                            .map_err(Failure::retry)?
+                    };
+                    self.record_policy_change(&push, changed, file.as_ref(), &delivery.delivery_id)
                         .await
-                        .map_err(Failure::retry)?
-                };
-                self.record_policy_change(&push, file.as_ref(), &delivery.delivery_id)
-                    .await
-                    .map_err(Failure::retry)
+                        .map_err(Failure::retry)?;
+                }
+                Ok(())
             }
             Action::Own(own) => forge.act_own(self, own, delivery).await,
         }

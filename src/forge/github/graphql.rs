@@ -98,13 +98,11 @@ fn blob_fields(alias: &str, n: usize) -> String {
 /// The operation reading only the policy file at a commit.
 pub const POLICY_OPERATION: &str = "WarrantPolicy";
 
-/// The policy blobs at a commit: one alias per candidate path, as in the
-/// pull request's query.
-pub fn policy_query() -> String {
-    let params: String = (0..GITHUB_POLICY_PATHS.len())
-        .map(|i| format!(", $policy{i}: String!"))
-        .collect();
-    let fields: String = (0..GITHUB_POLICY_PATHS.len())
+/// The policy blobs at a commit: one alias per candidate path (`n` of
+/// them), as in the pull request's query.
+pub fn policy_query(n: usize) -> String {
+    let params: String = (0..n).map(|i| format!(", $policy{i}: String!")).collect();
+    let fields: String = (0..n)
         .map(|i| {
             format!("    policy{i}: object(expression: $policy{i}) {{ ... on Blob {{ oid text isTruncated }} }}\n")
         })

@@ -133,32 +133,30 @@ impl GithubClient {
         )))
     }
 
-    /// The policy file at `sha` (the first candidate path that exists), in
-    /// one query; `None` when there is none.
+    /// The first of `paths` that exists at `sha` (the policy's candidate
+    /// paths, or the organisation policy's file), in one query; `None`
+    /// when none does.
     pub async fn policy_at(
         &self,
         installation: InstallationId,
         repo: &str,
         sha: &CommitSha,
+        paths: &[&str],
     ) -> Result<Option<PolicyFile>, GithubError> {
         let (owner, name) = repo
             .split_once('/')
             .ok_or_else(|| GithubError::Invalid(format!("`{repo}` is not owner/name")))?;
         let mut vars = json!({ "owner": owner, "name": name });
-        for (i, path) in GITHUB_POLICY_PATHS.iter().enumerate() {
+        for (i, path) in paths.iter().enumerate() {
             vars[format!("policy{i}")] = json!(format!("{}:{path}", sha.as_str()));
         }
         let data: graphql::Data = self
-            .graphql(installation, &graphql::policy_query(), vars)
+            .graphql(installation, &graphql::policy_query(paths.len()), vars)
             .await?;
         let repository = data
             .repository
             .ok_or_else(|| GithubError::NotFound(format!("repository {repo}")))?;
-        Ok(first_blob(
-            &repository.policies,
-            "policy",
-            GITHUB_POLICY_PATHS,
-        ))
+        Ok(first_blob(&repository.policies, "policy", paths))
     }
 
     /// Runs the query until every connection is complete.

@@ -78,6 +78,10 @@ pub struct GitlabClient {
     pub(crate) members: MemberCache,
     /// The `warrant` external status check of each merge request, if any.
     pub(crate) status_checks: TtlCache<Option<u64>>,
+    /// The name of the top-level group's project that keeps
+    /// `warrant-org.yml` (`gitlab-profile` unless the operator names
+    /// another).
+    pub(crate) org_repository: String,
 }
 
 /// Items per page: GitLab's maximum, so a list costs as few requests as it
@@ -108,10 +112,18 @@ impl GitlabClient {
             bots: Mutex::default(),
             members: MemberCache::default(),
             status_checks: TtlCache::new(super::statuses::STATUS_CHECK_TTL),
+            org_repository: crate::policy::GITLAB_ORG_REPOSITORY.to_owned(),
         })
     }
 
     /// Replaces the retry policy (tests use millisecond delays).
+    /// Names the top-level group's project that keeps the organisation
+    /// policy, in place of `gitlab-profile`.
+    pub fn with_org_repository(mut self, name: &str) -> Self {
+        self.org_repository = name.to_owned();
+        self
+    }
+
     pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
         self.core.retry = retry;
         self

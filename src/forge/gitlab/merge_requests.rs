@@ -243,7 +243,20 @@ impl GitlabClient {
         project: &str,
         sha: &CommitSha,
     ) -> Result<Option<PolicyFile>, GitlabError> {
-        self.first_file_at(project, sha, GITLAB_POLICY_PATHS).await
+        self.first_file_at(project, sha.as_str(), GITLAB_POLICY_PATHS)
+            .await
+    }
+
+    /// The first of `paths` that exists at `git_ref` (a commit, a branch,
+    /// or `HEAD` for the head of the default branch), one request per path
+    /// tried; `None` when none does.
+    pub async fn file_at(
+        &self,
+        project: &str,
+        git_ref: &str,
+        paths: &[&str],
+    ) -> Result<Option<PolicyFile>, GitlabError> {
+        self.first_file_at(project, git_ref, paths).await
     }
 
     /// The CODEOWNERS file at `sha`: the first of
@@ -254,14 +267,14 @@ impl GitlabClient {
         project: &str,
         sha: &CommitSha,
     ) -> Result<Option<PolicyFile>, GitlabError> {
-        self.first_file_at(project, sha, GITLAB_CODEOWNERS_PATHS)
+        self.first_file_at(project, sha.as_str(), GITLAB_CODEOWNERS_PATHS)
             .await
     }
 
     async fn first_file_at(
         &self,
         project: &str,
-        sha: &CommitSha,
+        git_ref: &str,
         candidates: &[&str],
     ) -> Result<Option<PolicyFile>, GitlabError> {
         let project_root = project_path(project)?;
@@ -269,7 +282,7 @@ impl GitlabClient {
             let path = format!(
                 "{project_root}/repository/files/{}?ref={}",
                 crate::urls::encode(candidate),
-                sha.as_str()
+                crate::urls::encode(git_ref)
             );
             let reply: FileReply = match self.get(&path).await {
                 Err(e) if e.status() == Some(404) => continue,

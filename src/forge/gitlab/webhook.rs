@@ -123,9 +123,13 @@ pub struct PushEvent {
 }
 
 impl PushEvent {
-    /// Whether the push changes the policy on the default branch.
+    /// Whether the push changes a policy file on the default branch: the
+    /// repository's, or `warrant-org.yml` (the organisation policy, if
+    /// this is the organisation's repository: the worker tells).
     pub fn changes_policy_on_default_branch(&self) -> bool {
-        (self.push).changes_policy_on_default_branch(crate::policy::GITLAB_POLICY_PATHS)
+        let push = &self.push;
+        push.changes_policy_on_default_branch(crate::policy::GITLAB_POLICY_PATHS)
+            || push.changes_policy_on_default_branch(&[crate::policy::ORG_POLICY_FILE])
     }
 }
 
