@@ -210,7 +210,7 @@ impl RepoName {
     /// empty, `.` or `..`, with no control character: every name either
     /// forge gives a repository. Which other characters a name may hold is
     /// the forge's business; an address built from one encodes each
-    /// segment.
+    /// segment ([`crate::urls::change_page`]).
     pub fn parse(s: &str) -> Result<Self, InvalidId> {
         let reason = if s.is_empty() {
             Some("is empty")
@@ -261,6 +261,11 @@ impl ChangeKey {
             repo,
             number,
         }
+    }
+
+    /// The path of the change's audit page.
+    pub fn audit_page(&self) -> String {
+        crate::urls::change_page(self)
     }
 }
 
@@ -399,6 +404,7 @@ mod tests {
     fn a_change_key_names_its_forge_repository_and_number() {
         let key = ChangeKey::new(Forge::Gitlab, RepoName::parse("g/p").unwrap(), 7);
         assert_eq!(key.to_string(), "gitlab:g/p!7");
+        assert_eq!(key.audit_page(), "/audit/gitlab/g/p/changes/7");
         assert_eq!(Forge::parse("github"), Some(Forge::Github));
         assert_eq!(Forge::parse("GitHub"), None);
     }

@@ -415,13 +415,20 @@ pub(super) fn short(sha: &str) -> &str {
 mod tests {
     use super::*;
     use crate::audit::NewAuditEvent;
+    use crate::engine::Forge;
+    use crate::ids::RepoName;
 
     fn event(kind: EventKind) -> AuditEvent {
         let at = DateTime::from_timestamp_millis(1_790_000_000_000).unwrap();
         AuditEvent {
             id: 1,
             seq: 1,
-            event: NewAuditEvent::new("github", "acme/app", kind, at),
+            event: NewAuditEvent::new(
+                Forge::Github,
+                &RepoName::parse("acme/app").unwrap(),
+                kind,
+                at,
+            ),
             prev_hash: crate::audit::GENESIS.into(),
             hash: String::new(),
         }
