@@ -183,9 +183,7 @@ pub(super) async fn change(
             .map(|r| r.state.as_str().to_owned())
             .unwrap_or_default(),
         forge_url: view::forge_url(
-            change.forge.as_str(),
-            change.repo.as_str(),
-            change.number,
+            &change,
             record.and_then(|r| r.url.as_deref()),
             state.gitlab_url(),
         ),
