@@ -6,6 +6,8 @@ use std::fmt;
 use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use crate::engine::Forge;
+
 /// Defines a string newtype with `as_str`, `Display`, and serde through
 /// `parse`, so an invalid value is refused wherever it is read.
 macro_rules! string_id {
@@ -66,6 +68,12 @@ string_id!(
 string_id!(
     /// A commit id: 7 to 64 hexadecimal digits (SHA-1 or SHA-256), lowercased.
     CommitSha
+);
+string_id!(
+    /// A repository as its forge names it: `owner/name` on GitHub, the
+    /// project's full path (`group/sub/project`) on GitLab. Stored and
+    /// compared as the forge writes it.
+    RepoName
 );
 string_id!(
     /// A repository path in normal form: `/`-separated, relative, with no
@@ -197,6 +205,87 @@ impl RepoPath {
     }
 }
 
+impl RepoName {
+    /// Accepts a `/`-separated path of one or more segments, none of them
+    /// empty, `.` or `..`, with no control character: every name either
+    /// forge gives a repository. Which other characters a name may hold is
+    /// the forge's business; an address built from one encodes each
+    /// segment ([`crate::urls::change_page`]).
+    pub fn parse(s: &str) -> Result<Self, InvalidId> {
+        let reason = if s.is_empty() {
+            Some("is empty")
+        } else if s.chars().any(char::is_control) {
+            Some("contains a control character")
+        } else if s.split('/').any(str::is_empty) {
+            Some("has an empty segment")
+        } else if s.split('/').any(|seg| seg == "." || seg == "..") {
+            Some("has a `.` or `..` segment")
+        } else {
+            None
+        };
+        match reason {
+            None => Ok(Self(s.to_owned())),
+            Some(why) => Err(InvalidId(format!(
+                "`{}` is not a repository (`owner/name` or `group/project`): it {why}",
+                s.escape_debug()
+            ))),
+        }
+    }
+}
+
+impl PartialEq<str> for RepoName {
+    fn eq(&self, other: &str) -> bool {
+        self.0 == other
+    }
+}
+
+impl PartialEq<&str> for RepoName {
+    fn eq(&self, other: &&str) -> bool {
+        self.0 == *other
+    }
+}
+
+/// One pull request (GitHub) or merge request (GitLab): its forge, its
+/// repository and its number there. What the store keys a change's rows by.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ChangeKey {
+    pub forge: Forge,
+    pub repo: RepoName,
+    pub number: u64,
+}
+
+impl ChangeKey {
+    pub fn new(forge: Forge, repo: RepoName, number: u64) -> ChangeKey {
+        ChangeKey {
+            forge,
+            repo,
+            number,
+        }
+    }
+
+    /// The path of the change's audit page.
+    pub fn audit_page(&self) -> String {
+        crate::urls::change_page(self)
+    }
+}
+
+impl fmt::Display for ChangeKey {
+    /// `github:acme/app#12`, `gitlab:group/project!7`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (forge, repo, sigil) = (self.forge.as_str(), &self.repo, self.forge.change_sigil());
+        write!(f, "{forge}:{repo}{sigil}{}", self.number)
+    }
+}
+
+impl Forge {
+    /// The forge a stored name (`github`, `gitlab`, `local`) names.
+    pub fn parse(name: &str) -> Option<Forge> {
+        [Forge::Github, Forge::Gitlab, Forge::Local]
+            .into_iter()
+            .find(|forge| forge.as_str() == name)
+    }
+}
+
 /// A team, written `org/team` (GitHub) or `group/subgroup/...` (GitLab).
 /// Compared case-insensitively.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -293,6 +382,31 @@ mod tests {
         ] {
             assert!(RepoPath::parse(good).is_ok(), "{good:?} should be accepted");
         }
+    }
+
+    #[test]
+    fn repo_names_are_owner_and_name_or_a_project_path() {
+        for good in [
+            "acme/app",
+            "group/sub/project",
+            "solo",
+            "acme/a b",
+            "a..b/c",
+        ] {
+            assert_eq!(RepoName::parse(good).unwrap().as_str(), good);
+        }
+        for bad in ["", "/acme/app", "acme/app/", "a//b", "a/../b", ".", "a/\nb"] {
+            assert!(RepoName::parse(bad).is_err(), "{bad:?} should be refused");
+        }
+    }
+
+    #[test]
+    fn a_change_key_names_its_forge_repository_and_number() {
+        let key = ChangeKey::new(Forge::Gitlab, RepoName::parse("g/p").unwrap(), 7);
+        assert_eq!(key.to_string(), "gitlab:g/p!7");
+        assert_eq!(key.audit_page(), "/audit/gitlab/g/p/changes/7");
+        assert_eq!(Forge::parse("github"), Some(Forge::Github));
+        assert_eq!(Forge::parse("GitHub"), None);
     }
 
     #[test]

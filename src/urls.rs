@@ -3,6 +3,8 @@
 //! and the one address of a change's audit page, which the check's details
 //! link, the pages and the exports all use.
 
+use crate::ids::ChangeKey;
+
 /// Percent-encodes `value` for a URL path segment or query value: every
 /// byte but the unreserved ones (`A-Z a-z 0-9 - _ . ~`), so a GitLab
 /// project's path (`group/sub/project`) or a file path becomes one segment
@@ -24,14 +26,27 @@ pub fn encode(value: &str) -> String {
 /// `/audit/{forge}/{repository}/changes/{number}`, each segment of the
 /// repository (`owner/name`, or a GitLab project's full path) encoded on
 /// its own.
-pub fn change_page(forge: &str, repo: &str, number: u64) -> String {
-    let repo = repo.split('/').map(encode).collect::<Vec<_>>().join("/");
-    format!("/audit/{}/{repo}/changes/{number}", encode(forge))
+pub fn change_page(change: &ChangeKey) -> String {
+    let repo = change.repo.as_str().split('/').map(encode);
+    let repo = repo.collect::<Vec<_>>().join("/");
+    let (forge, number) = (encode(change.forge.as_str()), change.number);
+    format!("/audit/{forge}/{repo}/changes/{number}")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::Forge;
+    use crate::ids::RepoName;
+
+    fn change_page(forge: &str, repo: &str, number: u64) -> String {
+        let forge = Forge::parse(forge).unwrap();
+        super::change_page(&ChangeKey::new(
+            forge,
+            RepoName::parse(repo).unwrap(),
+            number,
+        ))
+    }
 
     #[test]
     fn segments_are_encoded_and_names_kept() {

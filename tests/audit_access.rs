@@ -7,6 +7,7 @@
 //! the same state, answers with the viewer and with `Viewer::may_read`.
 
 mod common;
+mod support_keys;
 mod support_serve;
 mod support_store;
 
@@ -18,10 +19,12 @@ use hmac::{Hmac, Mac};
 use reqwest::StatusCode;
 use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};
 use sha2::{Digest, Sha256};
+use support_keys::repo_name;
 use support_store::on_each_backend;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use warrant::config::{Secret, WebhookSecrets};
+use warrant::engine::Forge;
 use warrant::forge::github::fake::FakeGithub;
 use warrant::forge::github::oauth::OauthClient;
 use warrant::metrics::Metrics;
@@ -100,7 +103,12 @@ impl Harness {
         // Warrant has a trail of both, as their webhooks recorded them.
         for repo in ["octo-org/readable", "octo-org/hidden"] {
             store
-                .record_repository("github", repo, github.repo_id(repo), Utc::now())
+                .record_repository(
+                    Forge::Github,
+                    &repo_name(repo),
+                    github.repo_id(repo),
+                    Utc::now(),
+                )
                 .await
                 .unwrap();
         }
@@ -864,7 +872,7 @@ async fn a_new_repository_under_the_name_of_an_old_trail_does_not_open_it() {
         // `acme/app` (id 1) had a trail; it was deleted, and someone made a
         // new `acme/app` (id 2) that alice reads.
         h.store
-            .record_repository("github", "acme/app", 1, Utc::now())
+            .record_repository(Forge::Github, &repo_name("acme/app"), 1, Utc::now())
             .await
             .unwrap();
         h.github
@@ -872,7 +880,7 @@ async fn a_new_repository_under_the_name_of_an_old_trail_does_not_open_it() {
         h.github.set_repo_id("acme/app", 2);
         // `acme/kept` (id 7) is still the repository it was.
         h.store
-            .record_repository("github", "acme/kept", 7, Utc::now())
+            .record_repository(Forge::Github, &repo_name("acme/kept"), 7, Utc::now())
             .await
             .unwrap();
         h.github.set_repo_id("acme/kept", 7);
@@ -903,31 +911,37 @@ async fn the_first_id_recorded_for_a_repository_name_is_kept() {
     on_each_backend(|url| async move {
         let store = Store::connect(&url).await.unwrap();
         assert_eq!(
-            store.repository_id("github", "acme/app").await.unwrap(),
+            store
+                .repository_id(Forge::Github, &repo_name("acme/app"))
+                .await
+                .unwrap(),
             None
         );
         let now = Utc::now();
         assert_eq!(
             store
-                .record_repository("github", "acme/app", 1, now)
+                .record_repository(Forge::Github, &repo_name("acme/app"), 1, now)
                 .await
                 .unwrap(),
             1
         );
         assert_eq!(
             store
-                .record_repository("github", "acme/app", 2, now)
+                .record_repository(Forge::Github, &repo_name("acme/app"), 2, now)
                 .await
                 .unwrap(),
             1
         );
         assert_eq!(
-            store.repository_id("github", "acme/app").await.unwrap(),
+            store
+                .repository_id(Forge::Github, &repo_name("acme/app"))
+                .await
+                .unwrap(),
             Some(1)
         );
         assert_eq!(
             store
-                .record_repository("gitlab", "acme/app", 3, now)
+                .record_repository(Forge::Gitlab, &repo_name("acme/app"), 3, now)
                 .await
                 .unwrap(),
             3

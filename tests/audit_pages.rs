@@ -2,6 +2,7 @@
 //! PostgreSQL: filters, pagination, the change page, escaping, access, and
 //! exports that read back as the page's rows.
 
+mod support_keys;
 mod support_server;
 mod support_store;
 
@@ -9,11 +10,13 @@ use std::collections::BTreeSet;
 
 use chrono::{DateTime, TimeZone, Utc};
 use serde::Deserialize;
+use support_keys::{key, repo_name};
 use support_server::{TestServer, test_state};
 use support_store::on_each_backend;
 use warrant::audit::rollback::MergeMethod;
 use warrant::audit::{EventKind, NewAuditEvent};
 use warrant::engine::Decision;
+use warrant::engine::Forge;
 use warrant::store::changes::{ChangeRecord, ChangeStatus, NewMerge};
 use warrant::store::{NewEvaluation, Store};
 
@@ -73,9 +76,7 @@ async fn evaluate(
     store
         .record_evaluation(
             &NewEvaluation {
-                forge: "github",
-                repo,
-                number,
+                change: &key("github", repo, number),
                 head_sha: &head,
                 base_sha: Some(BASE),
                 check_run_id: Some(number),
@@ -95,9 +96,7 @@ async fn evaluate(
 async fn record(store: &Store, repo: &str, number: u64, title: &str, state: ChangeStatus) {
     store
         .upsert_change(&ChangeRecord {
-            forge: "github".into(),
-            repo: repo.into(),
-            number,
+            change: key("github", repo, number),
             title: title.into(),
             author: Some("octocat".into()),
             url: Some(format!("https://github.com/{repo}/pull/{number}")),
@@ -148,9 +147,7 @@ async fn seed(store: &Store) {
     record(store, "acme/app", 1, "Add caching", ChangeStatus::Merged).await;
     store
         .record_merge_details(&NewMerge {
-            forge: "github",
-            repo: "acme/app",
-            number: 1,
+            change: &key("github", "acme/app", 1),
             head_sha: &head(1),
             merge_commit_sha: Some(MERGE),
             method: Some(MergeMethod::Squash),
@@ -415,9 +412,13 @@ async fn the_change_page_says_per_path_who_owns_it_and_who_approved() {
 async fn audit_events_appear_on_the_timeline() {
     on_each_backend(|url| async move {
         let server = started(&url).await;
-        let mut refused =
-            NewAuditEvent::new("github", "acme/app", EventKind::ApprovalRefused, at(21, 11))
-                .with_detail("reason", "the human who asked the agent cannot approve");
+        let mut refused = NewAuditEvent::new(
+            Forge::Github,
+            &repo_name("acme/app"),
+            EventKind::ApprovalRefused,
+            at(21, 11),
+        )
+        .with_detail("reason", "the human who asked the agent cannot approve");
         refused.change = Some(2);
         refused.actor = Some("carol".into());
         refused.approval = Some("refused".into());
@@ -634,8 +635,12 @@ async fn csv_cells_a_spreadsheet_would_run_as_formulas_are_neutralised() {
             );
         }
 
-        let mut seen =
-            NewAuditEvent::new("github", "acme/app", EventKind::AgentIdentified, at(24, 8));
+        let mut seen = NewAuditEvent::new(
+            Forge::Github,
+            &repo_name("acme/app"),
+            EventKind::AgentIdentified,
+            at(24, 8),
+        );
         seen.change = Some(5);
         seen.agent = Some("=1+1".into());
         server.store.append_audit(&[seen]).await.unwrap();
@@ -654,8 +659,12 @@ async fn csv_cells_a_spreadsheet_would_run_as_formulas_are_neutralised() {
 async fn the_agents_page_lists_unregistered_agents_first_with_their_counts() {
     on_each_backend(|url| async move {
         let server = started(&url).await;
-        let mut seen =
-            NewAuditEvent::new("github", "acme/app", EventKind::AgentIdentified, at(24, 8));
+        let mut seen = NewAuditEvent::new(
+            Forge::Github,
+            &repo_name("acme/app"),
+            EventKind::AgentIdentified,
+            at(24, 8),
+        );
         seen.change = Some(5);
         seen.agent = Some("unregistered:devin".into());
         server.store.append_audit(&[seen]).await.unwrap();

@@ -9,6 +9,7 @@
 //! GitLab project: a GitHub sign-in proves nothing about it, so only an API
 //! token reads it.
 
+mod support_keys;
 mod support_serve;
 mod support_store;
 
@@ -17,12 +18,14 @@ use std::collections::BTreeSet;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use reqwest::StatusCode;
 use reqwest::header::{LOCATION, SET_COOKIE};
+use support_keys::{key, repo_name};
 use support_store::on_each_backend;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use warrant::audit::{EventKind, NewAuditEvent};
 use warrant::config::{Secret, WebhookSecrets};
 use warrant::engine::Decision;
+use warrant::engine::Forge;
 use warrant::forge::github::fake::FakeGithub;
 use warrant::forge::github::oauth::OauthClient;
 use warrant::metrics::Metrics;
@@ -107,9 +110,7 @@ async fn evaluate_on(
     store
         .record_evaluation(
             &NewEvaluation {
-                forge,
-                repo,
-                number,
+                change: &key(forge, repo, number),
                 head_sha: &head,
                 base_sha: Some(BASE),
                 check_run_id: Some(number),
@@ -148,7 +149,12 @@ async fn seed(store: &Store) {
         (OPEN, "unregistered:open-bot"),
         (SECRET, "unregistered:hidden-bot"),
     ] {
-        let mut event = NewAuditEvent::new("github", repo, EventKind::AgentIdentified, at(15));
+        let mut event = NewAuditEvent::new(
+            Forge::Github,
+            &repo_name(repo),
+            EventKind::AgentIdentified,
+            at(15),
+        );
         event.change = Some(1);
         event.agent = Some(agent.into());
         events.push(event);
@@ -171,9 +177,7 @@ async fn seed_gitlab(store: &Store) {
     .await;
     store
         .upsert_change(&ChangeRecord {
-            forge: "gitlab".into(),
-            repo: GITLAB_PROJECT.into(),
-            number: 7,
+            change: key("gitlab", GITLAB_PROJECT, 7),
             title: "Reconcile ledgers".into(),
             author: Some("alice".into()),
             url: Some(format!(
@@ -184,8 +188,12 @@ async fn seed_gitlab(store: &Store) {
         })
         .await
         .unwrap();
-    let mut event =
-        NewAuditEvent::new("gitlab", GITLAB_PROJECT, EventKind::AgentIdentified, at(16));
+    let mut event = NewAuditEvent::new(
+        Forge::Gitlab,
+        &repo_name(GITLAB_PROJECT),
+        EventKind::AgentIdentified,
+        at(16),
+    );
     event.change = Some(7);
     event.agent = Some("unregistered:gitlab-bot".into());
     store.append_audit(&[event]).await.unwrap();
@@ -211,7 +219,12 @@ impl Harness {
         seed(&store).await;
         for repo in [OPEN, SECRET] {
             store
-                .record_repository("github", repo, github.repo_id(repo), at(10))
+                .record_repository(
+                    Forge::Github,
+                    &repo_name(repo),
+                    github.repo_id(repo),
+                    at(10),
+                )
                 .await
                 .unwrap();
         }

@@ -6,10 +6,12 @@
 //! Public pages are on here; who may read a GitLab project when they are
 //! off is in `audit_pages_access.rs`.
 
+mod support_keys;
 mod support_server;
 mod support_store;
 
 use chrono::{DateTime, TimeZone, Utc};
+use support_keys::{key, repo_name};
 use support_server::{TestServer, test_state};
 use support_store::on_each_backend;
 use warrant::audit::{EventKind, NewAuditEvent};
@@ -62,20 +64,28 @@ fn decision(forge: &str, repo: &str, number: u64, agent: &str) -> String {
 async fn evaluate(store: &Store, forge: &str, repo: &str, number: u64, agent: &str, day: u32) {
     let decision = decision(forge, repo, number, agent);
     let head = format!("{number:0>40}");
-    let mut identified = NewAuditEvent::new(forge, repo, EventKind::AgentIdentified, at(day));
+    let mut identified = NewAuditEvent::new(
+        support_keys::forge(forge),
+        &repo_name(repo),
+        EventKind::AgentIdentified,
+        at(day),
+    );
     identified.change = Some(number);
     identified.agent = Some(agent.into());
     identified.head_sha = Some(head.clone());
-    let mut decided = NewAuditEvent::new(forge, repo, EventKind::DecisionMade, at(day));
+    let mut decided = NewAuditEvent::new(
+        support_keys::forge(forge),
+        &repo_name(repo),
+        EventKind::DecisionMade,
+        at(day),
+    );
     decided.change = Some(number);
     decided.decision = Some("success".into());
     decided.head_sha = Some(head.clone());
     store
         .record_evaluation(
             &NewEvaluation {
-                forge,
-                repo,
-                number,
+                change: &key(forge, repo, number),
                 head_sha: &head,
                 base_sha: Some(BASE),
                 check_run_id: None,
@@ -95,9 +105,7 @@ async fn evaluate(store: &Store, forge: &str, repo: &str, number: u64, agent: &s
 async fn record(store: &Store, forge: &str, repo: &str, number: u64, title: &str, url: &str) {
     store
         .upsert_change(&ChangeRecord {
-            forge: forge.into(),
-            repo: repo.into(),
-            number,
+            change: key(forge, repo, number),
             title: title.into(),
             author: Some("alice".into()),
             url: Some(url.into()),

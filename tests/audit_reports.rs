@@ -1,14 +1,17 @@
 //! The audit pages' store queries on SQLite and PostgreSQL: change records,
 //! merges, and the list limited to the repositories a reader may see.
 
+mod support_keys;
 mod support_store;
 
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, TimeZone, Utc};
+use support_keys::{key, repo_name};
 use support_store::on_each_backend;
 use warrant::audit::rollback::MergeMethod;
 use warrant::audit::{EventKind, NewAuditEvent};
+use warrant::engine::Forge;
 use warrant::store::changes::{ChangeRecord, ChangeStatus, NewMerge};
 use warrant::store::reports::{ChangeFilter, Readable};
 use warrant::store::{NewEvaluation, Store};
@@ -19,9 +22,7 @@ fn at(hour: u32) -> DateTime<Utc> {
 
 fn change(title: &str, state: ChangeStatus, hour: u32) -> ChangeRecord {
     ChangeRecord {
-        forge: "github".into(),
-        repo: "acme/app".into(),
-        number: 7,
+        change: key("github", "acme/app", 7),
         title: title.into(),
         author: Some("octocat".into()),
         url: Some("https://github.com/acme/app/pull/7".into()),
@@ -35,7 +36,10 @@ async fn change_records_keep_the_newest_facts() {
     on_each_backend(|url| async move {
         let store = Store::connect(&url).await.unwrap();
         assert_eq!(
-            store.change_record("github", "acme/app", 7).await.unwrap(),
+            store
+                .change_record(&key("github", "acme/app", 7))
+                .await
+                .unwrap(),
             None
         );
         store
@@ -51,7 +55,10 @@ async fn change_records_keep_the_newest_facts() {
             .upsert_change(&change("First", ChangeStatus::Open, 10))
             .await
             .unwrap();
-        let stored = store.change_record("github", "acme/app", 7).await.unwrap();
+        let stored = store
+            .change_record(&key("github", "acme/app", 7))
+            .await
+            .unwrap();
         assert_eq!(stored, Some(change("Renamed", ChangeStatus::Merged, 11)));
     })
     .await;
@@ -64,9 +71,7 @@ async fn the_last_merge_carries_its_method_and_commit_count() {
         // A merge whose method is not known.
         store
             .record_merge_details(&NewMerge {
-                forge: "github",
-                repo: "acme/app",
-                number: 7,
+                change: &key("github", "acme/app", 7),
                 head_sha: "aaaaaaa",
                 merge_commit_sha: Some("bbbbbbb"),
                 method: None,
@@ -77,16 +82,14 @@ async fn the_last_merge_carries_its_method_and_commit_count() {
             .await
             .unwrap();
         let old = store
-            .last_merge("github", "acme/app", 7)
+            .last_merge(&key("github", "acme/app", 7))
             .await
             .unwrap()
             .unwrap();
         assert_eq!((old.method, old.commit_count), (None, None));
         store
             .record_merge_details(&NewMerge {
-                forge: "github",
-                repo: "acme/app",
-                number: 7,
+                change: &key("github", "acme/app", 7),
                 head_sha: "ccccccc",
                 merge_commit_sha: Some("ddddddd"),
                 method: Some(MergeMethod::Rebase),
@@ -97,7 +100,7 @@ async fn the_last_merge_carries_its_method_and_commit_count() {
             .await
             .unwrap();
         let last = store
-            .last_merge("github", "acme/app", 7)
+            .last_merge(&key("github", "acme/app", 7))
             .await
             .unwrap()
             .unwrap();
@@ -107,7 +110,10 @@ async fn the_last_merge_carries_its_method_and_commit_count() {
             (Some(MergeMethod::Rebase), Some(3))
         );
         assert_eq!(
-            store.last_merge("github", "acme/app", 8).await.unwrap(),
+            store
+                .last_merge(&key("github", "acme/app", 8))
+                .await
+                .unwrap(),
             None
         );
     })
@@ -122,9 +128,7 @@ async fn lists_and_counts_leave_out_repositories_the_reader_may_not_read() {
             store
                 .record_evaluation(
                     &NewEvaluation {
-                        forge: "github",
-                        repo,
-                        number,
+                        change: &key("github", repo, number),
                         head_sha: "aaaaaaa",
                         base_sha: None,
                         check_run_id: None,
@@ -155,7 +159,7 @@ async fn lists_and_counts_leave_out_repositories_the_reader_may_not_read() {
             .await
             .unwrap();
         assert_eq!(page.total, 1);
-        assert_eq!(page.rows[0].repo, "acme/app");
+        assert_eq!(page.rows[0].change.repo, "acme/app");
         let secret = ChangeFilter {
             repo: Some("acme/secret".into()),
             ..ChangeFilter::default()
@@ -167,8 +171,12 @@ async fn lists_and_counts_leave_out_repositories_the_reader_may_not_read() {
             .await
             .unwrap();
         assert_eq!(nothing.total, 0);
-        let mut seen =
-            NewAuditEvent::new("github", "acme/secret", EventKind::AgentIdentified, at(4));
+        let mut seen = NewAuditEvent::new(
+            Forge::Github,
+            &repo_name("acme/secret"),
+            EventKind::AgentIdentified,
+            at(4),
+        );
         seen.change = Some(2);
         seen.agent = Some("unregistered:devin".into());
         store.append_audit(&[seen]).await.unwrap();

@@ -6,12 +6,15 @@
 mod support_app;
 mod support_github;
 mod support_gitlab;
+mod support_keys;
 mod support_server;
 mod support_store;
 
 use support_app::{App, pull_request_event};
 use support_github::{REPO, base, head};
+use support_keys::repo_name;
 use support_store::on_each_backend;
+use warrant::engine::Forge;
 use warrant::forge::gitlab::fake::events::HookAction;
 
 #[tokio::test]
@@ -23,10 +26,19 @@ async fn a_webhook_records_its_repositorys_id_and_a_reused_name_keeps_the_first(
         let id = event["repository"]["id"]
             .as_u64()
             .expect("GitHub sends the id");
-        assert_eq!(app.store.repository_id("github", REPO).await.unwrap(), None);
+        assert_eq!(
+            app.store
+                .repository_id(Forge::Github, &repo_name(REPO))
+                .await
+                .unwrap(),
+            None
+        );
         app.deliver_and_wait("pull_request", "d-1", &event, 1).await;
         assert_eq!(
-            app.store.repository_id("github", REPO).await.unwrap(),
+            app.store
+                .repository_id(Forge::Github, &repo_name(REPO))
+                .await
+                .unwrap(),
             Some(id)
         );
 
@@ -37,7 +49,10 @@ async fn a_webhook_records_its_repositorys_id_and_a_reused_name_keeps_the_first(
         app.deliver_and_wait("pull_request", "d-2", &reused, 2)
             .await;
         assert_eq!(
-            app.store.repository_id("github", REPO).await.unwrap(),
+            app.store
+                .repository_id(Forge::Github, &repo_name(REPO))
+                .await
+                .unwrap(),
             Some(id)
         );
     })
@@ -57,14 +72,20 @@ async fn a_gitlab_webhook_records_its_projects_id() {
         );
         app.put_policy(support_gitlab::POLICY);
         assert_eq!(
-            app.store.repository_id("gitlab", project).await.unwrap(),
+            app.store
+                .repository_id(Forge::Gitlab, &repo_name(project))
+                .await
+                .unwrap(),
             None
         );
         app.hook_and_wait(1, support_gitlab::AGENT_BOT, HookAction::Open, 1)
             .await;
         // The fake GitLab's projects have id 1.
         assert_eq!(
-            app.store.repository_id("gitlab", project).await.unwrap(),
+            app.store
+                .repository_id(Forge::Gitlab, &repo_name(project))
+                .await
+                .unwrap(),
             Some(1)
         );
     })

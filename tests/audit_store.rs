@@ -1,17 +1,20 @@
 //! The audit trail's append path on SQLite and PostgreSQL: rows are chained
 //! per repository, in order, and concurrent writers never fork a chain.
 
+mod support_keys;
 mod support_store;
 
 use chrono::{TimeZone, Utc};
+use support_keys::{key, repo_name};
 use support_store::on_each_backend;
 use tokio::task::JoinSet;
 use warrant::audit::{EventKind, GENESIS, NewAuditEvent, row_hash};
+use warrant::engine::Forge;
 use warrant::store::{Chain, Store};
 
 fn event(repo: &str, kind: EventKind, n: i64) -> NewAuditEvent {
     let at = Utc.with_ymd_and_hms(2026, 11, 25, 9, 0, 0).unwrap() + chrono::Duration::seconds(n);
-    let mut e = NewAuditEvent::new("github", repo, kind, at).with_detail("n", n);
+    let mut e = NewAuditEvent::new(Forge::Github, &repo_name(repo), kind, at).with_detail("n", n);
     e.change = Some(7);
     e.paths = vec![format!("src/{n}.rs")];
     e
@@ -53,7 +56,7 @@ async fn appended_events_are_chained_per_repository() {
         let repos: Vec<&str> = chains.iter().map(|c| c.repo.as_str()).collect();
         assert_eq!(repos, ["acme/app", "acme/lib"]);
         let of_change = store
-            .audit_events_of_change("github", "acme/app", 7)
+            .audit_events_of_change(&key("github", "acme/app", 7))
             .await
             .unwrap();
         assert_eq!(of_change.len(), 2);

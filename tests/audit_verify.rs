@@ -4,6 +4,7 @@
 //! while the other repositories' chains still verify.
 
 mod common;
+mod support_keys;
 mod support_store;
 
 use std::collections::HashMap;
@@ -11,9 +12,11 @@ use std::ops::ControlFlow;
 
 use chrono::{TimeZone, Utc};
 use sqlx::{AnyConnection, Connection, Executor};
+use support_keys::repo_name;
 use support_store::on_each_backend;
 use warrant::audit::verify::{BreakKind, ChainReport, ChainVerifier, verify_store};
 use warrant::audit::{AuditEvent, EventKind, GENESIS, NewAuditEvent, canonical, row_hash};
+use warrant::engine::Forge;
 use warrant::store::{Chain, Store};
 
 /// The repositories of the seeded trail. The GitLab project is never
@@ -48,9 +51,14 @@ async fn seed(store: &Store) -> HashMap<&'static str, Vec<AuditEvent>> {
     for n in 1..=EVENTS {
         for (forge, repo) in REPOS {
             let at = start + chrono::Duration::seconds(n);
-            let mut e = NewAuditEvent::new(forge, repo, KINDS[(n - 1) as usize], at)
-                .with_detail("n", n)
-                .with_detail("reason", "seeded");
+            let mut e = NewAuditEvent::new(
+                support_keys::forge(forge),
+                &repo_name(repo),
+                KINDS[(n - 1) as usize],
+                at,
+            )
+            .with_detail("n", n)
+            .with_detail("reason", "seeded");
             e.change = Some(7);
             e.actor = Some("copilot-swe-agent[bot]".into());
             e.agent = Some("copilot".into());
@@ -488,8 +496,13 @@ async fn a_chain_of_several_pages_is_verified_to_its_last_row() {
         let events: Vec<NewAuditEvent> = (0..2_500)
             .map(|n| {
                 let at = start + chrono::Duration::milliseconds(n);
-                NewAuditEvent::new("github", "acme/big", EventKind::CheckPosted, at)
-                    .with_detail("n", n)
+                NewAuditEvent::new(
+                    Forge::Github,
+                    &repo_name("acme/big"),
+                    EventKind::CheckPosted,
+                    at,
+                )
+                .with_detail("n", n)
             })
             .collect();
         let stored = store.append_audit(&events).await.unwrap();
@@ -517,9 +530,14 @@ async fn a_chain_of_several_pages_is_verified_to_its_last_row() {
 fn the_worked_example_in_docs_audit_md_is_what_warrant_computes() {
     let doc = include_str!("../docs/audit.md");
     let at = Utc.with_ymd_and_hms(2026, 11, 25, 9, 0, 0).unwrap();
-    let mut event = NewAuditEvent::new("github", "acme/app", EventKind::ApprovalRefused, at)
-        .with_detail("review_id", 7)
-        .with_detail("reason", "the approver is an agent");
+    let mut event = NewAuditEvent::new(
+        Forge::Github,
+        &repo_name("acme/app"),
+        EventKind::ApprovalRefused,
+        at,
+    )
+    .with_detail("review_id", 7)
+    .with_detail("reason", "the approver is an agent");
     event.change = Some(12);
     event.agent = Some("copilot".into());
     event.actor = Some("copilot-swe-agent[bot]".into());

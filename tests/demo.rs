@@ -3,6 +3,7 @@
 //! the evaluations, check runs, dismissals and merges the script promises;
 //! and the webhooks it sends have the shape of GitHub's own.
 
+mod support_keys;
 mod support_server;
 mod support_store;
 
@@ -11,6 +12,7 @@ use std::process::Command;
 
 use chrono::Utc;
 use serde_json::Value;
+use support_keys::key;
 use support_server::fixture;
 use support_store::on_each_backend;
 use tokio::net::TcpListener;
@@ -103,7 +105,10 @@ async fn the_script_leaves_its_evaluations_check_runs_dismissals_and_merge() {
         let outcomes: Vec<(u64, &str)> =
             played.iter().map(|p| (p.number, p.conclusion())).collect();
         assert_eq!(outcomes, EXPECTED);
-        let evaluations = |n| store.evaluations("github", REPOSITORY, n);
+        let evaluations = |n| {
+            let store = store.clone();
+            async move { store.evaluations(&key("github", REPOSITORY, n)).await }
+        };
 
         // The sensitive change: waiting, then approved, on one check run.
         let ledger = evaluations(103).await.unwrap();
@@ -157,14 +162,24 @@ async fn the_script_leaves_its_evaluations_check_runs_dismissals_and_merge() {
                 _ => None,
             })
             .unwrap();
-        let merge = store.last_merge("github", REPOSITORY, 106).await.unwrap();
+        let merge = store
+            .last_merge(&key("github", REPOSITORY, 106))
+            .await
+            .unwrap();
         let merge = merge.expect("the merge is recorded");
         assert_eq!(
             merge.merge_commit_sha.as_deref(),
             Some(merge_commit.as_str())
         );
         assert_eq!(merge.method.map(|m| m.as_str()), Some("merge"));
-        let audit = |n| store.audit_events_of_change("github", REPOSITORY, n);
+        let audit = |n| {
+            let store = store.clone();
+            async move {
+                store
+                    .audit_events_of_change(&key("github", REPOSITORY, n))
+                    .await
+            }
+        };
         let merged = audit(106).await.unwrap();
         let merged = merged
             .iter()

@@ -6,6 +6,7 @@
 
 mod support_app;
 mod support_github;
+mod support_keys;
 mod support_server;
 mod support_store;
 
@@ -13,6 +14,7 @@ use reqwest::StatusCode;
 use serde_json::Value;
 use support_app::{App, PUBLIC_URL, check_run_rerequested, pull_request_event, review_event};
 use support_github::{REPO, base, bot, change, head, review, sha, user};
+use support_keys::key;
 use support_store::on_each_backend;
 use warrant::engine::ReviewState;
 use warrant::forge::github::fake::Fault;
@@ -207,7 +209,7 @@ async fn a_sensitive_area_waits_for_an_eligible_human_and_the_agents_approval_is
         // The audit trail of the change: who acted, what counted and why.
         let trail = app
             .store
-            .audit_events_of_change("github", REPO, 3)
+            .audit_events_of_change(&key("github", REPO, 3))
             .await
             .unwrap();
         let of_kind = |kind: &str| -> Vec<&warrant::audit::NewAuditEvent> {
@@ -314,7 +316,7 @@ async fn a_repository_without_a_policy_gets_a_neutral_check() {
         );
         let trail = app
             .store
-            .audit_events_of_change("github", REPO, 4)
+            .audit_events_of_change(&key("github", REPO, 4))
             .await
             .unwrap();
         let seen: Vec<_> = trail
@@ -595,7 +597,7 @@ async fn a_merged_pull_request_records_its_merge_commit() {
 
         let merged = app
             .store
-            .last_merge("github", REPO, 10)
+            .last_merge(&key("github", REPO, 10))
             .await
             .unwrap()
             .unwrap();
@@ -604,7 +606,7 @@ async fn a_merged_pull_request_records_its_merge_commit() {
         assert_eq!(merged.commit_count, Some(3));
         let record = app
             .store
-            .change_record("github", REPO, 10)
+            .change_record(&key("github", REPO, 10))
             .await
             .unwrap()
             .unwrap();
@@ -612,7 +614,7 @@ async fn a_merged_pull_request_records_its_merge_commit() {
         assert!(app.check_runs().is_empty());
         let trail = app
             .store
-            .audit_events_of_change("github", REPO, 10)
+            .audit_events_of_change(&key("github", REPO, 10))
             .await
             .unwrap();
         let kinds: Vec<&str> = trail.iter().map(|e| e.event.kind.as_str()).collect();
@@ -650,19 +652,19 @@ async fn a_squashed_merge_and_a_plain_close_are_told_apart_in_the_trail() {
 
         let trail = app
             .store
-            .audit_events_of_change("github", REPO, 20)
+            .audit_events_of_change(&key("github", REPO, 20))
             .await
             .unwrap();
         assert_eq!(trail.last().unwrap().event.detail["merge_method"], "squash");
         let trail = app
             .store
-            .audit_events_of_change("github", REPO, 21)
+            .audit_events_of_change(&key("github", REPO, 21))
             .await
             .unwrap();
         assert_eq!(trail.last().unwrap().event.kind.as_str(), "change_closed");
         assert!(
             app.store
-                .last_merge("github", REPO, 21)
+                .last_merge(&key("github", REPO, 21))
                 .await
                 .unwrap()
                 .is_none()
@@ -827,7 +829,11 @@ async fn two_replicas_sharing_the_queue_evaluate_each_delivery_once() {
                 .filter(|h| h.get("conclusion").is_some_and(|c| !c.is_null()))
                 .count();
             assert_eq!(completions, 1, "completed once: {run:#?}");
-            let stored = replica.store.evaluations("github", REPO, *n).await.unwrap();
+            let stored = replica
+                .store
+                .evaluations(&key("github", REPO, *n))
+                .await
+                .unwrap();
             assert_eq!(stored.len(), 1, "pull request {n}");
         }
         let queue = app.server.queue().await;

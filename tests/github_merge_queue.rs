@@ -5,11 +5,13 @@
 
 mod support_app;
 mod support_github;
+mod support_keys;
 mod support_server;
 mod support_store;
 
 use support_app::{App, POLICY, pull_request_event};
 use support_github::{INSTALLATION, REPO, base, sha, user};
+use support_keys::key;
 use support_store::on_each_backend;
 use warrant::audit::EventKind;
 use warrant::forge::github::fake::events::{self, MergeGroup};
@@ -136,7 +138,7 @@ async fn a_group_of_passing_pull_requests_passes_in_two_requests() {
         for n in [1, 2] {
             let trail = app
                 .store
-                .audit_events_of_change("github", REPO, n)
+                .audit_events_of_change(&key("github", REPO, n))
                 .await
                 .unwrap();
             let checked: Vec<_> = trail
@@ -189,7 +191,7 @@ async fn the_policy_at_the_group_s_base_decides_not_the_one_each_was_checked_und
         assert_eq!(own[0].conclusion.as_deref(), Some("success"));
         let trail = app
             .store
-            .audit_events_of_change("github", REPO, 1)
+            .audit_events_of_change(&key("github", REPO, 1))
             .await
             .unwrap();
         let checked = trail
@@ -356,7 +358,7 @@ async fn a_destroyed_group_is_recorded_on_its_last_pull_request() {
             .await;
         let trail = app
             .store
-            .audit_events_of_change("github", REPO, 1)
+            .audit_events_of_change(&key("github", REPO, 1))
             .await
             .unwrap();
         let gone = trail

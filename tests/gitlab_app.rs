@@ -4,10 +4,12 @@
 //! always, on PostgreSQL too when `WARRANT_TEST_POSTGRES_URL` is set.
 
 mod support_gitlab;
+mod support_keys;
 mod support_server;
 mod support_store;
 
 use support_gitlab::*;
+use support_keys::key;
 use support_store::on_each_backend;
 use warrant::forge::gitlab::fake::Fault;
 use warrant::forge::gitlab::fake::events::HookAction;
@@ -55,7 +57,7 @@ async fn an_agent_change_within_its_scope_succeeds_with_a_linked_status() {
         assert_eq!(decision["policy"]["path"], ".gitlab/warrant.yml");
         let trail = app
             .store
-            .audit_events_of_change("gitlab", PROJECT, 1)
+            .audit_events_of_change(&key("gitlab", PROJECT, 1))
             .await
             .unwrap();
         let kinds: Vec<String> = trail
@@ -172,7 +174,7 @@ async fn approvals_by_an_agent_or_the_requester_do_not_count_and_are_recorded() 
         );
         let trail = app
             .store
-            .audit_events_of_change("gitlab", PROJECT, 1)
+            .audit_events_of_change(&key("gitlab", PROJECT, 1))
             .await
             .unwrap();
         let refusals: Vec<_> = trail
@@ -346,7 +348,7 @@ async fn a_hook_with_a_wrong_token_is_refused_and_nothing_is_stored() {
         assert!(app.fake.statuses().is_empty());
         let trail = app
             .store
-            .audit_events_of_change("gitlab", PROJECT, 1)
+            .audit_events_of_change(&key("gitlab", PROJECT, 1))
             .await
             .unwrap();
         assert!(trail.is_empty(), "{trail:#?}");
@@ -447,14 +449,14 @@ async fn a_merge_is_recorded_with_its_revert_command() {
         app.hook_and_wait(1, MARIA, merged, 2).await;
         let record = app
             .store
-            .change_record("gitlab", PROJECT, 1)
+            .change_record(&key("gitlab", PROJECT, 1))
             .await
             .unwrap()
             .unwrap();
         assert_eq!(record.state.as_str(), "merged");
         let last = app
             .store
-            .last_merge("gitlab", PROJECT, 1)
+            .last_merge(&key("gitlab", PROJECT, 1))
             .await
             .unwrap()
             .unwrap();

@@ -2,12 +2,15 @@
 //! teams of each repository's policies, one lease per change and per head
 //! commit, and the open changes whose head a commit is.
 
+mod support_keys;
 mod support_store;
 
 use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
+use support_keys::{key, repo_name};
 use support_store::on_each_backend;
+use warrant::engine::Forge;
 use warrant::store::Store;
 
 fn at(seconds: i64) -> DateTime<Utc> {
@@ -22,7 +25,7 @@ async fn team_hints_are_unknown_until_a_policy_is_recorded_then_gather_recent_po
             let store = store.clone();
             async move {
                 store
-                    .policy_team_hints("github", "acme/app", since)
+                    .policy_team_hints(Forge::Github, &repo_name("acme/app"), since)
                     .await
                     .unwrap()
             }
@@ -30,19 +33,31 @@ async fn team_hints_are_unknown_until_a_policy_is_recorded_then_gather_recent_po
         assert_eq!(hints(at(0)).await, None, "never evaluated");
 
         store
-            .record_policy_teams("github", "acme/app", "blob-a", &[], at(0))
+            .record_policy_teams(Forge::Github, &repo_name("acme/app"), "blob-a", &[], at(0))
             .await
             .unwrap();
         assert_eq!(hints(at(0)).await, Some(vec![]), "known, naming no team");
 
         let teams = ["acme/sre".to_owned(), "acme/dba".to_owned()];
         store
-            .record_policy_teams("github", "acme/app", "blob-b", &teams, at(10))
+            .record_policy_teams(
+                Forge::Github,
+                &repo_name("acme/app"),
+                "blob-b",
+                &teams,
+                at(10),
+            )
             .await
             .unwrap();
         let old = ["acme/legacy".to_owned(), "acme/sre".to_owned()];
         store
-            .record_policy_teams("github", "acme/app", "blob-old", &old, at(-100))
+            .record_policy_teams(
+                Forge::Github,
+                &repo_name("acme/app"),
+                "blob-old",
+                &old,
+                at(-100),
+            )
             .await
             .unwrap();
         assert_eq!(
@@ -61,7 +76,13 @@ async fn team_hints_are_unknown_until_a_policy_is_recorded_then_gather_recent_po
         );
         // Applying a policy again refreshes it.
         store
-            .record_policy_teams("github", "acme/app", "blob-old", &old, at(20))
+            .record_policy_teams(
+                Forge::Github,
+                &repo_name("acme/app"),
+                "blob-old",
+                &old,
+                at(20),
+            )
             .await
             .unwrap();
         assert!(
@@ -72,7 +93,7 @@ async fn team_hints_are_unknown_until_a_policy_is_recorded_then_gather_recent_po
         );
         assert_eq!(
             store
-                .policy_team_hints("github", "acme/other", at(0))
+                .policy_team_hints(Forge::Github, &repo_name("acme/other"), at(0))
                 .await
                 .unwrap(),
             None
@@ -90,7 +111,7 @@ async fn a_change_is_leased_to_one_worker_until_released_or_expired() {
             let store = store.clone();
             async move {
                 store
-                    .lease_change("github", "acme/app", 7, owner, lease, now)
+                    .lease_change(&key("github", "acme/app", 7), owner, lease, now)
                     .await
                     .unwrap()
             }
@@ -100,19 +121,19 @@ async fn a_change_is_leased_to_one_worker_until_released_or_expired() {
         assert!(take("a", at(2)).await, "a may renew its own lease");
         assert!(
             store
-                .lease_change("github", "acme/app", 8, "b", lease, at(3))
+                .lease_change(&key("github", "acme/app", 8), "b", lease, at(3))
                 .await
                 .unwrap(),
             "another change is free"
         );
         store
-            .release_change("github", "acme/app", 7, "b")
+            .release_change(&key("github", "acme/app", 7), "b")
             .await
             .unwrap();
         assert!(!take("b", at(4)).await, "only the holder releases");
         assert!(take("b", at(63)).await, "a's lease ran out");
         store
-            .release_change("github", "acme/app", 7, "b")
+            .release_change(&key("github", "acme/app", 7), "b")
             .await
             .unwrap();
         assert!(take("c", at(64)).await, "released");
@@ -135,7 +156,7 @@ async fn the_latest_approval_event_of_each_approver_wins_whatever_the_order_reco
             let store = store.clone();
             async move {
                 store
-                    .record_approval_seen("gitlab", "platform/pay/ledger", 7, &approval)
+                    .record_approval_seen(&key("gitlab", "platform/pay/ledger", 7), &approval)
                     .await
                     .unwrap()
             }
@@ -147,13 +168,15 @@ async fn the_latest_approval_event_of_each_approver_wins_whatever_the_order_reco
         record(seen("maria", "b2", true, 30)).await;
         record(seen("maria", "a1", false, 20)).await;
         record(seen("omar", "b2", false, 31)).await;
-        let other = store.approvals_seen("gitlab", "platform/pay/ledger", 8);
+        let other_change = key("gitlab", "platform/pay/ledger", 8);
+        let other = store.approvals_seen(&other_change);
         assert!(other.await.unwrap().is_empty(), "another merge request");
-        let github = store.approvals_seen("github", "platform/pay/ledger", 7);
+        let on_github = key("github", "platform/pay/ledger", 7);
+        let github = store.approvals_seen(&on_github);
         assert!(github.await.unwrap().is_empty(), "another forge");
 
         let all = store
-            .approvals_seen("gitlab", "platform/pay/ledger", 7)
+            .approvals_seen(&key("gitlab", "platform/pay/ledger", 7))
             .await
             .unwrap();
         assert_eq!(
@@ -167,9 +190,7 @@ async fn the_latest_approval_event_of_each_approver_wins_whatever_the_order_reco
 /// An evaluation of change `number` of `acme/app` at `head`.
 async fn evaluated(store: &Store, number: u64, head: &str, conclusion: &str) {
     let evaluation = warrant::store::NewEvaluation {
-        forge: "github",
-        repo: "acme/app",
-        number,
+        change: &key("github", "acme/app", number),
         head_sha: head,
         base_sha: Some("base"),
         check_run_id: None,
@@ -195,9 +216,7 @@ async fn the_changes_at_a_head_are_the_open_ones_last_evaluated_there() {
         evaluated(&store, 3, "h2", "success").await;
         evaluated(&store, 4, "h", "failure").await;
         let closed = ChangeRecord {
-            forge: "github".to_owned(),
-            repo: "acme/app".to_owned(),
-            number: 4,
+            change: key("github", "acme/app", 4),
             title: "Closed".to_owned(),
             author: None,
             url: None,
@@ -207,7 +226,7 @@ async fn the_changes_at_a_head_are_the_open_ones_last_evaluated_there() {
         store.upsert_change(&closed).await.unwrap();
 
         let at_head = store
-            .changes_at_head("github", "acme/app", "h")
+            .changes_at_head(Forge::Github, &repo_name("acme/app"), "h")
             .await
             .unwrap();
         let found: Vec<(u64, &str)> = at_head
@@ -216,13 +235,13 @@ async fn the_changes_at_a_head_are_the_open_ones_last_evaluated_there() {
             .collect();
         assert_eq!(found, [(1, "failure"), (2, "neutral")]);
         let elsewhere = store
-            .changes_at_head("github", "acme/app", "h2")
+            .changes_at_head(Forge::Github, &repo_name("acme/app"), "h2")
             .await
             .unwrap();
         assert_eq!(elsewhere.len(), 1);
         assert!(
             store
-                .changes_at_head("gitlab", "acme/app", "h")
+                .changes_at_head(Forge::Gitlab, &repo_name("acme/app"), "h")
                 .await
                 .unwrap()
                 .is_empty()
@@ -240,7 +259,14 @@ async fn one_worker_at_a_time_publishes_to_a_head_commit() {
             let store = store.clone();
             async move {
                 store
-                    .lease_head("github", "acme/app", "h", owner, lease, now)
+                    .lease_head(
+                        Forge::Github,
+                        &repo_name("acme/app"),
+                        "h",
+                        owner,
+                        lease,
+                        now,
+                    )
                     .await
                     .unwrap()
             }
@@ -250,18 +276,25 @@ async fn one_worker_at_a_time_publishes_to_a_head_commit() {
         assert!(take("a", at(2)).await, "a holds it again");
         assert!(
             store
-                .lease_head("github", "acme/app", "other", "b", lease, at(3))
+                .lease_head(
+                    Forge::Github,
+                    &repo_name("acme/app"),
+                    "other",
+                    "b",
+                    lease,
+                    at(3)
+                )
                 .await
                 .unwrap(),
             "another commit is free"
         );
         store
-            .release_head("github", "acme/app", "h", "b")
+            .release_head(Forge::Github, &repo_name("acme/app"), "h", "b")
             .await
             .unwrap();
         assert!(!take("b", at(4)).await, "only its holder releases it");
         store
-            .release_head("github", "acme/app", "h", "a")
+            .release_head(Forge::Github, &repo_name("acme/app"), "h", "a")
             .await
             .unwrap();
         assert!(take("b", at(5)).await);

@@ -27,6 +27,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::engine::Forge;
+use crate::ids::RepoName;
+
 /// The `prev_hash` of the first row of a chain.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
@@ -136,10 +139,10 @@ pub struct NewAuditEvent {
 
 impl NewAuditEvent {
     /// An event of `kind` on `repo` at `at`, with nothing else set.
-    pub fn new(forge: &str, repo: &str, kind: EventKind, at: DateTime<Utc>) -> NewAuditEvent {
+    pub fn new(forge: Forge, repo: &RepoName, kind: EventKind, at: DateTime<Utc>) -> NewAuditEvent {
         NewAuditEvent {
-            forge: forge.to_owned(),
-            repo: repo.to_owned(),
+            forge: forge.as_str().to_owned(),
+            repo: repo.as_str().to_owned(),
             at,
             kind,
             change: None,
@@ -257,7 +260,8 @@ mod tests {
 
     fn event() -> NewAuditEvent {
         let at = DateTime::from_timestamp_millis(1_790_000_000_123).unwrap();
-        let mut e = NewAuditEvent::new("github", "acme/app", EventKind::ApprovalRefused, at)
+        let repo = RepoName::parse("acme/app").unwrap();
+        let mut e = NewAuditEvent::new(Forge::Github, &repo, EventKind::ApprovalRefused, at)
             .with_detail("reason", "the approver is an agent")
             .with_detail("review_id", 7);
         e.change = Some(12);

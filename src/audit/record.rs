@@ -11,13 +11,16 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 
 use super::{EventKind, NewAuditEvent};
-use crate::engine::{Change, Decision, Registration};
+use crate::engine::{Change, Decision, Forge, Registration};
+use crate::ids::RepoName;
 
 /// What an evaluation published, as the worker knows it.
 #[derive(Clone, Copy, Debug)]
 pub struct Evaluated<'a> {
-    /// `github` or `gitlab`.
-    pub forge: &'a str,
+    pub forge: Forge,
+    /// The change's repository, as the worker addresses it (and the
+    /// decision names it).
+    pub repo: &'a RepoName,
     pub change: &'a Change,
     pub decision: &'a Decision,
     /// The account Warrant acts as (`warrant-app[bot]`), when known.
@@ -31,7 +34,7 @@ pub struct Evaluated<'a> {
 pub fn evaluation_events(e: &Evaluated<'_>) -> Vec<NewAuditEvent> {
     let d = e.decision;
     let base = |kind| {
-        let mut event = NewAuditEvent::new(e.forge, &d.repository, kind, e.at);
+        let mut event = NewAuditEvent::new(e.forge, e.repo, kind, e.at);
         event.change = Some(d.number);
         event.head_sha = Some(d.head_sha.as_str().to_owned());
         event.base_sha = Some(d.base_sha.as_str().to_owned());
@@ -233,7 +236,8 @@ mod tests {
 
     fn events(change: &Change, decision: &Decision) -> Vec<NewAuditEvent> {
         evaluation_events(&Evaluated {
-            forge: "github",
+            forge: crate::engine::Forge::Github,
+            repo: &RepoName::parse(&decision.repository).unwrap(),
             change,
             decision,
             acting_as: Some("warrant[bot]"),

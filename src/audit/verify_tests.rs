@@ -2,6 +2,8 @@ use chrono::DateTime;
 
 use super::*;
 use crate::audit::{EventKind, NewAuditEvent};
+use crate::engine::Forge;
+use crate::ids::RepoName;
 
 fn chain() -> Chain {
     Chain {
@@ -16,7 +18,8 @@ fn rows(n: u64) -> Vec<AuditEvent> {
     (1..=n)
         .map(|seq| {
             let at = DateTime::from_timestamp_millis(1_790_000_000_000 + seq as i64).unwrap();
-            let mut event = NewAuditEvent::new("github", "acme/app", EventKind::CheckPosted, at)
+            let repo = RepoName::parse("acme/app").unwrap();
+            let mut event = NewAuditEvent::new(Forge::Github, &repo, EventKind::CheckPosted, at)
                 .with_detail("n", seq);
             event.actor = Some("warrant[bot]".into());
             let hash = row_hash(&event, seq, &prev);

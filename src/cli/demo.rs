@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use tokio::net::TcpListener;
 
-use crate::demo::{Demo, Played, REPOSITORY};
+use crate::demo::{Demo, Played, REPOSITORY, demo_change};
 use crate::store::Store;
 
 use super::CliError;
@@ -107,8 +107,9 @@ fn report(base: &str, played: &[Played], database: &str) -> String {
             format!(" [expected {}]", p.expected.as_str())
         };
         text.push_str(&format!(
-            "#{number}  {shows}\n      check: {history}{unexpected}: {title}\n      {base}/audit/github/{REPOSITORY}/changes/{number}\n\n",
+            "#{number}  {shows}\n      check: {history}{unexpected}: {title}\n      {base}{page}\n\n",
             number = p.number,
+            page = demo_change(p.number).audit_page(),
             shows = p.shows,
             title = p.title,
         ));

@@ -22,17 +22,24 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::config::WebhookSecrets;
+use crate::engine::Forge;
 use crate::engine::{Conclusion, Review};
 use crate::forge::github::client::GithubClient;
 use crate::forge::github::fake::events::{self, WebhookSender};
 use crate::forge::github::fake::{FakeGithub, PullRequest};
-use crate::ids::CommitSha;
+use crate::ids::{ChangeKey, CommitSha, RepoName};
 use crate::metrics::Metrics;
 use crate::server::{self, AppState};
 use crate::store::Store;
 use crate::worker::{Forges, Worker, WorkerConfig};
 
 pub use script::{REPOSITORY, Scene, Step};
+
+/// Pull request `number` of the demo repository.
+pub fn demo_change(number: u64) -> ChangeKey {
+    let repo = RepoName::parse(REPOSITORY).expect("the demo repository is a name");
+    ChangeKey::new(Forge::Github, repo, number)
+}
 
 /// The demo app's id and installation in the fake.
 const APP_ID: u64 = 1;
@@ -92,11 +99,7 @@ impl Demo {
     /// `listener`. Refuses a store that holds a demo already: its check
     /// runs would name runs the new fake never created.
     pub async fn start(store: Store, listener: TcpListener) -> anyhow::Result<Demo> {
-        if !store
-            .evaluations("github", REPOSITORY, 101)
-            .await?
-            .is_empty()
-        {
+        if !store.evaluations(&demo_change(101)).await?.is_empty() {
             bail!("the database holds a demo already: give the demo an empty database");
         }
         let address = listener.local_addr().context("no local address")?;
@@ -313,10 +316,7 @@ impl Demo {
     }
 
     async fn outcome(&self, scene: &Scene) -> anyhow::Result<Played> {
-        let evaluations = self
-            .store
-            .evaluations("github", REPOSITORY, scene.number())
-            .await?;
+        let evaluations = self.store.evaluations(&demo_change(scene.number())).await?;
         Ok(Played {
             number: scene.number(),
             shows: scene.shows,

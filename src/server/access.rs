@@ -33,7 +33,9 @@ use chrono::Utc;
 use super::AppState;
 use super::auth::{SessionKey, sha256_hex};
 use crate::config::Secret;
+use crate::engine::Forge;
 use crate::forge::github::oauth::encode;
+use crate::ids::RepoName;
 
 /// The prefix of Warrant's API tokens, so that one found in a log or a
 /// repository is recognisable (and can be revoked).
@@ -120,12 +122,12 @@ impl Viewer {
             Viewer::Public | Viewer::Token { .. } => Ok(true),
             // Public pages are public to signed-in users too.
             Viewer::User { .. } if state.public_pages => Ok(true),
-            Viewer::User { session, .. } => match forge {
-                "github" if is_repo_name(repo) => {
+            Viewer::User { session, .. } => match (forge, RepoName::parse(repo)) {
+                ("github", Ok(name)) if is_repo_name(repo) => {
                     // Granted by id: the name may now be another
                     // repository's. A trail with no recorded id is shown
                     // to no signed-in user (fail closed).
-                    let Some(id) = state.store().repository_id(forge, repo).await? else {
+                    let Some(id) = state.store().repository_id(Forge::Github, &name).await? else {
                         return Ok(false);
                     };
                     state.access.user_may_read(session, repo, id).await

@@ -6,6 +6,7 @@ use anyhow::Context;
 use chrono::{DateTime, Utc};
 
 use super::{Store, as_i64, from_millis, to_millis};
+use crate::ids::ChangeKey;
 
 /// An approval event: given or withdrawn, on a head commit.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -18,14 +19,12 @@ pub struct SeenApproval {
 
 impl Store {
     /// Records that `approval.approver` approved (or withdrew an approval
-    /// of) change `number` at `approval.head_sha`, unless a later event of
+    /// of) `change` at `approval.head_sha`, unless a later event of
     /// theirs is recorded already: deliveries may be processed out of
     /// order, and the latest one tells.
     pub async fn record_approval_seen(
         &self,
-        forge: &str,
-        repo: &str,
-        number: u64,
+        change: &ChangeKey,
         approval: &SeenApproval,
     ) -> anyhow::Result<()> {
         let state = if approval.approved {
@@ -40,9 +39,9 @@ impl Store {
              SET head_sha = excluded.head_sha, state = excluded.state, at = excluded.at
              WHERE excluded.at >= approvals_seen.at",
         )
-        .bind(forge)
-        .bind(repo)
-        .bind(as_i64(number)?)
+        .bind(change.forge.as_str())
+        .bind(change.repo.as_str())
+        .bind(as_i64(change.number)?)
         .bind(approval.approver.to_lowercase())
         .bind(&approval.head_sha)
         .bind(state)
@@ -53,21 +52,16 @@ impl Store {
         Ok(())
     }
 
-    /// The latest approval event of each approver of change `number`, by
+    /// The latest approval event of each approver of `change`, by
     /// lower-cased login.
-    pub async fn approvals_seen(
-        &self,
-        forge: &str,
-        repo: &str,
-        number: u64,
-    ) -> anyhow::Result<Vec<SeenApproval>> {
+    pub async fn approvals_seen(&self, change: &ChangeKey) -> anyhow::Result<Vec<SeenApproval>> {
         let rows: Vec<(String, String, String, i64)> = sqlx::query_as(
             "SELECT approver, head_sha, state, at FROM approvals_seen
              WHERE forge = $1 AND repo = $2 AND number = $3 ORDER BY approver",
         )
-        .bind(forge)
-        .bind(repo)
-        .bind(as_i64(number)?)
+        .bind(change.forge.as_str())
+        .bind(change.repo.as_str())
+        .bind(as_i64(change.number)?)
         .fetch_all(&self.pool)
         .await
         .context("cannot read the approvals seen")?;

@@ -17,6 +17,7 @@ use sqlx::{Any, Row, Transaction};
 use super::{Store, as_i64, from_millis, to_millis};
 use crate::audit::verify::StoredRow;
 use crate::audit::{AuditEvent, EventKind, GENESIS, NewAuditEvent, row_hash};
+use crate::ids::ChangeKey;
 
 /// How often an append starts over after losing a race for the head.
 const APPEND_ATTEMPTS: u32 = 20;
@@ -158,17 +159,15 @@ impl Store {
     /// The events of one change, in chain order.
     pub async fn audit_events_of_change(
         &self,
-        forge: &str,
-        repo: &str,
-        number: u64,
+        change: &ChangeKey,
     ) -> anyhow::Result<Vec<AuditEvent>> {
         let rows = sqlx::query(&format!(
             "SELECT {AUDIT_COLUMNS} FROM audit_events
              WHERE forge = $1 AND repo = $2 AND change_number = $3 ORDER BY seq, id"
         ))
-        .bind(forge)
-        .bind(repo)
-        .bind(as_i64(number)?)
+        .bind(change.forge.as_str())
+        .bind(change.repo.as_str())
+        .bind(as_i64(change.number)?)
         .fetch_all(&self.pool)
         .await
         .context("cannot read the audit trail of a change")?;

@@ -8,13 +8,12 @@ use sqlx::Row;
 
 use super::{Store, as_i64, from_millis, to_millis};
 use crate::audit::rollback::MergeMethod;
+use crate::ids::ChangeKey;
 
 /// The latest known facts about a pull or merge request.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ChangeRecord {
-    pub forge: String,
-    pub repo: String,
-    pub number: u64,
+    pub change: ChangeKey,
     /// As the author wrote it; pages escape it.
     pub title: String,
     pub author: Option<String>,
@@ -55,9 +54,7 @@ impl ChangeStatus {
 /// A merge as the merge webhook reports it.
 #[derive(Clone, Copy, Debug)]
 pub struct NewMerge<'a> {
-    pub forge: &'a str,
-    pub repo: &'a str,
-    pub number: u64,
+    pub change: &'a ChangeKey,
     pub head_sha: &'a str,
     pub merge_commit_sha: Option<&'a str>,
     pub method: Option<MergeMethod>,
@@ -92,9 +89,9 @@ impl Store {
                  state = excluded.state, updated_at = excluded.updated_at
              WHERE changes.updated_at <= excluded.updated_at",
         )
-        .bind(&c.forge)
-        .bind(&c.repo)
-        .bind(as_i64(c.number)?)
+        .bind(c.change.forge.as_str())
+        .bind(c.change.repo.as_str())
+        .bind(as_i64(c.change.number)?)
         .bind(&c.title)
         .bind(c.author.as_deref())
         .bind(c.url.as_deref())
@@ -107,28 +104,21 @@ impl Store {
     }
 
     /// The facts recorded about a change, if any.
-    pub async fn change_record(
-        &self,
-        forge: &str,
-        repo: &str,
-        number: u64,
-    ) -> anyhow::Result<Option<ChangeRecord>> {
+    pub async fn change_record(&self, change: &ChangeKey) -> anyhow::Result<Option<ChangeRecord>> {
         let row = sqlx::query(
             "SELECT title, author, url, state, updated_at FROM changes
              WHERE forge = $1 AND repo = $2 AND number = $3",
         )
-        .bind(forge)
-        .bind(repo)
-        .bind(as_i64(number)?)
+        .bind(change.forge.as_str())
+        .bind(change.repo.as_str())
+        .bind(as_i64(change.number)?)
         .fetch_optional(&self.pool)
         .await
         .context("cannot read a change")?;
         let Some(row) = row else { return Ok(None) };
         let state: String = row.try_get("state")?;
         Ok(Some(ChangeRecord {
-            forge: forge.to_owned(),
-            repo: repo.to_owned(),
-            number,
+            change: change.clone(),
             title: row.try_get("title")?,
             author: row.try_get("author")?,
             url: row.try_get("url")?,
@@ -146,9 +136,9 @@ impl Store {
                                  commit_count, delivery_id, recorded_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
-        .bind(m.forge)
-        .bind(m.repo)
-        .bind(as_i64(m.number)?)
+        .bind(m.change.forge.as_str())
+        .bind(m.change.repo.as_str())
+        .bind(as_i64(m.change.number)?)
         .bind(m.head_sha)
         .bind(m.merge_commit_sha)
         .bind(m.method.map(MergeMethod::as_str))
@@ -162,20 +152,15 @@ impl Store {
     }
 
     /// The last merge recorded for a change, if any.
-    pub async fn last_merge(
-        &self,
-        forge: &str,
-        repo: &str,
-        number: u64,
-    ) -> anyhow::Result<Option<MergeRecord>> {
+    pub async fn last_merge(&self, change: &ChangeKey) -> anyhow::Result<Option<MergeRecord>> {
         let row = sqlx::query(
             "SELECT head_sha, merge_commit_sha, merge_method, commit_count, recorded_at
              FROM merges WHERE forge = $1 AND repo = $2 AND number = $3
              ORDER BY id DESC LIMIT 1",
         )
-        .bind(forge)
-        .bind(repo)
-        .bind(as_i64(number)?)
+        .bind(change.forge.as_str())
+        .bind(change.repo.as_str())
+        .bind(as_i64(change.number)?)
         .fetch_optional(&self.pool)
         .await
         .context("cannot read a merge")?;

@@ -9,21 +9,23 @@ use anyhow::Context;
 use chrono::{DateTime, Utc};
 
 use super::{Store, as_i64, duration_millis, to_millis};
+use crate::engine::Forge;
+use crate::ids::{ChangeKey, RepoName};
 
 impl Store {
     /// The teams named by the policies of `repo` applied since `since`, or
     /// `None` when no evaluation of `repo` ever loaded a policy.
     pub async fn policy_team_hints(
         &self,
-        forge: &str,
-        repo: &str,
+        forge: Forge,
+        repo: &RepoName,
         since: DateTime<Utc>,
     ) -> anyhow::Result<Option<Vec<String>>> {
         let rows: Vec<(String, i64)> = sqlx::query_as(
             "SELECT teams, seen_at FROM policy_teams WHERE forge = $1 AND repo = $2",
         )
-        .bind(forge)
-        .bind(repo)
+        .bind(forge.as_str())
+        .bind(repo.as_str())
         .fetch_all(&self.pool)
         .await
         .context("cannot read the policy's teams")?;
@@ -49,8 +51,8 @@ impl Store {
     /// worth recording too: the repository is then known).
     pub async fn record_policy_teams(
         &self,
-        forge: &str,
-        repo: &str,
+        forge: Forge,
+        repo: &RepoName,
         policy_blob: &str,
         teams: &[String],
         at: DateTime<Utc>,
@@ -61,8 +63,8 @@ impl Store {
              ON CONFLICT (forge, repo, policy_blob)
              DO UPDATE SET teams = excluded.teams, seen_at = excluded.seen_at",
         )
-        .bind(forge)
-        .bind(repo)
+        .bind(forge.as_str())
+        .bind(repo.as_str())
         .bind(policy_blob)
         .bind(serde_json::to_string(teams)?)
         .bind(to_millis(at))
@@ -76,29 +78,21 @@ impl Store {
     /// one else holds it (or theirs ran out). Returns whether it was taken.
     pub async fn lease_change(
         &self,
-        forge: &str,
-        repo: &str,
-        number: u64,
+        change: &ChangeKey,
         owner: &str,
         lease: Duration,
         now: DateTime<Utc>,
     ) -> anyhow::Result<bool> {
-        let key = LeaseKey::Change(as_i64(number)?);
-        self.take_lease(forge, repo, key, owner, lease, now)
+        let key = LeaseKey::Change(as_i64(change.number)?);
+        self.take_lease(change.forge, &change.repo, key, owner, lease, now)
             .await
             .context("cannot lease a change")
     }
 
     /// Gives the lease on a change back, if `owner` still holds it.
-    pub async fn release_change(
-        &self,
-        forge: &str,
-        repo: &str,
-        number: u64,
-        owner: &str,
-    ) -> anyhow::Result<()> {
-        let key = LeaseKey::Change(as_i64(number)?);
-        self.give_lease_back(forge, repo, key, owner)
+    pub async fn release_change(&self, change: &ChangeKey, owner: &str) -> anyhow::Result<()> {
+        let key = LeaseKey::Change(as_i64(change.number)?);
+        self.give_lease_back(change.forge, &change.repo, key, owner)
             .await
             .context("cannot release a change")
     }
@@ -106,8 +100,8 @@ impl Store {
     /// Takes the lease on `key`; see [`Store::lease_change`].
     pub(super) async fn take_lease(
         &self,
-        forge: &str,
-        repo: &str,
+        forge: Forge,
+        repo: &RepoName,
         key: LeaseKey<'_>,
         owner: &str,
         lease: Duration,
@@ -124,7 +118,11 @@ impl Store {
              RETURNING owner"
         );
         let taken: Option<String> = key
-            .bind(sqlx::query_scalar(&sql).bind(forge).bind(repo))
+            .bind(
+                sqlx::query_scalar(&sql)
+                    .bind(forge.as_str())
+                    .bind(repo.as_str()),
+            )
             .bind(owner)
             .bind(now.saturating_add(duration_millis(lease)))
             .bind(now)
@@ -136,8 +134,8 @@ impl Store {
     /// Deletes the lease on `key`, if `owner` holds it.
     pub(super) async fn give_lease_back(
         &self,
-        forge: &str,
-        repo: &str,
+        forge: Forge,
+        repo: &RepoName,
         key: LeaseKey<'_>,
         owner: &str,
     ) -> Result<(), sqlx::Error> {
@@ -145,7 +143,7 @@ impl Store {
         let sql = format!(
             "DELETE FROM {table} WHERE forge = $1 AND repo = $2 AND {column} = $3 AND owner = $4"
         );
-        key.bind_query(sqlx::query(&sql).bind(forge).bind(repo))
+        key.bind_query(sqlx::query(&sql).bind(forge.as_str()).bind(repo.as_str()))
             .bind(owner)
             .execute(&self.pool)
             .await?;

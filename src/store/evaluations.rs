@@ -8,13 +8,13 @@ use sqlx::{Any, Executor};
 
 use super::{Store, as_i64, to_millis};
 use crate::audit::NewAuditEvent;
+use crate::engine::Forge;
+use crate::ids::{ChangeKey, RepoName};
 
 /// An evaluation as published on a change.
 #[derive(Clone, Copy, Debug)]
 pub struct NewEvaluation<'a> {
-    pub forge: &'a str,
-    pub repo: &'a str,
-    pub number: u64,
+    pub change: &'a ChangeKey,
     pub head_sha: &'a str,
     /// `None` when the change could not be read.
     pub base_sha: Option<&'a str>,
@@ -56,15 +56,15 @@ impl Store {
     /// The check run recorded for `head_sha`, if any.
     pub async fn check_run_id(
         &self,
-        forge: &str,
-        repo: &str,
+        forge: Forge,
+        repo: &RepoName,
         head_sha: &str,
     ) -> anyhow::Result<Option<u64>> {
         let id: Option<i64> = sqlx::query_scalar(
             "SELECT check_run_id FROM check_runs WHERE forge = $1 AND repo = $2 AND head_sha = $3",
         )
-        .bind(forge)
-        .bind(repo)
+        .bind(forge.as_str())
+        .bind(repo.as_str())
         .bind(head_sha)
         .fetch_optional(&self.pool)
         .await
@@ -76,8 +76,8 @@ impl Store {
     /// two workers racing on one commit agree on the run they update.
     pub async fn record_check_run(
         &self,
-        forge: &str,
-        repo: &str,
+        forge: Forge,
+        repo: &RepoName,
         head_sha: &str,
         check_run_id: u64,
     ) -> anyhow::Result<()> {
@@ -85,8 +85,8 @@ impl Store {
             "INSERT INTO check_runs (forge, repo, head_sha, check_run_id, created_at)
              VALUES ($1, $2, $3, $4, $5) ON CONFLICT (forge, repo, head_sha) DO NOTHING",
         )
-        .bind(forge)
-        .bind(repo)
+        .bind(forge.as_str())
+        .bind(repo.as_str())
         .bind(head_sha)
         .bind(as_i64(check_run_id)?)
         .bind(to_millis(Utc::now()))
@@ -115,19 +115,14 @@ impl Store {
     }
 
     /// The evaluations of a change, oldest first.
-    pub async fn evaluations(
-        &self,
-        forge: &str,
-        repo: &str,
-        number: u64,
-    ) -> anyhow::Result<Vec<StoredEvaluation>> {
+    pub async fn evaluations(&self, change: &ChangeKey) -> anyhow::Result<Vec<StoredEvaluation>> {
         sqlx::query_as(
             "SELECT number, head_sha, base_sha, check_run_id, conclusion, title, decision, delivery_id
              FROM evaluations WHERE forge = $1 AND repo = $2 AND number = $3 ORDER BY id",
         )
-        .bind(forge)
-        .bind(repo)
-        .bind(as_i64(number)?)
+        .bind(change.forge.as_str())
+        .bind(change.repo.as_str())
+        .bind(as_i64(change.number)?)
         .fetch_all(&self.pool)
         .await
         .context("cannot read evaluations")
@@ -136,46 +131,31 @@ impl Store {
     /// The base commit of the last evaluation of a change that read it: the
     /// best guess of the base for events that do not carry it (check runs
     /// and suites), which saves a query when it is still right.
-    pub async fn last_base_sha(
-        &self,
-        forge: &str,
-        repo: &str,
-        number: u64,
-    ) -> anyhow::Result<Option<String>> {
-        self.last_of_change("base_sha", forge, repo, number)
+    pub async fn last_base_sha(&self, change: &ChangeKey) -> anyhow::Result<Option<String>> {
+        self.last_of_change("base_sha", change)
             .await
             .context("cannot read the last base commit")
     }
 
     /// The head commit of the last evaluation of a change.
-    pub async fn last_head_sha(
-        &self,
-        forge: &str,
-        repo: &str,
-        number: u64,
-    ) -> anyhow::Result<Option<String>> {
-        self.last_of_change("head_sha", forge, repo, number)
+    pub async fn last_head_sha(&self, change: &ChangeKey) -> anyhow::Result<Option<String>> {
+        self.last_of_change("head_sha", change)
             .await
             .context("cannot read the last head commit")
     }
 
     /// The input of the last evaluation of a change that reached a
     /// decision: the change as it was decided, to decide it again.
-    pub async fn last_input(
-        &self,
-        forge: &str,
-        repo: &str,
-        number: u64,
-    ) -> anyhow::Result<Option<RecordedInput>> {
+    pub async fn last_input(&self, change: &ChangeKey) -> anyhow::Result<Option<RecordedInput>> {
         let row: Option<(String, String)> = sqlx::query_as(
             "SELECT head_sha, input FROM evaluations
              WHERE forge = $1 AND repo = $2 AND number = $3
                AND input IS NOT NULL AND decision IS NOT NULL
              ORDER BY id DESC LIMIT 1",
         )
-        .bind(forge)
-        .bind(repo)
-        .bind(as_i64(number)?)
+        .bind(change.forge.as_str())
+        .bind(change.repo.as_str())
+        .bind(as_i64(change.number)?)
         .fetch_optional(&self.pool)
         .await
         .context("cannot read the input of the last evaluation")?;
@@ -186,9 +166,7 @@ impl Store {
     async fn last_of_change(
         &self,
         column: &'static str,
-        forge: &str,
-        repo: &str,
-        number: u64,
+        change: &ChangeKey,
     ) -> anyhow::Result<Option<String>> {
         let sql = format!(
             "SELECT {column} FROM evaluations
@@ -196,9 +174,9 @@ impl Store {
              ORDER BY id DESC LIMIT 1"
         );
         let row: Option<Option<String>> = sqlx::query_scalar(&sql)
-            .bind(forge)
-            .bind(repo)
-            .bind(as_i64(number)?)
+            .bind(change.forge.as_str())
+            .bind(change.repo.as_str())
+            .bind(as_i64(change.number)?)
             .fetch_optional(&self.pool)
             .await?;
         Ok(row.flatten())
@@ -217,9 +195,9 @@ async fn insert_evaluation<'e>(
     let encode = |err: anyhow::Error| sqlx::Error::Encode(err.into());
     let check_run_id = e.check_run_id.map(as_i64).transpose().map_err(encode)?;
     sqlx::query(INSERT_EVALUATION)
-        .bind(e.forge)
-        .bind(e.repo)
-        .bind(as_i64(e.number).map_err(encode)?)
+        .bind(e.change.forge.as_str())
+        .bind(e.change.repo.as_str())
+        .bind(as_i64(e.change.number).map_err(encode)?)
         .bind(e.head_sha)
         .bind(e.base_sha)
         .bind(check_run_id)

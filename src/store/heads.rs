@@ -11,6 +11,8 @@ use sqlx::Row;
 
 use super::coordination::LeaseKey;
 use super::{Store, from_millis, to_millis};
+use crate::engine::Forge;
+use crate::ids::RepoName;
 
 /// The latest evaluation of an open change whose head is a given commit.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -32,8 +34,8 @@ pub struct StandsFor {
 /// What the check on a head commit shows.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct HeadCheck {
-    pub forge: String,
-    pub repo: String,
+    pub forge: Forge,
+    pub repo: RepoName,
     pub head_sha: String,
     pub conclusion: String,
     pub title: String,
@@ -48,8 +50,8 @@ impl Store {
     /// event names a pull request before any of its own events arrives.
     pub async fn changes_at_head(
         &self,
-        forge: &str,
-        repo: &str,
+        forge: Forge,
+        repo: &RepoName,
         head_sha: &str,
     ) -> anyhow::Result<Vec<AtHead>> {
         let rows = sqlx::query(
@@ -63,8 +65,8 @@ impl Store {
                                  AND c.number = e.number AND c.state <> 'open')
              ORDER BY e.number",
         )
-        .bind(forge)
-        .bind(repo)
+        .bind(forge.as_str())
+        .bind(repo.as_str())
         .bind(head_sha)
         .fetch_all(&self.pool)
         .await
@@ -91,8 +93,8 @@ impl Store {
                  SET conclusion = excluded.conclusion, title = excluded.title,
                      changes = excluded.changes, published_at = excluded.published_at",
         )
-        .bind(&check.forge)
-        .bind(&check.repo)
+        .bind(check.forge.as_str())
+        .bind(check.repo.as_str())
         .bind(&check.head_sha)
         .bind(&check.conclusion)
         .bind(&check.title)
@@ -107,16 +109,16 @@ impl Store {
     /// What the check on `head_sha` shows, if Warrant published one.
     pub async fn head_check(
         &self,
-        forge: &str,
-        repo: &str,
+        forge: Forge,
+        repo: &RepoName,
         head_sha: &str,
     ) -> anyhow::Result<Option<HeadCheck>> {
         let row = sqlx::query(
             "SELECT conclusion, title, changes, published_at FROM head_checks
              WHERE forge = $1 AND repo = $2 AND head_sha = $3",
         )
-        .bind(forge)
-        .bind(repo)
+        .bind(forge.as_str())
+        .bind(repo.as_str())
         .bind(head_sha)
         .fetch_optional(&self.pool)
         .await
@@ -124,8 +126,8 @@ impl Store {
         let Some(row) = row else { return Ok(None) };
         let changes: String = row.try_get("changes")?;
         Ok(Some(HeadCheck {
-            forge: forge.to_owned(),
-            repo: repo.to_owned(),
+            forge,
+            repo: repo.clone(),
             head_sha: head_sha.to_owned(),
             conclusion: row.try_get("conclusion")?,
             title: row.try_get("title")?,
@@ -138,8 +140,8 @@ impl Store {
     /// `now + lease`, if no one else holds it (or theirs ran out).
     pub async fn lease_head(
         &self,
-        forge: &str,
-        repo: &str,
+        forge: Forge,
+        repo: &RepoName,
         head_sha: &str,
         owner: &str,
         lease: Duration,
@@ -154,8 +156,8 @@ impl Store {
     /// Gives the lease on a head commit back, if `owner` still holds it.
     pub async fn release_head(
         &self,
-        forge: &str,
-        repo: &str,
+        forge: Forge,
+        repo: &RepoName,
         head_sha: &str,
         owner: &str,
     ) -> anyhow::Result<()> {

@@ -25,7 +25,8 @@ use super::as_i64;
 use super::changes::{ChangeRecord, ChangeStatus, MergeRecord};
 use super::{Backend, Store, from_millis, to_millis};
 use crate::audit::AuditEvent;
-use crate::engine::{Conclusion, Decision, Registration};
+use crate::engine::{Conclusion, Decision, Forge, Registration};
+use crate::ids::{ChangeKey, RepoName};
 
 /// What narrows the list of changes. Empty fields do not narrow.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -76,9 +77,7 @@ pub struct EvaluationRow {
 /// One line of the list: a change and its latest evaluation.
 #[derive(Clone, Debug)]
 pub struct ChangeRow {
-    pub forge: String,
-    pub repo: String,
-    pub number: u64,
+    pub change: ChangeKey,
     /// The change's own title, author, address and state, when recorded.
     pub record: Option<ChangeRecord>,
     pub latest: EvaluationRow,
@@ -94,9 +93,7 @@ pub struct ChangePage {
 /// Everything stored about one change.
 #[derive(Clone, Debug)]
 pub struct ChangeReport {
-    pub forge: String,
-    pub repo: String,
-    pub number: u64,
+    pub change: ChangeKey,
     pub record: Option<ChangeRecord>,
     /// Oldest first.
     pub evaluations: Vec<EvaluationRow>,
@@ -327,19 +324,14 @@ impl Store {
     }
 
     /// Everything stored about a change, or `None` when nothing is.
-    pub async fn change_report(
-        &self,
-        forge: &str,
-        repo: &str,
-        number: u64,
-    ) -> anyhow::Result<Option<ChangeReport>> {
+    pub async fn change_report(&self, change: &ChangeKey) -> anyhow::Result<Option<ChangeReport>> {
         let rows = sqlx::query(
             "SELECT id, head_sha, base_sha, conclusion, title, decision, evaluated_at
              FROM evaluations WHERE forge = $1 AND repo = $2 AND number = $3 ORDER BY id",
         )
-        .bind(forge)
-        .bind(repo)
-        .bind(as_i64(number)?)
+        .bind(change.forge.as_str())
+        .bind(change.repo.as_str())
+        .bind(as_i64(change.number)?)
         .fetch_all(&self.pool)
         .await
         .context("cannot read the evaluations of a change")?;
@@ -347,16 +339,14 @@ impl Store {
             .iter()
             .map(evaluation_row)
             .collect::<anyhow::Result<Vec<_>>>()?;
-        let record = self.change_record(forge, repo, number).await?;
-        let events = self.audit_events_of_change(forge, repo, number).await?;
-        let merge = self.last_merge(forge, repo, number).await?;
+        let record = self.change_record(change).await?;
+        let events = self.audit_events_of_change(change).await?;
+        let merge = self.last_merge(change).await?;
         if evaluations.is_empty() && record.is_none() && events.is_empty() && merge.is_none() {
             return Ok(None);
         }
         Ok(Some(ChangeReport {
-            forge: forge.to_owned(),
-            repo: repo.to_owned(),
-            number,
+            change: change.clone(),
             record,
             evaluations,
             events,
@@ -408,14 +398,14 @@ const INVENTORY_BATCH: u32 = 500;
 /// it was seen on (to count each once).
 #[derive(Default)]
 struct Inventory {
-    agents: BTreeMap<String, (AgentSummary, BTreeSet<ChangeKey>)>,
+    agents: BTreeMap<String, (AgentSummary, BTreeSet<SeenOn>)>,
 }
 
-/// A change as `(forge, repo, number)`.
-type ChangeKey = (String, String, u64);
+/// A change an agent was seen on, as `(forge, repo, number)`.
+type SeenOn = (String, String, u64);
 
 impl Inventory {
-    fn entry(&mut self, id: &str, at: DateTime<Utc>) -> &mut (AgentSummary, BTreeSet<ChangeKey>) {
+    fn entry(&mut self, id: &str, at: DateTime<Utc>) -> &mut (AgentSummary, BTreeSet<SeenOn>) {
         self.agents.entry(id.to_owned()).or_insert_with(|| {
             (
                 AgentSummary {
@@ -451,10 +441,14 @@ impl Inventory {
                 summary.owner = agent.owner.clone().or(summary.owner.take());
             }
             summary.last_seen = summary.last_seen.max(at);
-            summary
-                .repositories
-                .insert(format!("{}:{}", row.forge, row.repo));
-            if changes.insert((row.forge.clone(), row.repo.clone(), row.number)) {
+            let ChangeKey {
+                forge,
+                repo,
+                number,
+            } = &row.change;
+            let forge = forge.as_str();
+            summary.repositories.insert(format!("{forge}:{repo}"));
+            if changes.insert((forge.to_owned(), repo.as_str().to_owned(), *number)) {
                 summary.changes += 1;
                 summary.blocked += u64::from(blocked);
             }
@@ -541,16 +535,16 @@ fn evaluation_row(row: &AnyRow) -> anyhow::Result<EvaluationRow> {
 
 fn change_row(row: &AnyRow) -> anyhow::Result<ChangeRow> {
     let forge: String = row.try_get("forge")?;
+    let forge = Forge::parse(&forge).with_context(|| format!("unknown forge `{forge}`"))?;
     let repo: String = row.try_get("repo")?;
     let number: i64 = row.try_get("number")?;
     let number = u64::try_from(number).context("negative change number")?;
+    let change = ChangeKey::new(forge, RepoName::parse(&repo)?, number);
     let state: Option<String> = row.try_get("state")?;
     let record = match state {
         None => None,
         Some(state) => Some(ChangeRecord {
-            forge: forge.clone(),
-            repo: repo.clone(),
-            number,
+            change: change.clone(),
             title: row.try_get("change_title")?,
             author: row.try_get("author")?,
             url: row.try_get("url")?,
@@ -560,9 +554,7 @@ fn change_row(row: &AnyRow) -> anyhow::Result<ChangeRow> {
         }),
     };
     Ok(ChangeRow {
-        forge,
-        repo,
-        number,
+        change,
         record,
         latest: evaluation_row(row)?,
     })

@@ -7,6 +7,8 @@ use anyhow::Context;
 use chrono::{DateTime, Utc};
 
 use super::{Store, as_i64, to_millis};
+use crate::engine::Forge;
+use crate::ids::RepoName;
 
 impl Store {
     /// Records that `repo` on `forge` is the repository with id `id`,
@@ -15,8 +17,8 @@ impl Store {
     /// recorded, which differs from `id` when the name was reused.
     pub async fn record_repository(
         &self,
-        forge: &str,
-        repo: &str,
+        forge: Forge,
+        repo: &RepoName,
         id: u64,
         seen_at: DateTime<Utc>,
     ) -> anyhow::Result<u64> {
@@ -24,8 +26,8 @@ impl Store {
             "INSERT INTO repositories (forge, repo, repo_id, seen_at) VALUES ($1, $2, $3, $4)
              ON CONFLICT (forge, repo) DO NOTHING",
         )
-        .bind(forge)
-        .bind(repo)
+        .bind(forge.as_str())
+        .bind(repo.as_str())
         .bind(as_i64(id)?)
         .bind(to_millis(seen_at))
         .execute(&self.pool)
@@ -37,11 +39,15 @@ impl Store {
     }
 
     /// The id recorded for `repo` on `forge`, if any.
-    pub async fn repository_id(&self, forge: &str, repo: &str) -> anyhow::Result<Option<u64>> {
+    pub async fn repository_id(
+        &self,
+        forge: Forge,
+        repo: &RepoName,
+    ) -> anyhow::Result<Option<u64>> {
         let id: Option<i64> =
             sqlx::query_scalar("SELECT repo_id FROM repositories WHERE forge = $1 AND repo = $2")
-                .bind(forge)
-                .bind(repo)
+                .bind(forge.as_str())
+                .bind(repo.as_str())
                 .fetch_optional(&self.pool)
                 .await
                 .context("cannot read a repository's id")?;

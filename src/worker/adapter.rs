@@ -2,10 +2,10 @@
 //! evaluation itself (`evaluate`) is written once, above the adapters.
 
 use crate::audit::rollback::MergeMethod;
-use crate::engine::{Change, Context, Decision};
+use crate::engine::{Change, Context, Decision, Forge};
 use crate::forge::check::CheckOutcome;
 use crate::forge::{OrgPolicyFile, PolicyFile};
-use crate::ids::{CommitSha, Login, TeamName};
+use crate::ids::{CommitSha, Login, RepoName, TeamName};
 use crate::store::ClaimedDelivery;
 
 use super::history::Closed;
@@ -17,6 +17,9 @@ use super::{Failure, Worker};
 /// A forge as the evaluation sees it: read a change, resolve who is who,
 /// publish the `warrant` check.
 pub(super) trait Adapter: Sync {
+    /// The forge this adapter speaks to.
+    const FORGE: Forge;
+
     /// Whether the forge lets Warrant withdraw another account's approval
     /// (GitHub dismisses reviews; GitLab has no such thing, so an agent's
     /// approval there is ignored and recorded, never revoked).
@@ -164,7 +167,7 @@ pub(super) trait Adapter: Sync {
     async fn policy_at(
         &self,
         at: &Self::Address,
-        repo: &str,
+        repo: &RepoName,
         sha: &CommitSha,
         paths: &[&str],
     ) -> anyhow::Result<Option<PolicyFile>>;

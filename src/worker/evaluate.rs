@@ -19,7 +19,7 @@ use crate::audit::record::Evaluated;
 use crate::audit::{self, EventKind, NewAuditEvent};
 use crate::engine::{self, Conclusion, Decision};
 use crate::forge::check::CheckOutcome;
-use crate::ids::{CommitSha, TeamName};
+use crate::ids::{ChangeKey, CommitSha, TeamName};
 use crate::store::heads::StandsFor;
 use crate::store::{ClaimedDelivery, NewEvaluation};
 
@@ -45,9 +45,9 @@ impl Worker {
         let delivery = claimed.delivery_id.as_str();
         let span = tracing::info_span!(
             "evaluation",
-            forge = target.forge_name(),
-            repo = %target.repo,
-            change = target.number,
+            forge = target.key.forge.as_str(),
+            repo = %target.key.repo,
+            change = target.key.number,
             head_sha = %target.head_sha.as_str(),
             delivery,
         );
@@ -56,7 +56,7 @@ impl Worker {
         let started = Instant::now();
         let result = self
             .leased(
-                Lease::Change(target.forge, &target.repo, target.number),
+                Lease::Change(&target.key),
                 claimed,
                 self.evaluate_in_span(forge, target, claimed),
             )
@@ -109,7 +109,7 @@ impl Worker {
         };
         let previous = self
             .store
-            .last_head_sha(t.forge_name(), &t.repo, t.number)
+            .last_head_sha(&t.key)
             .await?
             .and_then(|sha| CommitSha::parse(&sha).ok());
         let published = Published {
@@ -185,8 +185,7 @@ impl Worker {
     /// The lock serialising evaluations of `t`'s change in this process.
     fn change_lock<X>(&self, t: &Target<X>) -> super::ChangeLock {
         let mut changes = self.changes.lock().unwrap_or_else(|e| e.into_inner());
-        let key = (t.forge, t.repo.clone(), t.number);
-        changes.entry(key).or_default().clone()
+        changes.entry(t.key.clone()).or_default().clone()
     }
 
     /// Loads the policy from the snapshot and decides; an absent policy is
@@ -264,8 +263,8 @@ impl Worker {
     ) -> anyhow::Result<()> {
         self.store
             .record_policy_teams(
-                t.forge_name(),
-                &t.repo,
+                t.key.forge,
+                &t.key.repo,
                 loaded.blob_id(),
                 &teams.remember,
                 at,
@@ -305,7 +304,7 @@ impl Worker {
             // A failure is the strictest there is: it stands for every
             // change at this head without asking the others.
             let stands_for = vec![StandsFor {
-                number: t.number,
+                number: t.key.number,
                 conclusion: outcome.conclusion.as_str().to_owned(),
             }];
             self.record_head_check(t, &t.head_sha, &outcome, stands_for)
@@ -314,7 +313,7 @@ impl Worker {
         // The lease on the commit too, so that no publication of another
         // change at this head that misses this failure comes after it.
         let on_head = self.on_head(t, &t.head_sha, claimed, failed);
-        let published = self.leased(Lease::Change(t.forge, &t.repo, t.number), claimed, on_head);
+        let published = self.leased(Lease::Change(&t.key), claimed, on_head);
         if let Err(err) = published.await {
             tracing::error!(error = %format!("{err:#}"), "cannot publish the failed check");
         }
@@ -330,11 +329,12 @@ impl Worker {
         r: Recorded<'_>,
     ) -> anyhow::Result<()> {
         let at = Utc::now();
-        let forge = t.forge_name();
+        let forge = t.key.forge;
         let acting_as = acting_as.map(|l| l.as_str().to_owned());
         let events = match (r.decision, r.change) {
             (Some(decision), Some(change)) => audit::record::evaluation_events(&Evaluated {
                 forge,
+                repo: &t.key.repo,
                 change,
                 decision,
                 acting_as: acting_as.as_deref(),
@@ -343,8 +343,8 @@ impl Worker {
             }),
             // No decision reached: the failed check is the event.
             _ => {
-                let mut posted = NewAuditEvent::new(forge, &t.repo, EventKind::CheckPosted, at);
-                posted.change = Some(t.number);
+                let mut posted = NewAuditEvent::new(forge, &t.key.repo, EventKind::CheckPosted, at);
+                posted.change = Some(t.key.number);
                 posted.head_sha = Some(head.as_str().to_owned());
                 posted.base_sha = r.change.map(|c| c.base_sha.as_str().to_owned());
                 posted.actor = acting_as;
@@ -365,9 +365,7 @@ impl Worker {
             .transpose()?;
         let base = r.change.map(|c| c.base_sha.as_str());
         let evaluation = NewEvaluation {
-            forge,
-            repo: &t.repo,
-            number: t.number,
+            change: &t.key,
             head_sha: head.as_str(),
             base_sha: base,
             check_run_id: r.run,
@@ -384,13 +382,14 @@ impl Worker {
     /// `{WARRANT_PUBLIC_URL}/audit/{forge}/{repository}/changes/{number}`,
     /// the repository being a GitLab project's full path on GitLab.
     pub(super) fn audit_url<X>(&self, t: &Target<X>) -> Option<String> {
-        self.audit_url_of(t, t.number)
+        self.audit_url_of(t, t.key.number)
     }
 
     /// The audit page of change `number` of `t`'s repository.
     pub(super) fn audit_url_of<X>(&self, t: &Target<X>, number: u64) -> Option<String> {
         let base = self.config.public_url.as_deref()?;
-        let page = crate::urls::change_page(t.forge_name(), &t.repo, number);
+        let change = ChangeKey::new(t.key.forge, t.key.repo.clone(), number);
+        let page = crate::urls::change_page(&change);
         Some(format!("{base}{page}"))
     }
 }

@@ -28,7 +28,7 @@ use crate::forge::github::client::{GithubClient, InstallationId};
 use crate::forge::github::pulls::PullRequestSnapshot;
 use crate::forge::github::webhook::{self as events, GithubEvent, PullRequestAction};
 use crate::forge::{OrgPolicyFile, PolicyFile, is_org_repository};
-use crate::ids::{CommitSha, Login, TeamName};
+use crate::ids::{ChangeKey, CommitSha, Login, RepoName, TeamName};
 use crate::store::ClaimedDelivery;
 use crate::store::changes::{ChangeRecord, ChangeStatus};
 
@@ -75,6 +75,8 @@ impl Github {
 }
 
 impl Adapter for Github {
+    const FORGE: Forge = Forge::Github;
+
     const DISMISSES: bool = true;
     const RUN_HAS_ID: bool = true;
     /// The teams to ask for in the one query, and the base to read the
@@ -174,7 +176,7 @@ impl Adapter for Github {
     ) -> anyhow::Result<CheckRunId> {
         Ok(self
             .client
-            .create_check_run(t.at, &t.repo, &t.head_sha, details)
+            .create_check_run(t.at, t.key.repo.as_str(), &t.head_sha, details)
             .await?)
     }
 
@@ -195,13 +197,13 @@ impl Adapter for Github {
         let hints: Vec<&TeamName> = known.team_hints.iter().flatten().collect();
         Ok(self
             .client
-            .fetch_pull_request(t.at, &t.repo, t.number, &base, &hints)
+            .fetch_pull_request(t.at, t.key.repo.as_str(), t.key.number, &base, &hints)
             .await?)
     }
 
     async fn supersede(&self, t: &Target<InstallationId>, run: CheckRunId) -> anyhow::Result<()> {
         self.client
-            .complete_check_run(t.at, &t.repo, run, &superseded())
+            .complete_check_run(t.at, t.key.repo.as_str(), run, &superseded())
             .await?;
         Ok(())
     }
@@ -233,7 +235,10 @@ impl Adapter for Github {
     }
 
     async fn admins(&self, t: &Target<InstallationId>) -> anyhow::Result<Vec<Login>> {
-        Ok(self.client.repository_admins(t.at, &t.repo).await?)
+        Ok(self
+            .client
+            .repository_admins(t.at, t.key.repo.as_str())
+            .await?)
     }
 
     /// Completes `run`, or creates the run of `head` already completed.
@@ -248,20 +253,26 @@ impl Adapter for Github {
         let installation = t.at;
         if let Some(run) = run {
             self.client
-                .complete_check_run(installation, &t.repo, run, outcome)
+                .complete_check_run(installation, t.key.repo.as_str(), run, outcome)
                 .await?;
             return Ok(run);
         }
         Ok(self
             .client
-            .create_completed_check_run(installation, &t.repo, head, details, outcome)
+            .create_completed_check_run(installation, t.key.repo.as_str(), head, details, outcome)
             .await?)
     }
 
     async fn dismiss(&self, t: &Target<InstallationId>, decision: &Decision) -> anyhow::Result<()> {
         for d in &decision.dismissals {
             self.client
-                .dismiss_review(t.at, &t.repo, t.number, d.review_id, &d.message)
+                .dismiss_review(
+                    t.at,
+                    t.key.repo.as_str(),
+                    t.key.number,
+                    d.review_id,
+                    &d.message,
+                )
                 .await
                 .with_context(|| format!("cannot dismiss review {}", d.review_id))?;
         }
@@ -277,14 +288,14 @@ impl Adapter for Github {
     async fn policy_at(
         &self,
         at: &Option<InstallationId>,
-        repo: &str,
+        repo: &RepoName,
         sha: &CommitSha,
         paths: &[&str],
     ) -> anyhow::Result<Option<PolicyFile>> {
         match at {
             Some(installation) => Ok(self
                 .client
-                .policy_at(*installation, repo, sha, paths)
+                .policy_at(*installation, repo.as_str(), sha, paths)
                 .await?),
             None => Ok(None),
         }
@@ -302,7 +313,13 @@ impl Adapter for Github {
         };
         let method = self
             .client
-            .merge_method(t.at, t.repo.as_str(), sha, closed.number, closed.commits)
+            .merge_method(
+                t.at,
+                t.key.repo.as_str(),
+                sha,
+                closed.key.number,
+                closed.commits,
+            )
             .await?;
         Ok(Some(method))
     }
@@ -351,7 +368,7 @@ impl Github {
                 )?)
             }
             GithubEvent::Push(push) => {
-                let org = is_org_repository(&push.repo, &self.client.org_repository);
+                let org = is_org_repository(push.repo.as_str(), &self.client.org_repository);
                 match PolicyPush::of(Forge::Github, &push.repo, &push.push, org) {
                     Some(push_) => Action::PolicyPush {
                         push: push_,
@@ -384,14 +401,12 @@ impl Github {
 /// installation the delivery names.
 pub(super) fn target(
     installation_id: Option<u64>,
-    repo: &str,
+    repo: &RepoName,
     number: u64,
     head_sha: &CommitSha,
 ) -> Result<Target<InstallationId>, NotAnApp> {
     Ok(Target {
-        forge: Forge::Github,
-        repo: repo.to_owned(),
-        number,
+        key: ChangeKey::new(Forge::Github, repo.clone(), number),
         head_sha: head_sha.clone(),
         base_sha: None,
         at: installation_id.map(InstallationId).ok_or(NotAnApp)?,
@@ -401,7 +416,7 @@ pub(super) fn target(
 /// One target per pull request of a check run or suite.
 fn targets(
     installation_id: Option<u64>,
-    repo: &str,
+    repo: &RepoName,
     numbers: &[u64],
     head_sha: &CommitSha,
 ) -> Result<Vec<Target<InstallationId>>, NotAnApp> {
@@ -416,9 +431,7 @@ fn targets(
 fn closed(pr: &events::PullRequestEvent) -> Action<'_, Github> {
     let merge = pr.merge_commit_sha.as_ref().filter(|_| pr.merged);
     let closed = Closed {
-        forge: Forge::Github,
-        repo: &pr.repo,
-        number: pr.number,
+        key: ChangeKey::new(Forge::Github, pr.repo.clone(), pr.number),
         head_sha: &pr.head_sha,
         base_sha: Some(&pr.base_sha),
         actor: pr.merged_by.as_ref().map(Login::as_str),
@@ -439,9 +452,7 @@ fn change_record(pr: &events::PullRequestEvent, delivery: &ClaimedDelivery) -> C
         _ => ChangeStatus::Open,
     };
     ChangeRecord {
-        forge: "github".to_owned(),
-        repo: pr.repo.clone(),
-        number: pr.number,
+        change: ChangeKey::new(Forge::Github, pr.repo.clone(), pr.number),
         title: pr.title.clone(),
         author: pr.author.as_ref().map(|l| l.as_str().to_owned()),
         url: pr.html_url.clone(),

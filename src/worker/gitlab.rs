@@ -34,7 +34,7 @@ use crate::forge::gitlab::statuses::{
 };
 use crate::forge::gitlab::webhook::{self as events, GitlabEvent, MergeRequestAction};
 use crate::forge::{OrgPolicyFile, PolicyFile, is_org_repository};
-use crate::ids::{CommitSha, Login, TeamName};
+use crate::ids::{ChangeKey, CommitSha, Login, RepoName, TeamName};
 use crate::store::ClaimedDelivery;
 use crate::store::approvals::SeenApproval;
 use crate::store::changes::{ChangeRecord, ChangeStatus};
@@ -135,6 +135,8 @@ pub(super) struct Snapshot {
 }
 
 impl Adapter for Gitlab {
+    const FORGE: Forge = Forge::Gitlab;
+
     const DISMISSES: bool = false;
     const RUN_HAS_ID: bool = false;
     /// The approvals seen, each on the head it was given at.
@@ -168,11 +170,14 @@ impl Adapter for Gitlab {
     async fn policy_at(
         &self,
         _at: &(),
-        repo: &str,
+        repo: &RepoName,
         sha: &CommitSha,
         paths: &[&str],
     ) -> anyhow::Result<Option<PolicyFile>> {
-        Ok(self.client.file_at(repo, sha.as_str(), paths).await?)
+        Ok(self
+            .client
+            .file_at(repo.as_str(), sha.as_str(), paths)
+            .await?)
     }
 
     /// The event said it: a merge commit, or none (fast-forward).
@@ -217,7 +222,7 @@ impl Adapter for Gitlab {
         snapshot: &Snapshot,
     ) -> anyhow::Result<Option<PolicyFile>> {
         let base = &snapshot.mr.change.base_sha;
-        Ok(self.client.codeowners_at(&t.repo, base).await?)
+        Ok(self.client.codeowners_at(t.key.repo.as_str(), base).await?)
     }
 
     fn incomplete(snapshot: &Snapshot) -> Option<&'static str> {
@@ -257,7 +262,7 @@ impl Adapter for Gitlab {
     ) -> anyhow::Result<Shown> {
         let running = status(t, StatusState::Running, EVALUATING, details);
         self.client
-            .set_commit_status(&t.repo, &t.head_sha, &running)
+            .set_commit_status(t.key.repo.as_str(), &t.head_sha, &running)
             .await?;
         Ok(Shown::from(&running))
     }
@@ -265,7 +270,10 @@ impl Adapter for Gitlab {
     /// Reads the merge request and fills its reviews from the approvals,
     /// each on the head it was seen given at.
     async fn read(&self, t: &Target<String>, known: &Known) -> anyhow::Result<Snapshot> {
-        let mut mr = self.client.fetch_merge_request(&t.repo, t.number).await?;
+        let mut mr = self
+            .client
+            .fetch_merge_request(t.key.repo.as_str(), t.key.number)
+            .await?;
         mr.change.reviews = reviews(&mr, &known.approvals_seen);
         Ok(Snapshot { mr })
     }
@@ -283,7 +291,7 @@ impl Adapter for Gitlab {
             git_ref: Some(t.at.clone()),
         };
         self.client
-            .set_commit_status(&t.repo, &t.head_sha, &status)
+            .set_commit_status(t.key.repo.as_str(), &t.head_sha, &status)
             .await?;
         Ok(())
     }
@@ -304,7 +312,7 @@ impl Adapter for Gitlab {
 
     /// The project's Maintainers and Owners.
     async fn admins(&self, t: &Target<String>) -> anyhow::Result<Vec<Login>> {
-        Ok(self.client.project_maintainers(&t.repo).await?)
+        Ok(self.client.project_maintainers(t.key.repo.as_str()).await?)
     }
 
     /// Posts the decision's status. Where GitLab cannot move the status
@@ -323,10 +331,12 @@ impl Adapter for Gitlab {
         if shown.is_some_and(|shown| !shown.moves_to(&next)) {
             let cancel = status(t, StatusState::Canceled, REDECIDED, details);
             self.client
-                .set_commit_status(&t.repo, head, &cancel)
+                .set_commit_status(t.key.repo.as_str(), head, &cancel)
                 .await?;
         }
-        self.client.set_commit_status(&t.repo, head, &next).await?;
+        self.client
+            .set_commit_status(t.key.repo.as_str(), head, &next)
+            .await?;
         Ok(Shown::from(&next))
     }
 
@@ -338,10 +348,14 @@ impl Adapter for Gitlab {
         head: &CommitSha,
         outcome: &CheckOutcome,
     ) -> anyhow::Result<()> {
-        if let Some(check) = self.client.warrant_status_check(&t.repo, t.number).await? {
+        if let Some(check) = self
+            .client
+            .warrant_status_check(t.key.repo.as_str(), t.key.number)
+            .await?
+        {
             let response = response_of(outcome.conclusion);
             self.client
-                .respond_to_status_check(&t.repo, t.number, head, check, response)
+                .respond_to_status_check(t.key.repo.as_str(), t.key.number, head, check, response)
                 .await?;
         }
         Ok(())
@@ -425,12 +439,12 @@ impl Gitlab {
         event: &'a GitlabEvent,
         delivery: &'a ClaimedDelivery,
     ) -> Work<'a, Gitlab> {
-        let repository = project_identity(event).map(|(p, id)| (p.to_owned(), id));
+        let repository = project_identity(event).map(|(p, id)| (p.clone(), id));
         let subject = Some(subject(event));
         let mr = match event {
             GitlabEvent::MergeRequest(mr) => mr,
             GitlabEvent::Push(push) => {
-                let org = is_org_repository(&push.project, &self.client.org_repository);
+                let org = is_org_repository(push.project.as_str(), &self.client.org_repository);
                 let action = match PolicyPush::of(Forge::Gitlab, &push.project, &push.push, org) {
                     Some(push) => Action::PolicyPush { push, at: () },
                     None => Action::Nothing,
@@ -456,7 +470,10 @@ impl Gitlab {
                 approved,
                 at: delivery.received_at,
             };
-            (mr.project.as_str(), mr.iid, seen)
+            (
+                ChangeKey::new(Forge::Gitlab, mr.project.clone(), mr.iid),
+                seen,
+            )
         });
         let target = target(&mr.project, mr.iid, &mr.head_sha, &mr.source_branch);
         let action = match mr.action {
@@ -477,11 +494,9 @@ impl Gitlab {
 }
 
 /// Merge request `!iid` of `project` at `head_sha`, from `branch`.
-fn target(project: &str, iid: u64, head_sha: &CommitSha, branch: &str) -> Target<String> {
+fn target(project: &RepoName, iid: u64, head_sha: &CommitSha, branch: &str) -> Target<String> {
     Target {
-        forge: Forge::Gitlab,
-        repo: project.to_owned(),
-        number: iid,
+        key: ChangeKey::new(Forge::Gitlab, project.clone(), iid),
         head_sha: head_sha.clone(),
         base_sha: None,
         at: branch.to_owned(),
@@ -493,9 +508,7 @@ fn target(project: &str, iid: u64, head_sha: &CommitSha, branch: &str) -> Target
 /// then left unrecorded.
 fn closed(mr: &events::MergeRequestEvent) -> Closed<'_> {
     Closed {
-        forge: Forge::Gitlab,
-        repo: &mr.project,
-        number: mr.iid,
+        key: ChangeKey::new(Forge::Gitlab, mr.project.clone(), mr.iid),
         head_sha: &mr.head_sha,
         base_sha: None,
         actor: mr.actor.as_deref(),
@@ -518,9 +531,7 @@ fn change_record(mr: &events::MergeRequestEvent, delivery: &ClaimedDelivery) -> 
         .then(|| mr.actor.clone())
         .flatten();
     ChangeRecord {
-        forge: "gitlab".to_owned(),
-        repo: mr.project.clone(),
-        number: mr.iid,
+        change: ChangeKey::new(Forge::Gitlab, mr.project.clone(), mr.iid),
         title: mr.title.clone(),
         author,
         url: mr.url.clone(),
@@ -548,9 +559,9 @@ fn subject(event: &GitlabEvent) -> Subject<'_> {
 
 /// The project an event is about, by full path and GitLab's id, when the
 /// payload says.
-fn project_identity(event: &GitlabEvent) -> Option<(&str, u64)> {
+fn project_identity(event: &GitlabEvent) -> Option<(&RepoName, u64)> {
     match event {
-        GitlabEvent::MergeRequest(mr) => Some((mr.project.as_str(), mr.project_id?)),
-        GitlabEvent::Push(push) => Some((push.project.as_str(), push.project_id?)),
+        GitlabEvent::MergeRequest(mr) => Some((&mr.project, mr.project_id?)),
+        GitlabEvent::Push(push) => Some((&push.project, push.project_id?)),
     }
 }

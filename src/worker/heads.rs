@@ -156,21 +156,21 @@ impl Worker {
     ) -> anyhow::Result<Option<Combined>> {
         let at_head = self
             .store
-            .changes_at_head(t.forge.as_str(), &t.repo, head.as_str())
+            .changes_at_head(t.key.forge, &t.key.repo, head.as_str())
             .await?;
         let mut standings: Vec<Standing> = at_head
             .iter()
-            .filter(|at| at.number != t.number)
+            .filter(|at| at.number != t.key.number)
             .map(|at| standing(at, self.audit_url_of(t, at.number)))
             .collect();
         if let Some(own) = own {
             standings.push(Standing {
-                number: t.number,
+                number: t.key.number,
                 outcome: own.clone(),
                 url: self.audit_url(t),
             });
         }
-        Ok(combine(t.forge, standings))
+        Ok(combine(t.key.forge, standings))
     }
 
     /// Records what the check on `head` shows now.
@@ -183,8 +183,8 @@ impl Worker {
     ) -> anyhow::Result<()> {
         self.store
             .record_head_check(&HeadCheck {
-                forge: t.forge.as_str().to_owned(),
-                repo: t.repo.clone(),
+                forge: t.key.forge,
+                repo: t.key.repo.clone(),
                 head_sha: head.as_str().to_owned(),
                 conclusion: outcome.conclusion.as_str().to_owned(),
                 title: outcome.title.clone(),
@@ -252,7 +252,7 @@ impl Worker {
     ) -> anyhow::Result<bool> {
         let shown = self
             .store
-            .head_check(t.forge.as_str(), &t.repo, head.as_str())
+            .head_check(t.key.forge, &t.key.repo, head.as_str())
             .await?;
         Ok(shown.is_some_and(|shown| {
             shown.conclusion == combined.outcome.conclusion.as_str()

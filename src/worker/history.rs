@@ -10,16 +10,14 @@ use crate::audit::{EventKind, NewAuditEvent};
 use crate::engine::{Forge, Origin};
 use crate::forge::PolicyFile;
 use crate::forge::push::Push;
-use crate::ids::CommitSha;
+use crate::ids::{ChangeKey, CommitSha, RepoName};
 use crate::policy::ORG_POLICY_FILE;
 use crate::store::ClaimedDelivery;
 use crate::store::changes::NewMerge;
 
 /// A change closed, merged or not.
 pub(super) struct Closed<'a> {
-    pub forge: Forge,
-    pub repo: &'a str,
-    pub number: u64,
+    pub key: ChangeKey,
     pub head_sha: &'a CommitSha,
     pub base_sha: Option<&'a CommitSha>,
     /// Who merged or closed it.
@@ -36,7 +34,7 @@ pub(super) struct Closed<'a> {
 /// policy (or both).
 pub(super) struct PolicyPush<'a> {
     pub forge: Forge,
-    pub repo: &'a str,
+    pub repo: &'a RepoName,
     pub push: &'a Push,
     /// Whether `repo` is the organisation's repository (where
     /// `warrant-org.yml` is the organisation policy).
@@ -49,7 +47,7 @@ impl<'a> PolicyPush<'a> {
     /// organisation's repository).
     pub fn of(
         forge: Forge,
-        repo: &'a str,
+        repo: &'a RepoName,
         push: &'a Push,
         org_repository: bool,
     ) -> Option<PolicyPush<'a>> {
@@ -92,8 +90,8 @@ impl Worker {
     /// the first, and is logged: the trail under that name began with it.
     pub(super) async fn record_repository(
         &self,
-        forge: &str,
-        repo: &str,
+        forge: Forge,
+        repo: &RepoName,
         id: u64,
         delivery: &ClaimedDelivery,
     ) -> Result<(), super::Failure> {
@@ -104,8 +102,8 @@ impl Worker {
             .map_err(super::Failure::retry)?;
         if recorded != id {
             tracing::warn!(
-                forge,
-                repo,
+                forge = forge.as_str(),
+                repo = repo.as_str(),
                 recorded,
                 reported = id,
                 delivery = %delivery.delivery_id,
@@ -120,15 +118,14 @@ impl Worker {
     /// close, in the merges table and the audit trail.
     pub(super) async fn record_close(&self, c: &Closed<'_>, delivery: &str) -> anyhow::Result<()> {
         let merge = c.merge_commit.filter(|_| c.merged);
-        tracing::info!(repo = %c.repo, change = c.number, merged = c.merged, merge_commit = ?merge.map(CommitSha::as_str), "change closed");
+        tracing::info!(repo = %c.key.repo, change = c.key.number, merged = c.merged, merge_commit = ?merge.map(CommitSha::as_str), "change closed");
         let kind = if c.merged {
             EventKind::ChangeMerged
         } else {
             EventKind::ChangeClosed
         };
-        let forge = c.forge.as_str();
-        let mut event = NewAuditEvent::new(forge, c.repo, kind, Utc::now());
-        event.change = Some(c.number);
+        let mut event = NewAuditEvent::new(c.key.forge, &c.key.repo, kind, Utc::now());
+        event.change = Some(c.key.number);
         event.head_sha = Some(c.head_sha.as_str().to_owned());
         event.base_sha = c.base_sha.map(|b| b.as_str().to_owned());
         event.actor = c.actor.map(str::to_owned);
@@ -140,9 +137,7 @@ impl Worker {
                 .with_detail("commits", c.commits);
             self.store
                 .record_merge_details(&NewMerge {
-                    forge,
-                    repo: c.repo,
-                    number: c.number,
+                    change: &c.key,
                     head_sha: c.head_sha.as_str(),
                     merge_commit_sha: Some(sha.as_str()),
                     method: c.method,
@@ -168,7 +163,7 @@ impl Worker {
         delivery: &str,
     ) -> anyhow::Result<()> {
         let at = Utc::now();
-        let forge = push.forge.as_str();
+        let forge = push.forge;
         let mut event = NewAuditEvent::new(forge, push.repo, EventKind::PolicyChanged, at);
         event.head_sha = Some(push.push.after.as_str().to_owned());
         event.base_sha = Some(push.push.before.as_str().to_owned());
@@ -227,16 +222,20 @@ impl Worker {
 
 /// What a delivery is about, for its receipt in the audit trail.
 pub(super) struct Subject<'a> {
-    pub repo: &'a str,
+    pub repo: &'a RepoName,
     pub change: Option<u64>,
     pub head: Option<&'a CommitSha>,
     pub action: Option<serde_json::Value>,
 }
 
 /// The audit trail's record of a delivery's arrival.
-pub(super) fn receipt(delivery: &ClaimedDelivery, about: Subject<'_>) -> NewAuditEvent {
+pub(super) fn receipt(
+    forge: Forge,
+    delivery: &ClaimedDelivery,
+    about: Subject<'_>,
+) -> NewAuditEvent {
     let mut receipt = NewAuditEvent::new(
-        &delivery.forge,
+        forge,
         about.repo,
         EventKind::DeliveryReceived,
         delivery.received_at,

@@ -10,7 +10,7 @@ use chrono::Utc;
 use super::Worker;
 use super::target::Target;
 use crate::engine::Forge;
-use crate::ids::CommitSha;
+use crate::ids::{ChangeKey, CommitSha, RepoName};
 use crate::store::ClaimedDelivery;
 
 /// How long a worker waits for another to finish with a change before
@@ -55,7 +55,8 @@ impl Worker {
         claimed: &ClaimedDelivery,
         work: impl Future<Output = anyhow::Result<T>>,
     ) -> anyhow::Result<T> {
-        self.on_commit(t.forge, &t.repo, head, claimed, work).await
+        self.on_commit(t.key.forge, &t.key.repo, head, claimed, work)
+            .await
     }
 
     /// Runs `work` holding the lease on publishing to commit `head` of
@@ -63,7 +64,7 @@ impl Worker {
     pub(super) async fn on_commit<T>(
         &self,
         forge: Forge,
-        repo: &str,
+        repo: &RepoName,
         head: &CommitSha,
         claimed: &ClaimedDelivery,
         work: impl Future<Output = anyhow::Result<T>>,
@@ -77,22 +78,18 @@ impl Worker {
 /// time) or a head commit (one publication to it at a time).
 #[derive(Clone, Copy, Debug)]
 pub(super) enum Lease<'a> {
-    Change(Forge, &'a str, u64),
-    Head(Forge, &'a str, &'a CommitSha),
+    Change(&'a ChangeKey),
+    Head(Forge, &'a RepoName, &'a CommitSha),
 }
 
 impl Lease<'_> {
     async fn take(self, w: &Worker, owner: &str) -> anyhow::Result<bool> {
         let (store, lease, now) = (&w.store, w.config.lease, Utc::now());
         match self {
-            Lease::Change(forge, repo, number) => {
-                store
-                    .lease_change(forge.as_str(), repo, number, owner, lease, now)
-                    .await
-            }
+            Lease::Change(change) => store.lease_change(change, owner, lease, now).await,
             Lease::Head(forge, repo, head) => {
                 store
-                    .lease_head(forge.as_str(), repo, head.as_str(), owner, lease, now)
+                    .lease_head(forge, repo, head.as_str(), owner, lease, now)
                     .await
             }
         }
@@ -100,14 +97,10 @@ impl Lease<'_> {
 
     async fn release(self, w: &Worker, owner: &str) -> anyhow::Result<()> {
         match self {
-            Lease::Change(forge, repo, number) => {
-                w.store
-                    .release_change(forge.as_str(), repo, number, owner)
-                    .await
-            }
+            Lease::Change(change) => w.store.release_change(change, owner).await,
             Lease::Head(forge, repo, head) => {
                 w.store
-                    .release_head(forge.as_str(), repo, head.as_str(), owner)
+                    .release_head(forge, repo, head.as_str(), owner)
                     .await
             }
         }

@@ -36,6 +36,7 @@ use crate::engine::Forge;
 use crate::forge::github::client::GithubClient;
 use crate::forge::gitlab::client::GitlabClient;
 use crate::forge::retry::ApiStats;
+use crate::ids::ChangeKey;
 use crate::metrics::Metrics;
 use crate::store::{ClaimedDelivery, Store};
 
@@ -133,7 +134,7 @@ pub struct Worker {
     /// racing on one head would each create a check run, and the one not
     /// recorded would stay in progress. Across replicas, the store's change
     /// lease does the same (see `evaluate`).
-    changes: Mutex<HashMap<(Forge, String, u64), ChangeLock>>,
+    changes: Mutex<HashMap<ChangeKey, ChangeLock>>,
     /// Organisation policies parsed, by blob id.
     org_policies: policies::OrgPolicies,
     /// Deliveries ended so far: a signal tests (and future admin pages)

@@ -57,11 +57,14 @@ impl Worker {
     /// What the store knows of `t`'s change that the adapter's read uses
     /// ([`Adapter::NEEDS`]).
     pub(super) async fn known<A: Adapter>(&self, t: &Target<A::At>) -> anyhow::Result<Known> {
-        let (forge, needs) = (t.forge_name(), A::NEEDS);
+        let (forge, needs) = (t.key.forge, A::NEEDS);
         let mut known = Known::default();
         if needs.team_hints {
             let since = Utc::now() - HINT_WINDOW;
-            let hints = self.store.policy_team_hints(forge, &t.repo, since).await?;
+            let hints = self
+                .store
+                .policy_team_hints(forge, &t.key.repo, since)
+                .await?;
             known.team_hints = hints.map(|names| {
                 names
                     .iter()
@@ -72,12 +75,12 @@ impl Worker {
         if needs.last_base && t.base_sha.is_none() {
             known.last_base = self
                 .store
-                .last_base_sha(forge, &t.repo, t.number)
+                .last_base_sha(&t.key)
                 .await?
                 .and_then(|s| CommitSha::parse(&s).ok());
         }
         if needs.approvals_seen {
-            known.approvals_seen = self.store.approvals_seen(forge, &t.repo, t.number).await?;
+            known.approvals_seen = self.store.approvals_seen(&t.key).await?;
         }
         Ok(known)
     }
@@ -89,19 +92,23 @@ impl Worker {
         t: &Target<A::At>,
         head: &CommitSha,
     ) -> anyhow::Result<Option<A::Run>> {
-        let forge = t.forge_name();
+        let forge = t.key.forge;
         let mut stored = Stored::default();
         if A::RUN_HAS_ID {
             stored.check_run_id = self
                 .store
-                .check_run_id(forge, &t.repo, head.as_str())
+                .check_run_id(forge, &t.key.repo, head.as_str())
                 .await?;
-        } else if let Some(check) = self.store.head_check(forge, &t.repo, head.as_str()).await? {
+        } else if let Some(check) = self
+            .store
+            .head_check(forge, &t.key.repo, head.as_str())
+            .await?
+        {
             stored.shown = Conclusion::parse(&check.conclusion).map(|c| (c, check.title));
         } else {
             // A head published before Warrant recorded what each shows:
             // this change's last decision there.
-            let evaluations = self.store.evaluations(forge, &t.repo, t.number).await?;
+            let evaluations = self.store.evaluations(&t.key).await?;
             stored.shown = evaluations
                 .iter()
                 .rev()
@@ -162,7 +169,7 @@ impl Worker {
         match A::run_id(run).filter(|_| A::RUN_HAS_ID) {
             Some(id) => {
                 self.store
-                    .record_check_run(t.forge_name(), &t.repo, head.as_str(), id)
+                    .record_check_run(t.key.forge, &t.key.repo, head.as_str(), id)
                     .await
             }
             None => Ok(()),

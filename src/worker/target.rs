@@ -1,8 +1,7 @@
 //! A change to evaluate at a head commit, as the worker addresses it on
 //! its forge.
 
-use crate::engine::Forge;
-use crate::ids::CommitSha;
+use crate::ids::{ChangeKey, CommitSha};
 
 /// A delivery that names no installation: sent to a repository webhook,
 /// not to the app, so Warrant cannot act as the app on it.
@@ -15,10 +14,8 @@ pub struct NotAnApp;
 /// GitLab's source branch).
 #[derive(Clone, Debug)]
 pub struct Target<At> {
-    pub forge: Forge,
-    /// `owner/name` on GitHub, the project's full path on GitLab.
-    pub repo: String,
-    pub number: u64,
+    /// The change: its forge, repository and number.
+    pub key: ChangeKey,
     pub head_sha: CommitSha,
     /// The base commit, when the event names it.
     pub base_sha: Option<CommitSha>,
@@ -29,9 +26,5 @@ impl<At> Target<At> {
     pub(super) fn with_base(mut self, base: CommitSha) -> Self {
         self.base_sha = Some(base);
         self
-    }
-
-    pub(super) fn forge_name(&self) -> &'static str {
-        self.forge.as_str()
     }
 }

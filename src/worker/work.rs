@@ -15,6 +15,7 @@ use super::adapter::Adapter;
 use super::history::{Closed, PolicyPush, Subject, receipt};
 use super::target::Target;
 use super::{Failure, Worker};
+use crate::ids::{ChangeKey, RepoName};
 use crate::store::ClaimedDelivery;
 use crate::store::approvals::SeenApproval;
 use crate::store::changes::ChangeRecord;
@@ -22,7 +23,7 @@ use crate::store::changes::ChangeRecord;
 /// A delivery in Warrant's terms.
 pub(super) struct Work<'a, A: Adapter> {
     /// The repository the delivery names, with the forge's id for it.
-    pub repository: Option<(String, u64)>,
+    pub repository: Option<(RepoName, u64)>,
     /// What the delivery is about, for its receipt; `None` for deliveries
     /// about no one repository (an installation).
     pub subject: Option<Subject<'a>>,
@@ -30,7 +31,7 @@ pub(super) struct Work<'a, A: Adapter> {
     pub change: Option<ChangeRecord>,
     /// An approval given or withdrawn on a change, and the head it was
     /// seen at.
-    pub approval: Option<(&'a str, u64, SeenApproval)>,
+    pub approval: Option<(ChangeKey, SeenApproval)>,
     pub action: Action<'a, A>,
 }
 
@@ -81,12 +82,12 @@ impl Worker {
         delivery: &ClaimedDelivery,
     ) -> Result<(), Failure> {
         if let Some((repo, id)) = &work.repository {
-            self.record_repository(&delivery.forge, repo, *id, delivery)
+            self.record_repository(A::FORGE, repo, *id, delivery)
                 .await?;
         }
         if let Some(about) = work.subject.filter(|_| delivery.attempts == 1) {
             self.store
-                .append_audit(&[receipt(delivery, about)])
+                .append_audit(&[receipt(A::FORGE, delivery, about)])
                 .await
                 .map_err(Failure::retry)?;
         }
@@ -96,9 +97,9 @@ impl Worker {
                 .await
                 .map_err(Failure::retry)?;
         }
-        if let Some((repo, number, seen)) = &work.approval {
+        if let Some((change, seen)) = &work.approval {
             self.store
-                .record_approval_seen(&delivery.forge, repo, *number, seen)
+                .record_approval_seen(change, seen)
                 .await
                 .map_err(Failure::retry)?;
         }

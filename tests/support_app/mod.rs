@@ -256,7 +256,11 @@ impl App {
 
     pub async fn evaluations(&self, number: u64) -> Vec<StoredEvaluation> {
         self.store
-            .evaluations("github", REPO, number)
+            .evaluations(&warrant::ids::ChangeKey::new(
+                warrant::engine::Forge::Github,
+                warrant::ids::RepoName::parse(REPO).unwrap(),
+                number,
+            ))
             .await
             .unwrap()
     }

@@ -257,7 +257,11 @@ impl GitlabApp {
 
     pub async fn evaluations(&self, iid: u64) -> Vec<StoredEvaluation> {
         self.store
-            .evaluations("gitlab", PROJECT, iid)
+            .evaluations(&warrant::ids::ChangeKey::new(
+                warrant::engine::Forge::Gitlab,
+                warrant::ids::RepoName::parse(PROJECT).unwrap(),
+                iid,
+            ))
             .await
             .unwrap()
     }

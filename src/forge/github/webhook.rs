@@ -17,7 +17,7 @@ mod payloads;
 use serde::{Deserialize, Serialize};
 
 use crate::forge::push::Push;
-use crate::ids::{CommitSha, Login};
+use crate::ids::{CommitSha, Login, RepoName};
 use payloads::{
     action, check_run, check_suite, installation, installation_repositories, merge_group, ping,
     pull_request, push, review,
@@ -90,7 +90,7 @@ pub struct PullRequestEvent {
     /// Absent on deliveries to a plain repository webhook rather than an app.
     pub installation_id: Option<u64>,
     /// `owner/name`.
-    pub repo: String,
+    pub repo: RepoName,
     pub default_branch: String,
     pub number: u64,
     pub author: Option<Login>,
@@ -146,7 +146,7 @@ pub enum ReviewState {
 pub struct ReviewEvent {
     pub action: ReviewAction,
     pub installation_id: Option<u64>,
-    pub repo: String,
+    pub repo: RepoName,
     pub number: u64,
     pub head_sha: CommitSha,
     /// The pull request's base commit when the review was given: where its
@@ -176,7 +176,7 @@ pub enum CheckRunAction {
 pub struct CheckRunEvent {
     pub action: CheckRunAction,
     pub installation_id: Option<u64>,
-    pub repo: String,
+    pub repo: RepoName,
     pub check_run_id: u64,
     pub name: String,
     /// The app that owns the check run: Warrant acts only on its own.
@@ -190,7 +190,7 @@ pub struct CheckRunEvent {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct CheckSuiteEvent {
     pub installation_id: Option<u64>,
-    pub repo: String,
+    pub repo: RepoName,
     pub app_id: Option<u64>,
     pub head_sha: CommitSha,
     pub pull_requests: Vec<u64>,
@@ -200,7 +200,7 @@ pub struct CheckSuiteEvent {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct PushEvent {
     pub installation_id: Option<u64>,
-    pub repo: String,
+    pub repo: RepoName,
     #[serde(flatten)]
     pub push: Push,
 }
@@ -233,7 +233,7 @@ pub enum MergeGroupAction {
 pub struct MergeGroupEvent {
     pub action: MergeGroupAction,
     pub installation_id: Option<u64>,
-    pub repo: String,
+    pub repo: RepoName,
     /// The commit GitHub asks the `warrant` check for.
     pub head_sha: CommitSha,
     /// `refs/heads/gh-readonly-queue/{base}/pr-{number}-{sha}`.
@@ -324,14 +324,14 @@ pub fn parse(event: &str, payload: &[u8]) -> Result<Option<GithubEvent>, Webhook
 /// The repository a delivery is about: its `owner/name` and GitHub's id,
 /// which, unlike the name, is never given to another repository. `None`
 /// for a delivery about no one repository (an installation).
-pub fn repository_identity(payload: &[u8]) -> Option<(String, u64)> {
+pub fn repository_identity(payload: &[u8]) -> Option<(RepoName, u64)> {
     #[derive(Deserialize)]
     struct Payload {
         repository: Option<Repository>,
     }
     #[derive(Deserialize)]
     struct Repository {
-        full_name: String,
+        full_name: RepoName,
         id: u64,
     }
     let repository = serde_json::from_slice::<Payload>(payload)

@@ -10,7 +10,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::forge::push::{Push, PushCommit, changed_paths};
-use crate::ids::CommitSha;
+use crate::ids::{CommitSha, RepoName};
 
 /// The `X-Gitlab-Event` names Warrant reads; any other event is
 /// acknowledged and ignored.
@@ -87,7 +87,7 @@ impl MergeRequestAction {
 pub struct MergeRequestEvent {
     pub action: MergeRequestAction,
     /// The target project's full path: `group/subgroup/project`.
-    pub project: String,
+    pub project: RepoName,
     pub project_id: Option<u64>,
     pub default_branch: Option<String>,
     /// The merge request's number within its project (`!iid`).
@@ -114,7 +114,7 @@ pub struct MergeRequestEvent {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct PushEvent {
     /// `group/subgroup/project`.
-    pub project: String,
+    pub project: RepoName,
     pub project_id: Option<u64>,
     /// GitLab lists at most 20 commits of a push (`total_commits_count`
     /// says how many there were).
@@ -150,7 +150,7 @@ pub fn parse(event: &str, payload: &[u8]) -> Result<Option<GitlabEvent>, Webhook
 #[derive(Deserialize)]
 struct Project {
     id: Option<u64>,
-    path_with_namespace: String,
+    path_with_namespace: RepoName,
     default_branch: Option<String>,
 }
 

@@ -4,52 +4,39 @@
 //! On GitHub the repository is `owner/name`; on GitLab it is the project's
 //! full path, which holds any number of nested groups
 //! (`group/sub/project`). So the route captures everything after the
-//! forge, and [`ChangeAddress::parse`] reads it from the right: the number,
+//! forge, and [`parse`] reads it from the right: the number,
 //! then the word `changes`, then the repository. Anything else is not a
 //! change's page, and is answered like a missing change.
 
 use crate::engine::Forge;
+use crate::ids::{ChangeKey, RepoName};
 
-/// One change, as its page's address names it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(super) struct ChangeAddress {
-    pub forge: Forge,
-    /// `owner/name`, or a GitLab project's full path.
-    pub repo: String,
-    pub number: u64,
-}
-
-impl ChangeAddress {
-    /// Reads the page `/audit/{forge}/{rest}`; `None` when it does not name a
-    /// change: an unknown forge, no repository, a GitHub repository that is
-    /// not `owner/name`, a segment that no forge allows, or a number that is
-    /// not one.
-    pub(super) fn parse(forge: &str, rest: &str) -> Option<ChangeAddress> {
-        let forge = match forge {
-            "github" => Forge::Github,
-            "gitlab" => Forge::Gitlab,
-            _ => return None,
-        };
-        let (rest, number) = rest.rsplit_once('/')?;
-        let (repo, word) = rest.rsplit_once('/')?;
-        if word != "changes" || number.is_empty() || !number.bytes().all(|b| b.is_ascii_digit()) {
-            return None;
-        }
-        let number = number.parse().ok()?;
-        let segments = repo.split('/').count();
-        let shape_fits = match forge {
-            Forge::Github => segments == 2,
-            _ => segments >= 1,
-        };
-        if !shape_fits || !repo.split('/').all(is_segment) {
-            return None;
-        }
-        Some(ChangeAddress {
-            forge,
-            repo: repo.to_owned(),
-            number,
-        })
+/// Reads the page `/audit/{forge}/{rest}`: the change it names, or `None`
+/// when it names none: an unknown forge, no repository, a GitHub repository
+/// that is not `owner/name`, a segment that no forge allows, or a number
+/// that is not one.
+pub(super) fn parse(forge: &str, rest: &str) -> Option<ChangeKey> {
+    let forge = match forge {
+        "github" => Forge::Github,
+        "gitlab" => Forge::Gitlab,
+        _ => return None,
+    };
+    let (rest, number) = rest.rsplit_once('/')?;
+    let (repo, word) = rest.rsplit_once('/')?;
+    if word != "changes" || number.is_empty() || !number.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
     }
+    let number = number.parse().ok()?;
+    let segments = repo.split('/').count();
+    let shape_fits = match forge {
+        Forge::Github => segments == 2,
+        _ => segments >= 1,
+    };
+    if !shape_fits || !repo.split('/').all(is_segment) {
+        return None;
+    }
+    let repo = RepoName::parse(repo).ok()?;
+    Some(ChangeKey::new(forge, repo, number))
 }
 
 /// A segment of a repository path as GitHub and GitLab allow them: letters,
@@ -64,10 +51,6 @@ fn is_segment(segment: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
 }
 
-/// The page of a change: the form [`ChangeAddress::parse`] reads, for one
-/// repository segment or many.
-pub(super) use crate::urls::change_page as audit_path;
-
 /// How the pages name a change on its forge.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) struct Terms {
@@ -79,21 +62,21 @@ pub(super) struct Terms {
     pub sigil: char,
 }
 
-/// The words of `forge` as the store holds it (`github`, `gitlab`).
-pub(super) fn terms(forge: &str) -> Terms {
+/// The words of `forge`.
+pub(super) fn terms(forge: Forge) -> Terms {
     match forge {
-        "gitlab" => Terms {
+        Forge::Gitlab => Terms {
             name: "GitLab",
             change: "merge request",
             sigil: '!',
         },
-        "github" => Terms {
+        Forge::Github => Terms {
             name: "GitHub",
             change: "pull request",
             sigil: '#',
         },
-        // The store holds no other forge; should one appear, name nothing.
-        _ => Terms {
+        // Local ranges have no pages; should one appear, name nothing.
+        Forge::Local => Terms {
             name: "its forge",
             change: "change",
             sigil: '#',
@@ -106,7 +89,12 @@ mod tests {
     use super::*;
 
     fn parsed(forge: &str, rest: &str) -> Option<(Forge, String, u64)> {
-        ChangeAddress::parse(forge, rest).map(|a| (a.forge, a.repo, a.number))
+        parse(forge, rest).map(|a| (a.forge, a.repo.as_str().to_owned(), a.number))
+    }
+
+    fn audit_path(forge: &str, repo: &str, number: u64) -> String {
+        let forge = Forge::parse(forge).unwrap();
+        ChangeKey::new(forge, RepoName::parse(repo).unwrap(), number).audit_page()
     }
 
     #[test]
@@ -176,11 +164,11 @@ mod tests {
     #[test]
     fn each_forge_has_its_own_words() {
         assert_eq!(
-            (terms("gitlab").sigil, terms("gitlab").change),
+            (terms(Forge::Gitlab).sigil, terms(Forge::Gitlab).change),
             ('!', "merge request")
         );
         assert_eq!(
-            (terms("github").sigil, terms("github").change),
+            (terms(Forge::Github).sigil, terms(Forge::Github).change),
             ('#', "pull request")
         );
     }

@@ -213,12 +213,8 @@ async fn change_rows(
             .changes_page(&request.filter, &readable, offset, BATCH)
             .await?;
         for change in &page.rows {
-            let merge = store
-                .last_merge(&change.forge, &change.repo, change.number)
-                .await?;
-            let events = store
-                .audit_events_of_change(&change.forge, &change.repo, change.number)
-                .await?;
+            let merge = store.last_merge(&change.change).await?;
+            let events = store.audit_events_of_change(&change.change).await?;
             let rollback = view::rollback_of(RollbackFacts {
                 merge: merge.as_ref(),
                 events: &events,
@@ -246,9 +242,9 @@ pub(super) fn rows_of(change: &ChangeRow, rollback: &str) -> Vec<ExportRow> {
         timestamp: e
             .evaluated_at
             .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-        forge: change.forge.clone(),
-        repository: change.repo.clone(),
-        change: change.number,
+        forge: change.change.forge.as_str().to_owned(),
+        repository: change.change.repo.as_str().to_owned(),
+        change: change.change.number,
         title: view::title(change),
         head_sha: e.head_sha.clone(),
         agent_id: String::new(),

@@ -5,11 +5,13 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 
-use super::address::{self, ChangeAddress, Terms};
+use super::address::{self, Terms};
 use super::filter::{CONCLUSIONS, FORGES, ListQuery, ListRequest};
 use super::view::{self, AgentView, RequirementView, Status, TimelineEntry, ViolationView};
 use super::{PageError, STYLE, page, readable};
 use crate::audit::rollback::Rollback;
+use crate::engine::Forge;
+use crate::ids::ChangeKey;
 use crate::server::AppState;
 use crate::server::access::Viewer;
 use crate::store::reports::EvaluationRow;
@@ -69,11 +71,12 @@ pub(super) async fn changes(
     let lines = rows
         .iter()
         .map(|row| ChangeLine {
-            link: address::audit_path(&row.forge, &row.repo, row.number),
-            repo: row.repo.clone(),
-            number: row.number,
-            terms: address::terms(&row.forge),
-            label: (row.forge != "github").then(|| address::terms(&row.forge).name),
+            link: row.change.audit_page(),
+            repo: row.change.repo.as_str().to_owned(),
+            number: row.change.number,
+            terms: address::terms(row.change.forge),
+            label: (row.change.forge != Forge::Github)
+                .then(|| address::terms(row.change.forge).name),
             title: view::title(row),
             status: view::status(&row.latest),
             agents: view::agent_ids(row.latest.decision.as_ref()).join(", "),
@@ -146,18 +149,16 @@ pub(super) async fn change(
     State(state): State<AppState>,
     Path((forge, rest)): Path<(String, String)>,
 ) -> Result<Response, PageError> {
-    let ChangeAddress {
-        forge,
-        repo,
-        number,
-    } = ChangeAddress::parse(&forge, &rest).ok_or(PageError::NotFound)?;
-    let forge = forge.as_str();
-    if !viewer.may_read(&state, forge, &repo).await? {
+    let change = address::parse(&forge, &rest).ok_or(PageError::NotFound)?;
+    if !viewer
+        .may_read(&state, change.forge.as_str(), change.repo.as_str())
+        .await?
+    {
         return Err(PageError::NotFound);
     }
     let report = state
         .store()
-        .change_report(forge, &repo, number)
+        .change_report(&change)
         .await?
         .ok_or(PageError::NotFound)?;
     let latest = report.evaluations.last();
@@ -168,7 +169,7 @@ pub(super) async fn change(
         None => "Warrant has not evaluated this change yet.".to_owned(),
     };
     let head_check = match latest {
-        Some(e) => head_check(&state, forge, &repo, number, e).await?,
+        Some(e) => head_check(&state, &change, e).await?,
         None => None,
     };
     let record = report.record.as_ref();
@@ -182,9 +183,7 @@ pub(super) async fn change(
             .map(|r| r.state.as_str().to_owned())
             .unwrap_or_default(),
         forge_url: view::forge_url(
-            forge,
-            &repo,
-            number,
+            &change,
             record.and_then(|r| r.url.as_deref()),
             state.gitlab_url(),
         ),
@@ -216,9 +215,9 @@ pub(super) async fn change(
         timeline: view::timeline(&report),
         rollback: view::rollback_of(view::RollbackFacts::of(&report)),
         head_check,
-        terms: address::terms(forge),
-        repo,
-        number,
+        terms: address::terms(change.forge),
+        repo: change.repo.as_str().to_owned(),
+        number: change.number,
     };
     Ok(page(StatusCode::OK, &body))
 }
@@ -228,21 +227,19 @@ pub(super) async fn change(
 /// what the check shows, so that it never disagrees with the forge.
 async fn head_check(
     state: &AppState,
-    forge: &str,
-    repo: &str,
-    number: u64,
+    change: &ChangeKey,
     latest: &EvaluationRow,
 ) -> Result<Option<HeadCheckView>, PageError> {
     let check = state
         .store()
-        .head_check(forge, repo, &latest.head_sha)
+        .head_check(change.forge, &change.repo, &latest.head_sha)
         .await?;
     let Some(check) = check else { return Ok(None) };
-    let alone = check.changes.iter().all(|c| c.number == number);
+    let alone = check.changes.iter().all(|c| c.number == change.number);
     if alone && check.conclusion == latest.conclusion {
         return Ok(None);
     }
-    let sigil = address::terms(forge).sigil;
+    let sigil = address::terms(change.forge).sigil;
     let shown = EvaluationRow {
         conclusion: check.conclusion.clone(),
         decision: None,
@@ -257,7 +254,7 @@ async fn head_check(
             .map(|c| {
                 (
                     format!("{sigil}{}", c.number),
-                    address::audit_path(forge, repo, c.number),
+                    ChangeKey::new(change.forge, change.repo.clone(), c.number).audit_page(),
                     c.conclusion.clone(),
                 )
             })
@@ -327,7 +324,10 @@ pub(super) async fn agents(
 /// it: `acme/app (GitHub)`, `platform/payments/ledger (GitLab)`.
 fn repository_words(key: &str) -> String {
     match key.split_once(':') {
-        Some((forge, repo)) => format!("{repo} ({})", address::terms(forge).name),
+        Some((forge, repo)) => {
+            let forge = Forge::parse(forge).map_or("its forge", |f| address::terms(f).name);
+            format!("{repo} ({forge})")
+        }
         None => key.to_owned(),
     }
 }

@@ -9,9 +9,10 @@ use crate::audit::rollback::{ChangeState, MergeMethod, Rollback, rollback};
 use crate::audit::{AuditEvent, EventKind};
 use crate::engine::render::{OwnershipLine, ownership};
 use crate::engine::{
-    AgentFinding, Conclusion, Decision, Registration, Requirement, SignalKind, Violation,
+    AgentFinding, Conclusion, Decision, Forge, Registration, Requirement, SignalKind, Violation,
     ViolationKind,
 };
+use crate::ids::ChangeKey;
 use crate::store::changes::{ChangeStatus, MergeRecord};
 use crate::store::reports::{ChangeReport, ChangeRow, EvaluationRow};
 
@@ -100,16 +101,13 @@ pub(super) fn time(at: DateTime<Utc>) -> String {
 /// The change on its forge: the stored address (a GitLab merge request's
 /// `web_url`, a pull request's `html_url`), or the usual one, on GitLab
 /// under `gitlab_url` (`WARRANT_GITLAB_URL`, without a trailing slash).
-pub(super) fn forge_url(
-    forge: &str,
-    repo: &str,
-    number: u64,
-    stored: Option<&str>,
-    gitlab_url: &str,
-) -> String {
+pub(super) fn forge_url(change: &ChangeKey, stored: Option<&str>, gitlab_url: &str) -> String {
+    let (repo, number) = (&change.repo, change.number);
     match stored {
         Some(url) if url.starts_with("https://") || url.starts_with("http://") => url.to_owned(),
-        _ if forge == "gitlab" => format!("{gitlab_url}/{repo}/-/merge_requests/{number}"),
+        _ if change.forge == Forge::Gitlab => {
+            format!("{gitlab_url}/{repo}/-/merge_requests/{number}")
+        }
         _ => format!("https://github.com/{repo}/pull/{number}"),
     }
 }
@@ -415,13 +413,32 @@ pub(super) fn short(sha: &str) -> &str {
 mod tests {
     use super::*;
     use crate::audit::NewAuditEvent;
+    use crate::ids::RepoName;
+
+    /// [`super::forge_url`] of change `number` of `repo` on `forge`.
+    fn forge_url(
+        forge: &str,
+        repo: &str,
+        number: u64,
+        stored: Option<&str>,
+        gitlab: &str,
+    ) -> String {
+        let forge = Forge::parse(forge).unwrap();
+        let change = ChangeKey::new(forge, RepoName::parse(repo).unwrap(), number);
+        super::forge_url(&change, stored, gitlab)
+    }
 
     fn event(kind: EventKind) -> AuditEvent {
         let at = DateTime::from_timestamp_millis(1_790_000_000_000).unwrap();
         AuditEvent {
             id: 1,
             seq: 1,
-            event: NewAuditEvent::new("github", "acme/app", kind, at),
+            event: NewAuditEvent::new(
+                Forge::Github,
+                &RepoName::parse("acme/app").unwrap(),
+                kind,
+                at,
+            ),
             prev_hash: crate::audit::GENESIS.into(),
             hash: String::new(),
         }

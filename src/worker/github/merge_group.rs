@@ -89,7 +89,7 @@ impl Worker {
             .client
             .merge_queue(
                 installation,
-                &group.repo,
+                group.repo.as_str(),
                 group.base_branch(),
                 &group.base_sha,
             )
@@ -192,10 +192,7 @@ impl Worker {
         t: &Target<InstallationId>,
         pull: &QueuedPull,
     ) -> anyhow::Result<Result<Change, &'static str>> {
-        let recorded = self
-            .store
-            .last_input("github", &t.repo, pull.number)
-            .await?;
+        let recorded = self.store.last_input(&t.key).await?;
         let at_head = recorded.filter(|r| {
             crate::ids::CommitSha::parse(&r.head_sha).is_ok_and(|sha| sha.matches(&pull.head))
         });
@@ -204,14 +201,14 @@ impl Worker {
         }
         let base = self
             .store
-            .last_base_sha("github", &t.repo, pull.number)
+            .last_base_sha(&t.key)
             .await?
             .and_then(|s| crate::ids::CommitSha::parse(&s).ok())
             .or_else(|| t.base_sha.clone())
             .unwrap_or_else(|| pull.head.clone());
         let snapshot = github
             .client
-            .fetch_pull_request(t.at, &t.repo, pull.number, &base, &[])
+            .fetch_pull_request(t.at, t.key.repo.as_str(), pull.number, &base, &[])
             .await?;
         if let Some(why) = Github::incomplete(&snapshot) {
             return Ok(Err(why));
@@ -356,7 +353,7 @@ fn checked_events(
         .iter()
         .map(|d| {
             let mut event =
-                NewAuditEvent::new("github", &group.repo, EventKind::MergeGroupChecked, at);
+                NewAuditEvent::new(Forge::Github, &group.repo, EventKind::MergeGroupChecked, at);
             event.change = Some(d.pull.number);
             event.head_sha = Some(d.pull.head.as_str().to_owned());
             event.base_sha = Some(group.base_sha.as_str().to_owned());
@@ -379,7 +376,7 @@ fn checked_events(
 /// pull request.
 fn destroyed(group: &MergeGroupEvent) -> NewAuditEvent {
     let mut event = NewAuditEvent::new(
-        "github",
+        Forge::Github,
         &group.repo,
         EventKind::MergeGroupDestroyed,
         Utc::now(),

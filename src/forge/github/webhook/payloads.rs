@@ -12,7 +12,7 @@ use super::{
     ReviewAction, ReviewEvent, ReviewState,
 };
 use crate::forge::push::{Push, PushCommit, changed_paths};
-use crate::ids::{CommitSha, Login};
+use crate::ids::{CommitSha, Login, RepoName};
 
 /// The payload's `action`, if it is one of `A`'s: read before the rest so
 /// that ignored actions, whose payloads may differ in shape, are never
@@ -42,7 +42,7 @@ struct Account {
 
 #[derive(Deserialize)]
 struct Repository {
-    full_name: String,
+    full_name: RepoName,
     #[serde(default)]
     default_branch: Option<String>,
 }
