@@ -43,6 +43,7 @@ mod coordination;
 pub mod deliveries;
 pub mod evaluations;
 pub mod heads;
+pub mod org_policies;
 pub mod reports;
 mod repositories;
 mod sqlite_file;

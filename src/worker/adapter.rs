@@ -9,6 +9,14 @@ use crate::ids::{CommitSha, Login, RepoName, TeamName};
 use crate::store::ClaimedDelivery;
 
 use super::history::Closed;
+
+/// Where the organisation policy of a change comes from.
+pub(crate) enum OrgPolicySource {
+    /// Read with the change: the file, or none.
+    Read(Option<OrgPolicyFile>),
+    /// To be read from the organisation's repository.
+    At(RepoName),
+}
 use super::shown::{Known, Needs, Stored};
 use super::target::Target;
 use super::work::Work;
@@ -67,13 +75,15 @@ pub(super) trait Adapter: Sync {
     /// The policy file at the base commit, if there is one.
     fn policy(snapshot: &Self::Snapshot) -> Option<&PolicyFile>;
 
-    /// The organisation policy, at the head of the default branch of the
-    /// organisation's repository, if there is one.
-    async fn org_policy(
-        &self,
-        t: &Target<Self::At>,
-        snapshot: &Self::Snapshot,
-    ) -> anyhow::Result<Option<OrgPolicyFile>>;
+    /// The organisation policy of the change: read with it (GitHub), or
+    /// the organisation's repository to read it from (GitLab), which the
+    /// evaluation reads through [`Adapter::read_org_policy`] when what the
+    /// store keeps is stale.
+    fn org_policy(&self, snapshot: &Self::Snapshot) -> OrgPolicySource;
+
+    /// `warrant-org.yml` at the head of the default branch of the
+    /// organisation's repository `repo`, if there is one.
+    async fn read_org_policy(&self, repo: &RepoName) -> anyhow::Result<Option<PolicyFile>>;
 
     /// The CODEOWNERS file at the base commit, if there is one. Asked for
     /// only when the policy names `codeowners`: GitHub reads it with the

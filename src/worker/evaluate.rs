@@ -198,7 +198,7 @@ impl Worker {
         at: chrono::DateTime<Utc>,
     ) -> anyhow::Result<Decision> {
         let change = A::change(snapshot);
-        let org = forge.org_policy(t, snapshot).await?;
+        let org = self.org_policy_of(forge, snapshot).await?;
         let loaded = policies::load(
             &self.org_policies,
             change,

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use serde_json::json;
 
-use super::adapter::Adapter;
+use super::adapter::{Adapter, OrgPolicySource};
 use super::evaluate::superseded;
 use super::history::{Closed, PolicyPush, Subject};
 use super::shown::{Known, Needs, Stored};
@@ -27,7 +27,7 @@ use crate::forge::github::checks::{CHECK_NAME, CheckRunId};
 use crate::forge::github::client::{GithubClient, InstallationId};
 use crate::forge::github::pulls::PullRequestSnapshot;
 use crate::forge::github::webhook::{self as events, GithubEvent, PullRequestAction};
-use crate::forge::{OrgPolicyFile, PolicyFile, is_org_repository};
+use crate::forge::{PolicyFile, is_org_repository};
 use crate::ids::{ChangeKey, CommitSha, Login, RepoName, TeamName};
 use crate::store::ClaimedDelivery;
 use crate::store::changes::{ChangeRecord, ChangeStatus};
@@ -117,12 +117,13 @@ impl Adapter for Github {
     }
 
     /// Read in the pull request's query: no request of its own.
-    async fn org_policy(
-        &self,
-        _t: &Target<InstallationId>,
-        snapshot: &PullRequestSnapshot,
-    ) -> anyhow::Result<Option<OrgPolicyFile>> {
-        Ok(snapshot.org_policy.clone())
+    fn org_policy(&self, snapshot: &PullRequestSnapshot) -> OrgPolicySource {
+        OrgPolicySource::Read(snapshot.org_policy.clone())
+    }
+
+    /// Never asked: the pull request's query reads it.
+    async fn read_org_policy(&self, _repo: &RepoName) -> anyhow::Result<Option<PolicyFile>> {
+        Ok(None)
     }
 
     /// Read in the pull request's query: no request of its own.

@@ -17,7 +17,7 @@ use std::sync::Arc;
 use chrono::Utc;
 use serde_json::json;
 
-use super::adapter::Adapter;
+use super::adapter::{Adapter, OrgPolicySource};
 use super::evaluate::SUPERSEDED;
 use super::history::{Closed, PolicyPush, Subject};
 use super::shown::{Known, Needs, Stored};
@@ -33,7 +33,7 @@ use crate::forge::gitlab::statuses::{
     CheckResponse, CommitStatus, StatusState, status_description,
 };
 use crate::forge::gitlab::webhook::{self as events, GitlabEvent, MergeRequestAction};
-use crate::forge::{OrgPolicyFile, PolicyFile, is_org_repository};
+use crate::forge::{PolicyFile, is_org_repository};
 use crate::ids::{ChangeKey, CommitSha, Login, RepoName, TeamName};
 use crate::store::ClaimedDelivery;
 use crate::store::approvals::SeenApproval;
@@ -206,13 +206,23 @@ impl Adapter for Gitlab {
         snapshot.mr.policy.as_ref()
     }
 
-    /// Not read on GitLab yet.
-    async fn org_policy(
-        &self,
-        _t: &Target<String>,
-        _snapshot: &Snapshot,
-    ) -> anyhow::Result<Option<OrgPolicyFile>> {
-        Ok(None)
+    /// Read apart from the change, from the top-level group's project;
+    /// none for a project outside any group.
+    fn org_policy(&self, snapshot: &Snapshot) -> OrgPolicySource {
+        let project = snapshot.mr.change.repository.as_str();
+        let org = project.split_once('/').and_then(|(group, _)| {
+            RepoName::parse(&format!("{group}/{}", self.client.org_repository)).ok()
+        });
+        match org {
+            Some(org) => OrgPolicySource::At(org),
+            None => OrgPolicySource::Read(None),
+        }
+    }
+
+    /// One request, at the head of the default branch (`ref=HEAD`).
+    async fn read_org_policy(&self, repo: &RepoName) -> anyhow::Result<Option<PolicyFile>> {
+        let paths = [crate::policy::ORG_POLICY_FILE];
+        Ok(self.client.file_at(repo.as_str(), "HEAD", &paths).await?)
     }
 
     /// One request per candidate path tried, at the base commit.

@@ -180,9 +180,11 @@ impl Worker {
             .with_detail("ref", push.push.git_ref.as_str());
         if origin == Origin::Organisation {
             // Every repository of the organisation decides under it from
-            // now on: the head of the default branch is read with each
-            // change.
+            // now on: what the store keeps for the forges that read it
+            // apart from the change is replaced at once.
             event = event.with_detail("scope", origin.as_str());
+            self.keep_org_policy(push.forge, push.repo, file, at)
+                .await?;
         }
         match file {
             None => event = event.with_detail("policy", "removed"),
