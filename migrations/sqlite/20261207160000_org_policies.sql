@@ -9,7 +9,7 @@ CREATE TABLE org_policies (
     blob_id    TEXT,              -- NULL: no warrant-org.yml there
     path       TEXT,
     text       TEXT,
-    truncated  BOOLEAN NOT NULL DEFAULT FALSE,
+    truncated  BIGINT  NOT NULL DEFAULT 0 CHECK (truncated IN (0, 1)),  -- 1: the forge returned part of the file
     read_at    BIGINT  NOT NULL,  -- unix ms
     PRIMARY KEY (forge, repo)
 );

@@ -27,7 +27,7 @@ pub struct OrgPolicyText {
     pub truncated: bool,
 }
 
-type Row = (Option<String>, Option<String>, Option<String>, bool, i64);
+type Row = (Option<String>, Option<String>, Option<String>, i64, i64);
 
 impl Store {
     /// What was last read from the organisation's repository `repo`, if
@@ -54,7 +54,7 @@ impl Store {
                 path,
                 blob_id,
                 text,
-                truncated,
+                truncated: truncated != 0,
             }),
             _ => None,
         };
@@ -85,7 +85,7 @@ impl Store {
         .bind(file.map(|f| f.blob_id.as_str()))
         .bind(file.map(|f| f.path.as_str()))
         .bind(file.map(|f| f.text.as_str()))
-        .bind(file.is_some_and(|f| f.truncated))
+        .bind(i64::from(file.is_some_and(|f| f.truncated)))
         .bind(to_millis(at))
         .execute(&self.pool)
         .await
