@@ -8,7 +8,7 @@ mod support_gitlab;
 mod support_server;
 mod support_store;
 
-use support_gitlab::{AGENT_BOT, ALICE, BASE, GitlabApp, HEAD, MARIA, POLICY, PROJECT};
+use support_gitlab::{AGENT_BOT, ALICE, BASE, GitlabApp, HEAD, MARIA, POLICY};
 use support_store::on_each_backend;
 use warrant::forge::gitlab::fake::events::{HookAction, push_hook};
 use warrant::store::Chain;
