@@ -182,6 +182,12 @@ pub struct AgentFinding {
     pub role: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub owner: Option<String>,
+    /// When the registration lapses (`expires`), for the access review.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires: Option<DateTime<Utc>>,
+    /// Under an organisation policy, the policy that registered it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registered_by: Option<Origin>,
     pub signals: Vec<SignalMatch>,
 }
 

@@ -310,7 +310,8 @@ pub struct OrgPolicy {
 
 /// The agents a change is identified against: one registry, the
 /// repository's agents (the organisation's given a role there among them)
-/// before the rest of the organisation's.
+/// before the rest of the organisation's. A repository policy alone has
+/// no organisation part.
 #[derive(Clone, Copy, Debug)]
 pub struct Registry<'a> {
     first: &'a [Agent],
@@ -318,12 +319,18 @@ pub struct Registry<'a> {
 }
 
 impl<'a> Registry<'a> {
-    /// The organisation's agents and a repository's, under an organisation.
-    pub fn of(repository: &'a Policy, organisation: &'a Policy) -> Registry<'a> {
+    /// A repository's agents (`repository`, empty without a policy of its
+    /// own) and its organisation's.
+    pub fn of(repository: &'a [Agent], organisation: &'a [Agent]) -> Registry<'a> {
         Registry {
-            first: &repository.agents,
-            then: &organisation.agents,
+            first: repository,
+            then: organisation,
         }
+    }
+
+    /// Whether the organisation registered the agent `id`.
+    pub fn is_organisations(self, id: &str) -> bool {
+        self.then.iter().any(|a| a.id.as_str() == id)
     }
 
     /// Every agent, each id once.

@@ -577,6 +577,8 @@ mod tests {
             catalog: None,
             role: None,
             owner: None,
+            expires: None,
+            registered_by: None,
             signals: Vec::new(),
         };
         let json = serde_json::to_string(&finding).unwrap();

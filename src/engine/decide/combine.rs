@@ -39,8 +39,9 @@ pub fn decide_under(
         (None, None) => not_configured(change, context, at),
         (None, Some(repo)) => super::decide(&evaluation(repo)),
         (Some(org), None) => {
-            let registry = Registry::from(&org.loaded.policy);
-            let ident = identify(registry, change, context, at);
+            let registry = Registry::of(&[], &org.loaded.policy.agents);
+            let mut ident = identify(registry, change, context, at);
+            registered_by(&mut ident, registry);
             let one = evaluation(&org.loaded);
             let part = apply(
                 &one,
@@ -53,8 +54,9 @@ pub fn decide_under(
             alone(part, &one, ident, source)
         }
         (Some(org), Some(repo)) => {
-            let registry = Registry::of(&repo.policy, &org.loaded.policy);
-            let ident = identify(registry, change, context, at);
+            let registry = Registry::of(&repo.policy.agents, &org.loaded.policy.agents);
+            let mut ident = identify(registry, change, context, at);
+            registered_by(&mut ident, registry);
             let theirs = apply(
                 &evaluation(&org.loaded),
                 registry,
@@ -73,6 +75,20 @@ pub fn decide_under(
             decision.policy = Some(source(repo, None));
             decision.org_policy = Some(source(&org.loaded, org.repository.as_deref()));
             decision
+        }
+    }
+}
+
+/// Says which policy registered each agent found: the organisation's, for
+/// an agent a repository only gives a role.
+fn registered_by(ident: &mut Identification, registry: Registry) {
+    for finding in &mut ident.agents {
+        if finding.role.is_some() {
+            finding.registered_by = Some(if registry.is_organisations(&finding.id) {
+                Origin::Organisation
+            } else {
+                Origin::Repository
+            });
         }
     }
 }

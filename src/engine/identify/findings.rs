@@ -151,6 +151,8 @@ fn agent_finding(agent: &Agent, at: DateTime<Utc>) -> AgentFinding {
         catalog: agent.builtin.clone(),
         role: Some(agent.role.to_string()),
         owner: Some(agent.owner.to_string()),
+        expires: agent.expires,
+        registered_by: None,
         signals: Vec::new(),
     }
 }
@@ -162,6 +164,8 @@ fn catalog_finding(entry: &CatalogEntry) -> AgentFinding {
         catalog: Some(entry.id.clone()),
         role: None,
         owner: None,
+        expires: None,
+        registered_by: None,
         signals: Vec::new(),
     }
 }
@@ -255,6 +259,8 @@ fn bot_finding(id: String) -> AgentFinding {
         catalog: None,
         role: None,
         owner: None,
+        expires: None,
+        registered_by: None,
         signals: Vec::new(),
     }
 }

@@ -266,6 +266,7 @@ unregistered_agents:
     assert_eq!(d.conclusion, Conclusion::Success, "{:?}", d.violations);
     assert_eq!(d.agents[0].status, Registration::Registered);
     assert_eq!(d.agents[0].owner.as_deref(), Some("alice"));
+    assert_eq!(d.agents[0].registered_by, Some(Origin::Organisation));
 }
 
 #[test]
@@ -291,6 +292,7 @@ roles:
     // registered, by the repository.
     assert_eq!(d.conclusion, Conclusion::Success, "{:?}", d.requirements);
     assert_eq!(d.agents[0].id, "renovate");
+    assert_eq!(d.agents[0].registered_by, Some(Origin::Repository));
 }
 
 #[test]
