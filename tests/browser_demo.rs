@@ -24,6 +24,8 @@ const PAGE: Duration = Duration::from_secs(10);
 
 /// Each change of the demo and the status its index line says.
 const INDEX: &[(&str, &str)] = &[
+    ("globex/website#12", "Not enforced"),
+    ("acme/checkout#41", "Allowed"),
     ("acme/payments#106", "Allowed"),
     ("acme/payments#105", "Waiting for approval"),
     ("acme/payments#104", "Waiting for approval"),
@@ -36,12 +38,12 @@ const INDEX: &[(&str, &str)] = &[
 const PHONE: (u32, u32) = (390, 844);
 
 #[tokio::test]
-async fn the_index_lists_the_six_changes_with_their_status_in_words() {
+async fn the_index_lists_the_eight_changes_with_their_status_in_words() {
     with_demo(|browser, base| async move {
         browser.goto(&format!("{base}/audit")).await.unwrap();
         heading(&browser, "Changes").await;
         assert_eq!(browser.title().await.unwrap(), "Changes: Warrant");
-        assert_eq!(matches_line(&browser).await, "6 changes match.");
+        assert_eq!(matches_line(&browser).await, "8 changes match.");
 
         let lines: Vec<(String, String)> = rows(&browser)
             .await
@@ -265,14 +267,18 @@ async fn the_agents_page_from_the_navigation_shows_each_agent_s_owner_and_role()
             .map(|r| r.map(str::to_owned))
         );
 
-        // The shadow agent's link lists the change it was found on.
+        // The shadow agent's link lists the changes it was found on, in
+        // acme and outside it.
         click_link(&browser, "catalog:cursor").await;
         wait_for(
             &browser,
-            "//p[starts-with(normalize-space(), '1 change matches')]",
+            "//p[starts-with(normalize-space(), '2 changes match')]",
         )
         .await;
-        assert_eq!(changes_listed(&browser).await, ["acme/payments#105"]);
+        assert_eq!(
+            changes_listed(&browser).await,
+            ["globex/website#12", "acme/payments#105"]
+        );
     })
     .await;
 }

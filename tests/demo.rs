@@ -23,13 +23,15 @@ use warrant::forge::github::fake::events;
 use warrant::store::Store;
 
 /// Each scene's pull request and the conclusion its check ends on.
-const EXPECTED: &[(u64, &str)] = &[
-    (101, "success"),
-    (102, "failure"),
-    (103, "success"),
-    (104, "action_required"),
-    (105, "action_required"),
-    (106, "success"),
+const EXPECTED: &[(&str, u64, &str)] = &[
+    ("acme/payments", 101, "success"),
+    ("acme/payments", 102, "failure"),
+    ("acme/payments", 103, "success"),
+    ("acme/payments", 104, "action_required"),
+    ("acme/payments", 105, "action_required"),
+    ("acme/payments", 106, "success"),
+    ("acme/checkout", 41, "success"),
+    ("globex/website", 12, "neutral"),
 ];
 
 #[test]
@@ -47,8 +49,9 @@ fn the_demo_command_prints_each_change_with_its_conclusion_and_page() {
     assert_eq!(stderr.trim(), "", "{stdout}");
 
     let base = base_url(&stdout);
-    for (number, conclusion) in EXPECTED {
-        let heading = format!("#{number}  ");
+    for (repo, number, conclusion) in EXPECTED {
+        let prefix = if *repo == "acme/payments" { "" } else { repo };
+        let heading = format!("{prefix}#{number}  ");
         let at = stdout
             .find(&heading)
             .unwrap_or_else(|| panic!("no #{number}:\n{stdout}"));
@@ -59,7 +62,7 @@ fn the_demo_command_prints_each_change_with_its_conclusion_and_page() {
                 .starts_with(&format!("check: {conclusion}")),
             "{block:?}"
         );
-        let url = format!("{base}/audit/github/acme/payments/changes/{number}");
+        let url = format!("{base}/audit/github/{repo}/changes/{number}");
         assert_eq!(block[2].trim(), url);
     }
     // The sensitive change waited before it was approved.
@@ -102,13 +105,44 @@ async fn the_script_leaves_its_evaluations_check_runs_dismissals_and_merge() {
         let demo = Demo::start(store.clone(), listener).await.unwrap();
         let played = demo.play().await.unwrap();
 
-        let outcomes: Vec<(u64, &str)> =
-            played.iter().map(|p| (p.number, p.conclusion())).collect();
+        let outcomes: Vec<(&str, u64, &str)> = played
+            .iter()
+            .map(|p| (p.change.repo.as_str(), p.number, p.conclusion()))
+            .collect();
         assert_eq!(outcomes, EXPECTED);
         let evaluations = |n| {
             let store = store.clone();
             async move { store.evaluations(&key("github", REPOSITORY, n)).await }
         };
+
+        // acme registers its agents once: acme/payments decides under both
+        // policies, acme/checkout under the organisation's alone, and
+        // globex/website, outside acme, shows its agent with no policy.
+        let decision_of = |repo: &'static str, n| {
+            let store = store.clone();
+            async move {
+                let stored = store.evaluations(&key("github", repo, n)).await.unwrap();
+                let last = stored.last().expect("evaluated").decision.clone();
+                serde_json::from_str::<serde_json::Value>(&last.expect("a decision")).unwrap()
+            }
+        };
+        let payments = decision_of("acme/payments", 103).await;
+        assert_eq!(payments["org_policy"]["repository"], "acme/.github");
+        assert_eq!(payments["policy"]["path"], ".github/warrant.yml");
+        assert_eq!(payments["requirements"][0]["id"], "sensitive:ledger");
+        let checkout = decision_of("acme/checkout", 41).await;
+        assert!(checkout["policy"].is_null(), "{checkout:#}");
+        assert_eq!(checkout["org_policy"]["path"], "warrant-org.yml");
+        assert_eq!(checkout["agents"][0]["id"], "copilot");
+        assert_eq!(checkout["agents"][0]["registered_by"], "organisation");
+        let outside = decision_of("globex/website", 12).await;
+        assert!(outside["org_policy"].is_null() && outside["policy"].is_null());
+        assert_eq!(outside["agents"][0]["id"], "catalog:cursor");
+        assert_eq!(outside["agents"][0]["status"]["kind"], "unregistered");
+        assert_eq!(
+            outside["notes"][0].as_str().unwrap(),
+            "1 agent seen: catalog:cursor. Nothing is enforced until the repository (or its organisation) has a policy."
+        );
 
         // The sensitive change: waiting, then approved, on one check run.
         let ledger = evaluations(103).await.unwrap();

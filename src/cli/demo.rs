@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use tokio::net::TcpListener;
 
-use crate::demo::{Demo, Played, REPOSITORY, demo_change};
+use crate::demo::{Demo, Played, REPOSITORY};
 use crate::store::Store;
 
 use super::CliError;
@@ -87,11 +87,13 @@ fn print_report(base: &str, played: &[Played], database: &str) -> anyhow::Result
 
 fn report(base: &str, played: &[Played], database: &str) -> String {
     let mut text = format!(
-        "Warrant demo: a simulated GitHub with the repository {REPOSITORY}, whose\n\
-         .github/warrant.yml registers Copilot, Claude Code and Devin, and asks the\n\
-         acme/platform team to approve changes to the ledger and to migrations.\n\
-         {n} pull requests were delivered to Warrant as signed webhooks and evaluated\n\
-         by its worker, as on GitHub.\n\n",
+        "Warrant demo: a simulated GitHub with the organisation acme, whose\n\
+         organisation policy (acme/.github: warrant-org.yml) registers Copilot,\n\
+         Claude Code and Devin once and asks the acme/platform team for\n\
+         infrastructure; its repository {REPOSITORY} adds the ledger and the\n\
+         migrations. {n} pull requests, in {REPOSITORY}, in acme/checkout (no policy\n\
+         of its own) and in globex/website (no policy at all), were delivered to\n\
+         Warrant as signed webhooks and evaluated by its worker, as on GitHub.\n\n",
         n = played.len(),
     );
     for p in played {
@@ -106,10 +108,16 @@ fn report(base: &str, played: &[Played], database: &str) -> String {
         } else {
             format!(" [expected {}]", p.expected.as_str())
         };
+        let elsewhere = p.change.repo.as_str() != REPOSITORY;
+        let repo = if elsewhere {
+            p.change.repo.as_str()
+        } else {
+            ""
+        };
         text.push_str(&format!(
-            "#{number}  {shows}\n      check: {history}{unexpected}: {title}\n      {base}{page}\n\n",
+            "{repo}#{number}  {shows}\n      check: {history}{unexpected}: {title}\n      {base}{page}\n\n",
             number = p.number,
-            page = demo_change(p.number).audit_page(),
+            page = p.change.audit_page(),
             shows = p.shows,
             title = p.title,
         ));

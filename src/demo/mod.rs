@@ -72,6 +72,8 @@ pub struct Demo {
 /// What one scene ended on, read back from the store.
 #[derive(Clone, Debug)]
 pub struct Played {
+    /// The pull request: its repository and number.
+    pub change: ChangeKey,
     pub number: u64,
     pub shows: &'static str,
     pub expected: Conclusion,
@@ -185,9 +187,15 @@ impl Demo {
         served
     }
 
-    /// The policy on the base branch and the teams it names.
+    /// The organisation policy, acme/payments' policy on its base branch,
+    /// and the teams they name.
     fn set_up_repository(&self) {
         let base = script::base_sha();
+        self.fake.put_default_file(
+            script::ORG_REPOSITORY,
+            crate::policy::ORG_POLICY_FILE,
+            script::ORG_POLICY,
+        );
         self.fake.put_file(
             REPOSITORY,
             base.as_str(),
@@ -203,7 +211,7 @@ impl Demo {
         let number = scene.number();
         self.fake.add_pull_request(scene.pull.clone());
         for (index, step) in scene.steps.iter().enumerate() {
-            let seed = format!("{REPOSITORY}#{number} step {index}");
+            let seed = format!("{}#{number} step {index}", scene.pull.change.repository);
             let (event, payload) = match step {
                 Step::Open => {
                     let author = scene.pull.change.author.as_ref().context("no author")?;
@@ -211,7 +219,7 @@ impl Demo {
                     ("pull_request", payload)
                 }
                 Step::Review(review) => {
-                    let pull = self.with_review(number, review)?;
+                    let pull = self.with_review(&scene.pull, review)?;
                     let payload = events::review_submitted(&pull, INSTALLATION, review);
                     ("pull_request_review", payload)
                 }
@@ -245,15 +253,15 @@ impl Demo {
     /// queue, in that order, the last entry built as `head`.
     fn enqueue(&self, pull: &PullRequest, ahead: &[u64], head: &CommitSha) -> events::MergeGroup {
         let branch = &pull.base_ref;
+        let repo = pull.change.repository.as_str();
         for number in ahead {
             let built = script::queue_commit(*number);
-            self.fake
-                .enqueue(REPOSITORY, branch, *number, built.as_str());
+            self.fake.enqueue(repo, branch, *number, built.as_str());
         }
         self.fake
-            .enqueue(REPOSITORY, branch, pull.change.number, head.as_str());
+            .enqueue(repo, branch, pull.change.number, head.as_str());
         events::MergeGroup {
-            repo: REPOSITORY.to_owned(),
+            repo: repo.to_owned(),
             base_ref: branch.clone(),
             base_sha: pull.change.base_sha.clone(),
             head_sha: head.clone(),
@@ -269,23 +277,25 @@ impl Demo {
             c.base_sha.as_str().to_owned(),
             c.head_sha.as_str().to_owned(),
         ];
-        let owner = REPOSITORY.split('/').next().unwrap_or(REPOSITORY);
+        let repo = c.repository.as_str();
+        let owner = repo.split('/').next().unwrap_or(repo);
         let message = format!(
             "Merge pull request #{} from {owner}/{}\n\n{}",
             c.number, pull.head_ref, c.title
         );
         self.fake.state().commits.insert(
-            (REPOSITORY.to_owned(), commit.as_str().to_owned()),
+            (repo.to_owned(), commit.as_str().to_owned()),
             (parents, message),
         );
     }
 
     /// Adds `review` to the fake's pull request, as submitting it does.
-    fn with_review(&self, number: u64, review: &Review) -> anyhow::Result<PullRequest> {
+    fn with_review(&self, scene: &PullRequest, review: &Review) -> anyhow::Result<PullRequest> {
         let mut state = self.fake.state();
+        let key = (scene.change.repository.clone(), scene.change.number);
         let pull = state
             .pulls
-            .get_mut(&(REPOSITORY.to_owned(), number))
+            .get_mut(&key)
             .context("the pull request is not in the simulated GitHub")?;
         pull.change.reviews.push(review.clone());
         Ok(pull.clone())
@@ -316,8 +326,10 @@ impl Demo {
     }
 
     async fn outcome(&self, scene: &Scene) -> anyhow::Result<Played> {
-        let evaluations = self.store.evaluations(&demo_change(scene.number())).await?;
+        let change = scene.change();
+        let evaluations = self.store.evaluations(&change).await?;
         Ok(Played {
+            change,
             number: scene.number(),
             shows: scene.shows,
             expected: scene.expected,

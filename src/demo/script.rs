@@ -1,6 +1,9 @@
-//! The demo's script, as data: the organisation `acme`, its repository
-//! `acme/payments` with its policy, the people and agents at work in it,
-//! and six pull requests, each showing one thing Warrant does.
+//! The demo's script, as data: the organisation `acme` with its
+//! organisation policy, its repository `acme/payments` with a policy of its
+//! own, the people and agents at work in it, and six pull requests there,
+//! each showing one thing Warrant does; then one in `acme/checkout`, which
+//! has no policy of its own, and one in `globex/website`, outside acme,
+//! where nobody has written a policy yet.
 //!
 //! Everything here is made up but shaped like the real thing: the agents'
 //! accounts, emails, trailers and body lines are those the built-in catalog
@@ -21,6 +24,18 @@ pub const REPOSITORY: &str = "acme/payments";
 
 /// Its policy, on the base branch: `.github/warrant.yml`.
 pub const POLICY: &str = include_str!("warrant.yml");
+
+/// The organisation's repository, where `warrant-org.yml` lives.
+pub const ORG_REPOSITORY: &str = "acme/.github";
+
+/// The organisation policy, at the head of its default branch.
+pub const ORG_POLICY: &str = include_str!("warrant-org.yml");
+
+/// A repository of acme without a policy of its own.
+pub const UNDER_ORG_ONLY: &str = "acme/checkout";
+
+/// A repository outside acme, where nobody has written a policy.
+pub const OUTSIDE: &str = "globex/website";
 
 /// The teams the policy names, with their members.
 pub const TEAMS: &[(&str, &[&str])] = &[
@@ -43,6 +58,13 @@ pub struct Scene {
 impl Scene {
     pub fn number(&self) -> u64 {
         self.pull.change.number
+    }
+
+    /// The pull request's repository and number.
+    pub fn change(&self) -> crate::ids::ChangeKey {
+        let repo = crate::ids::RepoName::parse(&self.pull.change.repository)
+            .expect("the script's repositories are names");
+        crate::ids::ChangeKey::new(Forge::Github, repo, self.number())
     }
 }
 
@@ -72,7 +94,8 @@ pub fn base_sha() -> CommitSha {
     sha("acme/payments main")
 }
 
-/// The six scenes, in the order they are played; `now` dates the reviews.
+/// The eight scenes, in the order they are played; `now` dates the
+/// reviews.
 pub fn scenes(now: DateTime<Utc>) -> Vec<Scene> {
     vec![
         in_scope(),
@@ -81,6 +104,8 @@ pub fn scenes(now: DateTime<Utc>) -> Vec<Scene> {
         agent_approves_itself(now),
         shadow_agent(),
         merged(),
+        under_the_organisation(),
+        visibility_only(),
     ]
 }
 
@@ -270,6 +295,58 @@ fn merged() -> Scene {
     }
 }
 
+/// In acme/checkout, which has no policy of its own, Copilot works under
+/// the organisation's: registered once, for every repository of acme.
+fn under_the_organisation() -> Scene {
+    let mut pull = copilot_pull(
+        41,
+        "Show the delivery estimate in the cart",
+        "The cart shows when an order would arrive, from the carrier's \
+         estimate, so that fewer buyers leave at the last step.\n\nFixes #17.",
+        "copilot/cart-delivery-estimate",
+        &["src/cart/estimate.rs", "tests/cart_estimate.rs"],
+        "Show the delivery estimate in the cart",
+    );
+    pull.change.repository = UNDER_ORG_ONLY.into();
+    Scene {
+        shows: "acme/checkout has no policy of its own: Copilot is registered once, by acme, and works within its role",
+        expected: Conclusion::Success,
+        pull,
+        steps: vec![Step::Open],
+    }
+}
+
+/// In globex/website, outside acme and with no policy anywhere, Warrant
+/// still sees the agent: visibility before policy.
+fn visibility_only() -> Scene {
+    let lee = user("lee", 2001);
+    let commit = Commit {
+        sha: sha("globex/website#12 1"),
+        author: person("Lee Park", "lee@globex.example", Some(&lee)),
+        committer: person("Lee Park", "lee@globex.example", Some(&lee)),
+        message: "Compress the hero images\n\n\
+                  Co-authored-by: Cursor Agent <cursoragent@cursor.com>"
+            .into(),
+    };
+    let mut pull = pull(
+        12,
+        "Compress the hero images",
+        "The landing page loads 1.8 MB less.",
+        lee,
+        Vec::new(),
+        "lee/compress-images",
+        vec![commit],
+        &["public/hero.webp", "src/pages/index.tsx"],
+    );
+    pull.change.repository = OUTSIDE.into();
+    Scene {
+        shows: "globex/website has no policy at all: the check is neutral, yet the Cursor agent is seen and recorded",
+        expected: Conclusion::Neutral,
+        pull,
+        steps: vec![Step::Open],
+    }
+}
+
 /// A pull request opened by the Copilot coding agent for priya, who
 /// assigned it the issue: one commit by the agent, co-authored by her.
 fn copilot_pull(
@@ -397,17 +474,31 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_policy_is_valid() {
-        let policy = crate::policy::load(".github/warrant.yml", POLICY);
-        assert!(policy.is_ok(), "{:?}", policy.err());
+    fn the_policies_are_valid_the_repositorys_under_the_organisations() {
+        let org = crate::policy::load("warrant-org.yml", ORG_POLICY).expect("valid");
+        assert_eq!(org.agents.len(), 3);
+        let repo = crate::policy::load_under(".github/warrant.yml", POLICY, Some(&org));
+        assert!(repo.is_ok(), "{:?}", repo.err());
     }
 
     #[test]
     fn every_scene_is_its_own_pull_request_on_the_same_base() {
         let scenes = scenes(Utc::now());
-        let mut numbers: Vec<u64> = scenes.iter().map(Scene::number).collect();
-        numbers.dedup();
-        assert_eq!(numbers, [101, 102, 103, 104, 105, 106]);
+        let mut changes: Vec<String> = scenes.iter().map(|s| s.change().to_string()).collect();
+        changes.dedup();
+        assert_eq!(
+            changes,
+            [
+                "github:acme/payments#101",
+                "github:acme/payments#102",
+                "github:acme/payments#103",
+                "github:acme/payments#104",
+                "github:acme/payments#105",
+                "github:acme/payments#106",
+                "github:acme/checkout#41",
+                "github:globex/website#12",
+            ]
+        );
         assert!(scenes.iter().all(|s| s.pull.change.base_sha == base_sha()));
         assert!(scenes.iter().all(|s| matches!(s.steps[0], Step::Open)));
     }
