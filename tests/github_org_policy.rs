@@ -301,3 +301,76 @@ async fn a_push_to_the_organisation_policy_is_audited_and_decides_from_then_on()
     })
     .await;
 }
+
+#[tokio::test]
+async fn an_agent_changing_the_organisation_policy_in_its_repository_fails() {
+    on_each_backend(|url| async move {
+        let app = App::start(&url).await;
+        put_org_policy(&app, ORG);
+        // Copilot edits warrant-org.yml in octo-org/.github itself.
+        let mut c = support_github::change(8, 0, 2);
+        c.repository = ORG_REPOSITORY.into();
+        c.files = vec![ChangedFile {
+            path: RepoPath::parse("warrant-org.yml").unwrap(),
+            previous_path: None,
+        }];
+        c.reviews.clear();
+        let pull = support_github::pull(c);
+        app.fake.add_pull_request(pull.clone());
+        let sender = pull.change.author.clone().unwrap();
+        let opened = warrant::forge::github::fake::events::pull_request(
+            "opened",
+            &pull,
+            support_github::INSTALLATION.0,
+            &sender,
+        );
+        app.deliver_and_wait("pull_request", "d-8", &opened, 1)
+            .await;
+
+        let run = app.the_check_run();
+        assert_eq!(run.repo, ORG_REPOSITORY);
+        assert_eq!(run.conclusion.as_deref(), Some("failure"), "{run:#?}");
+        let summary = run.summary.unwrap();
+        assert!(
+            summary.contains("agents never edit their own governance (organisation policy)"),
+            "{summary}"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_repository_leaving_unregistered_agents_out_takes_the_organisations_action() {
+    on_each_backend(|url| async move {
+        let app = App::start(&url).await;
+        let org = format!("{ORG}unregistered_agents:\n  action: block\n");
+        put_org_policy(&app, &org);
+        app.put_policy(base().as_str(), "version: 1\n");
+        // A pull request by a bot nobody registered.
+        let mut c = support_github::change(9, 1, 0);
+        c.author = Some(support_github::bot("helper-bot[bot]", 555));
+        c.assignees.clear();
+        c.reviews.clear();
+        app.add_pull(c);
+        let opened = pull_request_event("opened", 9, base().as_str(), head().as_str());
+        app.deliver_and_wait("pull_request", "d-9", &opened, 1)
+            .await;
+
+        let run = app.the_check_run();
+        assert_eq!(run.conclusion.as_deref(), Some("failure"), "{run:#?}");
+        let stored = app.evaluations(9).await;
+        let d = decision(&run, stored[0].decision.as_deref().unwrap());
+        let unregistered: Vec<&Value> = d["violations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|v| v["kind"] == "unregistered_agent")
+            .collect();
+        // Both policies block it (the repository by inheritance); it is
+        // shown once.
+        assert_eq!(unregistered.len(), 1, "{d:#}");
+        assert_eq!(unregistered[0]["blocking"], true);
+        assert_eq!(d["applied"][1]["would_conclude"], "failure");
+    })
+    .await;
+}
