@@ -74,6 +74,15 @@ impl Push {
         is_default_branch(&self.git_ref, &self.default_branch)
     }
 
+    /// Whether the push changes a policy file on the default branch: one
+    /// of `policy_paths` (its forge's), or `warrant-org.yml` (the
+    /// organisation policy, if the repository is the organisation's: the
+    /// worker tells).
+    pub fn changes_a_policy(&self, policy_paths: &[&str]) -> bool {
+        self.changes_policy_on_default_branch(policy_paths)
+            || self.changes_policy_on_default_branch(&[crate::policy::ORG_POLICY_FILE])
+    }
+
     /// Whether the push changes one of `policy_paths` (its forge's) on the
     /// default branch: an event for the audit trail.
     pub fn changes_policy_on_default_branch(&self, policy_paths: &[&str]) -> bool {

@@ -206,13 +206,9 @@ pub struct PushEvent {
 }
 
 impl PushEvent {
-    /// Whether the push changes a policy file on the default branch: the
-    /// repository's, or `warrant-org.yml` (the organisation policy, if
-    /// this is the organisation's repository: the worker tells).
+    /// Whether the push changes a policy file on the default branch.
     pub fn changes_policy_on_default_branch(&self) -> bool {
-        let push = &self.push;
-        push.changes_policy_on_default_branch(crate::policy::GITHUB_POLICY_PATHS)
-            || push.changes_policy_on_default_branch(&[crate::policy::ORG_POLICY_FILE])
+        self.push.changes_a_policy(crate::policy::GITHUB_POLICY_PATHS)
     }
 }
 
