@@ -15,6 +15,7 @@ mod check;
 mod demo;
 mod evaluate;
 mod output;
+mod policy_diff;
 mod policy_file;
 mod serve;
 mod token;
@@ -58,6 +59,9 @@ enum Command {
     /// Decide a change described in a JSON file under a policy file.
     #[command(after_help = EXIT_CODES)]
     Evaluate(evaluate::Args),
+    /// Compare two policy files key by key: each difference tightened,
+    /// relaxed or neutral, as a policy change's check shows them.
+    PolicyDiff(policy_diff::Args),
     /// Decide a local git range (a branch about to become a pull request,
     /// or a pull request checked out in CI) under the policy at its base.
     #[command(after_help = EXIT_CODES)]
@@ -130,6 +134,7 @@ where
         Command::Validate(args) => validate::run(args),
         Command::Evaluate(args) => evaluate::run(args),
         Command::Check(args) => check::run(args),
+        Command::PolicyDiff(args) => policy_diff::run(args),
         Command::Serve(args) => serve::run(args),
         Command::Audit(args) => audit::run(args),
         Command::Token(args) => token::run(args),

@@ -6,6 +6,7 @@
 //! Errors carry the file, line and column (see [`PolicyError`]).
 
 mod compile;
+pub mod diff;
 mod document;
 mod error;
 mod issue;

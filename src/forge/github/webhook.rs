@@ -208,7 +208,8 @@ pub struct PushEvent {
 impl PushEvent {
     /// Whether the push changes a policy file on the default branch.
     pub fn changes_policy_on_default_branch(&self) -> bool {
-        self.push.changes_a_policy(crate::policy::GITHUB_POLICY_PATHS)
+        self.push
+            .changes_a_policy(crate::policy::GITHUB_POLICY_PATHS)
     }
 }
 
