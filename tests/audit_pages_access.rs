@@ -9,15 +9,14 @@
 //! GitLab project: a GitHub sign-in proves nothing about it, so only an API
 //! token reads it.
 
-mod support_serve;
-mod support_store;
+mod support;
 
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use reqwest::StatusCode;
 use reqwest::header::{LOCATION, SET_COOKIE};
-use support_store::on_each_backend;
+use support::store::on_each_backend;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use warrant::audit::{EventKind, NewAuditEvent};
@@ -231,8 +230,8 @@ impl Harness {
             .with_public_pages(false)
             .with_access(access);
         let app = server::router(state);
-        let stop = support_serve::serve(listener, app);
-        let client = support_serve::client();
+        let stop = support::serve::serve(listener, app);
+        let client = support::serve::client();
         Harness {
             base,
             store,

@@ -6,12 +6,11 @@
 //! Public pages are on here; who may read a GitLab project when they are
 //! off is in `audit_pages_access.rs`.
 
-mod support_server;
-mod support_store;
+mod support;
 
 use chrono::{DateTime, TimeZone, Utc};
-use support_server::{TestServer, test_state};
-use support_store::on_each_backend;
+use support::server::{TestServer, test_state};
+use support::store::on_each_backend;
 use warrant::audit::{EventKind, NewAuditEvent};
 use warrant::engine::Decision;
 use warrant::store::changes::{ChangeRecord, ChangeStatus};

@@ -3,15 +3,11 @@
 //! repository may take (see `docs/access.md`); GitLab projects' ids too.
 //! Signed webhooks through the real router, on SQLite and PostgreSQL.
 
-mod support_app;
-mod support_github;
-mod support_gitlab;
-mod support_server;
-mod support_store;
+mod support;
 
-use support_app::{App, pull_request_event};
-use support_github::{REPO, base, head};
-use support_store::on_each_backend;
+use support::app::{App, pull_request_event};
+use support::github::{REPO, base, head};
+use support::store::on_each_backend;
 use warrant::forge::gitlab::fake::events::HookAction;
 
 #[tokio::test]
@@ -47,20 +43,20 @@ async fn a_webhook_records_its_repositorys_id_and_a_reused_name_keeps_the_first(
 #[tokio::test]
 async fn a_gitlab_webhook_records_its_projects_id() {
     on_each_backend(|url| async move {
-        let app = support_gitlab::GitlabApp::start(&url).await;
-        let project = support_gitlab::PROJECT;
+        let app = support::gitlab::GitlabApp::start(&url).await;
+        let project = support::gitlab::PROJECT;
         app.add_merge_request(
             1,
-            support_gitlab::AGENT_BOT,
+            support::gitlab::AGENT_BOT,
             &["src/app.rs"],
             "Add a feature",
         );
-        app.put_policy(support_gitlab::POLICY);
+        app.put_policy(support::gitlab::POLICY);
         assert_eq!(
             app.store.repository_id("gitlab", project).await.unwrap(),
             None
         );
-        app.hook_and_wait(1, support_gitlab::AGENT_BOT, HookAction::Open, 1)
+        app.hook_and_wait(1, support::gitlab::AGENT_BOT, HookAction::Open, 1)
             .await;
         // The fake GitLab's projects have id 1.
         assert_eq!(

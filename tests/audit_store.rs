@@ -1,10 +1,10 @@
 //! The audit trail's append path on SQLite and PostgreSQL: rows are chained
 //! per repository, in order, and concurrent writers never fork a chain.
 
-mod support_store;
+mod support;
 
 use chrono::{TimeZone, Utc};
-use support_store::on_each_backend;
+use support::store::on_each_backend;
 use tokio::task::JoinSet;
 use warrant::audit::{EventKind, GENESIS, NewAuditEvent, row_hash};
 use warrant::store::{Chain, Store};

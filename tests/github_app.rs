@@ -4,21 +4,18 @@
 //! test runs on SQLite, and on PostgreSQL when `WARRANT_TEST_POSTGRES_URL`
 //! is set.
 
-mod support_app;
-mod support_github;
-mod support_server;
-mod support_store;
+mod support;
 
 use reqwest::StatusCode;
 use serde_json::Value;
-use support_app::{App, PUBLIC_URL, check_run_rerequested, pull_request_event, review_event};
-use support_github::{REPO, base, bot, change, head, review, sha, user};
-use support_store::on_each_backend;
+use support::app::{App, PUBLIC_URL, check_run_rerequested, pull_request_event, review_event};
+use support::github::{REPO, base, bot, change, head, review, sha, user};
+use support::store::on_each_backend;
 use warrant::engine::ReviewState;
 use warrant::forge::github::fake::Fault;
 
 /// A pull request by Copilot touching `paths`, with no reviews, under
-/// `support_app::POLICY`; the `opened` delivery for it.
+/// `support::app::POLICY`; the `opened` delivery for it.
 fn setup(app: &App, number: u64, paths: &[&str]) -> Value {
     app.add_copilot_pull(number, paths);
     opened(number)
@@ -901,9 +898,9 @@ async fn repo_trail(app: &App) -> Vec<warrant::audit::AuditEvent> {
 /// A `push` of `after` onto the default branch touching `paths`, from the
 /// octokit example with the test's repository and installation.
 fn push_event(before: &str, after: &str, paths: &[&str]) -> Value {
-    let raw = support_server::fixture("push", "with-installation.payload.json");
+    let raw = support::server::fixture("push", "with-installation.payload.json");
     let mut payload: Value = serde_json::from_slice(&raw).unwrap();
-    payload["installation"] = serde_json::json!({ "id": support_github::INSTALLATION.0 });
+    payload["installation"] = serde_json::json!({ "id": support::github::INSTALLATION.0 });
     payload["repository"]["full_name"] = Value::from(REPO);
     payload["repository"]["default_branch"] = Value::from("main");
     payload["repository"]["master_branch"] = Value::from("main");
@@ -923,7 +920,7 @@ async fn a_policy_pushed_to_the_default_branch_is_audited_and_its_teams_known_at
     on_each_backend(|url| async move {
         let app = App::start(&url).await;
         let pushed = sha(0x9001);
-        app.put_policy(pushed.as_str(), support_app::POLICY);
+        app.put_policy(pushed.as_str(), support::app::POLICY);
         let event = push_event(base().as_str(), pushed.as_str(), &[".github/warrant.yml"]);
         app.deliver_and_wait("push", "d-93", &event, 1).await;
 
@@ -935,7 +932,7 @@ async fn a_policy_pushed_to_the_default_branch_is_audited_and_its_teams_known_at
         assert_eq!(changed.actor.as_deref(), Some("carol"));
         assert_eq!(
             changed.policy_blob.as_deref(),
-            Some(warrant::policy::blob_id(support_app::POLICY.as_bytes()).as_str())
+            Some(warrant::policy::blob_id(support::app::POLICY.as_bytes()).as_str())
         );
         assert_eq!(changed.detail["policy"], "valid");
         assert_eq!(changed.detail["teams"], serde_json::json!(["octo-org/sre"]));

@@ -3,15 +3,12 @@
 //! fake GitHub, asserting on the check run it received. Each test runs on
 //! SQLite, and on PostgreSQL when `WARRANT_TEST_POSTGRES_URL` is set.
 
-mod support_app;
-mod support_github;
-mod support_server;
-mod support_store;
+mod support;
 
 use serde_json::Value;
-use support_app::{App, POLICY, pull_request_event, review_event};
-use support_github::{REPO, base, bot, change, head, review, sha, user};
-use support_store::on_each_backend;
+use support::app::{App, POLICY, pull_request_event, review_event};
+use support::github::{REPO, base, bot, change, head, review, sha, user};
+use support::store::on_each_backend;
 use warrant::engine::{ChangedFile, Review, ReviewState};
 use warrant::ids::{CommitSha, RepoPath};
 

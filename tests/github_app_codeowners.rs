@@ -4,15 +4,12 @@
 //! runs on SQLite, and on PostgreSQL when `WARRANT_TEST_POSTGRES_URL` is
 //! set.
 
-mod support_app;
-mod support_github;
-mod support_server;
-mod support_store;
+mod support;
 
 use serde_json::Value;
-use support_app::{App, pull_request_event, review_event};
-use support_github::{REPO, base, head, review, user};
-use support_store::on_each_backend;
+use support::app::{App, pull_request_event, review_event};
+use support::github::{REPO, base, head, review, user};
+use support::store::on_each_backend;
 use warrant::engine::{Review, ReviewState};
 
 /// Copilot may work in `src/`; authentication code needs its code owners.

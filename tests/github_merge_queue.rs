@@ -3,14 +3,11 @@
 //! `warrant` check on the group's head commit. Each test runs on SQLite,
 //! and on PostgreSQL when `WARRANT_TEST_POSTGRES_URL` is set.
 
-mod support_app;
-mod support_github;
-mod support_server;
-mod support_store;
+mod support;
 
-use support_app::{App, POLICY, pull_request_event};
-use support_github::{INSTALLATION, REPO, base, sha, user};
-use support_store::on_each_backend;
+use support::app::{App, POLICY, pull_request_event};
+use support::github::{INSTALLATION, REPO, base, sha, user};
+use support::store::on_each_backend;
 use warrant::audit::EventKind;
 use warrant::forge::github::fake::events::{self, MergeGroup};
 use warrant::forge::github::fake::{CheckRun, Fault};
@@ -262,10 +259,10 @@ async fn a_pull_request_never_evaluated_is_read_and_one_that_cannot_be_decided_f
 
         // Pull request 3 lists more files than GitHub shows: it cannot be
         // decided, so the group fails closed.
-        let mut c = support_github::change(3, 1, 1);
+        let mut c = support::github::change(3, 1, 1);
         c.head_sha = head_of(3);
         c.files[0].path = RepoPath::parse("src/billing/more.rs").unwrap();
-        let mut pull = support_github::pull(c);
+        let mut pull = support::github::pull(c);
         pull.changed_files = Some(3_001);
         app.fake.add_pull_request(pull);
         app.fake.enqueue(REPO, "main", 3, group_head(3).as_str());
@@ -416,7 +413,7 @@ async fn code_owners_at_the_group_s_base_must_have_approved_as_recorded() {
 
         // dana, a code owner, approves: the pull request's own evaluation
         // records the review, and the group decided again counts it.
-        let approval = support_github::review(
+        let approval = support::github::review(
             21,
             user("dana", 21),
             warrant::engine::ReviewState::Approved,
@@ -430,7 +427,7 @@ async fn code_owners_at_the_group_s_base_must_have_approved_as_recorded() {
             .change
             .reviews
             .push(approval);
-        let reviewed = support_app::review_event(
+        let reviewed = support::app::review_event(
             1,
             base().as_str(),
             head_of(1).as_str(),

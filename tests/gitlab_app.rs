@@ -3,12 +3,10 @@
 //! the `warrant` commit status and the stored decision checked. On SQLite
 //! always, on PostgreSQL too when `WARRANT_TEST_POSTGRES_URL` is set.
 
-mod support_gitlab;
-mod support_server;
-mod support_store;
+mod support;
 
-use support_gitlab::*;
-use support_store::on_each_backend;
+use support::gitlab::*;
+use support::store::on_each_backend;
 use warrant::forge::gitlab::fake::Fault;
 use warrant::forge::gitlab::fake::events::HookAction;
 use warrant::store::audit::Chain;

@@ -6,18 +6,14 @@
 //! webhooks through the real router, the worker against the fake forge, on
 //! SQLite and PostgreSQL.
 
-mod support_app;
-mod support_github;
-mod support_gitlab;
-mod support_server;
-mod support_store;
+mod support;
 
 use serde_json::Value;
-use support_app::{App, POLICY, pull_request_event, review_event};
-use support_github::{REPO, head, sha};
-use support_gitlab::{AGENT_BOT, GitlabApp, HEAD, PROJECT};
-use support_server::{TestServer, test_state};
-use support_store::on_each_backend;
+use support::app::{App, POLICY, pull_request_event, review_event};
+use support::github::{REPO, head, sha};
+use support::gitlab::{AGENT_BOT, GitlabApp, HEAD, PROJECT};
+use support::server::{TestServer, test_state};
+use support::store::on_each_backend;
 use warrant::engine::ChangedFile;
 use warrant::forge::github::fake::CheckRun;
 use warrant::forge::gitlab::fake::events::HookAction;
@@ -55,7 +51,7 @@ fn base_of(number: u64) -> CommitSha {
 /// Pull request `number` by Copilot from the shared head into its own base,
 /// touching `paths`, with no reviews.
 fn add_pull(app: &App, number: u64, paths: &[&str]) {
-    let mut c = support_github::change(number, 0, 2);
+    let mut c = support::github::change(number, 0, 2);
     c.base_sha = base_of(number);
     c.files = paths
         .iter()
@@ -335,7 +331,7 @@ async fn the_change_page_says_what_the_check_on_its_head_shows() {
 /// out of the agent's scope (blocked), and merge request 2 from the same
 /// source branch, at the same head, into a branch without a policy.
 fn two_merge_requests(app: &GitlabApp) {
-    app.put_policy(support_gitlab::POLICY);
+    app.put_policy(support::gitlab::POLICY);
     app.add_merge_request(1, AGENT_BOT, &["docs/readme.md"], "Add a guide");
     app.add_merge_request(2, AGENT_BOT, &["docs/readme.md"], "Add a guide");
     let mut state = app.fake.state();

@@ -2,12 +2,12 @@
 //! teams of each repository's policies, one lease per change and per head
 //! commit, and the open changes whose head a commit is.
 
-mod support_store;
+mod support;
 
 use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
-use support_store::on_each_backend;
+use support::store::on_each_backend;
 use warrant::store::Store;
 
 fn at(seconds: i64) -> DateTime<Utc> {
