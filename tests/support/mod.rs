@@ -9,6 +9,8 @@
 //! - [`github`]: a fake GitHub, a client for it, and builders of pull
 //!   requests; [`app`]: the whole GitHub App (fake, server and worker);
 //! - [`gitlab`]: the whole app on GitLab (fake, server and worker);
+//! - [`forge`]: one vocabulary over both apps, for the behaviours written
+//!   once and run against each forge;
 //! - [`register`]: registering an app; [`browser`]: a headless Chromium;
 //!   [`cli`]: the `warrant` binary and real git repositories.
 
@@ -18,6 +20,7 @@
 pub mod app;
 pub mod browser;
 pub mod cli;
+pub mod forge;
 pub mod github;
 pub mod gitlab;
 pub mod register;
