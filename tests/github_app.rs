@@ -301,6 +301,8 @@ async fn an_unregistered_agent_warned_succeeds_saying_so_in_the_summary() {
         assert_eq!(run.conclusion.as_deref(), Some("success"), "{run:#?}");
         let summary = run.summary.clone().unwrap_or_default().to_lowercase();
         assert!(summary.contains("unregistered"), "{run:#?}");
+        let published = support::forge::Published::of_check_run(run);
+        insta::assert_snapshot!("unregistered_agent_warned", published.snapshot());
     })
     .await;
 }
@@ -522,6 +524,8 @@ async fn without_named_approvers_a_repository_admin_approves_an_unregistered_age
             run.summary.clone().unwrap_or_default().contains("erin"),
             "{run:#?}"
         );
+        let published = support::forge::Published::of_check_run(run);
+        insta::assert_snapshot!("repository_admins_approve", published.snapshot());
 
         add_review(
             &app,

@@ -59,6 +59,14 @@ fn summary_says(app: &App, text: &str) -> bool {
     run.summary.unwrap_or_default().contains(text)
 }
 
+/// Snapshots the only check run as published, under `name`: the same on
+/// every database.
+fn snapshot(app: &App, name: &str) {
+    let run = app.the_check_run();
+    let published = support::forge::Published::of_check_run(run);
+    insta::assert_snapshot!(name.to_owned(), published.snapshot());
+}
+
 /// The conclusion of the only check run, completed.
 fn conclusion(app: &App) -> String {
     let run = app.the_check_run();
@@ -101,6 +109,7 @@ async fn an_approval_by_a_human_who_authored_a_commit_does_not_count() {
             &app,
             "contributors to the change cannot approve it"
         ));
+        snapshot(&app, "commit_author_not_counted");
     })
     .await;
 }
@@ -117,6 +126,7 @@ async fn changes_requested_after_an_approval_by_the_same_reviewer_waits_again() 
         submit(&app, 55, withdrawn, 3).await;
         assert_eq!(conclusion(&app), "action_required");
         assert!(summary_says(&app, "withdrawn by a later review"));
+        snapshot(&app, "withdrawn_by_a_later_review");
         let conclusions: Vec<_> = app
             .evaluations(55)
             .await
@@ -139,6 +149,7 @@ async fn an_approval_by_someone_outside_the_approving_team_does_not_count() {
         submit(&app, 56, approved(67, "frank", 6, head()), 2).await;
         assert_eq!(conclusion(&app), "action_required");
         assert!(summary_says(&app, "not one of the approvers"));
+        snapshot(&app, "outside_the_approving_team");
 
         submit(&app, 56, approved(68, "dave", 9, head()), 3).await;
         assert_eq!(conclusion(&app), "success");

@@ -6,6 +6,7 @@
 mod support;
 
 use support::app::{App, POLICY, pull_request_event};
+use support::forge::timeless;
 use support::github::{INSTALLATION, REPO, base, sha, user};
 use support::store::on_each_backend;
 use warrant::audit::EventKind;
@@ -82,17 +83,6 @@ fn concluded(app: &App, group: &MergeGroup, conclusion: &str) -> CheckRun {
     run
 }
 
-/// `text` with each decision's evaluation time replaced, for snapshots.
-fn timeless(text: &str) -> String {
-    text.lines()
-        .map(|line| match line.find("evaluated 20") {
-            Some(at) => format!("{}evaluated <time>", &line[..at]),
-            None => line.to_owned(),
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
 fn summary(run: &CheckRun) -> &str {
     run.summary.as_deref().unwrap_or_default()
 }
@@ -120,6 +110,7 @@ async fn a_group_of_passing_pull_requests_passes_in_two_requests() {
                 format!("[#{n}](https://warrant.example.com/audit/github/{REPO}/changes/{n})");
             assert!(summary.contains(&row), "{row} in {summary}");
         }
+        insta::assert_snapshot!("group_of_two_passing", timeless(summary));
         // The queue and the policy in one query, the check in one more:
         // each pull request is decided from its recorded evaluation.
         assert_eq!(
@@ -177,6 +168,7 @@ async fn the_policy_at_the_group_s_base_decides_not_the_one_each_was_checked_und
             "{}",
             summary(&run)
         );
+        insta::assert_snapshot!("decided_under_the_group_s_base", timeless(summary(&run)));
         // The pull request's own check stands as it was decided.
         let own: Vec<CheckRun> = app
             .check_runs()
@@ -279,6 +271,7 @@ async fn a_pull_request_never_evaluated_is_read_and_one_that_cannot_be_decided_f
             "{title}"
         );
         assert!(summary(&run).contains("3,000 files"), "{}", summary(&run));
+        insta::assert_snapshot!("a_member_that_cannot_be_decided", timeless(summary(&run)));
     })
     .await;
 }
@@ -409,6 +402,10 @@ async fn code_owners_at_the_group_s_base_must_have_approved_as_recorded() {
             summary(&run).contains("@octo-org/billing"),
             "{}",
             summary(&run)
+        );
+        insta::assert_snapshot!(
+            "waiting_for_a_code_owner_at_the_base",
+            timeless(summary(&run))
         );
 
         // dana, a code owner, approves: the pull request's own evaluation

@@ -127,6 +127,8 @@ async fn an_invalid_section_header_fails_closed_with_its_line() {
             description.starts_with("Invalid CODEOWNERS: CODEOWNERS:2:1:"),
             "{description}"
         );
+        let published = support::forge::Published::of_status(app.last_status(HEAD));
+        insta::assert_snapshot!("invalid_codeowners_section", published.snapshot());
     })
     .await;
 }

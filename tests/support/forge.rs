@@ -15,6 +15,8 @@ use std::future::Future;
 use serde_json::Value;
 use warrant::audit::AuditEvent;
 use warrant::engine::{ChangedFile, ReviewState};
+use warrant::forge::github::fake::CheckRun;
+use warrant::forge::gitlab::fake::FakeStatus;
 use warrant::forge::gitlab::fake::events::{GitlabWebhookSender, HookAction, merge_request_hook};
 use warrant::ids::RepoPath;
 use warrant::store::{Chain, StoredEvaluation};
@@ -96,6 +98,27 @@ pub struct Published {
 }
 
 impl Published {
+    /// What a check run shows, completed.
+    pub fn of_check_run(run: CheckRun) -> Published {
+        assert_eq!(run.status, "completed", "{run:#?}");
+        Published {
+            state: run.conclusion.clone().unwrap(),
+            title: run.title,
+            summary: run.summary,
+            link: run.details_url,
+        }
+    }
+
+    /// What a commit status shows.
+    pub fn of_status(status: FakeStatus) -> Published {
+        Published {
+            state: status.state,
+            title: status.description,
+            summary: None,
+            link: status.target_url,
+        }
+    }
+
     /// What was published as text for a snapshot, the same on every run
     /// and database: the evaluation time in the summary is replaced.
     pub fn snapshot(&self) -> String {
@@ -580,24 +603,9 @@ impl Harness {
                     .filter(|r| r.head_sha == sha)
                     .collect();
                 assert_eq!(runs.len(), 1, "one check run on {sha}: {runs:#?}");
-                let run = runs.into_iter().next().unwrap();
-                assert_eq!(run.status, "completed", "{run:#?}");
-                Published {
-                    state: run.conclusion.clone().unwrap(),
-                    title: run.title,
-                    summary: run.summary,
-                    link: run.details_url,
-                }
+                Published::of_check_run(runs.into_iter().next().unwrap())
             }
-            Harness::Gitlab(app) => {
-                let status = app.last_status(sha);
-                Published {
-                    state: status.state,
-                    title: status.description,
-                    summary: None,
-                    link: status.target_url,
-                }
-            }
+            Harness::Gitlab(app) => Published::of_status(app.last_status(sha)),
         }
     }
 
