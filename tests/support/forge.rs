@@ -372,17 +372,55 @@ impl Harness {
     }
 
     /// The webhook telling that change `number` was opened, as the agent
-    /// (or author) sent it.
+    /// (or author) sent it, naming the base and head the forge holds.
     fn opened_event(&self, number: u64) -> Value {
         match self {
-            Harness::Github(_) => {
-                app::pull_request_event("opened", number, gh::base().as_str(), gh::head().as_str())
-            }
+            Harness::Github(app) => pull_request_event(app, "opened", number),
             Harness::Gitlab(app) => {
                 let mr = app.merge_request(number);
                 let actor = app.fake.state().user(mr.author_id);
                 merge_request_hook(&mr, &actor, &HookAction::Open)
             }
+        }
+    }
+
+    /// Change `number` is edited (its title, say: not its commits), and
+    /// the webhook saying so is delivered as the `n`-th in all.
+    pub async fn edit(&self, number: u64, n: u64) {
+        match self {
+            Harness::Github(app) => {
+                let event = pull_request_event(app, "edited", number);
+                app.deliver_and_wait("pull_request", &Harness::delivery(n), &event, n)
+                    .await
+            }
+            Harness::Gitlab(app) => {
+                app.hook_and_wait(number, gl::AGENT_BOT, HookAction::Update, n)
+                    .await
+            }
+        }
+    }
+
+    /// Change `number` is closed unmerged, and the webhook saying so is
+    /// delivered as the `n`-th in all.
+    pub async fn close(&self, number: u64, n: u64) {
+        match self {
+            Harness::Github(app) => {
+                let event = pull_request_event(app, "closed", number);
+                app.deliver_and_wait("pull_request", &Harness::delivery(n), &event, n)
+                    .await
+            }
+            Harness::Gitlab(app) => {
+                app.hook_and_wait(number, gl::AGENT_BOT, HookAction::Close, n)
+                    .await
+            }
+        }
+    }
+
+    /// How the forge refers to change `number` in titles: `#1`, `!1`.
+    pub fn change_ref(&self, number: u64) -> String {
+        match self {
+            Harness::Github(_) => format!("#{number}"),
+            Harness::Gitlab(_) => format!("!{number}"),
         }
     }
 
@@ -658,6 +696,17 @@ impl Harness {
     pub async fn metrics(&self) -> String {
         self.server().get("/metrics").await.text().await.unwrap()
     }
+}
+
+/// A `pull_request` delivery with `action` for pull request `number`,
+/// naming the base and head the fake GitHub holds for it.
+fn pull_request_event(app: &App, action: &str, number: u64) -> Value {
+    let (base, head) = {
+        let state = app.fake.state();
+        let change = &state.pulls[&(REPO.to_owned(), number)].change;
+        (change.base_sha.clone(), change.head_sha.clone())
+    };
+    app::pull_request_event(action, number, base.as_str(), head.as_str())
 }
 
 fn changed(path: &str) -> ChangedFile {
