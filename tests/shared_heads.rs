@@ -17,7 +17,6 @@ use support::server::{TestServer, test_state};
 use support::store::on_each_backend;
 use warrant::engine::ChangedFile;
 use warrant::forge::github::fake::CheckRun;
-use warrant::forge::gitlab::fake::events::HookAction;
 use warrant::ids::{CommitSha, RepoPath};
 
 /// What the base of a second pull request holds.
