@@ -292,6 +292,25 @@ impl Harness {
         }
     }
 
+    /// The forge's id of the repository, as its webhooks name it.
+    pub fn repository_id_sent(&self, number: u64) -> u64 {
+        let event = self.opened_event(number);
+        let repository = match self {
+            Harness::Github(_) => &event["repository"],
+            Harness::Gitlab(_) => &event["project"],
+        };
+        repository["id"].as_u64().expect("the forge sends the id")
+    }
+
+    /// The repository's id as the store holds it.
+    pub async fn repository_id(&self) -> Option<u64> {
+        let store = &self.server().store;
+        store
+            .repository_id(self.forge().name(), self.repo())
+            .await
+            .unwrap()
+    }
+
     /// Warrant's audit page of change `number`, as published.
     pub fn audit_url(&self, number: u64) -> String {
         let forge = self.forge().name();
@@ -373,7 +392,7 @@ impl Harness {
 
     /// The webhook telling that change `number` was opened, as the agent
     /// (or author) sent it, naming the base and head the forge holds.
-    fn opened_event(&self, number: u64) -> Value {
+    pub fn opened_event(&self, number: u64) -> Value {
         match self {
             Harness::Github(app) => pull_request_event(app, "opened", number),
             Harness::Gitlab(app) => {
