@@ -250,7 +250,7 @@ async fn a_sensitive_change_waits_until_an_eligible_human_approves() {
         assert_eq!(counted[0].paths, ["src/payments/charge.rs"]);
 
         match &h {
-            Harness::Github(app) => sensitive_on_github(app).await,
+            Harness::Github(app) => sensitive_on_github(app, &trail).await,
             Harness::Gitlab(app) => {
                 // GitLab cannot move a running status back to pending: it
                 // was canceled and a pending one started; the head was
@@ -300,7 +300,7 @@ async fn agent_approves_on_github(app: &App, n: u64) {
 
 /// After the SRE's approval on GitHub: the requests it cost, and the audit
 /// trail of who acted, what counted and why.
-async fn sensitive_on_github(app: &App) {
+async fn sensitive_on_github(app: &App, trail: &[warrant::audit::AuditEvent]) {
     // Re-evaluation: the check run's id and the team are known.
     assert_eq!(requests(app).len(), 2, "{:?}", requests(app));
     let conclusions: Vec<_> = app
@@ -313,11 +313,6 @@ async fn sensitive_on_github(app: &App) {
         conclusions,
         ["action_required", "action_required", "success"]
     );
-    let trail = app
-        .store
-        .audit_events_of_change("github", REPO, 3)
-        .await
-        .unwrap();
     let of_kind = |kind: &str| -> Vec<&warrant::audit::NewAuditEvent> {
         trail
             .iter()
@@ -789,18 +784,9 @@ async fn a_merge_is_recorded_with_its_merge_commit() {
             }
         }
 
-        let store = &h.server().store;
-        let record = store
-            .change_record(forge.name(), h.repo(), 10)
-            .await
-            .unwrap()
-            .unwrap();
+        let record = h.change_record(10).await.expect("a record");
         assert_eq!(record.state.as_str(), "merged");
-        let last = store
-            .last_merge(forge.name(), h.repo(), 10)
-            .await
-            .unwrap()
-            .unwrap();
+        let last = h.last_merge(10).await.expect("a merge");
         assert_eq!(last.merge_commit_sha.as_deref(), Some(merge));
         assert!(h.nothing_published());
         let trail = h.trail(10).await;

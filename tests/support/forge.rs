@@ -19,12 +19,13 @@ use warrant::forge::github::fake::CheckRun;
 use warrant::forge::gitlab::fake::FakeStatus;
 use warrant::forge::gitlab::fake::events::{GitlabWebhookSender, HookAction, merge_request_hook};
 use warrant::ids::RepoPath;
+use warrant::store::changes::{ChangeRecord, MergeRecord};
 use warrant::store::{Chain, StoredEvaluation};
 
 use super::app::{self, App};
 use super::github::{self as gh, INSTALLATION, REPO};
 use super::gitlab::{self as gl, GitlabApp};
-use super::server::{SECRET, TestServer, sign};
+use super::server::{TestServer, sign};
 use super::store::on_each_backend;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -461,7 +462,6 @@ impl Harness {
         match self {
             Harness::Github(app) => {
                 let body = serde_json::to_vec(&event).unwrap();
-                assert_ne!(SECRET, "not-the-secret");
                 let response = app
                     .server
                     .unsigned("pull_request", "k", &body)
@@ -698,6 +698,24 @@ impl Harness {
         let store = &self.server().store;
         store
             .audit_events_of_change(self.forge().name(), self.repo(), number)
+            .await
+            .unwrap()
+    }
+
+    /// What the store records of change `number`.
+    pub async fn change_record(&self, number: u64) -> Option<ChangeRecord> {
+        let store = &self.server().store;
+        store
+            .change_record(self.forge().name(), self.repo(), number)
+            .await
+            .unwrap()
+    }
+
+    /// Change `number`'s last merge, as recorded.
+    pub async fn last_merge(&self, number: u64) -> Option<MergeRecord> {
+        let store = &self.server().store;
+        store
+            .last_merge(self.forge().name(), self.repo(), number)
             .await
             .unwrap()
     }
