@@ -4,17 +4,16 @@
 //! the callback's CSRF check, the credentials file, and the live switch to
 //! the new app's webhook secret.
 
-mod support_register;
-mod support_server;
+mod support;
 
 use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt as _;
 
 use serde_json::Value;
-use support_register::{
+use support::register::{
     PUBLIC_URL, RegisterServer, SETUP_COOKIE, SETUP_TOKEN, Serve, attribute, set_cookie, state_of,
 };
-use support_server::{fixture, sign};
+use support::server::{fixture, sign};
 use warrant::forge::github::fake::FakeGithub;
 use warrant::server::register::AppManifest;
 
@@ -526,7 +525,7 @@ fn browser() -> reqwest::Client {
 #[tokio::test]
 async fn the_setup_token_in_serves_log_opens_registration_and_is_shown_nowhere_else() {
     let fake = FakeGithub::start().await.unwrap();
-    support_register::github_created_app(&fake, "code-8", "new-secret");
+    support::register::github_created_app(&fake, "code-8", "new-secret");
     let dir = tempfile::tempdir().unwrap();
     let mut serve = serve_registering_at(dir.path(), &fake);
     let token = serve.setup_token().expect("serve logs a setup token");

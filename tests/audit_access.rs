@@ -6,10 +6,7 @@
 //! The audit pages themselves are not needed: a probe route, built here on
 //! the same state, answers with the viewer and with `Viewer::may_read`.
 
-mod common;
-mod support_keys;
-mod support_serve;
-mod support_store;
+mod support;
 
 use axum::Router;
 use axum::extract::{Path, State};
@@ -19,8 +16,8 @@ use hmac::{Hmac, Mac};
 use reqwest::StatusCode;
 use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};
 use sha2::{Digest, Sha256};
-use support_keys::repo_name;
-use support_store::on_each_backend;
+use support::keys::repo_name;
+use support::store::on_each_backend;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use warrant::config::{Secret, WebhookSecrets};
@@ -138,8 +135,8 @@ impl Harness {
             .route("/probe/{owner}/{repo}", get(probe))
             .with_state(state.clone())
             .merge(server::router(state));
-        let stop = support_serve::serve(listener, app);
-        let client = support_serve::client();
+        let stop = support::serve::serve(listener, app);
+        let client = support::serve::client();
         Harness {
             base,
             public_url,
@@ -646,7 +643,7 @@ async fn a_token_made_with_the_cli_is_accepted_listed_without_its_secret_and_rev
     let database = format!("sqlite://{}", dir.path().join("warrant.db").display());
     let cli = |args: &[&str]| {
         let args: Vec<&str> = [&["token", "--database-url", database.as_str()][..], args].concat();
-        common::run(dir.path(), &args)
+        support::cli::run(dir.path(), &args)
     };
     let created = cli(&["create", "--name", "ci-export", "--expires-in", "30"]);
     created.assert_code(0);

@@ -2,17 +2,15 @@
 //! PostgreSQL: filters, pagination, the change page, escaping, access, and
 //! exports that read back as the page's rows.
 
-mod support_keys;
-mod support_server;
-mod support_store;
+mod support;
 
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, TimeZone, Utc};
 use serde::Deserialize;
-use support_keys::{key, repo_name};
-use support_server::{TestServer, test_state};
-use support_store::on_each_backend;
+use support::keys::{key, repo_name};
+use support::server::{TestServer, test_state};
+use support::store::on_each_backend;
 use warrant::audit::rollback::MergeMethod;
 use warrant::audit::{EventKind, NewAuditEvent};
 use warrant::engine::Decision;

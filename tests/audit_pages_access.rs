@@ -9,17 +9,15 @@
 //! GitLab project: a GitHub sign-in proves nothing about it, so only an API
 //! token reads it.
 
-mod support_keys;
-mod support_serve;
-mod support_store;
+mod support;
 
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use reqwest::StatusCode;
 use reqwest::header::{LOCATION, SET_COOKIE};
-use support_keys::{key, repo_name};
-use support_store::on_each_backend;
+use support::keys::{key, repo_name};
+use support::store::on_each_backend;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use warrant::audit::{EventKind, NewAuditEvent};
@@ -244,8 +242,8 @@ impl Harness {
             .with_public_pages(false)
             .with_access(access);
         let app = server::router(state);
-        let stop = support_serve::serve(listener, app);
-        let client = support_serve::client();
+        let stop = support::serve::serve(listener, app);
+        let client = support::serve::client();
         Harness {
             base,
             store,

@@ -6,14 +6,12 @@
 //! Public pages are on here; who may read a GitLab project when they are
 //! off is in `audit_pages_access.rs`.
 
-mod support_keys;
-mod support_server;
-mod support_store;
+mod support;
 
 use chrono::{DateTime, TimeZone, Utc};
-use support_keys::{key, repo_name};
-use support_server::{TestServer, test_state};
-use support_store::on_each_backend;
+use support::keys::{key, repo_name};
+use support::server::{TestServer, test_state};
+use support::store::on_each_backend;
 use warrant::audit::{EventKind, NewAuditEvent};
 use warrant::engine::Decision;
 use warrant::store::changes::{ChangeRecord, ChangeStatus};
@@ -65,7 +63,7 @@ async fn evaluate(store: &Store, forge: &str, repo: &str, number: u64, agent: &s
     let decision = decision(forge, repo, number, agent);
     let head = format!("{number:0>40}");
     let mut identified = NewAuditEvent::new(
-        support_keys::forge(forge),
+        support::keys::forge(forge),
         &repo_name(repo),
         EventKind::AgentIdentified,
         at(day),
@@ -74,7 +72,7 @@ async fn evaluate(store: &Store, forge: &str, repo: &str, number: u64, agent: &s
     identified.agent = Some(agent.into());
     identified.head_sha = Some(head.clone());
     let mut decided = NewAuditEvent::new(
-        support_keys::forge(forge),
+        support::keys::forge(forge),
         &repo_name(repo),
         EventKind::DecisionMade,
         at(day),

@@ -1,14 +1,13 @@
 //! The audit pages' store queries on SQLite and PostgreSQL: change records,
 //! merges, and the list limited to the repositories a reader may see.
 
-mod support_keys;
-mod support_store;
+mod support;
 
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, TimeZone, Utc};
-use support_keys::{key, repo_name};
-use support_store::on_each_backend;
+use support::keys::{key, repo_name};
+use support::store::on_each_backend;
 use warrant::audit::rollback::MergeMethod;
 use warrant::audit::{EventKind, NewAuditEvent};
 use warrant::engine::Forge;

@@ -3,22 +3,35 @@
 //! repository may take (see `docs/access.md`); GitLab projects' ids too.
 //! Signed webhooks through the real router, on SQLite and PostgreSQL.
 
-mod support_app;
-mod support_github;
-mod support_gitlab;
-mod support_keys;
-mod support_server;
-mod support_store;
+mod support;
 
-use support_app::{App, pull_request_event};
-use support_github::{REPO, base, head};
-use support_keys::repo_name;
-use support_store::on_each_backend;
+use support::app::{App, pull_request_event};
+use support::forge::{Harness, on_each_forge};
+use support::github::{REPO, base, head};
+use support::keys::repo_name;
+use support::store::on_each_backend;
 use warrant::engine::Forge;
-use warrant::forge::gitlab::fake::events::HookAction;
 
 #[tokio::test]
-async fn a_webhook_records_its_repositorys_id_and_a_reused_name_keeps_the_first() {
+async fn a_webhook_records_its_repository_s_id() {
+    on_each_forge(|forge, url| async move {
+        let h = Harness::start(forge, &url).await;
+        h.add_agent_change(1, &["src/app.rs"]);
+        h.put_policy(h.policy());
+        let id = h.repository_id_sent(1);
+        if h.gitlab().is_some() {
+            // The fake GitLab's projects have id 1.
+            assert_eq!(id, 1);
+        }
+        assert_eq!(h.repository_id().await, None);
+        h.open(1, 1).await;
+        assert_eq!(h.repository_id().await, Some(id));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_reused_repository_name_keeps_the_first_id() {
     on_each_backend(|url| async move {
         let app = App::start(&url).await;
         app.add_copilot_pull(1, &["src/billing/export.rs"]);
@@ -26,13 +39,6 @@ async fn a_webhook_records_its_repositorys_id_and_a_reused_name_keeps_the_first(
         let id = event["repository"]["id"]
             .as_u64()
             .expect("GitHub sends the id");
-        assert_eq!(
-            app.store
-                .repository_id(Forge::Github, &repo_name(REPO))
-                .await
-                .unwrap(),
-            None
-        );
         app.deliver_and_wait("pull_request", "d-1", &event, 1).await;
         assert_eq!(
             app.store
@@ -54,39 +60,6 @@ async fn a_webhook_records_its_repositorys_id_and_a_reused_name_keeps_the_first(
                 .await
                 .unwrap(),
             Some(id)
-        );
-    })
-    .await;
-}
-
-#[tokio::test]
-async fn a_gitlab_webhook_records_its_projects_id() {
-    on_each_backend(|url| async move {
-        let app = support_gitlab::GitlabApp::start(&url).await;
-        let project = support_gitlab::PROJECT;
-        app.add_merge_request(
-            1,
-            support_gitlab::AGENT_BOT,
-            &["src/app.rs"],
-            "Add a feature",
-        );
-        app.put_policy(support_gitlab::POLICY);
-        assert_eq!(
-            app.store
-                .repository_id(Forge::Gitlab, &repo_name(project))
-                .await
-                .unwrap(),
-            None
-        );
-        app.hook_and_wait(1, support_gitlab::AGENT_BOT, HookAction::Open, 1)
-            .await;
-        // The fake GitLab's projects have id 1.
-        assert_eq!(
-            app.store
-                .repository_id(Forge::Gitlab, &repo_name(project))
-                .await
-                .unwrap(),
-            Some(1)
         );
     })
     .await;

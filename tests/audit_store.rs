@@ -1,12 +1,11 @@
 //! The audit trail's append path on SQLite and PostgreSQL: rows are chained
 //! per repository, in order, and concurrent writers never fork a chain.
 
-mod support_keys;
-mod support_store;
+mod support;
 
 use chrono::{TimeZone, Utc};
-use support_keys::{key, repo_name};
-use support_store::on_each_backend;
+use support::keys::{key, repo_name};
+use support::store::on_each_backend;
 use tokio::task::JoinSet;
 use warrant::audit::{EventKind, GENESIS, NewAuditEvent, row_hash};
 use warrant::engine::Forge;

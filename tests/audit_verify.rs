@@ -3,17 +3,15 @@
 //! PostgreSQL, and each is caught at the right row with the right reason,
 //! while the other repositories' chains still verify.
 
-mod common;
-mod support_keys;
-mod support_store;
+mod support;
 
 use std::collections::HashMap;
 use std::ops::ControlFlow;
 
 use chrono::{TimeZone, Utc};
 use sqlx::{AnyConnection, Connection, Executor};
-use support_keys::repo_name;
-use support_store::on_each_backend;
+use support::keys::repo_name;
+use support::store::on_each_backend;
 use warrant::audit::verify::{BreakKind, ChainReport, ChainVerifier, verify_store};
 use warrant::audit::{AuditEvent, EventKind, GENESIS, NewAuditEvent, canonical, row_hash};
 use warrant::engine::Forge;
@@ -52,7 +50,7 @@ async fn seed(store: &Store) -> HashMap<&'static str, Vec<AuditEvent>> {
         for (forge, repo) in REPOS {
             let at = start + chrono::Duration::seconds(n);
             let mut e = NewAuditEvent::new(
-                support_keys::forge(forge),
+                support::keys::forge(forge),
                 &repo_name(repo),
                 KINDS[(n - 1) as usize],
                 at,
@@ -551,7 +549,7 @@ fn the_worked_example_in_docs_audit_md_is_what_warrant_computes() {
 
 mod cli {
     use super::*;
-    use common::run;
+    use support::cli::run;
 
     fn url_of(path: &std::path::Path) -> String {
         format!("sqlite://{}", path.display())
@@ -648,7 +646,7 @@ mod cli {
     fn verify_takes_the_database_from_the_environment() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("env.db"), b"").unwrap();
-        let out = common::warrant(dir.path())
+        let out = support::cli::warrant(dir.path())
             .args(["audit", "verify", "--json"])
             .env("WARRANT_DATABASE_URL", "sqlite://env.db")
             .output()

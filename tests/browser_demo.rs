@@ -4,7 +4,7 @@
 //! to the agents, every page fits a phone's width, and none needs
 //! JavaScript (the browser runs with it switched off).
 
-mod support_browser;
+mod support;
 
 use std::time::Duration;
 
@@ -12,7 +12,7 @@ use chrono::Utc;
 use fantoccini::elements::Element;
 use fantoccini::{Client, Locator};
 use serde_json::Value;
-use support_browser::with_browser;
+use support::browser::with_browser;
 use tokio::net::TcpListener;
 use warrant::demo::Demo;
 use warrant::demo::script::{self, Step};

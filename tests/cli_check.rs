@@ -1,20 +1,20 @@
 //! `warrant check` end to end, on real git repositories: the range, the
 //! policy read from the base, and the exit code CI acts on.
 
-mod common;
+mod support;
 
-use common::{ALICE, BOB, POLICY, Repo, repo_with_policy};
+use support::cli::{ALICE, BOB, POLICY, Repo, repo_with_policy};
 
 /// A fixed evaluation time, so no test depends on the clock.
 const AT: &str = "2026-12-01T12:00:00Z";
 
-fn check(repo: &Repo, extra: &[&str]) -> common::Run {
+fn check(repo: &Repo, extra: &[&str]) -> support::cli::Run {
     let mut args = vec!["check", "--at", AT];
     args.extend_from_slice(extra);
     repo.warrant(&args)
 }
 
-fn check_json(repo: &Repo, extra: &[&str]) -> (common::Run, serde_json::Value) {
+fn check_json(repo: &Repo, extra: &[&str]) -> (support::cli::Run, serde_json::Value) {
     let run = check(repo, &[&["--format", "json"], extra].concat());
     let json = run.json();
     (run, json)
@@ -228,7 +228,7 @@ fn the_default_base_follows_origin_head() {
     let clone_parent = tempfile::tempdir().unwrap();
     let clone_dir = clone_parent.path().join("app");
     upstream.git(&["clone", "--quiet", ".", clone_dir.to_str().unwrap()]);
-    let clone = common::run(&clone_dir, &["check", "--at", AT, "--format", "json"]);
+    let clone = support::cli::run(&clone_dir, &["check", "--at", AT, "--format", "json"]);
     // A fresh clone: HEAD is origin/trunk itself, an empty range.
     clone.assert_code(0);
     assert_eq!(
@@ -272,7 +272,7 @@ fn without_a_default_branch_the_base_must_be_named() {
 #[test]
 fn a_directory_that_is_not_a_repository_is_a_usage_error() {
     let dir = tempfile::tempdir().unwrap();
-    let run = common::run(dir.path(), &["check", "--repo", "."]);
+    let run = support::cli::run(dir.path(), &["check", "--repo", "."]);
     run.assert_code(2);
     assert!(run.stderr.contains("not a git repository"), "{run}");
 }
@@ -283,7 +283,7 @@ fn any_directory_inside_the_repository_will_do() {
     repo.write("src/auth/token.rs", "// denied to agents\n");
     repo.commit_by_claude("Touch auth");
 
-    let run = common::run(repo.path(), &["check", "--repo", "src", "--at", AT]);
+    let run = support::cli::run(repo.path(), &["check", "--repo", "src", "--at", AT]);
     run.assert_code(1);
     // Paths stay relative to the repository's root.
     assert!(run.stdout.contains("src/auth/token.rs"), "{run}");
@@ -329,7 +329,7 @@ fn a_submodule_update_is_a_changed_path() {
 /// range exactly as the app recognises it on the pull request.
 #[test]
 fn a_noreply_commit_address_names_the_account_registered_by_login() {
-    const HOUSE_BOT: common::Who = common::Who {
+    const HOUSE_BOT: support::cli::Who = support::cli::Who {
         name: "House Bot",
         email: "4242+house-bot@users.noreply.github.com",
     };

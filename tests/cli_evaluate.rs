@@ -1,21 +1,21 @@
 //! `warrant evaluate`: deciding a change described in JSON, with the
 //! example of docs/cli.md (`fixtures/changes/`).
 
-mod common;
+mod support;
 
 use std::fs;
 
-use common::{crate_dir, run, run_with_stdin};
+use support::cli::{crate_dir, run, run_with_stdin};
 
 const POLICY: &str = "fixtures/changes/warrant.yml";
 const CHANGE: &str = "fixtures/changes/example.json";
 const AT: &str = "2026-12-01T12:00:00Z";
 
-fn evaluate(extra: &[&str]) -> common::Run {
+fn evaluate(extra: &[&str]) -> support::cli::Run {
     evaluate_at(AT, extra)
 }
 
-fn evaluate_at(at: &str, extra: &[&str]) -> common::Run {
+fn evaluate_at(at: &str, extra: &[&str]) -> support::cli::Run {
     let mut args = vec![
         "evaluate", "--policy", POLICY, "--change", CHANGE, "--at", at,
     ];
@@ -222,7 +222,7 @@ fn paths_not_in_normal_form_are_refused_never_matched() {
 
 /// The example's infrastructure approved by its code owners instead of a
 /// listed team: the policy in a temporary directory, beside `codeowners`.
-fn evaluate_with_codeowners(codeowners: Option<&str>) -> common::Run {
+fn evaluate_with_codeowners(codeowners: Option<&str>) -> support::cli::Run {
     let dir = tempfile::tempdir().unwrap();
     let policy = fs::read_to_string(crate_dir().join(POLICY))
         .unwrap()

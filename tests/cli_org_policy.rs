@@ -1,9 +1,9 @@
 //! `--org-policy` on `evaluate`, `check` and `validate`: a repository policy
 //! read under its organisation's, both decided, as the app decides them.
 
-mod common;
+mod support;
 
-use common::{ALICE, Repo, crate_dir, run};
+use support::cli::{ALICE, Repo, crate_dir, run};
 
 const ORG: &str = "fixtures/org/warrant-org.yml";
 const REPO: &str = "fixtures/org/warrant.yml";
@@ -12,7 +12,7 @@ const REGISTERS_CLAUDE: &str = "fixtures/changes/warrant.yml";
 const CHANGE: &str = "fixtures/changes/example.json";
 const AT: &str = "2026-12-01T12:00:00Z";
 
-fn evaluate(policy: &str, org: &str) -> common::Run {
+fn evaluate(policy: &str, org: &str) -> support::cli::Run {
     run(
         &crate_dir(),
         &[

@@ -1,10 +1,10 @@
 //! `warrant validate`: what an admin sees before committing a policy.
 
-mod common;
+mod support;
 
 use std::fs;
 
-use common::{POLICY, run};
+use support::cli::{POLICY, run};
 
 #[test]
 fn a_valid_policy_is_summarised_on_stdout() {
@@ -90,7 +90,7 @@ fn no_policy_in_the_directory_is_a_usage_error_naming_where_it_looked() {
 #[test]
 fn the_example_policy_for_evaluate_is_valid() {
     let out = run(
-        &common::crate_dir(),
+        &support::cli::crate_dir(),
         &["validate", "fixtures/changes/warrant.yml"],
     );
     out.assert_code(0);

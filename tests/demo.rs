@@ -3,18 +3,16 @@
 //! the evaluations, check runs, dismissals and merges the script promises;
 //! and the webhooks it sends have the shape of GitHub's own.
 
-mod support_keys;
-mod support_server;
-mod support_store;
+mod support;
 
 use std::collections::BTreeSet;
 use std::process::Command;
 
 use chrono::Utc;
 use serde_json::Value;
-use support_keys::key;
-use support_server::fixture;
-use support_store::on_each_backend;
+use support::keys::key;
+use support::server::fixture;
+use support::store::on_each_backend;
 use tokio::net::TcpListener;
 use warrant::audit::EventKind;
 use warrant::demo::script::{self, Step};

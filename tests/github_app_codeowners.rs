@@ -4,15 +4,13 @@
 //! runs on SQLite, and on PostgreSQL when `WARRANT_TEST_POSTGRES_URL` is
 //! set.
 
-mod support_app;
-mod support_github;
-mod support_server;
-mod support_store;
+mod support;
 
 use serde_json::Value;
-use support_app::{App, pull_request_event, review_event};
-use support_github::{REPO, base, head, review, user};
-use support_store::on_each_backend;
+use support::app::{App, pull_request_event, review_event};
+use support::forge::Published;
+use support::github::{REPO, base, head, review, user};
+use support::store::on_each_backend;
 use warrant::engine::{Review, ReviewState};
 
 /// Copilot may work in `src/`; authentication code needs its code owners.
@@ -95,6 +93,8 @@ async fn an_agent_change_to_owned_code_waits_for_its_code_owner_within_the_reque
             "{text}"
         );
         assert!(text.contains("code owners `.github/CODEOWNERS`"), "{text}");
+        let published = Published::of_check_run(app.the_check_run());
+        insta::assert_snapshot!("waiting_for_a_code_owner", published.snapshot());
         // The same requests as for any first evaluation: CODEOWNERS came
         // with the pull request, its team in the one team query.
         assert_eq!(
@@ -143,6 +143,8 @@ async fn an_agent_change_to_owned_code_waits_for_its_code_owner_within_the_reque
             text.contains("(CODEOWNERS line 3) — approved by `@sam`"),
             "{text}"
         );
+        let published = Published::of_check_run(app.the_check_run());
+        insta::assert_snapshot!("approved_by_a_code_owner", published.snapshot());
 
         let stored = app.evaluations(1).await;
         let decision: Value =
@@ -178,6 +180,8 @@ async fn a_path_no_code_owner_owns_fails_the_check_naming_it() {
                 .contains("src/auth/login.rs"),
             "{run:#?}"
         );
+        let published = Published::of_check_run(run);
+        insta::assert_snapshot!("a_path_nobody_owns", published.snapshot());
     })
     .await;
 }
@@ -201,6 +205,8 @@ async fn an_invalid_codeowners_file_fails_closed_with_its_line() {
             title.starts_with("Invalid CODEOWNERS: .github/CODEOWNERS:2:6:"),
             "{title}"
         );
+        let published = Published::of_check_run(run);
+        insta::assert_snapshot!("invalid_codeowners", published.snapshot());
     })
     .await;
 }

@@ -3,11 +3,11 @@
 //! dismissals, registration, and retries. Requests are counted from the
 //! fake's log.
 
-mod support_github;
+mod support;
 
 use std::time::Duration;
 
-use support_github::*;
+use support::github::*;
 use warrant::engine::{AccountKind, Conclusion, ReviewState};
 use warrant::forge::github::checks::{Annotation, CheckOutcome, MAX_SUMMARY_CHARS};
 use warrant::forge::github::client::{GithubClient, GithubError};

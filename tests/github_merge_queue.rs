@@ -3,16 +3,13 @@
 //! `warrant` check on the group's head commit. Each test runs on SQLite,
 //! and on PostgreSQL when `WARRANT_TEST_POSTGRES_URL` is set.
 
-mod support_app;
-mod support_github;
-mod support_keys;
-mod support_server;
-mod support_store;
+mod support;
 
-use support_app::{App, POLICY, pull_request_event};
-use support_github::{INSTALLATION, REPO, base, sha, user};
-use support_keys::key;
-use support_store::on_each_backend;
+use support::app::{App, POLICY, pull_request_event};
+use support::forge::timeless;
+use support::github::{INSTALLATION, REPO, base, sha, user};
+use support::keys::key;
+use support::store::on_each_backend;
 use warrant::audit::EventKind;
 use warrant::forge::github::fake::events::{self, MergeGroup};
 use warrant::forge::github::fake::{CheckRun, Fault};
@@ -87,17 +84,6 @@ fn concluded(app: &App, group: &MergeGroup, conclusion: &str) -> CheckRun {
     run
 }
 
-/// `text` with each decision's evaluation time replaced, for snapshots.
-fn timeless(text: &str) -> String {
-    text.lines()
-        .map(|line| match line.find("evaluated 20") {
-            Some(at) => format!("{}evaluated <time>", &line[..at]),
-            None => line.to_owned(),
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
 fn summary(run: &CheckRun) -> &str {
     run.summary.as_deref().unwrap_or_default()
 }
@@ -125,6 +111,7 @@ async fn a_group_of_passing_pull_requests_passes_in_two_requests() {
                 format!("[#{n}](https://warrant.example.com/audit/github/{REPO}/changes/{n})");
             assert!(summary.contains(&row), "{row} in {summary}");
         }
+        insta::assert_snapshot!("group_of_two_passing", timeless(summary));
         // The queue and the policy in one query, the check in one more:
         // each pull request is decided from its recorded evaluation.
         assert_eq!(
@@ -182,6 +169,7 @@ async fn the_policy_at_the_group_s_base_decides_not_the_one_each_was_checked_und
             "{}",
             summary(&run)
         );
+        insta::assert_snapshot!("decided_under_the_group_s_base", timeless(summary(&run)));
         // The pull request's own check stands as it was decided.
         let own: Vec<CheckRun> = app
             .check_runs()
@@ -264,10 +252,10 @@ async fn a_pull_request_never_evaluated_is_read_and_one_that_cannot_be_decided_f
 
         // Pull request 3 lists more files than GitHub shows: it cannot be
         // decided, so the group fails closed.
-        let mut c = support_github::change(3, 1, 1);
+        let mut c = support::github::change(3, 1, 1);
         c.head_sha = head_of(3);
         c.files[0].path = RepoPath::parse("src/billing/more.rs").unwrap();
-        let mut pull = support_github::pull(c);
+        let mut pull = support::github::pull(c);
         pull.changed_files = Some(3_001);
         app.fake.add_pull_request(pull);
         app.fake.enqueue(REPO, "main", 3, group_head(3).as_str());
@@ -284,6 +272,7 @@ async fn a_pull_request_never_evaluated_is_read_and_one_that_cannot_be_decided_f
             "{title}"
         );
         assert!(summary(&run).contains("3,000 files"), "{}", summary(&run));
+        insta::assert_snapshot!("a_member_that_cannot_be_decided", timeless(summary(&run)));
     })
     .await;
 }
@@ -415,10 +404,14 @@ async fn code_owners_at_the_group_s_base_must_have_approved_as_recorded() {
             "{}",
             summary(&run)
         );
+        insta::assert_snapshot!(
+            "waiting_for_a_code_owner_at_the_base",
+            timeless(summary(&run))
+        );
 
         // dana, a code owner, approves: the pull request's own evaluation
         // records the review, and the group decided again counts it.
-        let approval = support_github::review(
+        let approval = support::github::review(
             21,
             user("dana", 21),
             warrant::engine::ReviewState::Approved,
@@ -432,7 +425,7 @@ async fn code_owners_at_the_group_s_base_must_have_approved_as_recorded() {
             .change
             .reviews
             .push(approval);
-        let reviewed = support_app::review_event(
+        let reviewed = support::app::review_event(
             1,
             base().as_str(),
             head_of(1).as_str(),

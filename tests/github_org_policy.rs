@@ -4,15 +4,12 @@
 //! audited. Each test runs on SQLite, and on PostgreSQL when
 //! `WARRANT_TEST_POSTGRES_URL` is set.
 
-mod support_app;
-mod support_github;
-mod support_server;
-mod support_store;
+mod support;
 
 use serde_json::Value;
-use support_app::{App, POLICY, pull_request_event};
-use support_github::{REPO, base, head, review, sha, user};
-use support_store::on_each_backend;
+use support::app::{App, POLICY, pull_request_event};
+use support::github::{REPO, base, head, review, sha, user};
+use support::store::on_each_backend;
 use warrant::engine::{ChangedFile, ReviewState};
 use warrant::ids::RepoPath;
 
@@ -59,7 +56,7 @@ sensitive:
 /// Copilot's pull request `number` touching `paths`, approved by `approvers`
 /// on its head; the `opened` delivery for it.
 fn copilot_pull(app: &App, number: u64, paths: &[&str], approvers: &[&str]) -> Value {
-    let mut c = support_github::change(number, 0, 2);
+    let mut c = support::github::change(number, 0, 2);
     c.files = paths
         .iter()
         .map(|p| ChangedFile {
@@ -229,9 +226,9 @@ async fn an_invalid_organisation_policy_fails_the_check_closed() {
 /// A push of `after` onto the default branch of the organisation's
 /// repository touching `paths`, from the octokit example.
 fn org_push(after: &str, paths: &[&str]) -> Value {
-    let raw = support_server::fixture("push", "with-installation.payload.json");
+    let raw = support::server::fixture("push", "with-installation.payload.json");
     let mut payload: Value = serde_json::from_slice(&raw).unwrap();
-    payload["installation"] = serde_json::json!({ "id": support_github::INSTALLATION.0 });
+    payload["installation"] = serde_json::json!({ "id": support::github::INSTALLATION.0 });
     payload["repository"]["full_name"] = Value::from(ORG_REPOSITORY);
     payload["repository"]["name"] = Value::from(".github");
     payload["repository"]["default_branch"] = Value::from("main");
@@ -308,20 +305,20 @@ async fn an_agent_changing_the_organisation_policy_in_its_repository_fails() {
         let app = App::start(&url).await;
         put_org_policy(&app, ORG);
         // Copilot edits warrant-org.yml in octo-org/.github itself.
-        let mut c = support_github::change(8, 0, 2);
+        let mut c = support::github::change(8, 0, 2);
         c.repository = ORG_REPOSITORY.into();
         c.files = vec![ChangedFile {
             path: RepoPath::parse("warrant-org.yml").unwrap(),
             previous_path: None,
         }];
         c.reviews.clear();
-        let pull = support_github::pull(c);
+        let pull = support::github::pull(c);
         app.fake.add_pull_request(pull.clone());
         let sender = pull.change.author.clone().unwrap();
         let opened = warrant::forge::github::fake::events::pull_request(
             "opened",
             &pull,
-            support_github::INSTALLATION.0,
+            support::github::INSTALLATION.0,
             &sender,
         );
         app.deliver_and_wait("pull_request", "d-8", &opened, 1)
@@ -347,8 +344,8 @@ async fn a_repository_leaving_unregistered_agents_out_takes_the_organisations_ac
         put_org_policy(&app, &org);
         app.put_policy(base().as_str(), "version: 1\n");
         // A pull request by a bot nobody registered.
-        let mut c = support_github::change(9, 1, 0);
-        c.author = Some(support_github::bot("helper-bot[bot]", 555));
+        let mut c = support::github::change(9, 1, 0);
+        c.author = Some(support::github::bot("helper-bot[bot]", 555));
         c.assignees.clear();
         c.reviews.clear();
         app.add_pull(c);

@@ -3,12 +3,10 @@
 //! sections with their approval counts, groups resolved to members. On
 //! SQLite always, on PostgreSQL too when `WARRANT_TEST_POSTGRES_URL` is set.
 
-mod support_gitlab;
-mod support_server;
-mod support_store;
+mod support;
 
-use support_gitlab::*;
-use support_store::on_each_backend;
+use support::gitlab::*;
+use support::store::on_each_backend;
 use warrant::forge::gitlab::fake::events::HookAction;
 
 /// The project bot may work in `src/`; payments code needs its owners.
@@ -129,6 +127,8 @@ async fn an_invalid_section_header_fails_closed_with_its_line() {
             description.starts_with("Invalid CODEOWNERS: CODEOWNERS:2:1:"),
             "{description}"
         );
+        let published = support::forge::Published::of_status(app.last_status(HEAD));
+        insta::assert_snapshot!("invalid_codeowners_section", published.snapshot());
     })
     .await;
 }

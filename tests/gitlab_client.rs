@@ -4,7 +4,7 @@
 //! retries. Requests are counted from the fake's log. The fake's webhook
 //! builders are checked against the real router at the end.
 
-mod support_server;
+mod support;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -581,8 +581,8 @@ async fn built_webhooks_are_accepted_and_queued_by_the_real_router() {
     let url = format!("sqlite://{}", dir.path().join("warrant.db").display());
     let store = warrant::store::Store::connect(&url).await.unwrap();
     let secrets = warrant::config::WebhookSecrets::parse_list("hook-secret");
-    let state = support_server::test_state(&store).with_gitlab_secrets(secrets);
-    let server = support_server::TestServer::serve(state).await;
+    let state = support::server::test_state(&store).with_gitlab_secrets(secrets);
+    let server = support::server::TestServer::serve(state).await;
     let sender = GitlabWebhookSender {
         url: server.url("/webhooks/gitlab"),
         secret: "hook-secret".into(),

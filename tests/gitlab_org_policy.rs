@@ -4,12 +4,10 @@
 //! policy, and refreshed and audited when a push changes it. Each test runs
 //! on SQLite, and on PostgreSQL when `WARRANT_TEST_POSTGRES_URL` is set.
 
-mod support_gitlab;
-mod support_server;
-mod support_store;
+mod support;
 
-use support_gitlab::{AGENT_BOT, ALICE, BASE, GitlabApp, HEAD, MARIA, POLICY};
-use support_store::on_each_backend;
+use support::gitlab::{AGENT_BOT, ALICE, BASE, GitlabApp, HEAD, MARIA, POLICY};
+use support::store::on_each_backend;
 use warrant::forge::gitlab::fake::events::{HookAction, push_hook};
 use warrant::store::Chain;
 

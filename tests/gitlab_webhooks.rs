@@ -2,16 +2,15 @@
 //! checked in the store: on SQLite always, on PostgreSQL too when
 //! `WARRANT_TEST_POSTGRES_URL` is set.
 
-mod support_server;
-mod support_store;
+mod support;
 
 use std::path::Path;
 use std::time::Duration;
 
 use reqwest::StatusCode;
 use serde_json::Value;
-use support_server::{TestServer, test_state};
-use support_store::on_each_backend;
+use support::server::{TestServer, test_state};
+use support::store::on_each_backend;
 use warrant::config::WebhookSecrets;
 use warrant::engine::Forge;
 use warrant::server::{BodyLimits, MAX_WEBHOOK_BODY};

@@ -2,15 +2,14 @@
 //! checked in the store: on SQLite always, on PostgreSQL too when
 //! `WARRANT_TEST_POSTGRES_URL` is set.
 
-mod support_server;
-mod support_store;
+mod support;
 
 use std::time::Duration;
 
 use reqwest::StatusCode;
 use serde_json::Value;
-use support_server::{OLD_SECRET, TestServer, fixture, sign, test_state};
-use support_store::on_each_backend;
+use support::server::{OLD_SECRET, TestServer, fixture, sign, test_state};
+use support::store::on_each_backend;
 use warrant::config::WebhookSecrets;
 use warrant::engine::Forge;
 use warrant::metrics::Metrics;
@@ -121,7 +120,7 @@ async fn unsigned_or_wrongly_signed_deliveries_are_refused_with_401_and_not_stor
                 "another body",
                 server
                     .unsigned("pull_request", "d-3", &body)
-                    .header("x-hub-signature-256", sign(support_server::SECRET, b"{}")),
+                    .header("x-hub-signature-256", sign(support::server::SECRET, b"{}")),
             ),
             (
                 "not hex",
@@ -153,7 +152,7 @@ async fn a_signed_delivery_without_its_delivery_id_is_refused_with_400() {
             .client
             .post(server.url("/webhooks/github"))
             .header("x-github-event", "pull_request")
-            .header("x-hub-signature-256", sign(support_server::SECRET, &body))
+            .header("x-hub-signature-256", sign(support::server::SECRET, &body))
             .body(body)
             .send()
             .await

@@ -6,21 +6,17 @@
 //! webhooks through the real router, the worker against the fake forge, on
 //! SQLite and PostgreSQL.
 
-mod support_app;
-mod support_github;
-mod support_gitlab;
-mod support_server;
-mod support_store;
+mod support;
 
 use serde_json::Value;
-use support_app::{App, POLICY, pull_request_event, review_event};
-use support_github::{REPO, head, sha};
-use support_gitlab::{AGENT_BOT, GitlabApp, HEAD, PROJECT};
-use support_server::{TestServer, test_state};
-use support_store::on_each_backend;
+use support::app::{App, POLICY, pull_request_event, review_event};
+use support::forge::{Harness, Outcome, on_each_forge};
+use support::github::{REPO, head, sha};
+use support::gitlab::{AGENT_BOT, GitlabApp, HEAD, PROJECT};
+use support::server::{TestServer, test_state};
+use support::store::on_each_backend;
 use warrant::engine::ChangedFile;
 use warrant::forge::github::fake::CheckRun;
-use warrant::forge::gitlab::fake::events::HookAction;
 use warrant::ids::{CommitSha, RepoPath};
 
 /// What the base of a second pull request holds.
@@ -55,7 +51,7 @@ fn base_of(number: u64) -> CommitSha {
 /// Pull request `number` by Copilot from the shared head into its own base,
 /// touching `paths`, with no reviews.
 fn add_pull(app: &App, number: u64, paths: &[&str]) {
-    let mut c = support_github::change(number, 0, 2);
+    let mut c = support::github::change(number, 0, 2);
     c.base_sha = base_of(number);
     c.files = paths
         .iter()
@@ -177,15 +173,74 @@ async fn in_every_order(
     }
 }
 
+/// Change 1 into a base under the forge's test policy touching a path out
+/// of the agent's scope (blocked), and change 2 from the same head into a
+/// base without a policy (not configured).
+fn two_changes_sharing_a_head(h: &Harness) {
+    match h {
+        Harness::Github(app) => two_pulls(app, &["docs/readme.md"], Base::Unconfigured),
+        Harness::Gitlab(app) => two_merge_requests(app),
+    }
+}
+
+/// The own conclusion of change `number`'s latest evaluation.
+async fn own_conclusion(h: &Harness, number: u64) -> String {
+    let stored = h.evaluations(number).await;
+    stored.last().expect("evaluated").conclusion.clone()
+}
+
+/// Both orders of the two changes' opening, then the lower one's event
+/// again: the forge shows the strictest decision each time. Each order on
+/// fresh databases.
 #[tokio::test]
 async fn blocked_and_not_configured_shows_blocked_in_every_order() {
-    in_every_order(
-        &["docs/readme.md"],
-        Base::Unconfigured,
-        "failure",
-        "neutral",
-    )
-    .await;
+    for order in [[1, 2], [2, 1]] {
+        on_each_forge(|forge, url| async move {
+            let h = Harness::start(forge, &url).await;
+            two_changes_sharing_a_head(&h);
+            for (n, number) in order.iter().enumerate() {
+                h.open(*number, n as u64 + 1).await;
+            }
+            assert_eq!(own_conclusion(&h, 1).await, "failure", "{order:?}");
+            assert_eq!(own_conclusion(&h, 2).await, "neutral", "{order:?}");
+            let published = h.published();
+            let failed = h.state(Outcome::Failed);
+            assert_eq!(published.state, failed, "{order:?}: {published:#?}");
+            let title = published.title.clone().unwrap();
+            let first = format!("{}: ", h.change_ref(1));
+            assert!(title.starts_with(&first), "{order:?}: {title}");
+            match &h {
+                Harness::Github(_) => {
+                    let summary = published.summary.clone().unwrap();
+                    assert!(
+                        summary.contains("head of 2 open pull requests"),
+                        "{summary}"
+                    );
+                    assert!(summary.contains("| `failure` |"), "{summary}");
+                    assert!(summary.contains("| `neutral` |"), "{summary}");
+                    assert!(summary.contains("/changes/1)"), "{summary}");
+                    assert!(summary.contains("/changes/2)"), "{summary}");
+                }
+                Harness::Gitlab(app) => {
+                    let status = app.last_status(HEAD);
+                    assert_eq!(status.git_ref.as_deref(), Some("docs-guide"));
+                }
+            }
+            // What the forge shows, in each order: the title and summary
+            // are the same, but the link goes to the audit page of the
+            // change published last, not always to the strictest one's.
+            let [x, y] = order;
+            let name = format!("{}_blocked_and_not_configured_{x}{y}", forge.name());
+            insta::assert_snapshot!(name, published.snapshot());
+
+            // The more lenient change's event again (an edit, a
+            // redelivery): it does not lower what the forge shows.
+            h.edit(2, 3).await;
+            let published = h.published();
+            assert_eq!(published.state, failed, "{order:?}: {published:#?}");
+        })
+        .await;
+    }
 }
 
 #[tokio::test]
@@ -285,15 +340,22 @@ async fn a_head_left_by_the_strict_change_shows_the_others_decision() {
 }
 
 #[tokio::test]
-async fn closing_the_strict_change_frees_the_others_at_once() {
-    on_each_backend(|url| async move {
-        let app = both_decided(&url).await;
-        let closed = pull_request_event("closed", 1, base_of(1).as_str(), head().as_str());
-        app.deliver_and_wait("pull_request", "d-1-closed", &closed, 3)
-            .await;
-        let run = run_on(&app, head().as_str());
-        assert_eq!(run.conclusion.as_deref(), Some("neutral"), "{run:#?}");
-        assert!(!run.title.unwrap().starts_with("#1: "));
+async fn closing_the_strict_change_frees_the_other_at_once() {
+    on_each_forge(|forge, url| async move {
+        let h = Harness::start(forge, &url).await;
+        two_changes_sharing_a_head(&h);
+        h.open(1, 1).await;
+        h.open(2, 2).await;
+        assert_eq!(h.published().state, h.state(Outcome::Failed));
+        h.close(1, 3).await;
+        let published = h.published();
+        let freed = h.state(Outcome::NotConfigured);
+        assert_eq!(published.state, freed, "{published:#?}");
+        let title = published.title.unwrap();
+        assert!(
+            !title.starts_with(&format!("{}: ", h.change_ref(1))),
+            "{title}"
+        );
     })
     .await;
 }
@@ -335,7 +397,7 @@ async fn the_change_page_says_what_the_check_on_its_head_shows() {
 /// out of the agent's scope (blocked), and merge request 2 from the same
 /// source branch, at the same head, into a branch without a policy.
 fn two_merge_requests(app: &GitlabApp) {
-    app.put_policy(support_gitlab::POLICY);
+    app.put_policy(support::gitlab::POLICY);
     app.add_merge_request(1, AGENT_BOT, &["docs/readme.md"], "Add a guide");
     app.add_merge_request(2, AGENT_BOT, &["docs/readme.md"], "Add a guide");
     let mut state = app.fake.state();
@@ -350,52 +412,4 @@ fn two_merge_requests(app: &GitlabApp) {
             mr.target_branch = "release".to_owned();
         }
     }
-}
-
-#[tokio::test]
-async fn gitlab_merge_requests_sharing_a_head_show_the_strictest_status_in_every_order() {
-    for order in [[1, 2], [2, 1]] {
-        on_each_backend(|url| async move {
-            let app = GitlabApp::start(&url).await;
-            two_merge_requests(&app);
-            for (n, iid) in order.iter().enumerate() {
-                app.hook_and_wait(*iid, AGENT_BOT, HookAction::Open, n as u64 + 1)
-                    .await;
-            }
-            assert_eq!(
-                app.evaluations(1).await.last().unwrap().conclusion,
-                "failure"
-            );
-            assert_eq!(
-                app.evaluations(2).await.last().unwrap().conclusion,
-                "neutral"
-            );
-            let status = app.last_status(HEAD);
-            assert_eq!(status.state, "failed", "{order:?}: {status:#?}");
-            assert_eq!(status.git_ref.as_deref(), Some("docs-guide"));
-            let description = status.description.clone().unwrap_or_default();
-            assert!(description.starts_with("!1: "), "{order:?}: {description}");
-
-            // Merge request 2 again: the status stays failed.
-            app.hook_and_wait(2, AGENT_BOT, HookAction::Update, 3).await;
-            let status = app.last_status(HEAD);
-            assert_eq!(status.state, "failed", "{order:?}: {status:#?}");
-        })
-        .await;
-    }
-}
-
-#[tokio::test]
-async fn gitlab_closing_the_strict_merge_request_frees_the_other_at_once() {
-    on_each_backend(|url| async move {
-        let app = GitlabApp::start(&url).await;
-        two_merge_requests(&app);
-        app.hook_and_wait(1, AGENT_BOT, HookAction::Open, 1).await;
-        app.hook_and_wait(2, AGENT_BOT, HookAction::Open, 2).await;
-        assert_eq!(app.last_status(HEAD).state, "failed");
-        app.hook_and_wait(1, AGENT_BOT, HookAction::Close, 3).await;
-        let status = app.last_status(HEAD);
-        assert_eq!(status.state, "success", "{status:#?}");
-    })
-    .await;
 }

@@ -1,14 +1,14 @@
 //! The store's behaviour, each test run on SQLite and on PostgreSQL (see
-//! `support_store`). Time is driven through the `now` arguments: nothing
+//! `support::store`). Time is driven through the `now` arguments: nothing
 //! here sleeps.
 
-mod support_store;
+mod support;
 
 use std::collections::BTreeSet;
 use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
-use support_store::on_each_backend;
+use support::store::on_each_backend;
 use tokio::task::JoinSet;
 use warrant::engine::Forge;
 use warrant::store::{Enqueued, NewDelivery, QueueId, QueueStats, Store};

@@ -2,14 +2,13 @@
 //! teams of each repository's policies, one lease per change and per head
 //! commit, and the open changes whose head a commit is.
 
-mod support_keys;
-mod support_store;
+mod support;
 
 use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
-use support_keys::{key, repo_name};
-use support_store::on_each_backend;
+use support::keys::{key, repo_name};
+use support::store::on_each_backend;
 use warrant::engine::Forge;
 use warrant::store::Store;
 

@@ -1,9 +1,9 @@
 //! What the store keeps of each organisation's policy, on both databases.
 
-mod support_store;
+mod support;
 
 use chrono::{TimeZone, Utc};
-use support_store::on_each_backend;
+use support::store::on_each_backend;
 use warrant::engine::Forge;
 use warrant::ids::RepoName;
 use warrant::store::Store;

@@ -2,8 +2,6 @@
 //! installed, a client pointed at it whose retries never really sleep, and
 //! builders for pull requests.
 
-#![allow(dead_code)]
-
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

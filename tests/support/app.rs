@@ -3,8 +3,6 @@
 //! pointed at the fake. Tests send signed webhooks built from real payloads
 //! and wait for the worker on its own signal, never by sleeping.
 
-#![allow(dead_code)]
-
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -18,8 +16,8 @@ use warrant::ids::{CommitSha, Login};
 use warrant::store::{Store, StoredEvaluation};
 use warrant::worker::{Forges, Worker, WorkerConfig};
 
-use crate::support_github::{APP_ID, INSTALLATION, REPO, Waits, key, pull, user};
-use crate::support_server::{TestServer, test_state};
+use super::github::{APP_ID, INSTALLATION, REPO, Waits, key, pull, user};
+use super::server::{TestServer, test_state};
 
 pub const PUBLIC_URL: &str = "https://warrant.example.com";
 
@@ -215,7 +213,7 @@ impl App {
     /// A pull request by Copilot touching `paths`, with no reviews, under
     /// [`POLICY`] at the base commit.
     pub fn add_copilot_pull(&self, number: u64, paths: &[&str]) {
-        let mut c = crate::support_github::change(number, 0, 2);
+        let mut c = super::github::change(number, 0, 2);
         c.files = paths
             .iter()
             .map(|p| warrant::engine::ChangedFile {
@@ -225,7 +223,7 @@ impl App {
             .collect();
         c.reviews.clear();
         self.add_pull(c);
-        self.put_policy(crate::support_github::base().as_str(), POLICY);
+        self.put_policy(super::github::base().as_str(), POLICY);
     }
 
     /// Pull request `number` now has the head `sha` on the fake GitHub,
@@ -342,7 +340,7 @@ fn config() -> WorkerConfig {
 /// The fake's pull request `number` as a webhook shows it: Copilot's,
 /// between `base` and `head` in [`REPO`].
 fn webhook_pull(number: u64, base: &str, head: &str) -> PullRequest {
-    let mut c = crate::support_github::change(number, 0, 0);
+    let mut c = super::github::change(number, 0, 0);
     c.base_sha = CommitSha::parse(base).unwrap();
     c.head_sha = CommitSha::parse(head).unwrap();
     pull(c)
@@ -358,7 +356,7 @@ pub fn pull_request_event(action: &str, number: u64, base: &str, head: &str) -> 
 /// A `check_run` `rerequested` delivery for Warrant's run on `head`,
 /// listing pull request `number`.
 pub fn check_run_rerequested(number: u64, head: &str) -> Value {
-    let pull = webhook_pull(number, crate::support_github::base().as_str(), head);
+    let pull = webhook_pull(number, super::github::base().as_str(), head);
     let run = CheckRun {
         id: 4,
         app_id: APP_ID,

@@ -3,8 +3,6 @@
 //! credentials file in a temporary directory. Also `warrant serve` itself,
 //! with its log read line by line.
 
-#![allow(dead_code)]
-
 use std::net::SocketAddr;
 use std::path::PathBuf;
 

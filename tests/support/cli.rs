@@ -2,8 +2,6 @@
 //! repositories built in temporary directories, isolated from the
 //! machine's git configuration.
 
-#![allow(dead_code)] // Each test crate uses a part.
-
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 

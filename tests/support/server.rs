@@ -1,8 +1,6 @@
 //! A real Warrant server for tests: the real router on a real TCP port
 //! (127.0.0.1, a free port), over a fresh store, with signed webhooks.
 
-#![allow(dead_code)] // Each test crate uses a part.
-
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 

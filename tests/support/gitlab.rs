@@ -1,9 +1,7 @@
-//! Warrant on GitLab under test, as `support_app` does for GitHub: a fake
+//! Warrant on GitLab under test, as `support::app` does for GitHub: a fake
 //! GitLab over HTTP, the real router on a real port over a fresh store, and
 //! the real worker pointed at the fake. Tests send webhooks shaped like
 //! GitLab's and wait for the worker on its own signal, never by sleeping.
-
-#![allow(dead_code)]
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -22,7 +20,7 @@ use warrant::ids::CommitSha;
 use warrant::store::{Store, StoredEvaluation};
 use warrant::worker::{Forges, Worker, WorkerConfig};
 
-use crate::support_server::{TestServer, test_state};
+use super::server::{TestServer, test_state};
 
 pub const PUBLIC_URL: &str = "https://warrant.example.com";
 /// A project two groups deep, as many GitLab projects are.
