@@ -326,6 +326,7 @@ fn outcome(annotations: usize, summary: String) -> CheckOutcome {
         annotations: (0..annotations)
             .map(|i| Annotation {
                 path: RepoPath::parse(&format!("infra/f{i}.tf")).unwrap(),
+                line: None,
                 blocking: i % 2 == 0,
                 message: "out of the agent's scope".into(),
             })
@@ -777,6 +778,7 @@ async fn a_decision_becomes_the_checks_outcome_with_its_audit_link() {
     );
     decision.violations.push(Violation {
         from: Default::default(),
+        line: None,
         kind: ViolationKind::OutOfScope,
         agent: Some("copilot".into()),
         message: "outside the scope of `copilot`".into(),

@@ -115,6 +115,27 @@ pub struct Decision {
     pub dismissals: Vec<Dismissal>,
     /// Notes for the summary that change nothing (for example a `warn`).
     pub notes: Vec<String>,
+    /// On a change that edits a policy file: each proposed policy, as read
+    /// at the head, with its errors or its effect.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub proposed: Vec<ProposedPolicy>,
+}
+
+/// A policy file as a change proposes it (at its head): validated, and
+/// compared with the policy in force.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProposedPolicy {
+    /// Which policy it would replace.
+    pub from: Origin,
+    pub path: RepoPath,
+    /// Its git blob id at the head.
+    pub blob_id: String,
+    /// Why it does not load: the check then fails.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<PolicyErrorView>,
+    /// What it changes, key by key, when it loads.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub differences: Vec<crate::policy::diff::Difference>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -368,6 +389,10 @@ pub struct Violation {
     /// The policy it comes from.
     #[serde(default, skip_serializing_if = "Origin::is_repository")]
     pub from: Origin,
+    /// The line of its one path it is about, when there is one (an error
+    /// in a proposed policy): its annotation points there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agent: Option<String>,
     pub message: String,
@@ -388,6 +413,9 @@ pub enum ViolationKind {
     InvalidPolicy,
     /// The CODEOWNERS file a policy relies on does not parse (blocking).
     InvalidCodeowners,
+    /// A change proposes a policy file that does not load (blocking): it
+    /// would fail every check once merged.
+    ProposedPolicyInvalid,
     /// Paths no code owner owns, in a requirement that lists no other
     /// approvers: it cannot be met (blocking).
     UnownedPaths,

@@ -14,7 +14,8 @@ pub use change::{
     Account, AccountKind, Change, ChangedFile, Commit, Context, Forge, Person, Review, ReviewState,
 };
 pub use decide::{
-    Policies, decide, decide_under, invalid_org_policy, invalid_policy, not_configured,
+    Policies, Proposal, decide, decide_under, invalid_org_policy, invalid_policy, not_configured,
+    review_proposal,
 };
 pub use decision::*;
 pub use identify::{Identification, Identity, identify, is_agent_account};

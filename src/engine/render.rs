@@ -42,6 +42,7 @@ pub fn markdown(decision: &Decision, audit_url: Option<&str>) -> String {
     elevations_md(&mut out, decision);
     violations_md(&mut out, decision, false);
     dismissals_md(&mut out, decision);
+    proposed_md(&mut out, decision);
     if !decision.notes.is_empty() {
         out.push_str("### Notes\n\n");
         for note in &decision.notes {
@@ -309,6 +310,26 @@ fn requirements_md(out: &mut String, decision: &Decision) {
             paths_md(out, &r.paths, "");
             out.push('\n');
         }
+    }
+}
+
+/// "Policy change": what each proposed policy changes, for its reviewers.
+fn proposed_md(out: &mut String, decision: &Decision) {
+    for p in &decision.proposed {
+        if !p.errors.is_empty() {
+            let _ = writeln!(
+                out,
+                "### Policy change\n\nThe proposed {} does not load (see *Blocked*): fix it before it is merged; `warrant validate` shows the same errors.\n",
+                code(p.path.as_str())
+            );
+            continue;
+        }
+        let _ = writeln!(
+            out,
+            "{}Proposed at blob {}.\n",
+            crate::policy::diff::markdown(&p.differences),
+            code(short(&p.blob_id))
+        );
     }
 }
 

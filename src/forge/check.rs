@@ -9,6 +9,8 @@ use crate::ids::RepoPath;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Annotation {
     pub path: RepoPath,
+    /// The line it is about; the file's first line when none is.
+    pub line: Option<usize>,
     /// `failure` when its violation blocks, `warning` otherwise.
     pub blocking: bool,
     pub message: String,
@@ -47,6 +49,7 @@ impl Annotation {
             .flat_map(|v| {
                 v.paths.iter().map(|p| Annotation {
                     path: p.clone(),
+                    line: v.line,
                     blocking: v.blocking,
                     message: v.message.clone(),
                 })

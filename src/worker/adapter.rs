@@ -85,6 +85,19 @@ pub(super) trait Adapter: Sync {
     /// organisation's repository `repo`, if there is one.
     async fn read_org_policy(&self, repo: &RepoName) -> anyhow::Result<Option<PolicyFile>>;
 
+    /// The first of `paths` that exists at commit `sha` of the change's
+    /// repository (the policy a change proposes, at its head).
+    async fn head_file(
+        &self,
+        t: &Target<Self::At>,
+        sha: &CommitSha,
+        paths: &[&str],
+    ) -> anyhow::Result<Option<PolicyFile>>;
+
+    /// Whether `repo` is its organisation's repository, where
+    /// `warrant-org.yml` is the organisation policy.
+    fn is_org_repository(&self, repo: &RepoName) -> bool;
+
     /// The CODEOWNERS file at the base commit, if there is one. Asked for
     /// only when the policy names `codeowners`: GitHub reads it with the
     /// change, GitLab with one more request per candidate path.

@@ -210,24 +210,29 @@ impl Worker {
             Ok(loaded) => loaded,
             Err(decision) => return Ok(*decision),
         };
-        if loaded.is_empty() {
+        let mut decision = if loaded.is_empty() {
             // No request: no team to resolve, and the own accounts are
             // read once per process.
             let context = forge.context(t, &[], snapshot).await?;
-            return Ok(engine::not_configured(change, &context, at));
-        }
-        let codeowners = self
-            .codeowners_of(forge, t, snapshot, &loaded, change)
+            engine::not_configured(change, &context, at)
+        } else {
+            let codeowners = self
+                .codeowners_of(forge, t, snapshot, &loaded, change)
+                .await?;
+            let teams = loaded.teams(&codeowners, change);
+            self.record_team_hints(t, &loaded, &teams, at).await?;
+            let resolve: Vec<&TeamName> = teams.resolve.iter().collect();
+            let mut context = forge.context(t, &resolve, snapshot).await?;
+            context.codeowners = codeowners;
+            let mut decision =
+                decide_with(&loaded, change, context, || forge.admins(t), at).await?;
+            if !A::DISMISSES {
+                not_dismissed(&loaded, &mut decision);
+            }
+            decision
+        };
+        self.review_proposals(forge, t, change, &loaded, &mut decision)
             .await?;
-        let teams = loaded.teams(&codeowners, change);
-        self.record_team_hints(t, &loaded, &teams, at).await?;
-        let resolve: Vec<&TeamName> = teams.resolve.iter().collect();
-        let mut context = forge.context(t, &resolve, snapshot).await?;
-        context.codeowners = codeowners;
-        let mut decision = decide_with(&loaded, change, context, || forge.admins(t), at).await?;
-        if !A::DISMISSES {
-            not_dismissed(&loaded, &mut decision);
-        }
         Ok(decision)
     }
 

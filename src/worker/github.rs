@@ -126,6 +126,21 @@ impl Adapter for Github {
         Ok(None)
     }
 
+    /// One query, for a change that edits a policy file.
+    async fn head_file(
+        &self,
+        t: &Target<InstallationId>,
+        sha: &CommitSha,
+        paths: &[&str],
+    ) -> anyhow::Result<Option<PolicyFile>> {
+        let repo = t.key.repo.as_str();
+        Ok(self.client.policy_at(t.at, repo, sha, paths).await?)
+    }
+
+    fn is_org_repository(&self, repo: &RepoName) -> bool {
+        is_org_repository(repo.as_str(), &self.client.org_repository)
+    }
+
     /// Read in the pull request's query: no request of its own.
     async fn codeowners(
         &self,

@@ -225,6 +225,22 @@ impl Adapter for Gitlab {
         Ok(self.client.file_at(repo.as_str(), "HEAD", &paths).await?)
     }
 
+    /// One request per candidate path tried, for a change that edits a
+    /// policy file.
+    async fn head_file(
+        &self,
+        t: &Target<String>,
+        sha: &CommitSha,
+        paths: &[&str],
+    ) -> anyhow::Result<Option<PolicyFile>> {
+        let project = t.key.repo.as_str();
+        Ok(self.client.file_at(project, sha.as_str(), paths).await?)
+    }
+
+    fn is_org_repository(&self, repo: &RepoName) -> bool {
+        is_org_repository(repo.as_str(), &self.client.org_repository)
+    }
+
     /// One request per candidate path tried, at the base commit.
     async fn codeowners(
         &self,

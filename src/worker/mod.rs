@@ -19,6 +19,7 @@ mod heads;
 mod history;
 mod lease;
 mod policies;
+mod proposal;
 mod shown;
 mod target;
 mod work;

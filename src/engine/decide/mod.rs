@@ -7,11 +7,13 @@
 mod approvals;
 mod codeowners;
 mod combine;
+mod proposed;
 mod scope;
 mod title;
 mod unapplied;
 
 pub use combine::{Policies, decide_under};
+pub use proposed::{Proposal, review_proposal};
 pub use unapplied::{invalid_org_policy, invalid_policy, not_configured};
 
 use chrono::{DateTime, Utc};
@@ -242,6 +244,7 @@ impl Draft {
         self.violations.push(Violation {
             kind,
             from: self.from,
+            line: None,
             agent: agent.map(str::to_owned),
             message,
             paths,
@@ -274,6 +277,7 @@ fn skeleton(change: &Change, at: DateTime<Utc>) -> Decision {
         elevations: Vec::new(),
         dismissals: Vec::new(),
         notes: Vec::new(),
+        proposed: Vec::new(),
     }
 }
 

@@ -76,16 +76,7 @@ fn invalid(
     errors: &PolicyErrors,
     at: DateTime<Utc>,
 ) -> Decision {
-    let views: Vec<PolicyErrorView> = errors
-        .0
-        .iter()
-        .map(|e| PolicyErrorView {
-            file: e.file.clone(),
-            line: e.line,
-            column: e.column,
-            message: e.message.clone(),
-        })
-        .collect();
+    let views: Vec<PolicyErrorView> = errors.0.iter().map(PolicyErrorView::from).collect();
     let what = match from {
         Origin::Repository => "Invalid policy",
         Origin::Organisation => "Invalid organisation policy",
@@ -105,6 +96,7 @@ fn invalid(
         .map(|e| Violation {
             kind: ViolationKind::InvalidPolicy,
             from,
+            line: None,
             agent: None,
             message: title::located(e),
             paths: vec![source.path.clone()],

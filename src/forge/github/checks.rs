@@ -25,8 +25,8 @@ impl Annotation {
     fn to_json(&self) -> serde_json::Value {
         json!({
             "path": self.path.as_str(),
-            "start_line": 1,
-            "end_line": 1,
+            "start_line": self.line.unwrap_or(1),
+            "end_line": self.line.unwrap_or(1),
             "annotation_level": if self.blocking { "failure" } else { "warning" },
             "message": self.message,
         })

@@ -76,6 +76,7 @@ pub(super) fn violation_words(kind: ViolationKind) -> &'static str {
         ViolationKind::InvalidCodeowners => "invalid CODEOWNERS",
         ViolationKind::UnownedPaths => "paths without code owners",
         ViolationKind::UnsupportedCodeowners => "unsupported code owners",
+        ViolationKind::ProposedPolicyInvalid => "proposed policy is invalid",
     }
 }
 
