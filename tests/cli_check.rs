@@ -123,11 +123,22 @@ fn a_policy_changed_on_the_branch_does_not_judge_the_branch() {
 
     let (run, json) = check_json(&repo, &[]);
     // Judged by the base policy: a human change to the policy file waits
-    // for an admin, and nothing of the branch's broken file is reported.
-    run.assert_code(3);
+    // for an admin, and the broken file is not the policy applied...
     assert_eq!(json["policy"]["path"], ".github/warrant.yml");
     assert_eq!(json["policy"]["blob_id"], base_blob.as_str());
     assert!(json.get("policy_errors").is_none(), "{run}");
+    assert_eq!(json["requirements"][0]["id"], "policy-file", "{run}");
+    assert_eq!(json["requirements"][0]["satisfied"], false);
+    // ...but, proposed, it fails the check: it would fail every change
+    // once merged.
+    run.assert_code(1);
+    assert!(
+        json["title"]
+            .as_str()
+            .unwrap()
+            .starts_with("Proposed policy is invalid: .github/warrant.yml:2:1: invalid YAML"),
+        "{run}"
+    );
 }
 
 #[test]
@@ -416,5 +427,46 @@ fn an_invalid_codeowners_file_at_the_base_fails_with_its_line() {
         run.stdout
             .contains("Invalid CODEOWNERS: CODEOWNERS:1:9: sre-team is not an owner"),
         "{run}"
+    );
+}
+
+#[test]
+fn a_range_that_breaks_the_policy_fails_at_the_proposed_line() {
+    let repo = repo_with_policy();
+    repo.write(
+        ".github/warrant.yml",
+        &POLICY.replacen("version: 1\n", "version: 1\nmode: enforced\n", 1),
+    );
+    repo.commit(BOB, "Try observe mode");
+
+    let (run, json) = check_json(&repo, &[]);
+    run.assert_code(1);
+    let title = json["title"].as_str().unwrap();
+    assert!(
+        title.starts_with("Proposed policy is invalid: .github/warrant.yml:2:7: mode:"),
+        "{run}"
+    );
+    assert_eq!(json["proposed"][0]["errors"][0]["line"], 2);
+}
+
+#[test]
+fn a_range_that_relaxes_the_policy_says_so() {
+    let repo = repo_with_policy();
+    repo.write(
+        ".github/warrant.yml",
+        &POLICY.replace("policy_file:\n  approvers: [\"octo-org/admins\"]\n", ""),
+    );
+    repo.commit(BOB, "Stop asking admins for policy changes");
+
+    let (run, json) = check_json(&repo, &[]);
+    let differences = &json["proposed"][0]["differences"];
+    assert_eq!(differences[0]["key"], "policy_file.approvers", "{run}");
+    assert_eq!(differences[0]["effect"], "relaxed");
+    let markdown = check(&repo, &["--format", "markdown"]);
+    assert!(
+        markdown
+            .stdout
+            .contains("- **relaxed** `policy_file.approvers`: `octo-org/admins` removed"),
+        "{markdown}"
     );
 }

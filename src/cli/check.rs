@@ -9,10 +9,10 @@ use std::process::ExitCode;
 use anyhow::anyhow;
 
 use crate::codeowners::CodeownersFile;
-use crate::engine::{self, Context, Forge};
+use crate::engine::{self, Context, Forge, Origin};
 use crate::git::{PolicyAtRev, Repo};
 use crate::ids::{CommitSha, RepoPath};
-use crate::policy::{PolicyError, PolicyErrors};
+use crate::policy::{LOCAL_POLICY_PATHS, Policy, PolicyError, PolicyErrors};
 
 use super::CliError;
 use super::output::{DecisionOptions, print_decision};
@@ -66,7 +66,16 @@ pub(crate) fn run(args: Args) -> Result<ExitCode, CliError> {
         }
         _ => {}
     }
-    let decision = match policy {
+    // What a proposal is compared with: the base's policy, read as the
+    // app reads it.
+    let org_policy = (org.as_ref()).and_then(|f| policy_file::load(&f.shown_as, &f.contents).ok());
+    let in_force = match &policy {
+        PolicyAtRev::File { path, contents, .. } => {
+            policy_file::load_under(path.as_str(), contents, org_policy.as_ref()).ok()
+        }
+        _ => None,
+    };
+    let mut decision = match policy {
         PolicyAtRev::Absent => policy_file::decide(None, org.as_ref(), &change, &context, at),
         PolicyAtRev::File {
             path,
@@ -99,7 +108,46 @@ pub(crate) fn run(args: Args) -> Result<ExitCode, CliError> {
             engine::invalid_policy(&change, &path, &object_id, &errors, at)
         }
     };
+    let touches_policy = change
+        .touched_paths()
+        .any(|p| LOCAL_POLICY_PATHS.contains(&p.as_str()));
+    if touches_policy {
+        let policies = (org_policy.as_ref(), in_force.as_ref());
+        review_proposal(&repo, &head, policies, &mut decision)?;
+    }
     print_decision(&decision, args.output.format)
+}
+
+/// On a range that edits the policy: the policy at `head`, validated
+/// (under the organisation's) and compared with `in_force`, as the app
+/// does on a pull request. An invalid proposal fails the check.
+fn review_proposal(
+    repo: &Repo,
+    head: &CommitSha,
+    (org, in_force): (Option<&Policy>, Option<&Policy>),
+    decision: &mut crate::engine::Decision,
+) -> Result<(), CliError> {
+    let proposed = repo.policy_at(head).map_err(CliError::Evaluation)?;
+    let PolicyAtRev::File {
+        path,
+        blob_id,
+        contents,
+    } = proposed
+    else {
+        return Ok(());
+    };
+    let loaded = policy_file::load_under(path.as_str(), &contents, org);
+    engine::review_proposal(
+        decision,
+        engine::Proposal {
+            from: Origin::Repository,
+            path: &path,
+            blob_id: &blob_id,
+            loaded: loaded.as_ref(),
+            in_force: in_force.unwrap_or(Policy::none()),
+        },
+    );
+    Ok(())
 }
 
 /// The CODEOWNERS file at the base, beside the policy at `policy` (read
