@@ -151,27 +151,33 @@ async fn credentials_that_cannot_be_genuine_are_refused_before_the_body_is_read(
 }
 
 #[tokio::test]
-async fn without_a_secret_a_door_refuses_every_delivery_before_the_body_is_read() {
+async fn a_door_without_its_secret_refuses_every_delivery_before_the_body_is_read() {
     on_each_forge(|forge, url| async move {
         let store = Store::connect(&url).await.expect("store connects");
-        let state = AppState::new(store, WebhookSecrets::default(), Metrics::new());
-        let door = Door::serve(forge, state).await;
-        // What the secret would be, what could be genuine, and nothing.
-        let credentials = [Credential::Current, door.plausible(), Credential::raw("")];
-        for credential in credentials {
-            let mut open = door
-                .server
-                .open(&door.announcing(&credential, 1000), b"")
-                .await;
-            let head = open.next_response().await;
-            assert!(head.starts_with("http/1.1 401 "), "{credential:?}: {head}");
+        // No secret at all, and only the other forge's.
+        let states = [
+            AppState::new(store.clone(), WebhookSecrets::default(), Metrics::new()),
+            Door::state_without_secret(forge, &store),
+        ];
+        for state in states {
+            let door = Door::serve(forge, state).await;
+            // What the secret would be, what could be genuine, and nothing.
+            let credentials = [Credential::Current, door.plausible(), Credential::raw("")];
+            for credential in credentials {
+                let mut open = door
+                    .server
+                    .open(&door.announcing(&credential, 1000), b"")
+                    .await;
+                let head = open.next_response().await;
+                assert!(head.starts_with("http/1.1 401 "), "{credential:?}: {head}");
 
-            let answer = door
-                .send(door.known_event(), Some("d-1"), &door.opened(), &credential)
-                .await;
-            assert_eq!(answer.status, StatusCode::UNAUTHORIZED, "{credential:?}");
+                let answer = door
+                    .send(door.known_event(), Some("d-1"), &door.opened(), &credential)
+                    .await;
+                assert_eq!(answer.status, StatusCode::UNAUTHORIZED, "{credential:?}");
+            }
+            assert_eq!(door.queued().await, 0);
         }
-        assert_eq!(door.queued().await, 0);
     })
     .await;
 }

@@ -16,6 +16,7 @@ use std::path::Path;
 use reqwest::{RequestBuilder, StatusCode};
 use serde_json::Value;
 use warrant::config::WebhookSecrets;
+use warrant::metrics::Metrics;
 use warrant::server::AppState;
 use warrant::store::{ClaimedDelivery, Store};
 
@@ -99,6 +100,19 @@ impl Door {
     pub fn state(store: &Store) -> AppState {
         let tokens = WebhookSecrets::parse_list(&format!("{OLD_TOKEN},{TOKEN}"));
         test_state(store).with_gitlab_secrets(tokens)
+    }
+
+    /// The state of a server over `store` with no secret for `forge`'s
+    /// door, only the other forge's: one forge set up, not this one.
+    pub fn state_without_secret(forge: Forge, store: &Store) -> AppState {
+        match forge {
+            Forge::Github => {
+                let tokens = WebhookSecrets::parse_list(&format!("{OLD_TOKEN},{TOKEN}"));
+                AppState::new(store.clone(), WebhookSecrets::default(), Metrics::new())
+                    .with_gitlab_secrets(tokens)
+            }
+            Forge::Gitlab => test_state(store),
+        }
     }
 
     pub fn path(&self) -> &'static str {
