@@ -59,7 +59,10 @@ fn json_and_markdown_say_the_same() {
     let json = out.json();
     assert_eq!(json["relaxed"], 2);
     assert_eq!(json["tightened"], 0);
-    assert_eq!(json["differences"][1]["key"], "sensitive[ledger].min_approvals");
+    assert_eq!(
+        json["differences"][1]["key"],
+        "sensitive[ledger].min_approvals"
+    );
     assert_eq!(json["differences"][1]["effect"], "relaxed");
 
     let out = run(
