@@ -45,6 +45,22 @@ impl Forge {
         }
     }
 
+    /// The forge as Warrant's queue names it.
+    pub fn engine(self) -> warrant::engine::Forge {
+        match self {
+            Forge::Github => warrant::engine::Forge::Github,
+            Forge::Gitlab => warrant::engine::Forge::Gitlab,
+        }
+    }
+
+    /// The other forge.
+    pub fn other(self) -> Forge {
+        match self {
+            Forge::Github => Forge::Gitlab,
+            Forge::Gitlab => Forge::Github,
+        }
+    }
+
     /// How the forge shows `outcome`: a check run's conclusion on GitHub,
     /// a commit status's state on GitLab (which has no neutral state and no
     /// state that asks for an action).

@@ -10,7 +10,8 @@
 //!   requests; [`app`]: the whole GitHub App (fake, server and worker);
 //! - [`gitlab`]: the whole app on GitLab (fake, server and worker);
 //! - [`forge`]: one vocabulary over both apps, for the behaviours written
-//!   once and run against each forge;
+//!   once and run against each forge; [`door`]: one over both webhook
+//!   doors, for what the endpoints do the same;
 //! - [`register`]: registering an app; [`browser`]: a headless Chromium;
 //!   [`cli`]: the `warrant` binary and real git repositories.
 
@@ -20,6 +21,7 @@
 pub mod app;
 pub mod browser;
 pub mod cli;
+pub mod door;
 pub mod forge;
 pub mod github;
 pub mod gitlab;
