@@ -229,7 +229,7 @@ async fn paths_that_name_no_gitlab_change_are_404() {
 async fn the_forge_filter_separates_gitlab_changes_from_github_ones() {
     on_each_backend(|url| async move {
         let server = started(&url).await;
-        let gitlab = html(&server, "/audit?forge=gitlab").await;
+        let gitlab = html(&server, "/audit/changes?forge=gitlab").await;
         assert_eq!(
             listed(&gitlab),
             [
@@ -248,7 +248,7 @@ async fn the_forge_filter_separates_gitlab_changes_from_github_ones() {
         );
         assert!(gitlab.contains("export.csv?forge=gitlab"), "{gitlab}");
 
-        let github = html(&server, "/audit?forge=github").await;
+        let github = html(&server, "/audit/changes?forge=github").await;
         assert_eq!(listed(&github), ["/audit/github/acme/app/changes/3"]);
         assert!(github.contains(">acme/app#3</a></th>"), "{github}");
         assert!(
@@ -256,13 +256,13 @@ async fn the_forge_filter_separates_gitlab_changes_from_github_ones() {
             "{github}"
         );
 
-        assert_eq!(listed(&html(&server, "/audit").await).len(), 4);
-        let by_sigil = html(&server, "/audit?q=%217").await;
+        assert_eq!(listed(&html(&server, "/audit/changes").await).len(), 4);
+        let by_sigil = html(&server, "/audit/changes?q=%217").await;
         assert_eq!(
             listed(&by_sigil),
             ["/audit/gitlab/platform/payments/ledger/changes/7"]
         );
-        let by_project = html(&server, "/audit?repo=platform%2Fpayments%2Fledger").await;
+        let by_project = html(&server, "/audit/changes?repo=platform%2Fpayments%2Fledger").await;
         assert_eq!(
             listed(&by_project),
             ["/audit/gitlab/platform/payments/ledger/changes/7"]
