@@ -16,7 +16,7 @@ const ROW: u32 = 22;
 const BAR: u32 = 14;
 /// Labels longer than this are cut in the drawing (the table has them
 /// whole): the label column is [`BARS_X`] wide.
-const LABEL_CHARS: usize = 20;
+const LABEL_CHARS: usize = 18;
 
 /// A chart, ready to draw.
 pub(super) struct Chart {

@@ -30,17 +30,19 @@ const WEEKS: u64 = 12;
 const TOP_AGENTS: usize = 10;
 
 /// The conclusions in the order the weekly chart stacks them, with their
-/// words and segment class.
+/// words (short: they head the columns of a table beside the chart) and
+/// segment class.
 const CONCLUSIONS: [(&str, &str, &str); 4] = [
     ("success", "Allowed", "allowed"),
-    ("action_required", "Waiting for approval", "waiting"),
+    ("action_required", "Waiting", "waiting"),
     ("failure", "Blocked", "blocked"),
-    ("neutral", "Not enforced or observed", "neutral"),
+    ("neutral", "Neutral", "neutral"),
 ];
 
 /// One week of the overview.
 struct Week {
     start: NaiveDate,
+    /// Its Monday, `YYYY-MM-DD`.
     label: String,
     /// Changes with agents, per conclusion in [`CONCLUSIONS`]' order.
     by_conclusion: [u64; 4],
@@ -152,7 +154,7 @@ fn weeks(first: NaiveDate, recent: &[RecentChange]) -> Vec<Week> {
             let start = first + Days::new(7 * i);
             Week {
                 start,
-                label: format!("Week of {}", start.format("%Y-%m-%d")),
+                label: start.format("%Y-%m-%d").to_string(),
                 by_conclusion: [0; 4],
                 with_agents: 0,
                 all: 0,
@@ -189,7 +191,7 @@ fn weekly_chart(weeks: &[Week]) -> Chart {
         weeks
             .iter()
             .map(|w| Bar {
-                label: w.start.format("%Y-%m-%d").to_string(),
+                label: w.label.clone(),
                 parts: CONCLUSIONS
                     .iter()
                     .zip(w.by_conclusion)
@@ -199,10 +201,12 @@ fn weekly_chart(weeks: &[Week]) -> Chart {
             })
             .collect(),
         Scale::Largest,
-        CONCLUSIONS
-            .iter()
-            .map(|(_, words, class)| (*class, *words))
-            .collect(),
+        vec![
+            ("allowed", "Allowed"),
+            ("waiting", "Waiting for approval"),
+            ("blocked", "Blocked"),
+            ("neutral", "Neutral (observed, or not enforced)"),
+        ],
     )
 }
 
@@ -213,7 +217,7 @@ fn share_chart(weeks: &[Week]) -> Chart {
         weeks
             .iter()
             .map(|w| Bar {
-                label: w.start.format("%Y-%m-%d").to_string(),
+                label: w.label.clone(),
                 parts: vec![("agents", w.with_agents), ("others", w.all - w.with_agents)],
                 value: if w.all == 0 {
                     "no changes".to_owned()
