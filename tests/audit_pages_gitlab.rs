@@ -345,3 +345,36 @@ async fn the_agents_page_names_the_forge_of_each_repository() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn the_repositories_page_names_the_forge_and_links_to_the_projects_changes() {
+    on_each_backend(|url| async move {
+        let server = started(&url).await;
+        let page = html(&server, "/audit/repositories").await;
+        assert!(
+            page.contains(
+                "<a href=\"/audit/changes?forge=gitlab&#38;repo=platform%2Fpayments%2Fledger\">\
+                 platform/payments/ledger</a> <span class=\"forge\">GitLab</span>"
+            ),
+            "{page}"
+        );
+        assert!(
+            page.contains(
+                "<a href=\"/audit/changes?forge=github&#38;repo=acme%2Fapp\">acme/app</a></th>"
+            ),
+            "{page}"
+        );
+        let export = html(&server, "/audit/repositories/export.csv").await;
+        assert!(
+            export.contains("gitlab,platform/payments/ledger,enforce,repository,"),
+            "{export}"
+        );
+        let list = html(
+            &server,
+            "/audit/changes?forge=gitlab&repo=platform%2Fpayments%2Fledger",
+        )
+        .await;
+        assert!(list.contains("1 change matches"), "{list}");
+    })
+    .await;
+}

@@ -2,7 +2,7 @@
 //! rollout state (judged by its latest decision), the policies that apply,
 //! and its agents and changes in the last 30 days; and its exports.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use askama::Template;
 use axum::extract::State;
@@ -175,7 +175,16 @@ pub(super) async fn lines(
 ) -> Result<Vec<RepositoryLine>, PageError> {
     let store = state.store();
     let latest = store.latest_by_repository(readable).await?;
-    let recent = store.changes_since(readable, recent_since(now)).await?;
+    // Per `(forge, repo)`: changes evaluated recently, and their agents.
+    let mut recent: BTreeMap<(&str, &str), (u64, BTreeSet<String>)> = BTreeMap::new();
+    let changes = store.changes_since(readable, recent_since(now)).await?;
+    for change in &changes {
+        let (count, agents) = recent
+            .entry((change.change.forge.as_str(), change.change.repo.as_str()))
+            .or_default();
+        *count += 1;
+        agents.extend(change.agents.iter().map(|(id, _)| id.clone()));
+    }
     let from = recent_since(now).format("%Y-%m-%d").to_string();
     let mut lines = Vec::new();
     for (forge, repo) in &readable.0 {
@@ -184,15 +193,9 @@ pub(super) async fn lines(
         };
         let evaluation = latest.get(&(forge.clone(), repo.clone()));
         let decision = evaluation.and_then(|e| e.decision.as_ref());
-        let mine = recent
-            .iter()
-            .filter(|c| c.change.forge == forge_kind && c.change.repo.as_str() == repo);
-        let mut agents = BTreeSet::new();
-        let mut changes = 0;
-        for change in mine {
-            changes += 1;
-            agents.extend(change.agents.iter().map(|(id, _)| id.clone()));
-        }
+        let (changes, agents) = recent
+            .remove(&(forge.as_str(), repo.as_str()))
+            .unwrap_or_default();
         let mut line = RepositoryLine {
             forge: forge_kind,
             repo: repo.clone(),
