@@ -94,15 +94,43 @@ impl Rollout {
     }
 }
 
-/// Which policies a decision applied, as the exports spell it:
-/// `organisation`, `repository`, `both` or `none`.
-fn policies(decision: Option<&Decision>) -> &'static str {
-    let Some(d) = decision else { return "none" };
-    match (d.org_policy.is_some(), d.policy.is_some()) {
-        (true, true) => "both",
-        (true, false) => "organisation",
-        (false, true) => "repository",
-        (false, false) => "none",
+/// Which policies a decision applied.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Policies {
+    Both,
+    Organisation,
+    Repository,
+    None,
+}
+
+impl Policies {
+    fn of(decision: Option<&Decision>) -> Policies {
+        let Some(d) = decision else {
+            return Policies::None;
+        };
+        match (d.org_policy.is_some(), d.policy.is_some()) {
+            (true, true) => Policies::Both,
+            (true, false) => Policies::Organisation,
+            (false, true) => Policies::Repository,
+            (false, false) => Policies::None,
+        }
+    }
+
+    /// As the exports spell it.
+    fn name(self) -> &'static str {
+        match self {
+            Policies::Both => "both",
+            Policies::Organisation => "organisation",
+            Policies::Repository => "repository",
+            Policies::None => "none",
+        }
+    }
+
+    fn words(self) -> &'static str {
+        match self {
+            Policies::Both => "organisation and repository",
+            other => other.name(),
+        }
     }
 }
 
@@ -134,7 +162,7 @@ pub(super) struct RepositoryLine {
     pub forge: Forge,
     pub repo: String,
     pub rollout: Rollout,
-    pub policies: &'static str,
+    pub policies: Policies,
     pub modes: String,
     /// Agents seen on its changes in the last [`RECENT_DAYS`] days.
     pub agents: BTreeSet<String>,
@@ -200,7 +228,7 @@ pub(super) async fn lines(
             forge: forge_kind,
             repo: repo.clone(),
             rollout: Rollout::of(evaluation),
-            policies: policies(decision),
+            policies: Policies::of(decision),
             modes: modes(decision),
             agents,
             changes,
@@ -248,12 +276,7 @@ pub(super) async fn page_of_repositories(
         .into_iter()
         .map(|line| LineView {
             label: (line.forge != Forge::Github).then(|| address::terms(line.forge).name),
-            policies: match line.policies {
-                "both" => "organisation and repository",
-                "organisation" => "organisation",
-                "repository" => "repository",
-                _ => "none",
-            },
+            policies: line.policies.words(),
             agents: line.agents.iter().cloned().collect::<Vec<_>>().join(", "),
             last_decision: line
                 .last_decision
@@ -296,7 +319,7 @@ async fn rows(state: &AppState, viewer: &Viewer) -> Result<Vec<RepositoryRow>, P
             forge: l.forge.as_str().to_owned(),
             repository: l.repo,
             rollout: l.rollout.name().to_owned(),
-            policies: l.policies.to_owned(),
+            policies: l.policies.name().to_owned(),
             modes: l.modes,
             agents_30_days: l.agents.into_iter().collect::<Vec<_>>().join(" "),
             changes_30_days: l.changes,
