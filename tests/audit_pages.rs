@@ -238,7 +238,7 @@ fn listed(page: &str) -> Vec<String> {
 async fn the_list_shows_each_change_once_by_its_latest_evaluation() {
     on_each_backend(|url| async move {
         let server = started(&url).await;
-        let page = html(&server, "/audit").await;
+        let page = html(&server, "/audit/changes").await;
         assert_eq!(
             listed(&page),
             ["acme/lib#4", "acme/lib#3", "acme/app#2", "acme/app#1"]
@@ -280,7 +280,7 @@ async fn each_filter_narrows_the_list() {
             ("forge=gitlab", vec![]),
             ("repo=acme%2Fapp&conclusion=failure", vec!["acme/app#1"]),
         ] {
-            let page = html(&server, &format!("/audit?{query}")).await;
+            let page = html(&server, &format!("/audit/changes?{query}")).await;
             assert_eq!(listed(&page), expected, "{query}");
         }
     })
@@ -291,21 +291,22 @@ async fn each_filter_narrows_the_list() {
 async fn pages_link_to_their_neighbours_and_keep_the_filters() {
     on_each_backend(|url| async move {
         let server = started(&url).await;
-        let first = html(&server, "/audit?q=acme&per_page=3").await;
+        let first = html(&server, "/audit/changes?q=acme&per_page=3").await;
         assert_eq!(listed(&first), ["acme/lib#4", "acme/lib#3", "acme/app#2"]);
         assert!(first.contains("Page 1 of 2"), "{first}");
         assert!(!first.contains("rel=\"prev\""), "{first}");
         assert!(
-            first.contains("href=\"/audit?q=acme&#38;page=2&#38;per_page=3\" rel=\"next\""),
+            first.contains("href=\"/audit/changes?q=acme&#38;page=2&#38;per_page=3\" rel=\"next\""),
             "{first}"
         );
         assert!(first.contains("aria-label=\"Pagination\""));
 
-        let second = html(&server, "/audit?q=acme&page=2&per_page=3").await;
+        let second = html(&server, "/audit/changes?q=acme&page=2&per_page=3").await;
         assert_eq!(listed(&second), ["acme/app#1"]);
         assert!(second.contains("Page 2 of 2"), "{second}");
         assert!(
-            second.contains("href=\"/audit?q=acme&#38;page=1&#38;per_page=3\" rel=\"prev\""),
+            second
+                .contains("href=\"/audit/changes?q=acme&#38;page=1&#38;per_page=3\" rel=\"prev\""),
             "{second}"
         );
         assert!(!second.contains("rel=\"next\""), "{second}");
@@ -318,9 +319,9 @@ async fn wrong_filter_values_are_a_400_that_says_why() {
     on_each_backend(|url| async move {
         let server = started(&url).await;
         for path in [
-            "/audit?from=last-week",
-            "/audit?page=0",
-            "/audit?per_page=many",
+            "/audit/changes?from=last-week",
+            "/audit/changes?page=0",
+            "/audit/changes?per_page=many",
             "/audit/export.csv?until=2026-02-30",
             "/audit/export.jsonl?conclusion=maybe",
         ] {
@@ -456,7 +457,7 @@ async fn a_missing_change_is_404() {
 async fn a_script_title_renders_as_text() {
     on_each_backend(|url| async move {
         let server = started(&url).await;
-        for path in ["/audit", "/audit/github/acme/app/changes/2"] {
+        for path in ["/audit/changes", "/audit/github/acme/app/changes/2"] {
             let page = html(&server, path).await;
             assert!(!page.contains(SCRIPT_TITLE), "{path}: {page}");
             assert!(
@@ -476,8 +477,11 @@ async fn without_public_pages_an_anonymous_reader_gets_nothing() {
         let server = TestServer::serve(test_state(&store)).await;
         for path in [
             "/audit",
+            "/audit/changes",
+            "/audit/repositories",
             "/audit/agents",
             "/audit/export.csv",
+            "/audit/repositories/export.csv",
             "/audit/agents/export.jsonl",
             "/audit/github/acme/app/changes/1",
         ] {
@@ -549,7 +553,7 @@ async fn exports_read_back_as_the_rows_of_the_page() {
             "?conclusion=neutral",
             "?q=nothing-matches",
         ] {
-            let page = html(&server, &format!("/audit{query}")).await;
+            let page = html(&server, &format!("/audit/changes{query}")).await;
             let (csv_rows, csv_text) = export(&server, &format!("/audit/export.csv{query}")).await;
             let (jsonl_rows, _) = export(&server, &format!("/audit/export.jsonl{query}")).await;
             assert_eq!(csv_rows, jsonl_rows, "{query}");

@@ -391,15 +391,15 @@ async fn the_list_counts_and_pages_only_the_changes_a_user_can_read() {
         let h = Harness::start(&url).await;
         let session = h.sign_in().await;
 
-        let page = h.read("/audit", &session).await;
+        let page = h.read("/audit/changes", &session).await;
         assert_eq!(listed(&page), ["acme/open#3", "acme/open#2", "acme/open#1"]);
         assert!(page.contains("3 changes match"), "{page}");
-        assert_nothing_secret("/audit", &page);
+        assert_nothing_secret("/audit/changes", &page);
 
-        let first = h.read("/audit?per_page=2", &session).await;
+        let first = h.read("/audit/changes?per_page=2", &session).await;
         assert_eq!(listed(&first), ["acme/open#3", "acme/open#2"]);
         assert!(first.contains("Page 1 of 2"), "{first}");
-        let second = h.read("/audit?per_page=2&page=2", &session).await;
+        let second = h.read("/audit/changes?per_page=2&page=2", &session).await;
         assert_eq!(listed(&second), ["acme/open#1"]);
         assert!(!second.contains("rel=\"next\""), "{second}");
 
@@ -410,7 +410,7 @@ async fn the_list_counts_and_pages_only_the_changes_a_user_can_read() {
             "q=Secret%20plan",
             "q=secret",
         ] {
-            let page = h.read(&format!("/audit?{query}"), &session).await;
+            let page = h.read(&format!("/audit/changes?{query}"), &session).await;
             assert!(listed(&page).is_empty(), "{query}: {page}");
             assert!(page.contains("0 changes match"), "{query}: {page}");
             let export = h
@@ -489,11 +489,49 @@ async fn the_agents_and_the_exports_leave_unreadable_repositories_out() {
 }
 
 #[tokio::test]
+async fn the_overview_and_the_repositories_leave_unreadable_repositories_out() {
+    on_each_backend(|url| async move {
+        let h = Harness::start(&url).await;
+        let session = h.sign_in().await;
+
+        let repositories = h.read("/audit/repositories", &session).await;
+        assert!(repositories.contains(">acme/open</a>"), "{repositories}");
+        assert!(
+            repositories.contains("1 repository: 1 enforce."),
+            "{repositories}"
+        );
+        assert_nothing_secret("/audit/repositories", &repositories);
+        for (path, jsonl) in [
+            ("/audit/repositories/export.csv", false),
+            ("/audit/repositories/export.jsonl", true),
+        ] {
+            let export = h.read(path, &session).await;
+            assert_eq!(
+                exported_repositories(&export, jsonl),
+                BTreeSet::from([OPEN.to_owned()]),
+                "{path}"
+            );
+            assert_nothing_secret(path, &export);
+        }
+
+        let overview = h.read("/audit", &session).await;
+        assert!(
+            overview.contains("1 repository, by the state of their latest decision"),
+            "{overview}"
+        );
+        assert_nothing_secret("/audit", &overview);
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn anonymous_browsers_are_sent_to_sign_in_and_anonymous_exports_get_401() {
     on_each_backend(|url| async move {
         let h = Harness::start(&url).await;
         for path in [
             "/audit",
+            "/audit/changes",
+            "/audit/repositories",
             "/audit/agents",
             "/audit/github/acme/secret/changes/1",
         ] {
@@ -514,6 +552,7 @@ async fn anonymous_browsers_are_sent_to_sign_in_and_anonymous_exports_get_401() 
             "/audit/export.csv",
             "/audit/export.jsonl",
             "/audit/agents/export.csv",
+            "/audit/repositories/export.jsonl",
         ] {
             let response = h.get(path, None).await;
             assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{path}");
@@ -568,15 +607,18 @@ async fn a_github_sign_in_reads_no_gitlab_project() {
         seed_gitlab(&h.store).await;
         let session = h.sign_in().await;
 
-        let page = h.read("/audit", &session).await;
+        let page = h.read("/audit/changes", &session).await;
         assert_eq!(listed(&page), ["acme/open#3", "acme/open#2", "acme/open#1"]);
         assert!(page.contains("3 changes match"), "{page}");
-        let gitlab = h.read("/audit?forge=gitlab", &session).await;
+        let gitlab = h.read("/audit/changes?forge=gitlab", &session).await;
         assert!(gitlab.contains("0 changes match"), "{gitlab}");
         for path in [
             "/audit",
-            "/audit?forge=gitlab",
-            "/audit?q=%217",
+            "/audit/changes",
+            "/audit/changes?forge=gitlab",
+            "/audit/changes?q=%217",
+            "/audit/repositories",
+            "/audit/repositories/export.csv",
             "/audit/agents",
             "/audit/export.csv",
             "/audit/export.jsonl?forge=gitlab",
@@ -615,7 +657,9 @@ async fn an_api_token_reads_gitlab_projects() {
         seed_gitlab(&h.store).await;
         let token = h.token().await;
 
-        let list = h.read_with_token("/audit?forge=gitlab", &token).await;
+        let list = h
+            .read_with_token("/audit/changes?forge=gitlab", &token)
+            .await;
         assert!(
             list.contains(&format!("href=\"{GITLAB_CHANGE}\"")),
             "{list}"

@@ -227,7 +227,7 @@ async fn paths_that_name_no_gitlab_change_are_404() {
 async fn the_forge_filter_separates_gitlab_changes_from_github_ones() {
     on_each_backend(|url| async move {
         let server = started(&url).await;
-        let gitlab = html(&server, "/audit?forge=gitlab").await;
+        let gitlab = html(&server, "/audit/changes?forge=gitlab").await;
         assert_eq!(
             listed(&gitlab),
             [
@@ -246,7 +246,7 @@ async fn the_forge_filter_separates_gitlab_changes_from_github_ones() {
         );
         assert!(gitlab.contains("export.csv?forge=gitlab"), "{gitlab}");
 
-        let github = html(&server, "/audit?forge=github").await;
+        let github = html(&server, "/audit/changes?forge=github").await;
         assert_eq!(listed(&github), ["/audit/github/acme/app/changes/3"]);
         assert!(github.contains(">acme/app#3</a></th>"), "{github}");
         assert!(
@@ -254,13 +254,13 @@ async fn the_forge_filter_separates_gitlab_changes_from_github_ones() {
             "{github}"
         );
 
-        assert_eq!(listed(&html(&server, "/audit").await).len(), 4);
-        let by_sigil = html(&server, "/audit?q=%217").await;
+        assert_eq!(listed(&html(&server, "/audit/changes").await).len(), 4);
+        let by_sigil = html(&server, "/audit/changes?q=%217").await;
         assert_eq!(
             listed(&by_sigil),
             ["/audit/gitlab/platform/payments/ledger/changes/7"]
         );
-        let by_project = html(&server, "/audit?repo=platform%2Fpayments%2Fledger").await;
+        let by_project = html(&server, "/audit/changes?repo=platform%2Fpayments%2Fledger").await;
         assert_eq!(
             listed(&by_project),
             ["/audit/gitlab/platform/payments/ledger/changes/7"]
@@ -340,6 +340,39 @@ async fn the_agents_page_names_the_forge_of_each_repository() {
             export.contains("gitlab:platform/payments/ledger"),
             "{export}"
         );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_repositories_page_names_the_forge_and_links_to_the_projects_changes() {
+    on_each_backend(|url| async move {
+        let server = started(&url).await;
+        let page = html(&server, "/audit/repositories").await;
+        assert!(
+            page.contains(
+                "<a href=\"/audit/changes?forge=gitlab&#38;repo=platform%2Fpayments%2Fledger\">\
+                 platform/payments/ledger</a> <span class=\"forge\">GitLab</span>"
+            ),
+            "{page}"
+        );
+        assert!(
+            page.contains(
+                "<a href=\"/audit/changes?forge=github&#38;repo=acme%2Fapp\">acme/app</a></th>"
+            ),
+            "{page}"
+        );
+        let export = html(&server, "/audit/repositories/export.csv").await;
+        assert!(
+            export.contains("gitlab,platform/payments/ledger,enforce,repository,"),
+            "{export}"
+        );
+        let list = html(
+            &server,
+            "/audit/changes?forge=gitlab&repo=platform%2Fpayments%2Fledger",
+        )
+        .await;
+        assert!(list.contains("1 change matches"), "{list}");
     })
     .await;
 }

@@ -1,8 +1,9 @@
 //! The demo's pages in a real headless Chromium, read as a person reads
-//! them: the index lists the six changes with their status in words, its
-//! filter form narrows the list, links lead to each change's decision and
-//! to the agents, every page fits a phone's width, and none needs
-//! JavaScript (the browser runs with it switched off).
+//! them: the list shows the six changes with their status in words, its
+//! filter form narrows the list, links lead to each change's decision, to
+//! the agents' access review, to the repositories and to the overview's
+//! charts, every page fits a phone's width, and none needs JavaScript (the
+//! browser runs with it switched off).
 
 mod support;
 
@@ -40,7 +41,10 @@ const PHONE: (u32, u32) = (390, 844);
 #[tokio::test]
 async fn the_index_lists_the_eight_changes_with_their_status_in_words() {
     with_demo(|browser, base| async move {
-        browser.goto(&format!("{base}/audit")).await.unwrap();
+        browser
+            .goto(&format!("{base}/audit/changes"))
+            .await
+            .unwrap();
         heading(&browser, "Changes").await;
         assert_eq!(browser.title().await.unwrap(), "Changes: Warrant");
         assert_eq!(matches_line(&browser).await, "8 changes match.");
@@ -64,7 +68,10 @@ async fn the_index_lists_the_eight_changes_with_their_status_in_words() {
 #[tokio::test]
 async fn the_filter_form_narrows_the_list_without_javascript() {
     with_demo(|browser, base| async move {
-        browser.goto(&format!("{base}/audit")).await.unwrap();
+        browser
+            .goto(&format!("{base}/audit/changes"))
+            .await
+            .unwrap();
         heading(&browser, "Changes").await;
 
         // Choose a status, press Filter.
@@ -87,7 +94,7 @@ async fn the_filter_form_narrows_the_list_without_javascript() {
             ["acme/payments#105", "acme/payments#104"]
         );
         let url = browser.current_url().await.unwrap();
-        assert_eq!(url.path(), "/audit");
+        assert_eq!(url.path(), "/audit/changes");
         assert!(
             url.query()
                 .unwrap_or("")
@@ -126,7 +133,7 @@ async fn the_filter_form_narrows_the_list_without_javascript() {
 #[tokio::test]
 async fn links_from_the_index_lead_to_each_change_s_decision_in_words() {
     with_demo(|browser, base| async move {
-        browser.goto(&format!("{base}/audit")).await.unwrap();
+        browser.goto(&format!("{base}/audit/changes")).await.unwrap();
         heading(&browser, "Changes").await;
 
         // Out of scope: blocked, with the evidence and the paths.
@@ -228,7 +235,10 @@ async fn links_from_the_index_lead_to_each_change_s_decision_in_words() {
 #[tokio::test]
 async fn the_agents_page_from_the_navigation_shows_each_agent_s_owner_and_role() {
     with_demo(|browser, base| async move {
-        browser.goto(&format!("{base}/audit")).await.unwrap();
+        browser
+            .goto(&format!("{base}/audit/changes"))
+            .await
+            .unwrap();
         heading(&browser, "Changes").await;
         let nav = browser.find(Locator::Css("header nav")).await.unwrap();
         nav.find(Locator::LinkText("Agents"))
@@ -245,27 +255,61 @@ async fn the_agents_page_from_the_navigation_shows_each_agent_s_owner_and_role()
                 .contains("4 agents, of which 1 not registered (listed first).")
         );
 
-        // Agent, registration, role, owner.
-        let agents: Vec<[String; 4]> = rows(&browser)
+        // Agent, registration, registered by, owner, roles, expires.
+        let agents: Vec<[String; 6]> = rows(&browser)
             .await
             .into_iter()
-            .map(|r| [r[0].clone(), r[1].clone(), r[2].clone(), r[3].clone()])
+            .map(|r| {
+                [
+                    r[0].clone(),
+                    r[1].clone(),
+                    r[2].clone(),
+                    r[3].clone(),
+                    r[4].clone(),
+                    r[5].clone(),
+                ]
+            })
             .collect();
+        let here = "acme/payments (GitHub)";
         assert_eq!(
             agents,
             [
-                ["catalog:cursor", "unregistered", "none", "nobody"],
-                ["copilot", "registered", "feature-dev", "acme/payments-team"],
-                ["devin", "registered", "db-maintenance", "kenji"],
+                [
+                    "catalog:cursor",
+                    "unregistered",
+                    "nowhere",
+                    "nobody",
+                    "none",
+                    "never"
+                ],
+                [
+                    "copilot",
+                    "registered",
+                    here,
+                    "acme/payments-team",
+                    "feature-dev in acme/payments (GitHub)",
+                    "never"
+                ],
+                [
+                    "devin",
+                    "registered",
+                    here,
+                    "kenji",
+                    "db-maintenance in acme/payments (GitHub)",
+                    "never"
+                ],
                 [
                     "claude-code",
                     "registered",
-                    "feature-dev",
-                    "acme/payments-team"
+                    here,
+                    "acme/payments-team",
+                    "feature-dev in acme/payments (GitHub)",
+                    "never"
                 ],
             ]
             .map(|r| r.map(str::to_owned))
         );
+        assert!(body(&browser).await.contains("0 registrations need review"));
 
         // The shadow agent's link lists the changes it was found on, in
         // acme and outside it.
@@ -278,6 +322,143 @@ async fn the_agents_page_from_the_navigation_shows_each_agent_s_owner_and_role()
         assert_eq!(
             changes_listed(&browser).await,
             ["globex/website#12", "acme/payments#105"]
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_overview_from_the_navigation_draws_each_chart_beside_its_numbers() {
+    with_demo(|browser, base| async move {
+        browser
+            .goto(&format!("{base}/audit/changes"))
+            .await
+            .unwrap();
+        heading(&browser, "Changes").await;
+        click_nav(&browser, "Overview").await;
+        heading(&browser, "Overview").await;
+        assert_eq!(browser.title().await.unwrap(), "Overview: Warrant");
+
+        let titles = texts(&browser, "h2").await;
+        assert_eq!(
+            titles,
+            [
+                "Agent changes per week, by conclusion",
+                "Share of changes with agents",
+                "Repositories by rollout state",
+                "Most active agents",
+                "Unregistered agents seen",
+            ]
+        );
+        // Each chart is a drawing with a title, and a table beside it.
+        let charts = browser.find_all(Locator::Css("svg.chart")).await.unwrap();
+        assert_eq!(charts.len(), 5);
+        for chart in &charts {
+            assert_eq!(chart.attr("role").await.unwrap().as_deref(), Some("img"));
+            let (_, _, width, height) = chart.rectangle().await.unwrap();
+            assert!(width > 100.0 && height > 10.0, "{width}x{height}");
+        }
+        let sections = browser.find_all(Locator::Css("section")).await.unwrap();
+        for section in &sections {
+            let tables = section.find_all(Locator::Css("table")).await.unwrap();
+            assert_eq!(tables.len(), 1, "a table beside each chart");
+        }
+        let bars = browser
+            .find_all(Locator::Css("svg.chart rect"))
+            .await
+            .unwrap();
+        assert!(!bars.is_empty(), "the charts draw bars");
+
+        // The demo's one repository is enforced; its six changes are this
+        // week's.
+        let all = rows(&browser).await;
+        let state = |words: &str| {
+            all.iter()
+                .find(|r| r[0] == words)
+                .map(|r| r[1].clone())
+                .unwrap_or_else(|| panic!("no {words} row: {all:?}"))
+        };
+        assert_eq!(state("Enforce"), "1");
+        assert_eq!(state("Visibility only"), "0");
+        let changes: u64 = all
+            .iter()
+            .filter(|r| r[0].starts_with("20") && r.len() == 4)
+            .map(|r| r[1].parse::<u64>().unwrap())
+            .sum();
+        assert_eq!(changes, 6);
+
+        // The shadow agent is listed, linked to the change it was seen on.
+        let unregistered = browser
+            .find(Locator::Css(
+                "section[aria-labelledby=unregistered-heading]",
+            ))
+            .await
+            .unwrap();
+        unregistered
+            .find(Locator::LinkText("catalog:cursor"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        wait_for(
+            &browser,
+            "//p[starts-with(normalize-space(), '1 change matches')]",
+        )
+        .await;
+        assert_eq!(changes_listed(&browser).await, ["acme/payments#105"]);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_repositories_page_shows_the_rollout_and_links_to_the_changes() {
+    with_demo(|browser, base| async move {
+        browser.goto(&format!("{base}/audit")).await.unwrap();
+        heading(&browser, "Overview").await;
+        click_nav(&browser, "Repositories").await;
+        heading(&browser, "Repositories").await;
+        assert_eq!(browser.title().await.unwrap(), "Repositories: Warrant");
+        assert!(
+            body(&browser).await.contains("1 repository: 1 enforce."),
+            "{}",
+            body(&browser).await
+        );
+        let header = texts(&browser, "thead th").await;
+        assert_eq!(
+            header,
+            [
+                "Repository",
+                "Rollout",
+                "Policies",
+                "Agents, last 30 days",
+                "Changes, last 30 days",
+                "Latest decision"
+            ]
+        );
+        let lines = rows(&browser).await;
+        assert_eq!(lines.len(), 1);
+        assert_eq!(
+            lines[0][..5],
+            [
+                "acme/payments",
+                "Enforce",
+                "repository",
+                "catalog:cursor, claude-code, copilot, devin",
+                "6 changes"
+            ]
+        );
+
+        click_link(&browser, "6 changes").await;
+        heading(&browser, "Changes").await;
+        assert_eq!(matches_line(&browser).await, "6 changes match.");
+        let repo = browser
+            .find(Locator::Css("input[name=repo]"))
+            .await
+            .unwrap();
+        assert_eq!(
+            repo.prop("value").await.unwrap().as_deref(),
+            Some("acme/payments")
         );
     })
     .await;
@@ -313,6 +494,14 @@ async fn at_phone_width_no_page_scrolls_sideways_and_statuses_stay_words() {
                 assert!(
                     x >= 0.0 && x + width <= inner_width,
                     "{path}: the status {words:?} is out of sight at phone width"
+                );
+            }
+            // Each chart shrinks to the phone's width, above its table.
+            for chart in browser.find_all(Locator::Css("svg.chart")).await.unwrap() {
+                let (x, _, width, height) = chart.rectangle().await.unwrap();
+                assert!(
+                    x >= 0.0 && x + width <= inner_width && height > 0.0,
+                    "{path}: a chart is out of sight at phone width"
                 );
             }
         }
@@ -360,6 +549,14 @@ async fn the_content_security_policy_lets_every_pages_own_stylesheet_apply() {
 
 /// The words a status starts with, on any page.
 const STATUS_WORDS: &[&str] = &[
+    "Enforce",
+    "Observe",
+    "Visibility only",
+    "Invalid policy",
+    "No decision yet",
+    "Lapses in",
+    "Lapsed",
+    "lapsed",
     "Allowed",
     "Blocked",
     "Waiting for",
@@ -374,7 +571,12 @@ const STATUS_WORDS: &[&str] = &[
 
 /// Every page of the demo.
 fn pages() -> Vec<String> {
-    let mut pages = vec!["/audit".to_owned(), "/audit/agents".to_owned()];
+    let mut pages = vec![
+        "/audit".to_owned(),
+        "/audit/changes".to_owned(),
+        "/audit/repositories".to_owned(),
+        "/audit/agents".to_owned(),
+    ];
     pages.extend((101..=106).map(|n| format!("/audit/github/acme/payments/changes/{n}")));
     pages
 }
@@ -439,6 +641,17 @@ async fn click_link(browser: &Client, text: &str) {
         .find(Locator::LinkText(text))
         .await
         .unwrap_or_else(|e| panic!("no link {text:?}: {e}"))
+        .click()
+        .await
+        .unwrap();
+}
+
+/// Clicks `words` in the header's navigation.
+async fn click_nav(browser: &Client, words: &str) {
+    let nav = browser.find(Locator::Css("header nav")).await.unwrap();
+    nav.find(Locator::LinkText(words))
+        .await
+        .unwrap()
         .click()
         .await
         .unwrap();

@@ -70,6 +70,10 @@ fn the_demo_command_prints_each_change_with_its_conclusion_and_page() {
     );
     assert!(stdout.contains(&format!("{base}/audit\n")), "{stdout}");
     assert!(
+        stdout.contains(&format!("{base}/audit/repositories\n")),
+        "{stdout}"
+    );
+    assert!(
         stdout.contains(&format!("{base}/audit/agents\n")),
         "{stdout}"
     );
@@ -85,7 +89,7 @@ fn base_url(stdout: &str) -> String {
         .find(|l| l.starts_with("Changes and their decisions: "))
         .unwrap_or_else(|| panic!("no index line:\n{stdout}"));
     let url = line.rsplit(' ').next().unwrap();
-    let base = url.strip_suffix("/audit").expect("the index is /audit");
+    let base = (url.strip_suffix("/audit/changes")).expect("the changes are at /audit/changes");
     let port: u16 = base
         .strip_prefix("http://127.0.0.1:")
         .expect("a loopback URL")

@@ -123,7 +123,9 @@ fn report(base: &str, played: &[Played], database: &str) -> String {
         ));
     }
     text.push_str(&format!(
-        "Changes and their decisions:     {base}/audit\n\
+        "Overview:                        {base}/audit\n\
+         Changes and their decisions:     {base}/audit/changes\n\
+         Repositories and their rollout:  {base}/audit/repositories\n\
          Agents and their owners:         {base}/audit/agents\n\n\
          The pages are public in the demo only.\n\
          Data: {database}.\n"

@@ -43,9 +43,11 @@ mod coordination;
 pub mod deliveries;
 pub mod evaluations;
 pub mod heads;
+mod inventory;
 pub mod org_policies;
 pub mod reports;
 mod repositories;
+pub mod rollout;
 mod sqlite_file;
 
 use std::pin::Pin;

@@ -1,6 +1,7 @@
 //! The read queries behind the audit pages and exports: the filtered,
-//! paginated list of changes, one change's whole record, and the inventory
-//! of every agent seen.
+//! paginated list of changes and one change's whole record; the inventory
+//! of agents and the rollout's figures, built on the same list, are in
+//! `inventory` and `rollout`.
 //!
 //! A change is listed by its latest evaluation (the row with the highest id
 //! for its forge, repository and number); filters apply to that evaluation.
@@ -25,7 +26,7 @@ use super::as_i64;
 use super::changes::{ChangeRecord, ChangeStatus, MergeRecord};
 use super::{Backend, Store, from_millis, to_millis};
 use crate::audit::AuditEvent;
-use crate::engine::{Conclusion, Decision, Forge, Registration};
+use crate::engine::{Decision, Forge};
 use crate::ids::{ChangeKey, RepoName};
 
 /// What narrows the list of changes. Empty fields do not narrow.
@@ -108,10 +109,22 @@ pub struct AgentSummary {
     pub id: String,
     /// `registered`, `unregistered` or `lapsed`, as last seen.
     pub registration: &'static str,
+    /// Its role in the repository it was last seen in.
     pub role: Option<String>,
     pub owner: Option<String>,
     /// `forge:owner/name` of each repository it was seen in.
     pub repositories: BTreeSet<String>,
+    /// Per repository it was seen in (`forge:owner/name`), its role there
+    /// as last seen.
+    pub roles: BTreeMap<String, String>,
+    /// Whether the organisation policy registers it, as last seen in any
+    /// repository.
+    pub by_organisation: bool,
+    /// The repositories (`forge:owner/name`) whose own policy registers
+    /// it, as last seen in each.
+    pub registered_in: BTreeSet<String>,
+    /// When its registration lapses (or lapsed), as last seen.
+    pub expires: Option<DateTime<Utc>>,
     pub last_seen: DateTime<Utc>,
     /// Changes it took part in.
     pub changes: u64,
@@ -353,144 +366,42 @@ impl Store {
             merge,
         }))
     }
-
-    /// Every agent seen in a `readable` repository, in the latest decision
-    /// on a change or in an audit event: unregistered ones first, then by
-    /// last activity, newest first.
-    pub async fn agents_inventory(&self, readable: &Readable) -> anyhow::Result<Vec<AgentSummary>> {
-        let mut inventory = Inventory::default();
-        let everything = ChangeFilter::default();
-        let mut offset = 0;
-        loop {
-            let page = self
-                .changes_page(&everything, readable, offset, INVENTORY_BATCH)
-                .await?;
-            for row in &page.rows {
-                inventory.add_change(row);
-            }
-            if page.rows.len() < INVENTORY_BATCH as usize {
-                break;
-            }
-            offset += u64::from(INVENTORY_BATCH);
-        }
-        let rows = sqlx::query(
-            "SELECT forge, repo, change_number, agent_id, role, owner, at FROM audit_events
-             WHERE agent_id IS NOT NULL",
-        )
-        .fetch_all(&self.pool)
-        .await
-        .context("cannot read the agents of the audit trail")?;
-        for row in &rows {
-            let forge: String = row.try_get("forge")?;
-            let repo: String = row.try_get("repo")?;
-            if readable.contains(&forge, &repo) {
-                inventory.add_event(row, &forge, &repo)?;
-            }
-        }
-        Ok(inventory.finish())
-    }
 }
 
-/// How many changes the inventory decodes at a time.
-const INVENTORY_BATCH: u32 = 500;
-
-/// The inventory as it is gathered: per agent, its summary and the changes
-/// it was seen on (to count each once).
-#[derive(Default)]
-struct Inventory {
-    agents: BTreeMap<String, (AgentSummary, BTreeSet<SeenOn>)>,
+/// Every change a filter matches, read a batch at a time in the list's
+/// order (newest evaluation first), so that a report over all of them
+/// never holds every decoded decision at once.
+pub(super) struct ChangeBatches<'a> {
+    filter: &'a ChangeFilter,
+    readable: &'a Readable,
+    offset: u64,
+    done: bool,
 }
 
-/// A change an agent was seen on, as `(forge, repo, number)`.
-type SeenOn = (String, String, u64);
+/// How many changes a report decodes at a time.
+const BATCH: u32 = 500;
 
-impl Inventory {
-    fn entry(&mut self, id: &str, at: DateTime<Utc>) -> &mut (AgentSummary, BTreeSet<SeenOn>) {
-        self.agents.entry(id.to_owned()).or_insert_with(|| {
-            (
-                AgentSummary {
-                    id: id.to_owned(),
-                    registration: "unregistered",
-                    role: None,
-                    owner: None,
-                    repositories: BTreeSet::new(),
-                    last_seen: at,
-                    changes: 0,
-                    blocked: 0,
-                },
-                BTreeSet::new(),
-            )
-        })
-    }
-
-    fn add_change(&mut self, row: &ChangeRow) {
-        let Some(decision) = &row.latest.decision else {
-            return;
-        };
-        let at = row.latest.evaluated_at;
-        let blocked = decision.would_conclude == Conclusion::Failure;
-        for agent in &decision.agents {
-            let (summary, changes) = self.entry(&agent.id, at);
-            if at >= summary.last_seen || summary.role.is_none() {
-                summary.registration = match agent.status {
-                    Registration::Registered => "registered",
-                    Registration::Unregistered => "unregistered",
-                    Registration::Lapsed { .. } => "lapsed",
-                };
-                summary.role = agent.role.clone().or(summary.role.take());
-                summary.owner = agent.owner.clone().or(summary.owner.take());
-            }
-            summary.last_seen = summary.last_seen.max(at);
-            let ChangeKey {
-                forge,
-                repo,
-                number,
-            } = &row.change;
-            let forge = forge.as_str();
-            summary.repositories.insert(format!("{forge}:{repo}"));
-            if changes.insert((forge.to_owned(), repo.as_str().to_owned(), *number)) {
-                summary.changes += 1;
-                summary.blocked += u64::from(blocked);
-            }
+impl<'a> ChangeBatches<'a> {
+    pub(super) fn new(filter: &'a ChangeFilter, readable: &'a Readable) -> Self {
+        ChangeBatches {
+            filter,
+            readable,
+            offset: 0,
+            done: false,
         }
     }
 
-    fn add_event(&mut self, row: &AnyRow, forge: &str, repo: &str) -> anyhow::Result<()> {
-        let id: String = row.try_get("agent_id")?;
-        let at = from_millis(row.try_get("at")?)?;
-        let change: Option<i64> = row.try_get("change_number")?;
-        let role: Option<String> = row.try_get("role")?;
-        let owner: Option<String> = row.try_get("owner")?;
-        let known = self.agents.contains_key(&id);
-        let (summary, changes) = self.entry(&id, at);
-        if !known {
-            summary.registration = if id.starts_with("unregistered:") {
-                "unregistered"
-            } else {
-                "registered"
-            };
+    /// The next batch, or `None` after the last.
+    pub(super) async fn next(&mut self, store: &Store) -> anyhow::Result<Option<Vec<ChangeRow>>> {
+        if self.done {
+            return Ok(None);
         }
-        summary.role = summary.role.take().or(role);
-        summary.owner = summary.owner.take().or(owner);
-        summary.last_seen = summary.last_seen.max(at);
-        summary.repositories.insert(format!("{forge}:{repo}"));
-        if let Some(number) = change.and_then(|n| u64::try_from(n).ok()) {
-            if changes.insert((forge.to_owned(), repo.to_owned(), number)) {
-                summary.changes += 1;
-            }
-        }
-        Ok(())
-    }
-
-    fn finish(self) -> Vec<AgentSummary> {
-        let mut list: Vec<AgentSummary> = self.agents.into_values().map(|(s, _)| s).collect();
-        list.sort_by(|a, b| {
-            (a.registration == "registered")
-                .cmp(&(b.registration == "registered"))
-                .then(b.last_seen.cmp(&a.last_seen))
-                .then(a.id.cmp(&b.id))
-        });
-        list
+        let page = store
+            .changes_page(self.filter, self.readable, self.offset, BATCH)
+            .await?;
+        self.done = page.rows.len() < BATCH as usize;
+        self.offset += u64::from(BATCH);
+        Ok(Some(page.rows))
     }
 }
 
@@ -512,7 +423,7 @@ fn like_escaped(text: &str) -> String {
     out
 }
 
-fn evaluation_row(row: &AnyRow) -> anyhow::Result<EvaluationRow> {
+pub(super) fn evaluation_row(row: &AnyRow) -> anyhow::Result<EvaluationRow> {
     let id: i64 = row.try_get("id")?;
     let decision: Option<String> = row.try_get("decision")?;
     let decision = decision.and_then(|json| match serde_json::from_str::<Decision>(&json) {
@@ -533,7 +444,7 @@ fn evaluation_row(row: &AnyRow) -> anyhow::Result<EvaluationRow> {
     })
 }
 
-fn change_row(row: &AnyRow) -> anyhow::Result<ChangeRow> {
+pub(super) fn change_row(row: &AnyRow) -> anyhow::Result<ChangeRow> {
     let forge: String = row.try_get("forge")?;
     let forge = Forge::parse(&forge).with_context(|| format!("unknown forge `{forge}`"))?;
     let repo: String = row.try_get("repo")?;
@@ -563,6 +474,7 @@ fn change_row(row: &AnyRow) -> anyhow::Result<ChangeRow> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::Registration;
 
     #[test]
     fn like_wildcards_are_escaped() {

@@ -10,8 +10,10 @@ use std::borrow::Cow;
 use axum::extract::{Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::agents::{Review, registered_by};
 use super::filter::ListQuery;
 use super::view::{self, RollbackFacts};
 use super::{PageError, readable};
@@ -20,8 +22,13 @@ use crate::server::AppState;
 use crate::server::access::Viewer;
 use crate::store::reports::{AgentSummary, ChangeRow};
 
-/// The schema version, sent as the `Warrant-Export-Schema` header.
+/// The changes export's schema version, sent as the
+/// `Warrant-Export-Schema` header. Each export has its own.
 pub const SCHEMA_VERSION: &str = "1";
+
+/// The agents export's schema version: 2 added the access review's fields
+/// after the first eight.
+pub const AGENTS_SCHEMA_VERSION: &str = "2";
 
 /// At most this many changes go into one export, whatever the filter: an
 /// export is built in memory. Beyond it the response says so in the
@@ -67,6 +74,11 @@ pub struct AgentRow {
     pub last_seen: String,
     pub changes: u64,
     pub blocked: u64,
+    pub registered_by: String,
+    pub roles: String,
+    pub expires: String,
+    pub days_left: Option<i64>,
+    pub review: String,
 }
 
 /// `GET /audit/export.csv`.
@@ -76,7 +88,13 @@ pub(super) async fn changes_csv(
     Query(query): Query<ListQuery>,
 ) -> Result<Response, PageError> {
     let (rows, truncated) = change_rows(&state, &viewer, &query).await?;
-    Ok(respond(Format::Csv, "changes", &rows, truncated)?)
+    Ok(respond(
+        Format::Csv,
+        "changes",
+        SCHEMA_VERSION,
+        &rows,
+        truncated,
+    )?)
 }
 
 /// `GET /audit/export.jsonl`.
@@ -86,7 +104,13 @@ pub(super) async fn changes_jsonl(
     Query(query): Query<ListQuery>,
 ) -> Result<Response, PageError> {
     let (rows, truncated) = change_rows(&state, &viewer, &query).await?;
-    Ok(respond(Format::JsonLines, "changes", &rows, truncated)?)
+    Ok(respond(
+        Format::JsonLines,
+        "changes",
+        SCHEMA_VERSION,
+        &rows,
+        truncated,
+    )?)
 }
 
 /// `GET /audit/agents/export.csv`.
@@ -95,7 +119,13 @@ pub(super) async fn agents_csv(
     State(state): State<AppState>,
 ) -> Result<Response, PageError> {
     let rows = agent_rows(&state, &viewer).await?;
-    Ok(respond(Format::Csv, "agents", &rows, false)?)
+    Ok(respond(
+        Format::Csv,
+        "agents",
+        AGENTS_SCHEMA_VERSION,
+        &rows,
+        false,
+    )?)
 }
 
 /// `GET /audit/agents/export.jsonl`.
@@ -104,18 +134,27 @@ pub(super) async fn agents_jsonl(
     State(state): State<AppState>,
 ) -> Result<Response, PageError> {
     let rows = agent_rows(&state, &viewer).await?;
-    Ok(respond(Format::JsonLines, "agents", &rows, false)?)
+    Ok(respond(
+        Format::JsonLines,
+        "agents",
+        AGENTS_SCHEMA_VERSION,
+        &rows,
+        false,
+    )?)
 }
 
 #[derive(Clone, Copy)]
-enum Format {
+pub(super) enum Format {
     Csv,
     JsonLines,
 }
 
-fn respond<T: Serialize>(
+/// `rows` as a download named `warrant-{name}`, with schema version
+/// `schema`.
+pub(super) fn respond<T: Serialize>(
     format: Format,
     name: &str,
+    schema: &'static str,
     rows: &[T],
     truncated: bool,
 ) -> anyhow::Result<Response> {
@@ -140,10 +179,7 @@ fn respond<T: Serialize>(
         header::CACHE_CONTROL,
         HeaderValue::from_static("private, no-store"),
     );
-    headers.insert(
-        "warrant-export-schema",
-        HeaderValue::from_static(SCHEMA_VERSION),
-    );
+    headers.insert("warrant-export-schema", HeaderValue::from_static(schema));
     if truncated {
         headers.insert("warrant-export-truncated", HeaderValue::from_static("true"));
     }
@@ -363,10 +399,12 @@ fn per_path<'a>(rows: &mut Vec<ExportRow>, row: ExportRow, paths: impl Iterator<
 async fn agent_rows(state: &AppState, viewer: &Viewer) -> Result<Vec<AgentRow>, PageError> {
     let readable = readable(state, viewer).await?;
     let inventory = state.store().agents_inventory(&readable).await?;
-    Ok(inventory.iter().map(agent_row).collect())
+    let now = Utc::now();
+    Ok(inventory.iter().map(|a| agent_row(a, now)).collect())
 }
 
-fn agent_row(a: &AgentSummary) -> AgentRow {
+fn agent_row(a: &AgentSummary, now: DateTime<Utc>) -> AgentRow {
+    let review = Review::of(a, now);
     AgentRow {
         agent_id: a.id.clone(),
         registration: a.registration.to_owned(),
@@ -378,5 +416,18 @@ fn agent_row(a: &AgentSummary) -> AgentRow {
             .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
         changes: a.changes,
         blocked: a.blocked,
+        registered_by: registered_by(a).join(" "),
+        roles: a
+            .roles
+            .iter()
+            .map(|(repo, role)| format!("{repo}={role}"))
+            .collect::<Vec<_>>()
+            .join(" "),
+        expires: a
+            .expires
+            .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+            .unwrap_or_default(),
+        days_left: review.days_left,
+        review: review.mark.map(|m| m.name()).unwrap_or_default().to_owned(),
     }
 }

@@ -3,10 +3,13 @@
 //!
 //! | Route | |
 //! |---|---|
-//! | `GET /audit` | changes, filtered and paginated ([`filter::ListQuery`]) |
+//! | `GET /audit` | the overview: charts of the rollout and of agent activity ([`overview`]); with a query string, a redirect to `/audit/changes` with it (the list's old address) |
+//! | `GET /audit/changes` | changes, filtered and paginated ([`filter::ListQuery`]) |
 //! | `GET /audit/export.csv`, `GET /audit/export.jsonl` | the same filtered view, every page ([`export`]) |
 //! | `GET /audit/{forge}/{repository}/changes/{number}` | one change: decision, timeline, rollback ([`address`]) |
-//! | `GET /audit/agents` | every agent seen, registered or not |
+//! | `GET /audit/repositories` | every repository seen, with its rollout state ([`repositories`]) |
+//! | `GET /audit/repositories/export.csv`, `.jsonl` | the same list |
+//! | `GET /audit/agents` | the access review: every agent seen, registered or not ([`agents`]) |
 //! | `GET /audit/agents/export.csv`, `.jsonl` | the same inventory |
 //!
 //! The repository of a change's page is `owner/name` on GitHub
@@ -21,9 +24,13 @@
 //! governs; lists and counts leave such repositories out.
 
 mod address;
+mod agents;
+mod chart;
 mod export;
 mod filter;
+mod overview;
 mod pages;
+mod repositories;
 mod view;
 
 use std::collections::BTreeSet;
@@ -44,10 +51,23 @@ const STYLE: &str = include_str!("../../../templates/style.css");
 /// The audit routes, to merge into the server's router.
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
-        .route("/audit", get(pages::changes))
+        .route("/audit", get(overview::overview))
+        .route("/audit/changes", get(pages::changes))
         .route("/audit/export.csv", get(export::changes_csv))
         .route("/audit/export.jsonl", get(export::changes_jsonl))
-        .route("/audit/agents", get(pages::agents))
+        .route(
+            "/audit/repositories",
+            get(repositories::page_of_repositories),
+        )
+        .route(
+            "/audit/repositories/export.csv",
+            get(repositories::export_csv),
+        )
+        .route(
+            "/audit/repositories/export.jsonl",
+            get(repositories::export_jsonl),
+        )
+        .route("/audit/agents", get(agents::agents))
         .route("/audit/agents/export.csv", get(export::agents_csv))
         .route("/audit/agents/export.jsonl", get(export::agents_jsonl))
         // The repository may have any number of segments (GitLab's nested

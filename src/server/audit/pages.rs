@@ -1,4 +1,4 @@
-//! The HTML pages: the list of changes, one change, and the agents.
+//! The HTML pages of changes: the list, and one change.
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
@@ -14,8 +14,8 @@ use crate::engine::Forge;
 use crate::ids::ChangeKey;
 use crate::server::AppState;
 use crate::server::access::Viewer;
+use crate::store::reports::ChangePage;
 use crate::store::reports::EvaluationRow;
-use crate::store::reports::{AgentSummary, ChangePage};
 
 /// One line of the list of changes.
 struct ChangeLine {
@@ -49,7 +49,7 @@ struct ChangesPage {
     filters: String,
 }
 
-/// `GET /audit`.
+/// `GET /audit/changes`.
 pub(super) async fn changes(
     viewer: Viewer,
     State(state): State<AppState>,
@@ -83,7 +83,7 @@ pub(super) async fn changes(
             evaluated: view::time(row.latest.evaluated_at),
         })
         .collect();
-    let link = |page: u64| format!("/audit?{}", query.page_query(page, *per_page));
+    let link = |page: u64| format!("/audit/changes?{}", query.page_query(page, *per_page));
     let body = ChangesPage {
         conclusions: CONCLUSIONS
             .iter()
@@ -269,65 +269,5 @@ fn sentence_end(title: &str) -> String {
         title
     } else {
         format!("{title}.")
-    }
-}
-
-#[derive(Template)]
-#[template(path = "audit/agents.html")]
-struct AgentsPage {
-    agents: Vec<AgentLine>,
-    unregistered: usize,
-}
-
-struct AgentLine {
-    summary: AgentSummary,
-    repositories: String,
-    last_seen: String,
-    search: String,
-}
-
-/// `GET /audit/agents`: the shadow automation view.
-pub(super) async fn agents(
-    viewer: Viewer,
-    State(state): State<AppState>,
-) -> Result<Response, PageError> {
-    let readable = readable(&state, &viewer).await?;
-    let inventory = state.store().agents_inventory(&readable).await?;
-    let unregistered = inventory
-        .iter()
-        .filter(|a| a.registration != "registered")
-        .count();
-    let agents = inventory
-        .into_iter()
-        .map(|summary| AgentLine {
-            repositories: summary
-                .repositories
-                .iter()
-                .map(|key| repository_words(key))
-                .collect::<Vec<_>>()
-                .join(", "),
-            last_seen: view::time(summary.last_seen),
-            search: format!("/audit?agent={}", super::filter::encode(&summary.id)),
-            summary,
-        })
-        .collect();
-    Ok(page(
-        StatusCode::OK,
-        &AgentsPage {
-            agents,
-            unregistered,
-        },
-    ))
-}
-
-/// A repository of the inventory (`forge:repo`) as the agents page shows
-/// it: `acme/app (GitHub)`, `platform/payments/ledger (GitLab)`.
-fn repository_words(key: &str) -> String {
-    match key.split_once(':') {
-        Some((forge, repo)) => {
-            let forge = Forge::parse(forge).map_or("its forge", |f| address::terms(f).name);
-            format!("{repo} ({forge})")
-        }
-        None => key.to_owned(),
     }
 }
