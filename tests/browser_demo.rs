@@ -171,8 +171,22 @@ async fn links_from_the_index_lead_to_each_change_s_decision_in_words() {
             decision(&browser).await,
             "Allowed. Agent copilot within scope; 1 requirement approved."
         );
+        // Under both policies, each requirement names the one it came from,
+        // and the page names both policies.
         let approvals = section(&browser, "Approvals").await;
-        assert!(approvals.contains("ledger: Approved"), "{approvals}");
+        assert!(
+            approvals.contains("ledger (repository policy): Approved"),
+            "{approvals}"
+        );
+        let page = body(&browser).await;
+        assert!(
+            page.contains("Organisation policy warrant-org.yml in acme/.github (blob "),
+            "{page}"
+        );
+        assert!(
+            page.contains("Repository policy .github/warrant.yml (blob "),
+            "{page}"
+        );
         assert!(approvals.contains("Counted: maria."), "{approvals}");
         let trust = texts(&browser, "td.verified, td.declared").await;
         assert_eq!(trust, ["verified", "declared", "declared"]);
@@ -201,7 +215,7 @@ async fn links_from_the_index_lead_to_each_change_s_decision_in_words() {
         );
         let approvals = section(&browser, "Approvals").await;
         assert!(
-            approvals.contains("database-migrations: Waiting for 1 more"),
+            approvals.contains("database-migrations (repository policy): Waiting for 1 more"),
             "{approvals}"
         );
         assert!(approvals.contains("No approval counted yet."), "{approvals}");
@@ -270,7 +284,8 @@ async fn the_agents_page_from_the_navigation_shows_each_agent_s_owner_and_role()
                 ]
             })
             .collect();
-        let here = "acme/payments (GitHub)";
+        // acme registers its agents once, in its organisation policy.
+        let here = "organisation";
         assert_eq!(
             agents,
             [
@@ -287,7 +302,7 @@ async fn the_agents_page_from_the_navigation_shows_each_agent_s_owner_and_role()
                     "registered",
                     here,
                     "acme/payments-team",
-                    "feature-dev in acme/payments (GitHub)",
+                    "feature-dev in acme/checkout (GitHub); feature-dev in acme/payments (GitHub)",
                     "never"
                 ],
                 [
@@ -369,8 +384,8 @@ async fn the_overview_from_the_navigation_draws_each_chart_beside_its_numbers() 
             .unwrap();
         assert!(!bars.is_empty(), "the charts draw bars");
 
-        // The demo's one repository is enforced; its six changes are this
-        // week's.
+        // acme's two repositories are enforced, globex's is seen only;
+        // the eight changes are this week's.
         let all = rows(&browser).await;
         let state = |words: &str| {
             all.iter()
@@ -378,16 +393,16 @@ async fn the_overview_from_the_navigation_draws_each_chart_beside_its_numbers() 
                 .map(|r| r[1].clone())
                 .unwrap_or_else(|| panic!("no {words} row: {all:?}"))
         };
-        assert_eq!(state("Enforce"), "1");
-        assert_eq!(state("Visibility only"), "0");
+        assert_eq!(state("Enforce"), "2");
+        assert_eq!(state("Visibility only"), "1");
         let changes: u64 = all
             .iter()
             .filter(|r| r[0].starts_with("20") && r.len() == 4)
             .map(|r| r[1].parse::<u64>().unwrap())
             .sum();
-        assert_eq!(changes, 6);
+        assert_eq!(changes, 8);
 
-        // The shadow agent is listed, linked to the change it was seen on.
+        // The shadow agent is listed, linked to the changes it was seen on.
         let unregistered = browser
             .find(Locator::Css(
                 "section[aria-labelledby=unregistered-heading]",
@@ -403,10 +418,13 @@ async fn the_overview_from_the_navigation_draws_each_chart_beside_its_numbers() 
             .unwrap();
         wait_for(
             &browser,
-            "//p[starts-with(normalize-space(), '1 change matches')]",
+            "//p[starts-with(normalize-space(), '2 changes match')]",
         )
         .await;
-        assert_eq!(changes_listed(&browser).await, ["acme/payments#105"]);
+        assert_eq!(
+            changes_listed(&browser).await,
+            ["globex/website#12", "acme/payments#105"]
+        );
     })
     .await;
 }
@@ -420,7 +438,9 @@ async fn the_repositories_page_shows_the_rollout_and_links_to_the_changes() {
         heading(&browser, "Repositories").await;
         assert_eq!(browser.title().await.unwrap(), "Repositories: Warrant");
         assert!(
-            body(&browser).await.contains("1 repository: 1 enforce."),
+            body(&browser)
+                .await
+                .contains("3 repositories: 2 enforce, 1 visibility only."),
             "{}",
             body(&browser).await
         );
@@ -437,15 +457,35 @@ async fn the_repositories_page_shows_the_rollout_and_links_to_the_changes() {
             ]
         );
         let lines = rows(&browser).await;
-        assert_eq!(lines.len(), 1);
+        assert_eq!(lines.len(), 3);
+        let firsts: Vec<[&str; 5]> = lines
+            .iter()
+            .map(|l| [&*l[0], &*l[1], &*l[2], &*l[3], &*l[4]])
+            .collect();
         assert_eq!(
-            lines[0][..5],
+            firsts,
             [
-                "acme/payments",
-                "Enforce",
-                "repository",
-                "catalog:cursor, claude-code, copilot, devin",
-                "6 changes"
+                [
+                    "acme/checkout",
+                    "Enforce",
+                    "organisation (organisation enforce)",
+                    "copilot",
+                    "1 change"
+                ],
+                [
+                    "acme/payments",
+                    "Enforce",
+                    "organisation and repository (organisation enforce, repository enforce)",
+                    "catalog:cursor, claude-code, copilot, devin",
+                    "6 changes"
+                ],
+                [
+                    "globex/website",
+                    "Visibility only",
+                    "none",
+                    "catalog:cursor",
+                    "1 change"
+                ],
             ]
         );
 

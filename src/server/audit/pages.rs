@@ -119,7 +119,9 @@ struct ChangeDetailPage {
     sentence: String,
     evaluated: String,
     mode: String,
-    policy: String,
+    /// Each policy applied, organisation first.
+    policies: Vec<String>,
+    proposed: Vec<view::ProposedView>,
     head: String,
     base: String,
     agents: Vec<AgentView>,
@@ -197,10 +199,8 @@ pub(super) async fn change(
             Some(crate::policy::Mode::Observe) => "observe".into(),
             None => "no policy applies".into(),
         },
-        policy: decision
-            .and_then(|d| d.policy.as_ref())
-            .map(|p| format!("{} (blob {})", p.path, p.blob_id))
-            .unwrap_or_default(),
+        policies: decision.map(view::policies).unwrap_or_default(),
+        proposed: decision.map(view::proposed).unwrap_or_default(),
         head: latest.map(|e| e.head_sha.clone()).unwrap_or_default(),
         base: latest.and_then(|e| e.base_sha.clone()).unwrap_or_default(),
         agents: decision.map(view::agents).unwrap_or_default(),

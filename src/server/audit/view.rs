@@ -256,6 +256,9 @@ pub(super) fn agents(decision: &Decision) -> Vec<AgentView> {
 /// A requirement with the approvals that counted and those that did not.
 pub(super) struct RequirementView {
     pub label: String,
+    /// Under an organisation policy, the policy that asks for it
+    /// (`organisation policy`); empty for a repository policy alone.
+    pub from: String,
     /// `Approved` or `Waiting for N more`.
     pub status: String,
     pub class: &'static str,
@@ -271,12 +274,26 @@ pub(super) struct RequirementView {
 }
 
 pub(super) fn requirements(decision: &Decision) -> Vec<RequirementView> {
-    decision.requirements.iter().map(requirement).collect()
+    let combined = decision.org_policy.is_some();
+    (decision.requirements.iter())
+        .map(|r| requirement(r, from_words(combined, r.from)))
+        .collect()
 }
 
-fn requirement(r: &Requirement) -> RequirementView {
+/// "organisation policy" or "repository policy", where a decision applied
+/// an organisation policy; empty otherwise.
+fn from_words(combined: bool, from: crate::engine::Origin) -> String {
+    if combined {
+        format!("{} policy", from.as_str())
+    } else {
+        String::new()
+    }
+}
+
+fn requirement(r: &Requirement, from: String) -> RequirementView {
     RequirementView {
         label: r.label.clone(),
+        from,
         status: if r.satisfied {
             "Approved".into()
         } else {
@@ -306,6 +323,8 @@ fn requirement(r: &Requirement) -> RequirementView {
 
 pub(super) struct ViolationView {
     pub kind: &'static str,
+    /// As for requirements.
+    pub from: String,
     /// `Blocks the change` or `Recorded`.
     pub effect: &'static str,
     pub class: &'static str,
@@ -314,12 +333,80 @@ pub(super) struct ViolationView {
 }
 
 pub(super) fn violations(decision: &Decision) -> Vec<ViolationView> {
-    decision.violations.iter().map(violation).collect()
+    let combined = decision.org_policy.is_some();
+    (decision.violations.iter())
+        .map(|v| violation(v, from_words(combined, v.from)))
+        .collect()
 }
 
-fn violation(v: &Violation) -> ViolationView {
+/// Each policy a decision applied, in a sentence: where it was read, its
+/// blob and, under an organisation policy, its mode and what it alone
+/// concludes.
+pub(super) fn policies(decision: &Decision) -> Vec<String> {
+    let applied = |from: crate::engine::Origin| {
+        decision.applied.iter().find(|a| a.from == from).map(|a| {
+            let mode = match a.mode {
+                crate::policy::Mode::Enforce => "enforce",
+                crate::policy::Mode::Observe => "observe",
+            };
+            format!(
+                ", mode {mode}, alone it concludes {}",
+                a.would_conclude.as_str()
+            )
+        })
+    };
+    let org = decision.org_policy.as_ref().map(|p| {
+        let place = p
+            .repository
+            .as_deref()
+            .map(|r| format!(" in {r}"))
+            .unwrap_or_default();
+        format!(
+            "Organisation policy {}{place} (blob {}){}",
+            p.path,
+            p.blob_id,
+            applied(crate::engine::Origin::Organisation).unwrap_or_default()
+        )
+    });
+    let repo = decision.policy.as_ref().map(|p| {
+        format!(
+            "Repository policy {} (blob {}){}",
+            p.path,
+            p.blob_id,
+            applied(crate::engine::Origin::Repository).unwrap_or_default()
+        )
+    });
+    org.into_iter().chain(repo).collect()
+}
+
+/// A proposed policy, for its reviewers: its errors, or what it changes.
+pub(super) struct ProposedView {
+    pub heading: String,
+    pub errors: Vec<String>,
+    /// `(effect, key, change)`.
+    pub differences: Vec<(&'static str, String, String)>,
+}
+
+pub(super) fn proposed(decision: &Decision) -> Vec<ProposedView> {
+    (decision.proposed.iter())
+        .map(|p| ProposedView {
+            heading: format!("{} at blob {}", p.path, p.blob_id),
+            errors: p
+                .errors
+                .iter()
+                .map(|e| format!("{}:{}:{}: {}", e.file, e.line, e.column, e.message))
+                .collect(),
+            differences: (p.differences.iter())
+                .map(|d| (d.effect.as_str(), d.key.clone(), plain(&d.change)))
+                .collect(),
+        })
+        .collect()
+}
+
+fn violation(v: &Violation, from: String) -> ViolationView {
     ViolationView {
         kind: violation_words(v.kind),
+        from,
         effect: if v.blocking {
             "Blocks the change"
         } else {
