@@ -8,56 +8,21 @@ use std::collections::BTreeSet;
 
 use chrono::{DateTime, TimeZone, Utc};
 use serde::Deserialize;
+use support::decisions::{BASE, decision, head};
 use support::keys::{key, repo_name};
 use support::server::{TestServer, test_state};
 use support::store::on_each_backend;
 use warrant::audit::rollback::MergeMethod;
 use warrant::audit::{EventKind, NewAuditEvent};
-use warrant::engine::Decision;
 use warrant::engine::Forge;
 use warrant::store::changes::{ChangeRecord, ChangeStatus, NewMerge};
 use warrant::store::{NewEvaluation, Store};
 
 const SCRIPT_TITLE: &str = "<script>alert(1)</script>";
-const BASE: &str = "1111111111111111111111111111111111111111";
 const MERGE: &str = "4f2a9c1e0b7d3a5f8c6e2d1b9a7f5e3c1d0b8a6f";
 
 fn at(day: u32, hour: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, day, hour, 0, 0).unwrap()
-}
-
-fn head(n: u64) -> String {
-    format!("{n:0>40}")
-}
-
-/// A decision as the engine serialises it: built from JSON, checked by
-/// decoding it into the engine's type, and stored as serde writes it.
-fn decision(repo: &str, number: u64, conclusion: &str, extra: serde_json::Value) -> String {
-    let mut value = serde_json::json!({
-        "conclusion": conclusion,
-        "would_conclude": conclusion,
-        "title": "title",
-        "mode": "enforce",
-        "evaluated_at": "2026-11-20T10:00:00Z",
-        "forge": "github",
-        "repository": repo,
-        "number": number,
-        "head_sha": head(number),
-        "base_sha": BASE,
-        "policy": {"path": ".github/warrant.yml", "blob_id": "b10b"},
-        "agents": [],
-        "requesters": [],
-        "requirements": [],
-        "violations": [],
-        "elevations": [],
-        "dismissals": [],
-        "notes": []
-    });
-    for (key, v) in extra.as_object().unwrap() {
-        value[key] = v.clone();
-    }
-    let decoded: Decision = serde_json::from_value(value).expect("a decision the engine reads");
-    serde_json::to_string(&decoded).unwrap()
 }
 
 async fn evaluate(

@@ -10,14 +10,12 @@ mod support;
 
 use chrono::{DateTime, Duration, Utc};
 use serde::Deserialize;
+use support::decisions::{BASE, decision};
 use support::keys::key;
 use support::server::{TestServer, test_state};
 use support::store::on_each_backend;
-use warrant::engine::Decision;
 use warrant::store::changes::{ChangeRecord, ChangeStatus};
 use warrant::store::{NewEvaluation, Store};
-
-const BASE: &str = "1111111111111111111111111111111111111111";
 
 fn days_ago(days: i64) -> DateTime<Utc> {
     Utc::now() - Duration::days(days)
@@ -25,36 +23,6 @@ fn days_ago(days: i64) -> DateTime<Utc> {
 
 fn rfc3339(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-}
-
-/// A decision as the engine serialises it, from a repository policy in
-/// enforce mode unless `extra` says otherwise.
-fn decision(repo: &str, number: u64, conclusion: &str, extra: serde_json::Value) -> String {
-    let mut value = serde_json::json!({
-        "conclusion": conclusion,
-        "would_conclude": conclusion,
-        "title": "title",
-        "mode": "enforce",
-        "evaluated_at": "2026-11-20T10:00:00Z",
-        "forge": "github",
-        "repository": repo,
-        "number": number,
-        "head_sha": format!("{number:0>40}"),
-        "base_sha": BASE,
-        "policy": {"path": ".github/warrant.yml", "blob_id": "b10b"},
-        "agents": [],
-        "requesters": [],
-        "requirements": [],
-        "violations": [],
-        "elevations": [],
-        "dismissals": [],
-        "notes": []
-    });
-    for (key, v) in extra.as_object().unwrap() {
-        value[key] = v.clone();
-    }
-    let decoded: Decision = serde_json::from_value(value).expect("a decision the engine reads");
-    serde_json::to_string(&decoded).unwrap()
 }
 
 async fn evaluate(

@@ -21,6 +21,7 @@
 pub mod app;
 pub mod browser;
 pub mod cli;
+pub mod decisions;
 pub mod door;
 pub mod forge;
 pub mod github;
