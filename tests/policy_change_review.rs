@@ -130,3 +130,52 @@ async fn on_gitlab_a_proposed_policy_that_does_not_load_fails_the_status() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_merged_relaxation_is_recorded_in_the_audit_trail() {
+    on_each_backend(|url| async move {
+        let app = App::start(&url).await;
+        let proposed = POLICY.replace(r#"allow: ["src/**"]"#, r#"allow: ["src/**", "infra/**"]"#);
+        let opened = policy_pull(&app, 4, &proposed);
+        app.deliver_and_wait("pull_request", "d-4", &opened, 1)
+            .await;
+
+        let mut merged = pull_request_event("closed", 4, base().as_str(), head().as_str());
+        let merge = "4444444444444444444444444444444444444444";
+        merged["pull_request"]["merged"] = Value::Bool(true);
+        merged["pull_request"]["merge_commit_sha"] = Value::from(merge);
+        merged["pull_request"]["merged_by"] =
+            serde_json::json!({ "login": "carol", "id": 7, "type": "User" });
+        app.fake.state().commits.insert(
+            (REPO.to_owned(), merge.to_owned()),
+            (
+                vec![base().as_str().to_owned(), head().as_str().to_owned()],
+                "Merge pull request #4".to_owned(),
+            ),
+        );
+        app.deliver_and_wait("pull_request", "d-5", &merged, 2)
+            .await;
+
+        let trail = app
+            .store
+            .audit_events_of_change(&support::keys::key("github", REPO, 4))
+            .await
+            .unwrap();
+        let kinds: Vec<&str> = trail.iter().map(|e| e.event.kind.as_str()).collect();
+        let at = kinds.iter().position(|k| *k == "change_merged").unwrap();
+        assert_eq!(kinds[at + 1], "policy_relaxed", "{kinds:?}");
+        let relaxed = &trail[at + 1].event;
+        assert_eq!(relaxed.paths, [".github/warrant.yml"]);
+        assert_eq!(relaxed.actor.as_deref(), Some("carol"));
+        assert_eq!(relaxed.detail["merge_commit_sha"], merge);
+        assert_eq!(
+            relaxed.detail["relaxations"],
+            serde_json::json!(["roles.feature-dev.scope.allow: `infra/**` added"])
+        );
+        assert_eq!(
+            relaxed.policy_blob.as_deref(),
+            Some(warrant::policy::blob_id(proposed.as_bytes()).as_str())
+        );
+    })
+    .await;
+}

@@ -63,10 +63,14 @@ pub enum EventKind {
     /// A merge group went (`detail.reason`: `merged`, `invalidated`,
     /// `dequeued`).
     MergeGroupDestroyed,
+    /// A merged change relaxed a policy: each relaxation
+    /// (`detail.relaxations`), the policy file (`paths`, `policy_blob`),
+    /// the merge commit and who approved (`detail.approved_by`).
+    PolicyRelaxed,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 12] = [
+    pub const ALL: [EventKind; 13] = [
         EventKind::DeliveryReceived,
         EventKind::AgentIdentified,
         EventKind::DecisionMade,
@@ -79,6 +83,7 @@ impl EventKind {
         EventKind::ChangeClosed,
         EventKind::MergeGroupChecked,
         EventKind::MergeGroupDestroyed,
+        EventKind::PolicyRelaxed,
     ];
 
     /// The stored name, `snake_case`.
@@ -96,6 +101,7 @@ impl EventKind {
             EventKind::ChangeClosed => "change_closed",
             EventKind::MergeGroupChecked => "merge_group_checked",
             EventKind::MergeGroupDestroyed => "merge_group_destroyed",
+            EventKind::PolicyRelaxed => "policy_relaxed",
         }
     }
 

@@ -147,8 +147,68 @@ impl Worker {
                 })
                 .await?;
         }
-        self.store.append_audit(&[event]).await?;
+        let mut events = vec![event];
+        if let Some(sha) = merge {
+            events.extend(self.relaxations_merged(c, sha, delivery).await?);
+        }
+        self.store.append_audit(&events).await?;
         Ok(())
+    }
+
+    /// A merged change that proposed a policy relaxing the one in force:
+    /// one `policy_relaxed` event per proposed file, with each relaxation
+    /// and who approved, from its last decision. Recorded on any merge: a
+    /// policy governs the changes into the branch it is merged into.
+    async fn relaxations_merged(
+        &self,
+        c: &Closed<'_>,
+        merge: &CommitSha,
+        delivery: &str,
+    ) -> anyhow::Result<Vec<NewAuditEvent>> {
+        let evaluations = self.store.evaluations(&c.key).await?;
+        let decision = evaluations
+            .iter()
+            .rev()
+            .find_map(|e| e.decision.as_deref())
+            .and_then(|d| serde_json::from_str::<crate::engine::Decision>(d).ok());
+        let Some(decision) = decision else {
+            return Ok(Vec::new());
+        };
+        let mut approved_by: Vec<&str> = (decision.requirements.iter())
+            .flat_map(|r| r.approved_by.iter().map(|l| l.as_str()))
+            .collect();
+        approved_by.sort();
+        approved_by.dedup();
+        let mut events = Vec::new();
+        for proposed in &decision.proposed {
+            let relaxations: Vec<String> = (proposed.differences.iter())
+                .filter(|d| d.effect == crate::policy::diff::Effect::Relaxed)
+                .map(|d| format!("{}: {}", d.key, d.change))
+                .collect();
+            if relaxations.is_empty() {
+                continue;
+            }
+            let mut event = NewAuditEvent::new(
+                c.key.forge,
+                &c.key.repo,
+                EventKind::PolicyRelaxed,
+                Utc::now(),
+            );
+            event.change = Some(c.key.number);
+            event.head_sha = Some(c.head_sha.as_str().to_owned());
+            event.actor = c.actor.map(str::to_owned);
+            event.paths = vec![proposed.path.to_string()];
+            event.policy_blob = Some(proposed.blob_id.clone());
+            events.push(
+                event
+                    .with_detail("delivery", delivery)
+                    .with_detail("scope", proposed.from.as_str())
+                    .with_detail("merge_commit_sha", merge.as_str())
+                    .with_detail("relaxations", relaxations)
+                    .with_detail("approved_by", approved_by.clone()),
+            );
+        }
+        Ok(events)
     }
 
     /// Records a change to the policy on the default branch: the new

@@ -461,6 +461,7 @@ fn event_entry(e: &AuditEvent) -> TimelineEntry {
         EventKind::ChangeClosed => "Closed without merging",
         EventKind::MergeGroupChecked => "Decided again in a merge group",
         EventKind::MergeGroupDestroyed => "Merge group ended",
+        EventKind::PolicyRelaxed => "Policy relaxed",
     };
     let who = [ev.actor.as_deref(), ev.agent.as_deref()]
         .into_iter()
