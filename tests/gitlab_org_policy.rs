@@ -180,3 +180,120 @@ async fn a_push_to_the_groups_policy_is_audited_and_replaces_what_is_kept() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_project_cannot_lower_the_groups_floor_nor_switch_it_to_observe() {
+    on_each_backend(|url| async move {
+        let app = GitlabApp::start(&url).await;
+        put_org_policy(&app, ORG);
+        app.put_policy(
+            r#"version: 1
+mode: observe
+sensitive:
+  - name: payments
+    paths: ["src/payments/**"]
+    approvers: ["platform/sre"]
+    min_approvals: 1
+"#,
+        );
+        app.add_merge_request(5, AGENT_BOT, &["src/payments/pay.rs"], "Pay");
+        app.fake.approve(support::gitlab::PROJECT, 5, MARIA);
+        app.hook_and_wait(5, MARIA, HookAction::Approval, 1).await;
+
+        // One SRE approved: the project's own area (observed anyway) is
+        // met, the group's two are not.
+        assert_eq!(app.last_status(HEAD).state, "pending");
+        let decision = app.decision(5).await;
+        assert_eq!(decision["applied"][0]["mode"], "enforce");
+        assert_eq!(decision["applied"][1]["mode"], "observe");
+        let unmet: Vec<&serde_json::Value> = decision["requirements"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["satisfied"] == false)
+            .collect();
+        assert_eq!(unmet.len(), 1, "{decision:#}");
+        assert_eq!(unmet[0]["from"], "organisation");
+        assert_eq!(unmet[0]["min_approvals"], 2);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_project_leaving_unregistered_agents_out_takes_the_groups_action() {
+    on_each_backend(|url| async move {
+        let app = GitlabApp::start(&url).await;
+        put_org_policy(
+            &app,
+            &format!("{ORG}unregistered_agents:\n  action: block\n"),
+        );
+        app.put_policy("version: 1\n");
+        app.add_merge_request(6, support::gitlab::SHADOW_BOT, &["src/app.rs"], "Tidy");
+        app.hook_and_wait(6, support::gitlab::SHADOW_BOT, HookAction::Open, 1)
+            .await;
+
+        assert_eq!(app.last_status(HEAD).state, "failed");
+        let decision = app.decision(6).await;
+        let unregistered: Vec<&serde_json::Value> = decision["violations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|v| v["kind"] == "unregistered_agent")
+            .collect();
+        assert_eq!(unregistered.len(), 1, "{decision:#}");
+        assert_eq!(unregistered[0]["blocking"], true);
+        assert_eq!(decision["applied"][1]["would_conclude"], "failure");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_agent_changing_the_groups_policy_in_its_project_fails() {
+    on_each_backend(|url| async move {
+        let app = GitlabApp::start(&url).await;
+        put_org_policy(&app, ORG);
+        let mr = warrant::forge::gitlab::fake::FakeMergeRequest {
+            project: ORG_PROJECT.to_owned(),
+            iid: 7,
+            title: "Widen my own role".to_owned(),
+            author_id: AGENT_BOT,
+            head_sha: HEAD.to_owned(),
+            base_sha: BASE.to_owned(),
+            source_branch: "bot/widen".to_owned(),
+            target_branch: "main".to_owned(),
+            files: vec![("warrant-org.yml".to_owned(), None)],
+            commits: vec![support::gitlab::commit(HEAD, "Widen")],
+            ..Default::default()
+        };
+        app.fake.add_merge_request(mr.clone());
+        let actor = app.fake.state().user(AGENT_BOT);
+        let hook = warrant::forge::gitlab::fake::events::merge_request_hook(
+            &mr,
+            &actor,
+            &HookAction::Open,
+        );
+        assert_eq!(app.send("Merge Request Hook", &hook, "org-mr-7").await, 202);
+        app.wait_for_deliveries(1).await;
+
+        let status = app.last_status(HEAD);
+        assert_eq!(status.state, "failed");
+        let stored = app
+            .store
+            .evaluations(&support::keys::key("gitlab", ORG_PROJECT, 7))
+            .await
+            .unwrap();
+        let decision: serde_json::Value =
+            serde_json::from_str(stored[0].decision.as_deref().unwrap()).unwrap();
+        let kinds: Vec<&str> = decision["violations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v["kind"].as_str().unwrap())
+            .collect();
+        assert!(
+            kinds.contains(&"policy_file_changed_by_agent"),
+            "{decision:#}"
+        );
+    })
+    .await;
+}
