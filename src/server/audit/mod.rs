@@ -30,6 +30,7 @@ mod export;
 mod filter;
 mod overview;
 mod pages;
+mod policy_view;
 mod repositories;
 mod view;
 

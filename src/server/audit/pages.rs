@@ -121,7 +121,7 @@ struct ChangeDetailPage {
     mode: String,
     /// Each policy applied, organisation first.
     policies: Vec<String>,
-    proposed: Vec<view::ProposedView>,
+    proposed: Vec<super::policy_view::ProposedView>,
     head: String,
     base: String,
     agents: Vec<AgentView>,
@@ -199,8 +199,12 @@ pub(super) async fn change(
             Some(crate::policy::Mode::Observe) => "observe".into(),
             None => "no policy applies".into(),
         },
-        policies: decision.map(view::policies).unwrap_or_default(),
-        proposed: decision.map(view::proposed).unwrap_or_default(),
+        policies: decision
+            .map(super::policy_view::policies)
+            .unwrap_or_default(),
+        proposed: decision
+            .map(super::policy_view::proposed)
+            .unwrap_or_default(),
         head: latest.map(|e| e.head_sha.clone()).unwrap_or_default(),
         base: latest.and_then(|e| e.base_sha.clone()).unwrap_or_default(),
         agents: decision.map(view::agents).unwrap_or_default(),
