@@ -7,8 +7,8 @@ use std::process::ExitCode;
 
 use super::CliError;
 use super::output::{Format, write_stdout};
-use super::policy_file::{self, PolicyFile};
-use crate::policy::{Policy, diff};
+use super::policy_file;
+use crate::policy::diff;
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
@@ -31,16 +31,16 @@ pub(crate) struct Args {
 pub(crate) fn run(args: Args) -> Result<ExitCode, CliError> {
     let org = match &args.org_policy {
         None => None,
-        Some(given) => match load(given, None)? {
+        Some(given) => match policy_file::read_and_load(given, None)? {
             Ok(org) => Some(org),
             Err(code) => return Ok(code),
         },
     };
-    let old = match load(&args.old, org.as_ref())? {
+    let old = match policy_file::read_and_load(&args.old, org.as_ref())? {
         Ok(policy) => policy,
         Err(code) => return Ok(code),
     };
-    let new = match load(&args.new, org.as_ref())? {
+    let new = match policy_file::read_and_load(&args.new, org.as_ref())? {
         Ok(policy) => policy,
         Err(code) => return Ok(code),
     };
@@ -61,24 +61,4 @@ pub(crate) fn run(args: Args) -> Result<ExitCode, CliError> {
     };
     write_stdout(&printed)?;
     Ok(ExitCode::SUCCESS)
-}
-
-/// A policy file named on the command line, loaded (under `org`); when it
-/// is invalid, its errors are printed and the exit code given.
-fn load(
-    given: &std::path::Path,
-    org: Option<&Policy>,
-) -> Result<Result<Policy, ExitCode>, CliError> {
-    let file = PolicyFile::read(given).map_err(CliError::Usage)?;
-    Ok(
-        match policy_file::load_under(&file.shown_as, &file.contents, org) {
-            Ok(policy) => Ok(policy),
-            Err(errors) => {
-                for error in &errors.0 {
-                    eprintln!("{error}");
-                }
-                Err(ExitCode::FAILURE)
-            }
-        },
-    )
 }

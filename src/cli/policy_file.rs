@@ -80,7 +80,7 @@ pub(crate) fn decide(
                 Err(errors) => {
                     let mut decision =
                         engine::invalid_policy(change, &file.path, &file.blob_id, &errors, at);
-                    decision.org_policy = org_file_source(&org);
+                    decision.org_policy = org.as_ref().map(engine::org_source);
                     return decision;
                 }
             }
@@ -93,11 +93,26 @@ pub(crate) fn decide(
     engine::decide_under(policies, change, context, at)
 }
 
-fn org_file_source(org: &Option<OrgPolicy>) -> Option<PolicySource> {
-    org.as_ref().map(|o| PolicySource {
-        repository: o.repository.clone(),
-        path: o.loaded.path.clone(),
-        blob_id: o.loaded.blob_id.clone(),
+/// Reads and loads the policy file `given` (under `org`), as `validate`
+/// and `policy-diff` do: when it is invalid, every error is printed on
+/// standard error and the exit code given; a file that cannot be read is
+/// a usage error.
+pub(crate) fn read_and_load(
+    given: &std::path::Path,
+    org: Option<&Policy>,
+) -> Result<Result<Policy, std::process::ExitCode>, super::CliError> {
+    let file = PolicyFile::read(given).map_err(super::CliError::Usage)?;
+    Ok(match load_under(&file.shown_as, &file.contents, org) {
+        Ok(policy) => Ok(policy),
+        Err(errors) => {
+            for error in &errors.0 {
+                eprintln!("{error}");
+            }
+            if errors.0.is_empty() {
+                eprintln!("{}: invalid policy", file.shown_as);
+            }
+            Err(std::process::ExitCode::FAILURE)
+        }
     })
 }
 

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::{Context as _, anyhow};
+use anyhow::anyhow;
 
 use crate::policy::{LOCAL_POLICY_PATHS, Policy};
 
@@ -34,13 +34,13 @@ pub(crate) fn run(args: Args) -> Result<ExitCode, CliError> {
     };
     let org = match &args.org_policy {
         None => None,
-        Some(given) => match read_and_load(given, None)? {
+        Some(given) => match policy_file::read_and_load(given, None)? {
             Ok(org) => Some(org),
             Err(code) => return Ok(code),
         },
     };
     let shown_as = file.display().to_string();
-    match read_and_load(&file, org.as_ref())? {
+    match policy_file::read_and_load(&file, org.as_ref())? {
         Ok(policy) => {
             let under = match &args.org_policy {
                 Some(given) => format!(" under {}", given.display()),
@@ -54,27 +54,6 @@ pub(crate) fn run(args: Args) -> Result<ExitCode, CliError> {
         }
         Err(code) => Ok(code),
     }
-}
-
-/// Reads and loads the policy file `given` (under `org`); when it is
-/// invalid, prints every error on standard error and gives the exit code.
-fn read_and_load(given: &Path, org: Option<&Policy>) -> Result<Result<Policy, ExitCode>, CliError> {
-    let shown_as = given.display().to_string();
-    let contents = std::fs::read(given)
-        .with_context(|| format!("cannot read the policy file `{shown_as}`"))
-        .map_err(CliError::Usage)?;
-    Ok(match policy_file::load_under(&shown_as, &contents, org) {
-        Ok(policy) => Ok(policy),
-        Err(errors) => {
-            for error in &errors.0 {
-                eprintln!("{error}");
-            }
-            if errors.0.is_empty() {
-                eprintln!("{shown_as}: invalid policy");
-            }
-            Err(ExitCode::FAILURE)
-        }
-    })
 }
 
 /// The first policy file that exists in `dir`, in the order a forge looks

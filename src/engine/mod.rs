@@ -15,7 +15,7 @@ pub use change::{
 };
 pub use decide::{
     Policies, Proposal, decide, decide_under, invalid_org_policy, invalid_policy, not_configured,
-    review_proposal,
+    org_source, review_proposal,
 };
 pub use decision::*;
 pub use identify::{Identification, Identity, identify, is_agent_account};

@@ -245,11 +245,7 @@ pub(crate) fn load(
             Err(errors) => {
                 let mut decision =
                     engine::invalid_policy(change, &file.path, &file.blob_id, &errors, at);
-                decision.org_policy = org.as_ref().map(|o| PolicySource {
-                    repository: o.repository.clone(),
-                    path: o.loaded.path.clone(),
-                    blob_id: o.loaded.blob_id.clone(),
-                });
+                decision.org_policy = org.as_ref().map(engine::org_source);
                 return Err(Box::new(decision));
             }
         },
@@ -259,7 +255,7 @@ pub(crate) fn load(
 
 /// A policy file loaded (under `org`); a file the forge cut short is an
 /// error at its end rather than a policy missing its tail.
-fn load_file(file: &PolicyFile, org: Option<&Policy>) -> Result<Policy, PolicyErrors> {
+pub(super) fn load_file(file: &PolicyFile, org: Option<&Policy>) -> Result<Policy, PolicyErrors> {
     if file.truncated {
         return Err(PolicyErrors(vec![PolicyError {
             file: file.path.to_string(),

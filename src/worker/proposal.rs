@@ -5,11 +5,11 @@
 
 use super::Worker;
 use super::adapter::Adapter;
-use super::policies::Applicable;
+use super::policies::{Applicable, load_file};
 use super::target::Target;
 use crate::engine::{self, Change, Decision, Origin, Proposal};
 use crate::forge::PolicyFile;
-use crate::policy::{self, ORG_POLICY_FILE, Policy, PolicyError, PolicyErrors};
+use crate::policy::{ORG_POLICY_FILE, Policy};
 
 impl Worker {
     /// Reviews the repository's policy file the change edits, and, in the
@@ -53,7 +53,7 @@ fn review(
     org: Option<&Policy>,
     in_force: Option<&Policy>,
 ) {
-    let loaded = load(file, org);
+    let loaded = load_file(file, org);
     engine::review_proposal(
         decision,
         Proposal {
@@ -64,18 +64,4 @@ fn review(
             in_force: in_force.unwrap_or(Policy::none()),
         },
     );
-}
-
-/// A proposed file loaded whole; one the forge cut short is refused at
-/// its end.
-fn load(file: &PolicyFile, org: Option<&Policy>) -> Result<Policy, PolicyErrors> {
-    if file.truncated {
-        return Err(PolicyErrors(vec![PolicyError {
-            file: file.path.to_string(),
-            line: file.text.lines().count().max(1),
-            column: 1,
-            message: "the forge returned only part of this file (it is too large)".into(),
-        }]));
-    }
-    policy::load_under(file.path.as_str(), &file.text, org)
 }

@@ -7,7 +7,9 @@
 use chrono::{DateTime, Utc};
 
 use super::super::identify::{Identification, identify};
-use super::{Part, alone, apply, codeowners_source, not_configured, skeleton, source, title};
+use super::{
+    Part, alone, apply, codeowners_source, not_configured, org_source, skeleton, source, title,
+};
 use crate::engine::{
     Applied, Change, Conclusion, Context, Decision, Dismissal, Evaluation, Origin, Requirement,
 };
@@ -50,7 +52,7 @@ pub fn decide_under(
                 Origin::Organisation,
                 governed_by_org(org, change),
             );
-            let source = source(&org.loaded, org.repository.as_deref());
+            let source = org_source(org);
             alone(part, &one, ident, source)
         }
         (Some(org), Some(repo)) => {
@@ -73,7 +75,7 @@ pub fn decide_under(
             );
             let mut decision = both(theirs, ours, ident, change, context, at);
             decision.policy = Some(source(repo, None));
-            decision.org_policy = Some(source(&org.loaded, org.repository.as_deref()));
+            decision.org_policy = Some(org_source(org));
             decision
         }
     }

@@ -281,6 +281,11 @@ fn skeleton(change: &Change, at: DateTime<Utc>) -> Decision {
     }
 }
 
+/// Where an organisation policy was read, as a decision names it.
+pub fn org_source(org: &crate::policy::OrgPolicy) -> PolicySource {
+    source(&org.loaded, org.repository.as_deref())
+}
+
 fn source(loaded: &LoadedPolicy, repository: Option<&str>) -> PolicySource {
     PolicySource {
         repository: repository.map(str::to_owned),
