@@ -144,6 +144,14 @@ impl Store {
             .context("cannot read the last head commit")
     }
 
+    /// The decision (JSON) of the last evaluation of a change that reached
+    /// one.
+    pub async fn last_decision(&self, change: &ChangeKey) -> anyhow::Result<Option<String>> {
+        self.last_of_change("decision", change)
+            .await
+            .context("cannot read the last decision")
+    }
+
     /// The input of the last evaluation of a change that reached a
     /// decision: the change as it was decided, to decide it again.
     pub async fn last_input(&self, change: &ChangeKey) -> anyhow::Result<Option<RecordedInput>> {

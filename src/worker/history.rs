@@ -165,12 +165,8 @@ impl Worker {
         merge: &CommitSha,
         delivery: &str,
     ) -> anyhow::Result<Vec<NewAuditEvent>> {
-        let evaluations = self.store.evaluations(&c.key).await?;
-        let decision = evaluations
-            .iter()
-            .rev()
-            .find_map(|e| e.decision.as_deref())
-            .and_then(|d| serde_json::from_str::<crate::engine::Decision>(d).ok());
+        let decision = (self.store.last_decision(&c.key).await?)
+            .and_then(|d| serde_json::from_str::<crate::engine::Decision>(&d).ok());
         let Some(decision) = decision else {
             return Ok(Vec::new());
         };
