@@ -66,12 +66,14 @@ pub(crate) fn run(args: Args) -> Result<ExitCode, CliError> {
         }
         _ => {}
     }
-    // What a proposal is compared with: the base's policy, read as the
-    // app reads it.
-    let org_policy = (org.as_ref()).and_then(|f| policy_file::load(&f.shown_as, &f.contents).ok());
-    let in_force = match &policy {
-        PolicyAtRev::File { path, contents, .. } => {
-            policy_file::load_under(path.as_str(), contents, org_policy.as_ref()).ok()
+    // A range that edits the policy keeps the base's file, to compare
+    // the proposal with.
+    let touches_policy = change
+        .touched_paths()
+        .any(|p| LOCAL_POLICY_PATHS.contains(&p.as_str()));
+    let base_policy = match &policy {
+        PolicyAtRev::File { path, contents, .. } if touches_policy => {
+            Some((path.clone(), contents.clone()))
         }
         _ => None,
     };
@@ -108,12 +110,19 @@ pub(crate) fn run(args: Args) -> Result<ExitCode, CliError> {
             engine::invalid_policy(&change, &path, &object_id, &errors, at)
         }
     };
-    let touches_policy = change
-        .touched_paths()
-        .any(|p| LOCAL_POLICY_PATHS.contains(&p.as_str()));
     if touches_policy {
-        let policies = (org_policy.as_ref(), in_force.as_ref());
-        review_proposal(&repo, &head, policies, &mut decision)?;
+        // Read as the app reads them; a file that does not load has
+        // already failed the decision.
+        let org = (org.as_ref()).and_then(|f| policy_file::load(&f.shown_as, &f.contents).ok());
+        let in_force = (base_policy.as_ref()).and_then(|(path, contents)| {
+            policy_file::load_under(path.as_str(), contents, org.as_ref()).ok()
+        });
+        review_proposal(
+            &repo,
+            &head,
+            (org.as_ref(), in_force.as_ref()),
+            &mut decision,
+        )?;
     }
     print_decision(&decision, args.output.format)
 }
