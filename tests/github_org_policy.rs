@@ -83,11 +83,6 @@ fn put_org_policy(app: &App, text: &str) {
         .put_default_file(ORG_REPOSITORY, "warrant-org.yml", text);
 }
 
-fn decision(run: &warrant::forge::github::fake::CheckRun, stored: &str) -> Value {
-    assert!(run.summary.is_some(), "{run:#?}");
-    serde_json::from_str(stored).unwrap()
-}
-
 #[tokio::test]
 async fn the_organisation_policy_decides_a_repository_without_its_own_in_the_same_query() {
     on_each_backend(|url| async move {
@@ -122,8 +117,9 @@ async fn the_organisation_policy_decides_a_repository_without_its_own_in_the_sam
                 format!("POST /repos/{REPO}/check-runs"),
             ]
         );
-        let stored = app.evaluations(1).await;
-        let d = decision(&run, stored[0].decision.as_deref().unwrap());
+        assert!(run.summary.is_some(), "{run:#?}");
+        assert_eq!(app.evaluations(1).await.len(), 1);
+        let d = app.decision(1).await;
         assert_eq!(d["org_policy"]["repository"], ORG_REPOSITORY);
         assert_eq!(
             d["org_policy"]["blob_id"],
@@ -178,8 +174,9 @@ async fn a_repository_cannot_lower_the_organisations_floor() {
             Some("action_required"),
             "{run:#?}"
         );
-        let stored = app.evaluations(3).await;
-        let d = decision(&run, stored[0].decision.as_deref().unwrap());
+        assert!(run.summary.is_some(), "{run:#?}");
+        assert_eq!(app.evaluations(3).await.len(), 1);
+        let d = app.decision(3).await;
         assert_eq!(d["applied"][0]["mode"], "enforce");
         assert_eq!(d["applied"][1]["mode"], "observe");
         assert_eq!(d["policy"]["path"], ".github/warrant.yml");
@@ -255,8 +252,7 @@ async fn a_push_to_the_organisation_policy_is_audited_and_decides_from_then_on()
             .await;
         // Copilot is unregistered under the first version: it escalates to
         // the repository's admins.
-        let first = app.evaluations(5).await;
-        let d: Value = serde_json::from_str(first[0].decision.as_deref().unwrap()).unwrap();
+        let d = app.decision(5).await;
         assert_eq!(d["agents"][0]["status"]["kind"], "unregistered");
 
         let pushed = sha(0x0a9);
@@ -286,9 +282,7 @@ async fn a_push_to_the_organisation_policy_is_audited_and_decides_from_then_on()
         let synced = pull_request_event("synchronize", 5, base().as_str(), head().as_str());
         app.deliver_and_wait("pull_request", "d-7", &synced, 3)
             .await;
-        let last = app.evaluations(5).await;
-        let d: Value =
-            serde_json::from_str(last.last().unwrap().decision.as_deref().unwrap()).unwrap();
+        let d = app.decision(5).await;
         assert_eq!(d["agents"][0]["status"]["kind"], "registered");
         assert_eq!(
             d["org_policy"]["blob_id"],
@@ -355,8 +349,9 @@ async fn a_repository_leaving_unregistered_agents_out_takes_the_organisations_ac
 
         let run = app.the_check_run();
         assert_eq!(run.conclusion.as_deref(), Some("failure"), "{run:#?}");
-        let stored = app.evaluations(9).await;
-        let d = decision(&run, stored[0].decision.as_deref().unwrap());
+        assert!(run.summary.is_some(), "{run:#?}");
+        assert_eq!(app.evaluations(9).await.len(), 1);
+        let d = app.decision(9).await;
         let unregistered: Vec<&Value> = d["violations"]
             .as_array()
             .unwrap()

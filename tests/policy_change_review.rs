@@ -54,8 +54,8 @@ async fn a_proposed_policy_that_does_not_load_fails_the_check_at_its_line() {
         assert_eq!(annotation["annotation_level"], "failure");
         let summary = run.summary.unwrap();
         assert!(summary.contains("### Policy change"), "{summary}");
-        let stored = app.evaluations(1).await;
-        let d: Value = serde_json::from_str(stored[0].decision.as_deref().unwrap()).unwrap();
+        assert_eq!(app.evaluations(1).await.len(), 1);
+        let d = app.decision(1).await;
         assert_eq!(d["proposed"][0]["errors"][0]["line"], 2);
         // The policy file read at the base, then the proposal at the head.
         assert!(
@@ -88,8 +88,8 @@ async fn the_check_says_what_a_valid_proposal_relaxes() {
             ),
             "{summary}"
         );
-        let stored = app.evaluations(2).await;
-        let d: Value = serde_json::from_str(stored[0].decision.as_deref().unwrap()).unwrap();
+        assert_eq!(app.evaluations(2).await.len(), 1);
+        let d = app.decision(2).await;
         assert_eq!(d["proposed"][0]["differences"][0]["effect"], "relaxed");
         assert_eq!(
             d["proposed"][0]["blob_id"],

@@ -253,14 +253,15 @@ impl App {
     }
 
     pub async fn evaluations(&self, number: u64) -> Vec<StoredEvaluation> {
-        self.store
-            .evaluations(&warrant::ids::ChangeKey::new(
-                warrant::engine::Forge::Github,
-                warrant::ids::RepoName::parse(REPO).unwrap(),
-                number,
-            ))
-            .await
-            .unwrap()
+        let change = crate::support::keys::key("github", REPO, number);
+        self.store.evaluations(&change).await.unwrap()
+    }
+
+    /// The decision of the latest evaluation, as stored.
+    pub async fn decision(&self, number: u64) -> Value {
+        let evaluations = self.evaluations(number).await;
+        let last = evaluations.last().expect("an evaluation");
+        serde_json::from_str(last.decision.as_deref().expect("a decision")).unwrap()
     }
 
     /// The API requests the fake received, without the app's own

@@ -254,14 +254,8 @@ impl GitlabApp {
     }
 
     pub async fn evaluations(&self, iid: u64) -> Vec<StoredEvaluation> {
-        self.store
-            .evaluations(&warrant::ids::ChangeKey::new(
-                warrant::engine::Forge::Gitlab,
-                warrant::ids::RepoName::parse(PROJECT).unwrap(),
-                iid,
-            ))
-            .await
-            .unwrap()
+        let change = crate::support::keys::key("gitlab", PROJECT, iid);
+        self.store.evaluations(&change).await.unwrap()
     }
 
     /// The decision of the latest evaluation, as stored.
