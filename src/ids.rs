@@ -233,6 +233,16 @@ impl RepoName {
     }
 }
 
+impl RepoName {
+    /// The owner or top-level group: what comes before the first `/`
+    /// (`acme` of `acme/api` and of `acme/web/app`).
+    pub fn owner(&self) -> &str {
+        self.0
+            .split_once('/')
+            .map_or(self.0.as_str(), |(owner, _)| owner)
+    }
+}
+
 impl PartialEq<str> for RepoName {
     fn eq(&self, other: &str) -> bool {
         self.0 == other
@@ -267,6 +277,43 @@ impl ChangeKey {
     pub fn audit_page(&self) -> String {
         crate::urls::change_page(self)
     }
+
+    /// Reads `github:acme/app#12` or `gitlab:group/project!7` (either
+    /// sigil on either forge), as [`ChangeKey`]'s `Display` writes it.
+    pub fn parse(s: &str) -> Result<ChangeKey, InvalidId> {
+        let invalid = || {
+            InvalidId(format!(
+                "`{}` is not a change: write FORGE:OWNER/NAME#N (github:acme/app#12, \
+                 gitlab:group/project!7)",
+                s.escape_debug()
+            ))
+        };
+        let (repo, number) = s.rsplit_once(['#', '!']).ok_or_else(invalid)?;
+        let number = number.parse().map_err(|_| invalid())?;
+        let (forge, repo) = parse_repository(repo).map_err(|_| invalid())?;
+        Ok(ChangeKey::new(forge, repo, number))
+    }
+}
+
+/// Reads `github:acme/app` or `gitlab:group/project`: a forge and a
+/// repository on it.
+pub fn parse_repository(s: &str) -> Result<(Forge, RepoName), InvalidId> {
+    let invalid = || {
+        InvalidId(format!(
+            "`{}` is not a repository: write FORGE:OWNER/NAME (github:acme/app, \
+             gitlab:group/project)",
+            s.escape_debug()
+        ))
+    };
+    let (forge, repo) = s.split_once(':').ok_or_else(invalid)?;
+    let forge = Forge::parse(forge)
+        .filter(|f| *f != Forge::Local)
+        .ok_or_else(invalid)?;
+    let repo = RepoName::parse(repo).map_err(|_| invalid())?;
+    if !repo.as_str().contains('/') {
+        return Err(invalid());
+    }
+    Ok((forge, repo))
 }
 
 impl fmt::Display for ChangeKey {
@@ -356,6 +403,32 @@ impl<'de> Deserialize<'de> for Principal {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_change_key_reads_back_what_it_writes() {
+        for written in ["github:acme/app#12", "gitlab:group/sub/project!7"] {
+            let key = ChangeKey::parse(written).unwrap();
+            assert_eq!(key.to_string(), written);
+        }
+        let key = ChangeKey::parse("gitlab:group/project#7").unwrap();
+        assert_eq!(
+            (key.forge, key.repo.as_str(), key.number),
+            (Forge::Gitlab, "group/project", 7)
+        );
+        for bad in [
+            "acme/app#1",
+            "github:app#1",
+            "github:acme/app",
+            "local:a/b#1",
+            "github:acme/app#x",
+        ] {
+            let err = ChangeKey::parse(bad).unwrap_err();
+            assert!(
+                err.to_string().contains("FORGE:OWNER/NAME#N"),
+                "{bad}: {err}"
+            );
+        }
+    }
 
     #[test]
     fn repo_path_refuses_every_unnormalised_form() {

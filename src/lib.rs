@@ -11,6 +11,9 @@
 //! - [`signals`]: the matching primitives shared by the policy and the catalog.
 //! - [`engine`]: pure functions from a forge-neutral [`engine::Change`] to a
 //!   [`engine::Decision`]. No I/O, no clock: the evaluation time is an input.
+//! - [`evaluation`]: one evaluation from its facts, live or replayed from
+//!   what an earlier one recorded (`warrant audit replay`, and a proposed
+//!   policy tried on past changes).
 //! - [`audit`]: the hash-chained audit trail of governance events.
 //! - [`store`]: durable state in SQLite or PostgreSQL: the delivery queue,
 //!   evaluations and the changes they decided, the audit trail, leases
@@ -39,6 +42,7 @@ pub mod codeowners;
 pub mod config;
 pub mod demo;
 pub mod engine;
+pub mod evaluation;
 pub mod forge;
 pub mod git;
 pub mod ids;

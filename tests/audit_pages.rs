@@ -47,6 +47,7 @@ async fn evaluate(
                 title,
                 decision: Some(&decision),
                 input: None,
+                texts: None,
                 delivery_id: None,
                 evaluated_at: when,
             },
@@ -700,6 +701,61 @@ async fn the_agents_page_lists_unregistered_agents_first_with_their_counts() {
             .await
             .unwrap();
         assert_eq!(jsonl.lines().count(), agents.len());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_change_page_lists_the_past_changes_a_proposed_policy_would_flip() {
+    on_each_backend(|url| async move {
+        let store = Store::connect(&url).await.expect("store connects");
+        let proposed = serde_json::json!({ "proposed": [{
+            "from": "repository",
+            "path": ".github/warrant.yml",
+            "blob_id": "9f8e7d6c5b4a39281706f5e4d3c2b1a098765432",
+            "differences": [{
+                "key": "roles.app-dev.scope.allow",
+                "effect": "relaxed",
+                "change": "`infra/**` added"
+            }],
+            "replay": {
+                "replayed": 3,
+                "flips": [{
+                    "repository": "acme/app",
+                    "number": 1,
+                    "from": "failure",
+                    "to": "success",
+                    "reason": "agent claude-code within scope"
+                }, {
+                    "repository": "acme/web",
+                    "number": 4,
+                    "from": "action_required",
+                    "to": "success",
+                    "reason": "agent claude-code within scope",
+                    "unrecorded": ["the members of acme/sre"]
+                }]
+            }
+        }]});
+        evaluate(&store, "acme/app", 9, "success", "Widen the scope", at(21, 9), proposed).await;
+        let server = TestServer::serve(test_state(&store).with_public_pages(true)).await;
+        let page = html(&server, "/audit/github/acme/app/changes/9").await;
+        assert!(
+            page.contains(
+                "<p>Decided 3 past changes again under the proposed policy: 2 would conclude otherwise.</p>"
+            ),
+            "{page}"
+        );
+        assert!(
+            page.contains("<li><code>#1: failure -&#62; success (agent claude-code within scope)</code></li>"),
+            "{page}"
+        );
+        assert!(
+            page.contains(
+                "<li><code>acme/web#4: action_required -&#62; success (agent claude-code within scope); \
+                 not recorded, taken as absent: the members of acme/sre</code></li>"
+            ),
+            "{page}"
+        );
     })
     .await;
 }

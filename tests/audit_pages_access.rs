@@ -116,6 +116,7 @@ async fn evaluate_on(
                 title,
                 decision: Some(&decision),
                 input: None,
+                texts: None,
                 delivery_id: None,
                 evaluated_at: at(day),
             },

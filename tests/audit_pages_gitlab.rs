@@ -91,6 +91,7 @@ async fn evaluate(store: &Store, forge: &str, repo: &str, number: u64, agent: &s
                 title: &format!("Allowed: {agent}"),
                 decision: Some(&decision),
                 input: None,
+                texts: None,
                 delivery_id: None,
                 evaluated_at: at(day),
             },

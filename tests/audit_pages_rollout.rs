@@ -46,6 +46,7 @@ async fn evaluate(
                 title: "title",
                 decision: Some(&decision),
                 input: None,
+                texts: None,
                 delivery_id: None,
                 evaluated_at: when,
             },

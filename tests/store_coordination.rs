@@ -197,6 +197,7 @@ async fn evaluated(store: &Store, number: u64, head: &str, conclusion: &str) {
         title: conclusion,
         decision: None,
         input: None,
+        texts: None,
         delivery_id: None,
         evaluated_at: at(number as i64),
     };

@@ -39,6 +39,12 @@ enum AuditCommand {
     /// detect a later rewrite of a whole chain.
     #[command(after_help = VERIFY_EXIT_CODES)]
     Verify(VerifyArgs),
+    /// Decide a change's last stored evaluation again from its recorded
+    /// facts (the change, the policies, teams, admins, CODEOWNERS and the
+    /// evaluation's time) and say whether the stored decision is
+    /// reproduced exactly. Reads the database only, never the forge.
+    #[command(after_help = super::replay::REPLAY_EXIT_CODES)]
+    Replay(super::replay::ReplayArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -56,7 +62,10 @@ struct VerifyArgs {
 }
 
 pub(crate) fn run(args: Args) -> Result<ExitCode, CliError> {
-    let AuditCommand::Verify(args) = args.command;
+    let args = match args.command {
+        AuditCommand::Verify(args) => args,
+        AuditCommand::Replay(args) => return super::replay::audit_replay(args),
+    };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -140,7 +149,7 @@ fn json(reports: &[ChainReport]) -> String {
 
 /// `url`, except that an SQLite file must already exist (`mode=rw`): a
 /// mistyped path must not verify as an empty, intact trail.
-fn existing_only(url: &str) -> String {
+pub(super) fn existing_only(url: &str) -> String {
     if !url.starts_with("sqlite:") {
         return url.to_owned();
     }

@@ -17,6 +17,7 @@ mod evaluate;
 mod output;
 mod policy_diff;
 mod policy_file;
+mod replay;
 mod serve;
 mod token;
 mod validate;
@@ -62,6 +63,11 @@ enum Command {
     /// Compare two policy files key by key: each difference tightened,
     /// relaxed or neutral, as a policy change's check shows them.
     PolicyDiff(policy_diff::Args),
+    /// Try a proposed policy on a repository's last evaluated changes, each
+    /// decided again from its recorded facts at its recorded time, and list
+    /// those whose conclusion would differ. Reads the server's database
+    /// (WARRANT_DATABASE_URL), never the forge.
+    Simulate(replay::SimulateArgs),
     /// Decide a local git range (a branch about to become a pull request,
     /// or a pull request checked out in CI) under the policy at its base.
     #[command(after_help = EXIT_CODES)]
@@ -72,7 +78,8 @@ enum Command {
     /// SIGTERM.
     Serve(crate::config::ServeArgs),
     /// Inspect the audit trail: `warrant audit verify` checks its hash
-    /// chains and reports the first broken link of each.
+    /// chains and reports the first broken link of each; `warrant audit
+    /// replay` decides a stored evaluation again from its recorded facts.
     #[command(after_help = audit::VERIFY_EXIT_CODES)]
     Audit(audit::Args),
     /// Create, list and revoke the API tokens that read the audit exports.
@@ -135,6 +142,7 @@ where
         Command::Evaluate(args) => evaluate::run(args),
         Command::Check(args) => check::run(args),
         Command::PolicyDiff(args) => policy_diff::run(args),
+        Command::Simulate(args) => replay::simulate(args),
         Command::Serve(args) => serve::run(args),
         Command::Audit(args) => audit::run(args),
         Command::Token(args) => token::run(args),

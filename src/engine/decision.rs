@@ -136,6 +136,47 @@ pub struct ProposedPolicy {
     /// What it changes, key by key, when it loads.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub differences: Vec<crate::policy::diff::Difference>,
+    /// The past changes decided again under it, when it loads.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replay: Option<Replay>,
+}
+
+/// Past changes decided again under a proposed policy, each from its
+/// recorded facts at its recorded time: those whose conclusion it would
+/// change.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Replay {
+    /// How many changes were decided again.
+    pub replayed: usize,
+    /// Changes whose record cannot be decided again (recorded before
+    /// Warrant kept an evaluation's facts, or missing a file's text).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub not_replayable: usize,
+    /// Each change whose conclusion would differ, most recent first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub flips: Vec<Flip>,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
+/// A past change the proposed policy would decide otherwise.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Flip {
+    pub repository: String,
+    pub number: u64,
+    /// What was published.
+    pub from: Conclusion,
+    /// What the proposed policy concludes.
+    pub to: Conclusion,
+    /// Why, in the words of the check's title it would show.
+    pub reason: String,
+    /// Facts the proposed policy asks for that the change's record does
+    /// not hold (a team the policy in force did not name): taken as
+    /// absent, so the replay may be stricter than the forge would be.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unrecorded: Vec<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -330,6 +330,22 @@ fn proposed_md(out: &mut String, decision: &Decision) {
             crate::policy::diff::markdown(&p.differences),
             code(short(&p.blob_id))
         );
+        if let Some(replay) = &p.replay {
+            replay_md(out, decision, replay);
+        }
+    }
+}
+
+/// The past changes a proposed policy would decide otherwise.
+fn replay_md(out: &mut String, decision: &Decision, replay: &crate::engine::Replay) {
+    let _ = writeln!(out, "{}\n", replay.headline());
+    let sigil = decision.forge.change_sigil();
+    for flip in replay.flips.iter().take(MAX_LISTED_PATHS) {
+        let _ = writeln!(out, "- {}", inline(&flip.line(&decision.repository, sigil)));
+    }
+    more_line(&mut *out, replay.flips.len(), "- ");
+    if !replay.flips.is_empty() {
+        out.push('\n');
     }
 }
 

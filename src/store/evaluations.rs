@@ -23,9 +23,11 @@ pub struct NewEvaluation<'a> {
     pub title: &'a str,
     /// The decision as JSON; `None` when none was reached.
     pub decision: Option<&'a str>,
-    /// The change as decided (`engine::Change` as JSON); `None` when the
-    /// change could not be read.
+    /// The facts decided on (`evaluation::record::Record` as JSON); `None`
+    /// when the change could not be read.
     pub input: Option<&'a str>,
+    /// The texts of the files the facts name, by SHA-256.
+    pub texts: Option<&'a std::collections::HashMap<String, String>>,
     pub delivery_id: Option<&'a str>,
     pub evaluated_at: DateTime<Utc>,
 }
@@ -107,6 +109,9 @@ impl Store {
         super::audit::retrying_races(|| async {
             let mut tx = self.pool.begin().await?;
             insert_evaluation(&mut *tx, e).await?;
+            if let Some(texts) = e.texts {
+                super::records::insert_texts(&mut tx, texts).await?;
+            }
             super::audit::append_all(&mut tx, events).await?;
             tx.commit().await
         })

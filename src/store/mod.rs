@@ -45,6 +45,7 @@ pub mod evaluations;
 pub mod heads;
 mod inventory;
 pub mod org_policies;
+pub mod records;
 pub mod reports;
 mod repositories;
 pub mod rollout;

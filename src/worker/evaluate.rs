@@ -12,14 +12,17 @@ use tracing::Instrument;
 
 use super::Worker;
 use super::adapter::Adapter;
+use super::facts::Live;
 use super::lease::Lease;
-use super::policies::{self, Applicable};
 use super::target::Target;
 use crate::audit::record::Evaluated;
 use crate::audit::{self, EventKind, NewAuditEvent};
 use crate::engine::{self, Conclusion, Decision};
+use crate::evaluation::Applicable;
+use crate::evaluation::record::{Record, Texts};
+use crate::evaluation::{self, Inputs};
 use crate::forge::check::CheckOutcome;
-use crate::ids::{ChangeKey, CommitSha, TeamName};
+use crate::ids::{ChangeKey, CommitSha};
 use crate::store::heads::StandsFor;
 use crate::store::{ClaimedDelivery, NewEvaluation};
 
@@ -28,10 +31,6 @@ pub const CANNOT_EVALUATE: &str = "Warrant could not evaluate this change";
 
 /// The title of a check on a commit that is no longer the head.
 pub const SUPERSEDED: &str = "Superseded by a newer commit";
-
-/// Why an agent's approval stays on a GitLab merge request.
-pub const NOT_DISMISSED: &str = "GitLab does not let another account withdraw an approval: \
-     the agents' approvals are ignored and recorded, not revoked.";
 
 impl Worker {
     /// Evaluates a change and publishes the decision, inside a span naming
@@ -96,14 +95,14 @@ impl Worker {
         let moved = !head.matches(&t.head_sha);
         let (run, old_run) = if moved { (None, run) } else { (run, None) };
         let at = Utc::now();
-        let (outcome, decision) = match A::incomplete(&snapshot) {
+        let (outcome, decided) = match A::incomplete(&snapshot) {
             Some(why) => (cannot_evaluate(why), None),
             None => {
-                let decision = self.decide(forge, t, &snapshot, at).await?;
+                let decided = self.decide(forge, t, &snapshot, at).await?;
                 let url = self.audit_url(t);
                 (
-                    CheckOutcome::from_decision(&decision, url.as_deref()),
-                    Some(decision),
+                    CheckOutcome::from_decision(&decided.decision, url.as_deref()),
+                    Some(decided),
                 )
             }
         };
@@ -116,7 +115,7 @@ impl Worker {
             head: &head,
             run,
             outcome: &outcome,
-            decision: decision.as_ref(),
+            decided: decided.as_ref(),
             change: A::change(&snapshot),
         };
         self.on_head(
@@ -166,13 +165,13 @@ impl Worker {
             .publish_run(forge, t, p.head, run, &combined.outcome)
             .await?;
         forge.answer(t, p.head, p.outcome).await?;
-        if let Some(decision) = p.decision.filter(|_| A::DISMISSES) {
-            forge.dismiss(t, decision).await?;
+        if let Some(decided) = p.decided.filter(|_| A::DISMISSES) {
+            forge.dismiss(t, &decided.decision).await?;
         }
         let record = Recorded {
             run: A::run_id(&run),
             outcome: p.outcome,
-            decision: p.decision,
+            decided: p.decided,
             change: Some(p.change),
         };
         let acting_as = forge.acting_as().await;
@@ -188,73 +187,36 @@ impl Worker {
         changes.entry(t.key.clone()).or_default().clone()
     }
 
-    /// Loads the policy from the snapshot and decides; an absent policy is
-    /// `neutral`, an invalid (or truncated) one `failure`.
+    /// Decides the change from its facts, read from the forge as its
+    /// policies ask for them, and tries a policy it proposes on past
+    /// changes. An absent policy is `neutral`, an invalid (or truncated)
+    /// one `failure`. Returns the decision with its record.
     async fn decide<A: Adapter>(
         &self,
         forge: &A,
         t: &Target<A::At>,
         snapshot: &A::Snapshot,
         at: chrono::DateTime<Utc>,
-    ) -> anyhow::Result<Decision> {
-        let change = A::change(snapshot);
+    ) -> anyhow::Result<Decided> {
         let org = self.org_policy_of(forge, snapshot).await?;
-        let loaded = policies::load(
-            &self.org_policies,
-            change,
-            org.as_ref(),
-            A::policy(snapshot),
+        let inputs = Inputs {
+            change: A::change(snapshot),
+            org: org.as_ref(),
+            repo: A::policy(snapshot),
             at,
-        );
-        let loaded = match loaded {
-            Ok(loaded) => loaded,
-            Err(decision) => return Ok(*decision),
+            dismisses: A::DISMISSES,
+            org_repository: forge.is_org_repository(&t.key.repo),
         };
-        let mut decision = if loaded.is_empty() {
-            // No request: no team to resolve, and the own accounts are
-            // read once per process.
-            let context = forge.context(t, &[], snapshot).await?;
-            engine::not_configured(change, &context, at)
-        } else {
-            let codeowners = self
-                .codeowners_of(forge, t, snapshot, &loaded, change)
-                .await?;
-            let teams = loaded.teams(&codeowners, change);
-            self.record_team_hints(t, &loaded, &teams, at).await?;
-            let resolve: Vec<&TeamName> = teams.resolve.iter().collect();
-            let mut context = forge.context(t, &resolve, snapshot).await?;
-            context.codeowners = codeowners;
-            let mut decision =
-                decide_with(&loaded, change, context, || forge.admins(t), at).await?;
-            if !A::DISMISSES {
-                not_dismissed(&loaded, &mut decision);
-            }
-            decision
-        };
-        self.review_proposals(forge, t, change, &loaded, &mut decision)
+        let live = Live::new(self, forge, t, snapshot, at);
+        let mut decision = evaluation::decide(&live, &self.org_policies, inputs).await?;
+        let (record, texts) = live.into_record(&inputs);
+        self.simulate_proposals(t, &record, &texts, &mut decision)
             .await?;
-        Ok(decision)
-    }
-
-    /// The CODEOWNERS file at the base, parsed: read only for a policy
-    /// that names `codeowners`.
-    async fn codeowners_of<A: Adapter>(
-        &self,
-        forge: &A,
-        t: &Target<A::At>,
-        snapshot: &A::Snapshot,
-        loaded: &Applicable,
-        change: &engine::Change,
-    ) -> anyhow::Result<crate::codeowners::CodeownersFile> {
-        let Some(anchor) = loaded.anchor().filter(|_| loaded.uses_codeowners()) else {
-            return Ok(Default::default());
-        };
-        let found = forge.codeowners(t, snapshot).await?;
-        Ok(crate::forge::read_codeowners(
-            found.as_ref(),
-            change.forge,
-            anchor,
-        ))
+        Ok(Decided {
+            decision,
+            record,
+            texts,
+        })
     }
 
     /// Keeps the teams of an evaluation among the repository's hints, so
@@ -300,7 +262,7 @@ impl Worker {
             let record = Recorded {
                 run: A::run_id(&run),
                 outcome: &outcome,
-                decision: None,
+                decided: None,
                 change: None,
             };
             let acting_as = forge.acting_as().await;
@@ -336,7 +298,7 @@ impl Worker {
         let at = Utc::now();
         let forge = t.key.forge;
         let acting_as = acting_as.map(|l| l.as_str().to_owned());
-        let events = match (r.decision, r.change) {
+        let events = match (r.decided.map(|d| &d.decision), r.change) {
             (Some(decision), Some(change)) => audit::record::evaluation_events(&Evaluated {
                 forge,
                 repo: &t.key.repo,
@@ -362,12 +324,8 @@ impl Worker {
                 ]
             }
         };
-        let decision = r.decision.map(serde_json::to_string).transpose()?;
-        let input = r
-            .decision
-            .and(r.change)
-            .map(serde_json::to_string)
-            .transpose()?;
+        let decision = (r.decided.map(|d| serde_json::to_string(&d.decision))).transpose()?;
+        let input = (r.decided.map(|d| serde_json::to_string(&d.record))).transpose()?;
         let base = r.change.map(|c| c.base_sha.as_str());
         let evaluation = NewEvaluation {
             change: &t.key,
@@ -378,6 +336,7 @@ impl Worker {
             title: &r.outcome.title,
             decision: decision.as_deref(),
             input: input.as_deref(),
+            texts: r.decided.map(|d| &d.texts),
             delivery_id: Some(delivery),
             evaluated_at: at,
         };
@@ -406,7 +365,7 @@ struct Published<'a, R> {
     run: Option<R>,
     /// The change's own outcome.
     outcome: &'a CheckOutcome,
-    decision: Option<&'a Decision>,
+    decided: Option<&'a Decided>,
     change: &'a engine::Change,
 }
 
@@ -414,45 +373,15 @@ struct Published<'a, R> {
 struct Recorded<'a> {
     run: Option<u64>,
     outcome: &'a CheckOutcome,
-    decision: Option<&'a Decision>,
+    decided: Option<&'a Decided>,
     change: Option<&'a engine::Change>,
 }
 
-/// Decides `change` under `loaded` with `context`; the admins cost a
-/// request, so they are read (`admins`) only for a decision that needs
-/// them, and the change decided again with them (deciding is cheap).
-pub(super) async fn decide_with<F>(
-    loaded: &Applicable,
-    change: &engine::Change,
-    mut context: engine::Context,
-    admins: impl FnOnce() -> F,
-    at: chrono::DateTime<Utc>,
-) -> anyhow::Result<Decision>
-where
-    F: Future<Output = anyhow::Result<Vec<crate::ids::Login>>>,
-{
-    let decide =
-        |context: &engine::Context| engine::decide_under(loaded.policies(), change, context, at);
-    let decision = decide(&context);
-    if !loaded.admins_needed(&decision) {
-        return Ok(decision);
-    }
-    context.repository_admins = admins().await?;
-    Ok(decide(&context))
-}
-
-/// On a forge that cannot withdraw another account's approval, a policy
-/// asking to dismiss agents' approvals gets them ignored instead, and the
-/// decision says so where one was ignored.
-fn not_dismissed(loaded: &Applicable, decision: &mut Decision) {
-    decision.dismissals.clear();
-    let ignored = decision
-        .violations
-        .iter()
-        .any(|v| v.kind == engine::ViolationKind::AgentApprovalIgnored);
-    if ignored && loaded.dismisses() {
-        decision.notes.push(NOT_DISMISSED.to_owned());
-    }
+/// A decision with the facts it was made from.
+pub(super) struct Decided {
+    pub decision: Decision,
+    pub record: Record,
+    pub texts: Texts,
 }
 
 /// Refuses to publish once the lease ran out: another worker may hold the

@@ -13,14 +13,15 @@
 
 mod adapter;
 mod evaluate;
+mod facts;
 mod github;
 mod gitlab;
 mod heads;
 mod history;
 mod lease;
 mod policies;
-mod proposal;
 mod shown;
+mod simulation;
 mod target;
 mod work;
 
@@ -137,7 +138,7 @@ pub struct Worker {
     /// lease does the same (see `evaluate`).
     changes: Mutex<HashMap<ChangeKey, ChangeLock>>,
     /// Organisation policies parsed, by blob id.
-    org_policies: policies::OrgPolicies,
+    org_policies: crate::evaluation::OrgPolicies,
     /// Deliveries ended so far: a signal tests (and future admin pages)
     /// wait on instead of sleeping.
     ended: watch::Sender<u64>,

@@ -16,7 +16,7 @@ pub struct Run {
 }
 
 impl Run {
-    fn from(output: Output) -> Self {
+    pub fn from_output(output: Output) -> Self {
         Self {
             code: output.status.code().expect("warrant exited by a signal"),
             stdout: String::from_utf8(output.stdout).expect("stdout is UTF-8"),
@@ -59,7 +59,7 @@ pub fn warrant(dir: &Path) -> Command {
 
 /// Runs `warrant ARGS` in `dir`.
 pub fn run(dir: &Path, args: &[&str]) -> Run {
-    Run::from(warrant(dir).args(args).output().expect("warrant runs"))
+    Run::from_output(warrant(dir).args(args).output().expect("warrant runs"))
 }
 
 /// Runs `warrant ARGS` in `dir` with `stdin` as its standard input.
@@ -78,7 +78,7 @@ pub fn run_with_stdin(dir: &Path, args: &[&str], stdin: &str) -> Run {
         .unwrap()
         .write_all(stdin.as_bytes())
         .unwrap();
-    Run::from(child.wait_with_output().unwrap())
+    Run::from_output(child.wait_with_output().unwrap())
 }
 
 /// The repository's root, where `fixtures/` lives.

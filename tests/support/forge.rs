@@ -394,6 +394,47 @@ impl Harness {
         }
     }
 
+    /// A human's change `number` editing only the policy file, which reads
+    /// `proposed` at the shared head: carol's pull request on GitHub,
+    /// alice's merge request on GitLab.
+    pub fn add_policy_change(&self, number: u64, proposed: &str) {
+        match self {
+            Harness::Github(app) => {
+                let mut c = gh::change(number, 0, 0);
+                c.author = Some(gh::user("carol", 7));
+                c.assignees.clear();
+                c.reviews.clear();
+                c.files = vec![changed(".github/warrant.yml")];
+                app.add_pull(c);
+                app.fake
+                    .put_file(REPO, gh::head().as_str(), ".github/warrant.yml", proposed);
+            }
+            Harness::Gitlab(app) => {
+                app.add_merge_request(
+                    number,
+                    gl::ALICE,
+                    &[".gitlab/warrant.yml"],
+                    "Widen the scope",
+                );
+                app.fake
+                    .put_file(gl::PROJECT, gl::HEAD, ".gitlab/warrant.yml", proposed);
+            }
+        }
+    }
+
+    /// The requests the fake forge has received so far, as `METHOD
+    /// PATH`, oldest first.
+    pub fn requests(&self) -> Vec<String> {
+        let requests = match self {
+            Harness::Github(app) => app.fake.requests(),
+            Harness::Gitlab(app) => app.fake.requests(),
+        };
+        requests
+            .into_iter()
+            .map(|r| format!("{} {}", r.method, r.path))
+            .collect()
+    }
+
     /// Puts `text` as the policy at the base commit.
     pub fn put_policy(&self, text: &str) {
         match self {

@@ -32,6 +32,7 @@ pub fn review_proposal(decision: &mut Decision, proposal: Proposal) {
         blob_id: proposal.blob_id.to_owned(),
         errors: Vec::new(),
         differences: Vec::new(),
+        replay: None,
     };
     match proposal.loaded {
         Ok(policy) => reviewed.differences = diff::diff(proposal.in_force, policy),

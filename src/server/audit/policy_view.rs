@@ -51,6 +51,11 @@ pub(super) struct ProposedView {
     pub errors: Vec<String>,
     /// `(effect, key, change)`.
     pub differences: Vec<(&'static str, String, String)>,
+    /// How many past changes were decided again under it, and how many
+    /// would conclude otherwise; empty when none were.
+    pub replay: String,
+    /// `#12: failure -> success (reason)`, one per change.
+    pub flips: Vec<String>,
 }
 
 pub(super) fn proposed(decision: &Decision) -> Vec<ProposedView> {
@@ -64,6 +69,10 @@ pub(super) fn proposed(decision: &Decision) -> Vec<ProposedView> {
                 .collect(),
             differences: (p.differences.iter())
                 .map(|d| (d.effect.as_str(), d.key.clone(), plain(&d.change)))
+                .collect(),
+            replay: p.replay.as_ref().map(|r| r.headline()).unwrap_or_default(),
+            flips: (p.replay.iter().flat_map(|r| &r.flips))
+                .map(|f| f.line(&decision.repository, decision.forge.change_sigil()))
                 .collect(),
         })
         .collect()

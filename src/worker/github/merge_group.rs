@@ -17,6 +17,9 @@ use chrono::Utc;
 use super::Github;
 use crate::audit::{EventKind, NewAuditEvent};
 use crate::engine::{self, Change, Context, Forge};
+use crate::evaluation::decide_with;
+use crate::evaluation::policies;
+use crate::evaluation::record::Input;
 use crate::forge::check::CheckOutcome;
 use crate::forge::github::checks::CheckRunId;
 use crate::forge::github::client::InstallationId;
@@ -26,9 +29,8 @@ use crate::forge::read_codeowners;
 use crate::ids::TeamName;
 use crate::store::ClaimedDelivery;
 use crate::worker::adapter::Adapter;
-use crate::worker::evaluate::{cannot_evaluate, decide_with, still_held};
+use crate::worker::evaluate::{cannot_evaluate, still_held};
 use crate::worker::heads::{Standing, listed, strictest_first};
-use crate::worker::policies;
 use crate::worker::target::{NotAnApp, Target};
 use crate::worker::{Failure, Worker};
 
@@ -196,8 +198,9 @@ impl Worker {
         let at_head = recorded.filter(|r| {
             crate::ids::CommitSha::parse(&r.head_sha).is_ok_and(|sha| sha.matches(&pull.head))
         });
-        if let Some(change) = at_head.and_then(|r| serde_json::from_str::<Change>(&r.input).ok()) {
-            return Ok(Ok(change));
+        let recorded = at_head.and_then(|r| Input::parse(&r.input).ok());
+        if let Some(input) = recorded {
+            return Ok(Ok(input.change().clone()));
         }
         let base = self
             .store
