@@ -366,3 +366,77 @@ async fn a_repository_leaving_unregistered_agents_out_takes_the_organisations_ac
     })
     .await;
 }
+
+#[tokio::test]
+async fn an_organisation_policy_change_is_tried_on_the_organisations_past_changes() {
+    on_each_backend(|url| async move {
+        let app = App::start(&url).await;
+        app.fake.set_team("octo-org/sre", &["erin", "dave"]);
+        put_org_policy(&app, ORG);
+        // Copilot's payments change in octo-org/hello-world waits for a
+        // second SRE approval under the organisation's floor.
+        let opened = copilot_pull(&app, 3, &["src/payments/pay.rs"], &["erin"]);
+        app.deliver_and_wait("pull_request", "d-3", &opened, 1)
+            .await;
+        assert_eq!(app.evaluations(3).await[0].conclusion, "action_required");
+
+        // carol proposes one approval in octo-org/.github.
+        let proposed = ORG.replace("min_approvals: 2", "min_approvals: 1");
+        let mut c = support::github::change(9, 0, 0);
+        c.repository = ORG_REPOSITORY.into();
+        c.author = Some(user("carol", 7));
+        c.assignees.clear();
+        c.reviews.clear();
+        c.files = vec![ChangedFile {
+            path: RepoPath::parse("warrant-org.yml").unwrap(),
+            previous_path: None,
+        }];
+        let pull = support::github::pull(c);
+        app.fake.add_pull_request(pull.clone());
+        app.fake.put_file(
+            ORG_REPOSITORY,
+            head().as_str(),
+            "warrant-org.yml",
+            &proposed,
+        );
+        let sender = user("carol", 7);
+        let opened = warrant::forge::github::fake::events::pull_request(
+            "opened",
+            &pull,
+            support::github::INSTALLATION.0,
+            &sender,
+        );
+        app.deliver_and_wait("pull_request", "d-9", &opened, 2)
+            .await;
+
+        let evaluations = app
+            .store
+            .evaluations(&support::keys::key("github", ORG_REPOSITORY, 9))
+            .await
+            .unwrap();
+        let d: Value = serde_json::from_str(evaluations[0].decision.as_deref().unwrap()).unwrap();
+        let proposal = &d["proposed"][0];
+        assert_eq!(proposal["from"], "organisation", "{d:#}");
+        assert_eq!(proposal["differences"][0]["effect"], "relaxed", "{d:#}");
+        let replay = &proposal["replay"];
+        assert_eq!(
+            replay["replayed"], 1,
+            "the organisation's one past change: {d:#}"
+        );
+        assert_eq!(replay["flips"][0]["repository"], REPO);
+        assert_eq!(replay["flips"][0]["from"], "action_required");
+        assert_eq!(replay["flips"][0]["to"], "success");
+
+        let run = app
+            .check_runs()
+            .into_iter()
+            .find(|r| r.repo == ORG_REPOSITORY)
+            .unwrap();
+        let summary = run.summary.unwrap();
+        assert!(
+            summary.contains(&format!("- {REPO}#3: action_required -&gt; success (")),
+            "another repository's change is named with its repository: {summary}"
+        );
+    })
+    .await;
+}

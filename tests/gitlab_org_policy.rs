@@ -297,3 +297,65 @@ async fn an_agent_changing_the_groups_policy_in_its_project_fails() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_groups_policy_change_is_tried_on_the_groups_past_merge_requests() {
+    on_each_backend(|url| async move {
+        let app = GitlabApp::start(&url).await;
+        put_org_policy(&app, ORG);
+        app.put_policy("version: 1\n");
+        // The bot's payments merge request in platform/payments/ledger,
+        // approved once of the group's two.
+        app.add_merge_request(5, AGENT_BOT, &["src/payments/pay.rs"], "Pay");
+        app.fake.approve(support::gitlab::PROJECT, 5, MARIA);
+        app.hook_and_wait(5, MARIA, HookAction::Approval, 1).await;
+        assert_eq!(app.decision(5).await["conclusion"], "action_required");
+
+        // alice proposes one approval in platform/gitlab-profile.
+        let proposed = ORG.replace("min_approvals: 2", "min_approvals: 1");
+        let mr = warrant::forge::gitlab::fake::FakeMergeRequest {
+            project: ORG_PROJECT.to_owned(),
+            iid: 8,
+            title: "One approval for payments".to_owned(),
+            author_id: ALICE,
+            head_sha: HEAD.to_owned(),
+            base_sha: BASE.to_owned(),
+            source_branch: "alice/payments".to_owned(),
+            target_branch: "main".to_owned(),
+            files: vec![("warrant-org.yml".to_owned(), None)],
+            commits: vec![support::gitlab::commit(HEAD, "One approval")],
+            ..Default::default()
+        };
+        app.fake.add_merge_request(mr.clone());
+        app.fake
+            .put_file(ORG_PROJECT, HEAD, "warrant-org.yml", &proposed);
+        let actor = app.fake.state().user(ALICE);
+        let hook = warrant::forge::gitlab::fake::events::merge_request_hook(
+            &mr,
+            &actor,
+            &HookAction::Open,
+        );
+        assert_eq!(app.send("Merge Request Hook", &hook, "org-mr-8").await, 202);
+        app.wait_for_deliveries(2).await;
+
+        let stored = app
+            .store
+            .evaluations(&support::keys::key("gitlab", ORG_PROJECT, 8))
+            .await
+            .unwrap();
+        let decision: serde_json::Value =
+            serde_json::from_str(stored[0].decision.as_deref().unwrap()).unwrap();
+        let replay = &decision["proposed"][0]["replay"];
+        assert_eq!(
+            decision["proposed"][0]["from"], "organisation",
+            "{decision:#}"
+        );
+        assert_eq!(replay["replayed"], 1, "{decision:#}");
+        let flip = &replay["flips"][0];
+        assert_eq!(flip["repository"], support::gitlab::PROJECT);
+        assert_eq!(flip["number"], 5);
+        assert_eq!(flip["from"], "action_required");
+        assert_eq!(flip["to"], "success");
+    })
+    .await;
+}
