@@ -9,7 +9,7 @@
 //! them, the head's policy only for a change editing it), so the facts
 //! are asked for through [`Facts`], in the order the decision needs them.
 
-pub(crate) mod policies;
+pub mod policies;
 pub mod record;
 pub mod replay;
 pub mod simulate;
@@ -20,7 +20,8 @@ use crate::engine::{self, Change, Context, Decision, Origin, Proposal};
 use crate::forge::{OrgPolicyFile, PolicyFile, Teams, read_codeowners};
 use crate::ids::Login;
 use crate::policy::{ORG_POLICY_FILE, Policy};
-pub(crate) use policies::{Applicable, OrgPolicies};
+pub(crate) use policies::Applicable;
+pub use policies::ParsedPolicies;
 
 /// The facts of a change that an evaluation reads only when its policy
 /// asks for them.
@@ -65,7 +66,7 @@ pub const NOT_DISMISSED: &str = "GitLab does not let another account withdraw an
 /// change proposes.
 pub(crate) async fn decide<F: Facts>(
     facts: &F,
-    cache: &OrgPolicies,
+    cache: &ParsedPolicies,
     i: Inputs<'_>,
 ) -> anyhow::Result<Decision> {
     let (change, at) = (i.change, i.at);

@@ -99,28 +99,49 @@ impl Applicable {
     }
 }
 
-/// Organisation policies parsed, by blob id: an organisation's file is
-/// read with every change but parsed once per version, in each process.
+/// Policies parsed, by their text (and, for a repository's, the text of
+/// the organisation policy it was read under): a file read with every
+/// change is parsed once per version in each process, and a replay of
+/// many past changes under one proposal parses it once.
 #[derive(Default)]
-pub(crate) struct OrgPolicies {
-    parsed: Mutex<HashMap<String, Arc<Result<Policy, PolicyErrors>>>>,
+pub struct ParsedPolicies {
+    parsed: Mutex<HashMap<Key, Parsed>>,
 }
 
-/// Versions kept: an organisation per installation, and the odd one just
-/// replaced. Past it the cache starts again.
+type Parsed = Arc<Result<Policy, PolicyErrors>>;
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct Key {
+    path: String,
+    text: String,
+    truncated: bool,
+    /// The organisation policy's text, for a file read under it.
+    under: Option<String>,
+}
+
+/// Versions kept: an organisation and a few repositories per
+/// installation, and the odd one just replaced. Past it the cache starts
+/// again.
 const KEPT: usize = 256;
 
-impl OrgPolicies {
-    fn load(&self, file: &PolicyFile) -> Arc<Result<Policy, PolicyErrors>> {
+impl ParsedPolicies {
+    /// `file` loaded under `org` (its text and policy), parsed once.
+    fn load(&self, file: &PolicyFile, org: Option<(&str, &Policy)>) -> Parsed {
+        let key = Key {
+            path: file.path.to_string(),
+            text: file.text.clone(),
+            truncated: file.truncated,
+            under: org.map(|(text, _)| text.to_owned()),
+        };
         let mut parsed = self.parsed.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(found) = parsed.get(&file.blob_id) {
+        if let Some(found) = parsed.get(&key) {
             return found.clone();
         }
         if parsed.len() >= KEPT {
             parsed.clear();
         }
-        let loaded = Arc::new(load_file(file, None));
-        parsed.insert(file.blob_id.clone(), loaded.clone());
+        let loaded = Arc::new(load_file(file, org.map(|(_, policy)| policy)));
+        parsed.insert(key, loaded.clone());
         loaded
     }
 }
@@ -130,15 +151,16 @@ impl OrgPolicies {
 /// does not load (or was cut short by the forge) is the decision, failing
 /// closed.
 pub(crate) fn load(
-    cache: &OrgPolicies,
+    cache: &ParsedPolicies,
     change: &Change,
     org: Option<&OrgPolicyFile>,
     repo: Option<&PolicyFile>,
     at: DateTime<Utc>,
 ) -> Result<Applicable, Box<Decision>> {
+    let org_file = org;
     let org = match org {
         None => None,
-        Some(found) => match &*cache.load(&found.file) {
+        Some(found) => match &*cache.load(&found.file, None) {
             Ok(policy) => Some(OrgPolicy {
                 repository: Some(found.repository.clone()),
                 loaded: LoadedPolicy {
@@ -161,19 +183,23 @@ pub(crate) fn load(
     };
     let repo = match repo {
         None => None,
-        Some(file) => match load_file(file, org.as_ref().map(|o| &o.loaded.policy)) {
-            Ok(policy) => Some(LoadedPolicy {
-                path: file.path.clone(),
-                blob_id: file.blob_id.clone(),
-                policy,
-            }),
-            Err(errors) => {
-                let mut decision =
-                    engine::invalid_policy(change, &file.path, &file.blob_id, &errors, at);
-                decision.org_policy = org.as_ref().map(engine::org_source);
-                return Err(Box::new(decision));
+        Some(file) => {
+            let under =
+                (org.as_ref().zip(org_file)).map(|(o, f)| (f.file.text.as_str(), &o.loaded.policy));
+            match &*cache.load(file, under) {
+                Ok(policy) => Some(LoadedPolicy {
+                    path: file.path.clone(),
+                    blob_id: file.blob_id.clone(),
+                    policy: policy.clone(),
+                }),
+                Err(errors) => {
+                    let mut decision =
+                        engine::invalid_policy(change, &file.path, &file.blob_id, errors, at);
+                    decision.org_policy = org.as_ref().map(engine::org_source);
+                    return Err(Box::new(decision));
+                }
             }
-        },
+        }
     };
     Ok(Applicable { org, repo })
 }

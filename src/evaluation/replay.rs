@@ -8,7 +8,7 @@ use std::sync::Mutex;
 use serde_json::Value;
 
 use super::record::{Missing, Record, Texts};
-use super::{Applicable, Facts, Inputs, OrgPolicies};
+use super::{Applicable, Facts, Inputs, ParsedPolicies};
 use crate::engine::{Context, Decision};
 use crate::forge::{OrgPolicyFile, PolicyFile, Teams};
 use crate::ids::Login;
@@ -35,7 +35,7 @@ pub struct Replayed {
 pub(crate) async fn decide(
     record: &Record,
     texts: &Texts,
-    cache: &OrgPolicies,
+    cache: &ParsedPolicies,
     instead: Instead<'_>,
     exact: bool,
 ) -> anyhow::Result<Replayed> {
@@ -171,7 +171,7 @@ pub async fn reproduce(
     texts: &Texts,
     stored: &str,
 ) -> anyhow::Result<Reproduction> {
-    let cache = OrgPolicies::default();
+    let cache = ParsedPolicies::default();
     let replayed = decide(record, texts, &cache, Instead::default(), true)
         .await?
         .decision;

@@ -4,7 +4,7 @@
 //! check of a policy change lists the changes it would flip; `warrant
 //! simulate` prints the same from the server's database.
 
-use super::OrgPolicies;
+use super::ParsedPolicies;
 use super::record::{Input, Texts};
 use super::replay::{self, Instead};
 use crate::engine::{Conclusion, Flip, Replay};
@@ -28,7 +28,7 @@ pub struct Past {
 /// Decides each of `past` again under the policies `instead` names (the
 /// others as recorded) and lists those whose conclusion would differ.
 pub async fn simulate(past: &[Past], texts: &Texts, instead: Instead<'_>) -> Replay {
-    let cache = OrgPolicies::default();
+    let cache = ParsedPolicies::default();
     let mut replay = Replay::default();
     for p in past {
         let Some(Input::Facts(record)) = &p.input else {

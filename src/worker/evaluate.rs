@@ -208,7 +208,7 @@ impl Worker {
             org_repository: forge.is_org_repository(&t.key.repo),
         };
         let live = Live::new(self, forge, t, snapshot, at);
-        let mut decision = evaluation::decide(&live, &self.org_policies, inputs).await?;
+        let mut decision = evaluation::decide(&live, &self.parsed_policies, inputs).await?;
         let (record, texts) = live.into_record(&inputs);
         self.simulate_proposals(t, &record, &texts, &mut decision)
             .await?;

@@ -137,8 +137,8 @@ pub struct Worker {
     /// recorded would stay in progress. Across replicas, the store's change
     /// lease does the same (see `evaluate`).
     changes: Mutex<HashMap<ChangeKey, ChangeLock>>,
-    /// Organisation policies parsed, by blob id.
-    org_policies: crate::evaluation::OrgPolicies,
+    /// Policies parsed, by text.
+    parsed_policies: crate::evaluation::ParsedPolicies,
     /// Deliveries ended so far: a signal tests (and future admin pages)
     /// wait on instead of sleeping.
     ended: watch::Sender<u64>,
@@ -182,7 +182,7 @@ impl Worker {
             metrics,
             config,
             changes: Mutex::default(),
-            org_policies: Default::default(),
+            parsed_policies: Default::default(),
             ended: watch::channel(0).0,
         })
     }

@@ -147,7 +147,7 @@ impl Worker {
         // Decided under the group's base, whatever base it was checked on.
         change.base_sha = group.base_sha.clone();
         let loaded = policies::load(
-            &self.org_policies,
+            &self.parsed_policies,
             &change,
             queue.org_policy.as_ref(),
             queue.policy.as_ref(),
