@@ -25,6 +25,10 @@ const PAGE: Duration = Duration::from_secs(10);
 
 /// Each change of the demo and the status its index line says.
 const INDEX: &[(&str, &str)] = &[
+    ("acme/payments#109", "Blocked: proposed policy is invalid"),
+    ("acme/.github#3", "Waiting for approval"),
+    ("acme/payments#108", "Waiting for approval"),
+    ("acme/payments#107", "Blocked: out of scope"),
     ("globex/website#12", "Not enforced"),
     ("acme/checkout#41", "Allowed"),
     ("acme/payments#106", "Allowed"),
@@ -39,7 +43,7 @@ const INDEX: &[(&str, &str)] = &[
 const PHONE: (u32, u32) = (390, 844);
 
 #[tokio::test]
-async fn the_index_lists_the_eight_changes_with_their_status_in_words() {
+async fn the_index_lists_the_twelve_changes_with_their_status_in_words() {
     with_demo(|browser, base| async move {
         browser
             .goto(&format!("{base}/audit/changes"))
@@ -47,7 +51,7 @@ async fn the_index_lists_the_eight_changes_with_their_status_in_words() {
             .unwrap();
         heading(&browser, "Changes").await;
         assert_eq!(browser.title().await.unwrap(), "Changes: Warrant");
-        assert_eq!(matches_line(&browser).await, "8 changes match.");
+        assert_eq!(matches_line(&browser).await, "12 changes match.");
 
         let lines: Vec<(String, String)> = rows(&browser)
             .await
@@ -61,6 +65,49 @@ async fn the_index_lists_the_eight_changes_with_their_status_in_words() {
         assert_eq!(lines, expected);
         let header = texts(&browser, "thead th").await;
         assert_eq!(header, ["Change", "Title", "Status", "Agents", "Evaluated"]);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_policy_changes_page_says_what_it_relaxes_and_which_past_change_it_flips() {
+    with_demo(|browser, base| async move {
+        browser
+            .goto(&format!("{base}/audit/changes"))
+            .await
+            .unwrap();
+        heading(&browser, "Changes").await;
+        click_link(&browser, "acme/.github#3").await;
+        heading(&browser, "acme/.github#3").await;
+        let text = body(&browser).await;
+        assert!(text.contains("Policy change"), "{text}");
+        assert!(
+            text.contains("relaxed agents.copilot.role: feature-dev to feature-ops (its scope widens)"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "Decided 9 past changes again under the proposed policy: 1 would conclude otherwise."
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "acme/payments#107: failure -> action_required (waiting for 2 approvals from acme/platform for infrastructure)"
+            ),
+            "{text}"
+        );
+
+        browser
+            .goto(&format!("{base}/audit/github/acme/payments/changes/109"))
+            .await
+            .unwrap();
+        heading(&browser, "acme/payments#109").await;
+        let text = body(&browser).await;
+        assert!(
+            text.contains(".github/warrant.yml:10:5: sensitive[0]: unknown key `aprovers`"),
+            "{text}"
+        );
     })
     .await;
 }
@@ -86,12 +133,17 @@ async fn the_filter_form_narrows_the_list_without_javascript() {
         press_filter(&browser).await;
         wait_for(
             &browser,
-            "//p[starts-with(normalize-space(), '2 changes match')]",
+            "//p[starts-with(normalize-space(), '4 changes match')]",
         )
         .await;
         assert_eq!(
             changes_listed(&browser).await,
-            ["acme/payments#105", "acme/payments#104"]
+            [
+                "acme/.github#3",
+                "acme/payments#108",
+                "acme/payments#105",
+                "acme/payments#104"
+            ]
         );
         let url = browser.current_url().await.unwrap();
         assert_eq!(url.path(), "/audit/changes");
@@ -115,7 +167,7 @@ async fn the_filter_form_narrows_the_list_without_javascript() {
             .unwrap();
         status.select_by_label("Any").await.unwrap();
         let text = browser.find(Locator::Css("input[name=q]")).await.unwrap();
-        text.send_keys("ledger").await.unwrap();
+        text.send_keys("half to even").await.unwrap();
         press_filter(&browser).await;
         wait_for(
             &browser,
@@ -125,7 +177,10 @@ async fn the_filter_form_narrows_the_list_without_javascript() {
         assert_eq!(matches_line(&browser).await, "1 change matches.");
         assert_eq!(changes_listed(&browser).await, ["acme/payments#103"]);
         let text = browser.find(Locator::Css("input[name=q]")).await.unwrap();
-        assert_eq!(text.prop("value").await.unwrap().as_deref(), Some("ledger"));
+        assert_eq!(
+            text.prop("value").await.unwrap().as_deref(),
+            Some("half to even")
+        );
     })
     .await;
 }
@@ -384,8 +439,8 @@ async fn the_overview_from_the_navigation_draws_each_chart_beside_its_numbers() 
             .unwrap();
         assert!(!bars.is_empty(), "the charts draw bars");
 
-        // acme's two repositories are enforced, globex's is seen only;
-        // the eight changes are this week's.
+        // acme's three repositories are enforced, globex's is seen only;
+        // the twelve changes are this week's.
         let all = rows(&browser).await;
         let state = |words: &str| {
             all.iter()
@@ -393,14 +448,14 @@ async fn the_overview_from_the_navigation_draws_each_chart_beside_its_numbers() 
                 .map(|r| r[1].clone())
                 .unwrap_or_else(|| panic!("no {words} row: {all:?}"))
         };
-        assert_eq!(state("Enforce"), "2");
+        assert_eq!(state("Enforce"), "3");
         assert_eq!(state("Visibility only"), "1");
         let changes: u64 = all
             .iter()
             .filter(|r| r[0].starts_with("20") && r.len() == 4)
             .map(|r| r[1].parse::<u64>().unwrap())
             .sum();
-        assert_eq!(changes, 8);
+        assert_eq!(changes, 12);
 
         // The shadow agent is listed, linked to the changes it was seen on.
         let unregistered = browser
@@ -440,7 +495,7 @@ async fn the_repositories_page_shows_the_rollout_and_links_to_the_changes() {
         assert!(
             body(&browser)
                 .await
-                .contains("3 repositories: 2 enforce, 1 visibility only."),
+                .contains("4 repositories: 3 enforce, 1 visibility only."),
             "{}",
             body(&browser).await
         );
@@ -457,7 +512,7 @@ async fn the_repositories_page_shows_the_rollout_and_links_to_the_changes() {
             ]
         );
         let lines = rows(&browser).await;
-        assert_eq!(lines.len(), 3);
+        assert_eq!(lines.len(), 4);
         let firsts: Vec<[&str; 5]> = lines
             .iter()
             .map(|l| [&*l[0], &*l[1], &*l[2], &*l[3], &*l[4]])
@@ -465,6 +520,13 @@ async fn the_repositories_page_shows_the_rollout_and_links_to_the_changes() {
         assert_eq!(
             firsts,
             [
+                [
+                    "acme/.github",
+                    "Enforce",
+                    "organisation (organisation enforce)",
+                    "none",
+                    "1 change"
+                ],
                 [
                     "acme/checkout",
                     "Enforce",
@@ -477,7 +539,7 @@ async fn the_repositories_page_shows_the_rollout_and_links_to_the_changes() {
                     "Enforce",
                     "organisation and repository (organisation enforce, repository enforce)",
                     "catalog:cursor, claude-code, copilot, devin",
-                    "6 changes"
+                    "9 changes"
                 ],
                 [
                     "globex/website",
@@ -489,9 +551,9 @@ async fn the_repositories_page_shows_the_rollout_and_links_to_the_changes() {
             ]
         );
 
-        click_link(&browser, "6 changes").await;
+        click_link(&browser, "9 changes").await;
         heading(&browser, "Changes").await;
-        assert_eq!(matches_line(&browser).await, "6 changes match.");
+        assert_eq!(matches_line(&browser).await, "9 changes match.");
         let repo = browser
             .find(Locator::Css("input[name=repo]"))
             .await
@@ -617,7 +679,8 @@ fn pages() -> Vec<String> {
         "/audit/repositories".to_owned(),
         "/audit/agents".to_owned(),
     ];
-    pages.extend((101..=106).map(|n| format!("/audit/github/acme/payments/changes/{n}")));
+    pages.extend((101..=109).map(|n| format!("/audit/github/acme/payments/changes/{n}")));
+    pages.push("/audit/github/acme/.github/changes/3".to_owned());
     pages
 }
 

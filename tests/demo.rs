@@ -30,6 +30,10 @@ const EXPECTED: &[(&str, u64, &str)] = &[
     ("acme/payments", 106, "success"),
     ("acme/checkout", 41, "success"),
     ("globex/website", 12, "neutral"),
+    ("acme/payments", 107, "failure"),
+    ("acme/payments", 108, "action_required"),
+    ("acme/.github", 3, "action_required"),
+    ("acme/payments", 109, "failure"),
 ];
 
 #[test]
@@ -145,6 +149,41 @@ async fn the_script_leaves_its_evaluations_check_runs_dismissals_and_merge() {
             outside["notes"][0].as_str().unwrap(),
             "1 agent seen: catalog:cursor. Nothing is enforced until the repository (or its organisation) has a policy."
         );
+
+        // The policy changes: the ledger's relaxation flips nothing among
+        // acme/payments' past pull requests; Copilot's wider role in the
+        // organisation policy would make #107 wait for acme/platform
+        // instead of failing; the typo fails at its line.
+        let ledger = decision_of("acme/payments", 108).await;
+        let proposed = &ledger["proposed"][0];
+        assert_eq!(proposed["differences"][0]["key"], "sensitive[ledger].approvers");
+        assert_eq!(proposed["differences"][0]["effect"], "relaxed");
+        assert_eq!(proposed["replay"]["replayed"], 7, "#101 to #107: {ledger:#}");
+        assert!(proposed["replay"]["flips"].is_null(), "{ledger:#}");
+        let widened = decision_of("acme/.github", 3).await;
+        let proposed = &widened["proposed"][0];
+        assert_eq!(proposed["from"], "organisation");
+        assert_eq!(proposed["differences"][0]["key"], "agents.copilot.role");
+        assert_eq!(proposed["differences"][0]["effect"], "relaxed");
+        assert_eq!(proposed["replay"]["replayed"], 9, "acme's past pull requests: {widened:#}");
+        let flips = proposed["replay"]["flips"].as_array().unwrap();
+        assert_eq!(flips.len(), 1, "{widened:#}");
+        assert_eq!(flips[0]["repository"], "acme/payments");
+        assert_eq!(flips[0]["number"], 107);
+        assert_eq!(flips[0]["to"], "action_required");
+        let runs = demo.fake().check_runs();
+        let org_run = runs.iter().find(|r| r.repo == "acme/.github").unwrap();
+        let summary = org_run.summary.as_deref().unwrap();
+        assert!(
+            summary.contains(
+                "- acme/payments#107: failure -&gt; action_required (waiting for 2 approvals from acme/platform for infrastructure)"
+            ),
+            "{summary}"
+        );
+        let typo = decision_of("acme/payments", 109).await;
+        assert_eq!(typo["proposed"][0]["errors"][0]["line"], 10, "{typo:#}");
+        let typo_run = runs.iter().find(|r| r.title.as_deref().is_some_and(|t| t.starts_with("Proposed policy is invalid"))).unwrap();
+        assert_eq!(typo_run.annotations[0]["start_line"], 10);
 
         // The sensitive change: waiting, then approved, on one check run.
         let ledger = evaluations(103).await.unwrap();

@@ -92,8 +92,11 @@ fn report(base: &str, played: &[Played], database: &str) -> String {
          Claude Code and Devin once and asks the acme/platform team for\n\
          infrastructure; its repository {REPOSITORY} adds the ledger and the\n\
          migrations. {n} pull requests, in {REPOSITORY}, in acme/checkout (no policy\n\
-         of its own) and in globex/website (no policy at all), were delivered to\n\
-         Warrant as signed webhooks and evaluated by its worker, as on GitHub.\n\n",
+         of its own), in globex/website (no policy at all) and in acme/.github\n\
+         (a change to the organisation policy), were delivered to Warrant as\n\
+         signed webhooks and evaluated by its worker, as on GitHub. The last\n\
+         ones change a policy: their checks list what the change relaxes and\n\
+         the past pull requests it would decide otherwise, or the line of a typo.\n\n",
         n = played.len(),
     );
     for p in played {

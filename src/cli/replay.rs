@@ -214,40 +214,78 @@ pub(crate) struct SimulateArgs {
 /// on standard error when a file is not a valid policy.
 pub(crate) fn simulate(args: SimulateArgs) -> Result<ExitCode, CliError> {
     let (forge, repo) = args.repo.clone();
-    let (org_policy, org) = match &args.org_policy {
-        None => (None, None),
-        Some(given) => match proposed(given, ORG_POLICY_FILE, None)? {
-            Ok((policy, file)) => (Some(policy), Some(file)),
-            Err(code) => return Ok(code),
-        },
-    };
-    let repo_file = match &args.policy {
-        None => None,
-        Some(given) => match proposed(given, forge.policy_paths()[0], org_policy.as_ref())? {
-            Ok((_, file)) => Some(file),
-            Err(code) => return Ok(code),
-        },
-    };
-    let org = org.map(|file| OrgPolicyFile {
-        repository: format!("{}/{}", repo.owner(), org_repository_name(forge)),
-        file,
-    });
-    let replay = on_database(&args.database, async |store| {
+    let replayed = on_database(&args.database, async |store| {
         let scope = Scope::Repository(&repo);
         let rows = (store.recent_evaluations(forge, &scope, None, args.last)).await?;
         let (past, texts) = simulate::past_changes(store, rows).await?;
-        let instead = Instead {
-            repo: repo_file.as_ref(),
-            org: org.as_ref(),
+        // Without a proposed organisation policy, the repository's is read
+        // under the one its last changes were decided under.
+        let recorded_org = past.iter().find_map(|p| match &p.input {
+            Some(Input::Facts(record)) => record.org.as_ref()?.read(&texts).ok(),
+            _ => None,
+        });
+        let files = match proposals(&args, forge, &repo, recorded_org)? {
+            Ok(files) => files,
+            Err(code) => return Ok(Err(code)),
         };
-        Ok(simulate::simulate(&past, &texts, instead).await)
+        let instead = Instead {
+            repo: files.repo.as_ref(),
+            org: files.org.as_ref(),
+        };
+        Ok(Ok(simulate::simulate(&past, &texts, instead).await))
     })?;
+    let replay = match replayed {
+        Ok(replay) => replay,
+        Err(code) => return Ok(code),
+    };
     let printed = match args.format {
         Format::Json => format!("{:#}\n", serde_json::to_value(&replay).expect("serialises")),
         Format::Text | Format::Markdown => simulation_text(&replay, forge, &repo),
     };
     write_stdout(&printed)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The proposed policies of `warrant simulate`.
+struct Proposed {
+    repo: Option<PolicyFile>,
+    org: Option<OrgPolicyFile>,
+}
+
+/// Reads and validates the proposed files: the organisation's, and the
+/// repository's under it (or under `recorded_org`, the organisation
+/// policy in force). `Err` with the exit code once errors are printed.
+fn proposals(
+    args: &SimulateArgs,
+    forge: Forge,
+    repo: &RepoName,
+    recorded_org: Option<OrgPolicyFile>,
+) -> anyhow::Result<Result<Proposed, ExitCode>> {
+    let (org_policy, org) = match &args.org_policy {
+        None => {
+            let policy = (recorded_org.as_ref())
+                .and_then(|o| policy::load(ORG_POLICY_FILE, &o.file.text).ok());
+            (policy, None)
+        }
+        Some(given) => match proposed(given, ORG_POLICY_FILE, None)? {
+            Ok((policy, file)) => {
+                let repository = match &recorded_org {
+                    Some(recorded) => recorded.repository.clone(),
+                    None => format!("{}/{}", repo.owner(), org_repository_name(forge)),
+                };
+                (Some(policy), Some(OrgPolicyFile { repository, file }))
+            }
+            Err(code) => return Ok(Err(code)),
+        },
+    };
+    let repo = match &args.policy {
+        None => None,
+        Some(given) => match proposed(given, forge.policy_paths()[0], org_policy.as_ref())? {
+            Ok((_, file)) => Some(file),
+            Err(code) => return Ok(Err(code)),
+        },
+    };
+    Ok(Ok(Proposed { repo, org }))
 }
 
 fn simulation_text(replay: &Replay, forge: Forge, repo: &RepoName) -> String {
@@ -275,14 +313,14 @@ fn proposed(
     given: &std::path::Path,
     path: &str,
     org: Option<&policy::Policy>,
-) -> Result<Result<(policy::Policy, PolicyFile), ExitCode>, CliError> {
-    let policy = match policy_file::read_and_load(given, org)? {
-        Ok(policy) => policy,
-        Err(code) => return Ok(Err(code)),
+) -> anyhow::Result<Result<(policy::Policy, PolicyFile), ExitCode>> {
+    let policy = match policy_file::read_and_load(given, org) {
+        Ok(Ok(policy)) => policy,
+        Ok(Err(code)) => return Ok(Err(code)),
+        Err(err) => return Err(anyhow::anyhow!("{err}")),
     };
     let text = std::fs::read_to_string(given)
-        .with_context(|| format!("cannot read `{}`", given.display()))
-        .map_err(CliError::Usage)?;
+        .with_context(|| format!("cannot read `{}`", given.display()))?;
     let file = PolicyFile {
         path: RepoPath::parse(path).expect("a policy path is a valid path"),
         blob_id: policy::blob_id(text.as_bytes()),

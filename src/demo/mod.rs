@@ -9,6 +9,7 @@
 //! The app's key is the test key in `fixtures/github-app/`, which protects
 //! nothing: only the fake trusts it.
 
+mod policy_changes;
 pub mod script;
 
 use std::net::SocketAddr;
@@ -210,6 +211,10 @@ impl Demo {
     async fn play_scene(&self, scene: &Scene) -> anyhow::Result<()> {
         let number = scene.number();
         self.fake.add_pull_request(scene.pull.clone());
+        let (repo, head) = (&scene.pull.change.repository, &scene.pull.change.head_sha);
+        for (path, text) in &scene.at_head {
+            self.fake.put_file(repo, head.as_str(), path, text);
+        }
         for (index, step) in scene.steps.iter().enumerate() {
             let seed = format!("{}#{number} step {index}", scene.pull.change.repository);
             let (event, payload) = match step {

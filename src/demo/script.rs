@@ -3,7 +3,9 @@
 //! own, the people and agents at work in it, and six pull requests there,
 //! each showing one thing Warrant does; then one in `acme/checkout`, which
 //! has no policy of its own, and one in `globex/website`, outside acme,
-//! where nobody has written a policy yet.
+//! where nobody has written a policy yet; and last, back in acme/payments,
+//! Copilot out of its scope and two pull requests that change the policy
+//! ([`super::policy_changes`]).
 //!
 //! Everything here is made up but shaped like the real thing: the agents'
 //! accounts, emails, trailers and body lines are those the built-in catalog
@@ -53,6 +55,9 @@ pub struct Scene {
     pub pull: PullRequest,
     /// What happens, in order; each step is one webhook delivery.
     pub steps: Vec<Step>,
+    /// Files the pull request's head holds that the demo serves (the
+    /// policy a pull request proposes): path and text.
+    pub at_head: Vec<(&'static str, String)>,
 }
 
 impl Scene {
@@ -94,10 +99,10 @@ pub fn base_sha() -> CommitSha {
     sha("acme/payments main")
 }
 
-/// The eight scenes, in the order they are played; `now` dates the
+/// The twelve scenes, in the order they are played; `now` dates the
 /// reviews.
 pub fn scenes(now: DateTime<Utc>) -> Vec<Scene> {
-    vec![
+    let mut scenes = vec![
         in_scope(),
         out_of_scope(),
         sensitive_then_approved(now),
@@ -106,7 +111,9 @@ pub fn scenes(now: DateTime<Utc>) -> Vec<Scene> {
         merged(),
         under_the_organisation(),
         visibility_only(),
-    ]
+    ];
+    scenes.extend(super::policy_changes::scenes());
+    scenes
 }
 
 /// Copilot, assigned an issue by priya, stays within `src/`, `tests/` and
@@ -131,6 +138,7 @@ fn in_scope() -> Scene {
         expected: Conclusion::Success,
         pull,
         steps: vec![Step::Open],
+        at_head: Vec::new(),
     }
 }
 
@@ -168,6 +176,7 @@ fn out_of_scope() -> Scene {
         expected: Conclusion::Failure,
         pull,
         steps: vec![Step::Open],
+        at_head: Vec::new(),
     }
 }
 
@@ -190,6 +199,7 @@ fn sensitive_then_approved(now: DateTime<Utc>) -> Scene {
         expected: Conclusion::Success,
         pull,
         steps: vec![Step::Open, Step::Review(approval)],
+        at_head: Vec::new(),
     }
 }
 
@@ -230,6 +240,7 @@ fn agent_approves_itself(now: DateTime<Utc>) -> Scene {
         expected: Conclusion::ActionRequired,
         pull,
         steps: vec![Step::Open, Step::Review(approval)],
+        at_head: Vec::new(),
     }
 }
 
@@ -261,6 +272,7 @@ fn shadow_agent() -> Scene {
         expected: Conclusion::ActionRequired,
         pull,
         steps: vec![Step::Open],
+        at_head: Vec::new(),
     }
 }
 
@@ -292,6 +304,7 @@ fn merged() -> Scene {
                 commit: sha("acme/payments#106 merge"),
             },
         ],
+        at_head: Vec::new(),
     }
 }
 
@@ -313,6 +326,7 @@ fn under_the_organisation() -> Scene {
         expected: Conclusion::Success,
         pull,
         steps: vec![Step::Open],
+        at_head: Vec::new(),
     }
 }
 
@@ -344,12 +358,13 @@ fn visibility_only() -> Scene {
         expected: Conclusion::Neutral,
         pull,
         steps: vec![Step::Open],
+        at_head: Vec::new(),
     }
 }
 
 /// A pull request opened by the Copilot coding agent for priya, who
 /// assigned it the issue: one commit by the agent, co-authored by her.
-fn copilot_pull(
+pub(super) fn copilot_pull(
     number: u64,
     title: &str,
     body: &str,
@@ -384,7 +399,7 @@ fn copilot_pull(
 }
 
 #[allow(clippy::too_many_arguments)]
-fn pull(
+pub(super) fn pull(
     number: u64,
     title: &str,
     body: &str,
@@ -439,7 +454,7 @@ fn review(pull: &PullRequest, reviewer: Account, state: ReviewState, at: DateTim
     }
 }
 
-fn user(login: &str, id: u64) -> Account {
+pub(super) fn user(login: &str, id: u64) -> Account {
     account(login, AccountKind::User, id)
 }
 
@@ -455,7 +470,7 @@ fn account(login: &str, kind: AccountKind, id: u64) -> Account {
     }
 }
 
-fn person(name: &str, email: &str, account: Option<&Account>) -> Person {
+pub(super) fn person(name: &str, email: &str, account: Option<&Account>) -> Person {
     Person {
         name: name.into(),
         email: email.into(),
@@ -464,7 +479,7 @@ fn person(name: &str, email: &str, account: Option<&Account>) -> Person {
 }
 
 /// A commit id that looks like git's, the same for the same label.
-fn sha(label: &str) -> CommitSha {
+pub(super) fn sha(label: &str) -> CommitSha {
     let hex = hex::encode(Sha1::digest(label.as_bytes()));
     CommitSha::parse(&hex).expect("a SHA-1 in hex is a commit id")
 }
@@ -497,6 +512,10 @@ mod tests {
                 "github:acme/payments#106",
                 "github:acme/checkout#41",
                 "github:globex/website#12",
+                "github:acme/payments#107",
+                "github:acme/payments#108",
+                "github:acme/.github#3",
+                "github:acme/payments#109",
             ]
         );
         assert!(scenes.iter().all(|s| s.pull.change.base_sha == base_sha()));

@@ -118,17 +118,32 @@ impl Differences {
                     Effect::Relaxed,
                     format!("registered, role `{}`, owner `{}`", agent.role, agent.owner),
                 ),
-                Some(before) => self.agent(&key, before, agent),
+                Some(before) => {
+                    let roles = (old.roles.get(&before.role), new.roles.get(&agent.role));
+                    self.agent(&key, before, agent, roles)
+                }
             }
         }
     }
 
-    fn agent(&mut self, key: &str, old: &Agent, new: &Agent) {
+    /// An agent's registration changed; `roles` are its role before and
+    /// after, to tell whether a new role lets it do more or less.
+    fn agent(
+        &mut self,
+        key: &str,
+        old: &Agent,
+        new: &Agent,
+        roles: (Option<&Role>, Option<&Role>),
+    ) {
         if old.role != new.role {
+            let (effect, how) = match roles {
+                (Some(before), Some(after)) => role_change(before, after),
+                _ => (Effect::Neutral, "see the roles' scopes"),
+            };
             self.push(
                 format!("{key}.role"),
-                Effect::Neutral,
-                format!("`{}` to `{}` (see the roles' scopes)", old.role, new.role),
+                effect,
+                format!("`{}` to `{}` ({how})", old.role, new.role),
             );
         }
         if old.owner != new.owner {
@@ -441,6 +456,25 @@ fn serde_plain(value: impl Serialize) -> String {
         .ok()
         .and_then(|v| v.as_str().map(str::to_owned))
         .unwrap_or_default()
+}
+
+/// What moving an agent from role `old` to role `new` does: the role
+/// differences, as if one role had been edited into the other, summed up.
+/// A move that lets the agent do more anywhere is a relaxation, whatever
+/// else it narrows: that is what its reviewers must weigh.
+fn role_change(old: &Role, new: &Role) -> (Effect, &'static str) {
+    let mut between = Differences::default();
+    between.role("", old, new);
+    let any = |effect| between.0.iter().any(|d| d.effect == effect);
+    match (any(Effect::Relaxed), any(Effect::Tightened)) {
+        (true, true) => (
+            Effect::Relaxed,
+            "its scope widens in places and narrows in others",
+        ),
+        (true, false) => (Effect::Relaxed, "its scope widens"),
+        (false, true) => (Effect::Tightened, "its scope narrows"),
+        (false, false) => (Effect::Neutral, "the same scope"),
+    }
 }
 
 /// The differences as the check's summary shows them, under "Policy

@@ -151,3 +151,29 @@ fn who_answers_for_an_agent_is_neutral_and_approvers_added_relax() {
         ]
     );
 }
+
+#[test]
+fn moving_an_agent_to_another_role_is_judged_by_what_the_roles_allow() {
+    let roles = |extra: &str| {
+        BASE.replace(
+            "roles:\n",
+            &format!("roles:\n  wider:\n    scope:\n      allow: [\"src/**\", \"tests/**\", \"infra/**\"]\n      deny: [\"src/auth/**\"]\n    max_files: 40\n  narrower:\n    scope:\n      allow: [\"src/**\"]\n      deny: [\"src/auth/**\"]\n    max_files: 40\n{extra}"),
+        )
+    };
+    let base = roles("");
+    let moved = |to: &str| base.replace("    role: feature-dev\n", &format!("    role: {to}\n"));
+    assert_eq!(
+        between(&base, &moved("wider")),
+        ["relaxed: agents.copilot.role: `feature-dev` to `wider` (its scope widens)"]
+    );
+    assert_eq!(
+        between(&base, &moved("narrower")),
+        ["tightened: agents.copilot.role: `feature-dev` to `narrower` (its scope narrows)"]
+    );
+    assert_eq!(
+        between(&base, &moved("db")),
+        [
+            "relaxed: agents.copilot.role: `feature-dev` to `db` (its scope widens in places and narrows in others)"
+        ]
+    );
+}
