@@ -32,15 +32,6 @@ pub struct NewEvaluation<'a> {
     pub evaluated_at: DateTime<Utc>,
 }
 
-/// What an evaluation decided, as recorded.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RecordedInput {
-    /// The head commit it was decided at.
-    pub head_sha: String,
-    /// `engine::Change` as JSON.
-    pub input: String,
-}
-
 /// A stored evaluation, as tests and pages read it back.
 #[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
 pub struct StoredEvaluation {
@@ -155,24 +146,6 @@ impl Store {
         self.last_of_change("decision", change)
             .await
             .context("cannot read the last decision")
-    }
-
-    /// The input of the last evaluation of a change that reached a
-    /// decision: the change as it was decided, to decide it again.
-    pub async fn last_input(&self, change: &ChangeKey) -> anyhow::Result<Option<RecordedInput>> {
-        let row: Option<(String, String)> = sqlx::query_as(
-            "SELECT head_sha, input FROM evaluations
-             WHERE forge = $1 AND repo = $2 AND number = $3
-               AND input IS NOT NULL AND decision IS NOT NULL
-             ORDER BY id DESC LIMIT 1",
-        )
-        .bind(change.forge.as_str())
-        .bind(change.repo.as_str())
-        .bind(as_i64(change.number)?)
-        .fetch_optional(&self.pool)
-        .await
-        .context("cannot read the input of the last evaluation")?;
-        Ok(row.map(|(head_sha, input)| RecordedInput { head_sha, input }))
     }
 
     /// `column` of the last evaluation of a change where it is set.

@@ -27,6 +27,8 @@ pub enum Scope<'a> {
 pub struct RecordedEvaluation {
     pub repo: String,
     pub number: i64,
+    /// The head commit it was decided at.
+    pub head_sha: String,
     pub conclusion: String,
     /// Its facts (or, recorded before they were kept, its change) as JSON.
     pub input: String,
@@ -56,7 +58,7 @@ impl Store {
             None => ("", -1),
         };
         let sql = format!(
-            "SELECT e.repo, e.number, e.conclusion, e.input, e.decision
+            "SELECT e.repo, e.number, e.head_sha, e.conclusion, e.input, e.decision
              FROM evaluations e JOIN (
                  SELECT MAX(id) AS id FROM evaluations
                  WHERE forge = $1 AND {filter}
@@ -78,13 +80,14 @@ impl Store {
             .context("cannot read the last evaluated changes")
     }
 
-    /// The last evaluation of a change that reached a decision.
+    /// The last evaluation of a change that reached a decision: its facts,
+    /// to decide it again.
     pub async fn last_recorded(
         &self,
         change: &ChangeKey,
     ) -> anyhow::Result<Option<RecordedEvaluation>> {
         sqlx::query_as(
-            "SELECT repo, number, conclusion, input, decision FROM evaluations
+            "SELECT repo, number, head_sha, conclusion, input, decision FROM evaluations
              WHERE forge = $1 AND repo = $2 AND number = $3
                AND input IS NOT NULL AND decision IS NOT NULL
              ORDER BY id DESC LIMIT 1",

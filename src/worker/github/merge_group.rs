@@ -194,7 +194,7 @@ impl Worker {
         t: &Target<InstallationId>,
         pull: &QueuedPull,
     ) -> anyhow::Result<Result<Change, &'static str>> {
-        let recorded = self.store.last_input(&t.key).await?;
+        let recorded = self.store.last_recorded(&t.key).await?;
         let at_head = recorded.filter(|r| {
             crate::ids::CommitSha::parse(&r.head_sha).is_ok_and(|sha| sha.matches(&pull.head))
         });
