@@ -179,3 +179,50 @@ async fn a_merged_relaxation_is_recorded_in_the_audit_trail() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn on_gitlab_a_merged_relaxation_is_recorded_in_the_audit_trail() {
+    on_each_backend(|url| async move {
+        let app = GitlabApp::start(&url).await;
+        app.add_merge_request(4, ALICE, &[".gitlab/warrant.yml"], "Widen the scope");
+        app.put_policy(support::gitlab::POLICY);
+        let proposed = support::gitlab::POLICY
+            .replace(r#"allow: ["src/**"]"#, r#"allow: ["src/**", "infra/**"]"#);
+        app.fake.put_file(
+            support::gitlab::PROJECT,
+            HEAD,
+            ".gitlab/warrant.yml",
+            &proposed,
+        );
+        app.hook_and_wait(4, ALICE, HookAction::Open, 1).await;
+        let d = app.decision(4).await;
+        assert_eq!(
+            d["proposed"][0]["differences"][0]["effect"], "relaxed",
+            "{d:#}"
+        );
+
+        let merge = "4444444444444444444444444444444444444444";
+        let merged = HookAction::Merge {
+            merge_commit_sha: merge.to_owned(),
+        };
+        app.hook_and_wait(4, support::gitlab::MARIA, merged, 2)
+            .await;
+
+        let trail = app
+            .store
+            .audit_events_of_change(&support::keys::key("gitlab", support::gitlab::PROJECT, 4))
+            .await
+            .unwrap();
+        let kinds: Vec<&str> = trail.iter().map(|e| e.event.kind.as_str()).collect();
+        let at = kinds.iter().position(|k| *k == "change_merged").unwrap();
+        assert_eq!(kinds[at + 1], "policy_relaxed", "{kinds:?}");
+        let relaxed = &trail[at + 1].event;
+        assert_eq!(relaxed.paths, [".gitlab/warrant.yml"]);
+        assert_eq!(relaxed.detail["merge_commit_sha"], merge);
+        assert_eq!(
+            relaxed.detail["relaxations"],
+            serde_json::json!(["roles.feature-dev.scope.allow: `infra/**` added"])
+        );
+    })
+    .await;
+}

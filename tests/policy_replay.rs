@@ -88,6 +88,9 @@ async fn a_policy_change_lists_the_past_changes_it_would_flip_without_asking_the
             "replaying more past changes asks the forge nothing more"
         );
         let d = h.decision(6).await;
+        let difference = &d["proposed"][0]["differences"][0];
+        assert_eq!(difference["effect"], "relaxed", "{d:#}");
+        assert_eq!(difference["change"], "`infra/**` added", "{d:#}");
         let replay = &d["proposed"][0]["replay"];
         assert_eq!(replay["replayed"], 4, "#1, #5, #4 and #2: {replay:#}");
         let flips = replay["flips"].as_array().unwrap();
