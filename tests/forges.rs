@@ -481,6 +481,12 @@ async fn an_invalid_policy_fails_closed_naming_the_file_and_line() {
         assert_eq!(published.state, h.state(Outcome::Failed), "{published:#?}");
         let title = published.title.clone().unwrap();
         assert!(title.contains(&format!("{}:2", h.policy_path())), "{title}");
+        if let Some(app) = h.github() {
+            // Annotated at the line at fault.
+            let run = app.the_check_run();
+            assert_eq!(run.annotations[0]["path"], h.policy_path());
+            assert_eq!(run.annotations[0]["start_line"], 2, "{run:#?}");
+        }
         snapshot(forge, "invalid_policy_value", &published);
     })
     .await;

@@ -96,7 +96,8 @@ fn invalid(
         .map(|e| Violation {
             kind: ViolationKind::InvalidPolicy,
             from,
-            line: None,
+            // Annotated at the line at fault, as a proposed policy's are.
+            line: Some(e.line),
             agent: None,
             message: title::located(e),
             paths: vec![source.path.clone()],
