@@ -14,6 +14,8 @@
 //! - [`evaluation`]: one evaluation from its facts, live or replayed from
 //!   what an earlier one recorded (`warrant audit replay`, and a proposed
 //!   policy tried on past changes).
+//! - [`alerts`]: governance events as CloudEvents, signed for webhook
+//!   receivers and written for Slack.
 //! - [`audit`]: the hash-chained audit trail of governance events.
 //! - [`store`]: durable state in SQLite or PostgreSQL: the delivery queue,
 //!   evaluations and the changes they decided, the audit trail, leases
@@ -35,6 +37,7 @@
 //! - [`cli`]: the `warrant` command line, including `warrant check` on a local
 //!   git range (see [`git`]) and `warrant serve`.
 
+pub mod alerts;
 pub mod audit;
 pub mod catalog;
 pub mod cli;
