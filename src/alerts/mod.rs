@@ -3,12 +3,13 @@
 //! a CloudEvents 1.0 event in structured JSON mode, posted signed to the
 //! operator's webhook receivers and as a readable message to Slack.
 //!
-//! This module holds what an alert is and how it is written for each kind
-//! of receiver; the operator's settings decide where alerts go and which
-//! types are sent. (The durable outbox that queues an alert in the same
-//! transaction as its audit event, and the task that delivers it, come
-//! next: see the project's notes.)
+//! This module holds what an alert is, how it is written for each kind of
+//! receiver, and how queued alerts are delivered ([`deliver`]); the
+//! durable outbox is `store::alerts`. (Raising each type of alert from the
+//! events that cause it, and the operator's settings, come next: see the
+//! project's notes.)
 
+pub mod deliver;
 mod slack;
 
 use std::fmt;
@@ -107,6 +108,30 @@ pub struct Alert {
 }
 
 impl Alert {
+    /// A new alert of `kind` about `subject`, with a fresh id.
+    pub fn new(kind: AlertType, subject: String, time: DateTime<Utc>, data: Value) -> Alert {
+        let id: [u8; 16] = rand::random();
+        Alert {
+            id: hex::encode(id),
+            kind,
+            subject,
+            time,
+            data,
+        }
+    }
+
+    /// The alert as the outbox queues it, for `receivers`.
+    pub fn queued(&self, source: &str, receivers: Vec<String>) -> crate::store::alerts::NewAlert {
+        crate::store::alerts::NewAlert {
+            id: self.id.clone(),
+            kind: self.kind.as_str().to_owned(),
+            subject: self.subject.clone(),
+            event: self.cloud_event(source).to_string(),
+            receivers,
+            at: self.time,
+        }
+    }
+
     /// The CloudEvents 1.0 event in structured JSON mode; `source` is the
     /// Warrant instance's public URL.
     pub fn cloud_event(&self, source: &str) -> Value {

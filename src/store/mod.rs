@@ -36,6 +36,7 @@
 //!   and are applied by [`Store::connect`].
 
 pub mod access;
+pub mod alerts;
 pub mod approvals;
 pub mod audit;
 pub mod changes;
