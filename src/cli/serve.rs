@@ -94,7 +94,7 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     );
     let (stop, stopping) = watch::channel(false);
     let gitlab = gitlab_client(&config)?;
-    let mut workers = Vec::new();
+    let mut workers = start_alerts(&config, &store, stopping.clone());
     match &config.github {
         Some(app) => {
             let forges = Forges {
@@ -263,6 +263,29 @@ fn start_workers(
     };
     let worker = Worker::new(store.clone(), forges, state.metrics(), worker_config);
     worker.spawn(state.work_signal(), stop)
+}
+
+/// Starts delivering the alerts queued in the store, one loop per
+/// configured receiver; none without receivers.
+fn start_alerts(
+    config: &ServeConfig,
+    store: &Store,
+    stop: watch::Receiver<bool>,
+) -> Vec<JoinHandle<()>> {
+    let alerts = &config.alerts;
+    if alerts.receivers.is_empty() {
+        return Vec::new();
+    }
+    tracing::info!(receivers = alerts.receivers.len(), "alerts configured");
+    let deliverer = crate::alerts::deliver::Deliverer {
+        store: store.clone(),
+        receivers: alerts.receivers.clone(),
+        secret: alerts.secret.as_ref().map(|s| s.expose().to_owned()),
+        public_url: config.public_url.clone(),
+        worker: crate::worker::default_name(),
+        http: reqwest::Client::new(),
+    };
+    Arc::new(deliverer).spawn(stop)
 }
 
 /// Logs go to standard error, as text or (`WARRANT_LOG_FORMAT=json`) one

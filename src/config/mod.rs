@@ -18,9 +18,11 @@ use jsonwebtoken::EncodingKey;
 use crate::server::auth::TokenKey;
 use crate::store::DEFAULT_DATABASE_URL;
 
+mod alerts;
 mod app;
 mod secrets;
 
+pub use alerts::{AlertArgs, AlertConfig};
 pub use secrets::{Secret, WebhookSecrets};
 
 /// Where the GitHub API is, unless `WARRANT_GITHUB_API_URL` says otherwise
@@ -173,6 +175,9 @@ pub struct ServeArgs {
     /// How logs are written.
     #[arg(long, env = "WARRANT_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+
+    #[command(flatten)]
+    pub alerts: AlertArgs,
 }
 
 /// A setting that is missing or malformed. The message starts with the
@@ -213,6 +218,8 @@ pub struct ServeConfig {
     pub public_pages: bool,
     /// The configured session key; `None`: the one kept in the database.
     pub session_key: Option<Secret>,
+    /// Where alerts go.
+    pub alerts: AlertConfig,
     /// The key sealing users' GitHub tokens; `None`: tokens stay in memory.
     pub token_key: Option<TokenKey>,
     /// `None` when GitLab is not configured.
@@ -313,6 +320,7 @@ impl ServeArgs {
             github_url,
             public_pages: flag("WARRANT_PUBLIC_PAGES", &self.public_pages)?.unwrap_or(false),
             session_key: self.session_key()?,
+            alerts: self.alerts.validate()?,
             gitlab,
             webhook_memory: self.webhook_memory()?,
             token_key: self.token_key()?,

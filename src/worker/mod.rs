@@ -111,7 +111,7 @@ impl Default for WorkerConfig {
 }
 
 /// `host-pid`: unique among live workers, as the lease requires.
-fn default_name() -> String {
+pub fn default_name() -> String {
     let host = std::fs::read_to_string("/etc/hostname")
         .ok()
         .map(|h| h.trim().to_owned())
