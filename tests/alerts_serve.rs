@@ -61,7 +61,10 @@ async fn serve_delivers_queued_alerts_to_its_receivers_signed() {
         json!({ "error": "Warrant gave up after several attempts" }),
     );
     let queued = alert.queued("https://warrant.example.com", vec![receiver.key()]);
-    store.queue_alerts(&[queued.clone()]).await.unwrap();
+    store
+        .queue_alerts(std::slice::from_ref(&queued))
+        .await
+        .unwrap();
 
     let mut child = warrant_serve(dir.path())
         .env("WARRANT_LISTEN", "127.0.0.1:0")
