@@ -272,6 +272,7 @@ fn benches(c: &mut Criterion) {
             decision: Some("{}"),
             input: Some(input),
             texts: Some(&texts),
+            alerts: &[],
             delivery_id: None,
             evaluated_at: at(2),
         };

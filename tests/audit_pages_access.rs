@@ -117,6 +117,7 @@ async fn evaluate_on(
                 decision: Some(&decision),
                 input: None,
                 texts: None,
+                alerts: &[],
                 delivery_id: None,
                 evaluated_at: at(day),
             },

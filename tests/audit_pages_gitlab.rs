@@ -92,6 +92,7 @@ async fn evaluate(store: &Store, forge: &str, repo: &str, number: u64, agent: &s
                 decision: Some(&decision),
                 input: None,
                 texts: None,
+                alerts: &[],
                 delivery_id: None,
                 evaluated_at: at(day),
             },

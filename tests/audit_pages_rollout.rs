@@ -47,6 +47,7 @@ async fn evaluate(
                 decision: Some(&decision),
                 input: None,
                 texts: None,
+                alerts: &[],
                 delivery_id: None,
                 evaluated_at: when,
             },

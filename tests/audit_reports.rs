@@ -136,6 +136,7 @@ async fn lists_and_counts_leave_out_repositories_the_reader_may_not_read() {
                         decision: None,
                         input: None,
                         texts: None,
+                        alerts: &[],
                         delivery_id: None,
                         evaluated_at: at(number as u32),
                     },

@@ -198,6 +198,7 @@ async fn evaluated(store: &Store, number: u64, head: &str, conclusion: &str) {
         decision: None,
         input: None,
         texts: None,
+        alerts: &[],
         delivery_id: None,
         evaluated_at: at(number as i64),
     };

@@ -148,6 +148,25 @@ impl Alert {
     }
 }
 
+/// What the worker needs to raise alerts: the receivers to queue them
+/// for, the types the operator sends, and the CloudEvents `source`.
+#[derive(Clone, Debug, Default)]
+pub struct Raise {
+    /// The receivers' keys; none: no alert is queued.
+    pub receivers: Vec<String>,
+    pub events: EventFilter,
+    /// Warrant's public URL (`urn:warrant` without one).
+    pub source: String,
+}
+
+impl Raise {
+    /// `alert` as the outbox queues it, unless no receiver wants it.
+    pub fn queue(&self, alert: &Alert) -> Option<crate::store::alerts::NewAlert> {
+        let wanted = !self.receivers.is_empty() && self.events.sends(alert.kind);
+        wanted.then(|| alert.queued(&self.source, self.receivers.clone()))
+    }
+}
+
 /// Which alert types the operator sends (`WARRANT_ALERT_EVENTS`): exact
 /// types, or prefixes ending in `.` (`dev.warrant.agent.`); all when
 /// empty.

@@ -259,6 +259,11 @@ fn start_workers(
 ) -> Vec<JoinHandle<()>> {
     let worker_config = WorkerConfig {
         public_url: config.public_url.clone(),
+        alerts: crate::alerts::Raise {
+            receivers: config.alerts.receiver_keys(),
+            events: config.alerts.events.clone(),
+            source: (config.public_url.clone()).unwrap_or_else(|| "urn:warrant".to_owned()),
+        },
         ..WorkerConfig::default()
     };
     let worker = Worker::new(store.clone(), forges, state.metrics(), worker_config);

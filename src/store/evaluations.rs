@@ -28,6 +28,8 @@ pub struct NewEvaluation<'a> {
     pub input: Option<&'a str>,
     /// The texts of the files the facts name, by SHA-256.
     pub texts: Option<&'a std::collections::HashMap<String, String>>,
+    /// Alerts the evaluation raises, queued with it.
+    pub alerts: &'a [super::alerts::NewAlert],
     pub delivery_id: Option<&'a str>,
     pub evaluated_at: DateTime<Utc>,
 }
@@ -103,6 +105,7 @@ impl Store {
             if let Some(texts) = e.texts {
                 super::records::insert_texts(&mut tx, texts).await?;
             }
+            super::alerts::insert_alerts(&mut tx, e.alerts).await?;
             super::audit::append_all(&mut tx, events).await?;
             tx.commit().await
         })

@@ -168,11 +168,16 @@ impl Worker {
         if let Some(decided) = p.decided.filter(|_| A::DISMISSES) {
             forge.dismiss(t, &decided.decision).await?;
         }
+        let blocked = match p.decided {
+            Some(decided) => self.blocked_alert(t, p.head, &decided.decision).await?,
+            None => None,
+        };
         let record = Recorded {
             run: A::run_id(&run),
             outcome: p.outcome,
             decided: p.decided,
             change: Some(p.change),
+            alerts: blocked.into_iter().collect(),
         };
         let acting_as = forge.acting_as().await;
         self.record(t, p.head, &claimed.delivery_id, acting_as, record)
@@ -264,6 +269,9 @@ impl Worker {
                 outcome: &outcome,
                 decided: None,
                 change: None,
+                alerts: (self.failed_alert(t, &t.head_sha, &outcome.summary))
+                    .into_iter()
+                    .collect(),
             };
             let acting_as = forge.acting_as().await;
             self.record(t, &t.head_sha, &claimed.delivery_id, acting_as, record)
@@ -337,6 +345,7 @@ impl Worker {
             decision: decision.as_deref(),
             input: input.as_deref(),
             texts: r.decided.map(|d| &d.texts),
+            alerts: &r.alerts,
             delivery_id: Some(delivery),
             evaluated_at: at,
         };
@@ -375,6 +384,8 @@ struct Recorded<'a> {
     outcome: &'a CheckOutcome,
     decided: Option<&'a Decided>,
     change: Option<&'a engine::Change>,
+    /// Alerts queued with the evaluation.
+    alerts: Vec<crate::store::alerts::NewAlert>,
 }
 
 /// A decision with the facts it was made from.

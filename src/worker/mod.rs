@@ -12,6 +12,7 @@
 //! with the error recorded.
 
 mod adapter;
+mod alerting;
 mod evaluate;
 mod facts;
 mod github;
@@ -93,6 +94,8 @@ pub struct WorkerConfig {
     pub public_url: Option<String>,
     /// Names the tasks (`host-pid` by default; each adds `-index`).
     pub name: String,
+    /// Where alerts go; none by default.
+    pub alerts: crate::alerts::Raise,
 }
 
 impl Default for WorkerConfig {
@@ -106,6 +109,7 @@ impl Default for WorkerConfig {
             retry_cap: Duration::from_secs(10 * 60),
             public_url: None,
             name: default_name(),
+            alerts: Default::default(),
         }
     }
 }

@@ -186,16 +186,25 @@ impl Harness {
     /// On GitHub the SRE team has a human and a bot (as the GitLab group
     /// has), and alice, who asks Copilot for its pull requests.
     pub async fn start(forge: Forge, database_url: &str) -> Harness {
+        Harness::start_with(forge, database_url, |_| {}).await
+    }
+
+    /// [`Harness::start`], with the worker configured by `tweak`.
+    pub async fn start_with(
+        forge: Forge,
+        database_url: &str,
+        tweak: impl FnOnce(&mut warrant::worker::WorkerConfig),
+    ) -> Harness {
         match forge {
             Forge::Github => {
-                let app = App::start(database_url).await;
+                let app = App::start_with(database_url, tweak).await;
                 app.fake.set_team(
                     "octo-org/sre",
                     &["dave", "alice", "gemini-code-assist[bot]"],
                 );
                 Harness::Github(app)
             }
-            Forge::Gitlab => Harness::Gitlab(GitlabApp::start(database_url).await),
+            Forge::Gitlab => Harness::Gitlab(GitlabApp::start_with(database_url, tweak).await),
         }
     }
 

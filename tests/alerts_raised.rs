@@ -1,0 +1,106 @@
+//! Evaluations raise alerts in the transaction that records them, through
+//! the real router on both forges and both databases: a change blocked
+//! (once per head), an evaluation given up; none for a change that passes,
+//! and none of a type the operator filtered out.
+
+mod support;
+
+use serde_json::Value;
+use support::forge::{Harness, on_each_forge};
+use warrant::alerts::{EventFilter, Raise};
+use warrant::store::Store;
+
+const RECEIVER: &str = "webhook:0123456789abcdef";
+
+fn raising(events: &str) -> impl FnOnce(&mut warrant::worker::WorkerConfig) {
+    let events = EventFilter::parse(events).unwrap();
+    move |config| {
+        config.alerts = Raise {
+            receivers: vec![RECEIVER.to_owned()],
+            events,
+            source: "https://warrant.example.com".to_owned(),
+        }
+    }
+}
+
+/// The CloudEvents queued for the receiver, oldest first (each taken and
+/// marked delivered).
+async fn queued(store: &Store) -> Vec<Value> {
+    let mut events = Vec::new();
+    let now = chrono::Utc::now();
+    while let Some(claimed) = store
+        .claim_alert(RECEIVER, "test", std::time::Duration::from_secs(60), now)
+        .await
+        .unwrap()
+    {
+        store.alert_delivered(&claimed, "test", now).await.unwrap();
+        events.push(serde_json::from_str(&claimed.event).unwrap());
+    }
+    events
+}
+
+#[tokio::test]
+async fn a_blocked_change_raises_one_alert_per_head_and_a_passing_one_none() {
+    on_each_forge(|forge, url| async move {
+        let h = Harness::start_with(forge, &url, raising("")).await;
+        let store = &h.server().store;
+        h.put_policy(h.policy());
+        h.add_agent_change(1, &["src/lib.rs"]);
+        h.open(1, 1).await;
+        assert_eq!(queued(store).await, Vec::<Value>::new(), "it passed");
+
+        h.add_agent_change(2, &["infra/main.tf"]);
+        h.open(2, 2).await;
+        let events = queued(store).await;
+        assert_eq!(events.len(), 1, "{events:#?}");
+        let blocked = &events[0];
+        assert_eq!(blocked["type"], "dev.warrant.change.blocked");
+        assert_eq!(
+            blocked["subject"],
+            format!("{}:{}#2", h.forge().name(), h.repo())
+        );
+        assert_eq!(blocked["data"]["title"], h.decision(2).await["title"]);
+        assert_eq!(
+            blocked["data"]["violations"][0]["paths"][0],
+            "infra/main.tf"
+        );
+        assert_eq!(blocked["data"]["page"], h.audit_url(2));
+
+        // Decided again at the same head: still blocked, not told again.
+        h.edit(2, 3).await;
+        assert!(h.evaluations(2).await.len() >= 2);
+        assert_eq!(queued(store).await, Vec::<Value>::new());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn giving_up_raises_an_alert_and_a_filtered_type_is_not_queued() {
+    on_each_forge(|forge, url| async move {
+        let h = Harness::start_with(forge, &url, raising("dev.warrant.evaluation.")).await;
+        let store = &h.server().store;
+        h.put_policy(h.policy());
+        h.add_agent_change(8, &["infra/main.tf"]);
+        h.open(8, 1).await;
+        assert_eq!(
+            queued(store).await,
+            Vec::<Value>::new(),
+            "blocked is filtered out"
+        );
+
+        h.add_agent_change(7, &["src/app.rs"]);
+        h.fail_every_attempt(7);
+        h.open(7, 4).await;
+        let events = queued(store).await;
+        assert_eq!(events.len(), 1, "{events:#?}");
+        assert_eq!(events[0]["type"], "dev.warrant.evaluation.failed");
+        assert!(
+            events[0]["data"]["error"]
+                .as_str()
+                .unwrap()
+                .contains("gave up after several attempts"),
+            "{events:#?}"
+        );
+    })
+    .await;
+}
