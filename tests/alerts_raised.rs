@@ -104,3 +104,51 @@ async fn giving_up_raises_an_alert_and_a_filtered_type_is_not_queued() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_merged_relaxation_raises_policy_relaxed_with_what_it_relaxed() {
+    use support::gitlab::{ALICE, GitlabApp, HEAD, MARIA, POLICY, PROJECT};
+    use warrant::forge::gitlab::fake::events::HookAction;
+    support::store::on_each_backend(|url| async move {
+        let app = GitlabApp::start_with(&url, raising("dev.warrant.policy.")).await;
+        app.add_merge_request(4, ALICE, &[".gitlab/warrant.yml"], "Widen the scope");
+        app.put_policy(POLICY);
+        let proposed = POLICY.replace(r#"allow: ["src/**"]"#, r#"allow: ["src/**", "infra/**"]"#);
+        app.fake
+            .put_file(PROJECT, HEAD, ".gitlab/warrant.yml", &proposed);
+        app.hook_and_wait(4, ALICE, HookAction::Open, 1).await;
+        assert_eq!(
+            queued(&app.store).await,
+            Vec::<Value>::new(),
+            "not merged yet"
+        );
+
+        let merge = "4444444444444444444444444444444444444444";
+        let merged = HookAction::Merge {
+            merge_commit_sha: merge.to_owned(),
+        };
+        app.hook_and_wait(4, MARIA, merged, 2).await;
+        let events = queued(&app.store).await;
+        assert_eq!(events.len(), 1, "{events:#?}");
+        let relaxed = &events[0];
+        assert_eq!(relaxed["type"], "dev.warrant.policy.relaxed");
+        assert_eq!(relaxed["subject"], format!("gitlab:{PROJECT}#4"));
+        let data = &relaxed["data"];
+        assert_eq!(data["policy"], ".gitlab/warrant.yml");
+        assert_eq!(data["commit"], merge);
+        assert_eq!(data["merged_by"], "maria");
+        assert_eq!(
+            data["relaxations"],
+            serde_json::json!(["roles.feature-dev.scope.allow: `infra/**` added"])
+        );
+        assert_eq!(
+            data["blob_after"],
+            warrant::policy::blob_id(proposed.as_bytes()).as_str()
+        );
+        assert_eq!(
+            data["blob_before"],
+            warrant::policy::blob_id(POLICY.as_bytes()).as_str()
+        );
+    })
+    .await;
+}

@@ -39,9 +39,21 @@ impl Store {
     /// chain, all in one transaction: they are stored together or not at
     /// all. Returns them as stored.
     pub async fn append_audit(&self, events: &[NewAuditEvent]) -> anyhow::Result<Vec<AuditEvent>> {
+        self.append_audit_alerting(events, &[]).await
+    }
+
+    /// Appends `events` and queues the `alerts` they raise, in one
+    /// transaction: an alert is never lost nor sent for an event that was
+    /// not recorded.
+    pub async fn append_audit_alerting(
+        &self,
+        events: &[NewAuditEvent],
+        alerts: &[super::alerts::NewAlert],
+    ) -> anyhow::Result<Vec<AuditEvent>> {
         retrying_races(|| async {
             let mut tx = self.pool.begin().await?;
             let stored = append_all(&mut tx, events).await?;
+            super::alerts::insert_alerts(&mut tx, alerts).await?;
             tx.commit().await?;
             Ok(stored)
         })

@@ -1,6 +1,7 @@
-//! The alerts an evaluation raises, queued in the transaction that records
-//! it (see `docs/alerts.md`): a change blocked, once per head commit, and
-//! an evaluation given up after its retries.
+//! The alerts the worker raises, queued in the transaction that records
+//! what caused them (see `docs/alerts.md`): a change blocked, once per
+//! head commit; an evaluation given up after its retries; a merged change
+//! that relaxes a policy.
 
 use chrono::Utc;
 use serde_json::json;
@@ -9,7 +10,7 @@ use super::Worker;
 use super::target::Target;
 use crate::alerts::{Alert, AlertType};
 use crate::engine::{Conclusion, Decision};
-use crate::ids::CommitSha;
+use crate::ids::{ChangeKey, CommitSha};
 use crate::store::alerts::NewAlert;
 
 impl Worker {
@@ -63,13 +64,34 @@ impl Worker {
         self.raise(AlertType::EvaluationFailed, t, data)
     }
 
+    /// `dev.warrant.policy.relaxed`: a change with relaxations merged.
+    pub(super) fn relaxed_alert(
+        &self,
+        change: &ChangeKey,
+        data: serde_json::Value,
+    ) -> Option<NewAlert> {
+        self.raise_on(AlertType::PolicyRelaxed, change, data)
+    }
+
     fn raise<X>(
         &self,
         kind: AlertType,
         t: &Target<X>,
         data: serde_json::Value,
     ) -> Option<NewAlert> {
-        let subject = format!("{}:{}#{}", t.key.forge.as_str(), t.key.repo, t.key.number);
+        self.raise_on(kind, &t.key, data)
+    }
+
+    /// The alert, unless the operator sends none of its type; its subject
+    /// is `FORGE:OWNER/NAME#N`, whatever the forge's own sigil.
+    fn raise_on(
+        &self,
+        kind: AlertType,
+        change: &ChangeKey,
+        data: serde_json::Value,
+    ) -> Option<NewAlert> {
+        let (forge, repo, number) = (change.forge.as_str(), &change.repo, change.number);
+        let subject = format!("{forge}:{repo}#{number}");
         self.config
             .alerts
             .queue(&Alert::new(kind, subject, Utc::now(), data))

@@ -148,28 +148,33 @@ impl Worker {
                 .await?;
         }
         let mut events = vec![event];
+        let mut alerts = Vec::new();
         if let Some(sha) = merge {
-            events.extend(self.relaxations_merged(c, sha, delivery).await?);
+            let (relaxed, raised) = self.relaxations_merged(c, sha, delivery).await?;
+            events.extend(relaxed);
+            alerts = raised;
         }
-        self.store.append_audit(&events).await?;
+        self.store.append_audit_alerting(&events, &alerts).await?;
         Ok(())
     }
 
     /// A merged change that proposed a policy relaxing the one in force:
     /// one `policy_relaxed` event per proposed file, with each relaxation
-    /// and who approved, from its last decision. Recorded on any merge: a
-    /// policy governs the changes into the branch it is merged into.
+    /// and who approved, from its last decision, and the alert of each.
+    /// Recorded on any merge: a policy governs the changes into the branch
+    /// it is merged into.
     async fn relaxations_merged(
         &self,
         c: &Closed<'_>,
         merge: &CommitSha,
         delivery: &str,
-    ) -> anyhow::Result<Vec<NewAuditEvent>> {
+    ) -> anyhow::Result<(Vec<NewAuditEvent>, Vec<crate::store::alerts::NewAlert>)> {
         let decision = (self.store.last_decision(&c.key).await?)
             .and_then(|d| serde_json::from_str::<crate::engine::Decision>(&d).ok());
         let Some(decision) = decision else {
-            return Ok(Vec::new());
+            return Ok(Default::default());
         };
+        let mut alerts = Vec::new();
         let mut approved_by: Vec<&str> = (decision.requirements.iter())
             .flat_map(|r| r.approved_by.iter().map(|l| l.as_str()))
             .collect();
@@ -195,6 +200,25 @@ impl Worker {
             event.actor = c.actor.map(str::to_owned);
             event.paths = vec![proposed.path.to_string()];
             event.policy_blob = Some(proposed.blob_id.clone());
+            let before = match proposed.from {
+                crate::engine::Origin::Repository => decision.policy.as_ref(),
+                crate::engine::Origin::Organisation => decision.org_policy.as_ref(),
+            };
+            alerts.extend(self.relaxed_alert(
+                &c.key,
+                serde_json::json!({
+                    "repository": c.key.repo.as_str(),
+                    "number": c.key.number,
+                    "policy": proposed.path.as_str(),
+                    "scope": proposed.from.as_str(),
+                    "blob_before": before.map(|p| p.blob_id.as_str()),
+                    "blob_after": proposed.blob_id,
+                    "relaxations": relaxations,
+                    "commit": merge.as_str(),
+                    "merged_by": c.actor,
+                    "approved_by": approved_by,
+                }),
+            ));
             events.push(
                 event
                     .with_detail("delivery", delivery)
@@ -204,7 +228,7 @@ impl Worker {
                     .with_detail("approved_by", approved_by.clone()),
             );
         }
-        Ok(events)
+        Ok((events, alerts))
     }
 
     /// Records a change to the policy on the default branch: the new
