@@ -42,6 +42,7 @@ pub mod changes;
 mod coordination;
 pub mod deliveries;
 pub mod evaluations;
+mod group_commit;
 pub mod heads;
 mod inventory;
 pub mod org_policies;
@@ -63,6 +64,7 @@ use sqlx::{AnyConnection, AnyPool, Connection, Executor};
 pub use audit::Chain;
 pub use deliveries::{ClaimedDelivery, Enqueued, NewDelivery, QueueId, QueueStats};
 pub use evaluations::{NewEvaluation, RecordedInput, StoredEvaluation};
+pub use group_commit::Committed;
 
 /// The database used when `WARRANT_DATABASE_URL` is not set: a file beside
 /// the working directory, created on first use.
@@ -128,6 +130,8 @@ impl Backend {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// The queue's writer ([`group_commit`]).
+    group_commit: group_commit::GroupCommit,
 }
 
 impl Store {
@@ -169,7 +173,11 @@ impl Store {
         if let Some(file) = &file {
             sqlite_file::secure(file)?;
         }
-        Ok(Store { pool, backend })
+        Ok(Store {
+            pool,
+            backend,
+            group_commit: Default::default(),
+        })
     }
 
     /// Checks that the database answers, for `/readyz`.

@@ -17,7 +17,7 @@
 //! | 413 | a body over [`MAX_WEBHOOK_BODY`](super::MAX_WEBHOOK_BODY) | no |
 //! | 503 + `Retry-After` | too many bodies being read at once ([`super::body`]) | no |
 //! | 408 | the body did not arrive in time ([`super::body`]) | no |
-//! | 500 | the delivery could not be stored (the forge may send it again) | no |
+//! | 500 | the delivery could not be stored, or the commit it shared failed (the forge may send it again) | no |
 //!
 //! A sender that cannot be genuine (no or a malformed signature, a wrong
 //! token, a server with no secret to check against) is refused before any
@@ -28,6 +28,14 @@
 //! is answered `duplicate` too: it can only be a captured delivery sent
 //! again, since GitHub's payloads differ from one event to the next (see
 //! [`crate::store::Store::enqueue`]).
+//!
+//! A `2xx` follows the commit that made the delivery durable: the queue's
+//! writer commits the deliveries that arrive together in one transaction
+//! ([`crate::store::Store::enqueue`]), so they share one sync to disk.
+//!
+//! The body is read once, only as far as deciding whether it is worth
+//! storing takes ([`Door::worth_storing`]); that reading is also the check
+//! that it is JSON. The worker reads the stored body in full.
 //!
 //! Ignored deliveries are not stored, so nothing is evaluated for them and
 //! the queue holds only work. A known event whose payload cannot be read is
@@ -257,7 +265,9 @@ async fn accept(state: &AppState, delivery: &Received<'_>) -> Result<DeliveryOut
         payload: delivery.body,
         received_at: Utc::now(),
     };
-    match state.store.enqueue(&new).await? {
+    let committed = state.store.enqueue_in_batch(&new).await?;
+    state.metrics.record_commit_batch(committed.batch);
+    match committed.enqueued {
         Enqueued::Accepted(id) => {
             tracing::info!(queue_id = %id, "webhook queued");
             state.work.notify_one();
