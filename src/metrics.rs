@@ -273,7 +273,6 @@ impl Metrics {
     /// deliveries.
     pub fn record_commit_batch(&self, batch: usize) {
         // Exact: a batch is at most a few hundred.
-        #[allow(clippy::cast_precision_loss)]
         self.families.commit_batch.observe(batch as f64);
     }
 
