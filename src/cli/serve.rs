@@ -278,14 +278,18 @@ fn start_workers(
 /// lines behind, logging waits for it. The returned guard, once dropped,
 /// writes out what is still queued.
 fn init_logs(format: LogFormat) -> tracing_appender::non_blocking::WorkerGuard {
+    use std::io::IsTerminal;
     use tracing_subscriber::EnvFilter;
     let (stderr, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
         .lossy(false)
         .thread_name("warrant-logs")
         .finish(std::io::BufWriter::new(std::io::stderr()));
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    // Colours only for a person at a terminal: a file or a log collector
+    // gets plain lines, shorter and cheaper to write.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(stderr);
     // `try_init` fails only if logging was already set up (by a test).
     let _ = match format {
