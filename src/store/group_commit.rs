@@ -71,7 +71,7 @@ struct Pending {
 
 /// A delivery's fate in the transaction that held it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Committed {
+pub(crate) struct Committed {
     pub enqueued: Enqueued,
     /// How many deliveries that transaction held, this one included.
     pub batch: usize,
@@ -80,7 +80,10 @@ pub struct Committed {
 impl Store {
     /// Like [`Store::enqueue`], and says how many deliveries shared the
     /// commit that made this one durable.
-    pub async fn enqueue_in_batch(&self, delivery: &NewDelivery<'_>) -> anyhow::Result<Committed> {
+    pub(crate) async fn enqueue_in_batch(
+        &self,
+        delivery: &NewDelivery<'_>,
+    ) -> anyhow::Result<Committed> {
         let (reply, answer) = oneshot::channel();
         let pending = Pending {
             forge: delivery.forge.to_owned(),

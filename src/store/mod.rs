@@ -64,7 +64,6 @@ use sqlx::{AnyConnection, AnyPool, Connection, Executor};
 pub use audit::Chain;
 pub use deliveries::{ClaimedDelivery, Enqueued, NewDelivery, QueueId, QueueStats};
 pub use evaluations::{NewEvaluation, RecordedInput, StoredEvaluation};
-pub use group_commit::Committed;
 
 /// The database used when `WARRANT_DATABASE_URL` is not set: a file beside
 /// the working directory, created on first use.
