@@ -10,6 +10,7 @@
 //! |---|---|---|
 //! | `warrant_webhook_deliveries_total` | counter | `forge`, `event`, `outcome` |
 //! | `warrant_webhook_duration_seconds` | histogram | |
+//! | `warrant_webhook_commit_batch_deliveries` | histogram | |
 //! | `warrant_evaluations_total` | counter | `conclusion` |
 //! | `warrant_evaluation_duration_seconds` | histogram | |
 //! | `warrant_github_api_requests_total` | counter | `status` |
@@ -116,6 +117,7 @@ pub struct Metrics {
 struct Families {
     deliveries: Family<DeliveryLabels, Counter>,
     webhook_seconds: Histogram,
+    commit_batch: Histogram,
     evaluations: Family<ConclusionLabels, Counter>,
     evaluation_seconds: Histogram,
     api_requests: Family<StatusLabels, Counter>,
@@ -153,6 +155,8 @@ impl Metrics {
         let inner = Families {
             deliveries: Family::default(),
             webhook_seconds: latency_histogram(),
+            // 1 to 512 deliveries, the most one commit holds.
+            commit_batch: Histogram::new(exponential_buckets(1.0, 2.0, 10)),
             evaluations: Family::default(),
             evaluation_seconds: latency_histogram(),
             api_requests: Family::default(),
@@ -174,6 +178,11 @@ impl Metrics {
             "webhook_duration_seconds",
             "Time to verify, store and acknowledge a webhook delivery",
             inner.webhook_seconds.clone(),
+        );
+        r.register(
+            "webhook_commit_batch_deliveries",
+            "For each stored delivery, how many deliveries shared the commit that made it durable",
+            inner.commit_batch.clone(),
         );
         r.register(
             "evaluations",
@@ -258,6 +267,13 @@ impl Metrics {
             })
             .inc();
         self.families.webhook_seconds.observe(elapsed.as_secs_f64());
+    }
+
+    /// Records that a delivery was made durable by a commit of `batch`
+    /// deliveries.
+    pub fn record_commit_batch(&self, batch: usize) {
+        // Exact: a batch is at most a few hundred.
+        self.families.commit_batch.observe(batch as f64);
     }
 
     /// Counts an evaluation: its conclusion, or `None` if it failed before

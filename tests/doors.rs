@@ -288,3 +288,128 @@ async fn a_delivery_that_cannot_be_stored_is_a_500_without_detail() {
     })
     .await;
 }
+
+/// `door`'s opened delivery made distinct by `n`: GitHub's door takes an
+/// equal body under another delivery id for a replay.
+fn distinct_opened(door: &Door, n: usize) -> Vec<u8> {
+    let mut body: serde_json::Value = serde_json::from_slice(&door.opened()).unwrap();
+    body["warrant_test_copy"] = n.into();
+    serde_json::to_vec(&body).unwrap()
+}
+
+/// Sends every `(delivery id, body)` at once, each on its own task, and
+/// returns each delivery id with its answer's status.
+async fn deliver_at_once(
+    door: &std::sync::Arc<Door>,
+    deliveries: Vec<(String, Vec<u8>)>,
+) -> Vec<(String, StatusCode)> {
+    let mut sending = tokio::task::JoinSet::new();
+    for (delivery, body) in deliveries {
+        let door = door.clone();
+        sending.spawn(async move {
+            let answer = door.deliver(door.known_event(), &delivery, &body).await;
+            (delivery, answer.status)
+        });
+    }
+    sending.join_all().await
+}
+
+/// The delivery ids stored in the queue at `url`, whatever their state.
+async fn stored_ids(url: &str) -> Vec<String> {
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(url).await.unwrap();
+    let ids = sqlx::query_scalar("SELECT delivery_id FROM deliveries")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    ids
+}
+
+#[tokio::test]
+async fn deliveries_arriving_together_are_each_stored_once_and_redeliveries_acknowledged() {
+    on_each_forge(|forge, url| async move {
+        let door = std::sync::Arc::new(Door::start(forge, &url).await);
+        // Each delivery twice, all at once: the copies may share a commit.
+        let deliveries: Vec<_> = (0..40)
+            .flat_map(|n| {
+                let body = distinct_opened(&door, n);
+                [(format!("d-{n}"), body.clone()), (format!("d-{n}"), body)]
+            })
+            .collect();
+        let answers = deliver_at_once(&door, deliveries).await;
+        for n in 0..40 {
+            let mut statuses: Vec<_> = answers
+                .iter()
+                .filter(|(delivery, _)| *delivery == format!("d-{n}"))
+                .map(|(_, status)| status.as_u16())
+                .collect();
+            statuses.sort_unstable();
+            assert_eq!(statuses, [200, 202], "d-{n}: one queued, one duplicate");
+        }
+        assert_eq!(door.queued().await, 40);
+    })
+    .await;
+}
+
+/// Makes every insert of delivery `poison` fail, and with it the
+/// transaction that holds it.
+async fn poison_inserts(url: &str) {
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(url).await.unwrap();
+    let statements: &[&str] = if url.starts_with("sqlite") {
+        &["CREATE TRIGGER poison BEFORE INSERT ON deliveries \
+           WHEN NEW.delivery_id = 'poison' BEGIN SELECT RAISE(ABORT, 'poisoned'); END"]
+    } else {
+        &[
+            "CREATE FUNCTION poison() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
+             IF NEW.delivery_id = 'poison' THEN RAISE EXCEPTION 'poisoned'; END IF; \
+             RETURN NEW; END $$",
+            "CREATE TRIGGER poison BEFORE INSERT ON deliveries \
+             FOR EACH ROW EXECUTE FUNCTION poison()",
+        ]
+    };
+    for statement in statements {
+        sqlx::query(statement).execute(&pool).await.unwrap();
+    }
+    pool.close().await;
+}
+
+#[tokio::test]
+async fn a_delivery_is_answered_2xx_only_if_the_commit_that_holds_it_stored_it() {
+    on_each_forge(|forge, url| async move {
+        let door = std::sync::Arc::new(Door::start(forge, &url).await);
+        poison_inserts(&url).await;
+        // Deliveries that arrive with the poisoned one may share its
+        // transaction: each of those fails with it, and is not stored.
+        let mut deliveries: Vec<_> = (0..30)
+            .map(|n| (format!("d-{n}"), distinct_opened(&door, n)))
+            .collect();
+        deliveries.insert(15, ("poison".to_owned(), distinct_opened(&door, 99)));
+        let answers = deliver_at_once(&door, deliveries).await;
+        let stored = stored_ids(&url).await;
+        for (delivery, status) in &answers {
+            match status.as_u16() {
+                202 => assert!(
+                    stored.contains(delivery),
+                    "{delivery} acknowledged, not stored"
+                ),
+                500 => assert!(!stored.contains(delivery), "{delivery} refused, yet stored"),
+                other => panic!("{delivery}: unexpected {other}"),
+            }
+        }
+        let poison = answers.iter().find(|(d, _)| d == "poison").unwrap();
+        assert_eq!(poison.1, StatusCode::INTERNAL_SERVER_ERROR);
+        // Those the poison's failure refused can be delivered again.
+        for (delivery, status) in &answers {
+            if *status == StatusCode::INTERNAL_SERVER_ERROR && delivery != "poison" {
+                let n: usize = delivery.trim_start_matches("d-").parse().unwrap();
+                let body = distinct_opened(&door, n);
+                let again = door.deliver(door.known_event(), delivery, &body).await;
+                assert_eq!(again.status, StatusCode::ACCEPTED, "{delivery} again");
+            }
+        }
+        assert_eq!(door.queued().await, 30);
+    })
+    .await;
+}

@@ -26,6 +26,52 @@ pub struct WebhookPayloadError {
     pub(crate) source: serde_json::Error,
 }
 
+/// What the webhook door makes of a signed payload, from one reading of
+/// it: enough to decide whether to store it, no more (the worker reads the
+/// stored body in full).
+#[derive(Debug)]
+pub enum Worth {
+    /// An event and action a worker acts on.
+    Store,
+    /// Valid JSON that no worker would act on: a ping, an unknown event, an
+    /// action that changes nothing Warrant decides.
+    Ignore,
+    /// Valid JSON of a known event in a shape Warrant cannot read: stored
+    /// anyway, for the worker to record why it failed.
+    Unreadable(WebhookPayloadError),
+    /// Not JSON at all: no worker could ever read it.
+    NotJson(serde_json::Error),
+}
+
+impl Worth {
+    /// Judges a forge's reading of `payload`: `Ok(Some(worth))` for a known
+    /// event, `Ok(None)` for an event it does not read (then only the
+    /// syntax is checked), or why it could not be read.
+    pub(crate) fn judge(
+        event: &str,
+        payload: &[u8],
+        read: serde_json::Result<Option<bool>>,
+    ) -> Worth {
+        let syntax = || serde_json::from_slice::<serde::de::IgnoredAny>(payload).map(drop);
+        match read {
+            Ok(Some(true)) => Worth::Store,
+            Ok(Some(false)) => Worth::Ignore,
+            Ok(None) => syntax().map_or_else(Worth::NotJson, |()| Worth::Ignore),
+            // serde stops at the first error: a shape error may hide a
+            // syntax error further on, so the rare unreadable payload is
+            // read once more.
+            Err(err) if err.is_data() => match syntax() {
+                Ok(()) => Worth::Unreadable(WebhookPayloadError {
+                    event: event.to_owned(),
+                    source: err,
+                }),
+                Err(syntax) => Worth::NotJson(syntax),
+            },
+            Err(err) => Worth::NotJson(err),
+        }
+    }
+}
+
 /// A policy (or CODEOWNERS) file read from the base commit.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PolicyFile {

@@ -38,7 +38,6 @@ use std::time::Duration;
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
-use sha2::{Digest, Sha256};
 use sqlx::{Any, Executor, FromRow};
 
 use super::{Backend, Store, duration_millis, from_millis, to_millis};
@@ -48,6 +47,12 @@ use crate::engine::Forge;
 /// unique per forge.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct QueueId(i64);
+
+impl QueueId {
+    pub(super) fn from_row(id: i64) -> QueueId {
+        QueueId(id)
+    }
+}
 
 impl fmt::Display for QueueId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -117,11 +122,12 @@ impl Store {
     /// Stores a delivery unless the same one (same forge and delivery id) is
     /// already stored, or, from GitHub, the same body under another delivery
     /// id (a replay). Safe to call concurrently with the same delivery.
+    ///
+    /// Answers only once the delivery is durable: it is committed with the
+    /// others that arrived meanwhile, in one transaction (see
+    /// [`super::group_commit`]).
     pub async fn enqueue(&self, delivery: &NewDelivery<'_>) -> anyhow::Result<Enqueued> {
-        let inserted = insert_delivery(&self.pool, delivery)
-            .await
-            .with_context(|| format!("cannot enqueue delivery {}", delivery.delivery_id))?;
-        Ok(inserted.map_or(Enqueued::Duplicate, |id| Enqueued::Accepted(QueueId(id))))
+        Ok(self.enqueue_in_batch(delivery).await?.enqueued)
     }
 
     /// Takes the oldest delivery that is due at `now` for `worker`, for
@@ -230,31 +236,6 @@ impl Outcome<'_> {
             Outcome::Failed { error } => ("failed", None, Some(error)),
         }
     }
-}
-
-/// With no conflict target, `DO NOTHING` covers both unique indexes: the
-/// delivery id, and the body's hash among GitHub's deliveries.
-const INSERT_DELIVERY: &str = "
-INSERT INTO deliveries
-    (forge, delivery_id, event, payload, payload_sha256, received_at, next_attempt_at)
-VALUES ($1, $2, $3, $4, $5, $6, $6)
-ON CONFLICT DO NOTHING
-RETURNING id";
-
-/// Inserts a delivery; `None` when it, or its GitHub body, was already there.
-async fn insert_delivery<'e>(
-    executor: impl Executor<'e, Database = Any>,
-    delivery: &NewDelivery<'_>,
-) -> sqlx::Result<Option<i64>> {
-    sqlx::query_scalar(INSERT_DELIVERY)
-        .bind(delivery.forge)
-        .bind(delivery.delivery_id)
-        .bind(delivery.event)
-        .bind(delivery.payload)
-        .bind(hex::encode(Sha256::digest(delivery.payload)))
-        .bind(to_millis(delivery.received_at))
-        .fetch_optional(executor)
-        .await
 }
 
 /// The claim statement, with the row-locking clause each backend needs in

@@ -43,6 +43,7 @@ pub mod changes;
 mod coordination;
 pub mod deliveries;
 pub mod evaluations;
+mod group_commit;
 pub mod heads;
 mod inventory;
 pub mod org_policies;
@@ -130,6 +131,8 @@ impl Backend {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// The queue's writer ([`group_commit`]).
+    group_commit: group_commit::GroupCommit,
 }
 
 impl Store {
@@ -171,7 +174,11 @@ impl Store {
         if let Some(file) = &file {
             sqlite_file::secure(file)?;
         }
-        Ok(Store { pool, backend })
+        Ok(Store {
+            pool,
+            backend,
+            group_commit: Default::default(),
+        })
     }
 
     /// Checks that the database answers, for `/readyz`.

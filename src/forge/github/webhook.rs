@@ -318,6 +318,25 @@ pub fn parse(event: &str, payload: &[u8]) -> Result<Option<GithubEvent>, Webhook
     })
 }
 
+/// Whether a delivery is worth storing, read once and no further than
+/// that takes: for most events the `action` alone decides, and only a
+/// `push`, a `check_run`, a `check_suite` or a `ping` is read in full.
+/// `Ok(None)` for an event Warrant does not read.
+pub fn worth_storing(event: &str, payload: &[u8]) -> serde_json::Result<Option<bool>> {
+    let relevant = match event {
+        "pull_request" => action::<PullRequestAction>(payload)?.is_some(),
+        "pull_request_review" => action::<ReviewAction>(payload)?.is_some(),
+        "merge_group" => action::<MergeGroupAction>(payload)?.is_some(),
+        "installation" => action::<InstallationAction>(payload)?.is_some(),
+        "installation_repositories" => action::<InstallationRepositoriesAction>(payload)?.is_some(),
+        _ if EVENTS.contains(&event) => {
+            parse_known(event, payload)?.is_some_and(|e| e.needs_processing())
+        }
+        _ => return Ok(None),
+    };
+    Ok(Some(relevant))
+}
+
 /// The repository a delivery is about: its `owner/name` and GitHub's id,
 /// which, unlike the name, is never given to another repository. `None`
 /// for a delivery about no one repository (an installation).

@@ -144,6 +144,17 @@ pub fn parse(event: &str, payload: &[u8]) -> Result<Option<GitlabEvent>, Webhook
     })
 }
 
+/// Whether a delivery is worth storing, from one reading of its payload;
+/// `Ok(None)` for an event Warrant does not read.
+pub fn worth_storing(event: &str, payload: &[u8]) -> serde_json::Result<Option<bool>> {
+    let event = match event {
+        "Merge Request Hook" => merge_request(payload)?,
+        "Push Hook" => Some(push(payload)?),
+        _ => return Ok(None),
+    };
+    Ok(Some(event.is_some_and(|e| e.needs_processing())))
+}
+
 #[derive(Deserialize)]
 struct Project {
     id: Option<u64>,

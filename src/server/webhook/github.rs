@@ -6,6 +6,7 @@ use axum::http::HeaderMap;
 
 use super::{Admitted, Door, header_value};
 use crate::engine::Forge;
+use crate::forge::Worth;
 use crate::forge::github::webhook as events;
 use crate::server::{AppState, HttpError, signature};
 
@@ -55,10 +56,8 @@ impl Door for Github {
         header_value(headers, "x-github-delivery", false)
     }
 
-    fn worth_storing(event: &str, body: &[u8]) -> Result<bool, String> {
-        events::parse(event, body)
-            .map(|event| event.is_some_and(|e| e.needs_processing()))
-            .map_err(|err| err.to_string())
+    fn worth_storing(event: &str, body: &[u8]) -> Worth {
+        Worth::judge(event, body, events::worth_storing(event, body))
     }
 }
 

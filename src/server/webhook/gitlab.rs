@@ -15,6 +15,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::{Admitted, Door, header_value};
 use crate::engine::Forge;
+use crate::forge::Worth;
 use crate::forge::gitlab::webhook as events;
 use crate::server::{AppState, HttpError, signature};
 
@@ -53,10 +54,8 @@ impl Door for Gitlab {
             .or_else(|| header_value(headers, "x-gitlab-event-uuid", false))
     }
 
-    fn worth_storing(event: &str, body: &[u8]) -> Result<bool, String> {
-        events::parse(event, body)
-            .map(|event| event.is_some_and(|e| e.needs_processing()))
-            .map_err(|err| err.to_string())
+    fn worth_storing(event: &str, body: &[u8]) -> Worth {
+        Worth::judge(event, body, events::worth_storing(event, body))
     }
 }
 

@@ -17,7 +17,7 @@
 //! | 413 | a body over [`MAX_WEBHOOK_BODY`](super::MAX_WEBHOOK_BODY) | no |
 //! | 503 + `Retry-After` | too many bodies being read at once ([`super::body`]) | no |
 //! | 408 | the body did not arrive in time ([`super::body`]) | no |
-//! | 500 | the delivery could not be stored (the forge may send it again) | no |
+//! | 500 | the delivery could not be stored, or the commit it shared failed (the forge may send it again) | no |
 //!
 //! A sender that cannot be genuine (no or a malformed signature, a wrong
 //! token, a server with no secret to check against) is refused before any
@@ -28,6 +28,14 @@
 //! is answered `duplicate` too: it can only be a captured delivery sent
 //! again, since GitHub's payloads differ from one event to the next (see
 //! [`crate::store::Store::enqueue`]).
+//!
+//! A `2xx` follows the commit that made the delivery durable: the queue's
+//! writer commits the deliveries that arrive together in one transaction
+//! ([`crate::store::Store::enqueue`]), so they share one sync to disk.
+//!
+//! The body is read once, only as far as deciding whether it is worth
+//! storing takes ([`Door::worth_storing`]); that reading is also the check
+//! that it is JSON. The worker reads the stored body in full.
 //!
 //! Ignored deliveries are not stored, so nothing is evaluated for them and
 //! the queue holds only work. A known event whose payload cannot be read is
@@ -55,6 +63,7 @@ use tracing::Instrument;
 use super::body::{BufferedBody, read_body};
 use super::{AppState, HttpError};
 use crate::engine::Forge;
+use crate::forge::Worth;
 use crate::metrics::DeliveryOutcome;
 use crate::store::{Enqueued, NewDelivery};
 
@@ -85,9 +94,8 @@ pub(super) trait Door: Send + 'static {
     /// The delivery's id, the same when the forge sends it again.
     fn delivery_id(headers: &HeaderMap) -> Option<String>;
 
-    /// Whether a delivery is worth storing: `Err` for a known event whose
-    /// payload cannot be read, stored anyway for the worker to say why.
-    fn worth_storing(event: &str, body: &[u8]) -> Result<bool, String>;
+    /// Whether a delivery is worth storing, from one reading of its body.
+    fn worth_storing(event: &str, body: &[u8]) -> Worth;
 }
 
 /// What a door admitted before reading the body: the signature to check
@@ -186,15 +194,13 @@ fn header_value(headers: &HeaderMap, name: &str, spaces: bool) -> Option<String>
     ok.then(|| value.to_owned())
 }
 
-/// A verified delivery of either forge, and whether it is worth storing:
-/// `Err` for a known event whose payload cannot be read, which is stored
-/// anyway for the worker to record why it failed.
+/// A verified delivery of either forge, and whether it is worth storing.
 struct Received<'a> {
     pub forge: Forge,
     pub delivery_id: &'a str,
     pub event: &'a str,
     pub body: &'a [u8],
-    pub worth_storing: Result<bool, String>,
+    pub worth_storing: Worth,
 }
 
 /// Stores a delivery worth processing, records the metrics and answers:
@@ -206,10 +212,7 @@ async fn acknowledge(state: &AppState, delivery: Received<'_>, started: Instant)
         delivery = %delivery.delivery_id,
         event = %delivery.event,
     );
-    let result = match json_syntax(delivery.body) {
-        Ok(()) => accept(state, &delivery).instrument(span.clone()).await,
-        Err(err) => Err(err),
-    };
+    let result = accept(state, &delivery).instrument(span.clone()).await;
     let _entered = span.enter();
     let outcome = match &result {
         Ok(outcome) => *outcome,
@@ -238,15 +241,6 @@ async fn acknowledge(state: &AppState, delivery: Received<'_>, started: Instant)
     }
 }
 
-/// Refuses a body that is not JSON, whatever its event: both forges send
-/// JSON only, so such a delivery could never be evaluated, and queueing it
-/// would only fail later where its sender cannot see why.
-fn json_syntax(body: &[u8]) -> Result<(), HttpError> {
-    serde_json::from_slice::<serde::de::IgnoredAny>(body)
-        .map(drop)
-        .map_err(|err| HttpError::NotJson(err.to_string()))
-}
-
 fn status(status: &str, message: &str) -> serde_json::Value {
     serde_json::json!({ "status": status, "message": message })
 }
@@ -254,12 +248,13 @@ fn status(status: &str, message: &str) -> serde_json::Value {
 /// Decides whether to store the delivery, and stores it.
 async fn accept(state: &AppState, delivery: &Received<'_>) -> Result<DeliveryOutcome, HttpError> {
     match &delivery.worth_storing {
-        Ok(true) => {}
-        Ok(false) => {
+        Worth::Store => {}
+        Worth::NotJson(err) => return Err(HttpError::NotJson(err.to_string())),
+        Worth::Ignore => {
             tracing::debug!("webhook ignored");
             return Ok(DeliveryOutcome::Ignored);
         }
-        Err(err) => {
+        Worth::Unreadable(err) => {
             tracing::warn!(error = %err, "storing an unreadable payload for the worker to fail")
         }
     }
@@ -270,7 +265,9 @@ async fn accept(state: &AppState, delivery: &Received<'_>) -> Result<DeliveryOut
         payload: delivery.body,
         received_at: Utc::now(),
     };
-    match state.store.enqueue(&new).await? {
+    let committed = state.store.enqueue_in_batch(&new).await?;
+    state.metrics.record_commit_batch(committed.batch);
+    match committed.enqueued {
         Enqueued::Accepted(id) => {
             tracing::info!(queue_id = %id, "webhook queued");
             state.work.notify_one();
