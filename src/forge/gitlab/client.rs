@@ -2,11 +2,12 @@
 //! one place, under the operations Warrant needs (see `merge_requests`,
 //! `members`, `statuses`).
 //!
-//! It speaks REST v4 with reqwest, like the GitHub client, and shares its
-//! [`RetryPolicy`] and [`ApiStats`]: every attempt is counted, and a 429 or
-//! an exhausted `RateLimit-Remaining` waits for GitLab's `Retry-After` or
-//! `RateLimit-Reset`. The token is sent in `PRIVATE-TOKEN` and appears in
-//! no error or log line.
+//! It speaks REST v4 and GraphQL (`graphql`) with reqwest, like the GitHub
+//! client, and shares its [`RetryPolicy`] and [`ApiStats`]: every attempt
+//! is counted, and a 429 or an exhausted `RateLimit-Remaining` waits for
+//! GitLab's `Retry-After` or `RateLimit-Reset`. The token is sent in
+//! `PRIVATE-TOKEN` (REST) or as a bearer token (GraphQL) and appears in no
+//! error or log line.
 
 use std::sync::Arc;
 use std::time::Duration;
