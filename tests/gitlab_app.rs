@@ -75,3 +75,107 @@ async fn below_ultimate_no_status_check_is_answered() {
     })
     .await;
 }
+
+/// Gives merge request `iid` 100 files within the agent's scope and 100
+/// commits, the last at `head`.
+fn make_large(app: &GitlabApp, iid: u64, head: &str) {
+    let mut state = app.fake.state();
+    let mr = state
+        .merge_requests
+        .get_mut(&(PROJECT.to_owned(), iid))
+        .unwrap();
+    mr.head_sha = head.to_owned();
+    mr.files = (0..100).map(|i| (format!("src/f{i}.rs"), None)).collect();
+    mr.commits = (0..99)
+        .map(|i| commit(&format!("{:040x}", 0x1000 + 100 * iid + i), "Work"))
+        .chain([commit(head, "Round amounts")])
+        .collect();
+}
+
+/// The requests made since the `before`-th, as `METHOD path` (a GraphQL
+/// query's with its operation; the project and query string left out),
+/// sorted: the read's requests go out together.
+fn since(app: &GitlabApp, before: usize) -> Vec<String> {
+    let project = format!("/projects/{}", PROJECT.replace('/', "%2F"));
+    let mut requests: Vec<String> = app.fake.requests()[before..]
+        .iter()
+        .map(|r| {
+            let path = r.path.strip_prefix("/api/v4").unwrap_or(&r.path);
+            let path = path.split('?').next().unwrap_or(path);
+            let path = path.replace(&project, "");
+            match &r.operation {
+                Some(op) => format!("{} {path} {op}", r.method),
+                None => format!("{} {path}", r.method),
+            }
+        })
+        .collect();
+    requests.sort();
+    requests
+}
+
+/// What evaluations of a merge request of 100 files and 100 commits cost,
+/// counted from the fake's request log through the real router and
+/// worker, as `docs/gitlab-api.md` tables them: 4 once Warrant knows the
+/// merge request's base, one more for a merge request's first evaluation
+/// (its base is learnt from the merge request itself) and for what is
+/// cached per process or for 5 minutes.
+#[tokio::test]
+async fn an_evaluation_of_100_files_and_100_commits_spends_at_most_four_requests() {
+    on_each_backend(|url| async move {
+        let app = GitlabApp::start(&url).await;
+        app.put_policy(POLICY);
+        let third = "4444444444444444444444444444444444444444";
+        app.add_merge_request(1, AGENT_BOT, &[], "Round amounts");
+        make_large(&app, 1, HEAD);
+        app.hook_and_wait(1, AGENT_BOT, HookAction::Open, 1).await;
+        assert_eq!(app.last_status(HEAD).state, "success");
+        let head = format!("POST /statuses/{HEAD}");
+        let read = [
+            "GET /merge_requests/1/diffs",
+            "POST /api/graphql WarrantMergeRequest",
+        ];
+        let mut first: Vec<String> = [
+            // Once per process, and once per 5 minutes: Warrant's own
+            // account, the group's policy, the policy's group.
+            "GET /user",
+            "GET /projects/platform%2Fgitlab-profile/repository/files/warrant-org.yml",
+            "GET /groups/platform%2Fsre/members/all",
+            // Once per merge request and 5 minutes.
+            "GET /merge_requests/1/status_checks",
+            // The policy at the base the merge request named.
+            "POST /api/graphql WarrantBlobs",
+        ]
+        .iter()
+        .chain(&read)
+        .map(|r| r.to_string())
+        .chain([head.clone(), head.clone()])
+        .collect();
+        first.sort();
+        assert_eq!(since(&app, 0), first);
+
+        // Approved: the same head, its base known from the last evaluation.
+        let before = app.fake.requests().len();
+        app.fake.approve(PROJECT, 1, MARIA);
+        app.hook_and_wait(1, MARIA, HookAction::Approval, 2).await;
+        let mut again: Vec<String> = read.iter().map(|r| r.to_string()).collect();
+        again.push(head.clone());
+        again.sort();
+        assert_eq!(since(&app, before), again);
+
+        // New commits: the status shown running on the new head, then
+        // decided.
+        let before = app.fake.requests().len();
+        make_large(&app, 1, third);
+        let oldrev = HEAD.to_owned();
+        app.hook_and_wait(1, AGENT_BOT, HookAction::NewCommits { oldrev }, 3)
+            .await;
+        let new_head = format!("POST /statuses/{third}");
+        let mut pushed: Vec<String> = read.iter().map(|r| r.to_string()).collect();
+        pushed.extend([new_head.clone(), new_head]);
+        pushed.sort();
+        assert_eq!(since(&app, before), pushed);
+        assert!(pushed.len() <= 4);
+        assert_eq!(app.last_status(third).state, "success");
+    })
+    .await;
+}

@@ -26,7 +26,7 @@ pub struct RecordedRequest {
     pub path: String,
     pub body: String,
     pub at: DateTime<Utc>,
-    /// For a GraphQL request (GitHub's), the operation name.
+    /// For a GraphQL request, the operation name.
     pub operation: Option<String>,
 }
 
@@ -166,6 +166,16 @@ impl<S> Drop for Fake<S> {
 
 fn lock<S>(state: &Mutex<S>) -> MutexGuard<'_, S> {
     state.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The operation name of a GraphQL request body (`query Name(...)`), if
+/// it is one: both fakes recognise Warrant's queries by it.
+pub(crate) fn graphql_operation(body: &[u8]) -> Option<String> {
+    let req: serde_json::Value = serde_json::from_slice(body).ok()?;
+    let query = req.get("query")?.as_str()?;
+    let rest = query.trim_start().strip_prefix("query")?.trim_start();
+    let end = rest.find(|c: char| !(c.is_alphanumeric() || c == '_'))?;
+    Some(rest[..end].to_owned())
 }
 
 /// Records every request, then answers a refused one, or one an injected

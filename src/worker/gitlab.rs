@@ -139,10 +139,11 @@ impl Adapter for Gitlab {
 
     const DISMISSES: bool = false;
     const RUN_HAS_ID: bool = false;
-    /// The approvals seen, each on the head it was given at.
+    /// The approvals seen, each on the head it was given at, and the last
+    /// base, at which the read guesses the policy is.
     const NEEDS: Needs = Needs {
         team_hints: false,
-        last_base: false,
+        last_base: true,
         approvals_seen: true,
     };
     type Run = Shown;
@@ -241,14 +242,13 @@ impl Adapter for Gitlab {
         is_org_repository(repo.as_str(), &self.client.org_repository)
     }
 
-    /// One request per candidate path tried, at the base commit.
+    /// Read at the base commit with the policy, at no request more.
     async fn codeowners(
         &self,
-        t: &Target<String>,
+        _t: &Target<String>,
         snapshot: &Snapshot,
     ) -> anyhow::Result<Option<PolicyFile>> {
-        let base = &snapshot.mr.change.base_sha;
-        Ok(self.client.codeowners_at(t.key.repo.as_str(), base).await?)
+        snapshot.mr.codeowners.clone().map_err(anyhow::Error::msg)
     }
 
     fn incomplete(snapshot: &Snapshot) -> Option<&'static str> {
@@ -293,12 +293,14 @@ impl Adapter for Gitlab {
         Ok(Shown::from(&running))
     }
 
-    /// Reads the merge request and fills its reviews from the approvals,
-    /// each on the head it was seen given at.
+    /// Reads the merge request, guessing its base is the last
+    /// evaluation's (a wrong guess costs one query more), and fills its
+    /// reviews from the approvals, each on the head it was seen given at.
     async fn read(&self, t: &Target<String>, known: &Known) -> anyhow::Result<Snapshot> {
+        let base = known.last_base.as_ref();
         let mut mr = self
             .client
-            .fetch_merge_request(t.key.repo.as_str(), t.key.number)
+            .fetch_merge_request_at(t.key.repo.as_str(), t.key.number, base)
             .await?;
         mr.change.reviews = reviews(&mr, &known.approvals_seen);
         Ok(Snapshot { mr })

@@ -2,14 +2,14 @@
 //! one place, under the operations Warrant needs (see `merge_requests`,
 //! `members`, `statuses`).
 //!
-//! It speaks REST v4 with reqwest, like the GitHub client, and shares its
-//! [`RetryPolicy`] and [`ApiStats`]: every attempt is counted, and a 429 or
-//! an exhausted `RateLimit-Remaining` waits for GitLab's `Retry-After` or
-//! `RateLimit-Reset`. The token is sent in `PRIVATE-TOKEN` and appears in
-//! no error or log line.
+//! It speaks REST v4 and GraphQL (`graphql`) with reqwest, like the GitHub
+//! client, and shares its [`RetryPolicy`] and [`ApiStats`]: every attempt
+//! is counted, and a 429 or an exhausted `RateLimit-Remaining` waits for
+//! GitLab's `Retry-After` or `RateLimit-Reset`. The token is sent in
+//! `PRIVATE-TOKEN` (REST) or as a bearer token (GraphQL) and appears in no
+//! error or log line.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::{Method, RequestBuilder, Response};
@@ -17,7 +17,6 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use super::members::MemberCache;
-use crate::engine::{Account, AccountKind};
 use crate::forge::cache::TtlCache;
 use crate::forge::http::{self, Failed, HttpCore};
 use crate::forge::retry::{ApiStats, RetryPolicy};
@@ -72,9 +71,6 @@ pub struct GitlabClient {
     core: HttpCore,
     api_base: String,
     token: String,
-    /// Whether each user id is a bot. An account does not become a bot or
-    /// stop being one, so this is kept for the life of the process.
-    bots: Mutex<HashMap<u64, bool>>,
     pub(crate) members: MemberCache,
     /// The `warrant` external status check of each merge request, if any.
     pub(crate) status_checks: TtlCache<Option<u64>>,
@@ -109,7 +105,6 @@ impl GitlabClient {
             core,
             api_base: format!("{}/api/v4", base_url.trim_end_matches('/')),
             token: token.to_owned(),
-            bots: Mutex::default(),
             members: MemberCache::default(),
             status_checks: TtlCache::new(super::statuses::STATUS_CHECK_TTL),
             org_repository: crate::policy::GITLAB_ORG_REPOSITORY.to_owned(),
@@ -200,55 +195,26 @@ impl GitlabClient {
             .map_err(|f| failed(&method, path, f))
     }
 
-    /// Whether user `id` is a bot: from the cache, else `GET /users/:id`
-    /// (its `bot` is true for project and group access token bots and
-    /// service accounts). A user GitLab no longer shows (404) is judged by
-    /// username alone.
-    pub(crate) async fn is_bot(&self, id: u64, username: &str) -> Result<bool, GitlabError> {
-        if reserved_bot_username(username) {
-            return Ok(true);
-        }
-        if let Some(bot) = self.cached_bot(id) {
-            return Ok(bot);
-        }
-        #[derive(Deserialize)]
-        struct User {
-            #[serde(default)]
-            bot: bool,
-        }
-        let bot = match self.get::<User>(&format!("/users/{id}")).await {
-            Ok(user) => user.bot,
-            Err(e) if e.status() == Some(404) => false,
-            Err(e) => return Err(e),
-        };
-        self.bots
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(id, bot);
-        Ok(bot)
-    }
-
-    fn cached_bot(&self, id: u64) -> Option<bool> {
-        let bots = self.bots.lock().unwrap_or_else(|e| e.into_inner());
-        bots.get(&id).copied()
-    }
-
-    /// A GitLab user object as Warrant's account, with its kind looked up;
-    /// `None` for a username Warrant cannot hold.
-    pub(crate) async fn account(&self, user: &UserRef) -> Result<Option<Account>, GitlabError> {
-        let Ok(login) = Login::parse(&user.username) else {
-            return Ok(None);
-        };
-        let kind = if self.is_bot(user.id, &user.username).await? {
-            AccountKind::Bot
-        } else {
-            AccountKind::User
-        };
-        Ok(Some(Account {
-            login,
-            kind,
-            id: Some(user.id),
-        }))
+    /// A POST of a GraphQL query to `{base_url}/api/graphql`, with
+    /// retries; `name` names it in the counters and errors.
+    pub(crate) async fn send_graphql(
+        &self,
+        name: &str,
+        body: &serde_json::Value,
+    ) -> Result<Response, GitlabError> {
+        let root = self.api_base.trim_end_matches("/v4");
+        let req = self
+            .core
+            .http
+            .post(format!("{root}/graphql"))
+            // GitLab documents the bearer header for GraphQL.
+            .bearer_auth(&self.token)
+            .header("accept", "application/json")
+            .json(body);
+        self.core
+            .send(&Method::POST, name, req)
+            .await
+            .map_err(|f| failed(&Method::POST, name, f))
     }
 
     /// The token's own account (`GET /user`): Warrant's identity on this
@@ -262,15 +228,14 @@ impl GitlabClient {
 /// A user as GitLab embeds it in other objects: the part Warrant reads.
 #[derive(Clone, Debug, Deserialize)]
 pub(crate) struct UserRef {
-    pub id: u64,
     pub username: String,
 }
 
 /// Usernames GitLab gives the bot users it creates, which no person can
 /// register: `project_<id>_bot_<hex>` and `group_<id>_bot_<hex>` for
 /// access tokens (older instances: `project_<id>_bot<n>`), and
-/// `service_account_...` for service accounts. They count as bots without
-/// asking, and even when `/users/:id` is hidden from the token.
+/// `service_account_...` for service accounts. They count as bots whatever
+/// GitLab's `bot` flag says.
 pub fn reserved_bot_username(username: &str) -> bool {
     let u = username.to_ascii_lowercase();
     if u.starts_with("service_account_") {

@@ -1,18 +1,25 @@
 //! Fetching a merge request for an evaluation, and turning GitLab's answer
 //! into Warrant's [`Change`] at this edge.
 //!
-//! An evaluation reads the merge request, its diffs and commits (one
-//! request per 100 of each), its approvals, each new user's bot flag (once
-//! per process), and the policy file at the base commit.
+//! An evaluation reads the merge request with its commits, approvers, bot
+//! flags and the policy and CODEOWNERS files at the base in one GraphQL
+//! query, and its diffs on REST beside it (one request per 100 of each).
 
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
+use serde_json::json;
 
-use super::client::{GitlabClient, GitlabError, UserRef, decode_base64, project_path};
+use super::client::{
+    GitlabClient, GitlabError, decode_base64, project_path, reserved_bot_username,
+};
+use super::graphql::{
+    BLOBS_QUERY, BlobNode, BlobsProject, COMMITS_QUERY, CommitNode, CommitPage, CommitsProject,
+    MERGE_REQUEST_QUERY, MergeRequestNode, ProjectData, ProjectReply, UserNode,
+};
 use crate::codeowners::GITLAB_CODEOWNERS_PATHS;
-use crate::engine::{Account, Change, ChangedFile, Commit, Forge, Person};
+use crate::engine::{Account, AccountKind, Change, ChangedFile, Commit, Forge, Person};
 use crate::forge::PolicyFile;
-use crate::ids::{CommitSha, RepoPath};
+use crate::ids::{CommitSha, Login, RepoPath};
 use crate::policy::GITLAB_POLICY_PATHS;
 
 /// Pages of diffs or commits read at most: 3,000 of each, as many files as
@@ -45,45 +52,18 @@ pub struct MergeRequestSnapshot {
     pub source_branch: String,
     pub target_branch: String,
     /// Whether `change.files` lists every changed file: false past
-    /// 3,000 files, or when GitLab's own diff limits cut the list
-    /// (`changes_count` such as `"1000+"`). A path past the list could be
+    /// 3,000 files, or when GitLab's own diff limits cut the list (its
+    /// `diffStatsSummary.fileCount` counts more than were listed). A path past the list could be
     /// out of scope, so the caller fails closed.
     pub files_complete: bool,
     /// Whether `change.commits` lists every commit (at most 3,000 are
     /// read): a commit past them could carry an agent's signals.
     pub commits_complete: bool,
-}
-
-/// `GET /projects/:id/merge_requests/:iid`, the part Warrant reads.
-#[derive(Deserialize)]
-pub(crate) struct MergeRequestReply {
-    pub iid: u64,
-    pub title: String,
-    #[serde(default)]
-    pub description: Option<String>,
-    pub state: String,
-    #[serde(default)]
-    pub draft: bool,
-    pub author: UserRef,
-    #[serde(default)]
-    pub assignees: Vec<UserRef>,
-    /// The head of the source branch; `null` while GitLab prepares a new
-    /// merge request.
-    pub sha: Option<String>,
-    pub diff_refs: Option<DiffRefs>,
-    pub source_branch: String,
-    pub target_branch: String,
-    #[serde(default)]
-    pub web_url: Option<String>,
-    /// How many files changed, as a string: `"1000+"` when GitLab's diff
-    /// limits cut the list.
-    #[serde(default)]
-    pub changes_count: Option<String>,
-}
-
-#[derive(Deserialize)]
-pub(crate) struct DiffRefs {
-    pub base_sha: Option<String>,
+    /// The CODEOWNERS file at the base commit, read with the policy: the
+    /// first of `GITLAB_CODEOWNERS_PATHS` there, in GitLab's own order. A
+    /// file that cannot be read is an error only for a policy that names
+    /// `codeowners`, so it is kept as one until then.
+    pub codeowners: Result<Option<PolicyFile>, String>,
 }
 
 /// An item of `GET .../merge_requests/:iid/diffs`.
@@ -97,37 +77,6 @@ pub(crate) struct DiffReply {
     pub deleted_file: bool,
 }
 
-/// An item of `GET .../merge_requests/:iid/commits`.
-#[derive(Deserialize)]
-pub(crate) struct CommitReply {
-    pub id: String,
-    #[serde(default)]
-    pub author_name: Option<String>,
-    #[serde(default)]
-    pub author_email: Option<String>,
-    #[serde(default)]
-    pub committer_name: Option<String>,
-    #[serde(default)]
-    pub committer_email: Option<String>,
-    /// The full message, trailers included.
-    #[serde(default)]
-    pub message: String,
-}
-
-/// `GET .../merge_requests/:iid/approvals`, the part Warrant reads.
-#[derive(Deserialize)]
-pub(crate) struct ApprovalsReply {
-    #[serde(default)]
-    pub approved_by: Vec<ApprovedBy>,
-}
-
-#[derive(Deserialize)]
-pub(crate) struct ApprovedBy {
-    pub user: UserRef,
-    #[serde(default)]
-    pub approved_at: Option<DateTime<Utc>>,
-}
-
 /// `GET /projects/:id/repository/files/:path`, the part Warrant reads.
 #[derive(Deserialize)]
 pub(crate) struct FileReply {
@@ -136,56 +85,88 @@ pub(crate) struct FileReply {
     pub blob_id: String,
 }
 
-/// What is read about a merge request once its base is known.
-struct Lists {
-    diffs: Vec<DiffReply>,
-    /// Whether the diffs ended within the pages read.
-    files_complete: bool,
-    commits: Vec<CommitReply>,
-    commits_complete: bool,
-    approvals: ApprovalsReply,
-    policy: Option<PolicyFile>,
-}
-
 impl GitlabClient {
     /// Fetches merge request `iid` of `project` (its full path,
-    /// `group/sub/project`), with the policy at its base commit.
+    /// `group/sub/project`), with the policy at its base commit, not
+    /// knowing the base: one request more than [`Self::fetch_merge_request_at`]
+    /// with the right base.
     pub async fn fetch_merge_request(
         &self,
         project: &str,
         iid: u64,
     ) -> Result<MergeRequestSnapshot, GitlabError> {
+        self.fetch_merge_request_at(project, iid, None).await
+    }
+
+    /// Fetches merge request `iid` of `project`: the merge request, its
+    /// commits, approvers, bot flags and the policy and CODEOWNERS files at
+    /// `base` (a guess: the last evaluation's) in one GraphQL query, the
+    /// diffs beside it on REST. When the base guessed is not the merge
+    /// request's (or none was), the files are read at the real base in one
+    /// more query.
+    pub async fn fetch_merge_request_at(
+        &self,
+        project: &str,
+        iid: u64,
+        base: Option<&CommitSha>,
+    ) -> Result<MergeRequestSnapshot, GitlabError> {
         let mr_path = format!("{}/merge_requests/{iid}", project_path(project)?);
-        let mr: MergeRequestReply = match self.get(&mr_path).await {
-            Err(e) if e.status() == Some(404) => {
-                return Err(GitlabError::NotFound(format!(
+        let diffs_path = format!("{mr_path}/diffs");
+        let diffs = async {
+            match self
+                .get_pages::<DiffReply>(&diffs_path, MAX_LIST_PAGES)
+                .await
+            {
+                Err(e) if e.status() == Some(404) => Err(GitlabError::NotFound(format!(
                     "merge request {project}!{iid}"
-                )));
+                ))),
+                other => other,
             }
-            other => other?,
         };
-        let head_sha = sha(&mr_path, mr.sha.as_deref(), "sha")?;
-        let base = mr.diff_refs.as_ref().and_then(|d| d.base_sha.as_deref());
-        let base_sha = sha(&mr_path, base, "diff_refs.base_sha")?;
-        let read = self.read_lists(project, &mr_path, &base_sha).await?;
-        let files_complete = read.files_complete && !cut_by_diff_limits(&mr, read.diffs.len());
+        let (node, diffs) = tokio::try_join!(self.merge_request_node(project, iid, base), diffs)?;
+        let (mr, blobs) = node;
+        let what = format!("merge request {project}!{iid}");
+        let refs = mr.diff_refs.as_ref();
+        let head_sha = sha(&what, refs.and_then(|d| d.head_sha.as_deref()), "headSha")?;
+        let base_sha = sha(&what, refs.and_then(|d| d.base_sha.as_deref()), "baseSha")?;
+        let blobs = match blobs {
+            Some(blobs) if base.is_some_and(|b| b.matches(&base_sha)) => blobs,
+            _ => self.blobs_at(project, &base_sha).await?,
+        };
+        let (commit_nodes, commits_complete) = self.all_commits(project, iid, mr.commits).await?;
+        let (diffs, listed_all) = diffs;
+        let cut = mr
+            .diff_stats_summary
+            .as_ref()
+            .is_some_and(|d| d.file_count > diffs.len());
+        let approvals = mr
+            .approved_by
+            .nodes
+            .iter()
+            .filter_map(account_of)
+            .map(|user| Approval {
+                user,
+                approved_at: None,
+            })
+            .collect();
         let change = Change {
             forge: Forge::Gitlab,
             repository: project.to_owned(),
-            number: mr.iid,
-            title: mr.title.clone(),
-            body: mr.description.clone().unwrap_or_default(),
-            author: self.account(&mr.author).await?,
-            assignees: self.accounts(&mr.assignees).await?,
+            number: mr.iid.parse().unwrap_or(iid),
+            title: mr.title,
+            body: mr.description.unwrap_or_default(),
+            author: mr.author.as_ref().and_then(account_of),
+            assignees: mr.assignees.nodes.iter().filter_map(account_of).collect(),
             base_sha,
             head_sha,
-            commits: read
-                .commits
+            // GitLab lists the newest first; a change lists them oldest
+            // first, as GitHub does.
+            commits: commit_nodes
                 .into_iter()
-                .map(|c| commit(&mr_path, c))
+                .rev()
+                .map(|c| commit(&what, c))
                 .collect::<Result<_, _>>()?,
-            files: read
-                .diffs
+            files: diffs
                 .iter()
                 .map(|d| file(&mr_path, d))
                 .collect::<Result<_, _>>()?,
@@ -193,47 +174,86 @@ impl GitlabClient {
         };
         Ok(MergeRequestSnapshot {
             change,
-            approvals: self.approvals(read.approvals).await?,
-            policy: read.policy,
+            approvals,
+            policy: first_blob(&what, &blobs, GITLAB_POLICY_PATHS)?,
+            codeowners: first_blob(&what, &blobs, GITLAB_CODEOWNERS_PATHS)
+                .map_err(|e| e.to_string()),
             state: mr.state,
             draft: mr.draft,
             web_url: mr.web_url,
             source_branch: mr.source_branch,
             target_branch: mr.target_branch,
-            files_complete,
-            commits_complete: read.commits_complete,
+            files_complete: listed_all && !cut,
+            commits_complete,
         })
     }
 
-    /// The diffs, commits, approvals and policy: independent reads, made
-    /// together to shorten the evaluation. Commits come oldest first.
-    async fn read_lists(
+    /// The `WarrantMergeRequest` query, with the files at `base` when a
+    /// base is guessed.
+    async fn merge_request_node(
         &self,
         project: &str,
-        mr_path: &str,
-        base_sha: &CommitSha,
-    ) -> Result<Lists, GitlabError> {
-        let diffs_path = format!("{mr_path}/diffs");
-        let commits_path = format!("{mr_path}/commits");
-        let approvals_path = format!("{mr_path}/approvals");
-        let (diffs, commits, approvals, policy) = tokio::try_join!(
-            self.get_pages::<DiffReply>(&diffs_path, MAX_LIST_PAGES),
-            self.get_pages::<CommitReply>(&commits_path, MAX_LIST_PAGES),
-            self.get::<ApprovalsReply>(&approvals_path),
-            self.policy_at(project, base_sha),
-        )?;
-        let (mut commit_list, commits_complete) = commits;
-        // GitLab lists the newest first; a change lists them oldest first,
-        // as GitHub does.
-        commit_list.reverse();
-        Ok(Lists {
-            diffs: diffs.0,
-            files_complete: diffs.1,
-            commits: commit_list,
-            commits_complete,
-            approvals,
-            policy,
-        })
+        iid: u64,
+        base: Option<&CommitSha>,
+    ) -> Result<(MergeRequestNode, Option<Vec<BlobNode>>), GitlabError> {
+        let vars = json!({
+            "project": project,
+            "iid": iid.to_string(),
+            "ref": base.map(|b| b.as_str()).unwrap_or(""),
+            "paths": file_paths(),
+            "blobs": base.is_some(),
+        });
+        let data: ProjectData<ProjectReply> = self
+            .graphql("WarrantMergeRequest", MERGE_REQUEST_QUERY, vars)
+            .await?;
+        let not_found = || GitlabError::NotFound(format!("merge request {project}!{iid}"));
+        let reply = data.project.ok_or_else(not_found)?;
+        let mr = reply.merge_request.ok_or_else(not_found)?;
+        Ok((mr, reply.repository.map(|r| r.blobs.nodes)))
+    }
+
+    /// The policy and CODEOWNERS candidates at `base` (`WarrantBlobs`).
+    async fn blobs_at(
+        &self,
+        project: &str,
+        base: &CommitSha,
+    ) -> Result<Vec<BlobNode>, GitlabError> {
+        let vars = json!({ "project": project, "ref": base.as_str(), "paths": file_paths() });
+        let data: ProjectData<BlobsProject> =
+            self.graphql("WarrantBlobs", BLOBS_QUERY, vars).await?;
+        Ok(data
+            .project
+            .and_then(|p| p.repository)
+            .map(|r| r.blobs.nodes)
+            .unwrap_or_default())
+    }
+
+    /// The commits of the first page and every later one (`WarrantCommits`,
+    /// 100 a page), up to [`MAX_LIST_PAGES`]; says whether they ended there.
+    async fn all_commits(
+        &self,
+        project: &str,
+        iid: u64,
+        first: CommitPage,
+    ) -> Result<(Vec<CommitNode>, bool), GitlabError> {
+        let mut commits = first.nodes;
+        let mut info = first.page_info;
+        for _ in 1..MAX_LIST_PAGES {
+            let Some(after) = info.end_cursor.filter(|_| info.has_next_page) else {
+                return Ok((commits, true));
+            };
+            let vars = json!({ "project": project, "iid": iid.to_string(), "after": after });
+            let data: ProjectData<CommitsProject> =
+                self.graphql("WarrantCommits", COMMITS_QUERY, vars).await?;
+            let page = data
+                .project
+                .and_then(|p| p.merge_request)
+                .ok_or_else(|| GitlabError::NotFound(format!("merge request {project}!{iid}")))?
+                .commits;
+            commits.extend(page.nodes);
+            info = page.page_info;
+        }
+        Ok((commits, !info.has_next_page))
     }
 
     /// The policy file at `sha`: the first of `GITLAB_POLICY_PATHS` that
@@ -292,36 +312,58 @@ impl GitlabClient {
         }
         Ok(None)
     }
-
-    async fn accounts(&self, users: &[UserRef]) -> Result<Vec<Account>, GitlabError> {
-        let mut accounts = Vec::with_capacity(users.len());
-        for user in users {
-            accounts.extend(self.account(user).await?);
-        }
-        Ok(accounts)
-    }
-
-    async fn approvals(&self, reply: ApprovalsReply) -> Result<Vec<Approval>, GitlabError> {
-        let mut approvals = Vec::with_capacity(reply.approved_by.len());
-        for by in reply.approved_by {
-            if let Some(user) = self.account(&by.user).await? {
-                approvals.push(Approval {
-                    user,
-                    approved_at: by.approved_at,
-                });
-            }
-        }
-        Ok(approvals)
-    }
 }
 
-/// Whether GitLab's diff limits kept files out of the list: `changes_count`
-/// ends in `+`, or counts more than were listed.
-fn cut_by_diff_limits(mr: &MergeRequestReply, listed: usize) -> bool {
-    let Some(count) = mr.changes_count.as_deref() else {
-        return false;
+/// A user as Warrant's account, its kind as GitLab flags it (or a
+/// username GitLab reserves for bots); `None` for a username Warrant
+/// cannot hold.
+fn account_of(user: &UserNode) -> Option<Account> {
+    let login = Login::parse(&user.username).ok()?;
+    let id = user.numeric_id();
+    let bot = user.bot || reserved_bot_username(&user.username);
+    Some(Account {
+        login,
+        kind: if bot {
+            AccountKind::Bot
+        } else {
+            AccountKind::User
+        },
+        id,
+    })
+}
+
+/// Every candidate path read at the base: the policy's and CODEOWNERS'.
+fn file_paths() -> Vec<&'static str> {
+    GITLAB_POLICY_PATHS
+        .iter()
+        .chain(GITLAB_CODEOWNERS_PATHS)
+        .copied()
+        .collect()
+}
+
+/// The first of `candidates` among the blobs read, in the candidates'
+/// order.
+fn first_blob(
+    what: &str,
+    blobs: &[BlobNode],
+    candidates: &[&str],
+) -> Result<Option<PolicyFile>, GitlabError> {
+    let Some((candidate, blob)) = candidates
+        .iter()
+        .find_map(|c| blobs.iter().find(|b| b.path == *c).map(|b| (c, b)))
+    else {
+        return Ok(None);
     };
-    count.ends_with('+') || count.parse::<usize>().is_ok_and(|n| n > listed)
+    let text = blob
+        .raw_text_blob
+        .clone()
+        .ok_or_else(|| GitlabError::decode(what, format!("`{candidate}` is not text")))?;
+    Ok(Some(PolicyFile {
+        path: repo_path(what, candidate)?,
+        text,
+        blob_id: blob.oid.clone(),
+        truncated: false,
+    }))
 }
 
 fn sha(path: &str, value: Option<&str>, field: &str) -> Result<CommitSha, GitlabError> {
@@ -355,17 +397,17 @@ fn file(path: &str, d: &DiffReply) -> Result<ChangedFile, GitlabError> {
     })
 }
 
-fn commit(path: &str, c: CommitReply) -> Result<Commit, GitlabError> {
+fn commit(path: &str, c: CommitNode) -> Result<Commit, GitlabError> {
     let person = |name: Option<String>, email: Option<String>| Person {
         name: name.unwrap_or_default(),
         email: email.unwrap_or_default(),
         account: None,
     };
     Ok(Commit {
-        sha: CommitSha::parse(&c.id).map_err(|e| GitlabError::decode(path, e))?,
+        sha: CommitSha::parse(&c.sha).map_err(|e| GitlabError::decode(path, e))?,
         author: person(c.author_name, c.author_email),
         committer: person(c.committer_name, c.committer_email),
-        message: c.message,
+        message: c.message.unwrap_or_default(),
     })
 }
 

@@ -14,10 +14,7 @@ use crate::engine::{Account, Person, ReviewState};
 
 /// The operation name of a GraphQL request body, if it is one.
 pub(super) fn operation_name(body: &[u8]) -> Option<String> {
-    let req: GraphqlRequest = serde_json::from_slice(body).ok()?;
-    let rest = req.query.trim_start().strip_prefix("query")?.trim_start();
-    let end = rest.find(|c: char| !(c.is_alphanumeric() || c == '_'))?;
-    Some(rest[..end].to_owned())
+    crate::forge::fake_server::graphql_operation(body)
 }
 
 #[derive(Deserialize)]

@@ -1,4 +1,6 @@
-//! The fake's REST v4 endpoints, answered with GitLab's shapes.
+//! The fake's REST v4 endpoints, answered with GitLab's shapes: those
+//! Warrant uses, the merge request itself being read by GraphQL
+//! (`graphql`).
 
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
@@ -19,11 +21,7 @@ pub(super) fn router() -> Router<Shared> {
     let mr = "/api/v4/projects/{project}/merge_requests/{iid}";
     Router::new()
         .route("/api/v4/user", get(current_user))
-        .route("/api/v4/users/{id}", get(user))
-        .route(mr, get(merge_request))
         .route(&format!("{mr}/diffs"), get(diffs))
-        .route(&format!("{mr}/commits"), get(commits))
-        .route(&format!("{mr}/approvals"), get(approvals))
         .route(&format!("{mr}/status_checks"), get(status_checks))
         .route(
             &format!("{mr}/status_check_responses"),
@@ -74,80 +72,12 @@ async fn current_user(State(state): State<Shared>) -> Response {
     Json(body).into_response()
 }
 
-/// `GET /users/:id`: the public profile, with `bot`.
-async fn user(State(state): State<Shared>, Path(id): Path<u64>) -> Response {
-    let s = lock(&state);
-    let Some(user) = s.users.get(&id) else {
-        return error(StatusCode::NOT_FOUND, "404 User Not Found");
-    };
-    let mut body = user_json(user);
-    body["bot"] = json!(user.bot);
-    body["created_at"] = json!("2024-01-01T00:00:00.000Z");
-    Json(body).into_response()
-}
-
 fn find<'s>(s: &'s FakeState, project: &str, iid: u64) -> Option<&'s FakeMergeRequest> {
     s.merge_requests.get(&(project.to_owned(), iid))
 }
 
 fn not_found() -> Response {
     error(StatusCode::NOT_FOUND, "404 Not found")
-}
-
-async fn merge_request(
-    State(state): State<Shared>,
-    Path((project, iid)): Path<(String, u64)>,
-) -> Response {
-    let s = lock(&state);
-    let Some(mr) = find(&s, &project, iid) else {
-        return not_found();
-    };
-    let assignees: Vec<Value> = mr
-        .assignee_ids
-        .iter()
-        .map(|id| user_json(&s.user(*id)))
-        .collect();
-    let changes = mr
-        .changes_count
-        .clone()
-        .unwrap_or_else(|| (mr.files.len() + mr.deleted.len()).to_string());
-    let state_name = if mr.state.is_empty() {
-        "opened"
-    } else {
-        &mr.state
-    };
-    let body = json!({
-        "id": 100_000 + mr.iid,
-        "iid": mr.iid,
-        "project_id": 1,
-        "title": mr.title,
-        "description": mr.description,
-        "state": state_name,
-        "created_at": "2024-05-13T07:26:38.402Z",
-        "updated_at": "2024-05-14T03:38:31.354Z",
-        "target_branch": mr.target_branch,
-        "source_branch": mr.source_branch,
-        "author": user_json(&s.user(mr.author_id)),
-        "assignees": assignees,
-        "assignee": assignees.first(),
-        "reviewers": [],
-        "draft": mr.draft,
-        "work_in_progress": mr.draft,
-        "merge_status": "can_be_merged",
-        "detailed_merge_status": "mergeable",
-        "sha": mr.head_sha,
-        "merge_commit_sha": null,
-        "reference": format!("!{}", mr.iid),
-        "references": { "full": format!("{}!{}", mr.project, mr.iid) },
-        "web_url": mr.web_url,
-        "changes_count": changes,
-        "diff_refs": {
-            "base_sha": mr.base_sha,
-            "head_sha": mr.head_sha,
-            "start_sha": mr.base_sha,
-        },
-    });
-    Json(body).into_response()
 }
 
 #[derive(Deserialize)]
@@ -226,74 +156,6 @@ async fn diffs(
         .chain(mr.deleted.iter().map(|p| diff(p, p, false, true)))
         .collect();
     paginate(items, &q)
-}
-
-async fn commits(
-    State(state): State<Shared>,
-    Path((project, iid)): Path<(String, u64)>,
-    Query(q): Query<PageQuery>,
-) -> Response {
-    let s = lock(&state);
-    let Some(mr) = find(&s, &project, iid) else {
-        return not_found();
-    };
-    // GitLab lists a merge request's commits newest first.
-    let items = mr
-        .commits
-        .iter()
-        .rev()
-        .map(|c| {
-            let title = c.message.lines().next().unwrap_or_default();
-            json!({
-                "id": c.sha.as_str(),
-                "short_id": c.sha.short(),
-                "title": title,
-                "author_name": c.author.name,
-                "author_email": c.author.email,
-                "authored_date": "2024-05-13T09:46:39.000+00:00",
-                "committer_name": c.committer.name,
-                "committer_email": c.committer.email,
-                "committed_date": "2024-05-13T09:46:39.000+00:00",
-                "created_at": "2024-05-13T09:46:39.000+00:00",
-                "message": c.message,
-                "trailers": {},
-                "extended_trailers": {},
-                "web_url": format!("https://gitlab.example.com/{project}/-/commit/{}", c.sha),
-            })
-        })
-        .collect();
-    paginate(items, &q)
-}
-
-async fn approvals(
-    State(state): State<Shared>,
-    Path((project, iid)): Path<(String, u64)>,
-) -> Response {
-    let s = lock(&state);
-    let Some(mr) = find(&s, &project, iid) else {
-        return not_found();
-    };
-    let approved_by: Vec<Value> = s
-        .approvals
-        .get(&(project.clone(), iid))
-        .into_iter()
-        .flatten()
-        .map(|a| json!({ "user": user_json(&s.user(a.user_id)), "approved_at": time(a.at) }))
-        .collect();
-    let body = json!({
-        "id": 100_000 + mr.iid,
-        "iid": mr.iid,
-        "project_id": 1,
-        "title": mr.title,
-        "description": mr.description,
-        "state": "opened",
-        "merge_status": "can_be_merged",
-        "approvals_required": 0,
-        "approvals_left": 0,
-        "approved": !approved_by.is_empty(),
-        "approved_by": approved_by,
-    });
-    Json(body).into_response()
 }
 
 #[derive(Deserialize)]

@@ -4,8 +4,8 @@
 //! [`GitlabClient`](super::client::GitlabClient) at it, and then assert on
 //! what it received and what was written (commit statuses).
 //!
-//! It answers the REST v4 endpoints Warrant uses with the shapes GitLab's
-//! documentation shows (compare `shared/fixtures/gitlab-api`), paginates
+//! It answers the REST v4 endpoints Warrant uses, and its GraphQL queries
+//! (by operation name), with the shapes GitLab's documentation shows (compare `shared/fixtures/gitlab-api`), paginates
 //! as GitLab does (`per_page` 20 by default, at most 100, `x-next-page`
 //! empty on the last page), checks `PRIVATE-TOKEN`, and can be told to
 //! fail (500, 502, 429 with `Retry-After`, an exhausted `RateLimit-*`) to
@@ -13,6 +13,7 @@
 
 mod api;
 pub mod events;
+mod graphql;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
@@ -196,7 +197,7 @@ pub type FakeGitlab = Fake<FakeState>;
 impl FakeGitlab {
     /// Serves on a free local port.
     pub async fn start() -> std::io::Result<FakeGitlab> {
-        Fake::serve(FakeState::default(), api::router()).await
+        Fake::serve(FakeState::default(), api::router().merge(graphql::router())).await
     }
 
     pub fn add_user(&self, id: u64, username: &str, bot: bool) {
@@ -295,14 +296,18 @@ impl FakeForge for FakeState {
         &mut self.log
     }
 
-    /// Any token but the one accepted answers 401.
+    /// Any token but the one accepted answers 401, in `PRIVATE-TOKEN`
+    /// (REST) or `Authorization: Bearer` (GraphQL).
     fn refuse(&self, request: &Parts) -> Option<Response> {
-        let token = request
-            .headers
-            .get("private-token")
-            .and_then(|v| v.to_str().ok())
+        let header = |name: &str| request.headers.get(name).and_then(|v| v.to_str().ok());
+        let token = header("private-token")
+            .or_else(|| header("authorization").and_then(|v| v.strip_prefix("Bearer ")))
             .unwrap_or_default();
         (self.token != token).then(|| error(StatusCode::UNAUTHORIZED, "401 Unauthorized"))
+    }
+
+    fn operation(body: &[u8]) -> Option<String> {
+        crate::forge::fake_server::graphql_operation(body)
     }
 
     fn fault_response(fault: Fault) -> Response {

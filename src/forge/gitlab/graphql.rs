@@ -1,0 +1,230 @@
+//! GitLab's GraphQL API (`POST /api/graphql`), for what it serves in one
+//! request: a merge request with its author, assignees and approvers (bot
+//! flags included), its commits, and the policy and CODEOWNERS blobs at
+//! the base. The changed files stay on REST (`diffs`): GraphQL lists a
+//! merge request's paths (`diffStats`) without the old path of a rename.
+
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+
+use super::client::{GitlabClient, GitlabError};
+
+/// The merge request, its first 100 commits, and (when `$blobs`) the
+/// files at `$ref` among `$paths`.
+pub(crate) const MERGE_REQUEST_QUERY: &str = "query WarrantMergeRequest($project: ID!, $iid: String!, $ref: String!, $paths: [String!]!, $blobs: Boolean!) {
+  project(fullPath: $project) {
+    mergeRequest(iid: $iid) {
+      iid title description state draft sourceBranch targetBranch webUrl
+      diffRefs { baseSha headSha }
+      diffStatsSummary { fileCount }
+      author { id username bot }
+      assignees { nodes { id username bot } }
+      approvedBy { nodes { id username bot } }
+      commits(first: 100) {
+        pageInfo { hasNextPage endCursor }
+        nodes { sha message authorName authorEmail committerName committerEmail }
+      }
+    }
+    repository @include(if: $blobs) {
+      blobs(ref: $ref, paths: $paths) { nodes { path oid rawTextBlob } }
+    }
+  }
+}";
+
+/// The next 100 commits after `$after`.
+pub(crate) const COMMITS_QUERY: &str =
+    "query WarrantCommits($project: ID!, $iid: String!, $after: String!) {
+  project(fullPath: $project) {
+    mergeRequest(iid: $iid) {
+      commits(first: 100, after: $after) {
+        pageInfo { hasNextPage endCursor }
+        nodes { sha message authorName authorEmail committerName committerEmail }
+      }
+    }
+  }
+}";
+
+/// The files at `$ref` among `$paths`: the base, when the merge request
+/// query guessed it wrong.
+pub(crate) const BLOBS_QUERY: &str =
+    "query WarrantBlobs($project: ID!, $ref: String!, $paths: [String!]!) {
+  project(fullPath: $project) {
+    repository {
+      blobs(ref: $ref, paths: $paths) { nodes { path oid rawTextBlob } }
+    }
+  }
+}";
+
+#[derive(Deserialize)]
+struct Envelope<T> {
+    data: Option<T>,
+    #[serde(default)]
+    errors: Vec<GraphqlError>,
+}
+
+#[derive(Deserialize)]
+struct GraphqlError {
+    message: String,
+}
+
+/// `data.project`, present or not.
+#[derive(Deserialize)]
+pub(crate) struct ProjectData<T> {
+    pub project: Option<T>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct ProjectReply {
+    pub merge_request: Option<MergeRequestNode>,
+    #[serde(default)]
+    pub repository: Option<RepositoryReply>,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct RepositoryReply {
+    pub blobs: Nodes<BlobNode>,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct Nodes<T> {
+    #[serde(default = "Vec::new")]
+    pub nodes: Vec<T>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct BlobNode {
+    pub path: String,
+    pub oid: String,
+    /// `null` for a binary file.
+    pub raw_text_blob: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct MergeRequestNode {
+    pub iid: String,
+    pub title: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    pub state: String,
+    #[serde(default)]
+    pub draft: bool,
+    pub source_branch: String,
+    pub target_branch: String,
+    #[serde(default)]
+    pub web_url: Option<String>,
+    /// `null` while GitLab prepares a new merge request.
+    pub diff_refs: Option<DiffRefsNode>,
+    #[serde(default)]
+    pub diff_stats_summary: Option<DiffStatsSummary>,
+    pub author: Option<UserNode>,
+    pub assignees: Nodes<UserNode>,
+    pub approved_by: Nodes<UserNode>,
+    pub commits: CommitPage,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct DiffRefsNode {
+    pub base_sha: Option<String>,
+    pub head_sha: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct DiffStatsSummary {
+    /// How many files the merge request changes, past GitLab's diff limits.
+    pub file_count: usize,
+}
+
+/// A user as GraphQL gives it: a global id, and the `bot` flag GitLab
+/// sets for access token bots and service accounts.
+#[derive(Clone, Deserialize)]
+pub(crate) struct UserNode {
+    /// `gid://gitlab/User/<id>`.
+    pub id: String,
+    pub username: String,
+    #[serde(default)]
+    pub bot: bool,
+}
+
+impl UserNode {
+    /// The numeric id in the global id.
+    pub fn numeric_id(&self) -> Option<u64> {
+        self.id.rsplit('/').next()?.parse().ok()
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct CommitPage {
+    pub page_info: PageInfo,
+    pub nodes: Vec<CommitNode>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct PageInfo {
+    pub has_next_page: bool,
+    pub end_cursor: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct CommitNode {
+    pub sha: String,
+    /// The full message, trailers included.
+    #[serde(default)]
+    pub message: Option<String>,
+    #[serde(default)]
+    pub author_name: Option<String>,
+    #[serde(default)]
+    pub author_email: Option<String>,
+    #[serde(default)]
+    pub committer_name: Option<String>,
+    #[serde(default)]
+    pub committer_email: Option<String>,
+}
+
+/// The commits page of `WarrantCommits`.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct CommitsProject {
+    pub merge_request: Option<CommitsOnly>,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct CommitsOnly {
+    pub commits: CommitPage,
+}
+
+/// The repository of `WarrantBlobs`.
+#[derive(Deserialize)]
+pub(crate) struct BlobsProject {
+    pub repository: Option<RepositoryReply>,
+}
+
+impl GitlabClient {
+    /// One GraphQL query: `data` on success; GitLab's `errors` (answered
+    /// with a 200) as an error, named by the operation.
+    pub(crate) async fn graphql<T: DeserializeOwned>(
+        &self,
+        operation: &str,
+        query: &str,
+        variables: Value,
+    ) -> Result<T, GitlabError> {
+        let body = json!({ "query": query, "variables": variables });
+        let name = format!("graphql {operation}");
+        let resp = self.send_graphql(&name, &body).await?;
+        let envelope: Envelope<T> = super::client::json(&name, resp).await?;
+        if let Some(first) = envelope.errors.first() {
+            return Err(GitlabError::decode(&name, &first.message));
+        }
+        envelope
+            .data
+            .ok_or_else(|| GitlabError::decode(&name, "no `data` in the answer"))
+    }
+}
