@@ -3,6 +3,8 @@
 
 #![cfg(unix)]
 
+mod support;
+
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
@@ -162,7 +164,7 @@ async fn serve_queues_a_signed_webhook_logs_it_as_json_and_stops_on_sigterm() {
         .post(format!("http://{address}/webhooks/github"))
         .header("x-github-event", "pull_request")
         .header("x-github-delivery", "d-1")
-        .header("x-hub-signature-256", sign(body))
+        .header("x-hub-signature-256", support::server::sign(SECRET, body))
         .body(&body[..])
         .send()
         .await
@@ -291,13 +293,6 @@ async fn serve_with_gitlab_alone_posts_the_status_of_a_merge_request() {
 }
 
 const SECRET: &str = "s3cret";
-
-fn sign(body: &[u8]) -> String {
-    use hmac::{Hmac, Mac};
-    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();
-    mac.update(body);
-    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
-}
 
 /// The server process, killed if the test ends before it stopped.
 struct Running(std::process::Child);
