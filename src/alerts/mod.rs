@@ -15,9 +15,7 @@ mod slack;
 use std::fmt;
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
-use sha2::Sha256;
 
 pub use slack::slack_message;
 
@@ -205,14 +203,10 @@ fn matches(entry: &str, kind: &str) -> bool {
     entry == kind || (entry.ends_with('.') && kind.starts_with(entry))
 }
 
-/// `sha256=<hex>`: the HMAC-SHA256 of `body` under `secret`, as the
-/// `Warrant-Signature-256` header carries it.
-pub fn signature(secret: &str, body: &[u8]) -> String {
-    let mut mac =
-        Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes a key of any size");
-    mac.update(body);
-    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
-}
+/// `sha256=<hex>`: the HMAC-SHA256 of a body under the secret, as the
+/// `Warrant-Signature-256` header carries it (the same scheme as GitHub's
+/// webhooks).
+pub use crate::server::sign as signature;
 
 /// Where alerts may be sent: HTTPS, or plain HTTP to a loopback address
 /// (a receiver beside Warrant). Anything else is refused with the reason.

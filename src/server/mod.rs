@@ -40,6 +40,7 @@ use crate::store::Store;
 
 pub use body::{BodyLimits, DEFAULT_BODY_BUDGET, DEFAULT_BODY_READ_TIMEOUT, MAX_WEBHOOK_BODY};
 pub use error::HttpError;
+pub use signature::sign;
 pub use webhook::github::SignedGithubDelivery;
 
 /// What every handler may use. Secrets live here, read once from the

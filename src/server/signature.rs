@@ -6,6 +6,16 @@ use sha2::Sha256;
 
 use crate::config::WebhookSecrets;
 
+/// `sha256=<hex>`: the HMAC-SHA256 of `body` keyed with `secret`, as
+/// GitHub signs a webhook (`X-Hub-Signature-256`) and as Warrant signs its
+/// own alerts (`Warrant-Signature-256`).
+pub fn sign(secret: &str, body: &[u8]) -> String {
+    let mut mac =
+        Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes keys of any length");
+    mac.update(body);
+    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+}
+
 /// Whether `header` has the shape of a signature: `sha256=` and the 64 hex
 /// digits of an HMAC-SHA256. Checked before the body is read, so that a
 /// header which cannot verify anything costs no memory.

@@ -4,8 +4,6 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpStream};
@@ -203,11 +201,7 @@ pub fn test_state(store: &Store) -> AppState {
 }
 
 /// `sha256=<hex>`, GitHub's `X-Hub-Signature-256` of `body` under `secret`.
-pub fn sign(secret: &str, body: &[u8]) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
-    mac.update(body);
-    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
-}
+pub use warrant::server::sign;
 
 /// An octokit example payload from `shared/fixtures/octokit-webhooks`, in
 /// the nearest folder above the checkout that has one.

@@ -10,10 +10,8 @@
 //! endpoint, so a delivery takes the same path as one from GitHub.
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
 use sha1::{Digest, Sha1};
-use sha2::Sha256;
 
 use super::{CheckRun, PullRequest};
 use crate::engine::{Account, Review, ReviewState};
@@ -200,14 +198,9 @@ fn merge_group_event(
     })
 }
 
-/// `sha256=<hex>`: GitHub's `X-Hub-Signature-256` of `body` under
-/// `secret`.
-pub fn signature(secret: &str, body: &[u8]) -> String {
-    let mut mac =
-        Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes keys of any length");
-    mac.update(body);
-    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
-}
+/// `sha256=<hex>`: GitHub's `X-Hub-Signature-256` of a body under a
+/// secret.
+pub use crate::server::sign as signature;
 
 /// Posts signed deliveries to a webhook endpoint, as GitHub does.
 #[derive(Clone, Debug)]
