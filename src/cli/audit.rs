@@ -49,10 +49,8 @@ enum AuditCommand {
 
 #[derive(Debug, clap::Args)]
 struct VerifyArgs {
-    /// The database: an SQLite file (`sqlite://warrant.db`) or a PostgreSQL
-    /// URL (`postgres://user:password@host/db`).
-    #[arg(long, env = "WARRANT_DATABASE_URL", default_value = DEFAULT_DATABASE_URL, hide_env_values = true)]
-    database_url: Secret,
+    #[command(flatten)]
+    database: Database,
 
     /// Print the report as JSON: `intact`, and each chain's `forge`,
     /// `repo`, `intact`, `events`, `head` (`seq` and `hash`) and, when
@@ -66,19 +64,7 @@ pub(crate) fn run(args: Args) -> Result<ExitCode, CliError> {
         AuditCommand::Verify(args) => args,
         AuditCommand::Replay(args) => return super::replay::audit_replay(args),
     };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")
-        .map_err(CliError::Database)?;
-    let reports = runtime
-        .block_on(async {
-            let store = Store::connect(&existing_only(args.database_url.expose())).await?;
-            let reports = verify_store(&store).await;
-            store.close().await;
-            reports
-        })
-        .map_err(CliError::Database)?;
+    let reports = on_database(&args.database, async |store| verify_store(store).await)?;
     let text = if args.json {
         json(&reports)
     } else {
@@ -147,9 +133,38 @@ fn json(reports: &[ChainReport]) -> String {
     text
 }
 
+/// The database, as `warrant serve` reads it.
+#[derive(Debug, clap::Args)]
+pub(crate) struct Database {
+    /// The database: an SQLite file (`sqlite://warrant.db`) or a PostgreSQL
+    /// URL (`postgres://user:password@host/db`).
+    #[arg(long, env = "WARRANT_DATABASE_URL", default_value = DEFAULT_DATABASE_URL, hide_env_values = true)]
+    database_url: Secret,
+}
+
+/// Runs `work` on the database, on a runtime of its own.
+pub(super) fn on_database<T>(
+    database: &Database,
+    work: impl AsyncFnOnce(&Store) -> anyhow::Result<T>,
+) -> Result<T, CliError> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+        .map_err(CliError::Database)?;
+    runtime
+        .block_on(async {
+            let store = Store::connect(&existing_only(database.database_url.expose())).await?;
+            let result = work(&store).await;
+            store.close().await;
+            result
+        })
+        .map_err(CliError::Database)
+}
+
 /// `url`, except that an SQLite file must already exist (`mode=rw`): a
 /// mistyped path must not verify as an empty, intact trail.
-pub(super) fn existing_only(url: &str) -> String {
+fn existing_only(url: &str) -> String {
     if !url.starts_with("sqlite:") {
         return url.to_owned();
     }

@@ -10,10 +10,9 @@ use anyhow::Context as _;
 use serde::Serialize;
 
 use super::CliError;
-use super::audit::existing_only;
+use super::audit::{Database, on_database};
 use super::output::{Format, write_stdout};
 use super::policy_file;
-use crate::config::Secret;
 use crate::engine::{Decision, Forge, Replay};
 use crate::evaluation::record::Input;
 use crate::evaluation::replay::{self, Instead, Reproduction};
@@ -22,7 +21,6 @@ use crate::forge::{OrgPolicyFile, PolicyFile};
 use crate::ids::{ChangeKey, RepoName, RepoPath};
 use crate::policy::{self, ORG_POLICY_FILE};
 use crate::store::records::Scope;
-use crate::store::{DEFAULT_DATABASE_URL, Store};
 
 /// The exit codes of `warrant audit replay`.
 pub(crate) const REPLAY_EXIT_CODES: &str = "\
@@ -32,15 +30,6 @@ Exit codes:
   2  it cannot be replayed: no such evaluation, one recorded before Warrant
      kept an evaluation's facts, a fact missing from the record, or the
      database cannot be read";
-
-/// The database, as `warrant serve` reads it.
-#[derive(Debug, clap::Args)]
-pub(crate) struct Database {
-    /// The database: an SQLite file (`sqlite://warrant.db`) or a PostgreSQL
-    /// URL (`postgres://user:password@host/db`).
-    #[arg(long, env = "WARRANT_DATABASE_URL", default_value = DEFAULT_DATABASE_URL, hide_env_values = true)]
-    database_url: Secret,
-}
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct ReplayArgs {
@@ -64,26 +53,6 @@ fn parse_change(s: &str) -> Result<ChangeKey, String> {
 
 fn parse_repository(s: &str) -> Result<(Forge, RepoName), String> {
     crate::ids::parse_repository(s).map_err(|e| e.to_string())
-}
-
-/// Runs `work` on the database, on a runtime of its own.
-fn on_database<T>(
-    database: &Database,
-    work: impl AsyncFnOnce(&Store) -> anyhow::Result<T>,
-) -> Result<T, CliError> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")
-        .map_err(CliError::Database)?;
-    runtime
-        .block_on(async {
-            let store = Store::connect(&existing_only(database.database_url.expose())).await?;
-            let result = work(&store).await;
-            store.close().await;
-            result
-        })
-        .map_err(CliError::Database)
 }
 
 /// What `audit replay` found, for JSON.
