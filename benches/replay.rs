@@ -282,11 +282,9 @@ fn benches(c: &mut Criterion) {
     }
     let from_store = || async {
         let scope = Scope::Repository(&repo);
-        let rows = store
-            .recent_evaluations(Forge::Github, &scope, None, REPLAYED)
+        let (past, texts) = past_changes(&store, Forge::Github, &scope, None, REPLAYED)
             .await
             .unwrap();
-        let (past, texts) = past_changes(&store, rows).await.unwrap();
         simulate::simulate(&past, &texts, instead).await
     };
     assert_eq!(runtime.block_on(from_store()), replay);

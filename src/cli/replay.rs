@@ -185,8 +185,7 @@ pub(crate) fn simulate(args: SimulateArgs) -> Result<ExitCode, CliError> {
     let (forge, repo) = args.repo.clone();
     let replayed = on_database(&args.database, async |store| {
         let scope = Scope::Repository(&repo);
-        let rows = (store.recent_evaluations(forge, &scope, None, args.last)).await?;
-        let (past, texts) = simulate::past_changes(store, rows).await?;
+        let (past, texts) = simulate::past_changes(store, forge, &scope, None, args.last).await?;
         // Without a proposed organisation policy, the repository's is read
         // under the one its last changes were decided under.
         let recorded_org = past.iter().find_map(|p| match &p.input {

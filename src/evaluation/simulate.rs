@@ -7,9 +7,10 @@
 use super::ParsedPolicies;
 use super::record::{Input, Texts};
 use super::replay::{self, Instead};
-use crate::engine::{Conclusion, Flip, Replay};
+use crate::engine::{Conclusion, Flip, Forge, Replay};
+use crate::ids::ChangeKey;
 use crate::store::Store;
-use crate::store::records::RecordedEvaluation;
+use crate::store::records::Scope;
 
 /// How many past changes a policy change is tried on.
 pub const REPLAYED: usize = 50;
@@ -125,12 +126,19 @@ impl Replay {
     }
 }
 
-/// Stored evaluations as past changes, with the texts their records name.
-/// An input that cannot be read counts as not replayable.
+/// The last `limit` evaluated changes of `scope` other than `except`, most
+/// recent first, with the texts their records name: two queries. An input
+/// that cannot be read counts as not replayable.
 pub async fn past_changes(
     store: &Store,
-    rows: Vec<RecordedEvaluation>,
+    forge: Forge,
+    scope: &Scope<'_>,
+    except: Option<&ChangeKey>,
+    limit: usize,
 ) -> anyhow::Result<(Vec<Past>, Texts)> {
+    let rows = store
+        .recent_evaluations(forge, scope, except, limit)
+        .await?;
     let past: Vec<Past> = rows
         .into_iter()
         .filter_map(|row| {

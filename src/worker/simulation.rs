@@ -54,10 +54,9 @@ impl Worker {
                     )
                 }
             };
-            let rows = (self.store)
-                .recent_evaluations(t.key.forge, &scope, Some(&t.key), REPLAYED)
-                .await?;
-            let (past, texts) = simulate::past_changes(&self.store, rows).await?;
+            let (past, texts) =
+                simulate::past_changes(&self.store, t.key.forge, &scope, Some(&t.key), REPLAYED)
+                    .await?;
             proposed.replay = Some(simulate::simulate(&past, &texts, instead).await);
         }
         Ok(())
