@@ -269,8 +269,8 @@ fn simulation_text(replay: &Replay, forge: Forge, repo: &RepoName) -> String {
 /// default.
 fn org_repository_name(forge: Forge) -> &'static str {
     match forge {
-        Forge::Gitlab => "gitlab-profile",
-        Forge::Github | Forge::Local => ".github",
+        Forge::Gitlab => policy::GITLAB_ORG_REPOSITORY,
+        Forge::Github | Forge::Local => policy::GITHUB_ORG_REPOSITORY,
     }
 }
 
