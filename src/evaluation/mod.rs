@@ -100,7 +100,7 @@ pub(crate) async fn decide<F: Facts>(
 /// Decides `change` under `loaded` with `context`; the admins cost a
 /// request, so they are read (`admins`) only for a decision that needs
 /// them, and the change decided again with them (deciding is cheap).
-pub(crate) async fn decide_with<F>(
+async fn decide_with<F>(
     loaded: &Applicable,
     change: &Change,
     mut context: Context,

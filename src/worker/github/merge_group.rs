@@ -16,16 +16,16 @@ use chrono::Utc;
 
 use super::Github;
 use crate::audit::{EventKind, NewAuditEvent};
-use crate::engine::{self, Change, Context, Forge};
-use crate::evaluation::decide_with;
-use crate::evaluation::policies;
+use crate::engine::{Change, Context, Forge};
 use crate::evaluation::record::Input;
+use crate::evaluation::{self, Applicable, Facts, Inputs};
 use crate::forge::check::CheckOutcome;
 use crate::forge::github::checks::CheckRunId;
 use crate::forge::github::client::InstallationId;
 use crate::forge::github::merge_queue::{MergeQueueSnapshot, QueuedPull};
 use crate::forge::github::webhook::{MergeGroupAction, MergeGroupEvent};
-use crate::forge::read_codeowners;
+use crate::forge::{PolicyFile, Teams};
+use crate::ids::Login;
 use crate::ids::TeamName;
 use crate::store::ClaimedDelivery;
 use crate::worker::adapter::Adapter;
@@ -146,41 +146,22 @@ impl Worker {
         };
         // Decided under the group's base, whatever base it was checked on.
         change.base_sha = group.base_sha.clone();
-        let loaded = policies::load(
-            &self.parsed_policies,
-            &change,
-            queue.org_policy.as_ref(),
-            queue.policy.as_ref(),
+        let facts = Queued {
+            worker: self,
+            github,
+            t: &t,
+            queue,
             at,
-        );
-        let decision = match loaded {
-            Err(decision) => *decision,
-            Ok(loaded) if loaded.is_empty() => {
-                let context = Context {
-                    app_logins: github.app_logins().await,
-                    ..Context::default()
-                };
-                engine::not_configured(&change, &context, at)
-            }
-            Ok(loaded) => {
-                let codeowners = match loaded.anchor().filter(|_| loaded.uses_codeowners()) {
-                    Some(anchor) => {
-                        read_codeowners(queue.codeowners.as_ref(), Forge::Github, anchor)
-                    }
-                    None => Default::default(),
-                };
-                let teams = loaded.teams(&codeowners, &change);
-                self.record_team_hints(&t, &loaded, &teams, at).await?;
-                let resolve: Vec<&TeamName> = teams.resolve.iter().collect();
-                let context = Context {
-                    teams: github.client.team_members(installation, &resolve).await?,
-                    repository_admins: Vec::new(),
-                    app_logins: github.app_logins().await,
-                    codeowners,
-                };
-                decide_with(&loaded, &change, context, || github.admins(&t), at).await?
-            }
         };
+        let inputs = Inputs {
+            change: &change,
+            org: queue.org_policy.as_ref(),
+            repo: queue.policy.as_ref(),
+            at,
+            dismisses: Github::DISMISSES,
+            org_repository: github.is_org_repository(&t.key.repo),
+        };
+        let decision = evaluation::decide(&facts, &self.parsed_policies, inputs).await?;
         let url = self.audit_url(&t);
         Ok(CheckOutcome::from_decision(&decision, url.as_deref()))
     }
@@ -390,4 +371,47 @@ fn destroyed(group: &MergeGroupEvent) -> NewAuditEvent {
     event
         .with_detail("reason", group.reason.clone())
         .with_detail("group_ref", group.head_ref.clone())
+}
+
+/// The facts of a queued pull request, under the group's base: the
+/// CODEOWNERS file read with the queue, teams from the client's cache
+/// after the first pull request.
+struct Queued<'a> {
+    worker: &'a Worker,
+    github: &'a Github,
+    t: &'a Target<InstallationId>,
+    queue: &'a MergeQueueSnapshot,
+    at: chrono::DateTime<Utc>,
+}
+
+impl Facts for Queued<'_> {
+    async fn codeowners(&self) -> anyhow::Result<Option<PolicyFile>> {
+        Ok(self.queue.codeowners.clone())
+    }
+
+    async fn context(&self, loaded: &Applicable, teams: &Teams) -> anyhow::Result<Context> {
+        if !loaded.is_empty() {
+            (self.worker)
+                .record_team_hints(self.t, loaded, teams, self.at)
+                .await?;
+        }
+        let resolve: Vec<&TeamName> = teams.resolve.iter().collect();
+        Ok(Context {
+            teams: (self.github.client)
+                .team_members(self.t.at, &resolve)
+                .await?,
+            app_logins: self.github.app_logins().await,
+            ..Context::default()
+        })
+    }
+
+    async fn admins(&self) -> anyhow::Result<Vec<Login>> {
+        self.github.admins(self.t).await
+    }
+
+    /// None: the policy a queued pull request proposes was reviewed on the
+    /// pull request itself; the group decides it under the base's.
+    async fn head_file(&self, _paths: &[&str]) -> anyhow::Result<Option<PolicyFile>> {
+        Ok(None)
+    }
 }
