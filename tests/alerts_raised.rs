@@ -1,7 +1,9 @@
 //! Evaluations raise alerts in the transaction that records them, through
 //! the real router on both forges and both databases: a change blocked
-//! (once per head), an evaluation given up; none for a change that passes,
-//! and none of a type the operator filtered out.
+//! (once per head), an evaluation given up, an unregistered agent (once
+//! per repository), a lapsed registration's agent at work (once per
+//! change); none for a change that passes, and none of a type the operator
+//! filtered out.
 
 mod support;
 
@@ -149,6 +151,85 @@ async fn a_merged_relaxation_raises_policy_relaxed_with_what_it_relaxed() {
             data["blob_before"],
             warrant::policy::blob_id(POLICY.as_bytes()).as_str()
         );
+    })
+    .await;
+}
+
+/// The alerts of types under `prefix` among those queued.
+async fn queued_of(store: &Store, prefix: &str) -> Vec<Value> {
+    let events = queued(store).await;
+    let of = |e: &&Value| e["type"].as_str().is_some_and(|t| t.starts_with(prefix));
+    events.iter().filter(of).cloned().collect()
+}
+
+#[tokio::test]
+async fn an_unregistered_agent_is_told_about_once_per_repository() {
+    on_each_forge(|forge, url| async move {
+        let h = Harness::start_with(forge, &url, raising("")).await;
+        let store = &h.server().store;
+        h.add_unregistered_change(3, &["src/lib.rs"]);
+        h.open(3, 1).await;
+        let events = queued_of(store, "dev.warrant.agent.").await;
+        assert_eq!(events.len(), 1, "{events:#?}");
+        let seen = &events[0];
+        assert_eq!(seen["type"], "dev.warrant.agent.unregistered");
+        assert_eq!(
+            seen["subject"],
+            format!("{}:{}#3", h.forge().name(), h.repo())
+        );
+        let decided = h.decision(3).await;
+        let agent = &decided["agents"][0];
+        assert_eq!(agent["status"]["kind"], "unregistered");
+        assert_eq!(seen["data"]["agent"], agent["id"]);
+        assert_eq!(seen["data"]["change"]["number"], 3);
+        assert_eq!(seen["data"]["change"]["page"], h.audit_url(3));
+        let signals = seen["data"]["signals"].as_array().unwrap();
+        assert_eq!(signals.len(), agent["signals"].as_array().unwrap().len());
+        assert_eq!(signals[0]["value"], agent["signals"][0]["value"]);
+
+        // The same agent again, on this change and on another: not news.
+        h.edit(3, 2).await;
+        h.add_unregistered_change(4, &["src/app.rs"]);
+        h.open(4, 3).await;
+        assert_eq!(
+            queued_of(store, "dev.warrant.agent.").await,
+            Vec::<Value>::new()
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_lapsed_registration_at_work_is_told_about_once_per_change() {
+    on_each_forge(|forge, url| async move {
+        let h = Harness::start_with(forge, &url, raising("dev.warrant.agent.")).await;
+        let store = &h.server().store;
+        let lapsed = h.policy().replacen(
+            "    owner: alice\n",
+            "    owner: alice\n    expires: 2026-01-31\n",
+            1,
+        );
+        h.put_policy(&lapsed);
+        h.add_agent_change(5, &["src/lib.rs"]);
+        h.open(5, 1).await;
+        let events = queued(store).await;
+        assert_eq!(events.len(), 1, "{events:#?}");
+        let lapsed = &events[0];
+        assert_eq!(lapsed["type"], "dev.warrant.agent.lapsed_active");
+        assert_eq!(lapsed["data"]["expires"], "2026-02-01T00:00:00Z");
+        assert_eq!(lapsed["data"]["owner"], "alice");
+        assert_eq!(lapsed["data"]["change"]["number"], 5);
+        let decided = h.decision(5).await;
+        assert_eq!(lapsed["data"]["agent"], decided["agents"][0]["id"]);
+
+        h.edit(5, 2).await;
+        assert_eq!(queued(store).await, Vec::<Value>::new(), "same change");
+        h.add_agent_change(6, &["src/lib.rs"]);
+        h.open(6, 3).await;
+        let events = queued(store).await;
+        assert_eq!(events.len(), 1, "{events:#?}");
+        assert_eq!(events[0]["data"]["change"]["number"], 6);
+        assert_ne!(events[0]["id"], lapsed["id"]);
     })
     .await;
 }

@@ -10,6 +10,7 @@
 //! project's notes.)
 
 pub mod deliver;
+pub mod lapsing;
 mod slack;
 
 use std::fmt;
@@ -111,6 +112,28 @@ impl Alert {
         let id: [u8; 16] = rand::random();
         Alert {
             id: hex::encode(id),
+            kind,
+            subject,
+            time,
+            data,
+        }
+    }
+
+    /// An alert raised at most once for `key` (what it is about: an agent
+    /// in a repository, a registration on a day): its id is derived from
+    /// the type and `key`, so that the outbox, which keeps each id once,
+    /// drops a second raising, from this replica or another.
+    pub fn once(
+        kind: AlertType,
+        key: &str,
+        subject: String,
+        time: DateTime<Utc>,
+        data: Value,
+    ) -> Alert {
+        use sha2::{Digest, Sha256};
+        let digest = Sha256::digest(format!("{}\n{key}", kind.as_str()));
+        Alert {
+            id: hex::encode(&digest[..16]),
             kind,
             subject,
             time,

@@ -67,10 +67,13 @@ pub enum EventKind {
     /// (`detail.relaxations`), the policy file (`paths`, `policy_blob`),
     /// the merge commit and who approved (`detail.approved_by`).
     PolicyRelaxed,
+    /// A registration lapses within 14 days (`detail.expires`,
+    /// `detail.days_left`), found by the daily sweep.
+    AgentLapsing,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 13] = [
+    pub const ALL: [EventKind; 14] = [
         EventKind::DeliveryReceived,
         EventKind::AgentIdentified,
         EventKind::DecisionMade,
@@ -84,6 +87,7 @@ impl EventKind {
         EventKind::MergeGroupChecked,
         EventKind::MergeGroupDestroyed,
         EventKind::PolicyRelaxed,
+        EventKind::AgentLapsing,
     ];
 
     /// The stored name, `snake_case`.
@@ -102,6 +106,7 @@ impl EventKind {
             EventKind::MergeGroupChecked => "merge_group_checked",
             EventKind::MergeGroupDestroyed => "merge_group_destroyed",
             EventKind::PolicyRelaxed => "policy_relaxed",
+            EventKind::AgentLapsing => "agent_lapsing",
         }
     }
 

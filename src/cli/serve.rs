@@ -261,27 +261,40 @@ fn start_workers(
 ) -> Vec<JoinHandle<()>> {
     let worker_config = WorkerConfig {
         public_url: config.public_url.clone(),
-        alerts: crate::alerts::Raise {
-            receivers: config.alerts.receiver_keys(),
-            events: config.alerts.events.clone(),
-            source: (config.public_url.clone()).unwrap_or_else(|| "urn:warrant".to_owned()),
-        },
+        alerts: raise(config),
         ..WorkerConfig::default()
     };
     let worker = Worker::new(store.clone(), forges, state.metrics(), worker_config);
     worker.spawn(state.work_signal(), stop)
 }
 
-/// Starts delivering the alerts queued in the store, one loop per
-/// configured receiver; none without receivers.
+/// What raising an alert needs: the receivers, the types they are sent,
+/// and the CloudEvents `source`.
+fn raise(config: &ServeConfig) -> crate::alerts::Raise {
+    crate::alerts::Raise {
+        receivers: config.alerts.receiver_keys(),
+        events: config.alerts.events.clone(),
+        source: (config.public_url.clone()).unwrap_or_else(|| "urn:warrant".to_owned()),
+    }
+}
+
+/// Starts the daily sweep of lapsing registrations (recorded in the audit
+/// trail even when no receiver is configured), and delivering the alerts
+/// queued in the store, one loop per configured receiver.
 fn start_alerts(
     config: &ServeConfig,
     store: &Store,
     stop: watch::Receiver<bool>,
 ) -> Vec<JoinHandle<()>> {
+    let sweep = crate::alerts::lapsing::spawn(
+        store.clone(),
+        raise(config),
+        crate::worker::default_name(),
+        stop.clone(),
+    );
     let alerts = &config.alerts;
     if alerts.receivers.is_empty() {
-        return Vec::new();
+        return vec![sweep];
     }
     tracing::info!(receivers = alerts.receivers.len(), "alerts configured");
     let deliverer = crate::alerts::deliver::Deliverer {
@@ -292,7 +305,9 @@ fn start_alerts(
         worker: crate::worker::default_name(),
         http: reqwest::Client::new(),
     };
-    Arc::new(deliverer).spawn(stop)
+    let mut tasks = Arc::new(deliverer).spawn(stop);
+    tasks.push(sweep);
+    tasks
 }
 
 /// Logs go to standard error, as text or (`WARRANT_LOG_FORMAT=json`) one

@@ -285,3 +285,79 @@ struct ClaimedRow {
     receiver: String,
     attempts: i64,
 }
+
+impl Store {
+    /// Records that `worker` ran the sweep `name` on `day` (UTC), with
+    /// the audit events and alerts it found, in one transaction; `false`
+    /// (and nothing written) when a replica already ran it that day.
+    pub async fn record_sweep(
+        &self,
+        sweep: &Sweep<'_>,
+        events: &[crate::audit::NewAuditEvent],
+        alerts: &[NewAlert],
+    ) -> anyhow::Result<bool> {
+        super::audit::retrying_races(|| async {
+            let mut tx = self.pool.begin().await?;
+            let claimed = sqlx::query(
+                "INSERT INTO sweeps (name, day, ran_at, worker, found) VALUES ($1, $2, $3, $4, $5)
+                 ON CONFLICT (name, day) DO NOTHING",
+            )
+            .bind(sweep.name)
+            .bind(sweep.day.format("%Y-%m-%d").to_string())
+            .bind(to_millis(sweep.at))
+            .bind(sweep.worker)
+            .bind(i64::try_from(events.len()).unwrap_or(i64::MAX))
+            .execute(&mut *tx)
+            .await?;
+            if claimed.rows_affected() == 0 {
+                return Ok(false);
+            }
+            super::audit::append_all(&mut tx, events).await?;
+            insert_alerts(&mut tx, alerts).await?;
+            tx.commit().await?;
+            Ok(true)
+        })
+        .await
+        .with_context(|| format!("cannot record the sweep {}", sweep.name))
+    }
+
+    /// The day `name` last ran, if ever.
+    pub async fn last_sweep(&self, name: &str) -> anyhow::Result<Option<SweepRun>> {
+        let row: Option<(String, i64, String, i64)> = sqlx::query_as(
+            "SELECT day, ran_at, worker, found FROM sweeps WHERE name = $1
+             ORDER BY day DESC LIMIT 1",
+        )
+        .bind(name)
+        .fetch_optional(&self.pool)
+        .await
+        .context("cannot read the last sweep")?;
+        row.map(|(day, ran_at, worker, found)| {
+            Ok(SweepRun {
+                day,
+                ran_at: from_millis(ran_at)?,
+                worker,
+                found: u64::try_from(found).unwrap_or(0),
+            })
+        })
+        .transpose()
+    }
+}
+
+/// One run of a periodic sweep.
+#[derive(Clone, Copy, Debug)]
+pub struct Sweep<'a> {
+    pub name: &'a str,
+    pub day: chrono::NaiveDate,
+    pub at: DateTime<Utc>,
+    pub worker: &'a str,
+}
+
+/// A sweep as it was recorded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SweepRun {
+    /// `YYYY-MM-DD`, UTC.
+    pub day: String,
+    pub ran_at: DateTime<Utc>,
+    pub worker: String,
+    pub found: u64,
+}

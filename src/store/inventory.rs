@@ -29,9 +29,10 @@ impl Store {
                 inventory.add_change(row);
             }
         }
+        // A lapsing registration found by the sweep is not a sighting.
         let rows = sqlx::query(
             "SELECT forge, repo, change_number, agent_id, role, owner, at FROM audit_events
-             WHERE agent_id IS NOT NULL",
+             WHERE agent_id IS NOT NULL AND kind <> 'agent_lapsing'",
         )
         .fetch_all(&self.pool)
         .await

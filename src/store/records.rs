@@ -100,6 +100,23 @@ impl Store {
         .context("cannot read the change's last evaluation")
     }
 
+    /// The facts of each repository's last evaluation that recorded them,
+    /// as `(forge, repository, input)`: the policies in force there, as far
+    /// as Warrant knows (the lapsing sweep reads their registrations).
+    pub async fn last_inputs(&self) -> anyhow::Result<Vec<(String, String, String)>> {
+        sqlx::query_as(
+            "SELECT e.forge, e.repo, e.input FROM evaluations e JOIN (
+                 SELECT MAX(id) AS id FROM evaluations
+                 WHERE input IS NOT NULL AND decision IS NOT NULL
+                 GROUP BY forge, repo
+             ) last ON e.id = last.id
+             ORDER BY e.forge, e.repo",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .context("cannot read the repositories' last evaluations")
+    }
+
     /// The texts of `digests` that are stored, by SHA-256.
     pub async fn recorded_texts<'d>(
         &self,

@@ -1,7 +1,8 @@
 //! The alerts the worker raises, queued in the transaction that records
 //! what caused them (see `docs/alerts.md`): a change blocked, once per
-//! head commit; an evaluation given up after its retries; a merged change
-//! that relaxes a policy.
+//! head commit; an unregistered agent, the first time a repository sees
+//! it; a lapsed registration's agent, once per change; an evaluation given
+//! up after its retries; a merged change that relaxes a policy.
 
 use chrono::Utc;
 use serde_json::json;
@@ -9,7 +10,7 @@ use serde_json::json;
 use super::Worker;
 use super::target::Target;
 use crate::alerts::{Alert, AlertType};
-use crate::engine::{Conclusion, Decision};
+use crate::engine::{AgentFinding, Conclusion, Decision, Registration};
 use crate::ids::{ChangeKey, CommitSha};
 use crate::store::alerts::NewAlert;
 
@@ -44,6 +45,59 @@ impl Worker {
             "page": self.audit_url(t),
         });
         Ok(self.raise(AlertType::ChangeBlocked, t, data))
+    }
+
+    /// `dev.warrant.agent.unregistered` for each agent no policy registers
+    /// that the repository had not seen before, and
+    /// `dev.warrant.agent.lapsed_active` for each lapsed registration's
+    /// agent, once per change. Each is raised once whatever the number of
+    /// evaluations or replicas: its id is derived from what it is about,
+    /// and the outbox keeps an id once.
+    pub(super) fn agent_alerts<X>(
+        &self,
+        t: &Target<X>,
+        head: &CommitSha,
+        decision: &Decision,
+    ) -> Vec<NewAlert> {
+        let (forge, repo, number) = (t.key.forge.as_str(), &t.key.repo, t.key.number);
+        let subject = format!("{forge}:{repo}#{number}");
+        let change = json!({
+            "repository": repo.as_str(),
+            "number": number,
+            "head_sha": head.as_str(),
+            "page": self.audit_url(t),
+        });
+        let mut alerts = Vec::new();
+        for agent in &decision.agents {
+            let (kind, key, data) = match agent.status {
+                Registration::Registered => continue,
+                Registration::Unregistered => (
+                    AlertType::AgentUnregistered,
+                    format!("{forge}:{repo}:{}", agent.id),
+                    json!({
+                        "agent": agent.id,
+                        "catalog": agent.catalog,
+                        "signals": signals(agent),
+                        "change": change,
+                    }),
+                ),
+                Registration::Lapsed { expired_at } => (
+                    AlertType::AgentLapsedActive,
+                    format!("{forge}:{repo}#{number}:{}", agent.id),
+                    json!({
+                        "agent": agent.id,
+                        "owner": agent.owner,
+                        "role": agent.role,
+                        "expires": agent.expires.unwrap_or(expired_at),
+                        "signals": signals(agent),
+                        "change": change,
+                    }),
+                ),
+            };
+            let alert = Alert::once(kind, &key, subject.clone(), Utc::now(), data);
+            alerts.extend(self.config.alerts.queue(&alert));
+        }
+        alerts
     }
 
     /// `dev.warrant.evaluation.failed`: the check failed closed after the
@@ -96,4 +150,11 @@ impl Worker {
             .alerts
             .queue(&Alert::new(kind, subject, Utc::now(), data))
     }
+}
+
+/// An agent's signals, as alerts list them: what was seen, and where.
+fn signals(agent: &AgentFinding) -> Vec<serde_json::Value> {
+    (agent.signals.iter())
+        .map(|s| json!({ "kind": s.kind, "source": s.source, "value": s.value, "verified": s.verified }))
+        .collect()
 }

@@ -168,16 +168,17 @@ impl Worker {
         if let Some(decided) = p.decided.filter(|_| A::DISMISSES) {
             forge.dismiss(t, &decided.decision).await?;
         }
-        let blocked = match p.decided {
-            Some(decided) => self.blocked_alert(t, p.head, &decided.decision).await?,
-            None => None,
-        };
+        let mut alerts = Vec::new();
+        if let Some(decided) = p.decided {
+            alerts.extend(self.blocked_alert(t, p.head, &decided.decision).await?);
+            alerts.extend(self.agent_alerts(t, p.head, &decided.decision));
+        }
         let record = Recorded {
             run: A::run_id(&run),
             outcome: p.outcome,
             decided: p.decided,
             change: Some(p.change),
-            alerts: blocked.into_iter().collect(),
+            alerts,
         };
         let acting_as = forge.acting_as().await;
         self.record(t, p.head, &claimed.delivery_id, acting_as, record)

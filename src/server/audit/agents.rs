@@ -12,7 +12,8 @@ use chrono::{DateTime, Utc};
 
 use super::filter::encode;
 use super::{PageError, STYLE, address, page, readable, view};
-use crate::engine::Forge;
+use crate::alerts::lapsing;
+use crate::engine::{Forge, Origin};
 use crate::server::AppState;
 use crate::server::access::Viewer;
 use crate::store::reports::AgentSummary;
@@ -96,6 +97,23 @@ struct AgentsPage {
     /// Registrations marked for review.
     marked: usize,
     notice_days: i64,
+    /// The registrations the daily sweep tells about: lapsing within
+    /// [`lapsing::WITHIN_DAYS`] days.
+    lapsing: Vec<LapsingLine>,
+    lapsing_days: i64,
+    /// When the sweep last ran, if it has.
+    swept: Option<String>,
+}
+
+struct LapsingLine {
+    agent: String,
+    registered_in: String,
+    policy: String,
+    owner: String,
+    role: String,
+    expires: String,
+    days_left: String,
+    search: String,
 }
 
 struct AgentLine {
@@ -127,6 +145,24 @@ pub(super) async fn agents(
         .map(|summary| line(summary, now))
         .collect();
     let marked = agents.iter().filter(|a| a.mark.is_some()).count();
+    let lapsing = lapsing::lapsing(state.store(), now).await?;
+    let lapsing = (lapsing.into_iter())
+        .filter(|l| readable.contains(l.forge.as_str(), l.repository.as_str()))
+        .map(|l| LapsingLine {
+            registered_in: match l.scope {
+                Origin::Organisation => format!("the organisation ({})", l.repository),
+                Origin::Repository => l.repository.to_string(),
+            },
+            search: format!("/audit/changes?agent={}", encode(&l.agent)),
+            agent: l.agent,
+            policy: l.policy,
+            owner: l.owner,
+            role: l.role,
+            expires: view::time(l.expires),
+            days_left: days(l.days_left),
+        })
+        .collect();
+    let swept = state.store().last_sweep(lapsing::NAME).await?;
     Ok(page(
         StatusCode::OK,
         &AgentsPage {
@@ -134,8 +170,20 @@ pub(super) async fn agents(
             unregistered,
             marked,
             notice_days: LAPSE_NOTICE_DAYS,
+            lapsing,
+            lapsing_days: lapsing::WITHIN_DAYS,
+            swept: swept.map(|s| view::time(s.ran_at)),
         },
     ))
+}
+
+/// `n` days, in words.
+fn days(n: i64) -> String {
+    if n == 1 {
+        "1 day".to_owned()
+    } else {
+        format!("{n} days")
+    }
 }
 
 fn line(summary: AgentSummary, now: DateTime<Utc>) -> AgentLine {
@@ -152,13 +200,6 @@ fn line(summary: AgentSummary, now: DateTime<Utc>) -> AgentLine {
         })
         .collect::<Vec<_>>()
         .join(", ");
-    let days = |n: i64| {
-        if n == 1 {
-            "1 day".to_owned()
-        } else {
-            format!("{n} days")
-        }
-    };
     let expires = match (summary.expires, review.days_left) {
         (Some(at), Some(left)) if at > now => {
             format!("{} ({} left)", at.format("%Y-%m-%d"), days(left))
