@@ -20,6 +20,7 @@
 //! | `warrant_gitlab_api_request_duration_seconds` | histogram | |
 //! | `warrant_queue_deliveries` | gauge | `state` |
 //! | `warrant_queue_oldest_age_seconds` | gauge | |
+//! | `warrant_alert_deliveries` | gauge | `state` |
 //! | `warrant_database_up` | gauge | |
 
 use std::sync::Arc;
@@ -37,6 +38,7 @@ use prometheus_client::registry::Registry;
 
 use crate::engine::Conclusion;
 use crate::store::QueueStats;
+use crate::store::alerts::AlertStats;
 
 /// What became of a webhook delivery.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -127,6 +129,7 @@ struct Families {
     rate_limit_remaining: Family<ResourceLabels, Gauge>,
     queue: Family<StateLabels, Gauge>,
     queue_oldest_age: Gauge<f64, AtomicU64>,
+    alerts: Family<StateLabels, Gauge>,
     database_up: Gauge,
 }
 
@@ -166,6 +169,7 @@ impl Metrics {
             rate_limit_remaining: Family::default(),
             queue: Family::default(),
             queue_oldest_age: Gauge::default(),
+            alerts: Family::default(),
             database_up: Gauge::default(),
         };
         let r = &mut registry;
@@ -228,6 +232,11 @@ impl Metrics {
             "queue_oldest_age_seconds",
             "How long the oldest queued delivery has waited (0 when none)",
             inner.queue_oldest_age.clone(),
+        );
+        r.register(
+            "alert_deliveries",
+            "Deliveries of alerts to their receivers, by state (`failed`: given up after 24 hours), as read at scrape time",
+            inner.alerts.clone(),
         );
         r.register(
             "database_up",
@@ -341,6 +350,21 @@ impl Metrics {
         }
         let age = stats.oldest_queued_age.unwrap_or_default();
         self.families.queue_oldest_age.set(age.as_secs_f64());
+    }
+
+    /// Sets the alert gauges from the outbox as read at scrape time.
+    pub(crate) fn set_alerts(&self, stats: &AlertStats) {
+        for (state, count) in [
+            ("pending", stats.pending),
+            ("running", stats.running),
+            ("delivered", stats.delivered),
+            ("failed", stats.failed),
+        ] {
+            self.families
+                .alerts
+                .get_or_create(&StateLabels { state })
+                .set(i64::try_from(count).unwrap_or(i64::MAX));
+        }
     }
 
     /// The Prometheus text exposition of every family.

@@ -257,3 +257,72 @@ async fn two_replicas_never_hold_one_delivery_at_once_and_a_crashed_ones_is_take
     })
     .await;
 }
+
+#[tokio::test]
+async fn deliveries_given_up_on_show_on_metrics_and_on_the_operators_page() {
+    use support::server::{TestServer, test_state};
+    use warrant::audit::{EventKind, NewAuditEvent};
+    on_each_backend(|url| async move {
+        let store = Store::connect(&url).await.unwrap();
+        let (down_url, _) = receiver(StatusCode::SERVICE_UNAVAILABLE).await;
+        let r = Receiver {
+            kind: ReceiverKind::Webhook,
+            url: down_url,
+        };
+        // A day old, so its next failure is its last; one of a repository
+        // nobody may read; one just raised.
+        let mut stale = blocked(4);
+        stale.time = Utc::now() - TimeDelta::hours(25);
+        let mut hidden = blocked(5);
+        hidden.subject = "github:acme/secret#5".to_owned();
+        hidden.time = stale.time;
+        let fresh = blocked(6);
+        let queued: Vec<_> = [&stale, &hidden, &fresh]
+            .iter()
+            .map(|a| a.queued(SOURCE, vec![r.key()]))
+            .collect();
+        store.queue_alerts(&queued).await.unwrap();
+        let d = deliverer(&store, vec![r.clone()], "replica-a");
+        assert_eq!(d.attempt(&r, Utc::now()).await.unwrap(), Attempt::Failed);
+        assert_eq!(d.attempt(&r, Utc::now()).await.unwrap(), Attempt::Failed);
+        // The audit pages know acme/payments only.
+        let repo = warrant::ids::RepoName::parse("acme/payments").unwrap();
+        let seen = NewAuditEvent::new(
+            warrant::engine::Forge::Github,
+            &repo,
+            EventKind::PolicyChanged,
+            Utc::now(),
+        );
+        store.append_audit(&[seen]).await.unwrap();
+
+        let server = TestServer::serve(test_state(&store).with_public_pages(true)).await;
+        let metrics = server.get("/metrics").await.text().await.unwrap();
+        assert!(
+            metrics.contains("warrant_alert_deliveries{state=\"failed\"} 2"),
+            "{metrics}"
+        );
+        assert!(
+            metrics.contains("warrant_alert_deliveries{state=\"pending\"} 1"),
+            "{metrics}"
+        );
+
+        let page = server.get("/audit/alerts").await;
+        assert_eq!(page.status(), 200);
+        let page = page.text().await.unwrap();
+        let failed = &page[page.find("<table class=\"failed-alerts\">").expect(&page)..];
+        let failed = &failed[..failed.find("</table>").unwrap()];
+        assert!(failed.contains(&stale.id), "{failed}");
+        assert!(failed.contains("503"), "{failed}");
+        assert!(failed.contains(&r.key()), "{failed}");
+        assert!(!page.contains(&hidden.id), "{page}");
+        assert!(!page.contains("127.0.0.1"), "a receiver's URL is a secret");
+        let recent = &page[page.find("<table class=\"recent-alerts\">").expect(&page)..];
+        assert!(recent.contains(&fresh.id), "{recent}");
+        assert!(recent.contains("waiting"), "{recent}");
+        assert!(
+            recent.find(&fresh.id) < recent.find(&stale.id),
+            "newest first"
+        );
+    })
+    .await;
+}

@@ -42,6 +42,13 @@ pub(super) async fn metrics(State(state): State<AppState>) -> impl IntoResponse 
         }
     };
     state.metrics.set_queue(stats.as_ref());
+    match state.store.alert_stats().await {
+        Ok(alerts) => state.metrics.set_alerts(&alerts),
+        Err(err) => tracing::warn!(
+            error = format!("{err:#}"),
+            "cannot read the alerts for metrics"
+        ),
+    }
     (
         StatusCode::OK,
         [(

@@ -361,3 +361,76 @@ pub struct SweepRun {
     pub worker: String,
     pub found: u64,
 }
+
+/// An alert with the state of its delivery to each receiver, for the
+/// operator's page.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AlertRow {
+    pub id: String,
+    pub kind: String,
+    pub subject: String,
+    pub created_at: DateTime<Utc>,
+    pub deliveries: Vec<DeliveryState>,
+}
+
+/// Where one delivery of an alert stands.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeliveryState {
+    pub receiver: String,
+    /// `pending`, `running`, `delivered` or `failed`.
+    pub state: String,
+    pub attempts: u32,
+    pub last_error: Option<String>,
+    /// When a failing delivery is tried next.
+    pub next_attempt_at: DateTime<Utc>,
+}
+
+impl Store {
+    /// The `limit` alerts queued last, newest first, each with its
+    /// deliveries.
+    pub async fn recent_alerts(&self, limit: u32) -> anyhow::Result<Vec<AlertRow>> {
+        type Row = (
+            String,
+            String,
+            String,
+            i64,
+            String,
+            String,
+            i64,
+            Option<String>,
+            i64,
+        );
+        let rows: Vec<Row> = sqlx::query_as(
+            "SELECT a.id, a.type, a.subject, a.created_at,
+                    d.receiver, d.state, d.attempts, d.last_error, d.next_attempt_at
+             FROM alerts a JOIN alert_deliveries d ON d.alert_id = a.id
+             WHERE a.id IN (SELECT id FROM alerts ORDER BY created_at DESC, id LIMIT $1)
+             ORDER BY a.created_at DESC, a.id, d.receiver",
+        )
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .context("cannot read the recent alerts")?;
+        let mut alerts: Vec<AlertRow> = Vec::new();
+        for (id, kind, subject, created_at, receiver, state, attempts, last_error, next) in rows {
+            let delivery = DeliveryState {
+                receiver,
+                state,
+                attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
+                last_error,
+                next_attempt_at: from_millis(next)?,
+            };
+            match alerts.last_mut() {
+                Some(last) if last.id == id => last.deliveries.push(delivery),
+                _ => alerts.push(AlertRow {
+                    id,
+                    kind,
+                    subject,
+                    created_at: from_millis(created_at)?,
+                    deliveries: vec![delivery],
+                }),
+            }
+        }
+        Ok(alerts)
+    }
+}

@@ -11,6 +11,7 @@
 //! | `GET /audit/repositories/export.csv`, `.jsonl` | the same list |
 //! | `GET /audit/agents` | the access review: every agent seen, registered or not ([`agents`]) |
 //! | `GET /audit/agents/export.csv`, `.jsonl` | the same inventory |
+//! | `GET /audit/alerts` | the operator's view of the alerts: given up on, raised last ([`alerts`]) |
 //!
 //! The repository of a change's page is `owner/name` on GitHub
 //! (`/audit/github/acme/app/changes/12`) and the project's full path on
@@ -25,6 +26,7 @@
 
 mod address;
 mod agents;
+mod alerts;
 mod chart;
 mod export;
 mod filter;
@@ -69,6 +71,7 @@ pub(crate) fn routes() -> Router<AppState> {
             get(repositories::export_jsonl),
         )
         .route("/audit/agents", get(agents::agents))
+        .route("/audit/alerts", get(alerts::alerts))
         .route("/audit/agents/export.csv", get(export::agents_csv))
         .route("/audit/agents/export.jsonl", get(export::agents_jsonl))
         // The repository may have any number of segments (GitLab's nested
