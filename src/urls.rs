@@ -3,7 +3,8 @@
 //! and the one address of a change's audit page, which the check's details
 //! link, the pages and the exports all use.
 
-use crate::ids::ChangeKey;
+use crate::engine::Forge;
+use crate::ids::{ChangeKey, RepoName};
 
 /// Percent-encodes `value` for a URL path segment or query value: every
 /// byte but the unreserved ones (`A-Z a-z 0-9 - _ . ~`), so a GitLab
@@ -31,6 +32,40 @@ pub fn change_page(change: &ChangeKey) -> String {
     let repo = repo.collect::<Vec<_>>().join("/");
     let (forge, number) = (encode(change.forge.as_str()), change.number);
     format!("/audit/{forge}/{repo}/changes/{number}")
+}
+
+/// A change on its forge: a pull request under `github_url`
+/// (`https://github.com`, or a GitHub Enterprise Server's), a merge request
+/// under `gitlab_url`.
+pub fn forge_change(change: &ChangeKey, github_url: &str, gitlab_url: &str) -> String {
+    let (repo, number) = (&change.repo, change.number);
+    match change.forge {
+        Forge::Gitlab => format!("{}/{repo}/-/merge_requests/{number}", trim(gitlab_url)),
+        Forge::Github | Forge::Local => format!("{}/{repo}/pull/{number}", trim(github_url)),
+    }
+}
+
+/// A repository on its forge.
+pub fn forge_repository(
+    forge: Forge,
+    repo: &RepoName,
+    github_url: &str,
+    gitlab_url: &str,
+) -> String {
+    match forge {
+        Forge::Gitlab => format!("{}/{repo}", trim(gitlab_url)),
+        Forge::Github | Forge::Local => format!("{}/{repo}", trim(github_url)),
+    }
+}
+
+/// The audit pages' list of a repository's changes.
+pub fn repository_changes(forge: Forge, repo: &RepoName) -> String {
+    let (forge, repo) = (encode(forge.as_str()), encode(repo.as_str()));
+    format!("/audit/changes?forge={forge}&repo={repo}")
+}
+
+fn trim(url: &str) -> &str {
+    url.trim_end_matches('/')
 }
 
 #[cfg(test)]

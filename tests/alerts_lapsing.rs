@@ -8,6 +8,7 @@ mod support;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::Value;
+use support::alerts::readable;
 use support::forge::{Harness, on_each_forge};
 use support::server::{TestServer, test_state};
 use warrant::alerts::lapsing::{self, sweep};
@@ -92,6 +93,10 @@ async fn a_registration_lapsing_within_two_weeks_is_told_once_a_day() {
         assert_eq!(alert["data"]["days_left"], 5);
         assert_eq!(alert["data"]["policy"], h.policy_path());
         assert_eq!(alert["data"]["scope"], "repository");
+        let mut stable = alert.clone();
+        stable["data"]["expires"] = "<five days from now>".into();
+        let name = format!("agent_lapsing_{}", h.forge().name());
+        insta::assert_snapshot!(name, readable(&stable));
         let recorded = lapsing_events(&h).await;
         assert_eq!(recorded.len(), 1);
         assert_eq!(recorded[0].event.agent.as_deref(), Some(agent.as_str()));

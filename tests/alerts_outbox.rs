@@ -15,7 +15,7 @@ use axum::routing::post;
 use chrono::{TimeDelta, Utc};
 use serde_json::{Value, json};
 use support::store::on_each_backend;
-use warrant::alerts::deliver::{Attempt, Deliverer, LEASE, Receiver, ReceiverKind, backoff};
+use warrant::alerts::deliver::{Attempt, Deliverer, LEASE, Links, Receiver, ReceiverKind, backoff};
 use warrant::alerts::{Alert, AlertType, signature};
 use warrant::store::Store;
 
@@ -56,7 +56,11 @@ fn deliverer(store: &Store, receivers: Vec<Receiver>, worker: &str) -> Deliverer
         store: store.clone(),
         receivers,
         secret: Some(SECRET.to_owned()),
-        public_url: Some(SOURCE.to_owned()),
+        links: Links {
+            public_url: Some(SOURCE.to_owned()),
+            github_url: "https://github.com".to_owned(),
+            gitlab_url: "https://gitlab.example.com".to_owned(),
+        },
         worker: worker.to_owned(),
         http: reqwest::Client::new(),
     }

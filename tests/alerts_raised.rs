@@ -8,6 +8,7 @@
 mod support;
 
 use serde_json::Value;
+use support::alerts::readable;
 use support::forge::{Harness, on_each_forge};
 use warrant::alerts::{EventFilter, Raise};
 use warrant::store::Store;
@@ -67,6 +68,8 @@ async fn a_blocked_change_raises_one_alert_per_head_and_a_passing_one_none() {
             "infra/main.tf"
         );
         assert_eq!(blocked["data"]["page"], h.audit_url(2));
+        let name = format!("change_blocked_{}", h.forge().name());
+        insta::assert_snapshot!(name, readable(blocked));
 
         // Decided again at the same head: still blocked, not told again.
         h.edit(2, 3).await;
@@ -103,6 +106,8 @@ async fn giving_up_raises_an_alert_and_a_filtered_type_is_not_queued() {
                 .contains("gave up after several attempts"),
             "{events:#?}"
         );
+        let name = format!("evaluation_failed_{}", h.forge().name());
+        insta::assert_snapshot!(name, readable(&events[0]));
     })
     .await;
 }
@@ -134,6 +139,7 @@ async fn a_merged_relaxation_raises_policy_relaxed_with_what_it_relaxed() {
         assert_eq!(events.len(), 1, "{events:#?}");
         let relaxed = &events[0];
         assert_eq!(relaxed["type"], "dev.warrant.policy.relaxed");
+        insta::assert_snapshot!("policy_relaxed_gitlab", readable(relaxed));
         assert_eq!(relaxed["subject"], format!("gitlab:{PROJECT}#4"));
         let data = &relaxed["data"];
         assert_eq!(data["policy"], ".gitlab/warrant.yml");
@@ -186,6 +192,8 @@ async fn an_unregistered_agent_is_told_about_once_per_repository() {
         let signals = seen["data"]["signals"].as_array().unwrap();
         assert_eq!(signals.len(), agent["signals"].as_array().unwrap().len());
         assert_eq!(signals[0]["value"], agent["signals"][0]["value"]);
+        let name = format!("agent_unregistered_{}", h.forge().name());
+        insta::assert_snapshot!(name, readable(seen));
 
         // The same agent again, on this change and on another: not news.
         h.edit(3, 2).await;
@@ -221,6 +229,8 @@ async fn a_lapsed_registration_at_work_is_told_about_once_per_change() {
         assert_eq!(lapsed["data"]["change"]["number"], 5);
         let decided = h.decision(5).await;
         assert_eq!(lapsed["data"]["agent"], decided["agents"][0]["id"]);
+        let name = format!("agent_lapsed_active_{}", h.forge().name());
+        insta::assert_snapshot!(name, readable(lapsed));
 
         h.edit(5, 2).await;
         assert_eq!(queued(store).await, Vec::<Value>::new(), "same change");

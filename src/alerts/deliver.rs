@@ -17,6 +17,7 @@ use super::{Alert, AlertType, CONTENT_TYPE, DELIVERY_HEADER, SIGNATURE_HEADER, s
 use crate::ids::ChangeKey;
 use crate::store::Store;
 use crate::store::alerts::ClaimedAlert;
+use crate::urls;
 
 /// How long a claimed delivery is held: past it, another replica takes
 /// it over (the holder crashed).
@@ -66,11 +67,50 @@ pub struct Deliverer {
     pub receivers: Vec<Receiver>,
     /// Signs webhook receivers' POSTs, when set.
     pub secret: Option<String>,
-    /// Warrant's public URL: links in Slack messages.
-    pub public_url: Option<String>,
+    /// What Slack messages link to.
+    pub links: Links,
     /// This replica's name, as the lease owner.
     pub worker: String,
     pub http: reqwest::Client,
+}
+
+/// Where Slack messages link to: Warrant's audit pages and the forges.
+#[derive(Clone, Debug)]
+pub struct Links {
+    /// Warrant's public URL (`WARRANT_PUBLIC_URL`); no page links without.
+    pub public_url: Option<String>,
+    /// The forges' web addresses (`WARRANT_GITHUB_URL`,
+    /// `WARRANT_GITLAB_URL`).
+    pub github_url: String,
+    pub gitlab_url: String,
+}
+
+impl Links {
+    /// `alert` as a Slack message, linking its change (or repository).
+    pub fn slack_message(&self, alert: &Alert) -> serde_json::Value {
+        let (page, forge) = self.of(&alert.subject);
+        super::slack_message(alert, page.as_deref(), forge.as_deref())
+    }
+
+    /// What a message links to for an alert about `subject`: the audit
+    /// page of the change (or the list of the repository's changes), when
+    /// Warrant has a public URL, and the change (or repository) on its
+    /// forge.
+    fn of(&self, subject: &str) -> (Option<String>, Option<String>) {
+        let (github, gitlab) = (self.github_url.as_str(), self.gitlab_url.as_str());
+        let base = self.public_url.as_deref();
+        if let Ok(change) = ChangeKey::parse(subject) {
+            let page = base.map(|b| format!("{b}{}", urls::change_page(&change)));
+            return (page, Some(urls::forge_change(&change, github, gitlab)));
+        }
+        match crate::ids::parse_repository(subject) {
+            Ok((forge, repo)) => (
+                base.map(|b| format!("{b}{}", urls::repository_changes(forge, &repo))),
+                Some(urls::forge_repository(forge, &repo, github, gitlab)),
+            ),
+            Err(_) => (None, None),
+        }
+    }
 }
 
 /// What one attempt came to.
@@ -143,8 +183,7 @@ impl Deliverer {
             ReceiverKind::Slack => {
                 let alert =
                     from_event(&claimed.event).map_err(|e| format!("unreadable alert: {e}"))?;
-                let page = self.page(&alert.subject);
-                request.json(&super::slack_message(&alert, page.as_deref(), None))
+                request.json(&self.links.slack_message(&alert))
             }
         };
         let response = request.send().await.map_err(|e| format!("{e}"))?;
@@ -157,12 +196,6 @@ impl Deliverer {
     }
 
     /// The audit page of a change subject (`github:acme/app#12`).
-    fn page(&self, subject: &str) -> Option<String> {
-        let base = self.public_url.as_deref()?;
-        let change = ChangeKey::parse(subject).ok()?;
-        Some(format!("{base}{}", change.audit_page()))
-    }
-
     /// Runs a loop per receiver until `stop` turns true.
     pub fn spawn(self: Arc<Self>, stop: watch::Receiver<bool>) -> Vec<JoinHandle<()>> {
         (0..self.receivers.len())

@@ -14,7 +14,12 @@ pub fn slack_message(alert: &Alert, page: Option<&str>, forge: Option<&str>) -> 
     if let Some(what) = detail(alert) {
         text.push_str(&format!(": {}", escape(&what)));
     }
-    let links: Vec<String> = [(page, "Warrant"), (forge, "the change")]
+    let on_forge = if alert.subject.contains('#') {
+        "the change"
+    } else {
+        "the repository"
+    };
+    let links: Vec<String> = [(page, "Warrant"), (forge, on_forge)]
         .into_iter()
         .filter_map(|(url, name)| url.map(|u| format!("<{u}|{name}>")))
         .collect();
@@ -41,7 +46,12 @@ fn detail(alert: &Alert) -> Option<String> {
         AlertType::AgentUnregistered | AlertType::AgentLapsedActive => s("agent"),
         AlertType::AgentLapsing => {
             let days = d.get("days_left").and_then(Value::as_i64)?;
-            Some(format!("{} lapses in {days} days", s("agent")?))
+            let days = if days == 1 {
+                "1 day".to_owned()
+            } else {
+                format!("{days} days")
+            };
+            Some(format!("{} lapses in {days}", s("agent")?))
         }
         AlertType::ChangeBlocked => s("title"),
         AlertType::PushUnreviewed => s("pusher").map(|p| format!("pushed by {p}")),

@@ -301,7 +301,13 @@ fn start_alerts(
         store: store.clone(),
         receivers: alerts.receivers.clone(),
         secret: alerts.secret.as_ref().map(|s| s.expose().to_owned()),
-        public_url: config.public_url.clone(),
+        links: crate::alerts::deliver::Links {
+            public_url: config.public_url.clone(),
+            github_url: config.github_url.clone(),
+            gitlab_url: (config.gitlab.as_ref())
+                .map_or(DEFAULT_GITLAB_URL, |g| g.url.as_str())
+                .to_owned(),
+        },
         worker: crate::worker::default_name(),
         http: reqwest::Client::new(),
     };

@@ -13,11 +13,13 @@
 //!   once and run against each forge; [`door`]: one over both webhook
 //!   doors, for what the endpoints do the same;
 //! - [`register`]: registering an app; [`browser`]: a headless Chromium;
-//!   [`cli`]: the `warrant` binary and real git repositories.
+//!   [`cli`]: the `warrant` binary and real git repositories;
+//! - [`alerts`]: alerts as receivers read them, for snapshots.
 
 // Each test crate uses a part.
 #![allow(dead_code)]
 
+pub mod alerts;
 pub mod app;
 pub mod browser;
 pub mod cli;

@@ -9,7 +9,7 @@ use crate::audit::rollback::{ChangeState, MergeMethod, Rollback, rollback};
 use crate::audit::{AuditEvent, EventKind};
 use crate::engine::render::{OwnershipLine, ownership};
 use crate::engine::{
-    AgentFinding, Conclusion, Decision, Forge, Registration, Requirement, SignalKind, Violation,
+    AgentFinding, Conclusion, Decision, Registration, Requirement, SignalKind, Violation,
     ViolationKind,
 };
 use crate::ids::ChangeKey;
@@ -103,13 +103,9 @@ pub(super) fn time(at: DateTime<Utc>) -> String {
 /// `web_url`, a pull request's `html_url`), or the usual one, on GitLab
 /// under `gitlab_url` (`WARRANT_GITLAB_URL`, without a trailing slash).
 pub(super) fn forge_url(change: &ChangeKey, stored: Option<&str>, gitlab_url: &str) -> String {
-    let (repo, number) = (&change.repo, change.number);
     match stored {
         Some(url) if url.starts_with("https://") || url.starts_with("http://") => url.to_owned(),
-        _ if change.forge == Forge::Gitlab => {
-            format!("{gitlab_url}/{repo}/-/merge_requests/{number}")
-        }
-        _ => format!("https://github.com/{repo}/pull/{number}"),
+        _ => crate::urls::forge_change(change, "https://github.com", gitlab_url),
     }
 }
 
@@ -439,6 +435,7 @@ pub(super) fn short(sha: &str) -> &str {
 mod tests {
     use super::*;
     use crate::audit::NewAuditEvent;
+    use crate::engine::Forge;
     use crate::ids::RepoName;
 
     /// [`super::forge_url`] of change `number` of `repo` on `forge`.
