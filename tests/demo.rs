@@ -82,6 +82,15 @@ fn the_demo_command_prints_each_change_with_its_conclusion_and_page() {
         "{stdout}"
     );
     assert!(stdout.contains("removed when the demo stops"), "{stdout}");
+    assert!(stdout.contains("Alerts raised (5)"), "{stdout}");
+    assert!(
+        stdout.contains("Unregistered agent seen in github:acme/payments#105: catalog:cursor"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!("{base}/audit/alerts\n")),
+        "{stdout}"
+    );
     assert!(!stdout.contains("Press Ctrl-C"), "{stdout}");
 }
 
@@ -300,6 +309,25 @@ async fn the_script_leaves_its_evaluations_check_runs_dismissals_and_merge() {
         // merge group's.
         assert_eq!(runs.len(), EXPECTED.len() + 1);
         assert!(runs.iter().all(|r| r.status == "completed"), "{runs:#?}");
+
+        // Its alerts reached its receiver, signed, once each: every check
+        // that failed, and Cursor the first time each repository saw it.
+        let alerts = demo.alerts().await.unwrap();
+        let told: Vec<(&str, &str)> = (alerts.iter())
+            .map(|a| (a.kind.as_str(), a.subject.as_str()))
+            .collect();
+        assert_eq!(
+            told,
+            [
+                ("dev.warrant.change.blocked", "github:acme/payments#102"),
+                ("dev.warrant.agent.unregistered", "github:acme/payments#105"),
+                ("dev.warrant.agent.unregistered", "github:globex/website#12"),
+                ("dev.warrant.change.blocked", "github:acme/payments#107"),
+                ("dev.warrant.change.blocked", "github:acme/payments#109"),
+            ]
+        );
+        let stats = demo.store().alert_stats().await.unwrap();
+        assert_eq!((stats.delivered, stats.failed), (5, 0));
         demo.stop().await.unwrap();
     })
     .await;

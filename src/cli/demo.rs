@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use tokio::net::TcpListener;
 
-use crate::demo::{Demo, Played, REPOSITORY};
+use crate::demo::{Demo, Played, REPOSITORY, Received};
 use crate::store::Store;
 
 use super::CliError;
@@ -59,6 +59,7 @@ async fn demo(args: Args) -> anyhow::Result<()> {
         .with_context(|| format!("--listen: cannot listen on {}", args.listen))?;
     let demo = Demo::start(store, listener).await?;
     let played = demo.play().await?;
+    let alerts = demo.alerts().await?;
     let database = match &temporary {
         Some(dir) => format!(
             "a temporary SQLite database in {}, removed when the demo stops",
@@ -66,7 +67,7 @@ async fn demo(args: Args) -> anyhow::Result<()> {
         ),
         None => "the database given by --database-url".to_owned(),
     };
-    print_report(&demo.base_url(), &played, &database)?;
+    print_report(&demo.base_url(), &played, &alerts, &database)?;
     if !args.exit_when_played {
         println!("Press Ctrl-C to stop.");
         crate::server::shutdown_signal().await;
@@ -77,15 +78,20 @@ async fn demo(args: Args) -> anyhow::Result<()> {
 }
 
 /// What was played and where to look, on standard output.
-fn print_report(base: &str, played: &[Played], database: &str) -> anyhow::Result<()> {
+fn print_report(
+    base: &str,
+    played: &[Played],
+    alerts: &[Received],
+    database: &str,
+) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
-    let report = report(base, played, database);
+    let report = report(base, played, alerts, database);
     out.write_all(report.as_bytes())
         .and_then(|()| out.flush())
         .context("cannot write the report")
 }
 
-fn report(base: &str, played: &[Played], database: &str) -> String {
+fn report(base: &str, played: &[Played], alerts: &[Received], database: &str) -> String {
     let mut text = format!(
         "Warrant demo: a simulated GitHub with the organisation acme, whose\n\
          organisation policy (acme/.github: warrant-org.yml) registers Copilot,\n\
@@ -126,10 +132,20 @@ fn report(base: &str, played: &[Played], database: &str) -> String {
         ));
     }
     text.push_str(&format!(
+        "Alerts raised ({n}), as a receiver set by WARRANT_ALERT_WEBHOOK_URLS gets them\n\
+         (signed CloudEvents; here the demo's own receiver):\n",
+        n = alerts.len()
+    ));
+    for alert in alerts {
+        text.push_str(&format!("  {}\n      {}\n", alert.text, alert.kind));
+    }
+    text.push('\n');
+    text.push_str(&format!(
         "Overview:                        {base}/audit\n\
          Changes and their decisions:     {base}/audit/changes\n\
          Repositories and their rollout:  {base}/audit/repositories\n\
-         Agents and their owners:         {base}/audit/agents\n\n\
+         Agents and their owners:         {base}/audit/agents\n\
+         Alerts and their delivery:       {base}/audit/alerts\n\n\
          The pages are public in the demo only.\n\
          Data: {database}.\n"
     ));

@@ -9,6 +9,7 @@
 //! The app's key is the test key in `fixtures/github-app/`, which protects
 //! nothing: only the fake trusts it.
 
+mod alerts;
 mod policy_changes;
 pub mod script;
 
@@ -34,6 +35,7 @@ use crate::server::{self, AppState};
 use crate::store::Store;
 use crate::worker::{Forges, Worker, WorkerConfig};
 
+pub use alerts::Received;
 pub use script::{REPOSITORY, Scene, Step};
 
 /// Pull request `number` of the demo repository.
@@ -65,6 +67,7 @@ pub struct Demo {
     address: SocketAddr,
     worker: Arc<Worker>,
     sender: WebhookSender,
+    alerts: alerts::Alerts,
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
     server: JoinHandle<anyhow::Result<()>>,
@@ -118,6 +121,8 @@ impl Demo {
             Metrics::new(),
         )
         .with_public_pages(true);
+        let (stop, stopping) = watch::channel(false);
+        let alerts = alerts::Alerts::start(&store, &base_url(address), stopping.clone()).await?;
         let worker = Worker::new(
             store.clone(),
             Forges::github(Arc::new(github)),
@@ -128,10 +133,10 @@ impl Demo {
                 // demo waiting for a retry.
                 max_attempts: 1,
                 name: "demo".to_owned(),
+                alerts: alerts.raise(&base_url(address)),
                 ..WorkerConfig::default()
             },
         );
-        let (stop, stopping) = watch::channel(false);
         let tasks = worker.spawn(state.work_signal(), stopping.clone());
         let server = tokio::spawn(server::serve(listener, state, stopped(stopping)));
         let sender = WebhookSender::new(
@@ -144,6 +149,7 @@ impl Demo {
             address,
             worker,
             sender,
+            alerts,
             stop,
             tasks,
             server,
@@ -177,10 +183,16 @@ impl Demo {
         Ok(played)
     }
 
+    /// The alerts the demo raised, as its receiver got them, once the
+    /// outbox has delivered them all.
+    pub async fn alerts(&self) -> anyhow::Result<Vec<Received>> {
+        self.alerts.received(&self.store).await
+    }
+
     /// Stops the server and the worker, after the delivery in hand.
     pub async fn stop(self) -> anyhow::Result<()> {
         let _ = self.stop.send(true);
-        for task in self.tasks {
+        for task in self.tasks.into_iter().chain(self.alerts.tasks) {
             let _ = task.await;
         }
         let served = self.server.await.context("the server task failed")?;
