@@ -67,10 +67,16 @@ pub enum EventKind {
     /// (`detail.relaxations`), the policy file (`paths`, `policy_blob`),
     /// the merge commit and who approved (`detail.approved_by`).
     PolicyRelaxed,
+    /// Commits with agent signals reached the default branch by a push
+    /// that is no change's merge: the push (`head_sha` after, `base_sha`
+    /// before, `actor` the pusher, `detail.ref`) and each agent commit
+    /// (`detail.commits`: sha, title, author, agents with their signals and
+    /// whether registered).
+    PushUnreviewed,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 13] = [
+    pub const ALL: [EventKind; 14] = [
         EventKind::DeliveryReceived,
         EventKind::AgentIdentified,
         EventKind::DecisionMade,
@@ -84,6 +90,7 @@ impl EventKind {
         EventKind::MergeGroupChecked,
         EventKind::MergeGroupDestroyed,
         EventKind::PolicyRelaxed,
+        EventKind::PushUnreviewed,
     ];
 
     /// The stored name, `snake_case`.
@@ -102,6 +109,7 @@ impl EventKind {
             EventKind::MergeGroupChecked => "merge_group_checked",
             EventKind::MergeGroupDestroyed => "merge_group_destroyed",
             EventKind::PolicyRelaxed => "policy_relaxed",
+            EventKind::PushUnreviewed => "push_unreviewed",
         }
     }
 

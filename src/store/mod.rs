@@ -46,6 +46,7 @@ pub mod evaluations;
 mod group_commit;
 pub mod heads;
 mod inventory;
+mod merged_commits;
 pub mod org_policies;
 pub mod records;
 pub mod reports;

@@ -29,10 +29,11 @@ pub(super) struct Closed<'a> {
     pub commits: Option<u64>,
 }
 
-/// A push to the default branch that changed a policy file: the
-/// repository's, or, in the organisation's repository, the organisation
-/// policy (or both).
-pub(super) struct PolicyPush<'a> {
+/// A push to the default branch that lists commits: its agent commits are
+/// checked for review (`worker/pushes.rs`), and the policies it changed,
+/// if any (the repository's, or, in the organisation's repository, the
+/// organisation policy, or both), are recorded.
+pub(super) struct BranchPush<'a> {
     pub forge: Forge,
     pub repo: &'a RepoName,
     pub push: &'a Push,
@@ -41,23 +42,22 @@ pub(super) struct PolicyPush<'a> {
     pub org_repository: bool,
 }
 
-impl<'a> PolicyPush<'a> {
-    /// The push as a policy push, when it is to the default branch and
-    /// changes a policy file (`org_repository`: `repo` is the
+impl<'a> BranchPush<'a> {
+    /// The push as one the worker acts on, when it is to the default
+    /// branch and lists commits (`org_repository`: `repo` is the
     /// organisation's repository).
     pub fn of(
         forge: Forge,
         repo: &'a RepoName,
         push: &'a Push,
         org_repository: bool,
-    ) -> Option<PolicyPush<'a>> {
-        let policy_push = PolicyPush {
+    ) -> Option<BranchPush<'a>> {
+        push.needs_processing().then_some(BranchPush {
             forge,
             repo,
             push,
             org_repository,
-        };
-        (push.is_to_default_branch() && !policy_push.changed().is_empty()).then_some(policy_push)
+        })
     }
 
     /// The files of the policies the push changed, each with what it is.
@@ -74,11 +74,6 @@ impl<'a> PolicyPush<'a> {
             changed.push((Origin::Repository, own));
         }
         changed
-    }
-
-    /// Whether the push deleted the branch (nothing to read at `after`).
-    pub fn deletes_branch(&self) -> bool {
-        self.push.after.as_str().bytes().all(|b| b == b'0')
     }
 }
 
@@ -231,17 +226,17 @@ impl Worker {
         Ok((events, alerts))
     }
 
-    /// Records a change to the policy on the default branch: the new
-    /// policy's blob (`file`, read at the pushed commit), whether it is
-    /// valid, and the teams it names (stored as hints, so that the next
-    /// evaluation resolves them at once).
-    pub(super) async fn record_policy_change(
+    /// A change to the policy on the default branch, for the audit trail:
+    /// the new policy's blob (`file`, read at the pushed commit), whether
+    /// it is valid, and the teams it names (stored now as hints, so that
+    /// the next evaluation resolves them at once).
+    pub(super) async fn policy_change_event(
         &self,
-        push: &PolicyPush<'_>,
+        push: &BranchPush<'_>,
         (origin, paths): (Origin, &[&str]),
         file: Option<&PolicyFile>,
         delivery: &str,
-    ) -> anyhow::Result<()> {
+    ) -> anyhow::Result<NewAuditEvent> {
         let at = Utc::now();
         let forge = push.forge;
         let mut event = NewAuditEvent::new(forge, push.repo, EventKind::PolicyChanged, at);
@@ -297,8 +292,7 @@ impl Worker {
                 }
             }
         }
-        self.store.append_audit(&[event]).await?;
-        Ok(())
+        Ok(event)
     }
 }
 
