@@ -307,7 +307,9 @@ impl PolicyChange {
 
 /// The push's commits that carry agent signals, each identified alone as
 /// the evaluations identify a change's commits: under the registrations of
-/// the policy in force and the catalog, by author, committer and trailers.
+/// the policy in force and the catalog, by author, committer and trailers,
+/// and by the account that pushed (the forge says who did: an agent's
+/// account pushing makes each of its commits an agent's).
 fn agent_commits<'a>(
     push: &BranchPush<'a>,
     registry: Registry<'_>,
@@ -315,6 +317,7 @@ fn agent_commits<'a>(
     at: DateTime<Utc>,
 ) -> Vec<AgentCommit<'a>> {
     let p = push.push;
+    let pusher = (p.pusher.as_deref()).and_then(|name| Login::parse(name).ok());
     (p.commits.iter())
         .filter_map(|commit| {
             let mut change = Change {
@@ -323,7 +326,7 @@ fn agent_commits<'a>(
                 number: 0,
                 title: String::new(),
                 body: String::new(),
-                author: None,
+                author: pusher.clone().map(account),
                 assignees: Vec::new(),
                 base_sha: p.before.clone(),
                 head_sha: commit.sha.clone(),
@@ -354,18 +357,25 @@ fn person(forge: Forge, p: &PushPerson) -> Person {
     let account = (p.username.as_deref())
         .filter(|_| forge == Forge::Github)
         .and_then(|name| Login::parse(name).ok())
-        .map(|login| Account {
-            kind: match login.has_bot_suffix() {
-                true => AccountKind::Bot,
-                false => AccountKind::User,
-            },
-            login,
-            id: None,
-        });
+        .map(account);
     Person {
         name: p.name.clone(),
         email: p.email.clone(),
         account,
+    }
+}
+
+/// An account known by its login: a bot if the login says so (a push
+/// names no account kind).
+fn account(login: Login) -> Account {
+    let kind = match login.has_bot_suffix() {
+        true => AccountKind::Bot,
+        false => AccountKind::User,
+    };
+    Account {
+        login,
+        kind,
+        id: None,
     }
 }
 
@@ -385,10 +395,17 @@ fn push_json(push: &BranchPush<'_>) -> Value {
 fn commit_json(c: &AgentCommit<'_>) -> Value {
     let agents: Vec<Value> = (c.agents.iter())
         .map(|a| {
+            let mut signals = serde_json::to_value(&a.signals).unwrap_or_default();
+            // The change identified is the push: its author, the pusher.
+            for signal in signals.as_array_mut().into_iter().flatten() {
+                if signal["source"] == "change author" {
+                    signal["source"] = Value::from("pusher");
+                }
+            }
             json!({
                 "id": a.id,
                 "registered": a.status == Registration::Registered,
-                "signals": a.signals,
+                "signals": signals,
             })
         })
         .collect();
