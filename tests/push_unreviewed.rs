@@ -184,6 +184,20 @@ async fn an_agent_accounts_direct_push_is_reported_with_its_commit_and_signals()
             "the account that pushed: {signals:#?}"
         );
         assert_eq!(event.detail["commits"], data["commits"]);
+
+        // Shown on the repositories page and the overview, linked to the
+        // forge's commit.
+        let store = h.server().store.clone();
+        let state = support::server::test_state(&store).with_public_pages(true);
+        let pages = support::server::TestServer::serve(state).await;
+        let link = format!("https://forge.example.com/{}/commit/{pushed}", h.repo());
+        for path in ["/audit/repositories", "/audit"] {
+            let page = pages.get(path).await.text().await.unwrap();
+            let shown = format!("<a href=\"{link}\"><code>{}</code></a> Tidy up", &pushed[..7]);
+            assert!(page.contains(&shown), "{path}: {page}");
+            assert!(page.contains(&format!("{agent_id} (registered)")), "{path}");
+            assert!(page.contains(&format!("<td>{pusher}</td>")), "{path}");
+        }
     })
     .await;
 }
@@ -237,6 +251,15 @@ async fn a_humans_push_and_an_agents_push_to_another_branch_are_not_reported() {
         assert_eq!(received.len(), 1, "only the push to main: {received:#?}");
         assert!(events_of(&h, "push_unreviewed").await.is_empty());
         assert_eq!(queued(&h.server().store).await, Vec::<Value>::new());
+
+        let store = h.server().store.clone();
+        let state = support::server::test_state(&store).with_public_pages(true);
+        let pages = support::server::TestServer::serve(state).await;
+        let page = pages.get("/audit/repositories").await.text().await.unwrap();
+        assert!(
+            page.contains("No agent commit was pushed without review."),
+            "{page}"
+        );
     })
     .await;
 }

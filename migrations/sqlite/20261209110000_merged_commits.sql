@@ -5,3 +5,6 @@
 -- with migrations/postgres/20261209110000_merged_commits.sql.
 CREATE INDEX merges_merge_commit ON merges (forge, repo, merge_commit_sha);
 CREATE INDEX merges_head ON merges (forge, repo, head_sha);
+-- The repositories page and the overview list the recent unreviewed
+-- pushes (audit events of kind `push_unreviewed`) by time.
+CREATE INDEX audit_events_kind ON audit_events (kind, at);

@@ -84,6 +84,9 @@ struct OverviewPage {
     unregistered_chart: Chart,
     since: String,
     conclusions: [(&'static str, &'static str, &'static str); 4],
+    /// Agent commits pushed without review in these weeks.
+    pushes: Vec<super::pushes::PushView>,
+    recent_days: i64,
 }
 
 /// `GET /audit`. The list of changes was here: an old link with filters
@@ -112,6 +115,7 @@ pub(super) async fn overview(
         .map(|r| (*r, lines.iter().filter(|l| l.rollout == *r).count()))
         .collect();
     let (active, unregistered) = agents(&recent);
+    let pushes = super::pushes::recent(&state, &readable, since).await?;
     let body = OverviewPage {
         weekly: weekly_chart(&weeks),
         share: share_chart(&weeks),
@@ -138,6 +142,8 @@ pub(super) async fn overview(
         since: first.format("%Y-%m-%d").to_string(),
         weeks,
         conclusions: CONCLUSIONS,
+        pushes,
+        recent_days: (WEEKS * 7) as i64,
     };
     Ok(page(StatusCode::OK, &body))
 }
