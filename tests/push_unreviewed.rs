@@ -589,3 +589,52 @@ async fn a_forge_failure_on_the_merge_test_is_retried_not_dropped() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn an_agent_the_organisation_policy_registers_is_reported_as_registered() {
+    on_each_forge(|forge, url| async move {
+        let h = Harness::start_with(forge, &url, raising).await;
+        h.put_policy(h.policy());
+        let org = r#"version: 1
+agents:
+  helper:
+    role: feature-dev
+    owner: alice
+    match:
+      trailers: ["Assisted-by: Helper*"]
+roles:
+  feature-dev:
+    scope:
+      allow: ["src/**"]
+"#;
+        let org_repo = match forge {
+            Forge::Github => "octo-org/.github",
+            Forge::Gitlab => "platform/gitlab-profile",
+        };
+        let kept = warrant::store::org_policies::OrgPolicyText {
+            path: "warrant-org.yml".to_owned(),
+            blob_id: warrant::policy::blob_id(org.as_bytes()),
+            text: org.to_owned(),
+            truncated: false,
+        };
+        let store = &h.server().store;
+        let repo = warrant::ids::RepoName::parse(org_repo).unwrap();
+        let now = chrono::Utc::now();
+        (store
+            .record_org_policy(forge.engine(), &repo, Some(&kept), now)
+            .await)
+            .unwrap();
+
+        // No catalog entry knows this trailer: only the organisation's
+        // registration makes the commit an agent's.
+        let assisted = commit(forge, &sha(0x0a), HUMAN, "Tidy\n\nAssisted-by: Helper 2");
+        push(&h, "alice", "main", vec![assisted], 1, 1).await;
+        let alerts = queued(store).await;
+        let pushed = of_type(&alerts, "dev.warrant.push.unreviewed");
+        assert_eq!(pushed.len(), 1, "{alerts:#?}");
+        let listed = &pushed[0]["data"]["commits"][0];
+        assert_eq!(listed["agent"], "helper", "{listed:#}");
+        assert_eq!(listed["agents"][0]["registered"], true);
+    })
+    .await;
+}

@@ -400,7 +400,7 @@ impl Github {
                 )?)
             }
             GithubEvent::Push(push) => {
-                let org = is_org_repository(push.repo.as_str(), &self.client.org_repository);
+                let org = &self.client.org_repository;
                 match BranchPush::of(Forge::Github, &push.repo, &push.push, org) {
                     Some(push_) => Action::Push {
                         push: push_,

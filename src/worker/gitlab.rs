@@ -486,7 +486,7 @@ impl Gitlab {
         let mr = match event {
             GitlabEvent::MergeRequest(mr) => mr,
             GitlabEvent::Push(push) => {
-                let org = is_org_repository(push.project.as_str(), &self.client.org_repository);
+                let org = &self.client.org_repository;
                 let push = BranchPush::of(Forge::Gitlab, &push.project, &push.push, org);
                 let action = push.map_or(Action::Nothing, |push| Action::Push { push, at: () });
                 return Work {

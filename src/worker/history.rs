@@ -40,23 +40,28 @@ pub(super) struct BranchPush<'a> {
     /// Whether `repo` is the organisation's repository (where
     /// `warrant-org.yml` is the organisation policy).
     pub org_repository: bool,
+    /// The organisation's repository, whose policy (as the store keeps
+    /// it) registers agents for `repo` too.
+    pub org_policy_at: Option<RepoName>,
 }
 
 impl<'a> BranchPush<'a> {
     /// The push as one the worker acts on, when it is to the default
-    /// branch and lists commits (`org_repository`: `repo` is the
-    /// organisation's repository).
+    /// branch and lists commits (`org_name`: the name of the
+    /// organisation's repository under the owner or top-level group).
     pub fn of(
         forge: Forge,
         repo: &'a RepoName,
         push: &'a Push,
-        org_repository: bool,
+        org_name: &str,
     ) -> Option<BranchPush<'a>> {
-        push.needs_processing().then_some(BranchPush {
+        let owner = repo.as_str().split_once('/').map(|(owner, _)| owner);
+        push.needs_processing().then(|| BranchPush {
             forge,
             repo,
             push,
-            org_repository,
+            org_repository: crate::forge::is_org_repository(repo.as_str(), org_name),
+            org_policy_at: owner.and_then(|o| RepoName::parse(&format!("{o}/{org_name}")).ok()),
         })
     }
 

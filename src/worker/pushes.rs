@@ -125,20 +125,17 @@ impl Worker {
                 alerts.extend(alert);
             }
         }
+        let org = self.kept_org_policy(push).await?;
         let policy = in_force.as_ref().and_then(|f| {
-            let loaded = crate::evaluation::policies::load_file(f, None);
+            let loaded = crate::evaluation::policies::load_file(f, org.as_ref());
             loaded.inspect_err(|_| tracing::warn!(path = %f.path, "the policy in force does not load: agents are identified by the catalog alone")).ok()
         });
         let context = Context {
             app_logins: forge.acting_as().await.into_iter().collect(),
             ..Context::default()
         };
-        let agent_commits = agent_commits(
-            push,
-            Registry::from(policy.as_ref().unwrap_or(Policy::none())),
-            &context,
-            Utc::now(),
-        );
+        let registry = Registry::of(agents(policy.as_ref()), agents(org.as_ref()));
+        let agent_commits = agent_commits(push, registry, &context, Utc::now());
         let mut unreviewed = Vec::new();
         for agent_commit in agent_commits {
             let sha = &agent_commit.commit.sha;
@@ -159,6 +156,19 @@ impl Worker {
             alerts.extend(alert);
         }
         Ok((events, alerts))
+    }
+
+    /// The organisation policy as the store keeps it (read with the
+    /// organisation's repository's last push, or for GitLab's
+    /// evaluations), if it loads: it registers agents for every
+    /// repository of the organisation.
+    async fn kept_org_policy(&self, push: &BranchPush<'_>) -> anyhow::Result<Option<Policy>> {
+        let Some(org) = &push.org_policy_at else {
+            return Ok(None);
+        };
+        let kept = self.store.org_policy(push.forge, org).await?;
+        let file = kept.and_then(|k| k.file).filter(|f| !f.truncated);
+        Ok(file.and_then(|f| crate::policy::load(&f.path, &f.text).ok()))
     }
 
     /// How commit `sha` of the push reached the default branch: by a merge
@@ -339,6 +349,11 @@ fn agent_commits<'a>(
             (!agents.is_empty()).then_some(AgentCommit { commit, agents })
         })
         .collect()
+}
+
+/// A policy's registered agents; none without a policy.
+fn agents(policy: Option<&Policy>) -> &[crate::policy::Agent] {
+    policy.map_or(&[], |p| &p.agents)
 }
 
 /// A pushed commit as the engine reads a change's commits.
