@@ -125,22 +125,45 @@ impl Worker {
                 alerts.extend(alert);
             }
         }
+        let pushed =
+            (self.pushed_agent_commits(forge, push, at, in_force.as_ref(), &mut landed)).await?;
+        if !pushed.is_empty() {
+            let (event, alert) = self.unreviewed(push, &pushed, delivery);
+            events.push(event);
+            alerts.extend(alert);
+        }
+        Ok((events, alerts))
+    }
+
+    /// The push's agent commits that came by no change's merge, identified
+    /// under the policy `in_force` (the repository's at `before`) and the
+    /// organisation policy Warrant keeps.
+    async fn pushed_agent_commits<'p, A: Adapter>(
+        &self,
+        forge: &A,
+        push: &BranchPush<'p>,
+        at: &A::Address,
+        in_force: Option<&PolicyFile>,
+        landed: &mut HashMap<CommitSha, Landed>,
+    ) -> anyhow::Result<Vec<AgentCommit<'p>>> {
         let org = self.kept_org_policy(push).await?;
-        let policy = in_force.as_ref().and_then(|f| {
+        let policy = in_force.and_then(|f| {
             let loaded = crate::evaluation::policies::load_file(f, org.as_ref());
-            loaded.inspect_err(|_| tracing::warn!(path = %f.path, "the policy in force does not load: agents are identified by the catalog alone")).ok()
+            let why = "the policy in force does not load: agents are identified by the catalog";
+            loaded
+                .inspect_err(|_| tracing::warn!(path = %f.path, "{why}"))
+                .ok()
         });
         let context = Context {
             app_logins: forge.acting_as().await.into_iter().collect(),
             ..Context::default()
         };
         let registry = Registry::of(agents(policy.as_ref()), agents(org.as_ref()));
-        let agent_commits = agent_commits(push, registry, &context, Utc::now());
-        let mut unreviewed = Vec::new();
-        for agent_commit in agent_commits {
+        let mut pushed = Vec::new();
+        for agent_commit in agent_commits(push, registry, &context, Utc::now()) {
             let sha = &agent_commit.commit.sha;
-            match self.landed(forge, at, push, sha, &mut landed).await? {
-                Landed::Pushed => unreviewed.push(agent_commit),
+            match self.landed(forge, at, push, sha, landed).await? {
+                Landed::Pushed => pushed.push(agent_commit),
                 Landed::ByMerge(number) => {
                     tracing::debug!(sha = sha.as_str(), change = number, "agent commit merged")
                 }
@@ -150,12 +173,7 @@ impl Worker {
                 ),
             }
         }
-        if !unreviewed.is_empty() {
-            let (event, alert) = self.unreviewed(push, &unreviewed, delivery);
-            events.push(event);
-            alerts.extend(alert);
-        }
-        Ok((events, alerts))
+        Ok(pushed)
     }
 
     /// The organisation policy as the store keeps it (read with the
