@@ -191,13 +191,15 @@ async fn an_agent_accounts_direct_push_is_reported_with_its_commit_and_signals()
         let state = support::server::test_state(&store).with_public_pages(true);
         let pages = support::server::TestServer::serve(state).await;
         let link = format!("https://forge.example.com/{}/commit/{pushed}", h.repo());
-        for path in ["/audit/repositories", "/audit"] {
-            let page = pages.get(path).await.text().await.unwrap();
-            let shown = format!("<a href=\"{link}\"><code>{}</code></a> Tidy up", &pushed[..7]);
-            assert!(page.contains(&shown), "{path}: {page}");
-            assert!(page.contains(&format!("{agent_id} (registered)")), "{path}");
-            assert!(page.contains(&format!("<td>{pusher}</td>")), "{path}");
-        }
+        let page = pages.get("/audit/repositories").await.text().await.unwrap();
+        let shown = format!("<a href=\"{link}\"><code>{}</code></a> Tidy up", &pushed[..7]);
+        assert!(page.contains(&shown), "{page}");
+        assert!(page.contains(&format!("{agent_id} (registered)")), "{page}");
+        assert!(page.contains(&format!("<td>{pusher}</td>")), "{page}");
+        let overview = pages.get("/audit").await.text().await.unwrap();
+        let told = "<a href=\"/audit/repositories#pushes\">1 push of agent commits without review</a>";
+        assert!(overview.contains(told), "{overview}");
+        assert!(overview.contains(&format!("the latest by {pusher} to {}", h.repo())));
     })
     .await;
 }
@@ -260,6 +262,9 @@ async fn a_humans_push_and_an_agents_push_to_another_branch_are_not_reported() {
             page.contains("No agent commit was pushed without review."),
             "{page}"
         );
+        let overview = pages.get("/audit").await.text().await.unwrap();
+        let none = "No agent commit was pushed without review in these weeks.";
+        assert!(overview.contains(none), "{overview}");
     })
     .await;
 }
