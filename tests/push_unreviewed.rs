@@ -178,6 +178,8 @@ async fn an_agent_accounts_direct_push_is_reported_with_its_commit_and_signals()
         assert_eq!(listed["sha"], pushed.as_str());
         assert_eq!(listed["agent"], agent_id);
         assert_eq!(listed["agents"][0]["registered"], true, "{listed:#}");
+        assert_eq!(listed["registered"], true);
+        assert_eq!(listed["signals"], listed["agents"][0]["signals"]);
         let signals = listed["agents"][0]["signals"].as_array().unwrap();
         assert!(
             signals.iter().any(|s| s["source"] == "pusher"),

@@ -423,8 +423,9 @@ fn push_json(push: &BranchPush<'_>) -> Value {
     })
 }
 
-/// An agent commit: its sha, title, author, page, and each agent with its
-/// signals and whether a policy registers it.
+/// An agent commit: its sha, title, author, page, its (first) agent with
+/// its signals and whether a policy registers it, and each agent so (a
+/// commit may name several).
 fn commit_json(c: &AgentCommit<'_>) -> Value {
     let agents: Vec<Value> = (c.agents.iter())
         .map(|a| {
@@ -443,9 +444,12 @@ fn commit_json(c: &AgentCommit<'_>) -> Value {
         })
         .collect();
     let commit = c.commit;
+    let first = agents.first().cloned().unwrap_or_default();
     json!({
         "sha": commit.sha.as_str(),
-        "agent": c.agents.first().map(|a| a.id.as_str()),
+        "agent": first["id"],
+        "registered": first["registered"],
+        "signals": first["signals"],
         "title": commit.message.lines().next().unwrap_or_default(),
         "author": format!("{} <{}>", commit.author.name, commit.author.email),
         "url": commit.url,
