@@ -740,10 +740,21 @@ async fn a_policy_pushed_to_the_default_branch_is_audited() {
                     "{requests:?}"
                 );
             }
-            Harness::Gitlab(_) => {
-                // A push elsewhere is not even stored.
-                let elsewhere = h.push_policy(after, h.policy(), &["README.md"], "push-2");
-                assert_eq!(elsewhere.await, 200);
+            Harness::Gitlab(app) => {
+                // A push to another branch is not even stored.
+                use support::gitlab::{ALICE, BASE, PROJECT};
+                let pusher = app.fake.state().user(ALICE);
+                let range = (BASE, after);
+                let paths = [h.policy_path()];
+                let elsewhere = warrant::forge::gitlab::fake::events::push_hook(
+                    PROJECT,
+                    "main",
+                    "refs/heads/feature",
+                    range,
+                    &pusher,
+                    &paths,
+                );
+                assert_eq!(app.send("Push Hook", &elsewhere, "push-2").await, 200);
             }
         }
     })

@@ -109,7 +109,7 @@ fn a_merged_pull_request_records_its_merge_commit_and_an_open_one_does_not() {
 }
 
 #[test]
-fn a_push_to_the_default_branch_touching_the_policy_needs_processing() {
+fn a_push_listing_commits_on_the_default_branch_needs_processing() {
     let mut body: serde_json::Value =
         serde_json::from_slice(&payload("push", "with-new-branch.payload.json")).unwrap();
     let GithubEvent::Push(push) = parse("push", body.to_string().as_bytes()).unwrap().unwrap()
@@ -118,6 +118,10 @@ fn a_push_to_the_default_branch_touching_the_policy_needs_processing() {
     };
     assert!(push.push.is_to_default_branch());
     assert!(!push.changes_policy_on_default_branch());
+    assert!(
+        GithubEvent::Push(push).needs_processing(),
+        "its commits may be an agent's"
+    );
 
     body["commits"][0]["modified"] = serde_json::json!([".github/warrant.yml"]);
     let event = parse("push", body.to_string().as_bytes()).unwrap().unwrap();

@@ -147,7 +147,7 @@ fn parse_push(payload: &Value) -> GitlabEvent {
 }
 
 #[test]
-fn push_example_is_read_and_needs_no_processing() {
+fn push_example_is_read_and_needs_processing() {
     let event = parse_push(&push_example());
     let GitlabEvent::Push(push) = &event else {
         panic!("not a push: {event:?}")
@@ -158,8 +158,8 @@ fn push_example_is_read_and_needs_no_processing() {
     assert_eq!(push.push.pusher.as_deref(), Some("jsmith"));
     assert!(push.push.changed_paths.contains(&"CHANGELOG".to_owned()));
     assert!(
-        !event.needs_processing(),
-        "the example changes no policy file"
+        event.needs_processing(),
+        "commits on the default branch may be an agent's"
     );
 }
 

@@ -70,10 +70,16 @@ pub enum EventKind {
     /// A registration lapses within 14 days (`detail.expires`,
     /// `detail.days_left`), found by the daily sweep.
     AgentLapsing,
+    /// Commits with agent signals reached the default branch by a push
+    /// that is no change's merge: the push (`head_sha` after, `base_sha`
+    /// before, `actor` the pusher, `detail.ref`) and each agent commit
+    /// (`detail.commits`: sha, title, author, agents with their signals and
+    /// whether registered).
+    PushUnreviewed,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 14] = [
+    pub const ALL: [EventKind; 15] = [
         EventKind::DeliveryReceived,
         EventKind::AgentIdentified,
         EventKind::DecisionMade,
@@ -88,6 +94,7 @@ impl EventKind {
         EventKind::MergeGroupDestroyed,
         EventKind::PolicyRelaxed,
         EventKind::AgentLapsing,
+        EventKind::PushUnreviewed,
     ];
 
     /// The stored name, `snake_case`.
@@ -107,6 +114,7 @@ impl EventKind {
             EventKind::MergeGroupDestroyed => "merge_group_destroyed",
             EventKind::PolicyRelaxed => "policy_relaxed",
             EventKind::AgentLapsing => "agent_lapsing",
+            EventKind::PushUnreviewed => "push_unreviewed",
         }
     }
 

@@ -195,6 +195,17 @@ pub(super) trait Adapter: Sync {
         paths: &[&str],
     ) -> anyhow::Result<Option<PolicyFile>>;
 
+    /// The changes the forge associates with commit `sha` of `repo`, to
+    /// tell whether a pushed commit came by a merge (see `docs/alerts.md`,
+    /// "How Warrant tells a push from a merge"); `None` when the forge
+    /// cannot be asked (a GitHub delivery without an installation).
+    async fn changes_of_commit(
+        &self,
+        at: &Self::Address,
+        repo: &RepoName,
+        sha: &CommitSha,
+    ) -> anyhow::Result<Option<Vec<crate::forge::push::AssociatedChange>>>;
+
     /// How a merged change was merged, where the forge needs a request to
     /// tell; `None` to keep what its event said.
     async fn merge_method(

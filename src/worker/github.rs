@@ -15,7 +15,7 @@ use serde_json::json;
 
 use super::adapter::{Adapter, OrgPolicySource};
 use super::evaluate::superseded;
-use super::history::{Closed, PolicyPush, Subject};
+use super::history::{BranchPush, Closed, Subject};
 use super::shown::{Known, Needs, Stored};
 use super::target::{NotAnApp, Target};
 use super::work::{Action, Work};
@@ -317,6 +317,22 @@ impl Adapter for Github {
         }
     }
 
+    /// One request per commit; nothing without an installation to ask as.
+    async fn changes_of_commit(
+        &self,
+        at: &Option<InstallationId>,
+        repo: &RepoName,
+        sha: &CommitSha,
+    ) -> anyhow::Result<Option<Vec<crate::forge::push::AssociatedChange>>> {
+        let Some(installation) = at else {
+            return Ok(None);
+        };
+        let pulls = (self.client)
+            .pulls_of_commit(*installation, repo.as_str(), sha)
+            .await?;
+        Ok(Some(pulls))
+    }
+
     /// Read from the merge commit: one request, for a merged pull request
     /// only.
     async fn merge_method(
@@ -384,9 +400,9 @@ impl Github {
                 )?)
             }
             GithubEvent::Push(push) => {
-                let org = is_org_repository(push.repo.as_str(), &self.client.org_repository);
-                match PolicyPush::of(Forge::Github, &push.repo, &push.push, org) {
-                    Some(push_) => Action::PolicyPush {
+                let org = &self.client.org_repository;
+                match BranchPush::of(Forge::Github, &push.repo, &push.push, org) {
+                    Some(push_) => Action::Push {
                         push: push_,
                         at: push.installation_id.map(InstallationId),
                     },

@@ -11,15 +11,16 @@
 //! to withdraw another account's approval: an agent's approval is ignored
 //! and recorded, never revoked (see `docs/gitlab.md`).
 
+mod subject;
+
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::Utc;
-use serde_json::json;
 
 use super::adapter::{Adapter, OrgPolicySource};
 use super::evaluate::SUPERSEDED;
-use super::history::{Closed, PolicyPush, Subject};
+use super::history::{BranchPush, Closed};
 use super::shown::{Known, Needs, Stored};
 use super::target::Target;
 use super::work::{Action, Work};
@@ -33,11 +34,13 @@ use crate::forge::gitlab::statuses::{
     CheckResponse, CommitStatus, StatusState, status_description,
 };
 use crate::forge::gitlab::webhook::{self as events, GitlabEvent, MergeRequestAction};
+use crate::forge::push::AssociatedChange;
 use crate::forge::{PolicyFile, is_org_repository};
 use crate::ids::{ChangeKey, CommitSha, Login, RepoName, TeamName};
 use crate::store::ClaimedDelivery;
 use crate::store::approvals::SeenApproval;
 use crate::store::changes::{ChangeRecord, ChangeStatus};
+use subject::{project_identity, subject};
 
 /// What the status says while Warrant reads a merge request.
 pub const EVALUATING: &str = "Warrant is evaluating this merge request";
@@ -179,6 +182,17 @@ impl Adapter for Gitlab {
             .client
             .file_at(repo.as_str(), sha.as_str(), paths)
             .await?)
+    }
+
+    /// One request per commit.
+    async fn changes_of_commit(
+        &self,
+        _at: &(),
+        repo: &RepoName,
+        sha: &CommitSha,
+    ) -> anyhow::Result<Option<Vec<AssociatedChange>>> {
+        let mrs = self.client.merge_requests_of_commit(repo.as_str(), sha);
+        Ok(Some(mrs.await?))
     }
 
     /// The event said it: a merge commit, or none (fast-forward).
@@ -472,11 +486,9 @@ impl Gitlab {
         let mr = match event {
             GitlabEvent::MergeRequest(mr) => mr,
             GitlabEvent::Push(push) => {
-                let org = is_org_repository(push.project.as_str(), &self.client.org_repository);
-                let action = match PolicyPush::of(Forge::Gitlab, &push.project, &push.push, org) {
-                    Some(push) => Action::PolicyPush { push, at: () },
-                    None => Action::Nothing,
-                };
+                let org = &self.client.org_repository;
+                let push = BranchPush::of(Forge::Gitlab, &push.project, &push.push, org);
+                let action = push.map_or(Action::Nothing, |push| Action::Push { push, at: () });
                 return Work {
                     repository,
                     subject,
@@ -565,31 +577,5 @@ fn change_record(mr: &events::MergeRequestEvent, delivery: &ClaimedDelivery) -> 
         url: mr.url.clone(),
         state,
         updated_at: delivery.received_at,
-    }
-}
-
-fn subject(event: &GitlabEvent) -> Subject<'_> {
-    match event {
-        GitlabEvent::MergeRequest(mr) => Subject {
-            repo: &mr.project,
-            change: Some(mr.iid),
-            head: Some(&mr.head_sha),
-            action: Some(json!(mr.action)),
-        },
-        GitlabEvent::Push(push) => Subject {
-            repo: &push.project,
-            change: None,
-            head: Some(&push.push.after),
-            action: None,
-        },
-    }
-}
-
-/// The project an event is about, by full path and GitLab's id, when the
-/// payload says.
-fn project_identity(event: &GitlabEvent) -> Option<(&RepoName, u64)> {
-    match event {
-        GitlabEvent::MergeRequest(mr) => Some((&mr.project, mr.project_id?)),
-        GitlabEvent::Push(push) => Some((&push.project, push.project_id?)),
     }
 }

@@ -29,35 +29,40 @@ pub(super) struct Closed<'a> {
     pub commits: Option<u64>,
 }
 
-/// A push to the default branch that changed a policy file: the
-/// repository's, or, in the organisation's repository, the organisation
-/// policy (or both).
-pub(super) struct PolicyPush<'a> {
+/// A push to the default branch that lists commits: its agent commits are
+/// checked for review (`worker/pushes.rs`), and the policies it changed,
+/// if any (the repository's, or, in the organisation's repository, the
+/// organisation policy, or both), are recorded.
+pub(super) struct BranchPush<'a> {
     pub forge: Forge,
     pub repo: &'a RepoName,
     pub push: &'a Push,
     /// Whether `repo` is the organisation's repository (where
     /// `warrant-org.yml` is the organisation policy).
     pub org_repository: bool,
+    /// The organisation's repository, whose policy (as the store keeps
+    /// it) registers agents for `repo` too.
+    pub org_policy_at: Option<RepoName>,
 }
 
-impl<'a> PolicyPush<'a> {
-    /// The push as a policy push, when it is to the default branch and
-    /// changes a policy file (`org_repository`: `repo` is the
-    /// organisation's repository).
+impl<'a> BranchPush<'a> {
+    /// The push as one the worker acts on, when it is to the default
+    /// branch and lists commits (`org_name`: the name of the
+    /// organisation's repository under the owner or top-level group).
     pub fn of(
         forge: Forge,
         repo: &'a RepoName,
         push: &'a Push,
-        org_repository: bool,
-    ) -> Option<PolicyPush<'a>> {
-        let policy_push = PolicyPush {
+        org_name: &str,
+    ) -> Option<BranchPush<'a>> {
+        let owner = repo.as_str().split_once('/').map(|(owner, _)| owner);
+        push.needs_processing().then(|| BranchPush {
             forge,
             repo,
             push,
-            org_repository,
-        };
-        (push.is_to_default_branch() && !policy_push.changed().is_empty()).then_some(policy_push)
+            org_repository: crate::forge::is_org_repository(repo.as_str(), org_name),
+            org_policy_at: owner.and_then(|o| RepoName::parse(&format!("{o}/{org_name}")).ok()),
+        })
     }
 
     /// The files of the policies the push changed, each with what it is.
@@ -74,11 +79,6 @@ impl<'a> PolicyPush<'a> {
             changed.push((Origin::Repository, own));
         }
         changed
-    }
-
-    /// Whether the push deleted the branch (nothing to read at `after`).
-    pub fn deletes_branch(&self) -> bool {
-        self.push.after.as_str().bytes().all(|b| b == b'0')
     }
 }
 
@@ -231,17 +231,17 @@ impl Worker {
         Ok((events, alerts))
     }
 
-    /// Records a change to the policy on the default branch: the new
-    /// policy's blob (`file`, read at the pushed commit), whether it is
-    /// valid, and the teams it names (stored as hints, so that the next
-    /// evaluation resolves them at once).
-    pub(super) async fn record_policy_change(
+    /// A change to the policy on the default branch, for the audit trail:
+    /// the new policy's blob (`file`, read at the pushed commit), whether
+    /// it is valid, and the teams it names (stored now as hints, so that
+    /// the next evaluation resolves them at once).
+    pub(super) async fn policy_change_event(
         &self,
-        push: &PolicyPush<'_>,
+        push: &BranchPush<'_>,
         (origin, paths): (Origin, &[&str]),
         file: Option<&PolicyFile>,
         delivery: &str,
-    ) -> anyhow::Result<()> {
+    ) -> anyhow::Result<NewAuditEvent> {
         let at = Utc::now();
         let forge = push.forge;
         let mut event = NewAuditEvent::new(forge, push.repo, EventKind::PolicyChanged, at);
@@ -297,8 +297,7 @@ impl Worker {
                 }
             }
         }
-        self.store.append_audit(&[event]).await?;
-        Ok(())
+        Ok(event)
     }
 }
 

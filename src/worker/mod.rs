@@ -21,6 +21,7 @@ mod heads;
 mod history;
 mod lease;
 mod policies;
+mod pushes;
 mod shown;
 mod simulation;
 mod target;

@@ -12,7 +12,7 @@
 //! groups).
 
 use super::adapter::Adapter;
-use super::history::{Closed, PolicyPush, Subject, receipt};
+use super::history::{BranchPush, Closed, Subject, receipt};
 use super::target::Target;
 use super::{Failure, Worker};
 use crate::ids::{ChangeKey, RepoName};
@@ -48,10 +48,11 @@ pub(super) enum Action<'a, A: Adapter> {
         closed: Closed<'a>,
         target: Option<Target<A::At>>,
     },
-    /// The policy changed on the default branch: read at the pushed
-    /// commit, where `at` addresses it on the forge, and recorded.
-    PolicyPush {
-        push: PolicyPush<'a>,
+    /// Commits pushed to the default branch, where `at` addresses the
+    /// repository on the forge: agent commits that bypassed review and
+    /// policy changes recorded (`worker/pushes.rs`).
+    Push {
+        push: BranchPush<'a>,
         at: A::Address,
     },
     /// What only this forge does.
@@ -107,22 +108,7 @@ impl Worker {
             Action::Nothing => Ok(()),
             Action::Evaluate(targets) => self.evaluate_all(forge, targets, delivery).await,
             Action::Close { closed, target } => self.close(forge, closed, target, delivery).await,
-            Action::PolicyPush { push, at } => {
-                for changed in push.changed() {
-                    let file = if push.deletes_branch() {
-                        None
-                    } else {
-                        forge
-                            .policy_at(&at, push.repo, &push.push.after, changed.1)
-                            .await
-                            .map_err(Failure::retry)?
-                    };
-                    self.record_policy_change(&push, changed, file.as_ref(), &delivery.delivery_id)
-                        .await
-                        .map_err(Failure::retry)?;
-                }
-                Ok(())
-            }
+            Action::Push { push, at } => self.on_push(forge, &push, &at, delivery).await,
             Action::Own(own) => forge.act_own(self, own, delivery).await,
         }
     }

@@ -188,7 +188,8 @@ impl Door {
                     "pull_request",
                     fixture("pull_request", "labeled.payload.json"),
                 ),
-                ("push", fixture("push", "with-new-branch.payload.json")),
+                // A tag: no commits on the default branch.
+                ("push", fixture("push", "with-installation.payload.json")),
             ],
             Forge::Gitlab => vec![("Pipeline Hook", b"{}".to_vec())],
         }

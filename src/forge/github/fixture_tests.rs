@@ -64,3 +64,20 @@ fn team_members_are_read() {
     let members: Vec<MemberNode> = fixture("teams_list_members.json");
     assert_eq!(members[0].login, "octocat");
 }
+
+#[test]
+fn pulls_of_a_commit_are_read() {
+    // `GET /repos/{o}/{r}/commits/{sha}/pulls` answers pull requests in
+    // the shape of `GET /repos/{o}/{r}/pulls`.
+    use super::associations::AssociatedPull;
+    use crate::forge::push::AssociatedChange;
+    let pulls: Vec<AssociatedPull> = fixture("pulls_list.json");
+    let changes: Vec<AssociatedChange> = pulls.into_iter().map(Into::into).collect();
+    assert_eq!(
+        changes,
+        [AssociatedChange {
+            number: 1347,
+            merged: true
+        }]
+    );
+}

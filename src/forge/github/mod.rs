@@ -9,6 +9,7 @@
 //! credentials of an app registered through the manifest flow.
 
 pub mod app_file;
+pub mod associations;
 pub mod auth;
 pub mod checks;
 pub mod client;

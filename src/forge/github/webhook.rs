@@ -20,7 +20,7 @@ use crate::forge::push::Push;
 use crate::ids::{CommitSha, Login, RepoName};
 use payloads::{
     action, check_run, check_suite, installation, installation_repositories, merge_group, ping,
-    pull_request, push, review,
+    pull_request, push, push_worth_storing, review,
 };
 
 /// The events Warrant reads. Any other event is acknowledged and ignored;
@@ -57,12 +57,13 @@ pub enum GithubEvent {
 impl GithubEvent {
     /// Whether a worker has anything to do with this event, and so whether
     /// the delivery is worth storing. A ping only checks the hook works, and
-    /// a push matters only when it changes the policy on the default branch
-    /// (it is audited); everything else is evaluated or recorded.
+    /// a push matters only when it lists commits on the default branch
+    /// (agent commits that bypassed review, a policy changed); everything
+    /// else is evaluated or recorded.
     pub fn needs_processing(&self) -> bool {
         match self {
             GithubEvent::Ping(_) => false,
-            GithubEvent::Push(push) => push.changes_policy_on_default_branch(),
+            GithubEvent::Push(push) => push.push.needs_processing(),
             _ => true,
         }
     }
@@ -196,7 +197,8 @@ pub struct CheckSuiteEvent {
     pub pull_requests: Vec<u64>,
 }
 
-/// A `push` delivery, kept to audit changes to the policy file.
+/// A `push` delivery to the default branch: its agent commits are checked
+/// for review, and a change to the policy file is audited.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct PushEvent {
     pub installation_id: Option<u64>,
@@ -319,8 +321,9 @@ pub fn parse(event: &str, payload: &[u8]) -> Result<Option<GithubEvent>, Webhook
 }
 
 /// Whether a delivery is worth storing, read once and no further than
-/// that takes: for most events the `action` alone decides, and only a
-/// `push`, a `check_run`, a `check_suite` or a `ping` is read in full.
+/// that takes: for most events the `action` alone decides, a `push` by its
+/// ref and whether it lists commits, and only a `check_run`, a
+/// `check_suite` or a `ping` is read in full.
 /// `Ok(None)` for an event Warrant does not read.
 pub fn worth_storing(event: &str, payload: &[u8]) -> serde_json::Result<Option<bool>> {
     let relevant = match event {
@@ -329,6 +332,7 @@ pub fn worth_storing(event: &str, payload: &[u8]) -> serde_json::Result<Option<b
         "merge_group" => action::<MergeGroupAction>(payload)?.is_some(),
         "installation" => action::<InstallationAction>(payload)?.is_some(),
         "installation_repositories" => action::<InstallationRepositoriesAction>(payload)?.is_some(),
+        "push" => push_worth_storing(payload)?,
         _ if EVENTS.contains(&event) => {
             parse_known(event, payload)?.is_some_and(|e| e.needs_processing())
         }

@@ -67,3 +67,19 @@ fn a_member_is_read_from_an_author_shaped_user() {
     assert_eq!(member.username, "marcel.amirault");
     assert_eq!(member.state.as_deref(), Some("active"));
 }
+
+#[test]
+fn merge_requests_of_a_commit_are_read() {
+    // `GET /projects/:id/repository/commits/:sha/merge_requests` answers
+    // merge requests in the shape of `GET .../merge_requests/:iid`.
+    use super::associations::AssociatedMergeRequest;
+    use crate::forge::push::AssociatedChange;
+    let mr: AssociatedMergeRequest = fixture("merge_request.json");
+    assert_eq!(
+        AssociatedChange::from(mr),
+        AssociatedChange {
+            number: 133,
+            merged: false
+        }
+    );
+}

@@ -11,6 +11,7 @@
 //! The webhook side: [`webhook`] turns deliveries into Warrant's own
 //! events.
 
+pub mod associations;
 pub mod client;
 #[cfg(any(test, feature = "fake-gitlab"))]
 pub mod fake;

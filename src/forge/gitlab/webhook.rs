@@ -9,7 +9,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::forge::push::{Push, PushCommit, changed_paths};
+use crate::forge::push::{Push, PushCommit, push_worth_storing as worth_storing_at, read_commits};
 use crate::ids::{CommitSha, RepoName};
 
 /// The `X-Gitlab-Event` names Warrant reads; any other event is
@@ -28,13 +28,14 @@ pub enum GitlabEvent {
 
 impl GitlabEvent {
     /// Whether a worker has anything to do with this event, and so whether
-    /// the delivery is worth storing: a push matters only when it changes
-    /// the policy on the default branch (it is audited); every merge request
-    /// event that parses is evaluated or recorded.
+    /// the delivery is worth storing: a push matters only when it lists
+    /// commits on the default branch (agent commits that bypassed review, a
+    /// policy changed); every merge request event that parses is evaluated
+    /// or recorded.
     pub fn needs_processing(&self) -> bool {
         match self {
             GitlabEvent::MergeRequest(_) => true,
-            GitlabEvent::Push(push) => push.changes_policy_on_default_branch(),
+            GitlabEvent::Push(push) => push.push.needs_processing(),
         }
     }
 }
@@ -110,7 +111,8 @@ pub struct MergeRequestEvent {
     pub url: Option<String>,
 }
 
-/// A `Push Hook` delivery, kept to audit changes to the policy file.
+/// A `Push Hook` delivery to the default branch: its agent commits are
+/// checked for review, and a change to the policy file is audited.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct PushEvent {
     /// `group/subgroup/project`.
@@ -149,7 +151,7 @@ pub fn parse(event: &str, payload: &[u8]) -> Result<Option<GitlabEvent>, Webhook
 pub fn worth_storing(event: &str, payload: &[u8]) -> serde_json::Result<Option<bool>> {
     let event = match event {
         "Merge Request Hook" => merge_request(payload)?,
-        "Push Hook" => Some(push(payload)?),
+        "Push Hook" => return push_worth_storing(payload).map(Some),
         _ => return Ok(None),
     };
     Ok(Some(event.is_some_and(|e| e.needs_processing())))
@@ -243,7 +245,7 @@ struct PushPayload {
 
 fn push(payload: &[u8]) -> serde_json::Result<GitlabEvent> {
     let push: PushPayload = serde_json::from_slice(payload)?;
-    let changed_paths = changed_paths(push.commits);
+    let (commits, changed_paths) = read_commits(push.commits);
     Ok(GitlabEvent::Push(PushEvent {
         project: push.project.path_with_namespace,
         project_id: push.project.id,
@@ -254,8 +256,33 @@ fn push(payload: &[u8]) -> serde_json::Result<GitlabEvent> {
             after: push.after,
             pusher: push.user_username,
             changed_paths,
+            commits,
         },
     }))
+}
+
+/// Whether a push is worth storing, reading only its ref, the project's
+/// default branch and whether it lists commits.
+fn push_worth_storing(payload: &[u8]) -> serde_json::Result<bool> {
+    #[derive(Deserialize)]
+    struct Glance {
+        #[serde(rename = "ref")]
+        git_ref: String,
+        project: DefaultBranch,
+        #[serde(default)]
+        commits: Option<Vec<serde::de::IgnoredAny>>,
+    }
+    #[derive(Deserialize)]
+    struct DefaultBranch {
+        default_branch: Option<String>,
+    }
+    let p: Glance = serde_json::from_slice(payload)?;
+    let default_branch = p.project.default_branch.unwrap_or_default();
+    Ok(worth_storing_at(
+        &p.git_ref,
+        p.commits.as_deref(),
+        &default_branch,
+    ))
 }
 
 #[cfg(test)]

@@ -118,8 +118,10 @@ fn push_payload(git_ref: &str, modified: &str) -> Vec<u8> {
         "user_username": "jsmith",
         "project": {"id": 15, "path_with_namespace": "mike/diaspora", "default_branch": "main"},
         "commits": [
-            {"added": ["b.txt"], "modified": [modified], "removed": []},
-            {"added": [], "modified": ["b.txt"], "removed": ["a.txt"]}
+            {"id": "b6568db1bc1dcd7f8b4d5a946b0b91f9dacd7327",
+             "added": ["b.txt"], "modified": [modified], "removed": []},
+            {"id": "da1560886d4f094c3e6c9ef40349f7d38b5d27d7",
+             "added": [], "modified": ["b.txt"], "removed": ["a.txt"]}
         ]
     }))
     .unwrap()
@@ -148,8 +150,8 @@ fn push_of_policy_to_default_branch_needs_processing() {
 }
 
 #[test]
-fn push_elsewhere_or_of_other_files_needs_no_processing() {
+fn push_elsewhere_needs_no_processing_and_any_to_the_default_branch_does() {
     assert!(!GitlabEvent::Push(push("refs/heads/feature", ".warrant.yml")).needs_processing());
-    assert!(!GitlabEvent::Push(push("refs/heads/main", "src/lib.rs")).needs_processing());
-    assert!(!GitlabEvent::Push(push("refs/heads/main", ".github/warrant.yml")).needs_processing());
+    // Its commits may be an agent's, whatever they touch.
+    assert!(GitlabEvent::Push(push("refs/heads/main", "src/lib.rs")).needs_processing());
 }

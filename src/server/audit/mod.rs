@@ -33,6 +33,7 @@ mod filter;
 mod overview;
 mod pages;
 mod policy_view;
+mod pushes;
 mod repositories;
 mod view;
 

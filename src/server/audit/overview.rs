@@ -2,7 +2,8 @@
 //! server as SVG, each with its numbers in a table beside it: agent
 //! changes per week by conclusion, the share of changes with agents,
 //! repositories by rollout state, the most active agents and the
-//! unregistered agents seen.
+//! unregistered agents seen; and in a sentence, the agent commits pushed
+//! without review.
 //!
 //! A change counts once, in the week of its latest evaluation, with that
 //! evaluation's conclusion, as on the list of changes.
@@ -84,6 +85,11 @@ struct OverviewPage {
     unregistered_chart: Chart,
     since: String,
     conclusions: [(&'static str, &'static str, &'static str); 4],
+    /// Agent commits pushed without review in these weeks, newest first
+    /// (at most `shown`), told in one sentence: the repositories page
+    /// lists them.
+    pushes: Vec<super::pushes::PushView>,
+    shown: usize,
 }
 
 /// `GET /audit`. The list of changes was here: an old link with filters
@@ -112,6 +118,7 @@ pub(super) async fn overview(
         .map(|r| (*r, lines.iter().filter(|l| l.rollout == *r).count()))
         .collect();
     let (active, unregistered) = agents(&recent);
+    let pushes = super::pushes::recent(&state, &readable, since).await?;
     let body = OverviewPage {
         weekly: weekly_chart(&weeks),
         share: share_chart(&weeks),
@@ -138,6 +145,8 @@ pub(super) async fn overview(
         since: first.format("%Y-%m-%d").to_string(),
         weeks,
         conclusions: CONCLUSIONS,
+        pushes,
+        shown: super::pushes::SHOWN,
     };
     Ok(page(StatusCode::OK, &body))
 }

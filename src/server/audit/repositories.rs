@@ -258,6 +258,8 @@ struct RepositoriesPage {
     /// `(words, count)` of each rollout state with at least one repository.
     counts: Vec<(&'static str, usize)>,
     recent_days: i64,
+    /// Agent commits pushed without review in the last `recent_days`.
+    pushes: Vec<super::pushes::PushView>,
 }
 
 /// `GET /audit/repositories`.
@@ -266,7 +268,9 @@ pub(super) async fn page_of_repositories(
     State(state): State<AppState>,
 ) -> Result<Response, PageError> {
     let readable = readable(&state, &viewer).await?;
-    let lines = lines(&state, &readable, Utc::now()).await?;
+    let now = Utc::now();
+    let lines = lines(&state, &readable, now).await?;
+    let pushes = super::pushes::recent(&state, &readable, recent_since(now)).await?;
     let counts = Rollout::ALL
         .iter()
         .map(|r| (r.words(), lines.iter().filter(|l| l.rollout == *r).count()))
@@ -290,6 +294,7 @@ pub(super) async fn page_of_repositories(
         lines,
         counts,
         recent_days: RECENT_DAYS,
+        pushes,
     };
     Ok(page(StatusCode::OK, &body))
 }

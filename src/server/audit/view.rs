@@ -395,6 +395,7 @@ fn event_entry(e: &AuditEvent) -> TimelineEntry {
         EventKind::MergeGroupDestroyed => "Merge group ended",
         EventKind::PolicyRelaxed => "Policy relaxed",
         EventKind::AgentLapsing => "Registration lapsing",
+        EventKind::PushUnreviewed => "Agent commits pushed without review",
     };
     let who = [ev.actor.as_deref(), ev.agent.as_deref()]
         .into_iter()

@@ -9,6 +9,7 @@
 //! told to fail (500, 429 with `Retry-After`, 403 rate limit) to exercise
 //! retries. Every request is recorded, failed ones included.
 
+mod associations;
 pub mod events;
 mod graphql;
 mod oauth;
@@ -123,6 +124,10 @@ pub struct FakeState {
     /// Commits by `owner/name` and sha: their parents' shas and message
     /// (merge commits, for the merge method).
     pub commits: HashMap<(String, String), (Vec<String>, String)>,
+    /// Merged pull requests by `owner/name` and number: the commits their
+    /// merge put on the base branch (a merge commit, a squash commit, or
+    /// the rebased commits).
+    pub merged_pulls: HashMap<(String, u64), Vec<String>>,
     /// Merge queues by `owner/name` and base branch, next to merge first.
     pub merge_queues: BTreeMap<(String, String), Vec<QueuedEntry>>,
     next_id: u64,
@@ -149,7 +154,8 @@ impl FakeGithub {
             token_lifetime: Some(Duration::hours(1)),
             ..Default::default()
         };
-        Fake::serve(state, rest::router().merge(oauth::router())).await
+        let router = rest::router().merge(oauth::router());
+        Fake::serve(state, router.merge(associations::router())).await
     }
 
     /// Registers the app (id and public key) and an installation.
@@ -163,6 +169,16 @@ impl FakeGithub {
     pub fn add_pull_request(&self, pull: PullRequest) {
         let key = (pull.change.repository.clone(), pull.change.number);
         self.state().pulls.insert(key, pull);
+    }
+
+    /// Merges pull request `number`: `landed` are the commits the merge
+    /// put on the base branch (the merge or squash commit, or the rebased
+    /// commits), which GitHub then associates with it.
+    pub fn merge_pull(&self, repo: &str, number: u64, landed: &[&str]) {
+        let landed = landed.iter().map(|l| l.to_string()).collect();
+        self.state()
+            .merged_pulls
+            .insert((repo.to_owned(), number), landed);
     }
 
     /// Puts pull request `number` at the end of `branch`'s merge queue,

@@ -11,7 +11,7 @@ use super::{
     MergeGroupAction, MergeGroupEvent, PingEvent, PullRequestAction, PullRequestEvent, PushEvent,
     ReviewAction, ReviewEvent, ReviewState,
 };
-use crate::forge::push::{Push, PushCommit, changed_paths};
+use crate::forge::push::{Push, PushCommit, push_worth_storing as worth_storing_at, read_commits};
 use crate::ids::{CommitSha, Login, RepoName};
 
 /// The payload's `action`, if it is one of `A`'s: read before the rest so
@@ -280,7 +280,7 @@ pub(super) fn push(payload: &[u8]) -> serde_json::Result<GithubEvent> {
         commits: Option<Vec<PushCommit>>,
     }
     let p: Payload = serde_json::from_slice(payload)?;
-    let changed_paths = changed_paths(p.commits.unwrap_or_default());
+    let (commits, changed_paths) = read_commits(p.commits.unwrap_or_default());
     Ok(GithubEvent::Push(PushEvent {
         installation_id: p.installation.map(|i| i.id),
         push: Push {
@@ -290,9 +290,30 @@ pub(super) fn push(payload: &[u8]) -> serde_json::Result<GithubEvent> {
             after: p.after,
             pusher: p.pusher.map(|p| p.name),
             changed_paths,
+            commits,
         },
         repo: p.repository.full_name,
     }))
+}
+
+/// Whether a push is worth storing, reading only its ref, the default
+/// branch and whether it lists commits.
+pub(super) fn push_worth_storing(payload: &[u8]) -> serde_json::Result<bool> {
+    #[derive(Deserialize)]
+    struct Payload {
+        #[serde(rename = "ref")]
+        git_ref: String,
+        repository: Repository,
+        #[serde(default)]
+        commits: Option<Vec<serde::de::IgnoredAny>>,
+    }
+    let p: Payload = serde_json::from_slice(payload)?;
+    let default_branch = p.repository.default_branch();
+    Ok(worth_storing_at(
+        &p.git_ref,
+        p.commits.as_deref(),
+        &default_branch,
+    ))
 }
 
 pub(super) fn merge_group(

@@ -12,6 +12,7 @@
 //! exercise retries. Every request is recorded, failed ones included.
 
 mod api;
+mod associations;
 pub mod events;
 mod graphql;
 
@@ -69,6 +70,10 @@ pub struct FakeMergeRequest {
     pub draft: bool,
     /// `opened` when empty.
     pub state: String,
+    /// The merge commit, once merged with one.
+    pub merge_commit_sha: Option<String>,
+    /// The squash commit, once merged squashed.
+    pub squash_commit_sha: Option<String>,
     /// GitLab's `changes_count` when its diff limits cut the list
     /// (`"1000+"`); by default the number of files.
     pub changes_count: Option<String>,
@@ -197,7 +202,8 @@ pub type FakeGitlab = Fake<FakeState>;
 impl FakeGitlab {
     /// Serves on a free local port.
     pub async fn start() -> std::io::Result<FakeGitlab> {
-        Fake::serve(FakeState::default(), api::router().merge(graphql::router())).await
+        let router = api::router().merge(graphql::router());
+        Fake::serve(FakeState::default(), router.merge(associations::router())).await
     }
 
     pub fn add_user(&self, id: u64, username: &str, bot: bool) {
@@ -212,6 +218,17 @@ impl FakeGitlab {
     pub fn add_merge_request(&self, mr: FakeMergeRequest) {
         let key = (mr.project.clone(), mr.iid);
         self.state().merge_requests.insert(key, mr);
+    }
+
+    /// Merges merge request `iid`, with a merge commit or a squash commit
+    /// (both `None`: fast-forwarded, its own commits landed as they are).
+    pub fn merge(&self, project: &str, iid: u64, merge_commit: Option<&str>, squash: Option<&str>) {
+        let mut s = self.state();
+        if let Some(mr) = s.merge_requests.get_mut(&(project.to_owned(), iid)) {
+            mr.state = "merged".to_owned();
+            mr.merge_commit_sha = merge_commit.map(str::to_owned);
+            mr.squash_commit_sha = squash.map(str::to_owned);
+        }
     }
 
     pub fn put_file(&self, project: &str, sha: &str, path: &str, text: &str) {
