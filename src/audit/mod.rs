@@ -67,10 +67,15 @@ pub enum EventKind {
     /// (`detail.relaxations`), the policy file (`paths`, `policy_blob`),
     /// the merge commit and who approved (`detail.approved_by`).
     PolicyRelaxed,
+    /// An override (break-glass) lifted what blocked a change at a head:
+    /// the overrider (`actor`), `detail.reason`, `detail.comment_id`,
+    /// `detail.lifted` and whether the check then passed
+    /// (`detail.check_overridden`).
+    OverrideUsed,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 13] = [
+    pub const ALL: [EventKind; 14] = [
         EventKind::DeliveryReceived,
         EventKind::AgentIdentified,
         EventKind::DecisionMade,
@@ -84,6 +89,7 @@ impl EventKind {
         EventKind::MergeGroupChecked,
         EventKind::MergeGroupDestroyed,
         EventKind::PolicyRelaxed,
+        EventKind::OverrideUsed,
     ];
 
     /// The stored name, `snake_case`.
@@ -102,6 +108,7 @@ impl EventKind {
             EventKind::MergeGroupChecked => "merge_group_checked",
             EventKind::MergeGroupDestroyed => "merge_group_destroyed",
             EventKind::PolicyRelaxed => "policy_relaxed",
+            EventKind::OverrideUsed => "override_used",
         }
     }
 

@@ -168,16 +168,21 @@ impl Worker {
         if let Some(decided) = p.decided.filter(|_| A::DISMISSES) {
             forge.dismiss(t, &decided.decision).await?;
         }
-        let blocked = match p.decided {
-            Some(decided) => self.blocked_alert(t, p.head, &decided.decision).await?,
-            None => None,
+        let (blocked, overridden, override_events) = match p.decided {
+            Some(decided) => (
+                self.blocked_alert(t, p.head, &decided.decision).await?,
+                self.override_alert(t, p.head, &decided.decision).await?,
+                self.override_events(t, p.head, &decided.decision).await?,
+            ),
+            None => (None, None, Vec::new()),
         };
         let record = Recorded {
             run: A::run_id(&run),
             outcome: p.outcome,
             decided: p.decided,
             change: Some(p.change),
-            alerts: blocked.into_iter().collect(),
+            alerts: blocked.into_iter().chain(overridden).collect(),
+            events: override_events,
         };
         let acting_as = forge.acting_as().await;
         self.record(t, p.head, &claimed.delivery_id, acting_as, record)
@@ -272,6 +277,7 @@ impl Worker {
                 alerts: (self.failed_alert(t, &t.head_sha, &outcome.summary))
                     .into_iter()
                     .collect(),
+                events: Vec::new(),
             };
             let acting_as = forge.acting_as().await;
             self.record(t, &t.head_sha, &claimed.delivery_id, acting_as, record)
@@ -306,7 +312,7 @@ impl Worker {
         let at = Utc::now();
         let forge = t.key.forge;
         let acting_as = acting_as.map(|l| l.as_str().to_owned());
-        let events = match (r.decided.map(|d| &d.decision), r.change) {
+        let mut events = match (r.decided.map(|d| &d.decision), r.change) {
             (Some(decision), Some(change)) => audit::record::evaluation_events(&Evaluated {
                 forge,
                 repo: &t.key.repo,
@@ -332,6 +338,11 @@ impl Worker {
                 ]
             }
         };
+        // An override's event follows the decision it changed, before the
+        // check posted.
+        let posted = (events.iter().rposition(|e| e.kind == EventKind::CheckPosted))
+            .unwrap_or(events.len());
+        events.splice(posted..posted, r.events);
         let decision = (r.decided.map(|d| serde_json::to_string(&d.decision))).transpose()?;
         let input = (r.decided.map(|d| serde_json::to_string(&d.record))).transpose()?;
         let base = r.change.map(|c| c.base_sha.as_str());
@@ -386,6 +397,9 @@ struct Recorded<'a> {
     change: Option<&'a engine::Change>,
     /// Alerts queued with the evaluation.
     alerts: Vec<crate::store::alerts::NewAlert>,
+    /// Audit events of the evaluation beyond the decision's own (an
+    /// override used).
+    events: Vec<NewAuditEvent>,
 }
 
 /// A decision with the facts it was made from.

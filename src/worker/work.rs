@@ -54,6 +54,9 @@ pub(super) enum Action<'a, A: Adapter> {
         push: PolicyPush<'a>,
         at: A::Address,
     },
+    /// An override command on a change: answered, or stored and the
+    /// change evaluated again (see `worker/overrides.rs`).
+    Override(super::overrides::Command<'a, A>),
     /// What only this forge does.
     Own(A::Own),
 }
@@ -123,6 +126,7 @@ impl Worker {
                 }
                 Ok(())
             }
+            Action::Override(command) => self.override_command(forge, command, delivery).await,
             Action::Own(own) => forge.act_own(self, own, delivery).await,
         }
     }

@@ -12,6 +12,7 @@ pub mod app_file;
 pub mod auth;
 pub mod checks;
 pub mod client;
+pub mod comments;
 pub mod fake;
 mod graphql;
 pub mod merge_queue;

@@ -17,6 +17,7 @@ pub mod fake;
 mod graphql;
 pub mod members;
 pub mod merge_requests;
+pub mod notes;
 pub mod statuses;
 pub mod webhook;
 

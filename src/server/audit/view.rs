@@ -398,6 +398,7 @@ fn event_entry(e: &AuditEvent) -> TimelineEntry {
         EventKind::MergeGroupChecked => "Decided again in a merge group",
         EventKind::MergeGroupDestroyed => "Merge group ended",
         EventKind::PolicyRelaxed => "Policy relaxed",
+        EventKind::OverrideUsed => "Override used",
     };
     let who = [ev.actor.as_deref(), ev.agent.as_deref()]
         .into_iter()
