@@ -217,13 +217,13 @@ impl Judge<'_> {
     }
 }
 
-/// Lifts what each counted override may lift, crediting the latest one
-/// that covers each item; returns what still blocks the check.
+/// Lifts what each counted override may lift, crediting the first one
+/// given that covers each item; returns what still blocks the check.
 fn lift(decision: &Decision, uses: &mut [OverrideUse]) -> Draft {
     let enforced = |from: Origin| enforced(decision, from);
     let mut remaining = Draft::default();
     let mut credit = |from: Origin, liftable: bool, lifted: Lifted| {
-        let by = (uses.iter_mut().rev())
+        let by = (uses.iter_mut())
             .filter(|u| u.refused.is_none())
             .find(|u| liftable && covers(&u.scope, from));
         match by {

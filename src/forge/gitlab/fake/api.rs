@@ -12,7 +12,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{
-    FakeCheckResponse, FakeMergeRequest, FakeState, FakeStatus, FakeUser, Shared, error,
+    FakeCheckResponse, FakeMergeRequest, FakeNote, FakeState, FakeStatus, FakeUser, Shared, error,
     git_blob_id,
 };
 use crate::forge::gitlab::statuses::MAX_DESCRIPTION_CHARS;
@@ -27,6 +27,7 @@ pub(super) fn router() -> Router<Shared> {
             &format!("{mr}/status_check_responses"),
             post(status_check_response),
         )
+        .route(&format!("{mr}/notes"), post(post_note))
         .route(
             "/api/v4/projects/{project}/repository/files/{path}",
             get(file),
@@ -451,4 +452,42 @@ async fn status_check_response(
 fn base64(bytes: &[u8]) -> String {
     use base64::Engine as _;
     base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+#[derive(Deserialize)]
+struct NoteBody {
+    body: String,
+}
+
+/// `POST /projects/:id/merge_requests/:iid/notes`: a note by the token's
+/// user.
+async fn post_note(
+    State(state): State<Shared>,
+    Path((project, iid)): Path<(String, u64)>,
+    Json(body): Json<NoteBody>,
+) -> Response {
+    let mut s = lock(&state);
+    if find(&s, &project, iid).is_none() {
+        return not_found();
+    }
+    if body.body.trim().is_empty() {
+        return error(StatusCode::BAD_REQUEST, "400 Bad request - Note can't be blank");
+    }
+    let id = 7_000 + s.notes.len() as u64;
+    let author = s.users.get(&s.current_user).map(user_json);
+    s.notes.push(FakeNote {
+        project,
+        iid,
+        body: body.body.clone(),
+    });
+    let reply = json!({
+        "id": id,
+        "body": body.body,
+        "author": author,
+        "system": false,
+        "noteable_type": "MergeRequest",
+        "noteable_iid": iid,
+        "created_at": time(Utc::now()),
+    });
+    (StatusCode::CREATED, Json(reply)).into_response()
 }
