@@ -195,6 +195,21 @@ async fn an_approvers_override_turns_a_failure_into_success_recorded_and_alerted
         assert_eq!(alerts[0]["data"]["lifted"][0]["id"], "out_of_scope");
         assert_eq!(answers(&h), Vec::<String>::new(), "nothing to answer");
 
+        // The change page shows who, when, why, at which head, and what
+        // it lifted.
+        let pages = support::server::TestServer::serve(
+            support::server::test_state(&h.server().store).with_public_pages(true),
+        )
+        .await;
+        let path = format!("/audit/{}/{}/changes/1", forge.name(), h.repo());
+        let page = pages.get(&path).await.text().await.unwrap();
+        let section = &page[page.find("<h2>Overrides</h2>").expect("an overrides section")..];
+        assert!(section.contains(&format!("<code>@{overrider}</code>")), "{section}");
+        assert!(section.contains(REASON), "{section}");
+        assert!(section.contains(&format!("on head <code>{}</code>", &h.head()[..7])), "{section}");
+        assert!(section.contains("infra/main.tf"), "{section}");
+        assert!(section.contains(">Lifted<"), "{section}");
+
         // Decided again at the same head: still overridden, not told again.
         h.edit(1, 3).await;
         assert_eq!(h.decision(1).await["conclusion"], "success");
