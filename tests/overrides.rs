@@ -63,11 +63,7 @@ fn login(h: &Harness, who: Who) -> (&'static str, u64) {
 /// The test policy with override approvers: the SRE group on each forge
 /// (dave, alice and a bot on GitHub; maria, omar and a bot on GitLab).
 fn policy(h: &Harness) -> String {
-    format!(
-        "{}overrides:\n  approvers: [\"{}\"]\n",
-        h.policy(),
-        h.sre()
-    )
+    format!("{}overrides:\n  approvers: [\"{}\"]\n", h.policy(), h.sre())
 }
 
 async fn start(forge: Forge, url: &str) -> Harness {
@@ -203,10 +199,18 @@ async fn an_approvers_override_turns_a_failure_into_success_recorded_and_alerted
         .await;
         let path = format!("/audit/{}/{}/changes/1", forge.name(), h.repo());
         let page = pages.get(&path).await.text().await.unwrap();
-        let section = &page[page.find("<h2>Overrides</h2>").expect("an overrides section")..];
-        assert!(section.contains(&format!("<code>@{overrider}</code>")), "{section}");
+        let section = &page[page
+            .find("<h2>Overrides</h2>")
+            .expect("an overrides section")..];
+        assert!(
+            section.contains(&format!("<code>@{overrider}</code>")),
+            "{section}"
+        );
         assert!(section.contains(REASON), "{section}");
-        assert!(section.contains(&format!("on head <code>{}</code>", &h.head()[..7])), "{section}");
+        assert!(
+            section.contains(&format!("on head <code>{}</code>", &h.head()[..7])),
+            "{section}"
+        );
         assert!(section.contains("infra/main.tf"), "{section}");
         assert!(section.contains(">Lifted<"), "{section}");
 
@@ -343,7 +347,9 @@ async fn an_override_by_each_kind_of_ineligible_person_changes_nothing_and_says_
             assert_eq!(used["refused"], refused, "{kind:?}: {after:#}");
             assert!(used.get("lifted").is_none(), "{kind:?}: {after:#}");
             assert!(
-                !kinds_of(&h, number).await.contains(&"override_used".to_owned()),
+                !kinds_of(&h, number)
+                    .await
+                    .contains(&"override_used".to_owned()),
                 "{kind:?}"
             );
             // One answer, saying why.
@@ -355,7 +361,9 @@ async fn an_override_by_each_kind_of_ineligible_person_changes_nothing_and_says_
         }
         let alerts = queued(&h.server().store).await;
         assert!(
-            alerts.iter().all(|a| a["type"] != "dev.warrant.override.used"),
+            alerts
+                .iter()
+                .all(|a| a["type"] != "dev.warrant.override.used"),
             "{alerts:#?}"
         );
     })
@@ -364,7 +372,10 @@ async fn an_override_by_each_kind_of_ineligible_person_changes_nothing_and_says_
 
 async fn kinds_of(h: &Harness, number: u64) -> Vec<String> {
     let trail = h.trail(number).await;
-    trail.iter().map(|e| e.event.kind.as_str().to_owned()).collect()
+    trail
+        .iter()
+        .map(|e| e.event.kind.as_str().to_owned())
+        .collect()
 }
 
 #[tokio::test]
@@ -444,7 +455,9 @@ async fn an_override_never_lifts_an_agents_change_to_the_policy_file() {
         assert!(said[0].contains("cannot lift"), "{said:#?}");
         let alerts = queued(&h.server().store).await;
         assert!(
-            alerts.iter().all(|a| a["type"] != "dev.warrant.override.used"),
+            alerts
+                .iter()
+                .all(|a| a["type"] != "dev.warrant.override.used"),
             "{alerts:#?}"
         );
     })
@@ -521,9 +534,13 @@ async fn a_comment_that_is_not_an_override_is_not_stored_and_costs_no_request() 
         h.add_agent_change(1, &["infra/main.tf"]);
         h.open(1, 1).await;
         let requests = h.requests();
-        for (i, body) in ["LGTM", "please /warrant override INC-1 now", "/warrant overrides x"]
-            .into_iter()
-            .enumerate()
+        for (i, body) in [
+            "LGTM",
+            "please /warrant override INC-1 now",
+            "/warrant overrides x",
+        ]
+        .into_iter()
+        .enumerate()
         {
             let status = comment(&h, 1, Who::Approver, body, 2 + i as u64, false).await;
             assert!((200..300).contains(&status), "{body}: {status}");
@@ -568,7 +585,10 @@ async fn an_overridden_decision_is_reproduced_exactly_from_its_recorded_facts() 
         let warrant::evaluation::record::Input::Facts(record) = input else {
             panic!("the facts are recorded");
         };
-        let overrides = record.overrides.clone().expect("the overrides are recorded");
+        let overrides = record
+            .overrides
+            .clone()
+            .expect("the overrides are recorded");
         assert_eq!(overrides.len(), 1);
         assert_eq!(overrides[0].reason, REASON);
         let texts = store.recorded_texts(record.digests()).await.unwrap();
@@ -576,7 +596,10 @@ async fn an_overridden_decision_is_reproduced_exactly_from_its_recorded_facts() 
             .await
             .unwrap();
         assert_eq!(again.difference, None);
-        assert_eq!(again.replayed.title, format!("Overridden by @{}: {REASON}", login(&h, Who::Approver).0));
+        assert_eq!(
+            again.replayed.title,
+            format!("Overridden by @{}: {REASON}", login(&h, Who::Approver).0)
+        );
 
         // Without the override the same facts fail: the override is what
         // the decision rests on.

@@ -43,7 +43,8 @@ impl Applicable {
     /// Whether any policy names override approvers: only then are the
     /// overrides given on a change read.
     pub(crate) fn allows_overrides(&self) -> bool {
-        self.each().any(|l| !l.policy.overrides.approvers.is_empty())
+        self.each()
+            .any(|l| !l.policy.overrides.approvers.is_empty())
     }
 
     pub(crate) fn uses_codeowners(&self) -> bool {

@@ -15,8 +15,7 @@ use super::issue::{Issue, at_path, backticked, child, item, suggestion};
 use super::values::{bad_id, distinct_people, names_nothing, parse_date, parse_expiry};
 use super::{
     Agent, ApprovalRules, Approver, Elevation, OverrideRules, PathGlobs, Policy, PolicyFileRules,
-    Role,
-    SensitiveArea, UnregisteredAgents, paths,
+    Role, SensitiveArea, UnregisteredAgents, paths,
 };
 use crate::ids::{AgentId, Login, Principal, RoleId};
 use crate::signals::{LoginPattern, Signals, TextGlob, TrailerPattern};

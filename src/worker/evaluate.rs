@@ -340,8 +340,10 @@ impl Worker {
         };
         // An override's event follows the decision it changed, before the
         // check posted.
-        let posted = (events.iter().rposition(|e| e.kind == EventKind::CheckPosted))
-            .unwrap_or(events.len());
+        let posted = (events
+            .iter()
+            .rposition(|e| e.kind == EventKind::CheckPosted))
+        .unwrap_or(events.len());
         events.splice(posted..posted, r.events);
         let decision = (r.decided.map(|d| serde_json::to_string(&d.decision))).transpose()?;
         let input = (r.decided.map(|d| serde_json::to_string(&d.record))).transpose()?;

@@ -286,7 +286,9 @@ impl Adapter for Github {
         body: &str,
     ) -> anyhow::Result<()> {
         let repo = key.repo.as_str();
-        self.client.post_comment(*at, repo, key.number, body).await?;
+        self.client
+            .post_comment(*at, repo, key.number, body)
+            .await?;
         Ok(())
     }
 

@@ -37,8 +37,8 @@ use crate::forge::{PolicyFile, is_org_repository};
 use crate::ids::{ChangeKey, CommitSha, Login, RepoName, TeamName};
 use crate::store::ClaimedDelivery;
 use crate::store::approvals::SeenApproval;
-use approvals::reviews;
 use crate::store::changes::{ChangeRecord, ChangeStatus};
+use approvals::reviews;
 
 /// What the status says while Warrant reads a merge request.
 pub const EVALUATING: &str = "Warrant is evaluating this merge request";

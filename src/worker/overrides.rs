@@ -18,9 +18,9 @@ use super::work::{Action, Work};
 use super::{Failure, Worker};
 use crate::alerts::AlertType;
 use crate::audit::{EventKind, NewAuditEvent};
+use crate::engine::Forge;
 use crate::engine::{Account, AccountKind, Conclusion, Decision, OverrideRequest, OverrideUse};
 use crate::forge::comment::{HOW_TO_OVERRIDE, OverrideComment};
-use crate::engine::Forge;
 use crate::forge::github::client::InstallationId;
 use crate::forge::gitlab::webhook::NoteEvent;
 use crate::ids::{ChangeKey, CommitSha, RepoName};
@@ -109,8 +109,12 @@ impl Worker {
         Ok(used
             .into_iter()
             .map(|u| {
-                let mut event =
-                    NewAuditEvent::new(t.key.forge, &t.key.repo, EventKind::OverrideUsed, Utc::now());
+                let mut event = NewAuditEvent::new(
+                    t.key.forge,
+                    &t.key.repo,
+                    EventKind::OverrideUsed,
+                    Utc::now(),
+                );
                 event.change = Some(t.key.number);
                 event.head_sha = Some(head.as_str().to_owned());
                 event.base_sha = Some(decision.base_sha.as_str().to_owned());
@@ -187,7 +191,11 @@ async fn answer<A: Adapter>(
 }
 
 /// The override as stored and decided on.
-fn request(comment: &OverrideComment, head: &CommitSha, delivery: &ClaimedDelivery) -> OverrideRequest {
+fn request(
+    comment: &OverrideComment,
+    head: &CommitSha,
+    delivery: &ClaimedDelivery,
+) -> OverrideRequest {
     OverrideRequest {
         comment_id: comment.comment_id,
         by: Account {

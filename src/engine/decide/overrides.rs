@@ -77,9 +77,7 @@ impl OverrideRefusal {
             OverrideRefusal::Agent => "agents and bots never override a check",
             OverrideRefusal::ChangeAuthor => "the author of the change cannot override its check",
             OverrideRefusal::Requester => "the human who asked the agent cannot override its check",
-            OverrideRefusal::Contributor => {
-                "contributors to the change cannot override its check"
-            }
+            OverrideRefusal::Contributor => "contributors to the change cannot override its check",
             OverrideRefusal::NotAnApprover => {
                 "not one of the override approvers (`overrides.approvers`) of the policy that blocks"
             }
@@ -316,10 +314,7 @@ fn conclude(decision: &mut Decision, uses: &[OverrideUse], remaining: Draft) {
         Some(conclusion) => {
             let rest = title::title(conclusion, &Identification::default(), &remaining);
             decision.conclusion = conclusion;
-            decision.title = format!(
-                "{rest} (the override by @{} cannot lift this)",
-                credited.by
-            );
+            decision.title = format!("{rest} (the override by @{} cannot lift this)", credited.by);
         }
     }
 }

@@ -26,7 +26,12 @@ impl GithubClient {
     ) -> Result<u64, GithubError> {
         let path = format!("/repos/{repo}/issues/{number}/comments");
         let reply: CommentReply = self
-            .rest(installation, Method::POST, &path, Some(&json!({ "body": body })))
+            .rest(
+                installation,
+                Method::POST,
+                &path,
+                Some(&json!({ "body": body })),
+            )
             .await?;
         Ok(reply.id)
     }

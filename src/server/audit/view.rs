@@ -372,14 +372,21 @@ pub(super) fn overrides(decision: &Decision) -> Vec<OverrideView> {
     (decision.overrides.iter())
         .map(|u| {
             let (status, class) = match (u.refused, u.lifted.is_empty()) {
-                (Some(why), _) => (format!("Did not count: {}", plain(why.describe())), "blocked"),
+                (Some(why), _) => (
+                    format!("Did not count: {}", plain(why.describe())),
+                    "blocked",
+                ),
                 (None, true) => ("Counted; nothing it may lift".to_owned(), "neutral"),
                 (None, false) => ("Lifted".to_owned(), "allowed"),
             };
             let lifted = (u.lifted.iter())
                 .map(|l| {
                     let from = from_words(combined, l.from);
-                    let from = if from.is_empty() { from } else { format!(" ({from})") };
+                    let from = if from.is_empty() {
+                        from
+                    } else {
+                        format!(" ({from})")
+                    };
                     match l.kind.as_str() {
                         "requirement" => format!("approval for {}{from}", l.what),
                         _ => format!("{}{from}", plain(&l.what)),

@@ -43,4 +43,3 @@ pub(super) fn reviews(mr: &MergeRequestSnapshot, seen: &[SeenApproval]) -> Vec<R
         })
         .collect()
 }
-

@@ -471,7 +471,10 @@ async fn post_note(
         return not_found();
     }
     if body.body.trim().is_empty() {
-        return error(StatusCode::BAD_REQUEST, "400 Bad request - Note can't be blank");
+        return error(
+            StatusCode::BAD_REQUEST,
+            "400 Bad request - Note can't be blank",
+        );
     }
     let id = 7_000 + s.notes.len() as u64;
     let author = s.users.get(&s.current_user).map(user_json);
