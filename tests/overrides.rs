@@ -614,3 +614,89 @@ async fn an_overridden_decision_is_reproduced_exactly_from_its_recorded_facts() 
     })
     .await;
 }
+
+/// A shared fixture of real webhook payloads (never copied here).
+fn real(path: &str) -> Value {
+    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let file = ["../shared/fixtures", "../../shared/fixtures"]
+        .iter()
+        .map(|d| root.join(d).join(path))
+        .find(|f| f.is_file())
+        .unwrap_or_else(|| panic!("the shared fixture {path}"));
+    serde_json::from_slice(&std::fs::read(file).unwrap()).unwrap()
+}
+
+#[test]
+fn githubs_real_comment_payload_is_read_only_as_an_override_on_a_pull_request() {
+    use warrant::forge::github::webhook::{GithubEvent, parse, worth_storing};
+    let mut payload = real("octokit-webhooks/issue_comment/created.with-installation.payload.json");
+    let bytes = |p: &Value| serde_json::to_vec(p).unwrap();
+    // As GitHub sends it: a comment on an issue, not an override.
+    assert_eq!(parse("issue_comment", &bytes(&payload)).unwrap(), None);
+    assert_eq!(
+        worth_storing("issue_comment", &bytes(&payload)).unwrap(),
+        Some(false)
+    );
+    // An override, but on an issue: not Warrant's.
+    payload["comment"]["body"] = Value::from(format!("/warrant override {REASON}"));
+    assert_eq!(parse("issue_comment", &bytes(&payload)).unwrap(), None);
+    // On a pull request's conversation.
+    payload["issue"]["pull_request"] = serde_json::json!({ "url": "https://api.github.com/x" });
+    assert_eq!(
+        worth_storing("issue_comment", &bytes(&payload)).unwrap(),
+        Some(true)
+    );
+    let Some(GithubEvent::Comment(event)) = parse("issue_comment", &bytes(&payload)).unwrap()
+    else {
+        panic!("an override comment");
+    };
+    assert_eq!(event.repo.as_str(), "Codertocat/Hello-World");
+    assert_eq!(event.number, 1);
+    assert_eq!(event.installation_id, Some(1));
+    assert_eq!(event.comment.comment_id, 492700400);
+    assert_eq!(event.comment.author.as_str(), "Codertocat");
+    assert!(!event.comment.author_bot);
+    assert_eq!(event.comment.reason, REASON);
+    // An edit of a comment is not a new override.
+    payload["action"] = Value::from("edited");
+    assert_eq!(parse("issue_comment", &bytes(&payload)).unwrap(), None);
+}
+
+#[test]
+fn gitlabs_real_note_payload_is_read_only_as_an_override_on_a_merge_request() {
+    use warrant::forge::gitlab::webhook::{GitlabEvent, parse, worth_storing};
+    let bytes = |p: &Value| serde_json::to_vec(p).unwrap();
+    let mut payload = real("gitlab-webhooks/note.merge_request.json");
+    assert_eq!(parse("Note Hook", &bytes(&payload)).unwrap(), None);
+    assert_eq!(
+        worth_storing("Note Hook", &bytes(&payload)).unwrap(),
+        Some(false)
+    );
+    for other in ["note.issue.json", "note.commit.json", "note.snippet.json"] {
+        let mut note = real(&format!("gitlab-webhooks/{other}"));
+        note["object_attributes"]["note"] = Value::from(format!("/warrant override {REASON}"));
+        assert_eq!(parse("Note Hook", &bytes(&note)).unwrap(), None, "{other}");
+    }
+    payload["object_attributes"]["note"] = Value::from(format!("/warrant override {REASON}\nmore"));
+    assert_eq!(
+        worth_storing("Note Hook", &bytes(&payload)).unwrap(),
+        Some(true)
+    );
+    let Some(GitlabEvent::Note(note)) = parse("Note Hook", &bytes(&payload)).unwrap() else {
+        panic!("an override note");
+    };
+    assert_eq!(note.project.as_str(), "gitlab-org/gitlab-test");
+    assert_eq!(note.iid, 1);
+    assert_eq!(
+        note.head_sha.as_str(),
+        "562e173be03b8ff2efb05345d12df18815438a4b"
+    );
+    assert_eq!(note.source_branch, "master");
+    assert_eq!(note.comment.comment_id, 1244);
+    assert_eq!(note.comment.author.as_str(), "root");
+    assert_eq!(note.comment.reason, REASON);
+    assert_eq!(
+        note.comment.created_at.map(|t| t.to_rfc3339()),
+        Some("2015-05-17T18:21:36+00:00".to_owned())
+    );
+}
