@@ -700,3 +700,21 @@ fn gitlabs_real_note_payload_is_read_only_as_an_override_on_a_merge_request() {
         Some("2015-05-17T18:21:36+00:00".to_owned())
     );
 }
+
+#[tokio::test]
+async fn on_gitlab_a_bot_in_the_approvers_group_never_overrides() {
+    // A note names its author without saying it is a bot; GitLab's API
+    // says so.
+    support::store::on_each_backend(|url| async move {
+        let h = start(Forge::Gitlab, &url).await;
+        h.add_agent_change(1, &["infra/main.tf"]);
+        h.open(1, 1).await;
+        let body = format!("/warrant override {REASON}");
+        let bot = Who::Named("review-bot", gl::REVIEW_BOT);
+        comment(&h, 1, bot, &body, 2, true).await;
+        let decision = h.decision(1).await;
+        assert_eq!(decision["conclusion"], "failure", "{decision:#}");
+        assert_eq!(decision["overrides"][0]["refused"], "agent", "{decision:#}");
+    })
+    .await;
+}

@@ -181,6 +181,16 @@ pub(super) trait Adapter: Sync {
         Ok(())
     }
 
+    /// Whether the author of an override command is a bot, where the
+    /// event does not say for sure: GitHub's comment event does (the
+    /// account's `type`); GitLab asks the API.
+    async fn commenter_is_bot(
+        &self,
+        comment: &crate::forge::comment::OverrideComment,
+    ) -> anyhow::Result<bool> {
+        Ok(comment.author_bot)
+    }
+
     /// Writes `body` on the change's conversation (a comment on GitHub, a
     /// note on GitLab): Warrant's answer to an override command.
     async fn comment(&self, key: &ChangeKey, at: &Self::At, body: &str) -> anyhow::Result<()>;

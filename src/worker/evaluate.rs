@@ -171,8 +171,8 @@ impl Worker {
         let (blocked, overridden, override_events) = match p.decided {
             Some(decided) => (
                 self.blocked_alert(t, p.head, &decided.decision).await?,
-                self.override_alert(t, p.head, &decided.decision).await?,
-                self.override_events(t, p.head, &decided.decision).await?,
+                Box::pin(self.override_alert(t, p.head, &decided.decision)).await?,
+                Box::pin(self.override_events(t, p.head, &decided.decision)).await?,
             ),
             None => (None, None, Vec::new()),
         };

@@ -27,6 +27,7 @@ use super::{Failure, Worker};
 use crate::audit::rollback::MergeMethod;
 use crate::engine::{Change, Conclusion, Context, Decision, Forge};
 use crate::forge::check::CheckOutcome;
+use crate::forge::comment::OverrideComment;
 use crate::forge::gitlab::client::GitlabClient;
 use crate::forge::gitlab::merge_requests::MergeRequestSnapshot;
 use crate::forge::gitlab::statuses::{
@@ -388,6 +389,14 @@ impl Adapter for Gitlab {
 
     async fn dismiss(&self, _t: &Target<String>, _decision: &Decision) -> anyhow::Result<()> {
         Ok(())
+    }
+
+    /// A note event does not say: one request, for an override only.
+    async fn commenter_is_bot(&self, c: &OverrideComment) -> anyhow::Result<bool> {
+        match (c.author_bot, c.author_id) {
+            (false, Some(id)) => Ok(self.client.user_is_bot(id).await?),
+            (bot, _) => Ok(bot),
+        }
     }
 
     async fn comment(&self, key: &ChangeKey, _at: &String, body: &str) -> anyhow::Result<()> {

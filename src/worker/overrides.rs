@@ -67,7 +67,8 @@ impl Worker {
                         override again.";
             return answer(forge, &key, &at, body).await;
         };
-        let request = request(comment, &head, delivery);
+        let bot = forge.commenter_is_bot(comment).await;
+        let request = request(comment, bot.map_err(Failure::retry)?, &head, delivery);
         (self.store)
             .record_override(&key, &request, &delivery.delivery_id)
             .await
@@ -193,6 +194,7 @@ async fn answer<A: Adapter>(
 /// The override as stored and decided on.
 fn request(
     comment: &OverrideComment,
+    bot: bool,
     head: &CommitSha,
     delivery: &ClaimedDelivery,
 ) -> OverrideRequest {
@@ -200,7 +202,7 @@ fn request(
         comment_id: comment.comment_id,
         by: Account {
             login: comment.author.clone(),
-            kind: if comment.author_bot {
+            kind: if bot {
                 AccountKind::Bot
             } else {
                 AccountKind::User

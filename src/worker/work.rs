@@ -126,7 +126,11 @@ impl Worker {
                 }
                 Ok(())
             }
-            Action::Override(command) => self.override_command(forge, command, delivery).await,
+            // Boxed: the evaluation it runs is already a large future, and
+            // inline it would grow every delivery's.
+            Action::Override(command) => {
+                Box::pin(self.override_command(forge, command, delivery)).await
+            }
             Action::Own(own) => forge.act_own(self, own, delivery).await,
         }
     }

@@ -2,6 +2,7 @@
 //! commands (how to write one, why one did not count).
 
 use reqwest::Method;
+use serde::Deserialize;
 use serde_json::json;
 
 use super::client::{GitlabClient, GitlabError, project_path};
@@ -14,5 +15,21 @@ impl GitlabClient {
         self.send(Method::POST, &path, Some(&json!({ "body": body })))
             .await?;
         Ok(())
+    }
+}
+
+/// The part of `GET /users/:id` Warrant reads.
+#[derive(Deserialize)]
+struct UserReply {
+    #[serde(default)]
+    bot: bool,
+}
+
+impl GitlabClient {
+    /// Whether user `id` is a bot (`GET /users/:id`): a note event names
+    /// its author without saying, and a bot never overrides a check.
+    pub async fn user_is_bot(&self, id: u64) -> Result<bool, GitlabError> {
+        let reply: UserReply = self.get(&format!("/users/{id}")).await?;
+        Ok(reply.bot)
     }
 }

@@ -21,6 +21,7 @@ pub(super) fn router() -> Router<Shared> {
     let mr = "/api/v4/projects/{project}/merge_requests/{iid}";
     Router::new()
         .route("/api/v4/user", get(current_user))
+        .route("/api/v4/users/{id}", get(user_by_id))
         .route(&format!("{mr}/diffs"), get(diffs))
         .route(&format!("{mr}/status_checks"), get(status_checks))
         .route(
@@ -63,6 +64,17 @@ fn user_json(user: &FakeUser) -> Value {
         "avatar_url": null,
         "web_url": format!("https://gitlab.example.com/{}", user.username),
     })
+}
+
+/// `GET /users/:id`, with the `bot` flag GitLab shows there.
+async fn user_by_id(State(state): State<Shared>, Path(id): Path<u64>) -> Response {
+    let s = lock(&state);
+    let Some(user) = s.users.get(&id) else {
+        return not_found();
+    };
+    let mut body = user_json(user);
+    body["bot"] = json!(user.bot);
+    Json(body).into_response()
 }
 
 async fn current_user(State(state): State<Shared>) -> Response {
