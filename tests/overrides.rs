@@ -523,6 +523,13 @@ async fn a_repository_override_cannot_lift_the_organisations_floor_and_the_organ
         assert_eq!(erin["scope"], serde_json::json!(["organisation"]));
         assert_eq!(erin["lifted"][0]["from"], "organisation");
         assert_eq!(h.published().state, h.state(Outcome::Passed));
+        // Each override is recorded once, when it first lifted something.
+        let trail = h.trail(1).await;
+        let actors: Vec<_> = (trail.iter())
+            .filter(|e| e.event.kind.as_str() == "override_used")
+            .map(|e| e.event.actor.clone().unwrap_or_default())
+            .collect();
+        assert_eq!(actors, [repo_approver, "erin"]);
     })
     .await;
 }

@@ -93,18 +93,21 @@ impl Worker {
 
     /// The `override_used` events of an evaluation an override changed:
     /// one per override that lifted something, unless the change's last
-    /// evaluation at this head already showed the same check.
+    /// evaluation at this head already recorded it lifting the same.
     pub(super) async fn override_events<X>(
         &self,
         t: &Target<X>,
         head: &CommitSha,
         decision: &Decision,
     ) -> anyhow::Result<Vec<NewAuditEvent>> {
-        let used: Vec<&OverrideUse> = (decision.overrides.iter())
+        let mut used: Vec<&OverrideUse> = (decision.overrides.iter())
             .filter(|u| !u.lifted.is_empty())
             .collect();
-        if used.is_empty() || self.shown_already(t, head, decision).await? {
+        if used.is_empty() {
             return Ok(Vec::new());
+        }
+        if let Some(before) = self.previous_at(t, head).await? {
+            used.retain(|u| !before.overrides.contains(u));
         }
         let overridden = is_overridden(decision);
         Ok(used
@@ -143,9 +146,14 @@ impl Worker {
         let Some(used) = credited.filter(|_| is_overridden(decision)) else {
             return Ok(None);
         };
-        if self.shown_already(t, head, decision).await? {
+        let before = self.previous_at(t, head).await?;
+        if before.is_some_and(|b| b.conclusion == decision.conclusion && b.title == decision.title)
+        {
             return Ok(None);
         }
+        let lifted: Vec<_> = (decision.overrides.iter())
+            .flat_map(|u| &u.lifted)
+            .collect();
         let data = json!({
             "repository": t.key.repo.as_str(),
             "number": t.key.number,
@@ -154,29 +162,25 @@ impl Worker {
             "overrider": used.by.as_str(),
             "reason": used.reason,
             "comment_id": used.comment_id,
-            "lifted": used.lifted,
+            "lifted": lifted,
             "page": self.audit_url(t),
         });
         Ok(self.raise_on(AlertType::OverrideUsed, &t.key, data))
     }
 
-    /// Whether the change's last evaluation already showed this check at
-    /// this head: a re-evaluation is not news.
-    async fn shown_already<X>(
+    /// The decision of the change's last evaluation, when it was at
+    /// `head`: what a re-evaluation there is compared with, so that it is
+    /// not news twice.
+    async fn previous_at<X>(
         &self,
         t: &Target<X>,
         head: &CommitSha,
-        decision: &Decision,
-    ) -> anyhow::Result<bool> {
+    ) -> anyhow::Result<Option<Decision>> {
         let last = self.store.last_recorded(&t.key).await?;
         let same_head = |sha: &str| CommitSha::parse(sha).is_ok_and(|sha| sha.matches(head));
-        Ok(last.is_some_and(|l| {
-            same_head(&l.head_sha)
-                && l.conclusion == decision.conclusion.as_str()
-                && serde_json::from_str::<Decision>(&l.decision)
-                    .ok()
-                    .is_some_and(|d| d.title == decision.title && d.overrides == decision.overrides)
-        }))
+        Ok(last
+            .filter(|l| same_head(&l.head_sha))
+            .and_then(|l| serde_json::from_str::<Decision>(&l.decision).ok()))
     }
 }
 
