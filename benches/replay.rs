@@ -189,6 +189,7 @@ fn record(number: u64, recorder: &mut Recorder) -> Record {
         context: Some(context),
         admins: None,
         head_files: Vec::new(),
+        overrides: None,
     }
 }
 

@@ -29,13 +29,14 @@ const PERMISSIONS: [(&str, &str); 5] = [
 
 /// The events Warrant handles that an app must subscribe to
 /// (installation and installation_repositories come unasked).
-const EVENTS: [&str; 6] = [
+const EVENTS: [&str; 7] = [
     "pull_request",
     "pull_request_review",
     "check_run",
     "check_suite",
     "push",
     "merge_group",
+    "issue_comment",
 ];
 
 #[test]

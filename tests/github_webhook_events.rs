@@ -77,7 +77,7 @@ fn actions_that_cannot_change_a_decision_are_ignored() {
 
 #[test]
 fn unknown_events_are_ignored_whatever_their_body() {
-    assert_eq!(parse("issue_comment", b"not even json").unwrap(), None);
+    assert_eq!(parse("issues", b"not even json").unwrap(), None);
     assert_eq!(parse("", b"{}").unwrap(), None);
 }
 

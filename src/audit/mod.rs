@@ -76,10 +76,15 @@ pub enum EventKind {
     /// (`detail.commits`: sha, title, author, agents with their signals and
     /// whether registered).
     PushUnreviewed,
+    /// An override (break-glass) lifted what blocked a change at a head:
+    /// the overrider (`actor`), `detail.reason`, `detail.comment_id`,
+    /// `detail.lifted` and whether the check then passed
+    /// (`detail.check_overridden`).
+    OverrideUsed,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 15] = [
+    pub const ALL: [EventKind; 16] = [
         EventKind::DeliveryReceived,
         EventKind::AgentIdentified,
         EventKind::DecisionMade,
@@ -95,6 +100,7 @@ impl EventKind {
         EventKind::PolicyRelaxed,
         EventKind::AgentLapsing,
         EventKind::PushUnreviewed,
+        EventKind::OverrideUsed,
     ];
 
     /// The stored name, `snake_case`.
@@ -115,6 +121,7 @@ impl EventKind {
             EventKind::PolicyRelaxed => "policy_relaxed",
             EventKind::AgentLapsing => "agent_lapsing",
             EventKind::PushUnreviewed => "push_unreviewed",
+            EventKind::OverrideUsed => "override_used",
         }
     }
 

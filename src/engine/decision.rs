@@ -119,6 +119,10 @@ pub struct Decision {
     /// at the head, with its errors or its effect.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub proposed: Vec<ProposedPolicy>,
+    /// Break-glass overrides given on this head, counted or not, with
+    /// what each lifted (see "Overrides" in `docs/policy.md`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub overrides: Vec<super::OverrideUse>,
 }
 
 /// A policy file as a change proposes it (at its head): validated, and

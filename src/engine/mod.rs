@@ -14,8 +14,9 @@ pub use change::{
     Account, AccountKind, Change, ChangedFile, Commit, Context, Forge, Person, Review, ReviewState,
 };
 pub use decide::{
-    Policies, Proposal, decide, decide_under, invalid_org_policy, invalid_policy, not_configured,
-    org_source, review_proposal,
+    Lifted, OverrideRefusal, OverrideRequest, OverrideUse, Policies, Proposal, apply_overrides,
+    decide, decide_under, invalid_org_policy, invalid_policy, not_configured, org_source,
+    overridden_title, review_proposal,
 };
 pub use decision::*;
 pub use identify::{Identification, Identity, identify, is_agent_account};

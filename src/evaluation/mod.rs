@@ -16,7 +16,7 @@ pub mod simulate;
 
 use chrono::{DateTime, Utc};
 
-use crate::engine::{self, Change, Context, Decision, Origin, Proposal};
+use crate::engine::{self, Change, Context, Decision, Origin, OverrideRequest, Proposal};
 use crate::forge::{OrgPolicyFile, PolicyFile, Teams, read_codeowners};
 use crate::ids::Login;
 use crate::policy::{ORG_POLICY_FILE, Policy};
@@ -38,6 +38,10 @@ pub(crate) trait Facts {
 
     /// The first of `paths` that exists at the change's head.
     async fn head_file(&self, paths: &[&str]) -> anyhow::Result<Option<PolicyFile>>;
+
+    /// The override comments given on the change at its head (asked only
+    /// of a decision that blocks, under a policy that allows overrides).
+    async fn overrides(&self) -> anyhow::Result<Vec<OverrideRequest>>;
 }
 
 /// What every evaluation has before it asks for any fact.
@@ -74,8 +78,9 @@ pub(crate) async fn decide<F: Facts>(
         Ok(loaded) => loaded,
         Err(decision) => return Ok(*decision),
     };
+    let mut context;
     let mut decision = if loaded.is_empty() {
-        let context = facts.context(&loaded, &Teams::default()).await?;
+        context = facts.context(&loaded, &Teams::default()).await?;
         engine::not_configured(change, &context, at)
     } else {
         let codeowners = match loaded.anchor().filter(|_| loaded.uses_codeowners()) {
@@ -85,15 +90,31 @@ pub(crate) async fn decide<F: Facts>(
             None => Default::default(),
         };
         let teams = loaded.teams(&codeowners, change);
-        let mut context = facts.context(&loaded, &teams).await?;
+        context = facts.context(&loaded, &teams).await?;
         context.codeowners = codeowners;
-        let mut decision = decide_with(&loaded, change, context, || facts.admins(), at).await?;
+        let mut decision =
+            decide_with(&loaded, change, &mut context, || facts.admins(), at).await?;
         if !i.dismisses {
             not_dismissed(&loaded, &mut decision);
         }
         decision
     };
     review_proposals(facts, &i, &loaded, &mut decision).await?;
+    let blocks = matches!(
+        decision.conclusion,
+        engine::Conclusion::Failure | engine::Conclusion::ActionRequired
+    );
+    if blocks && loaded.allows_overrides() {
+        let overrides = facts.overrides().await?;
+        engine::apply_overrides(
+            &mut decision,
+            loaded.policies(),
+            change,
+            &context,
+            at,
+            &overrides,
+        );
+    }
     Ok(decision)
 }
 
@@ -103,7 +124,7 @@ pub(crate) async fn decide<F: Facts>(
 async fn decide_with<F>(
     loaded: &Applicable,
     change: &Change,
-    mut context: Context,
+    context: &mut Context,
     admins: impl FnOnce() -> F,
     at: DateTime<Utc>,
 ) -> anyhow::Result<Decision>
@@ -111,12 +132,12 @@ where
     F: Future<Output = anyhow::Result<Vec<Login>>>,
 {
     let decide = |context: &Context| engine::decide_under(loaded.policies(), change, context, at);
-    let decision = decide(&context);
+    let decision = decide(context);
     if !loaded.admins_needed(&decision) {
         return Ok(decision);
     }
     context.repository_admins = admins().await?;
-    Ok(decide(&context))
+    Ok(decide(context))
 }
 
 /// On a forge that cannot withdraw another account's approval, a policy

@@ -40,6 +40,13 @@ impl Applicable {
         self.org.is_none() && self.repo.is_none()
     }
 
+    /// Whether any policy names override approvers: only then are the
+    /// overrides given on a change read.
+    pub(crate) fn allows_overrides(&self) -> bool {
+        self.each()
+            .any(|l| !l.policy.overrides.approvers.is_empty())
+    }
+
     pub(crate) fn uses_codeowners(&self) -> bool {
         self.each().any(|l| l.policy.uses_codeowners())
     }

@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::engine::{Change, Context};
+use crate::engine::{Change, Context, OverrideRequest};
 use crate::forge::{OrgPolicyFile, PolicyFile};
 use crate::ids::{Login, RepoPath};
 
@@ -45,6 +45,10 @@ pub struct Record {
     /// Files read at the head (the policies the change proposes).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub head_files: Vec<HeadFile>,
+    /// The override comments given at the head, when the decision asked
+    /// for them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub overrides: Option<Vec<OverrideRequest>>,
 }
 
 /// The organisation policy as read: its repository and file.

@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use super::record::{Missing, Record, Texts};
 use super::{Applicable, Facts, Inputs, ParsedPolicies};
-use crate::engine::{Context, Decision};
+use crate::engine::{Context, Decision, OverrideRequest};
 use crate::forge::{OrgPolicyFile, PolicyFile, Teams};
 use crate::ids::Login;
 
@@ -140,6 +140,18 @@ impl Facts for Recorded<'_> {
             None => {
                 self.unrecorded(format!("{} at the head", paths.join(" or ")))?;
                 Ok(None)
+            }
+        }
+    }
+
+    /// A decision recorded before overrides were read had none to read:
+    /// it blocked under a policy without override approvers.
+    async fn overrides(&self) -> anyhow::Result<Vec<OverrideRequest>> {
+        match &self.record.overrides {
+            Some(overrides) => Ok(overrides.clone()),
+            None => {
+                self.unrecorded("the overrides given at the head".to_owned())?;
+                Ok(Vec::new())
             }
         }
     }

@@ -4,6 +4,7 @@
 
 pub mod cache;
 pub mod check;
+pub mod comment;
 pub mod fake_server;
 pub mod github;
 pub mod gitlab;

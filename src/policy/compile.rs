@@ -14,8 +14,8 @@ use super::document::{
 use super::issue::{Issue, at_path, backticked, child, item, suggestion};
 use super::values::{bad_id, distinct_people, names_nothing, parse_date, parse_expiry};
 use super::{
-    Agent, ApprovalRules, Approver, Elevation, PathGlobs, Policy, PolicyFileRules, Role,
-    SensitiveArea, UnregisteredAgents, paths,
+    Agent, ApprovalRules, Approver, Elevation, OverrideRules, PathGlobs, Policy, PolicyFileRules,
+    Role, SensitiveArea, UnregisteredAgents, paths,
 };
 use crate::ids::{AgentId, Login, Principal, RoleId};
 use crate::signals::{LoginPattern, Signals, TextGlob, TrailerPattern};
@@ -32,6 +32,8 @@ const NO_OWNER_FOR_UNREGISTERED: &str = "the word `owner` means the owner of a r
 const NO_OWNER_FOR_POLICY_FILE: &str = "the word `owner` means the owner of an agent involved, \
     but a change to the policy file that involves an agent always fails: name a login or \
     `org/team`";
+const NO_OWNER_FOR_OVERRIDES: &str = "the word `owner` means the owner of an agent involved, \
+    who may not override a check on their own agent's change: name a login or `org/team`";
 
 /// `cut` lists the key paths the shape check removed: their absence is not
 /// reported again (an agent whose `match` was malformed is not also "without
@@ -59,6 +61,13 @@ pub(super) fn compile(doc: &PolicyDocument, cut: &[String]) -> Result<Policy, Ve
             OwnerWord::Refused(NO_OWNER_FOR_POLICY_FILE),
         ),
     };
+    let overrides = OverrideRules {
+        approvers: cx.approvers(
+            "overrides.approvers",
+            &doc.overrides.approvers,
+            OwnerWord::Refused(NO_OWNER_FOR_OVERRIDES),
+        ),
+    };
     let approvals = ApprovalRules {
         stale_on_push: doc.approvals.stale_on_push,
         exclude_requester: doc.approvals.exclude_requester,
@@ -77,6 +86,7 @@ pub(super) fn compile(doc: &PolicyDocument, cut: &[String]) -> Result<Policy, Ve
         unregistered_agents,
         approvals,
         policy_file,
+        overrides,
     })
 }
 

@@ -69,6 +69,15 @@ pub fn diff(old: &Policy, new: &Policy) -> Vec<Difference> {
         // No approvers: a human's change to the policy is only audited.
         Effect::Relaxed,
     );
+    // Whoever may override the check can lift what the rest of the policy
+    // requires: an approver added is a relaxation, one removed (or all,
+    // turning overrides off) a tightening.
+    out.approvers(
+        "overrides.approvers",
+        &old.overrides.approvers,
+        &new.overrides.approvers,
+        Effect::Tightened,
+    );
     out.0
 }
 

@@ -177,3 +177,25 @@ fn moving_an_agent_to_another_role_is_judged_by_what_the_roles_allow() {
         ]
     );
 }
+
+#[test]
+fn adding_override_approvers_is_relaxed_and_removing_them_tightened() {
+    let on = format!("{BASE}overrides:\n  approvers: [\"acme/oncall\"]\n");
+    assert_eq!(
+        between(BASE, &on),
+        ["relaxed: overrides.approvers: `acme/oncall` added"]
+    );
+    let wider = format!("{BASE}overrides:\n  approvers: [\"acme/oncall\", \"kenji\"]\n");
+    assert_eq!(
+        between(&on, &wider),
+        ["relaxed: overrides.approvers: `kenji` added"]
+    );
+    assert_eq!(
+        between(&wider, &on),
+        ["tightened: overrides.approvers: `kenji` removed"]
+    );
+    assert_eq!(
+        between(&on, BASE),
+        ["tightened: overrides.approvers: `acme/oncall` removed"]
+    );
+}

@@ -54,6 +54,10 @@ pub struct PolicyDocument {
     /// Who approves human changes to the policy file itself.
     #[serde(default)]
     pub policy_file: PolicyFileDocument,
+    /// Who may override the check in an emergency (break-glass). Default:
+    /// nobody, overrides are off.
+    #[serde(default)]
+    pub overrides: OverridesDocument,
 }
 
 /// A registered agent (`agents.<id>`).
@@ -256,6 +260,20 @@ pub struct PolicyFileDocument {
     /// `org/team`, or the word `codeowners` (the code owners of the policy
     /// file). Default: nobody (such changes are only audited). A change
     /// to the policy file that involves an agent always fails.
+    #[serde(default)]
+    #[schemars(with = "Vec<String>")]
+    pub approvers: Vec<Spanned<String>>,
+}
+
+/// `overrides`: the break-glass.
+#[derive(Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OverridesDocument {
+    /// Who may override the check on a change's current head commit with a
+    /// `/warrant override <reason>` comment: logins, `org/team`, or the
+    /// word `codeowners` (a code owner of every path the change touches).
+    /// Never an agent, the change's author, a requester or a contributor.
+    /// Default: nobody (overrides are off).
     #[serde(default)]
     #[schemars(with = "Vec<String>")]
     pub approvers: Vec<Spanned<String>>,

@@ -559,7 +559,7 @@ fn an_unknown_key_suggests_the_nearest_known_one() {
 fn an_unknown_key_with_nothing_close_lists_the_known_ones() {
     assert_eq!(
         error("version: 1\nwebhook: x\n"),
-        "2:1: unknown key `webhook` (the keys here are `agents`, `approvals`, `mode`, `policy_file`, `roles`, `sensitive`, `unregistered_agents`, `version`)"
+        "2:1: unknown key `webhook` (the keys here are `agents`, `approvals`, `mode`, `overrides`, `policy_file`, `roles`, `sensitive`, `unregistered_agents`, `version`)"
     );
 }
 

@@ -16,6 +16,8 @@ mod load_tests;
 mod org;
 #[cfg(test)]
 mod org_tests;
+#[cfg(test)]
+mod override_tests;
 mod paths;
 mod shape;
 mod values;
@@ -63,6 +65,7 @@ pub struct Policy {
     pub unregistered_agents: UnregisteredAgents,
     pub approvals: ApprovalRules,
     pub policy_file: PolicyFileRules,
+    pub overrides: OverrideRules,
 }
 
 impl Policy {
@@ -87,7 +90,7 @@ impl Policy {
     }
 
     /// Every entry of every approvers list: `escalate_to`, the sensitive
-    /// areas', `unregistered_agents`' and `policy_file`'s.
+    /// areas', `unregistered_agents`', `policy_file`'s and `overrides`'.
     fn approvers(&self) -> impl Iterator<Item = &Approver> {
         self.roles
             .values()
@@ -96,6 +99,7 @@ impl Policy {
             .chain([
                 self.unregistered_agents.approvers.as_slice(),
                 self.policy_file.approvers.as_slice(),
+                self.overrides.approvers.as_slice(),
             ])
             .flatten()
     }
@@ -287,6 +291,13 @@ pub enum AgentReviews {
 #[derive(Clone, Debug, Default)]
 pub struct PolicyFileRules {
     /// Empty: a human change to the policy file is only audited.
+    pub approvers: Vec<Approver>,
+}
+
+/// `overrides`: who may override the check (break-glass).
+#[derive(Clone, Debug, Default)]
+pub struct OverrideRules {
+    /// Empty: overrides are off.
     pub approvers: Vec<Approver>,
 }
 

@@ -47,6 +47,7 @@ mod group_commit;
 pub mod heads;
 mod inventory;
 pub mod org_policies;
+mod overrides;
 mod pushes;
 pub mod records;
 pub mod reports;

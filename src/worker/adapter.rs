@@ -5,7 +5,7 @@ use crate::audit::rollback::MergeMethod;
 use crate::engine::{Change, Context, Decision, Forge};
 use crate::forge::check::CheckOutcome;
 use crate::forge::{OrgPolicyFile, PolicyFile};
-use crate::ids::{CommitSha, Login, RepoName, TeamName};
+use crate::ids::{ChangeKey, CommitSha, Login, RepoName, TeamName};
 use crate::store::ClaimedDelivery;
 
 use super::history::Closed;
@@ -180,6 +180,20 @@ pub(super) trait Adapter: Sync {
     ) -> anyhow::Result<()> {
         Ok(())
     }
+
+    /// Whether the author of an override command is a bot, where the
+    /// event does not say for sure: GitHub's comment event does (the
+    /// account's `type`); GitLab asks the API.
+    async fn commenter_is_bot(
+        &self,
+        comment: &crate::forge::comment::OverrideComment,
+    ) -> anyhow::Result<bool> {
+        Ok(comment.author_bot)
+    }
+
+    /// Writes `body` on the change's conversation (a comment on GitHub, a
+    /// note on GitLab): Warrant's answer to an override command.
+    async fn comment(&self, key: &ChangeKey, at: &Self::At, body: &str) -> anyhow::Result<()>;
 
     /// Withdraws the agents' approvals the decision names (only called
     /// when [`Adapter::DISMISSES`]).

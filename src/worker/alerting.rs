@@ -138,7 +138,7 @@ impl Worker {
 
     /// The alert, unless the operator sends none of its type; its subject
     /// is `FORGE:OWNER/NAME#N`, whatever the forge's own sigil.
-    fn raise_on(
+    pub(super) fn raise_on(
         &self,
         kind: AlertType,
         change: &ChangeKey,

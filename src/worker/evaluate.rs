@@ -169,9 +169,12 @@ impl Worker {
             forge.dismiss(t, &decided.decision).await?;
         }
         let mut alerts = Vec::new();
+        let mut events = Vec::new();
         if let Some(decided) = p.decided {
             alerts.extend(self.blocked_alert(t, p.head, &decided.decision).await?);
             alerts.extend(self.agent_alerts(t, p.head, &decided.decision));
+            alerts.extend(Box::pin(self.override_alert(t, p.head, &decided.decision)).await?);
+            events = Box::pin(self.override_events(t, p.head, &decided.decision)).await?;
         }
         let record = Recorded {
             run: A::run_id(&run),
@@ -179,6 +182,7 @@ impl Worker {
             decided: p.decided,
             change: Some(p.change),
             alerts,
+            events,
         };
         let acting_as = forge.acting_as().await;
         self.record(t, p.head, &claimed.delivery_id, acting_as, record)
@@ -273,6 +277,7 @@ impl Worker {
                 alerts: (self.failed_alert(t, &t.head_sha, &outcome.summary))
                     .into_iter()
                     .collect(),
+                events: Vec::new(),
             };
             let acting_as = forge.acting_as().await;
             self.record(t, &t.head_sha, &claimed.delivery_id, acting_as, record)
@@ -307,7 +312,7 @@ impl Worker {
         let at = Utc::now();
         let forge = t.key.forge;
         let acting_as = acting_as.map(|l| l.as_str().to_owned());
-        let events = match (r.decided.map(|d| &d.decision), r.change) {
+        let mut events = match (r.decided.map(|d| &d.decision), r.change) {
             (Some(decision), Some(change)) => audit::record::evaluation_events(&Evaluated {
                 forge,
                 repo: &t.key.repo,
@@ -333,6 +338,13 @@ impl Worker {
                 ]
             }
         };
+        // An override's event follows the decision it changed, before the
+        // check posted.
+        let posted = (events
+            .iter()
+            .rposition(|e| e.kind == EventKind::CheckPosted))
+        .unwrap_or(events.len());
+        events.splice(posted..posted, r.events);
         let decision = (r.decided.map(|d| serde_json::to_string(&d.decision))).transpose()?;
         let input = (r.decided.map(|d| serde_json::to_string(&d.record))).transpose()?;
         let base = r.change.map(|c| c.base_sha.as_str());
@@ -387,6 +399,9 @@ struct Recorded<'a> {
     change: Option<&'a engine::Change>,
     /// Alerts queued with the evaluation.
     alerts: Vec<crate::store::alerts::NewAlert>,
+    /// Audit events of the evaluation beyond the decision's own (an
+    /// override used).
+    events: Vec<NewAuditEvent>,
 }
 
 /// A decision with the facts it was made from.

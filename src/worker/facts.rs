@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use super::Worker;
 use super::adapter::Adapter;
 use super::target::Target;
-use crate::engine::Context;
+use crate::engine::{Context, OverrideRequest};
 use crate::evaluation::record::{self, Found, HeadFile, Record, Recorder, Texts};
 use crate::evaluation::{Applicable, Facts, Inputs};
 use crate::forge::{PolicyFile, Teams};
@@ -33,6 +33,7 @@ struct Read {
     context: Option<Context>,
     admins: Option<Vec<Login>>,
     head_files: Vec<HeadFile>,
+    overrides: Option<Vec<OverrideRequest>>,
 }
 
 impl<'a, A: Adapter> Live<'a, A> {
@@ -74,6 +75,7 @@ impl<'a, A: Adapter> Live<'a, A> {
             context: read.context.take(),
             admins: read.admins.take(),
             head_files: std::mem::take(&mut read.head_files),
+            overrides: read.overrides.take(),
         };
         (record, read.recorder.texts)
     }
@@ -118,5 +120,14 @@ impl<A: Adapter> Facts for Live<'_, A> {
             file,
         });
         Ok(found)
+    }
+
+    /// From the store, where the worker keeps each override comment: no
+    /// request to the forge.
+    async fn overrides(&self) -> anyhow::Result<Vec<OverrideRequest>> {
+        let head = &A::change(self.snapshot).head_sha;
+        let overrides = self.worker.store.overrides_at(&self.t.key, head).await?;
+        self.read().overrides = Some(overrides.clone());
+        Ok(overrides)
     }
 }

@@ -279,6 +279,19 @@ impl Adapter for Github {
             .await?)
     }
 
+    async fn comment(
+        &self,
+        key: &ChangeKey,
+        at: &InstallationId,
+        body: &str,
+    ) -> anyhow::Result<()> {
+        let repo = key.repo.as_str();
+        self.client
+            .post_comment(*at, repo, key.number, body)
+            .await?;
+        Ok(())
+    }
+
     async fn dismiss(&self, t: &Target<InstallationId>, decision: &Decision) -> anyhow::Result<()> {
         for d in &decision.dismissals {
             self.client
@@ -410,6 +423,7 @@ impl Github {
                 }
             }
             GithubEvent::MergeGroup(group) => Action::Own(group.clone()),
+            GithubEvent::Comment(c) => super::overrides::github_action(c)?,
             // Installations span repositories and have no chain of their
             // own (their deliveries stay in the queue's history); the rest
             // is not Warrant's.
@@ -532,6 +546,12 @@ fn subject(event: &GithubEvent) -> Option<Subject<'_>> {
             change: None,
             head: Some(&push.push.after),
             action: None,
+        },
+        GithubEvent::Comment(c) => Subject {
+            repo: &c.repo,
+            change: Some(c.number),
+            head: None,
+            action: Some(json!("override")),
         },
         _ => return None,
     })

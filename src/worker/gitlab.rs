@@ -11,12 +11,10 @@
 //! to withdraw another account's approval: an agent's approval is ignored
 //! and recorded, never revoked (see `docs/gitlab.md`).
 
+mod approvals;
 mod subject;
 
-use std::collections::HashMap;
 use std::sync::Arc;
-
-use chrono::Utc;
 
 use super::adapter::{Adapter, OrgPolicySource};
 use super::evaluate::SUPERSEDED;
@@ -26,8 +24,9 @@ use super::target::Target;
 use super::work::{Action, Work};
 use super::{Failure, Worker};
 use crate::audit::rollback::MergeMethod;
-use crate::engine::{Change, Conclusion, Context, Decision, Forge, Review, ReviewState};
+use crate::engine::{Change, Conclusion, Context, Decision, Forge};
 use crate::forge::check::CheckOutcome;
+use crate::forge::comment::OverrideComment;
 use crate::forge::gitlab::client::GitlabClient;
 use crate::forge::gitlab::merge_requests::MergeRequestSnapshot;
 use crate::forge::gitlab::statuses::{
@@ -40,6 +39,7 @@ use crate::ids::{ChangeKey, CommitSha, Login, RepoName, TeamName};
 use crate::store::ClaimedDelivery;
 use crate::store::approvals::SeenApproval;
 use crate::store::changes::{ChangeRecord, ChangeStatus};
+use approvals::reviews;
 use subject::{project_identity, subject};
 
 /// What the status says while Warrant reads a merge request.
@@ -47,10 +47,6 @@ pub const EVALUATING: &str = "Warrant is evaluating this merge request";
 
 /// What a status replaced by a newer decision on the same commit says.
 pub const REDECIDED: &str = "Replaced by a newer decision";
-
-/// The commit an approval is taken as given on when Warrant did not see it
-/// given: none, so that `stale_on_push` never counts it on the head.
-const UNSEEN: &str = "0000000000000000000000000000000000000000";
 
 /// Warrant on one GitLab, with one token.
 pub(super) struct Gitlab {
@@ -407,6 +403,19 @@ impl Adapter for Gitlab {
         Ok(())
     }
 
+    /// A note event does not say: one request, for an override only.
+    async fn commenter_is_bot(&self, c: &OverrideComment) -> anyhow::Result<bool> {
+        match (c.author_bot, c.author_id) {
+            (false, Some(id)) => Ok(self.client.user_is_bot(id).await?),
+            (bot, _) => Ok(bot),
+        }
+    }
+
+    async fn comment(&self, key: &ChangeKey, _at: &String, body: &str) -> anyhow::Result<()> {
+        let project = key.repo.as_str();
+        Ok(self.client.post_note(project, key.number, body).await?)
+    }
+
     async fn acting_as(&self) -> Option<Login> {
         self.own_logins().await.into_iter().next()
     }
@@ -443,35 +452,6 @@ pub fn response_of(conclusion: Conclusion) -> CheckResponse {
     }
 }
 
-/// Each listed approval as a review on the commit it was seen given on.
-fn reviews(mr: &MergeRequestSnapshot, seen: &[SeenApproval]) -> Vec<Review> {
-    let seen: HashMap<&str, &SeenApproval> = seen
-        .iter()
-        .filter(|s| s.approved)
-        .map(|s| (s.approver.as_str(), s))
-        .collect();
-    mr.approvals
-        .iter()
-        .map(|approval| {
-            let key = approval.user.login.key();
-            let witnessed = seen.get(key.as_str());
-            let commit = witnessed
-                .and_then(|s| CommitSha::parse(&s.head_sha).ok())
-                .unwrap_or_else(|| CommitSha::parse(UNSEEN).expect("a valid sha"));
-            Review {
-                id: None,
-                reviewer: approval.user.clone(),
-                state: ReviewState::Approved,
-                commit_sha: commit,
-                submitted_at: witnessed
-                    .map(|s| s.at)
-                    .or(approval.approved_at)
-                    .unwrap_or_else(Utc::now),
-            }
-        })
-        .collect()
-}
-
 impl Gitlab {
     /// A GitLab delivery in Warrant's terms. An approval event records the
     /// head it was seen at, since GitLab's API does not say which commit
@@ -485,6 +465,7 @@ impl Gitlab {
         let subject = Some(subject(event));
         let mr = match event {
             GitlabEvent::MergeRequest(mr) => mr,
+            GitlabEvent::Note(note) => return super::overrides::gitlab_work(note, repository),
             GitlabEvent::Push(push) => {
                 let org = &self.client.org_repository;
                 let push = BranchPush::of(Forge::Gitlab, &push.project, &push.push, org);

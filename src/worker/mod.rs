@@ -20,6 +20,7 @@ mod gitlab;
 mod heads;
 mod history;
 mod lease;
+mod overrides;
 mod policies;
 mod pushes;
 mod shown;

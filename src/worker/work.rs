@@ -55,6 +55,9 @@ pub(super) enum Action<'a, A: Adapter> {
         push: BranchPush<'a>,
         at: A::Address,
     },
+    /// An override command on a change: answered, or stored and the
+    /// change evaluated again (see `worker/overrides.rs`).
+    Override(super::overrides::Command<'a, A>),
     /// What only this forge does.
     Own(A::Own),
 }
@@ -109,6 +112,11 @@ impl Worker {
             Action::Evaluate(targets) => self.evaluate_all(forge, targets, delivery).await,
             Action::Close { closed, target } => self.close(forge, closed, target, delivery).await,
             Action::Push { push, at } => self.on_push(forge, &push, &at, delivery).await,
+            // Boxed: the evaluation it runs is already a large future, and
+            // inline it would grow every delivery's.
+            Action::Override(command) => {
+                Box::pin(self.override_command(forge, command, delivery)).await
+            }
             Action::Own(own) => forge.act_own(self, own, delivery).await,
         }
     }

@@ -7,12 +7,16 @@
 mod approvals;
 mod codeowners;
 mod combine;
+mod overrides;
 mod proposed;
 mod scope;
 mod title;
 mod unapplied;
 
 pub use combine::{Policies, decide_under};
+pub use overrides::{
+    Lifted, OverrideRefusal, OverrideRequest, OverrideUse, apply_overrides, overridden_title,
+};
 pub use proposed::{Proposal, review_proposal};
 pub use unapplied::{invalid_org_policy, invalid_policy, not_configured};
 
@@ -278,6 +282,7 @@ fn skeleton(change: &Change, at: DateTime<Utc>) -> Decision {
         dismissals: Vec::new(),
         notes: Vec::new(),
         proposed: Vec::new(),
+        overrides: Vec::new(),
     }
 }
 

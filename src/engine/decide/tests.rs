@@ -577,3 +577,4 @@ fn summary_snapshot_of_an_invalid_policy() {
 
 mod codeowners;
 mod org;
+mod overrides;

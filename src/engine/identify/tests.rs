@@ -50,6 +50,7 @@ fn policy(agents: Vec<Agent>) -> Policy {
             agent_reviews: AgentReviews::Ignore,
         },
         policy_file: PolicyFileRules::default(),
+        overrides: Default::default(),
     }
 }
 

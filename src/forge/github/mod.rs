@@ -13,6 +13,7 @@ pub mod associations;
 pub mod auth;
 pub mod checks;
 pub mod client;
+pub mod comments;
 pub mod fake;
 mod graphql;
 pub mod merge_queue;

@@ -19,8 +19,8 @@ use serde::{Deserialize, Serialize};
 use crate::forge::push::Push;
 use crate::ids::{CommitSha, Login, RepoName};
 use payloads::{
-    action, check_run, check_suite, installation, installation_repositories, merge_group, ping,
-    pull_request, push, push_worth_storing, review,
+    action, check_run, check_suite, installation, installation_repositories, issue_comment,
+    merge_group, ping, pull_request, push, push_worth_storing, review,
 };
 
 /// The events Warrant reads. Any other event is acknowledged and ignored;
@@ -35,6 +35,7 @@ pub const EVENTS: &[&str] = &[
     "installation",
     "installation_repositories",
     "ping",
+    "issue_comment",
 ];
 
 pub use crate::forge::WebhookPayloadError;
@@ -52,6 +53,9 @@ pub enum GithubEvent {
     Installation(InstallationEvent),
     InstallationRepositories(InstallationRepositoriesEvent),
     Ping(PingEvent),
+    /// An override command on a pull request (other comments are not
+    /// read past the door).
+    Comment(CommentEvent),
 }
 
 impl GithubEvent {
@@ -67,6 +71,16 @@ impl GithubEvent {
             _ => true,
         }
     }
+}
+
+/// An `issue_comment` `created` on a pull request whose first line is
+/// `/warrant override`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct CommentEvent {
+    pub installation_id: Option<u64>,
+    pub repo: RepoName,
+    pub number: u64,
+    pub comment: crate::forge::comment::OverrideComment,
 }
 
 /// What happened to a pull request, among what can change a decision.
@@ -323,7 +337,8 @@ pub fn parse(event: &str, payload: &[u8]) -> Result<Option<GithubEvent>, Webhook
 /// Whether a delivery is worth storing, read once and no further than
 /// that takes: for most events the `action` alone decides, a `push` by its
 /// ref and whether it lists commits, and only a `check_run`, a
-/// `check_suite` or a `ping` is read in full.
+/// `check_suite`, a `ping` or an `issue_comment` (stored only when it is an
+/// override command) is read in full.
 /// `Ok(None)` for an event Warrant does not read.
 pub fn worth_storing(event: &str, payload: &[u8]) -> serde_json::Result<Option<bool>> {
     let relevant = match event {
@@ -382,6 +397,7 @@ fn parse_known(event: &str, payload: &[u8]) -> serde_json::Result<Option<GithubE
             .map(|action| installation_repositories(action, payload))
             .transpose(),
         "ping" => ping(payload).map(Some),
+        "issue_comment" => issue_comment(payload),
         _ => Ok(None),
     }
 }

@@ -18,6 +18,7 @@ pub mod fake;
 mod graphql;
 pub mod members;
 pub mod merge_requests;
+pub mod notes;
 pub mod statuses;
 pub mod webhook;
 

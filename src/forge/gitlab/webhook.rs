@@ -14,7 +14,7 @@ use crate::ids::{CommitSha, RepoName};
 
 /// The `X-Gitlab-Event` names Warrant reads; any other event is
 /// acknowledged and ignored.
-pub const EVENTS: &[&str] = &["Merge Request Hook", "Push Hook"];
+pub const EVENTS: &[&str] = &["Merge Request Hook", "Push Hook", "Note Hook"];
 
 pub use crate::forge::WebhookPayloadError;
 
@@ -24,6 +24,9 @@ pub use crate::forge::WebhookPayloadError;
 pub enum GitlabEvent {
     MergeRequest(MergeRequestEvent),
     Push(PushEvent),
+    /// An override command on a merge request (other notes are not read
+    /// past the door).
+    Note(NoteEvent),
 }
 
 impl GitlabEvent {
@@ -34,7 +37,7 @@ impl GitlabEvent {
     /// or recorded.
     pub fn needs_processing(&self) -> bool {
         match self {
-            GitlabEvent::MergeRequest(_) => true,
+            GitlabEvent::MergeRequest(_) | GitlabEvent::Note(_) => true,
             GitlabEvent::Push(push) => push.push.needs_processing(),
         }
     }
@@ -111,6 +114,20 @@ pub struct MergeRequestEvent {
     pub url: Option<String>,
 }
 
+/// A `Note Hook` delivery: a note created on a merge request whose first
+/// line is `/warrant override`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct NoteEvent {
+    pub project: RepoName,
+    pub project_id: Option<u64>,
+    pub iid: u64,
+    /// The merge request's head when the note was written: the override
+    /// holds for it.
+    pub head_sha: CommitSha,
+    pub source_branch: String,
+    pub comment: crate::forge::comment::OverrideComment,
+}
+
 /// A `Push Hook` delivery to the default branch: its agent commits are
 /// checked for review, and a change to the policy file is audited.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -138,6 +155,7 @@ pub fn parse(event: &str, payload: &[u8]) -> Result<Option<GitlabEvent>, Webhook
     let parsed = match event {
         "Merge Request Hook" => merge_request(payload),
         "Push Hook" => push(payload).map(Some),
+        "Note Hook" => note(payload),
         _ => Ok(None),
     };
     parsed.map_err(|source| WebhookPayloadError {
@@ -152,6 +170,7 @@ pub fn worth_storing(event: &str, payload: &[u8]) -> serde_json::Result<Option<b
     let event = match event {
         "Merge Request Hook" => merge_request(payload)?,
         "Push Hook" => return push_worth_storing(payload).map(Some),
+        "Note Hook" => note(payload)?,
         _ => return Ok(None),
     };
     Ok(Some(event.is_some_and(|e| e.needs_processing())))
@@ -229,6 +248,83 @@ fn merge_request(payload: &[u8]) -> serde_json::Result<Option<GitlabEvent>> {
         title: mr.title,
         url: mr.url,
     })))
+}
+
+/// A note on a merge request whose first line is an override command;
+/// `None` for any other note (on an issue, a commit, a snippet; a system
+/// note; an edit; any other text).
+fn note(payload: &[u8]) -> serde_json::Result<Option<GitlabEvent>> {
+    use crate::forge::comment::{OverrideComment, override_reason};
+    #[derive(Deserialize)]
+    struct Author {
+        id: Option<u64>,
+        username: String,
+    }
+    #[derive(Deserialize)]
+    struct Note {
+        id: u64,
+        #[serde(default)]
+        note: String,
+        noteable_type: String,
+        #[serde(default)]
+        system: bool,
+        #[serde(default)]
+        action: Option<String>,
+        #[serde(default)]
+        created_at: Option<String>,
+    }
+    #[derive(Deserialize)]
+    struct MergeRequest {
+        iid: u64,
+        source_branch: String,
+        last_commit: Commit,
+    }
+    #[derive(Deserialize)]
+    struct NotePayload {
+        user: Author,
+        project: Project,
+        object_attributes: Note,
+        merge_request: Option<MergeRequest>,
+    }
+    let p: NotePayload = serde_json::from_slice(payload)?;
+    let n = &p.object_attributes;
+    let created = n.action.as_deref().is_none_or(|a| a == "create");
+    let reason = override_reason(&n.note)
+        .filter(|_| n.noteable_type == "MergeRequest" && !n.system && created);
+    let (Some(reason), Some(mr)) = (reason, p.merge_request) else {
+        return Ok(None);
+    };
+    let Ok(author) = crate::ids::Login::parse(&p.user.username) else {
+        return Ok(None);
+    };
+    Ok(Some(GitlabEvent::Note(NoteEvent {
+        project: p.project.path_with_namespace,
+        project_id: p.project.id,
+        iid: mr.iid,
+        head_sha: mr.last_commit.id,
+        source_branch: mr.source_branch,
+        comment: OverrideComment {
+            comment_id: n.id,
+            author_bot: super::client::reserved_bot_username(author.as_str()),
+            author,
+            author_id: p.user.id,
+            reason: reason.to_owned(),
+            created_at: n.created_at.as_deref().and_then(gitlab_time),
+        },
+    })))
+}
+
+/// GitLab's webhook times: `2015-05-17 18:21:36 UTC` in older payloads,
+/// RFC 3339 in newer ones.
+fn gitlab_time(text: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+    chrono::DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&chrono::Utc))
+        .ok()
+        .or_else(|| {
+            chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S UTC")
+                .ok()
+                .map(|t| t.and_utc())
+        })
 }
 
 #[derive(Deserialize)]

@@ -128,6 +128,7 @@ struct ChangeDetailPage {
     requesters: String,
     requirements: Vec<RequirementView>,
     violations: Vec<ViolationView>,
+    overrides: Vec<view::OverrideView>,
     notes: Vec<String>,
     timeline: Vec<TimelineEntry>,
     rollback: Rollback,
@@ -213,6 +214,7 @@ pub(super) async fn change(
             .unwrap_or_default(),
         requirements: decision.map(view::requirements).unwrap_or_default(),
         violations: decision.map(view::violations).unwrap_or_default(),
+        overrides: decision.map(view::overrides).unwrap_or_default(),
         notes: decision
             .map(|d| d.notes.iter().map(|n| view::plain(n)).collect())
             .unwrap_or_default(),

@@ -350,6 +350,58 @@ fn violation(v: &Violation, from: String) -> ViolationView {
     }
 }
 
+/// An override given on the decision's head, for the change page: who,
+/// when, the reason, at which head, and what it lifted or why it did not
+/// count.
+pub(super) struct OverrideView {
+    pub by: String,
+    pub when: String,
+    pub reason: String,
+    pub head: String,
+    pub status: String,
+    pub class: &'static str,
+    pub lifted: Vec<String>,
+}
+
+pub(super) fn overrides(decision: &Decision) -> Vec<OverrideView> {
+    let combined = decision.org_policy.is_some();
+    (decision.overrides.iter())
+        .map(|u| {
+            let (status, class) = match (u.refused, u.lifted.is_empty()) {
+                (Some(why), _) => (
+                    format!("Did not count: {}", plain(why.describe())),
+                    "blocked",
+                ),
+                (None, true) => ("Counted; nothing it may lift".to_owned(), "neutral"),
+                (None, false) => ("Lifted".to_owned(), "allowed"),
+            };
+            let lifted = (u.lifted.iter())
+                .map(|l| {
+                    let from = from_words(combined, l.from);
+                    let from = if from.is_empty() {
+                        from
+                    } else {
+                        format!(" ({from})")
+                    };
+                    match l.kind.as_str() {
+                        "requirement" => format!("approval for {}{from}", l.what),
+                        _ => format!("{}{from}", plain(&l.what)),
+                    }
+                })
+                .collect();
+            OverrideView {
+                by: u.by.as_str().to_owned(),
+                when: time(u.at),
+                reason: u.reason.clone(),
+                head: short(decision.head_sha.as_str()).to_owned(),
+                status,
+                class,
+                lifted,
+            }
+        })
+        .collect()
+}
+
 /// One line of the timeline.
 pub(super) struct TimelineEntry {
     pub at: DateTime<Utc>,
@@ -396,6 +448,7 @@ fn event_entry(e: &AuditEvent) -> TimelineEntry {
         EventKind::PolicyRelaxed => "Policy relaxed",
         EventKind::AgentLapsing => "Registration lapsing",
         EventKind::PushUnreviewed => "Agent commits pushed without review",
+        EventKind::OverrideUsed => "Override used",
     };
     let who = [ev.actor.as_deref(), ev.agent.as_deref()]
         .into_iter()

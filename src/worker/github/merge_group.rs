@@ -414,4 +414,12 @@ impl Facts for Queued<'_> {
     async fn head_file(&self, _paths: &[&str]) -> anyhow::Result<Option<PolicyFile>> {
         Ok(None)
     }
+
+    /// The overrides given on the pull request at its head: an override
+    /// that let it into the queue holds in the group too.
+    async fn overrides(&self) -> anyhow::Result<Vec<crate::engine::OverrideRequest>> {
+        (self.worker.store)
+            .overrides_at(&self.t.key, &self.t.head_sha)
+            .await
+    }
 }

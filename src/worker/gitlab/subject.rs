@@ -1,4 +1,5 @@
-//! What a GitLab delivery is about, for its receipt in the audit trail
+//! What a GitLab delivery is about (a merge request, a push, an override
+//! note), for its receipt in the audit trail
 //! and the repository's id.
 
 use serde_json::json;
@@ -22,6 +23,7 @@ pub(super) fn subject(event: &GitlabEvent) -> Subject<'_> {
             head: Some(&push.push.after),
             action: None,
         },
+        GitlabEvent::Note(note) => super::super::overrides::note_subject(note),
     }
 }
 
@@ -31,5 +33,6 @@ pub(super) fn project_identity(event: &GitlabEvent) -> Option<(&RepoName, u64)> 
     match event {
         GitlabEvent::MergeRequest(mr) => Some((&mr.project, mr.project_id?)),
         GitlabEvent::Push(push) => Some((&push.project, push.project_id?)),
+        GitlabEvent::Note(note) => Some((&note.project, note.project_id?)),
     }
 }

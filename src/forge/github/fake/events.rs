@@ -198,6 +198,51 @@ fn merge_group_event(
     })
 }
 
+/// An `issue_comment` `created` delivery: `author` commented `body` on
+/// `pull`'s conversation (comment `id`). GitHub sends pull requests'
+/// comments as comments on their issue, marked by `issue.pull_request`.
+pub fn issue_comment(
+    pull: &PullRequest,
+    installation: u64,
+    author: &Account,
+    id: u64,
+    body: &str,
+) -> Value {
+    let c = &pull.change;
+    let (repo, number) = (&c.repository, c.number);
+    let now = timestamp(Utc::now());
+    let api = format!("https://api.github.com/repos/{repo}");
+    json!({
+        "action": "created",
+        "issue": {
+            "url": format!("{api}/issues/{number}"),
+            "html_url": format!("https://github.com/{repo}/pull/{number}"),
+            "number": number,
+            "title": c.title,
+            "user": c.author.as_ref().map(user),
+            "state": "open",
+            "pull_request": {
+                "url": format!("{api}/pulls/{number}"),
+                "html_url": format!("https://github.com/{repo}/pull/{number}"),
+            },
+            "body": c.body,
+        },
+        "comment": {
+            "url": format!("{api}/issues/comments/{id}"),
+            "html_url": format!("https://github.com/{repo}/pull/{number}#issuecomment-{id}"),
+            "id": id,
+            "user": user(author),
+            "created_at": now,
+            "updated_at": now,
+            "author_association": "MEMBER",
+            "body": body,
+        },
+        "repository": repository(repo, &pull.base_ref),
+        "sender": user(author),
+        "installation": installation_json(installation),
+    })
+}
+
 /// `sha256=<hex>`: GitHub's `X-Hub-Signature-256` of a body under a
 /// secret.
 pub use crate::server::sign as signature;

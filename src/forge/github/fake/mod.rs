@@ -56,6 +56,14 @@ pub struct Dismissal {
     pub message: String,
 }
 
+/// A comment written on a pull request's conversation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Comment {
+    pub repo: String,
+    pub number: u64,
+    pub body: String,
+}
+
 /// A failure to inject into the next matching requests.
 #[derive(Clone, Debug)]
 pub enum Fault {
@@ -119,6 +127,8 @@ pub struct FakeState {
     log: RequestLog<Fault>,
     pub check_runs: Vec<CheckRun>,
     pub dismissals: Vec<Dismissal>,
+    /// Comments written on pull requests' conversations.
+    pub comments: Vec<Comment>,
     /// Administrators by `owner/name`.
     pub admins: HashMap<String, Vec<String>>,
     /// Commits by `owner/name` and sha: their parents' shas and message
@@ -231,6 +241,11 @@ impl FakeGithub {
 
     pub fn dismissals(&self) -> Vec<Dismissal> {
         self.state().dismissals.clone()
+    }
+
+    /// The comments written on pull requests, oldest first.
+    pub fn comments(&self) -> Vec<Comment> {
+        self.state().comments.clone()
     }
 }
 

@@ -10,7 +10,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{CheckRun, Dismissal, FakeState, Shared, error};
+use super::{CheckRun, Comment, Dismissal, FakeState, Shared, error};
 use crate::engine::ReviewState;
 use crate::forge::github::checks::{ANNOTATIONS_PER_REQUEST, MAX_SUMMARY_CHARS};
 
@@ -37,6 +37,10 @@ pub(super) fn router() -> Router<Shared> {
         .route(
             "/repos/{owner}/{repo}/pulls/{number}/reviews/{id}/dismissals",
             put(dismiss_review),
+        )
+        .route(
+            "/repos/{owner}/{repo}/issues/{number}/comments",
+            post(create_comment),
         )
         .route("/graphql", post(super::graphql::answer))
         .fallback(|| async { error(StatusCode::NOT_FOUND, "Not Found") })
@@ -441,4 +445,43 @@ async fn dismiss_review(
         message,
     });
     Json(reply).into_response()
+}
+
+/// `POST /repos/{owner}/{repo}/issues/{number}/comments`, on a pull
+/// request (its conversation is its issue's), as the app's bot.
+async fn create_comment(
+    State(state): State<Shared>,
+    Path((owner, repo, number)): Path<(String, String, u64)>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> Response {
+    let mut s = lock(&state);
+    if !authorised(&s, &headers) {
+        return unauthorised();
+    }
+    let repo = format!("{owner}/{repo}");
+    if !s.pulls.contains_key(&(repo.clone(), number)) {
+        return error(StatusCode::NOT_FOUND, "Not Found");
+    }
+    let Some(text) = body["body"].as_str().map(str::to_owned) else {
+        return error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Invalid request: body is required",
+        );
+    };
+    let id = s.next_id();
+    let bot = format!("{}[bot]", s.app_slug);
+    s.comments.push(Comment {
+        repo: repo.clone(),
+        number,
+        body: text.clone(),
+    });
+    let reply = json!({
+        "id": id,
+        "html_url": format!("https://github.com/{repo}/pull/{number}#issuecomment-{id}"),
+        "user": { "login": bot, "type": "Bot" },
+        "body": text,
+        "created_at": Utc::now(),
+    });
+    (StatusCode::CREATED, Json(reply)).into_response()
 }

@@ -6,7 +6,7 @@
 use serde::Deserialize;
 
 use super::{
-    CheckRunAction, CheckRunEvent, CheckSuiteEvent, GithubEvent, InstallationAction,
+    CheckRunAction, CheckRunEvent, CheckSuiteEvent, CommentEvent, GithubEvent, InstallationAction,
     InstallationEvent, InstallationRepositoriesAction, InstallationRepositoriesEvent,
     MergeGroupAction, MergeGroupEvent, PingEvent, PullRequestAction, PullRequestEvent, PushEvent,
     ReviewAction, ReviewEvent, ReviewState,
@@ -406,4 +406,60 @@ pub(super) fn ping(payload: &[u8]) -> serde_json::Result<GithubEvent> {
         hook_id: p.hook_id,
         app_id: p.hook.and_then(|h| h.app_id),
     }))
+}
+
+/// An `issue_comment` delivery: `None` unless it is a comment created on a
+/// pull request (an issue with `pull_request`) whose first line is an
+/// override command; any other comment is not Warrant's.
+pub(super) fn issue_comment(payload: &[u8]) -> serde_json::Result<Option<GithubEvent>> {
+    use crate::forge::comment::{OverrideComment, override_reason};
+    #[derive(Deserialize)]
+    struct Commenter {
+        login: Login,
+        id: Option<u64>,
+        #[serde(default, rename = "type")]
+        kind: Option<String>,
+    }
+    #[derive(Deserialize)]
+    struct Comment {
+        id: u64,
+        user: Option<Commenter>,
+        #[serde(default)]
+        body: Option<String>,
+        #[serde(default)]
+        created_at: Option<chrono::DateTime<chrono::Utc>>,
+    }
+    #[derive(Deserialize)]
+    struct Issue {
+        number: u64,
+        #[serde(default)]
+        pull_request: Option<serde::de::IgnoredAny>,
+    }
+    #[derive(Deserialize)]
+    struct Payload {
+        action: String,
+        installation: Option<Installation>,
+        repository: Repository,
+        issue: Issue,
+        comment: Comment,
+    }
+    let p: Payload = serde_json::from_slice(payload)?;
+    let body = p.comment.body.as_deref().unwrap_or_default();
+    let reason = override_reason(body).filter(|_| p.action == "created");
+    let (Some(reason), Some(_), Some(user)) = (reason, p.issue.pull_request, p.comment.user) else {
+        return Ok(None);
+    };
+    Ok(Some(GithubEvent::Comment(CommentEvent {
+        installation_id: p.installation.map(|i| i.id),
+        repo: p.repository.full_name,
+        number: p.issue.number,
+        comment: OverrideComment {
+            comment_id: p.comment.id,
+            author_bot: user.kind.as_deref() == Some("Bot") || user.login.has_bot_suffix(),
+            author: user.login,
+            author_id: user.id,
+            reason: reason.to_owned(),
+            created_at: p.comment.created_at,
+        },
+    })))
 }

@@ -12,7 +12,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{
-    FakeCheckResponse, FakeMergeRequest, FakeState, FakeStatus, FakeUser, Shared, error,
+    FakeCheckResponse, FakeMergeRequest, FakeNote, FakeState, FakeStatus, FakeUser, Shared, error,
     git_blob_id,
 };
 use crate::forge::gitlab::statuses::MAX_DESCRIPTION_CHARS;
@@ -21,12 +21,14 @@ pub(super) fn router() -> Router<Shared> {
     let mr = "/api/v4/projects/{project}/merge_requests/{iid}";
     Router::new()
         .route("/api/v4/user", get(current_user))
+        .route("/api/v4/users/{id}", get(user_by_id))
         .route(&format!("{mr}/diffs"), get(diffs))
         .route(&format!("{mr}/status_checks"), get(status_checks))
         .route(
             &format!("{mr}/status_check_responses"),
             post(status_check_response),
         )
+        .route(&format!("{mr}/notes"), post(post_note))
         .route(
             "/api/v4/projects/{project}/repository/files/{path}",
             get(file),
@@ -62,6 +64,17 @@ fn user_json(user: &FakeUser) -> Value {
         "avatar_url": null,
         "web_url": format!("https://gitlab.example.com/{}", user.username),
     })
+}
+
+/// `GET /users/:id`, with the `bot` flag GitLab shows there.
+async fn user_by_id(State(state): State<Shared>, Path(id): Path<u64>) -> Response {
+    let s = lock(&state);
+    let Some(user) = s.users.get(&id) else {
+        return not_found();
+    };
+    let mut body = user_json(user);
+    body["bot"] = json!(user.bot);
+    Json(body).into_response()
 }
 
 async fn current_user(State(state): State<Shared>) -> Response {
@@ -451,4 +464,45 @@ async fn status_check_response(
 fn base64(bytes: &[u8]) -> String {
     use base64::Engine as _;
     base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+#[derive(Deserialize)]
+struct NoteBody {
+    body: String,
+}
+
+/// `POST /projects/:id/merge_requests/:iid/notes`: a note by the token's
+/// user.
+async fn post_note(
+    State(state): State<Shared>,
+    Path((project, iid)): Path<(String, u64)>,
+    Json(body): Json<NoteBody>,
+) -> Response {
+    let mut s = lock(&state);
+    if find(&s, &project, iid).is_none() {
+        return not_found();
+    }
+    if body.body.trim().is_empty() {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "400 Bad request - Note can't be blank",
+        );
+    }
+    let id = 7_000 + s.notes.len() as u64;
+    let author = s.users.get(&s.current_user).map(user_json);
+    s.notes.push(FakeNote {
+        project,
+        iid,
+        body: body.body.clone(),
+    });
+    let reply = json!({
+        "id": id,
+        "body": body.body,
+        "author": author,
+        "system": false,
+        "noteable_type": "MergeRequest",
+        "noteable_iid": iid,
+        "created_at": time(Utc::now()),
+    });
+    (StatusCode::CREATED, Json(reply)).into_response()
 }

@@ -163,6 +163,44 @@ pub fn merge_request_hook(mr: &FakeMergeRequest, actor: &FakeUser, action: &Hook
     })
 }
 
+/// A `Note Hook` payload: `author` wrote `body` (note `id`) on `mr`, at
+/// its current head, in the shape of GitLab's `note.merge_request` event.
+pub fn note_hook(mr: &FakeMergeRequest, author: &FakeUser, id: u64, body: &str) -> Value {
+    let mut hook = merge_request_hook(mr, author, &HookAction::Update);
+    let project = hook["project"].clone();
+    let mut merge_request = hook["object_attributes"].take();
+    if let Some(mr) = merge_request.as_object_mut() {
+        mr.remove("action");
+    }
+    let url = format!(
+        "https://gitlab.example.com/{}/-/merge_requests/{}#note_{id}",
+        mr.project, mr.iid
+    );
+    json!({
+        "object_kind": "note",
+        "event_type": "note",
+        "user": user(author),
+        "project_id": project["id"],
+        "project": project,
+        "repository": hook["repository"],
+        "object_attributes": {
+            "id": id,
+            "note": body,
+            "noteable_type": "MergeRequest",
+            "author_id": author.id,
+            "created_at": "2024-05-14 03:40:00 UTC",
+            "updated_at": "2024-05-14 03:40:00 UTC",
+            "project_id": project["id"],
+            "commit_id": "",
+            "noteable_id": 100_000 + mr.iid,
+            "system": false,
+            "action": "create",
+            "url": url,
+        },
+        "merge_request": merge_request,
+    })
+}
+
 /// A `Push Hook` payload: `pusher` moved `git_ref` (`refs/heads/main`) of
 /// `project` from `before` to `after` with one commit that modified
 /// `modified`.

@@ -150,7 +150,17 @@ pub struct FakeState {
     /// project without an entry answers as a GitLab without the feature.
     pub status_checks: HashMap<String, Vec<(u64, String)>>,
     pub check_responses: Vec<FakeCheckResponse>,
+    /// Notes written on merge requests (Warrant's answers to overrides).
+    pub notes: Vec<FakeNote>,
     next_id: u64,
+}
+
+/// A note written on a merge request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FakeNote {
+    pub project: String,
+    pub iid: u64,
+    pub body: String,
 }
 
 impl Default for FakeState {
@@ -173,6 +183,7 @@ impl Default for FakeState {
             statuses: Vec::new(),
             status_checks: HashMap::new(),
             check_responses: Vec::new(),
+            notes: Vec::new(),
             next_id: 0,
         }
     }
@@ -292,6 +303,11 @@ impl FakeGitlab {
     /// Every commit status written, in order.
     pub fn statuses(&self) -> Vec<FakeStatus> {
         self.state().statuses.clone()
+    }
+
+    /// The notes written on merge requests, oldest first.
+    pub fn notes(&self) -> Vec<FakeNote> {
+        self.state().notes.clone()
     }
 }
 
