@@ -189,6 +189,8 @@ async fn an_approvers_override_turns_a_failure_into_success_recorded_and_alerted
         assert_eq!(alerts[0]["data"]["overrider"], overrider);
         assert_eq!(alerts[0]["data"]["reason"], REASON);
         assert_eq!(alerts[0]["data"]["lifted"][0]["id"], "out_of_scope");
+        let name = format!("override_used_{}", forge.name());
+        insta::assert_snapshot!(name, support::alerts::readable(&alerts[0]));
         assert_eq!(answers(&h), Vec::<String>::new(), "nothing to answer");
 
         // The change page shows who, when, why, at which head, and what

@@ -186,6 +186,8 @@ async fn an_agent_accounts_direct_push_is_reported_with_its_commit_and_signals()
             "the account that pushed: {signals:#?}"
         );
         assert_eq!(event.detail["commits"], data["commits"]);
+        let name = format!("push_unreviewed_{}", forge.name());
+        insta::assert_snapshot!(name, support::alerts::readable(alert));
 
         // Shown on the repositories page and the overview, linked to the
         // forge's commit.
@@ -493,6 +495,8 @@ async fn a_push_relaxing_the_policy_raises_policy_relaxed() {
         assert_eq!(data["relaxations"], expected);
         assert_eq!(data["commit"], after.as_str());
         assert_eq!(data["push"]["pusher"], "alice");
+        let name = format!("policy_relaxed_by_push_{}", forge.name());
+        insta::assert_snapshot!(name, support::alerts::readable(raised[0]));
         assert_eq!(
             data["blob_before"],
             warrant::policy::blob_id(h.policy().as_bytes()).as_str()

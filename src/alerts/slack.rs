@@ -54,7 +54,23 @@ fn detail(alert: &Alert) -> Option<String> {
             Some(format!("{} lapses in {days}", s("agent")?))
         }
         AlertType::ChangeBlocked => s("title"),
-        AlertType::PushUnreviewed => s("pusher").map(|p| format!("pushed by {p}")),
+        AlertType::PushUnreviewed => {
+            let commits = d
+                .get("commits")
+                .and_then(Value::as_array)
+                .map_or(0, Vec::len);
+            let push = d.get("push")?;
+            let branch = push.get("ref").and_then(Value::as_str)?;
+            let branch = branch.strip_prefix("refs/heads/").unwrap_or(branch);
+            let pusher = push
+                .get("pusher")
+                .and_then(Value::as_str)
+                .unwrap_or("someone");
+            let noun = if commits == 1 { "commit" } else { "commits" };
+            Some(format!(
+                "{commits} agent {noun} pushed to {branch} by {pusher}"
+            ))
+        }
         AlertType::OverrideUsed => Some(format!("by {}: {}", s("overrider")?, s("reason")?)),
         AlertType::EvaluationFailed => s("error"),
     }
