@@ -8,36 +8,13 @@ mod support;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::Value;
-use support::alerts::readable;
+use support::alerts::{queued_at, readable};
 use support::forge::{Harness, on_each_forge};
 use support::server::{TestServer, test_state};
 use warrant::alerts::lapsing::{self, sweep};
-use warrant::alerts::{EventFilter, Raise};
-use warrant::store::Store;
 
-const RECEIVER: &str = "webhook:0123456789abcdef";
-
-fn raise() -> Raise {
-    Raise {
-        receivers: vec![RECEIVER.to_owned()],
-        events: EventFilter::default(),
-        source: "https://warrant.example.com".to_owned(),
-    }
-}
-
-/// The CloudEvents queued for the receiver, oldest first (each taken and
-/// marked delivered).
-async fn queued(store: &Store, now: DateTime<Utc>) -> Vec<Value> {
-    let mut events = Vec::new();
-    while let Some(claimed) = store
-        .claim_alert(RECEIVER, "test", std::time::Duration::from_secs(60), now)
-        .await
-        .unwrap()
-    {
-        store.alert_delivered(&claimed, "test", now).await.unwrap();
-        events.push(serde_json::from_str(&claimed.event).unwrap());
-    }
-    events
+fn raise() -> warrant::alerts::Raise {
+    support::alerts::raise("")
 }
 
 /// The test policy, its agent's registration lapsing at `expires`.
@@ -80,7 +57,7 @@ async fn a_registration_lapsing_within_two_weeks_is_told_once_a_day() {
             sweep(store, &raise(), "replica-a", now).await.unwrap(),
             Some(1)
         );
-        let events = queued(store, now).await;
+        let events = queued_at(store, now).await;
         assert_eq!(events.len(), 1, "{events:#?}");
         let alert = &events[0];
         assert_eq!(alert["type"], "dev.warrant.agent.lapsing");
@@ -108,7 +85,7 @@ async fn a_registration_lapsing_within_two_weeks_is_told_once_a_day() {
             sweep(store, &raise(), "replica-b", later).await.unwrap(),
             None
         );
-        assert_eq!(queued(store, later).await, Vec::<Value>::new());
+        assert_eq!(queued_at(store, later).await, Vec::<Value>::new());
 
         // The next day, two replicas at once: one of them tells again.
         let tomorrow = now + TimeDelta::days(1);
@@ -120,7 +97,7 @@ async fn a_registration_lapsing_within_two_weeks_is_told_once_a_day() {
         let mut ran = [a.unwrap(), b.unwrap()];
         ran.sort();
         assert_eq!(ran, [None, Some(1)]);
-        let events = queued(store, tomorrow).await;
+        let events = queued_at(store, tomorrow).await;
         assert_eq!(events.len(), 1, "{events:#?}");
         assert_eq!(events[0]["data"]["days_left"], 4);
         assert_ne!(events[0]["id"], alert["id"], "a new alert, a new id");
@@ -132,7 +109,7 @@ async fn a_registration_lapsing_within_two_weeks_is_told_once_a_day() {
             sweep(store, &raise(), "replica-a", after).await.unwrap(),
             Some(0)
         );
-        assert_eq!(queued(store, after).await, Vec::<Value>::new());
+        assert_eq!(queued_at(store, after).await, Vec::<Value>::new());
     })
     .await;
 }
@@ -150,7 +127,7 @@ async fn a_registration_lapsing_later_is_not_told_and_the_access_review_lists_th
             sweep(store, &raise(), "replica-a", now).await.unwrap(),
             Some(0)
         );
-        assert_eq!(queued(store, now).await, Vec::<Value>::new());
+        assert_eq!(queued_at(store, now).await, Vec::<Value>::new());
         assert!(lapsing_events(&h).await.is_empty());
         // The audit pages, open to anyone, over the same store.
         let pages = TestServer::serve(test_state(store).with_public_pages(true)).await;

@@ -8,38 +8,13 @@
 mod support;
 
 use serde_json::Value;
-use support::alerts::readable;
+use support::alerts::{queued, readable};
 use support::forge::{Harness, on_each_forge};
-use warrant::alerts::{EventFilter, Raise};
 use warrant::store::Store;
 
-const RECEIVER: &str = "webhook:0123456789abcdef";
-
 fn raising(events: &str) -> impl FnOnce(&mut warrant::worker::WorkerConfig) {
-    let events = EventFilter::parse(events).unwrap();
-    move |config| {
-        config.alerts = Raise {
-            receivers: vec![RECEIVER.to_owned()],
-            events,
-            source: "https://warrant.example.com".to_owned(),
-        }
-    }
-}
-
-/// The CloudEvents queued for the receiver, oldest first (each taken and
-/// marked delivered).
-async fn queued(store: &Store) -> Vec<Value> {
-    let mut events = Vec::new();
-    let now = chrono::Utc::now();
-    while let Some(claimed) = store
-        .claim_alert(RECEIVER, "test", std::time::Duration::from_secs(60), now)
-        .await
-        .unwrap()
-    {
-        store.alert_delivered(&claimed, "test", now).await.unwrap();
-        events.push(serde_json::from_str(&claimed.event).unwrap());
-    }
-    events
+    let raise = support::alerts::raise(events);
+    move |config| config.alerts = raise
 }
 
 #[tokio::test]

@@ -11,18 +11,16 @@
 mod support;
 
 use serde_json::Value;
+use support::alerts::queued;
 use support::forge::{Forge, Harness, Outcome, on_each_forge};
 use support::github::{self as gh, INSTALLATION, REPO};
 use support::gitlab as gl;
-use warrant::alerts::{EventFilter, Raise};
 use warrant::engine::{Account, ChangedFile, Person};
 use warrant::forge::github::fake::events as gh_events;
 use warrant::forge::gitlab::fake::FakeMergeRequest;
 use warrant::forge::gitlab::fake::events::note_hook;
 use warrant::ids::RepoPath;
-use warrant::store::Store;
 
-const RECEIVER: &str = "webhook:0123456789abcdef";
 const REASON: &str = "INC-42: payments outage hotfix";
 
 /// GitLab users the tests add: a human no policy names, and one only the
@@ -67,13 +65,8 @@ fn policy(h: &Harness) -> String {
 }
 
 async fn start(forge: Forge, url: &str) -> Harness {
-    let events = EventFilter::parse("").unwrap();
-    let h = Harness::start_with(forge, url, move |config| {
-        config.alerts = Raise {
-            receivers: vec![RECEIVER.to_owned()],
-            events,
-            source: "https://warrant.example.com".to_owned(),
-        }
+    let h = Harness::start_with(forge, url, |config| {
+        config.alerts = support::alerts::raise("");
     })
     .await;
     if let Some(app) = h.gitlab() {
@@ -120,21 +113,6 @@ fn answers(h: &Harness) -> Vec<String> {
         Harness::Github(app) => app.fake.comments().into_iter().map(|c| c.body).collect(),
         Harness::Gitlab(app) => app.fake.notes().into_iter().map(|n| n.body).collect(),
     }
-}
-
-/// The CloudEvents queued for the receiver, oldest first.
-async fn queued(store: &Store) -> Vec<Value> {
-    let mut events = Vec::new();
-    let now = chrono::Utc::now();
-    while let Some(claimed) = store
-        .claim_alert(RECEIVER, "test", std::time::Duration::from_secs(60), now)
-        .await
-        .unwrap()
-    {
-        store.alert_delivered(&claimed, "test", now).await.unwrap();
-        events.push(serde_json::from_str(&claimed.event).unwrap());
-    }
-    events
 }
 
 fn kinds(trail: &[warrant::audit::AuditEvent]) -> Vec<&str> {

@@ -7,36 +7,14 @@
 mod support;
 
 use serde_json::{Value, json};
+use support::alerts::queued;
 use support::forge::{Forge, Harness, on_each_forge, push_event};
 use support::gitlab::{self as gl, MARIA, OMAR};
-use warrant::alerts::{EventFilter, Raise};
 use warrant::audit::AuditEvent;
 use warrant::forge::gitlab::fake::events::{HookAction, push_hook};
-use warrant::store::Store;
-
-const RECEIVER: &str = "webhook:0123456789abcdef";
 
 fn raising(config: &mut warrant::worker::WorkerConfig) {
-    config.alerts = Raise {
-        receivers: vec![RECEIVER.to_owned()],
-        events: EventFilter::parse("").unwrap(),
-        source: "https://warrant.example.com".to_owned(),
-    }
-}
-
-/// The CloudEvents queued for the receiver, oldest first (each taken).
-async fn queued(store: &Store) -> Vec<Value> {
-    let mut events = Vec::new();
-    let now = chrono::Utc::now();
-    while let Some(claimed) = store
-        .claim_alert(RECEIVER, "test", std::time::Duration::from_secs(60), now)
-        .await
-        .unwrap()
-    {
-        store.alert_delivered(&claimed, "test", now).await.unwrap();
-        events.push(serde_json::from_str(&claimed.event).unwrap());
-    }
-    events
+    config.alerts = support::alerts::raise("");
 }
 
 fn sha(n: u64) -> String {
