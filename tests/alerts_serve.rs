@@ -75,8 +75,15 @@ async fn serve_delivers_queued_alerts_to_its_receivers_signed() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
+    // Until the receiver has it and serve has recorded it delivered (the
+    // receiver answers before serve writes that down).
     let mut waited = Duration::ZERO;
-    while seen.lock().unwrap().is_empty() && waited < Duration::from_secs(20) {
+    loop {
+        let delivered = store.alert_stats().await.unwrap().delivered;
+        if (!seen.lock().unwrap().is_empty() && delivered == 1) || waited >= Duration::from_secs(20)
+        {
+            break;
+        }
         tokio::time::sleep(Duration::from_millis(50)).await;
         waited += Duration::from_millis(50);
     }
