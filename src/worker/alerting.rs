@@ -14,23 +14,47 @@ use crate::engine::{AgentFinding, Conclusion, Decision, Registration};
 use crate::ids::{ChangeKey, CommitSha};
 use crate::store::alerts::NewAlert;
 
+/// The change's last evaluation, when it was at the head being published:
+/// what a re-evaluation there is compared with, so that an alert or an
+/// override's record is not news twice.
+pub(super) struct Previous {
+    /// The conclusion it published.
+    pub conclusion: String,
+    pub decision: Option<Decision>,
+}
+
 impl Worker {
+    /// The change's last evaluation that reached a decision, if it was at
+    /// `head`: read once per publication, for every alert and record that
+    /// compares with it.
+    pub(super) async fn previous_at<X>(
+        &self,
+        t: &Target<X>,
+        head: &CommitSha,
+    ) -> anyhow::Result<Option<Previous>> {
+        let last = self.store.last_recorded(&t.key).await?;
+        let same_head = |sha: &str| CommitSha::parse(sha).is_ok_and(|sha| sha.matches(head));
+        Ok(last.filter(|l| same_head(&l.head_sha)).map(|l| Previous {
+            decision: serde_json::from_str(&l.decision).ok(),
+            conclusion: l.conclusion,
+        }))
+    }
+
     /// `dev.warrant.change.blocked` for a decision that fails the check,
     /// unless the change's last evaluation already failed at this head: a
     /// re-evaluation that fails again is not news.
-    pub(super) async fn blocked_alert<X>(
+    pub(super) fn blocked_alert<X>(
         &self,
         t: &Target<X>,
         head: &CommitSha,
         decision: &Decision,
-    ) -> anyhow::Result<Option<NewAlert>> {
+        previous: Option<&Previous>,
+    ) -> Option<NewAlert> {
         if decision.conclusion != Conclusion::Failure {
-            return Ok(None);
+            return None;
         }
-        let last = self.store.last_recorded(&t.key).await?;
-        let same_head = |sha: &str| CommitSha::parse(sha).is_ok_and(|sha| sha.matches(head));
-        if last.is_some_and(|l| l.conclusion == "failure" && same_head(&l.head_sha)) {
-            return Ok(None);
+        if previous.is_some_and(|p| p.conclusion == "failure") {
+            return None;
         }
         let violations: Vec<_> = (decision.violations.iter())
             .filter(|v| v.blocking)
@@ -44,7 +68,7 @@ impl Worker {
             "violations": violations,
             "page": self.audit_url(t),
         });
-        Ok(self.raise(AlertType::ChangeBlocked, t, data))
+        self.raise(AlertType::ChangeBlocked, t, data)
     }
 
     /// `dev.warrant.agent.unregistered` for each agent no policy registers

@@ -171,10 +171,13 @@ impl Worker {
         let mut alerts = Vec::new();
         let mut events = Vec::new();
         if let Some(decided) = p.decided {
-            alerts.extend(self.blocked_alert(t, p.head, &decided.decision).await?);
-            alerts.extend(self.agent_alerts(t, p.head, &decided.decision));
-            alerts.extend(Box::pin(self.override_alert(t, p.head, &decided.decision)).await?);
-            events = Box::pin(self.override_events(t, p.head, &decided.decision)).await?;
+            let (head, decision) = (p.head, &decided.decision);
+            let previous = self.previous_at(t, head).await?;
+            let previous = previous.as_ref();
+            alerts.extend(self.blocked_alert(t, head, decision, previous));
+            alerts.extend(self.agent_alerts(t, head, decision));
+            alerts.extend(self.override_alert(t, head, decision, previous));
+            events = self.override_events(t, head, decision, previous);
         }
         let record = Recorded {
             run: A::run_id(&run),

@@ -10,6 +10,7 @@ use chrono::Utc;
 use serde_json::json;
 
 use super::adapter::Adapter;
+use super::alerting::Previous;
 use super::github::Github;
 use super::gitlab::Gitlab;
 use super::history::Subject;
@@ -94,24 +95,24 @@ impl Worker {
     /// The `override_used` events of an evaluation an override changed:
     /// one per override that lifted something, unless the change's last
     /// evaluation at this head already recorded it lifting the same.
-    pub(super) async fn override_events<X>(
+    pub(super) fn override_events<X>(
         &self,
         t: &Target<X>,
         head: &CommitSha,
         decision: &Decision,
-    ) -> anyhow::Result<Vec<NewAuditEvent>> {
+        previous: Option<&Previous>,
+    ) -> Vec<NewAuditEvent> {
         let mut used: Vec<&OverrideUse> = (decision.overrides.iter())
             .filter(|u| !u.lifted.is_empty())
             .collect();
         if used.is_empty() {
-            return Ok(Vec::new());
+            return Vec::new();
         }
-        if let Some(before) = self.previous_at(t, head).await? {
+        if let Some(before) = previous.and_then(|p| p.decision.as_ref()) {
             used.retain(|u| !before.overrides.contains(u));
         }
         let overridden = is_overridden(decision);
-        Ok(used
-            .into_iter()
+        used.into_iter()
             .map(|u| {
                 let mut event = NewAuditEvent::new(
                     t.key.forge,
@@ -131,25 +132,24 @@ impl Worker {
                     .with_detail("lifted", json!(u.lifted))
                     .with_detail("check_overridden", overridden)
             })
-            .collect())
+            .collect()
     }
 
     /// `dev.warrant.override.used` for a check an override turned to
     /// `success`, once per head and title.
-    pub(super) async fn override_alert<X>(
+    pub(super) fn override_alert<X>(
         &self,
         t: &Target<X>,
         head: &CommitSha,
         decision: &Decision,
-    ) -> anyhow::Result<Option<NewAlert>> {
+        previous: Option<&Previous>,
+    ) -> Option<NewAlert> {
         let credited = (decision.overrides.iter().rev()).find(|u| !u.lifted.is_empty());
-        let Some(used) = credited.filter(|_| is_overridden(decision)) else {
-            return Ok(None);
-        };
-        let before = self.previous_at(t, head).await?;
+        let used = credited.filter(|_| is_overridden(decision))?;
+        let before = previous.and_then(|p| p.decision.as_ref());
         if before.is_some_and(|b| b.conclusion == decision.conclusion && b.title == decision.title)
         {
-            return Ok(None);
+            return None;
         }
         let lifted: Vec<_> = (decision.overrides.iter())
             .flat_map(|u| &u.lifted)
@@ -165,22 +165,7 @@ impl Worker {
             "lifted": lifted,
             "page": self.audit_url(t),
         });
-        Ok(self.raise_on(AlertType::OverrideUsed, &t.key, data))
-    }
-
-    /// The decision of the change's last evaluation, when it was at
-    /// `head`: what a re-evaluation there is compared with, so that it is
-    /// not news twice.
-    async fn previous_at<X>(
-        &self,
-        t: &Target<X>,
-        head: &CommitSha,
-    ) -> anyhow::Result<Option<Decision>> {
-        let last = self.store.last_recorded(&t.key).await?;
-        let same_head = |sha: &str| CommitSha::parse(sha).is_ok_and(|sha| sha.matches(head));
-        Ok(last
-            .filter(|l| same_head(&l.head_sha))
-            .and_then(|l| serde_json::from_str::<Decision>(&l.decision).ok()))
+        self.raise_on(AlertType::OverrideUsed, &t.key, data)
     }
 }
 
