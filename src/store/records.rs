@@ -100,6 +100,25 @@ impl Store {
         .context("cannot read the change's last evaluation")
     }
 
+    /// The facts of repository `repo`'s last evaluation that recorded
+    /// them, if any: the policies that decided there last.
+    pub async fn last_input_of(
+        &self,
+        forge: Forge,
+        repo: &RepoName,
+    ) -> anyhow::Result<Option<String>> {
+        sqlx::query_scalar(
+            "SELECT input FROM evaluations
+             WHERE forge = $1 AND repo = $2 AND input IS NOT NULL AND decision IS NOT NULL
+             ORDER BY id DESC LIMIT 1",
+        )
+        .bind(forge.as_str())
+        .bind(repo.as_str())
+        .fetch_optional(&self.pool)
+        .await
+        .context("cannot read the repository's last evaluation")
+    }
+
     /// The facts of each repository's last evaluation that recorded them,
     /// as `(forge, repository, input)`: the policies in force there, as far
     /// as Warrant knows (the lapsing sweep reads their registrations).

@@ -27,6 +27,7 @@ use crate::engine::{
     Account, AccountKind, AgentFinding, Change, Commit, Context, Forge, Origin, Person,
     Registration, identify,
 };
+use crate::evaluation::record::Input;
 use crate::forge::PolicyFile;
 use crate::forge::push::{PushPerson, PushedCommit};
 use crate::ids::{CommitSha, Login};
@@ -178,15 +179,36 @@ impl Worker {
 
     /// The organisation policy as the store keeps it (read with the
     /// organisation's repository's last push, or for GitLab's
-    /// evaluations), if it loads: it registers agents for every
-    /// repository of the organisation.
+    /// evaluations), else as the repository's last evaluation recorded it
+    /// (GitHub reads it with each pull request), if it loads: it registers
+    /// agents for every repository of the organisation.
     async fn kept_org_policy(&self, push: &BranchPush<'_>) -> anyhow::Result<Option<Policy>> {
         let Some(org) = &push.org_policy_at else {
             return Ok(None);
         };
-        let kept = self.store.org_policy(push.forge, org).await?;
-        let file = kept.and_then(|k| k.file).filter(|f| !f.truncated);
+        let Some(kept) = self.store.org_policy(push.forge, org).await? else {
+            return self.recorded_org_policy(push).await;
+        };
+        let file = kept.file.filter(|f| !f.truncated);
         Ok(file.and_then(|f| crate::policy::load(&f.path, &f.text).ok()))
+    }
+
+    /// The organisation policy the repository's last evaluation applied,
+    /// from its recorded facts.
+    async fn recorded_org_policy(&self, push: &BranchPush<'_>) -> anyhow::Result<Option<Policy>> {
+        let input = self.store.last_input_of(push.forge, push.repo).await?;
+        let Some(Ok(Input::Facts(record))) = input.as_deref().map(Input::parse) else {
+            return Ok(None);
+        };
+        let Some(org) = record.org.filter(|o| !o.file.truncated) else {
+            return Ok(None);
+        };
+        let texts = self
+            .store
+            .recorded_texts([org.file.sha256.as_str()])
+            .await?;
+        let text = texts.get(&org.file.sha256);
+        Ok(text.and_then(|t| crate::policy::load(org.file.path.as_str(), t).ok()))
     }
 
     /// How commit `sha` of the push reached the default branch: by a merge
