@@ -135,13 +135,13 @@ async fn a_registration_lapsing_later_is_not_told_and_the_access_review_lists_th
         assert_eq!(page.status(), 200);
         let page = page.text().await.unwrap();
         assert!(page.contains("Lapsing within 14 days"), "{page}");
-        assert!(!page.contains("<table class=\"lapsing\">"), "{page}");
+        assert!(!page.contains("<table class=\"stacks lapsing\">"), "{page}");
 
         // The policy now lapses sooner: the page lists it at once.
         h.put_policy(&lapsing_at(&h, now + TimeDelta::days(3)));
         h.edit(1, 2).await;
         let page = pages.get("/audit/agents").await.text().await.unwrap();
-        let table = &page[page.find("<table class=\"lapsing\">").expect(&page)..];
+        let table = &page[page.find("<table class=\"stacks lapsing\">").expect(&page)..];
         let table = &table[..table.find("</table>").unwrap()];
         let agent = h.decision(1).await["agents"][0]["id"]
             .as_str()

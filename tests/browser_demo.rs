@@ -1,5 +1,5 @@
 //! The demo's pages in a real headless Chromium, read as a person reads
-//! them: the list shows the six changes with their status in words, its
+//! them: the list shows the demo's changes with their status in words, its
 //! filter form narrows the list, links lead to each change's decision, to
 //! the agents' access review, to the repositories and to the overview's
 //! charts, every page fits a phone's width, and none needs JavaScript (the
@@ -25,6 +25,8 @@ const PAGE: Duration = Duration::from_secs(10);
 
 /// Each change of the demo and the status its index line says.
 const INDEX: &[(&str, &str)] = &[
+    ("acme/payments#111", "Waiting for approval"),
+    ("acme/payments#110", "Allowed"),
     ("acme/payments#109", "Blocked: proposed policy is invalid"),
     ("acme/.github#3", "Waiting for approval"),
     ("acme/payments#108", "Waiting for approval"),
@@ -43,7 +45,7 @@ const INDEX: &[(&str, &str)] = &[
 const PHONE: (u32, u32) = (390, 844);
 
 #[tokio::test]
-async fn the_index_lists_the_twelve_changes_with_their_status_in_words() {
+async fn the_index_lists_the_fourteen_changes_with_their_status_in_words() {
     with_demo(|browser, base| async move {
         browser
             .goto(&format!("{base}/audit/changes"))
@@ -51,7 +53,7 @@ async fn the_index_lists_the_twelve_changes_with_their_status_in_words() {
             .unwrap();
         heading(&browser, "Changes").await;
         assert_eq!(browser.title().await.unwrap(), "Changes: Warrant");
-        assert_eq!(matches_line(&browser).await, "12 changes match.");
+        assert_eq!(matches_line(&browser).await, "14 changes match.");
 
         let lines: Vec<(String, String)> = rows(&browser)
             .await
@@ -133,12 +135,13 @@ async fn the_filter_form_narrows_the_list_without_javascript() {
         press_filter(&browser).await;
         wait_for(
             &browser,
-            "//p[starts-with(normalize-space(), '4 changes match')]",
+            "//p[starts-with(normalize-space(), '5 changes match')]",
         )
         .await;
         assert_eq!(
             changes_listed(&browser).await,
             [
+                "acme/payments#111",
                 "acme/.github#3",
                 "acme/payments#108",
                 "acme/payments#105",
@@ -321,11 +324,18 @@ async fn the_agents_page_from_the_navigation_shows_each_agent_s_owner_and_role()
         assert!(
             body(&browser)
                 .await
-                .contains("4 agents, of which 1 not registered (listed first).")
+                .contains("5 agents, of which 2 not registered (listed first).")
         );
 
+        // Jules's trial lapses within the fortnight: the sweep lists it.
+        let lapsing = rows_of(&browser, "table.lapsing").await;
+        assert_eq!(lapsing.len(), 1, "{lapsing:?}");
+        assert_eq!(lapsing[0][0], "jules");
+        assert_eq!(lapsing[0][1], "the organisation (acme/.github)");
+        assert!(lapsing[0][6].starts_with("Lapses in 1"), "{lapsing:?}");
+
         // Agent, registration, registered by, owner, roles, expires.
-        let agents: Vec<[String; 6]> = rows(&browser)
+        let agents: Vec<[String; 6]> = rows_of(&browser, "table.agents")
             .await
             .into_iter()
             .map(|r| {
@@ -339,8 +349,11 @@ async fn the_agents_page_from_the_navigation_shows_each_agent_s_owner_and_role()
                 ]
             })
             .collect();
-        // acme registers its agents once, in its organisation policy.
+        // acme registers its agents once, in its organisation policy;
+        // Codex's trial ended twenty days before the demo's run.
         let here = "organisation";
+        let lapsed_on = (Utc::now() - chrono::Duration::days(19)).date_naive();
+        let codex_lapsed = format!("{lapsed_on} (lapsed)\nLapsed, still seen");
         assert_eq!(
             agents,
             [
@@ -351,6 +364,14 @@ async fn the_agents_page_from_the_navigation_shows_each_agent_s_owner_and_role()
                     "nobody",
                     "none",
                     "never"
+                ],
+                [
+                    "codex",
+                    "lapsed",
+                    here,
+                    "sam",
+                    "feature-dev in acme/payments (GitHub)",
+                    &codex_lapsed,
                 ],
                 [
                     "copilot",
@@ -379,7 +400,7 @@ async fn the_agents_page_from_the_navigation_shows_each_agent_s_owner_and_role()
             ]
             .map(|r| r.map(str::to_owned))
         );
-        assert!(body(&browser).await.contains("0 registrations need review"));
+        assert!(body(&browser).await.contains("1 registration needs review"));
 
         // The shadow agent's link lists the changes it was found on, in
         // acme and outside it.
@@ -440,7 +461,7 @@ async fn the_overview_from_the_navigation_draws_each_chart_beside_its_numbers() 
         assert!(!bars.is_empty(), "the charts draw bars");
 
         // acme's three repositories are enforced, globex's is seen only;
-        // the twelve changes are this week's.
+        // the fourteen changes are this week's.
         let all = rows(&browser).await;
         let state = |words: &str| {
             all.iter()
@@ -455,7 +476,7 @@ async fn the_overview_from_the_navigation_draws_each_chart_beside_its_numbers() 
             .filter(|r| r[0].starts_with("20") && r.len() == 4)
             .map(|r| r[1].parse::<u64>().unwrap())
             .sum();
-        assert_eq!(changes, 12);
+        assert_eq!(changes, 14);
 
         // The shadow agent is listed, linked to the changes it was seen on.
         let unregistered = browser
@@ -499,7 +520,7 @@ async fn the_repositories_page_shows_the_rollout_and_links_to_the_changes() {
             "{}",
             body(&browser).await
         );
-        let header = texts(&browser, "thead th").await;
+        let header = texts(&browser, "table.repositories thead th").await;
         assert_eq!(
             header,
             [
@@ -511,7 +532,7 @@ async fn the_repositories_page_shows_the_rollout_and_links_to_the_changes() {
                 "Latest decision"
             ]
         );
-        let lines = rows(&browser).await;
+        let lines = rows_of(&browser, "table.repositories").await;
         assert_eq!(lines.len(), 4);
         let firsts: Vec<[&str; 5]> = lines
             .iter()
@@ -538,8 +559,8 @@ async fn the_repositories_page_shows_the_rollout_and_links_to_the_changes() {
                     "acme/payments",
                     "Enforce",
                     "organisation and repository (organisation enforce, repository enforce)",
-                    "catalog:cursor, claude-code, copilot, devin",
-                    "9 changes"
+                    "catalog:cursor, claude-code, codex, copilot, devin",
+                    "11 changes"
                 ],
                 [
                     "globex/website",
@@ -551,9 +572,20 @@ async fn the_repositories_page_shows_the_rollout_and_links_to_the_changes() {
             ]
         );
 
-        click_link(&browser, "9 changes").await;
+        // Devin's commit that kenji pushed straight onto main.
+        let pushes = rows_of(&browser, "table.pushes").await;
+        assert_eq!(pushes.len(), 1, "{pushes:?}");
+        assert_eq!(pushes[0][1], "acme/payments refs/heads/main");
+        assert_eq!(pushes[0][2], "kenji");
+        assert!(
+            pushes[0][3].ends_with("Index refunds by merchant"),
+            "{pushes:?}"
+        );
+        assert_eq!(pushes[0][4], "devin (registered)");
+
+        click_link(&browser, "11 changes").await;
         heading(&browser, "Changes").await;
-        assert_eq!(matches_line(&browser).await, "9 changes match.");
+        assert_eq!(matches_line(&browser).await, "11 changes match.");
         let repo = browser
             .find(Locator::Css("input[name=repo]"))
             .await
@@ -669,6 +701,9 @@ const STATUS_WORDS: &[&str] = &[
     "Recorded",
     "registered",
     "unregistered",
+    "Lifted",
+    "Counted",
+    "Did not count",
 ];
 
 /// Every page of the demo.
@@ -679,7 +714,7 @@ fn pages() -> Vec<String> {
         "/audit/repositories".to_owned(),
         "/audit/agents".to_owned(),
     ];
-    pages.extend((101..=109).map(|n| format!("/audit/github/acme/payments/changes/{n}")));
+    pages.extend((101..=111).map(|n| format!("/audit/github/acme/payments/changes/{n}")));
     pages.push("/audit/github/acme/.github/changes/3".to_owned());
     pages
 }
@@ -841,8 +876,14 @@ async fn texts(browser: &Client, css: &str) -> Vec<String> {
 
 /// Each body row of the page's tables, as the text of its cells.
 async fn rows(browser: &Client) -> Vec<Vec<String>> {
+    rows_of(browser, "table").await
+}
+
+/// Each body row of the tables matching `table`, as the text of its cells.
+async fn rows_of(browser: &Client, table: &str) -> Vec<Vec<String>> {
     let mut rows = Vec::new();
-    for row in browser.find_all(Locator::Css("tbody tr")).await.unwrap() {
+    let css = format!("{table} tbody tr");
+    for row in browser.find_all(Locator::Css(&css)).await.unwrap() {
         let mut cells = Vec::new();
         for cell in row.find_all(Locator::Css("th, td")).await.unwrap() {
             cells.push(cell.text().await.unwrap());

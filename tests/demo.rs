@@ -16,7 +16,7 @@ use support::store::on_each_backend;
 use tokio::net::TcpListener;
 use warrant::audit::EventKind;
 use warrant::demo::script::{self, Step};
-use warrant::demo::{Demo, REPOSITORY};
+use warrant::demo::{Demo, REPOSITORY, bypasses};
 use warrant::forge::github::fake::events;
 use warrant::store::Store;
 
@@ -34,6 +34,8 @@ const EXPECTED: &[(&str, u64, &str)] = &[
     ("acme/payments", 108, "action_required"),
     ("acme/.github", 3, "action_required"),
     ("acme/payments", 109, "failure"),
+    ("acme/payments", 110, "success"),
+    ("acme/payments", 111, "action_required"),
 ];
 
 #[test]
@@ -82,7 +84,19 @@ fn the_demo_command_prints_each_change_with_its_conclusion_and_page() {
         "{stdout}"
     );
     assert!(stdout.contains("removed when the demo stops"), "{stdout}");
-    assert!(stdout.contains("Alerts raised (5)"), "{stdout}");
+    assert!(stdout.contains("Alerts raised (10)"), "{stdout}");
+    assert!(
+        stdout.contains("check: success (failure -> success): Overridden by @maria: INC-4412"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("Agent commits pushed without review in github:acme/payments: 1 agent commit pushed to main by kenji"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("Agent registration lapsing in github:acme/.github: jules lapses in"),
+        "{stdout}"
+    );
     assert!(
         stdout.contains("Unregistered agent seen in github:acme/payments#105: catalog:cursor"),
         "{stdout}"
@@ -311,7 +325,9 @@ async fn the_script_leaves_its_evaluations_check_runs_dismissals_and_merge() {
         assert!(runs.iter().all(|r| r.status == "completed"), "{runs:#?}");
 
         // Its alerts reached its receiver, signed, once each: every check
-        // that failed, and Cursor the first time each repository saw it.
+        // that failed, Cursor the first time each repository saw it, the
+        // override, Codex active after its registration lapsed, Devin's
+        // commit pushed past review, and Jules's registration lapsing.
         let alerts = demo.alerts().await.unwrap();
         let told: Vec<(&str, &str)> = (alerts.iter())
             .map(|a| (a.kind.as_str(), a.subject.as_str()))
@@ -324,10 +340,48 @@ async fn the_script_leaves_its_evaluations_check_runs_dismissals_and_merge() {
                 ("dev.warrant.agent.unregistered", "github:globex/website#12"),
                 ("dev.warrant.change.blocked", "github:acme/payments#107"),
                 ("dev.warrant.change.blocked", "github:acme/payments#109"),
+                ("dev.warrant.change.blocked", "github:acme/payments#110"),
+                ("dev.warrant.override.used", "github:acme/payments#110"),
+                ("dev.warrant.agent.lapsed_active", "github:acme/payments#111"),
+                ("dev.warrant.push.unreviewed", "github:acme/payments"),
+                ("dev.warrant.agent.lapsing", "github:acme/.github"),
             ]
         );
         let stats = demo.store().alert_stats().await.unwrap();
-        assert_eq!((stats.delivered, stats.failed), (5, 0));
+        assert_eq!((stats.delivered, stats.failed), (10, 0));
+
+        // The override: recorded with its reason and what it lifted; the
+        // check passed, and its summary still lists what was found.
+        let overridden = audit(110).await.unwrap();
+        let used = (overridden.iter())
+            .find(|e| e.event.kind == EventKind::OverrideUsed)
+            .expect("the override is audited");
+        assert_eq!(used.event.actor.as_deref(), Some("maria"));
+        assert_eq!(used.event.detail["reason"], bypasses::OVERRIDE_REASON);
+        let run = (runs.iter())
+            .find(|r| r.title.as_deref().is_some_and(|t| t.starts_with("Overridden by @maria")))
+            .expect("the overridden check run");
+        assert_eq!(run.conclusion.as_deref(), Some("success"));
+        let summary = run.summary.as_deref().unwrap_or_default();
+        assert!(summary.contains("src/auth/cookie.rs"), "{summary}");
+        // Codex's lapsed registration: the check says so.
+        let codex = decision_of("acme/payments", 111).await;
+        assert_eq!(codex["agents"][0]["id"], "codex", "{codex:#}");
+        assert!(codex.to_string().contains("expired on"), "{codex:#}");
+
+        // The push past review, on the repository's trail.
+        let readable = warrant::store::reports::Readable(BTreeSet::from([(
+            "github".to_owned(),
+            REPOSITORY.to_owned(),
+        )]));
+        let since = Utc::now() - chrono::Duration::hours(1);
+        let pushed = store.unreviewed_pushes(&readable, since, 10).await.unwrap();
+        assert_eq!(pushed.len(), 1, "{pushed:#?}");
+        assert_eq!(pushed[0].event.actor.as_deref(), Some("kenji"), "{pushed:#?}");
+        // Devin is named as acme registers it: GitHub reads the
+        // organisation policy with each pull request, and the push takes
+        // it from acme/payments' last evaluation.
+        assert_eq!(pushed[0].event.detail["agents"], serde_json::json!(["devin"]));
         demo.stop().await.unwrap();
     })
     .await;
@@ -444,6 +498,22 @@ fn the_demo_s_webhooks_have_the_shape_of_github_s() {
             // request listed) but comes from a repository webhook.
             "rerequested.payload.json completed.payload.json",
         ),
+        (
+            on_an_issue(events::issue_comment(
+                &scenes[0].pull,
+                1,
+                &sender,
+                4,
+                "/warrant override",
+            )),
+            "issue_comment",
+            "created.with-installation.payload.json",
+        ),
+        (
+            push_payload(&bypasses::pushes()[0]),
+            "push",
+            "with-installation.payload.json",
+        ),
     ];
     // A field is known when one of the examples listed has it.
     for (payload, event, files) in cases {
@@ -459,6 +529,26 @@ fn the_demo_s_webhooks_have_the_shape_of_github_s() {
             .unwrap();
         assert!(unknown.is_empty(), "{event}/{files}: {unknown:#?}");
     }
+}
+
+/// A comment on a pull request as the examples have it, which are all on
+/// issues: without `issue.pull_request` (the link to the pull request, on
+/// GitHub's pull requests' comments).
+fn on_an_issue(mut comment: Value) -> Value {
+    let issue = comment["issue"].as_object_mut().unwrap();
+    assert!(issue.remove("pull_request").is_some());
+    comment
+}
+
+fn push_payload(push: &bypasses::Push) -> Value {
+    let pushed = events::Pushed {
+        repo: push.repo,
+        branch: push.branch,
+        before: &push.before,
+        commits: &push.commits,
+        pusher: &push.pusher,
+    };
+    events::push(&pushed, 1)
 }
 
 /// Collects in `unknown` the paths of `ours` that GitHub's example lacks or

@@ -95,14 +95,16 @@ fn report(base: &str, played: &[Played], alerts: &[Received], database: &str) ->
     let mut text = format!(
         "Warrant demo: a simulated GitHub with the organisation acme, whose\n\
          organisation policy (acme/.github: warrant-org.yml) registers Copilot,\n\
-         Claude Code and Devin once and asks the acme/platform team for\n\
-         infrastructure; its repository {REPOSITORY} adds the ledger and the\n\
+         Claude Code and Devin once, Jules and Codex on trial, asks the\n\
+         acme/platform team for infrastructure and lets it override the check\n\
+         in an incident; its repository {REPOSITORY} adds the ledger and the\n\
          migrations. {n} pull requests, in {REPOSITORY}, in acme/checkout (no policy\n\
          of its own), in globex/website (no policy at all) and in acme/.github\n\
          (a change to the organisation policy), were delivered to Warrant as\n\
-         signed webhooks and evaluated by its worker, as on GitHub. The last\n\
-         ones change a policy: their checks list what the change relaxes and\n\
-         the past pull requests it would decide otherwise, or the line of a typo.\n\n",
+         signed webhooks and evaluated by its worker, as on GitHub. Then come\n\
+         changes to a policy (their checks list what the change relaxes and the\n\
+         past pull requests it would decide otherwise, or the line of a typo),\n\
+         an override, and a registration that lapsed.\n\n",
         n = played.len(),
     );
     for p in played {
@@ -132,7 +134,9 @@ fn report(base: &str, played: &[Played], alerts: &[Received], database: &str) ->
         ));
     }
     text.push_str(&format!(
-        "Alerts raised ({n}), as a receiver set by WARRANT_ALERT_WEBHOOK_URLS gets them\n\
+        "Then kenji pushed a commit of Devin's straight onto {REPOSITORY}'s main,\n\
+         past review, and the daily sweep looked for registrations about to lapse.\n\n\
+         Alerts raised ({n}), as a receiver set by WARRANT_ALERT_WEBHOOK_URLS gets them\n\
          (signed CloudEvents; here the demo's own receiver):\n",
         n = alerts.len()
     ));
@@ -153,10 +157,13 @@ fn report(base: &str, played: &[Played], alerts: &[Received], database: &str) ->
 }
 
 /// Quiet by default: the report is the demo's output. `RUST_LOG` shows
-/// the server's and worker's logs on standard error.
+/// the server's and worker's logs on standard error. sqlx's warnings of
+/// slow statements are left out: on a busy laptop they say only that the
+/// laptop is busy.
 fn init_logs() {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn"));
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("warn,sqlx::query=error"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

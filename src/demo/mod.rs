@@ -10,6 +10,7 @@
 //! nothing: only the fake trusts it.
 
 mod alerts;
+pub mod bypasses;
 mod policy_changes;
 pub mod script;
 
@@ -172,14 +173,35 @@ impl Demo {
 
     /// Plays every scene, one delivery at a time, each evaluated before
     /// the next is sent; returns each scene's outcome from the store.
+    /// Then delivers the pushes ([`bypasses::pushes`]), and runs the
+    /// daily sweep of lapsing registrations as `serve` would.
     pub async fn play(&self) -> anyhow::Result<Vec<Played>> {
-        self.set_up_repository();
-        let scenes = script::scenes(Utc::now());
+        let now = Utc::now();
+        self.set_up_repository(now);
+        let scenes = script::scenes(now);
         let mut played = Vec::with_capacity(scenes.len());
         for scene in &scenes {
             self.play_scene(scene).await?;
             played.push(self.outcome(scene).await?);
         }
+        for (index, push) in bypasses::pushes().iter().enumerate() {
+            let pushed = events::Pushed {
+                repo: push.repo,
+                branch: push.branch,
+                before: &push.before,
+                commits: &push.commits,
+                pusher: &push.pusher,
+            };
+            let payload = events::push(&pushed, INSTALLATION);
+            let seed = format!("{} push {index}", push.repo);
+            self.deliver("push", &events::delivery_id(&seed), &payload)
+                .await
+                .with_context(|| format!("the push to {}", push.repo))?;
+        }
+        let raise = self.alerts.raise(&self.base_url());
+        crate::alerts::lapsing::sweep(&self.store, &raise, "demo", now)
+            .await
+            .context("the sweep of lapsing registrations")?;
         Ok(played)
     }
 
@@ -202,12 +224,12 @@ impl Demo {
 
     /// The organisation policy, acme/payments' policy on its base branch,
     /// and the teams they name.
-    fn set_up_repository(&self) {
+    fn set_up_repository(&self, now: chrono::DateTime<Utc>) {
         let base = script::base_sha();
         self.fake.put_default_file(
             script::ORG_REPOSITORY,
             crate::policy::ORG_POLICY_FILE,
-            script::ORG_POLICY,
+            &script::org_policy(now),
         );
         self.fake.put_file(
             REPOSITORY,
@@ -246,6 +268,10 @@ impl Demo {
                     let payload =
                         events::merge_group_checks_requested(&group, INSTALLATION, sender);
                     ("merge_group", payload)
+                }
+                Step::Comment { by, id, body } => {
+                    let payload = events::issue_comment(&scene.pull, INSTALLATION, by, *id, body);
+                    ("issue_comment", payload)
                 }
                 Step::Merge { by, commit } => {
                     self.add_merge_commit(&scene.pull, commit);

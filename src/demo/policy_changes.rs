@@ -7,10 +7,12 @@
 //! relaxes and the past pull requests it would decide otherwise, or fails
 //! at the line of the typo.
 
+use chrono::{DateTime, Utc};
+
 use crate::engine::{Commit, Conclusion};
 
 use super::script::{
-    ORG_POLICY, ORG_REPOSITORY, Scene, Step, copilot_pull, person, pull, sha, user,
+    ORG_REPOSITORY, Scene, Step, copilot_pull, org_policy, person, pull, sha, user,
 };
 
 /// The policy priya proposes for acme/payments.
@@ -19,29 +21,31 @@ pub const PROPOSED: &str = include_str!("proposed.yml");
 /// Where acme/payments keeps its policy.
 const POLICY_PATH: &str = ".github/warrant.yml";
 
-pub(super) fn scenes() -> Vec<Scene> {
+/// The policy-change scenes of a demo played at `now`.
+pub(super) fn scenes(now: DateTime<Utc>) -> Vec<Scene> {
     vec![
         copilot_in_infra(),
         relaxing_the_ledger(),
-        widening_copilot(),
+        widening_copilot(&org_policy(now)),
         a_typo(),
     ]
 }
 
 /// The organisation policy as kenji proposes it: Copilot in a role of its
 /// own that also reaches the services' deployment manifests under
-/// `infra/` (still two of acme/platform for infrastructure).
-pub fn proposed_org_policy() -> String {
+/// `infra/` (still two of acme/platform for infrastructure), proposed over
+/// `org_policy`, the organisation policy in force.
+pub fn proposed_org_policy(org_policy: &str) -> String {
     let copilot = "    role: feature-dev\n    owner: acme/payments-team\n    match:\n      builtin: copilot\n";
     let widened = "    role: feature-ops\n    owner: acme/payments-team\n    match:\n      builtin: copilot\n";
     let role = "roles:\n  feature-ops:\n    description: Application code and the deployment manifests under infra/\n    \
                 scope:\n      allow: [\"src/**\", \"tests/**\", \"docs/**\", \"infra/**\"]\n      \
                 deny: [\"src/auth/**\"]\n    out_of_scope: block\n    max_files: 40\n";
     assert!(
-        ORG_POLICY.contains(copilot),
+        org_policy.contains(copilot),
         "the organisation registers Copilot"
     );
-    ORG_POLICY
+    org_policy
         .replacen(copilot, widened, 1)
         .replacen("roles:\n", role, 1)
 }
@@ -87,12 +91,15 @@ fn relaxing_the_ledger() -> Scene {
 /// kenji's change to the organisation policy, in acme/.github: Copilot
 /// may reach `infra/`. Its check lists the relaxation, and that #107
 /// would then wait for two of acme/platform instead of failing.
-fn widening_copilot() -> Scene {
+fn widening_copilot(org_policy: &str) -> Scene {
     let mut scene = policy_pull(
         3,
         ("kenji", 1005),
         "Let Copilot maintain the services' deployment manifests",
-        (crate::policy::ORG_POLICY_FILE, proposed_org_policy()),
+        (
+            crate::policy::ORG_POLICY_FILE,
+            proposed_org_policy(org_policy),
+        ),
         "Widens Copilot's scope for all of acme: the check shows acme/payments#107 would wait for approval instead of failing",
         Conclusion::ActionRequired,
     );
@@ -161,13 +168,15 @@ fn policy_pull(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::demo::script::ORG_POLICY;
 
     #[test]
     fn the_proposals_load_and_the_typo_does_not() {
         let org = crate::policy::load("warrant-org.yml", ORG_POLICY).expect("valid");
         let proposed = crate::policy::load_under(POLICY_PATH, PROPOSED, Some(&org));
         assert!(proposed.is_ok(), "{:?}", proposed.err());
-        let widened = crate::policy::load("warrant-org.yml", &proposed_org_policy()).unwrap();
+        let widened =
+            crate::policy::load("warrant-org.yml", &proposed_org_policy(ORG_POLICY)).unwrap();
         let copilot = widened
             .agents
             .iter()

@@ -3,9 +3,10 @@
 //! own, the people and agents at work in it, and six pull requests there,
 //! each showing one thing Warrant does; then one in `acme/checkout`, which
 //! has no policy of its own, and one in `globex/website`, outside acme,
-//! where nobody has written a policy yet; and last, back in acme/payments,
-//! Copilot out of its scope and two pull requests that change the policy
-//! ([`super::policy_changes`]).
+//! where nobody has written a policy yet; then, back in acme/payments,
+//! Copilot out of its scope and the pull requests that change a policy
+//! ([`super::policy_changes`]); and last an override, a lapsed
+//! registration and a push past review ([`super::bypasses`]).
 //!
 //! Everything here is made up but shaped like the real thing: the agents'
 //! accounts, emails, trailers and body lines are those the built-in catalog
@@ -30,8 +31,26 @@ pub const POLICY: &str = include_str!("warrant.yml");
 /// The organisation's repository, where `warrant-org.yml` lives.
 pub const ORG_REPOSITORY: &str = "acme/.github";
 
-/// The organisation policy, at the head of its default branch.
+/// The organisation policy as written in `warrant-org.yml`; see
+/// [`org_policy`] for the one the demo serves.
 pub const ORG_POLICY: &str = include_str!("warrant-org.yml");
+
+/// The dates `warrant-org.yml` gives the registrations on trial, which the
+/// demo moves relative to its run: Jules's lapses in ten days, Codex's
+/// lapsed twenty days ago.
+const TRIAL_ENDS: [(&str, i64); 2] = [("expires: 2027-01-15", 10), ("expires: 2026-11-15", -20)];
+
+/// The organisation policy at the head of its default branch, for a demo
+/// played at `now`: [`ORG_POLICY`] with the trials' dates moved.
+pub fn org_policy(now: DateTime<Utc>) -> String {
+    TRIAL_ENDS
+        .iter()
+        .fold(ORG_POLICY.to_owned(), |text, (written, days)| {
+            assert!(text.contains(written), "warrant-org.yml has {written}");
+            let date = (now + chrono::Duration::days(*days)).date_naive();
+            text.replacen(written, &format!("expires: {date}"), 1)
+        })
+}
 
 /// A repository of acme without a policy of its own.
 pub const UNDER_ORG_ONLY: &str = "acme/checkout";
@@ -86,6 +105,9 @@ pub enum Step {
     Queue { ahead: Vec<u64>, head: CommitSha },
     /// The pull request is merged by `by`, creating `commit`.
     Merge { by: Account, commit: CommitSha },
+    /// `by` comments `body` on the pull request's conversation; `id` is
+    /// the comment's.
+    Comment { by: Account, id: u64, body: String },
 }
 
 /// The commit a merge queue builds for pull request `number`'s entry
@@ -99,8 +121,8 @@ pub fn base_sha() -> CommitSha {
     sha("acme/payments main")
 }
 
-/// The twelve scenes, in the order they are played; `now` dates the
-/// reviews.
+/// The fourteen scenes, in the order they are played; `now` dates the
+/// reviews and the registrations on trial.
 pub fn scenes(now: DateTime<Utc>) -> Vec<Scene> {
     let mut scenes = vec![
         in_scope(),
@@ -112,7 +134,8 @@ pub fn scenes(now: DateTime<Utc>) -> Vec<Scene> {
         under_the_organisation(),
         visibility_only(),
     ];
-    scenes.extend(super::policy_changes::scenes());
+    scenes.extend(super::policy_changes::scenes(now));
+    scenes.extend(super::bypasses::scenes());
     scenes
 }
 
@@ -458,7 +481,7 @@ pub(super) fn user(login: &str, id: u64) -> Account {
     account(login, AccountKind::User, id)
 }
 
-fn bot(login: &str, id: u64) -> Account {
+pub(super) fn bot(login: &str, id: u64) -> Account {
     account(login, AccountKind::Bot, id)
 }
 
@@ -491,7 +514,20 @@ mod tests {
     #[test]
     fn the_policies_are_valid_the_repositorys_under_the_organisations() {
         let org = crate::policy::load("warrant-org.yml", ORG_POLICY).expect("valid");
-        assert_eq!(org.agents.len(), 3);
+        assert_eq!(org.agents.len(), 5);
+        let now: DateTime<Utc> = "2027-03-01T12:00:00Z".parse().unwrap();
+        let dated = crate::policy::load("warrant-org.yml", &org_policy(now)).expect("valid");
+        let expires = |id: &str| {
+            let agent = dated.agents.iter().find(|a| a.id.as_str() == id).unwrap();
+            agent.expires.map(|e| e.to_rfc3339())
+        };
+        // A date lapses at the end of that day.
+        let jules = Some("2027-03-12T00:00:00+00:00");
+        assert_eq!(expires("jules").as_deref(), jules);
+        assert_eq!(
+            expires("codex").as_deref(),
+            Some("2027-02-10T00:00:00+00:00")
+        );
         let repo = crate::policy::load_under(".github/warrant.yml", POLICY, Some(&org));
         assert!(repo.is_ok(), "{:?}", repo.err());
     }
@@ -516,6 +552,8 @@ mod tests {
                 "github:acme/payments#108",
                 "github:acme/.github#3",
                 "github:acme/payments#109",
+                "github:acme/payments#110",
+                "github:acme/payments#111",
             ]
         );
         assert!(scenes.iter().all(|s| s.pull.change.base_sha == base_sha()));

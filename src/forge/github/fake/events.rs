@@ -13,6 +13,10 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Value, json};
 use sha1::{Digest, Sha1};
 
+mod push;
+
+pub use push::{Pushed, push};
+
 use super::{CheckRun, PullRequest};
 use crate::engine::{Account, Review, ReviewState};
 use crate::forge::fake_server::guid;
