@@ -116,14 +116,16 @@ fn since(app: &GitlabApp, before: usize) -> Vec<String> {
 /// What evaluations of a merge request of 100 files and 100 commits cost,
 /// counted from the fake's request log through the real router and
 /// worker, as `docs/gitlab-api.md` tables them: 4 once Warrant knows the
-/// merge request's base, one more for a merge request's first evaluation
-/// (its base is learnt from the merge request itself) and for what is
-/// cached per process or for 5 minutes.
+/// merge request's base or the merge request is on the default branch's
+/// tip, and more for what is cached per process, per merge request or
+/// for 5 minutes.
 #[tokio::test]
 async fn an_evaluation_of_100_files_and_100_commits_spends_at_most_four_requests() {
     on_each_backend(|url| async move {
         let app = GitlabApp::start(&url).await;
         app.put_policy(POLICY);
+        // The merge request branches from the default branch's tip.
+        app.fake.set_ref(PROJECT, "HEAD", BASE);
         let third = "4444444444444444444444444444444444444444";
         app.add_merge_request(1, AGENT_BOT, &[], "Round amounts");
         make_large(&app, 1, HEAD);
@@ -142,8 +144,6 @@ async fn an_evaluation_of_100_files_and_100_commits_spends_at_most_four_requests
             "GET /groups/platform%2Fsre/members/all",
             // Once per merge request and 5 minutes.
             "GET /merge_requests/1/status_checks",
-            // The policy at the base the merge request named.
-            "POST /api/graphql WarrantBlobs",
         ]
         .iter()
         .chain(&read)
@@ -176,6 +176,29 @@ async fn an_evaluation_of_100_files_and_100_commits_spends_at_most_four_requests
         assert_eq!(since(&app, before), pushed);
         assert!(pushed.len() <= 4);
         assert_eq!(app.last_status(third).state, "success");
+
+        // The default branch moves on: a merge request branched before
+        // has its policy read at its own base, in one query more.
+        app.fake.set_ref(PROJECT, "HEAD", third);
+        // Read there, this policy would fail the check: it does not load.
+        let broken = "version: 1\nunknown_key: true\n";
+        app.fake
+            .put_file(PROJECT, third, ".gitlab/warrant.yml", broken);
+        let before = app.fake.requests().len();
+        app.add_merge_request(2, AGENT_BOT, &[], "Round amounts");
+        make_large(&app, 2, NEW_HEAD);
+        app.hook_and_wait(2, AGENT_BOT, HookAction::Open, 4).await;
+        let requests = since(&app, before);
+        let blobs = requests
+            .iter()
+            .filter(|r| r.ends_with("WarrantBlobs"))
+            .count();
+        assert_eq!(blobs, 1, "{requests:#?}");
+        let decided = app.last_status(NEW_HEAD);
+        assert_eq!(
+            decided.state, "success",
+            "under the policy at its base: {decided:?}"
+        );
     })
     .await;
 }

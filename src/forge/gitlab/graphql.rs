@@ -11,7 +11,8 @@ use serde_json::{Value, json};
 use super::client::{GitlabClient, GitlabError};
 
 /// The merge request, its first 100 commits, and (when `$blobs`) the
-/// files at `$ref` among `$paths`.
+/// files at `$ref` among `$paths` with the commit `$ref` names (a guess of
+/// the base: the last evaluation's, or `HEAD`, the default branch).
 pub(crate) const MERGE_REQUEST_QUERY: &str = "query WarrantMergeRequest($project: ID!, $iid: String!, $ref: String!, $paths: [String!]!, $blobs: Boolean!) {
   project(fullPath: $project) {
     mergeRequest(iid: $iid) {
@@ -27,6 +28,7 @@ pub(crate) const MERGE_REQUEST_QUERY: &str = "query WarrantMergeRequest($project
       }
     }
     repository @include(if: $blobs) {
+      tree(ref: $ref) { lastCommit { sha } }
       blobs(ref: $ref, paths: $paths) { nodes { path oid rawTextBlob } }
     }
   }
@@ -84,7 +86,23 @@ pub(crate) struct ProjectReply {
 
 #[derive(Deserialize)]
 pub(crate) struct RepositoryReply {
+    /// The tree at the ref asked: its commit says which commit the blobs
+    /// were read at. `null` when the ref names nothing.
+    #[serde(default)]
+    pub tree: Option<TreeNode>,
     pub blobs: Nodes<BlobNode>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct TreeNode {
+    #[serde(default)]
+    pub last_commit: Option<ShaNode>,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct ShaNode {
+    pub sha: String,
 }
 
 #[derive(Deserialize)]

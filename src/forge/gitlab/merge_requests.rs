@@ -85,6 +85,10 @@ pub(crate) struct FileReply {
     pub blob_id: String,
 }
 
+/// The files read with the merge request, and the commit they were read
+/// at, when known.
+type ReadAt = (Option<CommitSha>, Vec<BlobNode>);
+
 impl GitlabClient {
     /// Fetches merge request `iid` of `project` (its full path,
     /// `group/sub/project`), with the policy at its base commit, not
@@ -100,10 +104,12 @@ impl GitlabClient {
 
     /// Fetches merge request `iid` of `project`: the merge request, its
     /// commits, approvers, bot flags and the policy and CODEOWNERS files at
-    /// `base` (a guess: the last evaluation's) in one GraphQL query, the
-    /// diffs beside it on REST. When the base guessed is not the merge
-    /// request's (or none was), the files are read at the real base in one
-    /// more query.
+    /// `base` (a guess: the last evaluation's; without one, `HEAD`, the tip
+    /// of the default branch, which is the base of a merge request branched
+    /// from it and not yet overtaken) in one GraphQL query, the diffs
+    /// beside it on REST. When the commit guessed is not the merge
+    /// request's base, the files are read at the real base in one more
+    /// query.
     pub async fn fetch_merge_request_at(
         &self,
         project: &str,
@@ -130,7 +136,9 @@ impl GitlabClient {
         let head_sha = sha(&what, refs.and_then(|d| d.head_sha.as_deref()), "headSha")?;
         let base_sha = sha(&what, refs.and_then(|d| d.base_sha.as_deref()), "baseSha")?;
         let blobs = match blobs {
-            Some(blobs) if base.is_some_and(|b| b.matches(&base_sha)) => blobs,
+            Some((read_at, blobs)) if read_at.as_ref().is_some_and(|at| base_sha.matches(at)) => {
+                blobs
+            }
             _ => self.blobs_at(project, &base_sha).await?,
         };
         let (commit_nodes, commits_complete) = self.all_commits(project, iid, mr.commits).await?;
@@ -188,20 +196,20 @@ impl GitlabClient {
         })
     }
 
-    /// The `WarrantMergeRequest` query, with the files at `base` when a
-    /// base is guessed.
+    /// The `WarrantMergeRequest` query, with the files at `base` (or at
+    /// `HEAD`) and the commit they were read at, when GitLab says.
     async fn merge_request_node(
         &self,
         project: &str,
         iid: u64,
         base: Option<&CommitSha>,
-    ) -> Result<(MergeRequestNode, Option<Vec<BlobNode>>), GitlabError> {
+    ) -> Result<(MergeRequestNode, Option<ReadAt>), GitlabError> {
         let vars = json!({
             "project": project,
             "iid": iid.to_string(),
-            "ref": base.map(|b| b.as_str()).unwrap_or(""),
+            "ref": base.map_or("HEAD", |b| b.as_str()),
             "paths": file_paths(),
-            "blobs": base.is_some(),
+            "blobs": true,
         });
         let data: ProjectData<ProjectReply> = self
             .graphql("WarrantMergeRequest", MERGE_REQUEST_QUERY, vars)
@@ -209,7 +217,17 @@ impl GitlabClient {
         let not_found = || GitlabError::NotFound(format!("merge request {project}!{iid}"));
         let reply = data.project.ok_or_else(not_found)?;
         let mr = reply.merge_request.ok_or_else(not_found)?;
-        Ok((mr, reply.repository.map(|r| r.blobs.nodes)))
+        let read = reply.repository.map(|r| {
+            let commit = r.tree.and_then(|t| t.last_commit).map(|c| c.sha);
+            // A GitLab whose tree does not say its commit: a commit guessed
+            // by its id was read at that id.
+            let at = commit.or_else(|| base.map(|b| b.as_str().to_owned()));
+            (
+                at.and_then(|sha| CommitSha::parse(&sha).ok()),
+                r.blobs.nodes,
+            )
+        });
+        Ok((mr, read))
     }
 
     /// The policy and CODEOWNERS candidates at `base` (`WarrantBlobs`).

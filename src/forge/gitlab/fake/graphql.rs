@@ -42,6 +42,7 @@ async fn answer(State(state): State<Shared>, body: axum::body::Bytes) -> Respons
             let mut reply = json!({ "mergeRequest": merge_request(&s, vars, true) });
             if vars.get("blobs").and_then(Value::as_bool) == Some(true) {
                 reply["repository"] = blobs(&s, vars);
+                reply["repository"]["tree"] = tree(&s, vars);
             }
             reply
         }
@@ -174,16 +175,36 @@ fn commit_page(mr: &FakeMergeRequest, after: Option<&str>) -> Value {
     })
 }
 
-/// The files at `$ref` among `$paths` that exist there.
-fn blobs(s: &FakeState, vars: &Map<String, Value>) -> Value {
+/// The tree at `$ref`, with the commit it is at: a ref set with
+/// `set_ref`, or a commit id, which names itself; `null` for another name.
+fn tree(s: &FakeState, vars: &Map<String, Value>) -> Value {
+    match resolved(s, vars) {
+        Some(sha) => json!({ "lastCommit": { "sha": sha } }),
+        None => Value::Null,
+    }
+}
+
+fn resolved(s: &FakeState, vars: &Map<String, Value>) -> Option<String> {
     let (project, git_ref) = (text(vars, "project"), text(vars, "ref"));
+    let named = s.refs.get(&(project.to_owned(), git_ref.to_owned()));
+    let is_sha = git_ref.len() == 40 && git_ref.bytes().all(|b| b.is_ascii_hexdigit());
+    named
+        .cloned()
+        .or_else(|| is_sha.then(|| git_ref.to_owned()))
+}
+
+/// The files at `$ref` among `$paths` that exist there: at the commit a
+/// named ref is at, else under the ref as given.
+fn blobs(s: &FakeState, vars: &Map<String, Value>) -> Value {
+    let project = text(vars, "project");
+    let git_ref = resolved(s, vars).unwrap_or_else(|| text(vars, "ref").to_owned());
     let paths = vars.get("paths").and_then(Value::as_array);
     let nodes: Vec<Value> = paths
         .into_iter()
         .flatten()
         .filter_map(Value::as_str)
         .filter_map(|path| {
-            let key = (project.to_owned(), git_ref.to_owned(), path.to_owned());
+            let key = (project.to_owned(), git_ref.clone(), path.to_owned());
             let text = s.files.get(&key)?;
             Some(json!({ "path": path, "oid": git_blob_id(text), "rawTextBlob": text }))
         })

@@ -140,6 +140,9 @@ pub struct FakeState {
     pub approvals: BTreeMap<(String, u64), Vec<FakeApproval>>,
     /// File contents by project, commit and path.
     pub files: HashMap<(String, String, String), String>,
+    /// The commit each named ref (`HEAD`, a branch) of a project is at,
+    /// where a test set one: GraphQL reads files at a name through it.
+    pub refs: HashMap<(String, String), String>,
     /// Group members (usernames) by full path, lowercased.
     pub groups: BTreeMap<String, Vec<String>>,
     /// Project members by project: username and access level.
@@ -177,6 +180,7 @@ impl Default for FakeState {
             merge_requests: BTreeMap::new(),
             approvals: BTreeMap::new(),
             files: HashMap::new(),
+            refs: HashMap::new(),
             groups: BTreeMap::new(),
             project_members: HashMap::new(),
             log: RequestLog::default(),
@@ -240,6 +244,13 @@ impl FakeGitlab {
             mr.merge_commit_sha = merge_commit.map(str::to_owned);
             mr.squash_commit_sha = squash.map(str::to_owned);
         }
+    }
+
+    /// Points the ref `name` (`HEAD`, a branch) of `project` at commit
+    /// `sha`.
+    pub fn set_ref(&self, project: &str, name: &str, sha: &str) {
+        let key = (project.to_owned(), name.to_owned());
+        self.state().refs.insert(key, sha.to_owned());
     }
 
     pub fn put_file(&self, project: &str, sha: &str, path: &str, text: &str) {
