@@ -19,6 +19,7 @@
 //!  "decision":..,"detail":{..},"prev_hash":..}
 //! ```
 
+pub mod merkle;
 pub mod record;
 pub mod rollback;
 pub mod verify;
