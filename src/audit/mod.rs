@@ -19,6 +19,8 @@
 //!  "decision":..,"detail":{..},"prev_hash":..}
 //! ```
 
+pub mod checkpoint;
+pub mod export;
 pub mod merkle;
 pub mod record;
 pub mod rollback;
