@@ -183,6 +183,14 @@ mod tests {
     }
 
     #[test]
+    fn the_signed_bytes_are_the_line_up_to_its_key_closed() {
+        let signed = checkpoint(2, &"7".repeat(64)).sign(&SigningKey::generate());
+        let line = signed.line();
+        let cut = line.rfind(r#","key":"#).unwrap();
+        assert_eq!(format!("{}}}", &line[..cut]), signed.checkpoint.canonical());
+    }
+
+    #[test]
     fn a_line_of_another_format_is_refused() {
         let mut c = checkpoint(1, GENESIS);
         c.format = "warrant-audit-checkpoint/v9".to_owned();
