@@ -19,6 +19,9 @@
 //!  "decision":..,"detail":{..},"prev_hash":..}
 //! ```
 
+pub mod checkpoint;
+pub mod export;
+pub mod merkle;
 pub mod record;
 pub mod rollback;
 pub mod verify;

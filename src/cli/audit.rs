@@ -1,17 +1,19 @@
 //! `warrant audit verify`: walks every repository's hash chain in the audit
 //! trail and reports the first broken link of each (see
-//! [`crate::audit::verify`] and `docs/audit.md`).
+//! [`crate::audit::verify`] and `docs/audit.md`); with `--checkpoints` and
+//! `--public-key`, also checks the trail against signed checkpoints kept
+//! outside the database ([`super::audit_checkpoint`]).
 //!
 //! It reads only. Connecting applies pending migrations, as every command
 //! that opens the database does, but an SQLite file that does not exist is
 //! an error rather than a new empty trail that would verify as intact.
 
-use std::io::Write as _;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
 use serde::Serialize;
 
+use super::audit_checkpoint::CheckpointsReport;
 use crate::audit::verify::{ChainReport, verify_store};
 use crate::config::Secret;
 use crate::store::{DEFAULT_DATABASE_URL, Store};
@@ -21,9 +23,13 @@ use super::CliError;
 /// The exit codes of `warrant audit verify`.
 pub(crate) const VERIFY_EXIT_CODES: &str = "\
 Exit codes:
-  0  every chain is intact, or there are no audit events yet
-  1  a chain is broken: the first broken link of each broken chain is shown
-  2  a usage error, or the database cannot be opened or read";
+  0  every chain is intact, or there are no audit events yet (and, with
+     --checkpoints, every checkpoint verifies and the trail extends it)
+  1  a chain is broken: the first broken link of each broken chain is shown;
+     or a checkpoint is forged, missing, or contradicted by the trail: the
+     first such checkpoint is named
+  2  a usage error, or the database, the checkpoints file or the public key
+     cannot be read";
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
@@ -45,6 +51,17 @@ enum AuditCommand {
     /// reproduced exactly. Reads the database only, never the forge.
     #[command(after_help = super::replay::REPLAY_EXIT_CODES)]
     Replay(super::replay::ReplayArgs),
+    /// Make a new key to sign audit checkpoints: writes the key file (mode
+    /// 0600) and prints the public key, `ed25519:<base64>`.
+    Keygen(super::audit_checkpoint::KeygenArgs),
+    /// Write a signed checkpoint of the trail now: every chain's size and
+    /// Merkle root. Prints it as a line of JSON.
+    Checkpoint(super::audit_checkpoint::CheckpointArgs),
+    /// Check an export of the audit events (`/audit/events/export.jsonl`)
+    /// offline, with no database: the checkpoints' signatures, each
+    /// event's hash and inclusion proof, and that no event of a covered
+    /// chain was left out. Exit 0 sound, 1 broken, 2 usage.
+    VerifyExport(super::audit_checkpoint::VerifyExportArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -57,24 +74,52 @@ struct VerifyArgs {
     /// broken, `break` (`seq`, `row`, `kind`, `reason`).
     #[arg(long)]
     json: bool,
+
+    /// A file of checkpoints kept outside the database (JSON Lines, as
+    /// `/audit/checkpoints` serves them): checks each one's signature, that
+    /// each names the one before, and that the trail is consistent with
+    /// every one.
+    #[arg(long, requires = "public_key", value_name = "FILE")]
+    checkpoints: Option<std::path::PathBuf>,
+
+    /// The public key that signs the checkpoints, `ed25519:<base64>`, or a
+    /// file holding it.
+    #[arg(long, requires = "checkpoints", value_name = "KEY")]
+    public_key: Option<String>,
 }
 
 pub(crate) fn run(args: Args) -> Result<ExitCode, CliError> {
     let args = match args.command {
         AuditCommand::Verify(args) => args,
         AuditCommand::Replay(args) => return super::replay::audit_replay(args),
+        AuditCommand::Keygen(args) => return super::audit_checkpoint::keygen(args),
+        AuditCommand::Checkpoint(args) => return super::audit_checkpoint::checkpoint(args),
+        AuditCommand::VerifyExport(args) => return super::audit_checkpoint::verify_export(args),
     };
-    let reports = on_database(&args.database, async |store| verify_store(store).await)?;
+    let inputs = match (&args.checkpoints, &args.public_key) {
+        (Some(file), Some(key)) => Some(super::audit_checkpoint::read_inputs(file, key)?),
+        _ => None,
+    };
+    let (reports, checkpoints) = on_database(&args.database, async |store| {
+        let reports = verify_store(store).await?;
+        let checkpoints = match &inputs {
+            Some((text, key)) => {
+                Some(super::audit_checkpoint::verify_checkpoints(store, text, key).await?)
+            }
+            None => None,
+        };
+        Ok((reports, checkpoints))
+    })?;
     let text = if args.json {
-        json(&reports)
+        json(&reports, checkpoints.as_ref())
     } else {
-        text(&reports)
+        let mut text = text(&reports);
+        text.push_str(&checkpoints.as_ref().map(|c| c.text()).unwrap_or_default());
+        text
     };
-    std::io::stdout()
-        .write_all(text.as_bytes())
-        .context("cannot write the report")
-        .map_err(CliError::Evaluation)?;
-    Ok(if reports.iter().all(ChainReport::is_intact) {
+    super::audit_checkpoint::print(&text)?;
+    let sound = checkpoints.as_ref().is_none_or(|c| c.is_sound());
+    Ok(if sound && reports.iter().all(ChainReport::is_intact) {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
@@ -106,11 +151,13 @@ fn text(reports: &[ChainReport]) -> String {
     out
 }
 
-fn json(reports: &[ChainReport]) -> String {
+fn json(reports: &[ChainReport], checkpoints: Option<&CheckpointsReport>) -> String {
     #[derive(Serialize)]
     struct Report<'a> {
         intact: bool,
         chains: Vec<Chain<'a>>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        checkpoints: Option<&'a CheckpointsReport>,
     }
     #[derive(Serialize)]
     struct Chain<'a> {
@@ -119,7 +166,9 @@ fn json(reports: &[ChainReport]) -> String {
         report: &'a ChainReport,
     }
     let report = Report {
-        intact: reports.iter().all(ChainReport::is_intact),
+        intact: reports.iter().all(ChainReport::is_intact)
+            && checkpoints.is_none_or(CheckpointsReport::is_sound),
+        checkpoints,
         chains: reports
             .iter()
             .map(|report| Chain {
@@ -195,6 +244,9 @@ mod tests {
     #[test]
     fn an_empty_trail_says_so() {
         assert_eq!(text(&[]), "no audit events yet\n");
-        assert_eq!(json(&[]), "{\n  \"intact\": true,\n  \"chains\": []\n}\n");
+        assert_eq!(
+            json(&[], None),
+            "{\n  \"intact\": true,\n  \"chains\": []\n}\n"
+        );
     }
 }

@@ -11,6 +11,7 @@
 //! [`EXIT_NO_DECISION`] when the command could not decide.
 
 mod audit;
+mod audit_checkpoint;
 mod check;
 mod demo;
 mod evaluate;
@@ -78,8 +79,10 @@ enum Command {
     /// SIGTERM.
     Serve(crate::config::ServeArgs),
     /// Inspect the audit trail: `warrant audit verify` checks its hash
-    /// chains and reports the first broken link of each; `warrant audit
-    /// replay` decides a stored evaluation again from its recorded facts.
+    /// chains (and, given them, its signed checkpoints) and reports the
+    /// first broken link of each; `warrant audit replay` decides a stored
+    /// evaluation again from its recorded facts; `keygen`, `checkpoint` and
+    /// `verify-export` sign checkpoints and check exports offline.
     #[command(after_help = audit::VERIFY_EXIT_CODES)]
     Audit(audit::Args),
     /// Create, list and revoke the API tokens that read the audit exports.

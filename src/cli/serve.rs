@@ -78,6 +78,7 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     let state = AppState::new(store.clone(), secrets, Metrics::new())
         .with_registration(registration)
         .with_public_pages(config.public_pages)
+        .with_checkpoint_key(config.checkpoints.key.as_ref().map(|k| k.public()))
         .with_gitlab_secrets(gitlab_secrets)
         .with_gitlab_url(
             config
@@ -97,6 +98,7 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     let (stop, stopping) = watch::channel(false);
     let gitlab = gitlab_client(&config)?;
     let mut workers = start_alerts(&config, &store, stopping.clone());
+    workers.extend(start_checkpoints(&config, &store, stopping.clone()));
     match &config.github {
         Some(app) => {
             let forges = Forges {
@@ -314,6 +316,38 @@ fn start_alerts(
     let mut tasks = Arc::new(deliverer).spawn(stop);
     tasks.push(sweep);
     tasks
+}
+
+/// Starts writing audit checkpoints, if a signing key is configured.
+fn start_checkpoints(
+    config: &ServeConfig,
+    store: &Store,
+    stop: watch::Receiver<bool>,
+) -> Option<JoinHandle<()>> {
+    let checkpoints = &config.checkpoints;
+    let Some(key) = &checkpoints.key else {
+        tracing::warn!(
+            "no audit checkpoints are written: set WARRANT_AUDIT_SIGNING_KEY to a key \
+             made by `warrant audit keygen` (docs/audit.md)"
+        );
+        return None;
+    };
+    tracing::info!(
+        public_key = %key.public(),
+        interval_secs = checkpoints.interval.as_secs(),
+        "audit checkpoints are signed"
+    );
+    let signer = crate::audit::checkpoint::write::Signer {
+        key: key.clone(),
+        instance: config.public_url.clone().unwrap_or_default(),
+        dir: checkpoints.dir.clone(),
+    };
+    Some(crate::audit::checkpoint::write::spawn(
+        store.clone(),
+        signer,
+        checkpoints.interval,
+        stop,
+    ))
 }
 
 /// Logs go to standard error, as text or (`WARRANT_LOG_FORMAT=json`) one

@@ -8,6 +8,14 @@ use jsonwebtoken::EncodingKey;
 use super::{ConfigError, GithubAppConfig, WebhookSecrets};
 use crate::forge::github::checks::AppCredentials;
 
+/// Where each forge's organisation policy lives: a repository directly
+/// under the organisation or top-level group.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OrgRepositories {
+    pub github: String,
+    pub gitlab: String,
+}
+
 /// The app registered at `/` in an earlier run, if its file exists.
 pub(super) fn registered(
     file: &Path,

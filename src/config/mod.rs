@@ -20,9 +20,12 @@ use crate::store::DEFAULT_DATABASE_URL;
 
 mod alerts;
 mod app;
+mod checkpoints;
 mod secrets;
 
 pub use alerts::{AlertArgs, AlertConfig};
+pub use app::OrgRepositories;
+pub use checkpoints::{CheckpointArgs, CheckpointConfig, parse_duration};
 pub use secrets::{Secret, WebhookSecrets};
 
 /// Where the GitHub API is, unless `WARRANT_GITHUB_API_URL` says otherwise
@@ -178,6 +181,9 @@ pub struct ServeArgs {
 
     #[command(flatten)]
     pub alerts: AlertArgs,
+
+    #[command(flatten)]
+    pub checkpoints: CheckpointArgs,
 }
 
 /// A setting that is missing or malformed. The message starts with the
@@ -220,6 +226,8 @@ pub struct ServeConfig {
     pub session_key: Option<Secret>,
     /// Where alerts go.
     pub alerts: AlertConfig,
+    /// Whether, how often and where audit checkpoints are written.
+    pub checkpoints: CheckpointConfig,
     /// The key sealing users' GitHub tokens; `None`: tokens stay in memory.
     pub token_key: Option<TokenKey>,
     /// `None` when GitLab is not configured.
@@ -229,14 +237,6 @@ pub struct ServeConfig {
     /// The organisation's repository (GitHub) and the top-level group's
     /// project (GitLab) that keep `warrant-org.yml`.
     pub org_repositories: OrgRepositories,
-}
-
-/// Where each forge's organisation policy lives: a repository directly
-/// under the organisation or top-level group.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct OrgRepositories {
-    pub github: String,
-    pub gitlab: String,
 }
 
 /// A GitLab instance Warrant receives webhooks from and acts on.
@@ -321,6 +321,7 @@ impl ServeArgs {
             public_pages: flag("WARRANT_PUBLIC_PAGES", &self.public_pages)?.unwrap_or(false),
             session_key: self.session_key()?,
             alerts: self.alerts.validate()?,
+            checkpoints: self.checkpoints.validate()?,
             gitlab,
             webhook_memory: self.webhook_memory()?,
             token_key: self.token_key()?,

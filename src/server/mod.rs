@@ -69,6 +69,8 @@ pub struct AppState {
     /// The memory both webhook doors may hold in bodies at once, and how
     /// long a body may take to arrive ([`body`]).
     body_limits: BodyLimits,
+    /// The key audit checkpoints are signed with; `None`: none are written.
+    checkpoint_key: Option<crate::audit::checkpoint::PublicKey>,
 }
 
 impl AppState {
@@ -87,6 +89,7 @@ impl AppState {
             )),
             work: Arc::new(Notify::new()),
             public_pages: false,
+            checkpoint_key: None,
             access: Arc::new(auth::Access::new(auth::SessionKey::new(
                 auth::SessionKey::random_hex(),
             ))),
@@ -128,6 +131,19 @@ impl AppState {
     pub fn with_public_pages(mut self, public: bool) -> AppState {
         self.public_pages = public;
         self
+    }
+
+    /// The key audit checkpoints are signed with, when they are.
+    pub fn with_checkpoint_key(
+        mut self,
+        key: Option<crate::audit::checkpoint::PublicKey>,
+    ) -> AppState {
+        self.checkpoint_key = key;
+        self
+    }
+
+    pub fn checkpoint_key(&self) -> Option<crate::audit::checkpoint::PublicKey> {
+        self.checkpoint_key
     }
 
     /// How people sign in and sessions are signed (by default: no sign-in,

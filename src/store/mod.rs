@@ -40,6 +40,7 @@ pub mod alerts;
 pub mod approvals;
 pub mod audit;
 pub mod changes;
+pub mod checkpoints;
 mod coordination;
 pub mod deliveries;
 pub mod evaluations;

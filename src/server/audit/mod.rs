@@ -12,6 +12,8 @@
 //! | `GET /audit/agents` | the access review: every agent seen, registered or not ([`agents`]) |
 //! | `GET /audit/agents/export.csv`, `.jsonl` | the same inventory |
 //! | `GET /audit/alerts` | the operator's view of the alerts: given up on, raised last ([`alerts`]) |
+//! | `GET /audit/checkpoints` | the trail's signed checkpoints, JSON Lines ([`checkpoints`]) |
+//! | `GET /audit/events/export.jsonl` | the events the latest checkpoint covers, with their inclusion proofs, then that checkpoint |
 //!
 //! The repository of a change's page is `owner/name` on GitHub
 //! (`/audit/github/acme/app/changes/12`) and the project's full path on
@@ -28,11 +30,13 @@ mod address;
 mod agents;
 mod alerts;
 mod chart;
+mod checkpoints;
 mod export;
 mod filter;
 mod overview;
 mod pages;
 mod policy_view;
+mod proofs;
 mod pushes;
 mod repositories;
 mod view;
@@ -73,6 +77,8 @@ pub(crate) fn routes() -> Router<AppState> {
         )
         .route("/audit/agents", get(agents::agents))
         .route("/audit/alerts", get(alerts::alerts))
+        .route("/audit/checkpoints", get(checkpoints::checkpoints))
+        .route("/audit/events/export.jsonl", get(checkpoints::events_jsonl))
         .route("/audit/agents/export.csv", get(export::agents_csv))
         .route("/audit/agents/export.jsonl", get(export::agents_jsonl))
         // The repository may have any number of segments (GitLab's nested

@@ -135,6 +135,8 @@ struct ChangeDetailPage {
     /// What the check on the head shows, when that is not this change's
     /// decision alone.
     head_check: Option<HeadCheckView>,
+    /// The change's events in the latest checkpoint.
+    proofs: super::proofs::ProofsView,
 }
 
 /// The check on a head commit that several changes share.
@@ -176,7 +178,9 @@ pub(super) async fn change(
         None => None,
     };
     let record = report.record.as_ref();
+    let proofs = super::proofs::proofs(&state, &report.events).await?;
     let body = ChangeDetailPage {
+        proofs,
         title: record
             .map(|r| r.title.clone())
             .or_else(|| latest.map(|e| e.check_title.clone()))
