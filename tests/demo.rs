@@ -510,7 +510,7 @@ fn the_demo_s_webhooks_have_the_shape_of_github_s() {
             "created.with-installation.payload.json",
         ),
         (
-            push_payload(&bypasses::pushes()[0]),
+            bypasses::pushes()[0].payload(1),
             "push",
             "with-installation.payload.json",
         ),
@@ -538,17 +538,6 @@ fn on_an_issue(mut comment: Value) -> Value {
     let issue = comment["issue"].as_object_mut().unwrap();
     assert!(issue.remove("pull_request").is_some());
     comment
-}
-
-fn push_payload(push: &bypasses::Push) -> Value {
-    let pushed = events::Pushed {
-        repo: push.repo,
-        branch: push.branch,
-        before: &push.before,
-        commits: &push.commits,
-        pusher: &push.pusher,
-    };
-    events::push(&pushed, 1)
 }
 
 /// Collects in `unknown` the paths of `ours` that GitHub's example lacks or

@@ -8,7 +8,7 @@ use crate::engine::{Commit, Conclusion};
 use crate::ids::CommitSha;
 
 use super::script::{
-    REPOSITORY, Scene, Step, base_sha, bot, copilot_pull, person, pull, sha, user,
+    REPOSITORY, Scene, Step, base_sha, bot, copilot_pull, own_commit, person, pull, sha, user,
 };
 
 /// The reason maria gives for her override.
@@ -56,14 +56,13 @@ fn overridden_in_an_incident() -> Scene {
 /// unregistered agent's again, and the check says the registration lapsed.
 fn a_lapsed_registration() -> Scene {
     let sam = user("sam", 1003);
-    let commit = Commit {
-        sha: sha("acme/payments#111 1"),
-        author: person("Sam Okafor", "sam@acme.example", Some(&sam)),
-        committer: person("Sam Okafor", "sam@acme.example", Some(&sam)),
-        message: "Paginate the statements list\n\n\
-                  Co-authored-by: Codex <codex@openai.com>"
-            .into(),
-    };
+    let commit = own_commit(
+        "acme/payments#111 1",
+        &sam,
+        ("Sam Okafor", "sam@acme.example"),
+        "Paginate the statements list\n\n\
+                  Co-authored-by: Codex <codex@openai.com>",
+    );
     let pull = pull(
         111,
         "Paginate the statements list",
@@ -94,6 +93,21 @@ pub struct Push {
     /// Each commit with the paths it modified.
     pub commits: Vec<(Commit, Vec<String>)>,
     pub pusher: crate::engine::Account,
+}
+
+impl Push {
+    /// The `push` delivery GitHub sends for it, to the app's
+    /// `installation`.
+    pub fn payload(&self, installation: u64) -> serde_json::Value {
+        let pushed = crate::forge::github::fake::events::Pushed {
+            repo: self.repo,
+            branch: self.branch,
+            before: &self.before,
+            commits: &self.commits,
+            pusher: &self.pusher,
+        };
+        crate::forge::github::fake::events::push(&pushed, installation)
+    }
 }
 
 /// kenji pushes Devin's index migration straight onto `main`, past the

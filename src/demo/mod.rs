@@ -185,14 +185,7 @@ impl Demo {
             played.push(self.outcome(scene).await?);
         }
         for (index, push) in bypasses::pushes().iter().enumerate() {
-            let pushed = events::Pushed {
-                repo: push.repo,
-                branch: push.branch,
-                before: &push.before,
-                commits: &push.commits,
-                pusher: &push.pusher,
-            };
-            let payload = events::push(&pushed, INSTALLATION);
+            let payload = push.payload(INSTALLATION);
             let seed = format!("{} push {index}", push.repo);
             self.deliver("push", &events::delivery_id(&seed), &payload)
                 .await

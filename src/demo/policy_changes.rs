@@ -9,10 +9,10 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::engine::{Commit, Conclusion};
+use crate::engine::Conclusion;
 
 use super::script::{
-    ORG_REPOSITORY, Scene, Step, copilot_pull, org_policy, person, pull, sha, user,
+    ORG_REPOSITORY, Scene, Step, copilot_pull, org_policy, own_commit, pull, user,
 };
 
 /// The policy priya proposes for acme/payments.
@@ -139,12 +139,12 @@ fn policy_pull(
 ) -> Scene {
     let author = user(login, id);
     let email = format!("{login}@acme.example");
-    let commit = Commit {
-        sha: sha(&format!("acme/payments#{number} 1")),
-        author: person(login, &email, Some(&author)),
-        committer: person(login, &email, Some(&author)),
-        message: format!("{title}\n\nSee the policy change in the check."),
-    };
+    let commit = own_commit(
+        &format!("acme/payments#{number} 1"),
+        &author,
+        (login, &email),
+        &format!("{title}\n\nSee the policy change in the check."),
+    );
     let pull = pull(
         number,
         title,

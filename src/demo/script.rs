@@ -169,16 +169,15 @@ fn in_scope() -> Scene {
 /// `src/auth/`, which its role denies.
 fn out_of_scope() -> Scene {
     let tom = user("tom", 1002);
-    let commit = Commit {
-        sha: sha("acme/payments#102 1"),
-        author: person("Tom Becker", "tom@acme.example", Some(&tom)),
-        committer: person("Tom Becker", "tom@acme.example", Some(&tom)),
-        message: "Refresh session tokens before they expire\n\n\
+    let commit = own_commit(
+        "acme/payments#102 1",
+        &tom,
+        ("Tom Becker", "tom@acme.example"),
+        "Refresh session tokens before they expire\n\n\
                   Sessions are refreshed in the background five minutes before\n\
                   expiry, so that long reconciliations are not logged out.\n\n\
-                  Co-Authored-By: Claude <noreply@anthropic.com>"
-            .into(),
-    };
+                  Co-Authored-By: Claude <noreply@anthropic.com>",
+    );
     let pull = pull(
         102,
         "Refresh session tokens before they expire",
@@ -271,14 +270,13 @@ fn agent_approves_itself(now: DateTime<Utc>) -> Scene {
 /// does not register: the commit trailer gives it away.
 fn shadow_agent() -> Scene {
     let sam = user("sam", 1003);
-    let commit = Commit {
-        sha: sha("acme/payments#105 1"),
-        author: person("Sam Okafor", "sam@acme.example", Some(&sam)),
-        committer: person("Sam Okafor", "sam@acme.example", Some(&sam)),
-        message: "Retry merchant webhooks with backoff and jitter\n\n\
-                  Co-authored-by: Cursor Agent <cursoragent@cursor.com>"
-            .into(),
-    };
+    let commit = own_commit(
+        "acme/payments#105 1",
+        &sam,
+        ("Sam Okafor", "sam@acme.example"),
+        "Retry merchant webhooks with backoff and jitter\n\n\
+                  Co-authored-by: Cursor Agent <cursoragent@cursor.com>",
+    );
     let pull = pull(
         105,
         "Retry merchant webhooks with backoff and jitter",
@@ -357,14 +355,13 @@ fn under_the_organisation() -> Scene {
 /// still sees the agent: visibility before policy.
 fn visibility_only() -> Scene {
     let lee = user("lee", 2001);
-    let commit = Commit {
-        sha: sha("globex/website#12 1"),
-        author: person("Lee Park", "lee@globex.example", Some(&lee)),
-        committer: person("Lee Park", "lee@globex.example", Some(&lee)),
-        message: "Compress the hero images\n\n\
-                  Co-authored-by: Cursor Agent <cursoragent@cursor.com>"
-            .into(),
-    };
+    let commit = own_commit(
+        "globex/website#12 1",
+        &lee,
+        ("Lee Park", "lee@globex.example"),
+        "Compress the hero images\n\n\
+                  Co-authored-by: Cursor Agent <cursoragent@cursor.com>",
+    );
     let mut pull = pull(
         12,
         "Compress the hero images",
@@ -490,6 +487,23 @@ fn account(login: &str, kind: AccountKind, id: u64) -> Account {
         login: Login::parse(login).expect("the script's logins are valid"),
         kind,
         id: Some(id),
+    }
+}
+
+/// A commit `account` (as `name <email>`) wrote and committed, with id
+/// `sha(label)`.
+pub(super) fn own_commit(
+    label: &str,
+    account: &Account,
+    (name, email): (&str, &str),
+    message: &str,
+) -> Commit {
+    let me = person(name, email, Some(account));
+    Commit {
+        sha: sha(label),
+        author: me.clone(),
+        committer: me,
+        message: message.into(),
     }
 }
 
