@@ -47,6 +47,8 @@ pub mod demo;
 pub mod engine;
 pub mod evaluation;
 pub mod forge;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod git;
 pub mod ids;
 pub mod metrics;

@@ -48,6 +48,9 @@ pub(crate) fn run(args: ServeArgs) -> Result<ExitCode, CliError> {
 /// Runs until SIGINT or SIGTERM.
 async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     let store = Store::connect(config.database_url.expose()).await?;
+    if let Some(tls) = store.tls().await? {
+        tracing::info!(tls, "connected to PostgreSQL");
+    }
     let listener = TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("WARRANT_LISTEN: cannot listen on {}", config.listen))?;

@@ -49,6 +49,7 @@ pub mod heads;
 mod inventory;
 pub mod org_policies;
 mod overrides;
+mod postgres_tls;
 mod pushes;
 pub mod records;
 pub mod reports;
@@ -165,9 +166,9 @@ impl Store {
                     .connect(&sqlite_url)
                     .await
             }
-            Backend::Postgres => options.connect(url).await,
+            Backend::Postgres => options.connect(&postgres_tls::as_libpq_reads(url)?).await,
         }
-        .with_context(|| format!("cannot connect to the database at {}", redacted(url)))?;
+        .map_err(|err| cannot_connect(err, url))?;
         backend
             .migrations()
             .run(&pool)
@@ -192,6 +193,21 @@ impl Store {
             .await
             .context("no database connection")?;
         conn.ping().await.context("the database does not answer")
+    }
+
+    /// Whether the connections are encrypted: `None` on SQLite (a local
+    /// file), otherwise what PostgreSQL's `pg_stat_ssl` says of a pooled
+    /// connection. `warrant serve` logs it at start.
+    pub async fn tls(&self) -> anyhow::Result<Option<bool>> {
+        if self.backend == Backend::Sqlite {
+            return Ok(None);
+        }
+        let ssl: bool =
+            sqlx::query_scalar("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
+                .fetch_one(&self.pool)
+                .await
+                .context("cannot read pg_stat_ssl")?;
+        Ok(Some(ssl))
     }
 
     /// Closes every connection, waiting for those in use to be returned.
@@ -232,16 +248,56 @@ fn owned_file(url: &str) -> anyhow::Result<Option<std::path::PathBuf>> {
     sqlite_file::database_path(url)
 }
 
-/// The URL without its password, fit for an error message or a log line.
-fn redacted(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
+/// Why a connection failed, naming the database (without its password) and,
+/// when TLS failed, the parameters that decide what TLS checks.
+fn cannot_connect(err: sqlx::Error, url: &str) -> anyhow::Error {
+    // rustls reports a failed handshake (a certificate refused, say) as an
+    // I/O error of kind `InvalidData`; sqlx's own TLS errors are `Tls`.
+    let tls_failed = match &err {
+        sqlx::Error::Tls(_) => true,
+        sqlx::Error::Io(io) => io.kind() == std::io::ErrorKind::InvalidData,
+        _ => false,
     };
-    let authority_end = rest.find('/').unwrap_or(rest.len());
-    match rest[..authority_end].rfind('@') {
-        Some(at) => format!("{scheme}://***@{}", &rest[at + 1..]),
-        None => url.to_owned(),
-    }
+    let hint = if tls_failed {
+        " over TLS (`sslmode` and `sslrootcert` in WARRANT_DATABASE_URL \
+         decide what is checked: see docs/storage.md)"
+    } else {
+        ""
+    };
+    anyhow::Error::new(err).context(format!(
+        "cannot connect to the database at {}{hint}",
+        redacted(url)
+    ))
+}
+
+/// The URL without its password (in the authority or as a `password`
+/// parameter), fit for an error message or a log line.
+fn redacted(url: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((base, query)) => (base, Some(query)),
+        None => (url, None),
+    };
+    let base = match base.split_once("://") {
+        Some((scheme, rest)) => {
+            let authority_end = rest.find('/').unwrap_or(rest.len());
+            match rest[..authority_end].rfind('@') {
+                Some(at) => format!("{scheme}://***@{}", &rest[at + 1..]),
+                None => base.to_owned(),
+            }
+        }
+        None => base.to_owned(),
+    };
+    let Some(query) = query else {
+        return base;
+    };
+    let query: Vec<&str> = query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some(("password", _)) => "password=***",
+            _ => pair,
+        })
+        .collect();
+    format!("{base}?{}", query.join("&"))
 }
 
 /// A time as stored: unix milliseconds. Sub-millisecond precision is dropped.
@@ -344,5 +400,9 @@ mod tests {
         );
         assert_eq!(redacted("postgres://h/db?x=a@b"), "postgres://h/db?x=a@b");
         assert_eq!(redacted("sqlite://warrant.db"), "sqlite://warrant.db");
+        assert_eq!(
+            redacted("postgres://u@h/db?sslmode=require&password=pw"),
+            "postgres://***@h/db?sslmode=require&password=***"
+        );
     }
 }
