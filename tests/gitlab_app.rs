@@ -36,14 +36,17 @@ async fn an_external_status_check_named_warrant_is_answered_after_each_decision(
                 (77, HEAD.to_owned(), "passed".to_owned()),
             ]
         );
-        // Which check is Warrant's is asked once, not on every decision.
-        let asked = app
+        // Which check is Warrant's is asked once, of the project: a check
+        // on every branch applies to every merge request.
+        let asked: Vec<String> = app
             .fake
             .requests()
             .iter()
-            .filter(|r| r.path.contains("/status_checks"))
-            .count();
-        assert_eq!(asked, 1);
+            .filter(|r| r.path.contains("status_checks"))
+            .map(|r| r.path.clone())
+            .collect();
+        assert_eq!(asked.len(), 1, "{asked:?}");
+        assert!(asked[0].ends_with("/external_status_checks"), "{asked:?}");
 
         // GitLab notifies the check's URL of changes; Warrant acts on the
         // webhook instead and stores nothing from the notification.
@@ -57,6 +60,50 @@ async fn an_external_status_check_named_warrant_is_answered_after_each_decision(
             .unwrap();
         assert_eq!(notified.status().as_u16(), 200);
         assert_eq!(app.server.queue().await.queued, 0);
+    })
+    .await;
+}
+
+/// A check scoped to protected branches applies to the merge requests
+/// into them only: the merge request's own list says which, once.
+#[tokio::test]
+async fn a_status_check_scoped_to_a_branch_is_answered_for_merge_requests_into_it() {
+    on_each_backend(|url| async move {
+        let app = GitlabApp::start(&url).await;
+        app.fake
+            .add_scoped_status_check(PROJECT, 77, "warrant", &["main"]);
+        app.put_policy(POLICY);
+        app.add_merge_request(1, AGENT_BOT, &["src/payments/ledger.rs"], "Round amounts");
+        app.add_merge_request(2, AGENT_BOT, &["src/payments/fees.rs"], "Round fees");
+        app.fake
+            .state()
+            .merge_requests
+            .get_mut(&(PROJECT.to_owned(), 2))
+            .unwrap()
+            .target_branch = "release/1.x".into();
+        app.hook_and_wait(1, AGENT_BOT, HookAction::Open, 1).await;
+        app.hook_and_wait(2, AGENT_BOT, HookAction::Open, 2).await;
+        app.hook_and_wait(1, AGENT_BOT, HookAction::Update, 3).await;
+
+        let answered: Vec<(u64, u64)> = app
+            .fake
+            .check_responses()
+            .iter()
+            .map(|r| (r.iid, r.check_id))
+            .collect();
+        assert_eq!(answered, [(1, 77), (1, 77)]);
+        let asked: Vec<String> = since(&app, 0)
+            .into_iter()
+            .filter(|r| r.contains("status_checks"))
+            .collect();
+        assert_eq!(
+            asked,
+            [
+                "GET /external_status_checks",
+                "GET /merge_requests/1/status_checks",
+                "GET /merge_requests/2/status_checks",
+            ]
+        );
     })
     .await;
 }
@@ -142,8 +189,9 @@ async fn an_evaluation_of_100_files_and_100_commits_spends_at_most_four_requests
             "GET /user",
             "GET /projects/platform%2Fgitlab-profile/repository/files/warrant-org.yml",
             "GET /groups/platform%2Fsre/members/all",
-            // Once per merge request and 5 minutes.
-            "GET /merge_requests/1/status_checks",
+            // Once per project and 5 minutes: which status check is
+            // Warrant's.
+            "GET /external_status_checks",
         ]
         .iter()
         .chain(&read)
@@ -199,6 +247,34 @@ async fn an_evaluation_of_100_files_and_100_commits_spends_at_most_four_requests
             decided.state, "success",
             "under the policy at its base: {decided:?}"
         );
+
+        // A new merge request branched from the default branch's tip, its
+        // first evaluation: 4 requests, nothing cached for it.
+        let fourth = "5555555555555555555555555555555555555555";
+        let tip = "6666666666666666666666666666666666666666";
+        app.fake
+            .put_file(PROJECT, tip, ".gitlab/warrant.yml", POLICY);
+        app.fake.set_ref(PROJECT, "HEAD", tip);
+        app.add_merge_request(3, AGENT_BOT, &[], "Round amounts");
+        make_large(&app, 3, fourth);
+        app.fake
+            .state()
+            .merge_requests
+            .get_mut(&(PROJECT.to_owned(), 3))
+            .unwrap()
+            .base_sha = tip.to_owned();
+        let before = app.fake.requests().len();
+        app.hook_and_wait(3, AGENT_BOT, HookAction::Open, 5).await;
+        let status = format!("POST /statuses/{fourth}");
+        let mut opened = vec![
+            "GET /merge_requests/3/diffs".to_owned(),
+            "POST /api/graphql WarrantMergeRequest".to_owned(),
+            status.clone(),
+            status,
+        ];
+        opened.sort();
+        assert_eq!(since(&app, before), opened);
+        assert_eq!(app.last_status(fourth).state, "success");
     })
     .await;
 }

@@ -717,3 +717,32 @@ async fn a_server_that_keeps_failing_is_reported_after_five_attempts() {
     assert_eq!(g.client.stats().requests(), 5);
     assert_eq!(g.waits.all().len(), 4);
 }
+
+/// Which external status check is Warrant's is asked of the project once
+/// (5 minutes): a project without the feature (403) or without a check
+/// named `warrant` costs nothing more per merge request.
+#[tokio::test]
+async fn a_projects_status_checks_are_asked_once_for_all_its_merge_requests() {
+    let g = gitlab().await;
+    for iid in [1, 2, 3] {
+        assert_eq!(
+            g.client.warrant_status_check(PROJECT, iid).await.unwrap(),
+            None
+        );
+    }
+    let other = "group/other";
+    g.fake.add_status_check(other, 78, "compliance-scan");
+    g.fake.add_status_check(other, 77, "Warrant");
+    for iid in [1, 2] {
+        let found = g.client.warrant_status_check(other, iid).await.unwrap();
+        assert_eq!(found, Some(77));
+    }
+    let asked: Vec<String> = g.fake.requests().iter().map(|r| r.path.clone()).collect();
+    assert_eq!(
+        asked,
+        [
+            format!("/api/v4/projects/{ENCODED}/external_status_checks"),
+            "/api/v4/projects/group%2Fother/external_status_checks".to_owned(),
+        ]
+    );
+}

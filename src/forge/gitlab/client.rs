@@ -72,7 +72,10 @@ pub struct GitlabClient {
     api_base: String,
     token: String,
     pub(crate) members: MemberCache,
-    /// The `warrant` external status check of each merge request, if any.
+    /// What each project's external status checks say of Warrant's.
+    pub(crate) project_checks: TtlCache<super::statuses::ProjectCheck>,
+    /// The `warrant` external status check of each merge request whose
+    /// project scopes it to protected branches.
     pub(crate) status_checks: TtlCache<Option<u64>>,
     /// The name of the top-level group's project that keeps
     /// `warrant-org.yml` (`gitlab-profile` unless the operator names
@@ -106,6 +109,7 @@ impl GitlabClient {
             api_base: format!("{}/api/v4", base_url.trim_end_matches('/')),
             token: token.to_owned(),
             members: MemberCache::default(),
+            project_checks: TtlCache::new(super::statuses::STATUS_CHECK_TTL),
             status_checks: TtlCache::new(super::statuses::STATUS_CHECK_TTL),
             org_repository: crate::policy::GITLAB_ORG_REPOSITORY.to_owned(),
         })

@@ -134,29 +134,63 @@ impl CheckResponse {
     }
 }
 
-/// How long whether a merge request has a `warrant` status check is
-/// remembered: it is asked on every evaluation otherwise, and most
-/// projects (every one below Ultimate) have none.
+/// How long which status check is Warrant's is remembered, per project
+/// and per merge request: it is asked on every evaluation otherwise, and
+/// most projects (every one below Ultimate) have none.
 pub const STATUS_CHECK_TTL: Duration = Duration::from_secs(5 * 60);
 
-/// One merge request's `GET .../status_checks` item, the part Warrant reads.
+/// What a project's external status checks say of Warrant's, remembered
+/// per project.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ProjectCheck {
+    /// No check named `warrant`, or no status checks at all (below
+    /// Ultimate).
+    None,
+    /// A check named `warrant` on every branch: it applies to every merge
+    /// request of the project.
+    Everywhere(u64),
+    /// A check named `warrant` scoped to protected branches: whether it
+    /// applies depends on the merge request's target branch, which the
+    /// merge request's own list says.
+    Scoped,
+}
+
+/// One `GET /projects/:id/external_status_checks` item, the part Warrant
+/// reads; the merge request's own list has no `protected_branches`.
 #[derive(Deserialize)]
 struct StatusCheckReply {
     id: u64,
     name: String,
+    #[serde(default)]
+    protected_branches: Vec<serde_json::Value>,
+}
+
+fn is_warrants(check: &StatusCheckReply) -> bool {
+    check.name.eq_ignore_ascii_case(STATUS_NAME)
 }
 
 impl GitlabClient {
     /// The id of the external status check named `warrant` that applies to
-    /// merge request `iid` of `project`, if any: `GET
-    /// /projects/:id/merge_requests/:iid/status_checks`. A GitLab without
-    /// the feature (below Ultimate) answers 403 or 404: none. Remembered
-    /// for [`STATUS_CHECK_TTL`].
+    /// merge request `iid` of `project`, if any.
+    ///
+    /// The project's checks are read once per project
+    /// (`GET /projects/:id/external_status_checks`, remembered for
+    /// [`STATUS_CHECK_TTL`]): a check on every branch applies to every
+    /// merge request, and no check means none. Only a check scoped to
+    /// protected branches needs the merge request's own list
+    /// (`GET .../merge_requests/:iid/status_checks`, remembered per merge
+    /// request), which GitLab matches against its target branch. A GitLab
+    /// without the feature (below Ultimate) answers 403 or 404: none.
     pub async fn warrant_status_check(
         &self,
         project: &str,
         iid: u64,
     ) -> Result<Option<u64>, GitlabError> {
+        match self.project_status_check(project).await? {
+            ProjectCheck::None => return Ok(None),
+            ProjectCheck::Everywhere(id) => return Ok(Some(id)),
+            ProjectCheck::Scoped => {}
+        }
         let key = format!("{}!{iid}", project.to_lowercase());
         if let Some(known) = self.status_checks.get(&key) {
             return Ok(known);
@@ -165,16 +199,44 @@ impl GitlabClient {
             "{}/merge_requests/{iid}/status_checks",
             project_path(project)?
         );
-        let found = match self.get::<Vec<StatusCheckReply>>(&path).await {
-            Ok(checks) => checks
-                .into_iter()
-                .find(|c| c.name.eq_ignore_ascii_case(STATUS_NAME))
-                .map(|c| c.id),
-            Err(e) if matches!(e.status(), Some(403 | 404)) => None,
-            Err(e) => return Err(e),
-        };
+        let found = self
+            .status_check_list(&path)
+            .await?
+            .into_iter()
+            .find(is_warrants)
+            .map(|c| c.id);
         self.status_checks.put(key, found);
         Ok(found)
+    }
+
+    /// What `project`'s external status checks say of Warrant's.
+    async fn project_status_check(&self, project: &str) -> Result<ProjectCheck, GitlabError> {
+        let key = project.to_lowercase();
+        if let Some(known) = self.project_checks.get(&key) {
+            return Ok(known);
+        }
+        let path = format!("{}/external_status_checks", project_path(project)?);
+        let found = match self
+            .status_check_list(&path)
+            .await?
+            .iter()
+            .find(|c| is_warrants(c))
+        {
+            None => ProjectCheck::None,
+            Some(c) if c.protected_branches.is_empty() => ProjectCheck::Everywhere(c.id),
+            Some(_) => ProjectCheck::Scoped,
+        };
+        self.project_checks.put(key, found);
+        Ok(found)
+    }
+
+    /// A list of status checks; 403 or 404 (no Ultimate) as none.
+    async fn status_check_list(&self, path: &str) -> Result<Vec<StatusCheckReply>, GitlabError> {
+        match self.get::<Vec<StatusCheckReply>>(path).await {
+            Ok(checks) => Ok(checks),
+            Err(e) if matches!(e.status(), Some(403 | 404)) => Ok(Vec::new()),
+            Err(e) => Err(e),
+        }
     }
 
     /// Answers the external status check `check` of merge request `iid` for

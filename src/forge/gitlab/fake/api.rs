@@ -12,8 +12,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{
-    FakeCheckResponse, FakeMergeRequest, FakeNote, FakeState, FakeStatus, FakeUser, Shared, error,
-    git_blob_id,
+    FakeMergeRequest, FakeNote, FakeState, FakeStatus, FakeUser, Shared, error, git_blob_id,
 };
 use crate::forge::gitlab::statuses::MAX_DESCRIPTION_CHARS;
 
@@ -23,11 +22,6 @@ pub(super) fn router() -> Router<Shared> {
         .route("/api/v4/user", get(current_user))
         .route("/api/v4/users/{id}", get(user_by_id))
         .route(&format!("{mr}/diffs"), get(diffs))
-        .route(&format!("{mr}/status_checks"), get(status_checks))
-        .route(
-            &format!("{mr}/status_check_responses"),
-            post(status_check_response),
-        )
         .route(&format!("{mr}/notes"), post(post_note))
         .route(
             "/api/v4/projects/{project}/repository/files/{path}",
@@ -45,7 +39,7 @@ pub(super) fn router() -> Router<Shared> {
         .fallback(|| async { error(StatusCode::NOT_FOUND, "404 Not Found") })
 }
 
-fn lock(state: &Shared) -> std::sync::MutexGuard<'_, FakeState> {
+pub(super) fn lock(state: &Shared) -> std::sync::MutexGuard<'_, FakeState> {
     state.lock().unwrap_or_else(|e| e.into_inner())
 }
 
@@ -85,11 +79,11 @@ async fn current_user(State(state): State<Shared>) -> Response {
     Json(body).into_response()
 }
 
-fn find<'s>(s: &'s FakeState, project: &str, iid: u64) -> Option<&'s FakeMergeRequest> {
+pub(super) fn find<'s>(s: &'s FakeState, project: &str, iid: u64) -> Option<&'s FakeMergeRequest> {
     s.merge_requests.get(&(project.to_owned(), iid))
 }
 
-fn not_found() -> Response {
+pub(super) fn not_found() -> Response {
     error(StatusCode::NOT_FOUND, "404 Not found")
 }
 
@@ -369,93 +363,6 @@ async fn post_status(
         "allow_failure": false,
         "coverage": null,
         "author": author,
-    });
-    (StatusCode::CREATED, Json(reply)).into_response()
-}
-
-/// `GET .../merge_requests/:iid/status_checks`: the project's external
-/// status checks with the latest response for the head; 403 for a project
-/// without the feature, as GitLab below Ultimate answers.
-async fn status_checks(
-    State(state): State<Shared>,
-    Path((project, iid)): Path<(String, u64)>,
-) -> Response {
-    let s = lock(&state);
-    let Some(mr) = find(&s, &project, iid) else {
-        return not_found();
-    };
-    let Some(checks) = s.status_checks.get(&project) else {
-        return error(StatusCode::FORBIDDEN, "403 Forbidden");
-    };
-    let list: Vec<Value> = checks
-        .iter()
-        .map(|(id, name)| {
-            let status = s
-                .check_responses
-                .iter()
-                .rev()
-                .find(|r| {
-                    r.project == project
-                        && r.iid == iid
-                        && r.check_id == *id
-                        && r.sha == mr.head_sha
-                })
-                .map_or("pending", |r| r.status.as_str());
-            json!({
-                "id": id,
-                "name": name,
-                "external_url": "https://warrant.example.com/webhooks/gitlab/status-check",
-                "status": status,
-            })
-        })
-        .collect();
-    Json(list).into_response()
-}
-
-#[derive(Deserialize)]
-struct CheckResponseBody {
-    sha: String,
-    external_status_check_id: u64,
-    status: String,
-}
-
-/// `POST .../merge_requests/:iid/status_check_responses`: the head's sha
-/// and a check of the project are required, as GitLab requires them.
-async fn status_check_response(
-    State(state): State<Shared>,
-    Path((project, iid)): Path<(String, u64)>,
-    Json(body): Json<CheckResponseBody>,
-) -> Response {
-    let mut s = lock(&state);
-    let Some(head) = find(&s, &project, iid).map(|mr| mr.head_sha.clone()) else {
-        return not_found();
-    };
-    let known = s.status_checks.get(&project).is_some_and(|checks| {
-        checks
-            .iter()
-            .any(|(id, _)| *id == body.external_status_check_id)
-    });
-    if !known || body.sha != head {
-        return error(StatusCode::NOT_FOUND, "404 Not found");
-    }
-    if !["passed", "failed", "pending"].contains(&body.status.as_str()) {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "status does not have a valid value",
-        );
-    }
-    s.check_responses.push(FakeCheckResponse {
-        project,
-        iid,
-        sha: body.sha.clone(),
-        check_id: body.external_status_check_id,
-        status: body.status.clone(),
-    });
-    let reply = json!({
-        "id": s.check_responses.len(),
-        "merge_request": { "iid": iid },
-        "external_status_check": { "id": body.external_status_check_id },
-        "status": body.status,
     });
     (StatusCode::CREATED, Json(reply)).into_response()
 }

@@ -15,6 +15,7 @@ mod api;
 mod associations;
 pub mod events;
 mod graphql;
+mod status_checks;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
@@ -101,6 +102,15 @@ pub struct FakeStatus {
     pub git_ref: Option<String>,
 }
 
+/// An external status check of a project.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FakeStatusCheck {
+    pub id: u64,
+    pub name: String,
+    /// The protected branches it is scoped to; none is every branch.
+    pub branches: Vec<String>,
+}
+
 /// A response to an external status check, as written.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FakeCheckResponse {
@@ -149,9 +159,9 @@ pub struct FakeState {
     pub project_members: HashMap<String, Vec<(String, u32)>>,
     log: RequestLog<Fault>,
     pub statuses: Vec<FakeStatus>,
-    /// External status checks (Ultimate) by project: id and name. A
-    /// project without an entry answers as a GitLab without the feature.
-    pub status_checks: HashMap<String, Vec<(u64, String)>>,
+    /// External status checks (Ultimate) by project. A project without an
+    /// entry answers as a GitLab without the feature.
+    pub status_checks: HashMap<String, Vec<FakeStatusCheck>>,
     pub check_responses: Vec<FakeCheckResponse>,
     /// Notes written on merge requests (Warrant's answers to overrides).
     pub notes: Vec<FakeNote>,
@@ -217,7 +227,9 @@ pub type FakeGitlab = Fake<FakeState>;
 impl FakeGitlab {
     /// Serves on a free local port.
     pub async fn start() -> std::io::Result<FakeGitlab> {
-        let router = api::router().merge(graphql::router());
+        let router = api::router()
+            .merge(graphql::router())
+            .merge(status_checks::router());
         Fake::serve(FakeState::default(), router.merge(associations::router())).await
     }
 
@@ -301,9 +313,19 @@ impl FakeGitlab {
     /// Gives `project` the external status check `id` named `name`, as a
     /// project on Ultimate can have.
     pub fn add_status_check(&self, project: &str, id: u64, name: &str) {
+        self.add_scoped_status_check(project, id, name, &[]);
+    }
+
+    /// Gives `project` the external status check `id` named `name`, scoped
+    /// to the protected `branches` (none: every branch).
+    pub fn add_scoped_status_check(&self, project: &str, id: u64, name: &str, branches: &[&str]) {
         let mut s = self.state();
         let checks = s.status_checks.entry(project.to_owned()).or_default();
-        checks.push((id, name.to_owned()));
+        checks.push(FakeStatusCheck {
+            id,
+            name: name.to_owned(),
+            branches: branches.iter().map(|b| (*b).to_owned()).collect(),
+        });
     }
 
     /// Every status check response written, in order.
