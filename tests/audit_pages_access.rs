@@ -788,3 +788,50 @@ async fn the_policy_allows_exactly_the_stylesheet_the_pages_inline() {
         );
     }
 }
+
+/// A checkpoint names every repository: someone who may read only some
+/// gets no checkpoint (answered as a page that does not exist), and the
+/// events export with proofs holds only the chains they may read, ending
+/// with the checkpoint's signed line. An API token reads them all.
+#[tokio::test]
+async fn checkpoints_go_only_to_readers_of_every_repository() {
+    use warrant::audit::checkpoint::SigningKey;
+    use warrant::audit::checkpoint::write::{Signer, write};
+    use warrant::audit::export::ExportedEvent;
+
+    on_each_backend(|url| async move {
+        let h = Harness::start(&url).await;
+        let signer = Signer {
+            key: SigningKey::generate(),
+            instance: String::new(),
+            dir: None,
+        };
+        write(&h.store, &signer, Utc::now(), true).await.unwrap();
+        let session = h.sign_in().await;
+
+        let refused = h.get("/audit/checkpoints", Some(&session)).await;
+        assert_eq!(refused.status(), StatusCode::NOT_FOUND);
+        let refused = refused.text().await.unwrap();
+        assert_nothing_secret("the refused checkpoints", &refused);
+
+        let export = h.read("/audit/events/export.jsonl", &session).await;
+        let (events, last) = export.trim_end().rsplit_once('\n').unwrap();
+        let repos: BTreeSet<String> = events
+            .lines()
+            .map(|line| {
+                let e: ExportedEvent = serde_json::from_str(line).expect(line);
+                e.event.event.repo
+            })
+            .collect();
+        assert_eq!(repos, BTreeSet::from([OPEN.to_owned()]));
+        // The checkpoint's own line names every chain, as signed; it is
+        // the root the reader's proofs lead to.
+        assert!(last.contains("\"signature\""), "{last}");
+
+        let token = h.token().await;
+        let all = h.read_with_token("/audit/checkpoints", &token).await;
+        assert_eq!(all.lines().count(), 1);
+        assert_eq!(all.trim_end(), last);
+    })
+    .await;
+}
