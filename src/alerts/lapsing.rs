@@ -10,7 +10,7 @@
 //! repository's last evaluation applied (the repository's, and its
 //! organisation's), which is what the access review shows too.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
@@ -21,9 +21,9 @@ use tokio::task::JoinHandle;
 use super::{Alert, AlertType, Raise};
 use crate::audit::{EventKind, NewAuditEvent};
 use crate::engine::{Forge, Origin};
-use crate::evaluation::record::{Input, RecordedFile};
+use crate::evaluation::record::Input;
 use crate::ids::RepoName;
-use crate::policy::{self, Policy};
+use crate::policy::Policy;
 use crate::store::Store;
 use crate::store::alerts::Sweep;
 
@@ -75,7 +75,7 @@ pub async fn lapsing(store: &Store, now: DateTime<Utc>) -> anyhow::Result<Vec<La
     for (forge, repo, record) in &records {
         let org = record.org.as_ref().and_then(|org| {
             let repository = RepoName::parse(&org.repository).ok()?;
-            let policy = load(&org.file, &texts, None)?;
+            let policy = org.file.policy(&texts, None)?;
             Some((repository, org.file.path.to_string(), policy))
         });
         if let Some((repository, path, policy)) = &org {
@@ -84,7 +84,7 @@ pub async fn lapsing(store: &Store, now: DateTime<Utc>) -> anyhow::Result<Vec<La
         }
         let org_policy = org.as_ref().map(|(_, _, p)| p);
         let Some(file) = &record.repo else { continue };
-        let Some(policy) = load(file, &texts, org_policy) else {
+        let Some(policy) = file.policy(&texts, org_policy) else {
             continue;
         };
         // The organisation's agents given a role here lapse with the
@@ -227,15 +227,4 @@ fn collect(
             days_left: (seconds + 86_399) / 86_400,
         });
     }
-}
-
-/// The recorded policy `file`, loaded (under `org`), if its text is kept
-/// and it is valid.
-fn load(
-    file: &RecordedFile,
-    texts: &HashMap<String, String>,
-    org: Option<&Policy>,
-) -> Option<Policy> {
-    let text = texts.get(&file.sha256)?;
-    policy::load_under(file.path.as_str(), text, org).ok()
 }

@@ -14,6 +14,7 @@ use sha2::{Digest, Sha256};
 use crate::engine::{Change, Context, OverrideRequest};
 use crate::forge::{OrgPolicyFile, PolicyFile};
 use crate::ids::{Login, RepoPath};
+use crate::policy::Policy;
 
 /// The version of the record's format written today.
 pub const VERSION: u32 = 1;
@@ -68,6 +69,19 @@ pub struct RecordedFile {
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub truncated: bool,
     pub sha256: String,
+}
+
+impl RecordedFile {
+    /// The policy this file holds, loaded (under `org`) from its kept
+    /// text: none when the text is not kept, was cut short when read, or
+    /// does not load.
+    pub fn policy(&self, texts: &Texts, org: Option<&Policy>) -> Option<Policy> {
+        if self.truncated {
+            return None;
+        }
+        let text = texts.get(&self.sha256)?;
+        crate::policy::load_under(self.path.as_str(), text, org).ok()
+    }
 }
 
 /// A file looked for: what was found, if anything.

@@ -200,15 +200,14 @@ impl Worker {
         let Some(Ok(Input::Facts(record))) = input.as_deref().map(Input::parse) else {
             return Ok(None);
         };
-        let Some(org) = record.org.filter(|o| !o.file.truncated) else {
+        let Some(org) = record.org else {
             return Ok(None);
         };
         let texts = self
             .store
             .recorded_texts([org.file.sha256.as_str()])
             .await?;
-        let text = texts.get(&org.file.sha256);
-        Ok(text.and_then(|t| crate::policy::load(org.file.path.as_str(), t).ok()))
+        Ok(org.file.policy(&texts, None))
     }
 
     /// How commit `sha` of the push reached the default branch: by a merge
