@@ -12,6 +12,7 @@ use std::ops::ControlFlow;
 use std::time::Duration;
 
 use anyhow::Context;
+use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
 use super::{Store, as_i64, from_millis, to_millis};
@@ -114,23 +115,12 @@ impl Store {
         page: u32,
         mut visit: impl FnMut(StoredRow) -> ControlFlow<()> + Send,
     ) -> anyhow::Result<()> {
-        // `seq >= $3` keeps the index on (forge, repo, seq) in use: each
-        // page starts where the last ended, not at the chain's first row.
         let mut after = (i64::MIN, i64::MIN);
         loop {
-            let rows = sqlx::query(&format!(
-                "SELECT {AUDIT_COLUMNS} FROM audit_events
-                 WHERE forge = $1 AND repo = $2 AND seq >= $3 AND (seq > $3 OR id > $4)
-                 ORDER BY seq, id LIMIT $5"
-            ))
-            .bind(&chain.forge)
-            .bind(&chain.repo)
-            .bind(after.0)
-            .bind(after.1)
-            .bind(i64::from(page.max(1)))
-            .fetch_all(&self.pool)
-            .await
-            .context("cannot read the audit trail")?;
+            let rows = self
+                .chain_rows_after(chain, AUDIT_COLUMNS, after, page)
+                .await
+                .context("cannot read the audit trail")?;
             let full = rows.len() >= page.max(1) as usize;
             for row in &rows {
                 let id: i64 = row
@@ -166,6 +156,32 @@ impl Store {
                 return Ok(());
             }
         }
+    }
+
+    /// Up to `page` rows of a chain after the row at `after` (its seq and
+    /// row id), in stored order, with `columns`: one page of a walk of
+    /// the chain that never skips a repeated seq.
+    pub(super) async fn chain_rows_after(
+        &self,
+        chain: &Chain,
+        columns: &str,
+        after: (i64, i64),
+        page: u32,
+    ) -> Result<Vec<AnyRow>, sqlx::Error> {
+        // `seq >= $3` keeps the index on (forge, repo, seq) in use: each
+        // page starts where the last ended, not at the chain's first row.
+        sqlx::query(&format!(
+            "SELECT {columns} FROM audit_events
+             WHERE forge = $1 AND repo = $2 AND seq >= $3 AND (seq > $3 OR id > $4)
+             ORDER BY seq, id LIMIT $5"
+        ))
+        .bind(&chain.forge)
+        .bind(&chain.repo)
+        .bind(after.0)
+        .bind(after.1)
+        .bind(i64::from(page.max(1)))
+        .fetch_all(&self.pool)
+        .await
     }
 
     /// The events of one change, in chain order.

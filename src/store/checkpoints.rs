@@ -126,19 +126,10 @@ impl Store {
     ) -> anyhow::Result<()> {
         let mut after = (i64::MIN, i64::MIN);
         loop {
-            let rows = sqlx::query(
-                "SELECT seq, id, hash FROM audit_events
-                 WHERE forge = $1 AND repo = $2 AND seq >= $3 AND (seq > $3 OR id > $4)
-                 ORDER BY seq, id LIMIT $5",
-            )
-            .bind(&chain.forge)
-            .bind(&chain.repo)
-            .bind(after.0)
-            .bind(after.1)
-            .bind(i64::from(page.max(1)))
-            .fetch_all(&self.pool)
-            .await
-            .context("cannot read the audit trail's hashes")?;
+            let rows = self
+                .chain_rows_after(chain, "seq, id, hash", after, page)
+                .await
+                .context("cannot read the audit trail's hashes")?;
             for row in &rows {
                 after = (row.try_get("seq")?, row.try_get("id")?);
                 visit(row.try_get("hash")?);
