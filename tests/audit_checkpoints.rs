@@ -9,36 +9,16 @@ mod support;
 
 use std::path::{Path, PathBuf};
 
-use chrono::{TimeZone, Utc};
+use chrono::Utc;
 use sqlx::{AnyConnection, Connection, Executor};
+use support::audit::append;
 use support::cli::{Run, run};
-use support::keys::{forge, repo_name};
 use support::store::on_each_backend;
 use warrant::audit::checkpoint::verify::check_sequence;
 use warrant::audit::checkpoint::write::{FILE_NAME, Signer, Written, append_to_dir, write};
 use warrant::audit::checkpoint::{SignedCheckpoint, SigningKey};
-use warrant::audit::{EventKind, GENESIS, NewAuditEvent, row_hash};
+use warrant::audit::{GENESIS, row_hash};
 use warrant::store::{Chain, Store};
-
-const REPOS: [(&str, &str); 3] = [
-    ("github", "acme/app"),
-    ("github", "acme/lib"),
-    ("gitlab", "group/sub/project"),
-];
-
-/// Appends `n` events to each repository, round robin.
-async fn append(store: &Store, n: u64) {
-    let at = Utc.with_ymd_and_hms(2026, 12, 1, 9, 0, 0).unwrap();
-    let mut events = Vec::new();
-    for i in 0..n {
-        for (f, repo) in REPOS {
-            let e = NewAuditEvent::new(forge(f), &repo_name(repo), EventKind::DecisionMade, at)
-                .with_detail("n", i);
-            events.push(e);
-        }
-    }
-    store.append_audit(&events).await.unwrap();
-}
 
 /// A trail with a signing key and a checkpoint directory, driven through
 /// the binary.

@@ -6,46 +6,14 @@
 
 mod support;
 
-use chrono::{TimeZone, Utc};
+use support::audit::{append, checkpoint};
 use support::cli::{Run, run};
-use support::keys::{forge, repo_name};
 use support::server::{TestServer, test_state};
 use support::store::on_each_backend;
-use warrant::audit::checkpoint::write::{Signer, write};
 use warrant::audit::checkpoint::{SignedCheckpoint, SigningKey};
 use warrant::audit::export::ExportedEvent;
-use warrant::audit::{EventKind, NewAuditEvent, row_hash};
+use warrant::audit::row_hash;
 use warrant::store::Store;
-
-const REPOS: [(&str, &str); 3] = [
-    ("github", "acme/app"),
-    ("github", "acme/lib"),
-    ("gitlab", "group/sub/project"),
-];
-
-async fn append(store: &Store, n: u64) {
-    let at = Utc.with_ymd_and_hms(2026, 12, 1, 9, 0, 0).unwrap();
-    let mut events = Vec::new();
-    for i in 0..n {
-        for (f, repo) in REPOS {
-            let mut e = NewAuditEvent::new(forge(f), &repo_name(repo), EventKind::DecisionMade, at)
-                .with_detail("n", i);
-            e.actor = Some("copilot-swe-agent[bot]".into());
-            e.change = Some(7);
-            events.push(e);
-        }
-    }
-    store.append_audit(&events).await.unwrap();
-}
-
-async fn checkpoint(store: &Store, key: &SigningKey) {
-    let signer = Signer {
-        key: key.clone(),
-        instance: String::new(),
-        dir: None,
-    };
-    write(store, &signer, Utc::now(), true).await.unwrap();
-}
 
 async fn server(store: &Store, key: Option<&SigningKey>) -> TestServer {
     let state = test_state(store)

@@ -796,17 +796,11 @@ async fn the_policy_allows_exactly_the_stylesheet_the_pages_inline() {
 #[tokio::test]
 async fn checkpoints_go_only_to_readers_of_every_repository() {
     use warrant::audit::checkpoint::SigningKey;
-    use warrant::audit::checkpoint::write::{Signer, write};
     use warrant::audit::export::ExportedEvent;
 
     on_each_backend(|url| async move {
         let h = Harness::start(&url).await;
-        let signer = Signer {
-            key: SigningKey::generate(),
-            instance: String::new(),
-            dir: None,
-        };
-        write(&h.store, &signer, Utc::now(), true).await.unwrap();
+        support::audit::checkpoint(&h.store, &SigningKey::generate()).await;
         let session = h.sign_in().await;
 
         let refused = h.get("/audit/checkpoints", Some(&session)).await;

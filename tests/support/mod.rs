@@ -14,13 +14,15 @@
 //!   doors, for what the endpoints do the same;
 //! - [`register`]: registering an app; [`browser`]: a headless Chromium;
 //!   [`cli`]: the `warrant` binary and real git repositories;
-//! - [`alerts`]: alerts as receivers read them, for snapshots.
+//! - [`alerts`]: alerts as receivers read them, for snapshots; [`audit`]:
+//!   a small audit trail and its checkpoints.
 
 // Each test crate uses a part.
 #![allow(dead_code)]
 
 pub mod alerts;
 pub mod app;
+pub mod audit;
 pub mod browser;
 pub mod cli;
 pub mod decisions;
