@@ -183,7 +183,7 @@ async fn an_evaluation_of_a_100_file_100_commit_merge_request_spends_four_reques
 
     let snap = g
         .client
-        .fetch_merge_request_at(PROJECT, 20, Some(&at_base))
+        .fetch_merge_request_at(PROJECT, 20, Some(&at_base), None)
         .await
         .unwrap();
     for state in [StatusState::Running, StatusState::Success] {
@@ -228,7 +228,7 @@ async fn a_wrong_base_guess_costs_one_query_more_and_reads_at_the_real_base() {
     let at_head = CommitSha::parse(&head()).unwrap();
     let snap = g
         .client
-        .fetch_merge_request_at(PROJECT, 21, Some(&at_head))
+        .fetch_merge_request_at(PROJECT, 21, Some(&at_head), None)
         .await
         .unwrap();
     assert_eq!(snap.policy.unwrap().text, POLICY);
@@ -404,6 +404,74 @@ async fn approvals_are_read_with_who_and_whether_a_bot() {
     // GraphQL does not say when: the worker takes the time it saw the
     // approval given.
     assert!(snap.approvals.iter().all(|a| a.approved_at.is_none()));
+}
+
+/// Without the base, the files at the head the webhook named stand for
+/// the base's when the merge request changes none of them: the same blob,
+/// read in the merge request's own query. A merge request that changes
+/// one of them (the policy here, or CODEOWNERS) has them read at its base.
+#[tokio::test]
+async fn files_the_merge_request_does_not_change_are_read_at_its_head_in_the_same_query() {
+    let g = gitlab().await;
+    let at_head = CommitSha::parse(&head()).unwrap();
+    g.fake.add_merge_request(merge_request(22, 3, 2));
+    g.fake
+        .put_file(PROJECT, &base(), ".gitlab/warrant.yml", POLICY);
+    g.fake
+        .put_file(PROJECT, &base(), "CODEOWNERS", "* @alice\n");
+    let snap = g
+        .client
+        .fetch_merge_request_at(PROJECT, 22, None, Some(&at_head))
+        .await
+        .unwrap();
+    let policy = snap.policy.unwrap();
+    assert_eq!(policy.text, POLICY);
+    assert_eq!(
+        policy.blob_id,
+        warrant::forge::gitlab::fake::git_blob_id(POLICY)
+    );
+    assert_eq!(snap.codeowners.unwrap().unwrap().text, "* @alice\n");
+    assert_eq!(snap.change.base_sha.as_str(), base());
+    assert_eq!(count(&g, "WarrantBlobs"), 0, "{:#?}", requests(&g));
+    assert_eq!(requests(&g).len(), 2, "{:#?}", requests(&g));
+
+    for (iid, touched) in [(23, ".gitlab/warrant.yml"), (24, ".gitlab/CODEOWNERS")] {
+        let g = gitlab().await;
+        let mut mr = merge_request(iid, 3, 2);
+        mr.files.push((touched.to_owned(), None));
+        g.fake.add_merge_request(mr);
+        g.fake
+            .put_file(PROJECT, &base(), ".gitlab/warrant.yml", POLICY);
+        g.fake
+            .put_file(PROJECT, &head(), ".gitlab/warrant.yml", "mode: off\n");
+        let snap = g
+            .client
+            .fetch_merge_request_at(PROJECT, iid, None, Some(&at_head))
+            .await
+            .unwrap();
+        assert_eq!(snap.policy.unwrap().text, POLICY, "{touched}");
+        assert_eq!(count(&g, "WarrantBlobs"), 1, "{touched}");
+    }
+
+    // A head the merge request has moved past is not used either.
+    let g = gitlab().await;
+    g.fake.add_merge_request(merge_request(25, 3, 2));
+    g.fake
+        .put_file(PROJECT, &base(), ".gitlab/warrant.yml", POLICY);
+    let older = CommitSha::parse(&sha(0xdddd)).unwrap();
+    g.fake.put_file(
+        PROJECT,
+        older.as_str(),
+        ".gitlab/warrant.yml",
+        "mode: off\n",
+    );
+    let snap = g
+        .client
+        .fetch_merge_request_at(PROJECT, 25, None, Some(&older))
+        .await
+        .unwrap();
+    assert_eq!(snap.policy.unwrap().text, POLICY);
+    assert_eq!(count(&g, "WarrantBlobs"), 1);
 }
 
 #[tokio::test]

@@ -304,13 +304,16 @@ impl Adapter for Gitlab {
     }
 
     /// Reads the merge request, guessing its base is the last
-    /// evaluation's (a wrong guess costs one query more), and fills its
-    /// reviews from the approvals, each on the head it was seen given at.
+    /// evaluation's, with the files at the head for a merge request that
+    /// does not change them (a wrong guess otherwise costs one query more),
+    /// and fills its reviews from the approvals, each on the head it was
+    /// seen given at.
     async fn read(&self, t: &Target<String>, known: &Known) -> anyhow::Result<Snapshot> {
         let base = known.last_base.as_ref();
+        let (project, iid) = (t.key.repo.as_str(), t.key.number);
         let mut mr = self
             .client
-            .fetch_merge_request_at(t.key.repo.as_str(), t.key.number, base)
+            .fetch_merge_request_at(project, iid, base, Some(&t.head_sha))
             .await?;
         mr.change.reviews = reviews(&mr, &known.approvals_seen);
         Ok(Snapshot { mr })

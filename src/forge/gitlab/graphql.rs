@@ -12,8 +12,10 @@ use super::client::{GitlabClient, GitlabError};
 
 /// The merge request, its first 100 commits, and (when `$blobs`) the
 /// files at `$ref` among `$paths` with the commit `$ref` names (a guess of
-/// the base: the last evaluation's, or `HEAD`, the default branch).
-pub(crate) const MERGE_REQUEST_QUERY: &str = "query WarrantMergeRequest($project: ID!, $iid: String!, $ref: String!, $paths: [String!]!, $blobs: Boolean!) {
+/// the base: the last evaluation's, or `HEAD`, the default branch); when
+/// `$atHead`, the same files at `$head`, the head the webhook named, which
+/// are the base's when the merge request does not change them.
+pub(crate) const MERGE_REQUEST_QUERY: &str = "query WarrantMergeRequest($project: ID!, $iid: String!, $ref: String!, $head: String!, $paths: [String!]!, $blobs: Boolean!, $atHead: Boolean!) {
   project(fullPath: $project) {
     mergeRequest(iid: $iid) {
       iid title description state draft sourceBranch targetBranch webUrl
@@ -30,6 +32,7 @@ pub(crate) const MERGE_REQUEST_QUERY: &str = "query WarrantMergeRequest($project
     repository @include(if: $blobs) {
       tree(ref: $ref) { lastCommit { sha } }
       blobs(ref: $ref, paths: $paths) { nodes { path oid rawTextBlob } }
+      headBlobs: blobs(ref: $head, paths: $paths) @include(if: $atHead) { nodes { path oid rawTextBlob } }
     }
   }
 }";
@@ -91,6 +94,9 @@ pub(crate) struct RepositoryReply {
     #[serde(default)]
     pub tree: Option<TreeNode>,
     pub blobs: Nodes<BlobNode>,
+    /// The same files at the head, when asked.
+    #[serde(default, rename = "headBlobs")]
+    pub head_blobs: Option<Nodes<BlobNode>>,
 }
 
 #[derive(Deserialize)]

@@ -85,9 +85,13 @@ pub(crate) struct FileReply {
     pub blob_id: String,
 }
 
-/// The files read with the merge request, and the commit they were read
-/// at, when known.
-type ReadAt = (Option<CommitSha>, Vec<BlobNode>);
+/// The files read with the merge request: at the commit guessed to be
+/// its base (that commit, when known), and at the head asked, if asked.
+struct ReadWith {
+    at: Option<CommitSha>,
+    guessed: Vec<BlobNode>,
+    head: Option<(CommitSha, Vec<BlobNode>)>,
+}
 
 impl GitlabClient {
     /// Fetches merge request `iid` of `project` (its full path,
@@ -99,7 +103,7 @@ impl GitlabClient {
         project: &str,
         iid: u64,
     ) -> Result<MergeRequestSnapshot, GitlabError> {
-        self.fetch_merge_request_at(project, iid, None).await
+        self.fetch_merge_request_at(project, iid, None, None).await
     }
 
     /// Fetches merge request `iid` of `project`: the merge request, its
@@ -107,14 +111,20 @@ impl GitlabClient {
     /// `base` (a guess: the last evaluation's; without one, `HEAD`, the tip
     /// of the default branch, which is the base of a merge request branched
     /// from it and not yet overtaken) in one GraphQL query, the diffs
-    /// beside it on REST. When the commit guessed is not the merge
-    /// request's base, the files are read at the real base in one more
-    /// query.
+    /// beside it on REST.
+    ///
+    /// When the commit guessed is not the merge request's base, the same
+    /// files read at `head` (the head the webhook named) stand for the
+    /// base's if the merge request is still at that head and its complete
+    /// list of changes touches none of them: a file a merge request does
+    /// not change is the same blob at its head as at its base. Otherwise
+    /// the files are read at the real base in one more query.
     pub async fn fetch_merge_request_at(
         &self,
         project: &str,
         iid: u64,
         base: Option<&CommitSha>,
+        head: Option<&CommitSha>,
     ) -> Result<MergeRequestSnapshot, GitlabError> {
         let mr_path = format!("{}/merge_requests/{iid}", project_path(project)?);
         let diffs_path = format!("{mr_path}/diffs");
@@ -129,24 +139,28 @@ impl GitlabClient {
                 other => other,
             }
         };
-        let (node, diffs) = tokio::try_join!(self.merge_request_node(project, iid, base), diffs)?;
-        let (mr, blobs) = node;
+        let node = self.merge_request_node(project, iid, base, head);
+        let (node, diffs) = tokio::try_join!(node, diffs)?;
+        let (mr, read) = node;
         let what = format!("merge request {project}!{iid}");
         let refs = mr.diff_refs.as_ref();
         let head_sha = sha(&what, refs.and_then(|d| d.head_sha.as_deref()), "headSha")?;
         let base_sha = sha(&what, refs.and_then(|d| d.base_sha.as_deref()), "baseSha")?;
-        let blobs = match blobs {
-            Some((read_at, blobs)) if read_at.as_ref().is_some_and(|at| base_sha.matches(at)) => {
-                blobs
-            }
-            _ => self.blobs_at(project, &base_sha).await?,
-        };
-        let (commit_nodes, commits_complete) = self.all_commits(project, iid, mr.commits).await?;
         let (diffs, listed_all) = diffs;
         let cut = mr
             .diff_stats_summary
             .as_ref()
             .is_some_and(|d| d.file_count > diffs.len());
+        let files_complete = listed_all && !cut;
+        let blobs = match read {
+            Some(r) if r.at.as_ref().is_some_and(|at| base_sha.matches(at)) => r.guessed,
+            Some(ReadWith {
+                head: Some((at, blobs)),
+                ..
+            }) if at.matches(&head_sha) && files_complete && untouched(&diffs) => blobs,
+            _ => self.blobs_at(project, &base_sha).await?,
+        };
+        let (commit_nodes, commits_complete) = self.all_commits(project, iid, mr.commits).await?;
         let approvals = mr
             .approved_by
             .nodes
@@ -191,25 +205,29 @@ impl GitlabClient {
             web_url: mr.web_url,
             source_branch: mr.source_branch,
             target_branch: mr.target_branch,
-            files_complete: listed_all && !cut,
+            files_complete,
             commits_complete,
         })
     }
 
     /// The `WarrantMergeRequest` query, with the files at `base` (or at
-    /// `HEAD`) and the commit they were read at, when GitLab says.
+    /// `HEAD`) and the commit they were read at, when GitLab says, and
+    /// the same files at `head` when the base is a guess.
     async fn merge_request_node(
         &self,
         project: &str,
         iid: u64,
         base: Option<&CommitSha>,
-    ) -> Result<(MergeRequestNode, Option<ReadAt>), GitlabError> {
+        head: Option<&CommitSha>,
+    ) -> Result<(MergeRequestNode, Option<ReadWith>), GitlabError> {
         let vars = json!({
             "project": project,
             "iid": iid.to_string(),
             "ref": base.map_or("HEAD", |b| b.as_str()),
+            "head": head.map_or("", |h| h.as_str()),
             "paths": file_paths(),
             "blobs": true,
+            "atHead": head.is_some(),
         });
         let data: ProjectData<ProjectReply> = self
             .graphql("WarrantMergeRequest", MERGE_REQUEST_QUERY, vars)
@@ -222,10 +240,11 @@ impl GitlabClient {
             // A GitLab whose tree does not say its commit: a commit guessed
             // by its id was read at that id.
             let at = commit.or_else(|| base.map(|b| b.as_str().to_owned()));
-            (
-                at.and_then(|sha| CommitSha::parse(&sha).ok()),
-                r.blobs.nodes,
-            )
+            ReadWith {
+                at: at.and_then(|sha| CommitSha::parse(&sha).ok()),
+                guessed: r.blobs.nodes,
+                head: head.cloned().zip(r.head_blobs.map(|b| b.nodes)),
+            }
         });
         Ok((mr, read))
     }
@@ -357,6 +376,15 @@ fn file_paths() -> Vec<&'static str> {
         .chain(GITLAB_CODEOWNERS_PATHS)
         .copied()
         .collect()
+}
+
+/// Whether none of the changes touches a file read with the merge request
+/// (the policy's and CODEOWNERS' paths), by its old path or its new one.
+fn untouched(diffs: &[DiffReply]) -> bool {
+    let read = file_paths();
+    diffs
+        .iter()
+        .all(|d| !read.contains(&d.old_path.as_str()) && !read.contains(&d.new_path.as_str()))
 }
 
 /// The first of `candidates` among the blobs read, in the candidates'

@@ -41,13 +41,18 @@ async fn answer(State(state): State<Shared>, body: axum::body::Bytes) -> Respons
         Some("WarrantMergeRequest") => {
             let mut reply = json!({ "mergeRequest": merge_request(&s, vars, true) });
             if vars.get("blobs").and_then(Value::as_bool) == Some(true) {
-                reply["repository"] = blobs(&s, vars);
-                reply["repository"]["tree"] = tree(&s, vars);
+                reply["repository"] = json!({
+                    "blobs": blobs(&s, vars, "ref"),
+                    "tree": tree(&s, vars),
+                });
+                if vars.get("atHead").and_then(Value::as_bool) == Some(true) {
+                    reply["repository"]["headBlobs"] = head_blobs(&s, vars);
+                }
             }
             reply
         }
         Some("WarrantCommits") => json!({ "mergeRequest": merge_request(&s, vars, false) }),
-        Some("WarrantBlobs") => json!({ "repository": blobs(&s, vars) }),
+        Some("WarrantBlobs") => json!({ "repository": { "blobs": blobs(&s, vars, "ref") } }),
         _ => {
             let errors = json!([{ "message": "the fake GitLab does not know this query" }]);
             return Json(json!({ "errors": errors })).into_response();
@@ -178,14 +183,15 @@ fn commit_page(mr: &FakeMergeRequest, after: Option<&str>) -> Value {
 /// The tree at `$ref`, with the commit it is at: a ref set with
 /// `set_ref`, or a commit id, which names itself; `null` for another name.
 fn tree(s: &FakeState, vars: &Map<String, Value>) -> Value {
-    match resolved(s, vars) {
+    match resolved(s, vars, "ref") {
         Some(sha) => json!({ "lastCommit": { "sha": sha } }),
         None => Value::Null,
     }
 }
 
-fn resolved(s: &FakeState, vars: &Map<String, Value>) -> Option<String> {
-    let (project, git_ref) = (text(vars, "project"), text(vars, "ref"));
+/// The commit the ref in variable `var` names.
+fn resolved(s: &FakeState, vars: &Map<String, Value>, var: &str) -> Option<String> {
+    let (project, git_ref) = (text(vars, "project"), text(vars, var));
     let named = s.refs.get(&(project.to_owned(), git_ref.to_owned()));
     let is_sha = git_ref.len() == 40 && git_ref.bytes().all(|b| b.is_ascii_hexdigit());
     named
@@ -193,21 +199,40 @@ fn resolved(s: &FakeState, vars: &Map<String, Value>) -> Option<String> {
         .or_else(|| is_sha.then(|| git_ref.to_owned()))
 }
 
-/// The files at `$ref` among `$paths` that exist there: at the commit a
-/// named ref is at, else under the ref as given.
-fn blobs(s: &FakeState, vars: &Map<String, Value>) -> Value {
+/// The files among `$paths` that exist at the ref in variable `var`: at
+/// the commit a named ref is at, else under the ref as given.
+fn blobs(s: &FakeState, vars: &Map<String, Value>, var: &str) -> Value {
+    let git_ref = resolved(s, vars, var).unwrap_or_else(|| text(vars, var).to_owned());
+    blob_nodes(s, vars, |_| git_ref.clone())
+}
+
+/// The files among `$paths` at `$head`. At the head of the merge request
+/// asked about, a file it does not change is its base's, as in a
+/// repository: the fake keeps files by commit, and tests put them where
+/// they differ.
+fn head_blobs(s: &FakeState, vars: &Map<String, Value>) -> Value {
+    let head = text(vars, "head");
+    let mr = find(s, vars).filter(|mr| mr.head_sha == head);
+    blob_nodes(s, vars, |path| match mr {
+        Some(mr) if !mr.changes(path) => mr.base_sha.clone(),
+        _ => head.to_owned(),
+    })
+}
+
+/// The nodes of the files among `$paths`, each read at the commit `at`
+/// gives for it.
+fn blob_nodes(s: &FakeState, vars: &Map<String, Value>, at: impl Fn(&str) -> String) -> Value {
     let project = text(vars, "project");
-    let git_ref = resolved(s, vars).unwrap_or_else(|| text(vars, "ref").to_owned());
     let paths = vars.get("paths").and_then(Value::as_array);
     let nodes: Vec<Value> = paths
         .into_iter()
         .flatten()
         .filter_map(Value::as_str)
         .filter_map(|path| {
-            let key = (project.to_owned(), git_ref.clone(), path.to_owned());
+            let key = (project.to_owned(), at(path), path.to_owned());
             let text = s.files.get(&key)?;
             Some(json!({ "path": path, "oid": git_blob_id(text), "rawTextBlob": text }))
         })
         .collect();
-    json!({ "blobs": { "nodes": nodes } })
+    json!({ "nodes": nodes })
 }

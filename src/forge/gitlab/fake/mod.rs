@@ -80,6 +80,17 @@ pub struct FakeMergeRequest {
     pub changes_count: Option<String>,
 }
 
+impl FakeMergeRequest {
+    /// Whether the merge request changes `path` (adds, edits, deletes or
+    /// renames it, by its old path or its new one).
+    pub fn changes(&self, path: &str) -> bool {
+        self.files
+            .iter()
+            .any(|(new, old)| new == path || old.as_deref() == Some(path))
+            || self.deleted.iter().any(|d| d == path)
+    }
+}
+
 /// An approval: who gave it, and when.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FakeApproval {
