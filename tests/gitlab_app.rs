@@ -282,3 +282,32 @@ async fn an_evaluation_of_100_files_and_100_commits_spends_at_most_four_requests
     })
     .await;
 }
+
+/// A merge request that changes the policy: the policy it proposes comes
+/// with the merge request's own query, read at its head, and the policy
+/// that judges it at its base; no file is asked for apart.
+#[tokio::test]
+async fn a_proposed_policy_is_read_with_the_merge_request() {
+    on_each_backend(|url| async move {
+        let app = GitlabApp::start(&url).await;
+        app.put_policy(POLICY);
+        app.fake.set_ref(PROJECT, "HEAD", BASE);
+        let proposed = POLICY.replace("allow: [\"src/**\"]", "allow: [\"src/**\", \"infra/**\"]");
+        assert_ne!(proposed, POLICY);
+        app.add_merge_request(1, ALICE, &[".gitlab/warrant.yml"], "Widen the scope");
+        app.fake
+            .put_file(PROJECT, HEAD, ".gitlab/warrant.yml", &proposed);
+        app.hook_and_wait(1, ALICE, HookAction::Open, 1).await;
+
+        let decision = app.decision(1).await;
+        let difference = &decision["proposed"][0]["differences"][0];
+        assert_eq!(difference["effect"], "relaxed", "{decision:#}");
+        let requests = since(&app, 0);
+        let apart: Vec<&String> = requests
+            .iter()
+            .filter(|r| r.contains("/repository/files/.gitlab") || r.ends_with("WarrantBlobs"))
+            .collect();
+        assert!(apart.is_empty(), "{requests:#?}");
+    })
+    .await;
+}

@@ -86,10 +86,12 @@ pub(super) trait Adapter: Sync {
     async fn read_org_policy(&self, repo: &RepoName) -> anyhow::Result<Option<PolicyFile>>;
 
     /// The first of `paths` that exists at commit `sha` of the change's
-    /// repository (the policy a change proposes, at its head).
+    /// repository (the policy a change proposes, at its head), which
+    /// `snapshot` may already hold.
     async fn head_file(
         &self,
         t: &Target<Self::At>,
+        snapshot: &Self::Snapshot,
         sha: &CommitSha,
         paths: &[&str],
     ) -> anyhow::Result<Option<PolicyFile>>;

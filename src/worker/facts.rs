@@ -112,7 +112,9 @@ impl<A: Adapter> Facts for Live<'_, A> {
 
     async fn head_file(&self, paths: &[&str]) -> anyhow::Result<Option<PolicyFile>> {
         let head = &A::change(self.snapshot).head_sha;
-        let found = self.forge.head_file(self.t, head, paths).await?;
+        let found = (self.forge)
+            .head_file(self.t, self.snapshot, head, paths)
+            .await?;
         let mut read = self.read();
         let file = found.as_ref().map(|f| read.recorder.file(f));
         read.head_files.push(HeadFile {

@@ -130,6 +130,7 @@ impl Adapter for Github {
     async fn head_file(
         &self,
         t: &Target<InstallationId>,
+        _snapshot: &Self::Snapshot,
         sha: &CommitSha,
         paths: &[&str],
     ) -> anyhow::Result<Option<PolicyFile>> {

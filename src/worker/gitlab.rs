@@ -236,14 +236,19 @@ impl Adapter for Gitlab {
         Ok(self.client.file_at(repo.as_str(), "HEAD", &paths).await?)
     }
 
-    /// One request per candidate path tried, for a change that edits a
-    /// policy file.
+    /// For a change that edits a policy file: read with the merge request
+    /// when it was read at `sha`, else one request per candidate path
+    /// tried.
     async fn head_file(
         &self,
         t: &Target<String>,
+        snapshot: &Snapshot,
         sha: &CommitSha,
         paths: &[&str],
     ) -> anyhow::Result<Option<PolicyFile>> {
+        if let Some(read) = snapshot.mr.file_at_head(sha, paths) {
+            return Ok(read?);
+        }
         let project = t.key.repo.as_str();
         Ok(self.client.file_at(project, sha.as_str(), paths).await?)
     }

@@ -117,7 +117,7 @@ pub(crate) struct Nodes<T> {
     pub nodes: Vec<T>,
 }
 
-#[derive(Deserialize)]
+#[derive(Clone, Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct BlobNode {
     pub path: String,

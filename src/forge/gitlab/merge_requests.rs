@@ -64,6 +64,28 @@ pub struct MergeRequestSnapshot {
     /// file that cannot be read is an error only for a policy that names
     /// `codeowners`, so it is kept as one until then.
     pub codeowners: Result<Option<PolicyFile>, String>,
+    /// The policy and CODEOWNERS candidates at the head the webhook named,
+    /// when they were read with the merge request.
+    head_files: Option<(CommitSha, Vec<BlobNode>)>,
+}
+
+impl MergeRequestSnapshot {
+    /// The first of `paths` at commit `sha`, when the files read with the
+    /// merge request answer it: read at `sha`, and among the paths read.
+    /// `None` when they do not, and the file must be asked for.
+    pub fn file_at_head(
+        &self,
+        sha: &CommitSha,
+        paths: &[&str],
+    ) -> Option<Result<Option<PolicyFile>, GitlabError>> {
+        let (at, blobs) = self.head_files.as_ref()?;
+        let read = file_paths();
+        if !at.matches(sha) || !paths.iter().all(|p| read.contains(p)) {
+            return None;
+        }
+        let what = format!("commit {sha}");
+        Some(first_blob(&what, blobs, paths))
+    }
 }
 
 /// An item of `GET .../merge_requests/:iid/diffs`.
@@ -87,6 +109,7 @@ pub(crate) struct FileReply {
 
 /// The files read with the merge request: at the commit guessed to be
 /// its base (that commit, when known), and at the head asked, if asked.
+#[derive(Default)]
 struct ReadWith {
     at: Option<CommitSha>,
     guessed: Vec<BlobNode>,
@@ -152,12 +175,11 @@ impl GitlabClient {
             .as_ref()
             .is_some_and(|d| d.file_count > diffs.len());
         let files_complete = listed_all && !cut;
-        let blobs = match read {
-            Some(r) if r.at.as_ref().is_some_and(|at| base_sha.matches(at)) => r.guessed,
-            Some(ReadWith {
-                head: Some((at, blobs)),
-                ..
-            }) if at.matches(&head_sha) && files_complete && untouched(&diffs) => blobs,
+        let ReadWith { at, guessed, head } = read.unwrap_or_default();
+        let head_files = head.filter(|(at, _)| at.matches(&head_sha));
+        let blobs = match &head_files {
+            _ if at.as_ref().is_some_and(|at| base_sha.matches(at)) => guessed,
+            Some((_, blobs)) if files_complete && untouched(&diffs) => (*blobs).clone(),
             _ => self.blobs_at(project, &base_sha).await?,
         };
         let (commit_nodes, commits_complete) = self.all_commits(project, iid, mr.commits).await?;
@@ -206,6 +228,7 @@ impl GitlabClient {
             source_branch: mr.source_branch,
             target_branch: mr.target_branch,
             files_complete,
+            head_files,
             commits_complete,
         })
     }
