@@ -406,6 +406,19 @@ async fn approvals_are_read_with_who_and_whether_a_bot() {
     assert!(snap.approvals.iter().all(|a| a.approved_at.is_none()));
 }
 
+/// Merge request `iid` read with no base known, and `head` as the head
+/// the webhook named.
+async fn read_without_base(
+    g: &Gitlab,
+    iid: u64,
+    head: &CommitSha,
+) -> warrant::forge::gitlab::merge_requests::MergeRequestSnapshot {
+    g.client
+        .fetch_merge_request_at(PROJECT, iid, None, Some(head))
+        .await
+        .unwrap()
+}
+
 /// Without the base, the files at the head the webhook named stand for
 /// the base's when the merge request changes none of them: the same blob,
 /// read in the merge request's own query. A merge request that changes
@@ -419,11 +432,7 @@ async fn files_the_merge_request_does_not_change_are_read_at_its_head_in_the_sam
         .put_file(PROJECT, &base(), ".gitlab/warrant.yml", POLICY);
     g.fake
         .put_file(PROJECT, &base(), "CODEOWNERS", "* @alice\n");
-    let snap = g
-        .client
-        .fetch_merge_request_at(PROJECT, 22, None, Some(&at_head))
-        .await
-        .unwrap();
+    let snap = read_without_base(&g, 22, &at_head).await;
     let policy = snap.policy.unwrap();
     assert_eq!(policy.text, POLICY);
     assert_eq!(
@@ -444,11 +453,7 @@ async fn files_the_merge_request_does_not_change_are_read_at_its_head_in_the_sam
             .put_file(PROJECT, &base(), ".gitlab/warrant.yml", POLICY);
         g.fake
             .put_file(PROJECT, &head(), ".gitlab/warrant.yml", "mode: off\n");
-        let snap = g
-            .client
-            .fetch_merge_request_at(PROJECT, iid, None, Some(&at_head))
-            .await
-            .unwrap();
+        let snap = read_without_base(&g, iid, &at_head).await;
         assert_eq!(snap.policy.unwrap().text, POLICY, "{touched}");
         assert_eq!(count(&g, "WarrantBlobs"), 1, "{touched}");
     }
@@ -465,11 +470,7 @@ async fn files_the_merge_request_does_not_change_are_read_at_its_head_in_the_sam
         ".gitlab/warrant.yml",
         "mode: off\n",
     );
-    let snap = g
-        .client
-        .fetch_merge_request_at(PROJECT, 25, None, Some(&older))
-        .await
-        .unwrap();
+    let snap = read_without_base(&g, 25, &older).await;
     assert_eq!(snap.policy.unwrap().text, POLICY);
     assert_eq!(count(&g, "WarrantBlobs"), 1);
 }
