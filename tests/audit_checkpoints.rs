@@ -10,8 +10,7 @@ mod support;
 use std::path::{Path, PathBuf};
 
 use chrono::Utc;
-use sqlx::{AnyConnection, Connection, Executor};
-use support::audit::append;
+use support::audit::{append, tamper};
 use support::cli::{Run, run};
 use support::store::on_each_backend;
 use warrant::audit::checkpoint::verify::check_sequence;
@@ -114,15 +113,6 @@ async fn three_checkpoints(url: &str) -> (Store, Trail) {
         trail.checkpoint();
     }
     (store, trail)
-}
-
-async fn tamper(url: &str, statements: &str) {
-    sqlx::any::install_default_drivers();
-    let mut conn = AnyConnection::connect(url).await.unwrap();
-    conn.execute(statements)
-        .await
-        .unwrap_or_else(|e| panic!("{statements}: {e}"));
-    conn.close().await.unwrap();
 }
 
 #[track_caller]

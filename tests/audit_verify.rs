@@ -10,6 +10,7 @@ use std::ops::ControlFlow;
 
 use chrono::{TimeZone, Utc};
 use sqlx::{AnyConnection, Connection, Executor};
+use support::audit::tamper;
 use support::keys::repo_name;
 use support::store::on_each_backend;
 use warrant::audit::verify::{BreakKind, ChainReport, ChainVerifier, verify_store};
@@ -71,17 +72,6 @@ async fn seed(store: &Store) -> HashMap<&'static str, Vec<AuditEvent>> {
         by_repo.entry(repo).or_default().push(row);
     }
     by_repo
-}
-
-/// Runs `statements` on the database directly, as someone with write
-/// access to it would, past the store.
-async fn tamper(url: &str, statements: &str) {
-    sqlx::any::install_default_drivers();
-    let mut conn = AnyConnection::connect(url).await.unwrap();
-    conn.execute(statements)
-        .await
-        .unwrap_or_else(|e| panic!("{statements}: {e}"));
-    conn.close().await.unwrap();
 }
 
 async fn reports(store: &Store) -> HashMap<String, ChainReport> {

@@ -2,6 +2,7 @@
 //! nested GitLab project), and checkpoints of it signed in process.
 
 use chrono::{TimeZone, Utc};
+use sqlx::{AnyConnection, Connection, Executor};
 use warrant::audit::checkpoint::SigningKey;
 use warrant::audit::checkpoint::write::{Signer, write};
 use warrant::audit::{EventKind, NewAuditEvent};
@@ -41,4 +42,15 @@ pub async fn checkpoint(store: &Store, key: &SigningKey) {
         dir: None,
     };
     write(store, &signer, Utc::now(), true).await.unwrap();
+}
+
+/// Runs `statements` on the database directly, as someone with write
+/// access to it would, past the store.
+pub async fn tamper(url: &str, statements: &str) {
+    sqlx::any::install_default_drivers();
+    let mut conn = AnyConnection::connect(url).await.unwrap();
+    conn.execute(statements)
+        .await
+        .unwrap_or_else(|e| panic!("{statements}: {e}"));
+    conn.close().await.unwrap();
 }
