@@ -177,10 +177,15 @@ impl GitlabClient {
         let files_complete = listed_all && !cut;
         let ReadWith { at, guessed, head } = read.unwrap_or_default();
         let head_files = head.filter(|(at, _)| at.matches(&head_sha));
-        let blobs = match &head_files {
-            _ if at.as_ref().is_some_and(|at| base_sha.matches(at)) => guessed,
-            Some((_, blobs)) if files_complete && untouched(&diffs) => (*blobs).clone(),
-            _ => self.blobs_at(project, &base_sha).await?,
+        let at_head = head_files
+            .as_ref()
+            .filter(|_| files_complete && untouched(&diffs));
+        let blobs = if at.as_ref().is_some_and(|at| base_sha.matches(at)) {
+            guessed
+        } else if let Some((_, blobs)) = at_head {
+            blobs.clone()
+        } else {
+            self.blobs_at(project, &base_sha).await?
         };
         let (commit_nodes, commits_complete) = self.all_commits(project, iid, mr.commits).await?;
         let approvals = mr
