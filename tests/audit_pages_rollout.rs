@@ -21,6 +21,12 @@ fn days_ago(days: i64) -> DateTime<Utc> {
     Utc::now() - Duration::days(days)
 }
 
+/// When claude-code's registration lapses: ten days and an hour from now, so
+/// the page counts 10 days left whatever the hour of the run.
+fn claude_lapses_at() -> DateTime<Utc> {
+    Utc::now() + Duration::days(10) + Duration::hours(1)
+}
+
 fn rfc3339(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
@@ -85,7 +91,7 @@ async fn seed(store: &Store) {
         "claude-code",
         serde_json::json!({"kind": "registered"}),
         serde_json::json!({"role": "app-dev", "owner": "alice",
-            "expires": rfc3339(Utc::now() + Duration::days(10) + Duration::hours(1))}),
+            "expires": rfc3339(claude_lapses_at())}),
     );
     evaluate(
         store,
@@ -412,7 +418,9 @@ async fn the_agents_page_reviews_where_each_agent_is_registered_and_when_it_laps
         assert_eq!(claude[1], "acme/enforced (GitHub)", "{claude:?}");
         assert_eq!(claude[2], "alice");
         assert_eq!(claude[3], "app-dev in acme/enforced (GitHub)");
-        let expires = (Utc::now() + Duration::days(10)).format("%Y-%m-%d");
+        // The date of the instant the seed wrote, not of ten days from now:
+        // the two differ in the last hour of a UTC day.
+        let expires = claude_lapses_at().format("%Y-%m-%d");
         assert_eq!(
             claude[4],
             format!("{expires} (10 days left) Lapses in 10 days")
