@@ -17,7 +17,7 @@ use super::checkpoint::verify::{
     Contradiction, ContradictionKind, check_sequence, is_checkpoint_line,
 };
 use super::checkpoint::{PublicKey, SignedCheckpoint};
-use super::merkle::{Hash, Tree, event_leaf, verify_inclusion};
+use super::merkle::{Hash, Tree, event_leaf, stored_leaf, verify_inclusion};
 use super::{AuditEvent, row_hash};
 
 /// Where an event sits in a checkpoint's tree.
@@ -44,10 +44,7 @@ pub struct ExportedEvent {
 /// The lines of one chain's events (its first `size` events, in `seq`
 /// order), each with its proof in `checkpoint`.
 pub fn chain_lines(events: &[AuditEvent], checkpoint: u64) -> Vec<String> {
-    let leaves: Vec<Hash> = events
-        .iter()
-        .map(|e| event_leaf(&e.hash).unwrap_or_default())
-        .collect();
+    let leaves: Vec<Hash> = events.iter().map(|e| stored_leaf(&e.hash)).collect();
     let tree = Tree::new(leaves);
     events
         .iter()

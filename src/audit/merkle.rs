@@ -49,6 +49,16 @@ pub fn event_leaf(event_hash: &str) -> Option<Hash> {
     Some(leaf_hash(&bytes))
 }
 
+/// The leaf an event takes in its chain's tree whatever its stored `hash`:
+/// [`event_leaf`], or, for a hash that is not 64 hex digits, the leaf of its
+/// text. Such a row already fails `warrant audit verify`'s chain check, and
+/// no checkpoint is signed over it; it still takes its place, so that every
+/// tree built of one chain (a checkpoint verified, a change page's proofs,
+/// an export) has the same leaves.
+pub fn stored_leaf(event_hash: &str) -> Hash {
+    event_leaf(event_hash).unwrap_or_else(|| leaf_hash(event_hash.as_bytes()))
+}
+
 /// The root of the tree of no leaves.
 pub fn empty_root() -> Hash {
     Sha256::digest([]).into()

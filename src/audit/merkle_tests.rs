@@ -163,6 +163,14 @@ fn an_events_leaf_is_its_hash_as_bytes_behind_the_leaf_prefix() {
 }
 
 #[test]
+fn a_stored_hash_that_is_not_hex_takes_the_leaf_of_its_text() {
+    let hash = "9f".repeat(32);
+    assert_eq!(Some(stored_leaf(&hash)), event_leaf(&hash));
+    assert_eq!(stored_leaf("not hex"), leaf_hash(b"not hex"));
+    assert_ne!(stored_leaf("not hex"), stored_leaf("not hex either"));
+}
+
+#[test]
 fn a_tree_held_by_levels_gives_the_same_root_and_proofs() {
     let all = leaves(45);
     assert_eq!(Tree::new(Vec::new()).root(), empty_root());

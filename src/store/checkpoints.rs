@@ -3,6 +3,8 @@
 //! they were published as. Also the two readings of the trail a checkpoint
 //! needs: each chain's size, and its event hashes in order.
 
+use std::ops::ControlFlow;
+
 use anyhow::Context;
 use sqlx::Row;
 
@@ -117,12 +119,13 @@ impl Store {
 
     /// Visits the event hashes of a chain in stored order (by `seq`, then
     /// by row id, as [`Store::scan_audit_chain`] reads them), `page` rows
-    /// per query: the leaves of the chain's Merkle tree.
+    /// per query: the leaves of the chain's Merkle tree. Stops early when
+    /// `visit` breaks.
     pub async fn scan_audit_hashes(
         &self,
         chain: &Chain,
         page: u32,
-        mut visit: impl FnMut(&str) + Send,
+        mut visit: impl FnMut(&str) -> ControlFlow<()> + Send,
     ) -> anyhow::Result<()> {
         let mut after = (i64::MIN, i64::MIN);
         loop {
@@ -132,7 +135,9 @@ impl Store {
                 .context("cannot read the audit trail's hashes")?;
             for row in &rows {
                 after = (row.try_get("seq")?, row.try_get("id")?);
-                visit(row.try_get("hash")?);
+                if visit(row.try_get("hash")?).is_break() {
+                    return Ok(());
+                }
             }
             if rows.len() < page.max(1) as usize {
                 return Ok(());

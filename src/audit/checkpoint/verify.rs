@@ -4,12 +4,13 @@
 //! root). The first contradiction is named, by checkpoint and line.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::ops::ControlFlow;
 
 use serde::Serialize;
 
 use super::{PublicKey, SignedCheckpoint};
 use crate::audit::GENESIS;
-use crate::audit::merkle::{Frontier, event_leaf, leaf_hash};
+use crate::audit::merkle::{Frontier, stored_leaf};
 use crate::store::{Chain, Store};
 
 /// What contradicts a checkpoint.
@@ -180,10 +181,11 @@ pub async fn check_trail(
             .scan_audit_hashes(&chain, 5_000, |hash| {
                 // A hash that is not hex still takes its place (and
                 // changes the root): the chain check names the row.
-                frontier.push(event_leaf(hash).unwrap_or_else(|| leaf_hash(hash.as_bytes())));
+                frontier.push(stored_leaf(hash));
                 if wanted.contains(&frontier.size()) {
                     roots.insert(frontier.size(), hex::encode(frontier.root()));
                 }
+                ControlFlow::Continue(())
             })
             .await?;
         found.insert((chain.forge, chain.repo), (frontier.size(), roots));

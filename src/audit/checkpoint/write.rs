@@ -10,6 +10,7 @@
 
 use std::collections::BTreeMap;
 use std::io::Write as _;
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -169,6 +170,7 @@ pub async fn chain_states(
                 if before.is_some_and(|b| b.size == frontier.size()) {
                     root_then = Some(hex::encode(frontier.root()));
                 }
+                ControlFlow::Continue(())
             })
             .await?;
         let name = format!("{} {}", chain.forge, chain.repo);

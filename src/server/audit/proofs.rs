@@ -3,9 +3,11 @@
 //! leaf to the root that checkpoint signed (see `docs/audit.md`,
 //! "Checkpoints"). Without a checkpoint, the page says why.
 
+use std::ops::ControlFlow;
+
 use crate::audit::AuditEvent;
 use crate::audit::checkpoint::SignedCheckpoint;
-use crate::audit::merkle::{Hash, Tree, event_leaf};
+use crate::audit::merkle::{Hash, Tree, stored_leaf};
 use crate::server::AppState;
 use crate::store::Chain;
 
@@ -84,9 +86,12 @@ pub(super) async fn proofs(state: &AppState, events: &[AuditEvent]) -> anyhow::R
     state
         .store()
         .scan_audit_hashes(&chain, PAGE, |hash| {
-            if (leaves.len() as u64) < size {
-                leaves.push(event_leaf(hash).unwrap_or_default());
+            // The checkpoint's tree holds the first `size` events only.
+            if leaves.len() as u64 >= size {
+                return ControlFlow::Break(());
             }
+            leaves.push(stored_leaf(hash));
+            ControlFlow::Continue(())
         })
         .await?;
     let tree = Tree::new(leaves);
