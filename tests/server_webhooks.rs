@@ -11,9 +11,9 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::Value;
 use support::door::WRONG;
-use support::server::{TestServer, fixture, test_state};
+use support::server::{SECRET, TestServer, fixture, test_state};
 use support::store::on_each_backend;
-use warrant::server::{BodyLimits, MAX_WEBHOOK_BODY};
+use warrant::server::{BodyLimits, MAX_WEBHOOK_BODY, sign};
 use warrant::store::Store;
 
 fn opened() -> Vec<u8> {
@@ -184,13 +184,29 @@ async fn a_signed_body_replayed_under_another_delivery_id_is_a_duplicate_and_not
         let first = server.deliver("pull_request", "d-1", &opened()).await;
         assert_eq!(first.status(), StatusCode::ACCEPTED);
 
-        // The captured body and its signature, sent again as new deliveries.
-        for delivery in ["d-2", "d-3"] {
-            let replay = server.deliver("pull_request", delivery, &opened()).await;
+        // The captured body and its signature, sent again as new deliveries;
+        // the signature's hex digits in capitals verify, and are the same.
+        let signature = sign(SECRET, &opened());
+        let shouted = format!("sha256={}", signature["sha256=".len()..].to_uppercase());
+        for (delivery, signature) in [("d-2", &signature), ("d-3", &shouted)] {
+            let replay = server
+                .unsigned("pull_request", delivery, &opened())
+                .header("x-hub-signature-256", signature)
+                .send()
+                .await
+                .unwrap();
             assert_eq!(replay.status(), StatusCode::OK, "{delivery}");
             assert_eq!(json(replay).await["status"], "duplicate", "{delivery}");
         }
         assert_eq!(server.queue().await.queued, 1);
+
+        // Another body is another delivery.
+        let mut edited: Value = serde_json::from_slice(&opened()).unwrap();
+        edited["action"] = "edited".into();
+        let edited = serde_json::to_vec(&edited).unwrap();
+        let other = server.deliver("pull_request", "d-4", &edited).await;
+        assert_eq!(other.status(), StatusCode::ACCEPTED);
+        assert_eq!(server.queue().await.queued, 2);
     })
     .await;
 }

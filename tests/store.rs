@@ -20,14 +20,15 @@ fn at(seconds: i64) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 24, 12, 0, 0).unwrap() + chrono::Duration::seconds(seconds)
 }
 
-/// A delivery whose body is its id: GitHub's bodies differ from one
-/// delivery to the next, and an equal body is taken for a replay.
+/// A delivery whose body, and replay key, is its id: GitHub's bodies differ
+/// from one delivery to the next, and an equal key is taken for a replay.
 fn delivery(id: &str, received_at: DateTime<Utc>) -> NewDelivery<'_> {
     NewDelivery {
         forge: "github",
         delivery_id: id,
         event: "pull_request",
         payload: id.as_bytes(),
+        replay_key: Some(id),
         received_at,
     }
 }
@@ -145,8 +146,8 @@ async fn a_redelivery_is_acknowledged_as_a_duplicate() {
 }
 
 /// Ten enqueues at once on two replicas, the `n`-th with the delivery id
-/// `id(n)` and the body `body`; how many were accepted.
-async fn accepted_of_ten_at_once(url: &str, id: fn(usize) -> String, body: &'static [u8]) -> usize {
+/// `id(n)` and the body (and replay key) `body`; how many were accepted.
+async fn accepted_of_ten_at_once(url: &str, id: fn(usize) -> String, body: &'static str) -> usize {
     let replicas = [
         Store::connect(url).await.unwrap(),
         Store::connect(url).await.unwrap(),
@@ -157,7 +158,8 @@ async fn accepted_of_ten_at_once(url: &str, id: fn(usize) -> String, body: &'sta
         tasks.spawn(async move {
             let id = id(n);
             let delivery = NewDelivery {
-                payload: body,
+                payload: body.as_bytes(),
+                replay_key: Some(body),
                 ..delivery(&id, at(0))
             };
             store.enqueue(&delivery).await.unwrap()
@@ -173,7 +175,7 @@ async fn accepted_of_ten_at_once(url: &str, id: fn(usize) -> String, body: &'sta
 #[tokio::test]
 async fn concurrent_redeliveries_are_stored_once() {
     on_each_backend(|url| async move {
-        let accepted = accepted_of_ten_at_once(&url, |_| "same".to_owned(), b"same").await;
+        let accepted = accepted_of_ten_at_once(&url, |_| "same".to_owned(), "same").await;
         assert_eq!(accepted, 1);
     })
     .await;
@@ -184,22 +186,37 @@ async fn a_github_body_replayed_under_another_delivery_id_is_a_duplicate() {
     on_each_backend(|url| async move {
         let store = Store::connect(&url).await.unwrap();
         let body = &b"{\"action\":\"opened\"}"[..];
+        let key = Some("5f3c");
         accept(
             &store,
             NewDelivery {
                 payload: body,
+                replay_key: key,
                 ..delivery("d1", at(0))
             },
         )
         .await;
         let replay = NewDelivery {
             payload: body,
+            replay_key: key,
             ..delivery("d2", at(5))
         };
         assert_eq!(store.enqueue(&replay).await.unwrap(), Enqueued::Duplicate);
 
+        // Deliveries without a key are told apart by their id only.
+        for id in ["n1", "n2"] {
+            let unkeyed = NewDelivery {
+                delivery_id: id,
+                replay_key: None,
+                ..replay
+            };
+            let outcome = store.enqueue(&unkeyed).await.unwrap();
+            assert!(matches!(outcome, Enqueued::Accepted(_)), "{id}");
+        }
+
         // GitLab's token signs nothing, and it may send equal bodies for
-        // distinct events: its deliveries are told apart by key only.
+        // distinct events: its deliveries are told apart by id only, even
+        // with equal keys.
         for key in ["g1", "g2"] {
             let gitlab = NewDelivery {
                 forge: "gitlab",
@@ -214,7 +231,7 @@ async fn a_github_body_replayed_under_another_delivery_id_is_a_duplicate() {
                 Enqueued::Accepted(_)
             ));
         }
-        assert_eq!(store.stats(at(5)).await.unwrap().queued, 3);
+        assert_eq!(store.stats(at(5)).await.unwrap().queued, 5);
     })
     .await;
 }
@@ -222,7 +239,7 @@ async fn a_github_body_replayed_under_another_delivery_id_is_a_duplicate() {
 #[tokio::test]
 async fn concurrent_replays_of_one_body_on_two_replicas_are_stored_once() {
     on_each_backend(|url| async move {
-        let accepted = accepted_of_ten_at_once(&url, |n| format!("replay-{n}"), b"{}").await;
+        let accepted = accepted_of_ten_at_once(&url, |n| format!("replay-{n}"), "{}").await;
         assert_eq!(accepted, 1);
     })
     .await;

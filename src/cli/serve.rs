@@ -430,6 +430,7 @@ mod tests {
             delivery_id: "d-1",
             event: "installation",
             payload,
+            replay_key: None,
             received_at: Utc::now(),
         };
         store.enqueue(&delivery).await.unwrap();

@@ -45,6 +45,13 @@ pub(crate) fn verify(secrets: &WebhookSecrets, header: &[u8], body: &[u8]) -> bo
     })
 }
 
+/// A verified `header`'s HMAC as lowercase hex: the same for every copy of
+/// the body it signs, however the sender cased its digits.
+pub(crate) fn replay_key(header: &[u8]) -> String {
+    let hex = header.strip_prefix(b"sha256=").unwrap_or(header);
+    String::from_utf8_lossy(hex).to_ascii_lowercase()
+}
+
 /// Whether `token` (GitLab's `X-Gitlab-Token`, the secret itself) is one of
 /// `secrets`.
 ///
@@ -89,6 +96,16 @@ mod tests {
         let secrets = WebhookSecrets::parse_list("It's a Secret to Everybody");
         assert!(verify(&secrets, GITHUB_EXAMPLE, b"Hello, World!"));
         assert!(!verify(&secrets, GITHUB_EXAMPLE, b"Hello, World?"));
+    }
+
+    #[test]
+    fn a_replay_key_is_the_signatures_digits_in_lower_case() {
+        let hex = "757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17";
+        assert_eq!(replay_key(GITHUB_EXAMPLE), hex);
+        let upper = format!("sha256={}", hex.to_ascii_uppercase());
+        let secrets = WebhookSecrets::parse_list("It's a Secret to Everybody");
+        assert!(verify(&secrets, upper.as_bytes(), b"Hello, World!"));
+        assert_eq!(replay_key(upper.as_bytes()), hex);
     }
 
     #[test]

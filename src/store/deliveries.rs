@@ -20,11 +20,12 @@
 //! - **Redeliveries.** `(forge, delivery_id)` is unique, so a redelivered
 //!   webhook is acknowledged as [`Enqueued::Duplicate`] and not queued again,
 //!   even when both copies arrive at once.
-//! - **Replays.** Each body's SHA-256 is stored with it, and is unique among
-//!   GitHub's deliveries: a signed body captured and sent again under a new
-//!   delivery id is a [`Enqueued::Duplicate`] too, for as long as the first
-//!   copy is kept. GitHub's payloads differ from one event to the next, so
-//!   only a replay repeats one. GitLab's are not deduplicated by body (its
+//! - **Replays.** A GitHub delivery's replay key (its verified signature,
+//!   the HMAC of its body) is stored with it, and is unique among GitHub's
+//!   deliveries: a signed body captured and sent again under a new delivery
+//!   id is a [`Enqueued::Duplicate`] too, for as long as the first copy is
+//!   kept. GitHub's payloads differ from one event to the next, so only a
+//!   replay repeats one. GitLab's are not deduplicated by body (its
 //!   token signs nothing, and it may send equal bodies for distinct events).
 //!   Both checks are the one insert's unique indexes, so they hold across
 //!   replicas.
@@ -73,6 +74,10 @@ pub struct NewDelivery<'a> {
     /// The raw body, exactly as signed, so that it can be parsed again after
     /// a restart or by a newer version.
     pub payload: &'a [u8],
+    /// What recognises this body when it is sent again under another
+    /// delivery id: a GitHub delivery's verified signature (unique among
+    /// GitHub's deliveries); `None` where bodies are not deduplicated.
+    pub replay_key: Option<&'a str>,
     /// When the webhook was received; the queue is served oldest first.
     pub received_at: DateTime<Utc>,
 }

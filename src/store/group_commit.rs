@@ -33,7 +33,6 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
-use sha2::{Digest, Sha256};
 use sqlx::AnyPool;
 use tokio::sync::{mpsc, oneshot};
 
@@ -56,15 +55,14 @@ pub(super) struct GroupCommit {
     inbox: Arc<Mutex<Option<mpsc::Sender<Pending>>>>,
 }
 
-/// A delivery handed to the writer, owned, with its hash computed by the
-/// sender so that the writer only writes.
+/// A delivery handed to the writer, owned, so that the writer only writes.
 #[derive(Debug)]
 struct Pending {
     forge: String,
     delivery_id: String,
     event: String,
     payload: Vec<u8>,
-    payload_sha256: String,
+    replay_key: Option<String>,
     received_at: DateTime<Utc>,
     reply: oneshot::Sender<Result<Committed, String>>,
 }
@@ -90,7 +88,7 @@ impl Store {
             delivery_id: delivery.delivery_id.to_owned(),
             event: delivery.event.to_owned(),
             payload: delivery.payload.to_vec(),
-            payload_sha256: hex::encode(Sha256::digest(delivery.payload)),
+            replay_key: delivery.replay_key.map(str::to_owned),
             received_at: delivery.received_at,
             reply,
         };
@@ -171,7 +169,7 @@ async fn insert_all(pool: &AnyPool, batch: &[Pending]) -> sqlx::Result<Vec<Optio
                 .bind(pending.delivery_id.as_str())
                 .bind(pending.event.as_str())
                 .bind(pending.payload.as_slice())
-                .bind(pending.payload_sha256.as_str())
+                .bind(pending.replay_key.as_deref())
                 .bind(to_millis(pending.received_at));
         }
         for (id, forge, delivery_id) in insert.fetch_all(&mut *tx).await? {
@@ -201,7 +199,7 @@ fn statement_rows(remaining: usize) -> usize {
 }
 
 /// `INSERT` of `rows` deliveries. With no conflict target, `DO NOTHING`
-/// covers both unique indexes (the delivery id, and the body's hash among
+/// covers both unique indexes (the delivery id, and the replay key among
 /// GitHub's deliveries), also between rows of the one statement; the rows
 /// inserted name themselves, since `RETURNING` skips the others.
 fn insert_sql(rows: usize) -> &'static str {
@@ -227,7 +225,7 @@ fn insert_sql(rows: usize) -> &'static str {
                     .join(", ");
                 format!(
                     "INSERT INTO deliveries \
-                     (forge, delivery_id, event, payload, payload_sha256, received_at, next_attempt_at) \
+                     (forge, delivery_id, event, payload, replay_key, received_at, next_attempt_at) \
                      VALUES {values} ON CONFLICT DO NOTHING RETURNING id, forge, delivery_id"
                 )
             })

@@ -35,17 +35,21 @@ impl Door for Github {
         })
     }
 
-    fn verify(admitted: &Admitted, body: &[u8], state: &AppState) -> Result<(), HttpError> {
+    /// The replay key is the verified signature: a replay carries it too,
+    /// and under one secret no other body has it.
+    fn verify(
+        admitted: &Admitted,
+        body: &[u8],
+        state: &AppState,
+    ) -> Result<Option<String>, HttpError> {
         let secrets = state
             .github_secrets
             .read()
             .unwrap_or_else(|e| e.into_inner());
         let signature = admitted.signature.as_deref().unwrap_or_default();
-        if signature::verify(&secrets, signature, body) {
-            Ok(())
-        } else {
-            Err(HttpError::Unauthorized)
-        }
+        signature::verify(&secrets, signature, body)
+            .then(|| Some(signature::replay_key(signature)))
+            .ok_or(HttpError::Unauthorized)
     }
 
     fn event(headers: &HeaderMap) -> Option<String> {

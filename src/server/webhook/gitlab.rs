@@ -40,8 +40,11 @@ impl Door for Gitlab {
         Ok(Admitted { signature: None })
     }
 
-    fn verify(_: &Admitted, _: &[u8], _: &AppState) -> Result<(), HttpError> {
-        Ok(())
+    /// Nothing left to check; and no replay key, since a token is no
+    /// signature and GitLab may send one body for distinct events (an
+    /// approval given, withdrawn and given again).
+    fn verify(_: &Admitted, _: &[u8], _: &AppState) -> Result<Option<String>, HttpError> {
+        Ok(None)
     }
 
     /// Unlike GitHub's, GitLab's event names have spaces (`Push Hook`).

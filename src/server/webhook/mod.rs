@@ -85,8 +85,14 @@ pub(super) trait Door: Send + 'static {
     fn admit(headers: &HeaderMap, state: &AppState) -> Result<Admitted, HttpError>;
 
     /// Whether the body read after admission is the sender's (`401` if
-    /// not).
-    fn verify(admitted: &Admitted, body: &[u8], state: &AppState) -> Result<(), HttpError>;
+    /// not), and if so its replay key: what a copy of this body sent again
+    /// carries too and another body's does not, for a door whose bodies are
+    /// signed (`None` for one whose are not).
+    fn verify(
+        admitted: &Admitted,
+        body: &[u8],
+        state: &AppState,
+    ) -> Result<Option<String>, HttpError>;
 
     /// The event's name, from its header.
     fn event(headers: &HeaderMap) -> Option<String>;
@@ -113,6 +119,8 @@ pub struct Signed<D> {
     pub delivery_id: String,
     /// The body exactly as received.
     pub body: Bytes,
+    /// What recognises this body if it is sent again (see [`Door::verify`]).
+    pub replay_key: Option<String>,
     /// When the request arrived, for the latency metric.
     received: Instant,
     /// The body's share of the memory budget, given back when the delivery
@@ -133,13 +141,14 @@ impl<D: Door> FromRequest<AppState> for Signed<D> {
         let delivery: Result<Self, HttpError> = async {
             let admitted = D::admit(&headers, state)?;
             let body = read_body(req.into_body(), &headers, &state.body_limits).await?;
-            D::verify(&admitted, &body.bytes, state)?;
+            let replay_key = D::verify(&admitted, &body.bytes, state)?;
             Ok(Signed {
                 event: event.clone().ok_or(HttpError::BadRequest(D::NO_EVENT))?,
                 delivery_id: delivery_id
                     .clone()
                     .ok_or(HttpError::BadRequest(D::NO_DELIVERY))?,
                 body: body.bytes.clone(),
+                replay_key,
                 received,
                 _budget: body,
                 _door: PhantomData,
@@ -177,6 +186,7 @@ pub(super) async fn receive<D: Door>(
         delivery_id: &delivery.delivery_id,
         event: &delivery.event,
         body: &delivery.body,
+        replay_key: delivery.replay_key.as_deref(),
         worth_storing: D::worth_storing(&delivery.event, &delivery.body),
     };
     acknowledge(&state, received, delivery.received).await
@@ -200,6 +210,7 @@ struct Received<'a> {
     pub delivery_id: &'a str,
     pub event: &'a str,
     pub body: &'a [u8],
+    pub replay_key: Option<&'a str>,
     pub worth_storing: Worth,
 }
 
@@ -263,6 +274,7 @@ async fn accept(state: &AppState, delivery: &Received<'_>) -> Result<DeliveryOut
         delivery_id: delivery.delivery_id,
         event: delivery.event,
         payload: delivery.body,
+        replay_key: delivery.replay_key,
         received_at: Utc::now(),
     };
     let committed = state.store.enqueue_in_batch(&new).await?;
