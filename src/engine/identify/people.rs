@@ -162,7 +162,10 @@ fn mentions(text: &str) -> Vec<Login> {
 }
 
 /// Identities without repeats: two are the same person when they share a
-/// login, or an email address.
+/// login, or an email address, or when one without a login is named as the
+/// other's login (`Co-authored-by: alice <alice@example.com>` beside the
+/// account `alice`), as [`Identity::is`] already takes them to be when it
+/// keeps a requester from approving.
 #[derive(Default)]
 struct People(Vec<Identity>);
 
@@ -172,8 +175,12 @@ impl People {
     }
 
     fn add(&mut self, identity: Identity) {
+        let named = |a: &Identity, b: &Identity| {
+            a.login.is_none() && b.login.as_ref().is_some_and(|login| a.is(login))
+        };
         let same = |known: &Identity| match (&known.login, &identity.login) {
             (Some(a), Some(b)) => a.same_as(b),
+            _ if named(known, &identity) || named(&identity, known) => true,
             _ => !identity.email.is_empty() && known.email.eq_ignore_ascii_case(&identity.email),
         };
         match self.0.iter_mut().find(|known| same(known)) {

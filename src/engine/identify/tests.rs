@@ -602,6 +602,19 @@ fn copilots_requesters_are_its_human_assignee_and_co_author() {
 }
 
 #[test]
+fn a_co_author_named_as_the_assignees_login_is_the_assignee() {
+    let mut c = copilot_change();
+    let message = "Add a thing\n\nCo-authored-by: alice <alice@example.com>\n\
+                   Co-authored-by: Alice Smith <asmith@example.com>\n";
+    c.commits[0].message = message.to_owned();
+    let found = run(&policy(vec![builtin_agent("copilot", "copilot")]), &c);
+    // `alice` is the account alice, as she is when kept from approving;
+    // a fuller name is nobody's login, so it stays a person of its own.
+    assert_eq!(shown(&found.requesters), ["@alice", "Alice Smith"]);
+    assert_eq!(found.requesters[0].email, "alice@example.com");
+}
+
+#[test]
 fn devins_requester_is_named_in_the_body() {
     let body =
         "Link to Devin run: https://app.devin.ai/sessions/abc\n**Requested by:** Alice (@alice)\n";
