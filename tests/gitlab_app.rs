@@ -160,6 +160,23 @@ fn since(app: &GitlabApp, before: usize) -> Vec<String> {
     requests
 }
 
+/// The requests of one evaluation of merge request `iid` that reads
+/// nothing cached: its diffs and one query, then `statuses` writes of the
+/// status on `head` (two when it is first shown running), sorted as
+/// [`since`] gives them.
+fn evaluation(iid: u64, head: &str, statuses: usize) -> Vec<String> {
+    let mut requests = vec![
+        format!("GET /merge_requests/{iid}/diffs"),
+        "POST /api/graphql WarrantMergeRequest".to_owned(),
+    ];
+    requests.extend(std::iter::repeat_n(
+        format!("POST /statuses/{head}"),
+        statuses,
+    ));
+    requests.sort();
+    requests
+}
+
 /// What evaluations of a merge request of 100 files and 100 commits cost,
 /// counted from the fake's request log through the real router and
 /// worker, as `docs/gitlab-api.md` tables them: 4 once Warrant knows the
@@ -178,11 +195,6 @@ async fn an_evaluation_of_100_files_and_100_commits_spends_at_most_four_requests
         make_large(&app, 1, HEAD);
         app.hook_and_wait(1, AGENT_BOT, HookAction::Open, 1).await;
         assert_eq!(app.last_status(HEAD).state, "success");
-        let head = format!("POST /statuses/{HEAD}");
-        let read = [
-            "GET /merge_requests/1/diffs",
-            "POST /api/graphql WarrantMergeRequest",
-        ];
         let mut first: Vec<String> = [
             // Once per process, and once per 5 minutes: Warrant's own
             // account, the group's policy, the policy's group.
@@ -194,9 +206,8 @@ async fn an_evaluation_of_100_files_and_100_commits_spends_at_most_four_requests
             "GET /external_status_checks",
         ]
         .iter()
-        .chain(&read)
         .map(|r| r.to_string())
-        .chain([head.clone(), head.clone()])
+        .chain(evaluation(1, HEAD, 2))
         .collect();
         first.sort();
         assert_eq!(since(&app, 0), first);
@@ -205,10 +216,7 @@ async fn an_evaluation_of_100_files_and_100_commits_spends_at_most_four_requests
         let before = app.fake.requests().len();
         app.fake.approve(PROJECT, 1, MARIA);
         app.hook_and_wait(1, MARIA, HookAction::Approval, 2).await;
-        let mut again: Vec<String> = read.iter().map(|r| r.to_string()).collect();
-        again.push(head.clone());
-        again.sort();
-        assert_eq!(since(&app, before), again);
+        assert_eq!(since(&app, before), evaluation(1, HEAD, 1));
 
         // New commits: the status shown running on the new head, then
         // decided.
@@ -217,10 +225,7 @@ async fn an_evaluation_of_100_files_and_100_commits_spends_at_most_four_requests
         let oldrev = HEAD.to_owned();
         app.hook_and_wait(1, AGENT_BOT, HookAction::NewCommits { oldrev }, 3)
             .await;
-        let new_head = format!("POST /statuses/{third}");
-        let mut pushed: Vec<String> = read.iter().map(|r| r.to_string()).collect();
-        pushed.extend([new_head.clone(), new_head]);
-        pushed.sort();
+        let pushed = evaluation(1, third, 2);
         assert_eq!(since(&app, before), pushed);
         assert!(pushed.len() <= 4);
         assert_eq!(app.last_status(third).state, "success");
@@ -237,15 +242,7 @@ async fn an_evaluation_of_100_files_and_100_commits_spends_at_most_four_requests
         app.add_merge_request(2, AGENT_BOT, &[], "Round amounts");
         make_large(&app, 2, NEW_HEAD);
         app.hook_and_wait(2, AGENT_BOT, HookAction::Open, 4).await;
-        let status = format!("POST /statuses/{NEW_HEAD}");
-        let mut behind = vec![
-            "GET /merge_requests/2/diffs".to_owned(),
-            "POST /api/graphql WarrantMergeRequest".to_owned(),
-            status.clone(),
-            status,
-        ];
-        behind.sort();
-        assert_eq!(since(&app, before), behind);
+        assert_eq!(since(&app, before), evaluation(2, NEW_HEAD, 2));
         let decided = app.last_status(NEW_HEAD);
         assert_eq!(
             decided.state, "success",
@@ -269,15 +266,7 @@ async fn an_evaluation_of_100_files_and_100_commits_spends_at_most_four_requests
             .base_sha = tip.to_owned();
         let before = app.fake.requests().len();
         app.hook_and_wait(3, AGENT_BOT, HookAction::Open, 5).await;
-        let status = format!("POST /statuses/{fourth}");
-        let mut opened = vec![
-            "GET /merge_requests/3/diffs".to_owned(),
-            "POST /api/graphql WarrantMergeRequest".to_owned(),
-            status.clone(),
-            status,
-        ];
-        opened.sort();
-        assert_eq!(since(&app, before), opened);
+        assert_eq!(since(&app, before), evaluation(3, fourth, 2));
         assert_eq!(app.last_status(fourth).state, "success");
     })
     .await;
